@@ -1,0 +1,246 @@
+//! From a period's activity to the exact amounts of a payout.
+//!
+//! `net = commission + bonus - deductions - fee` and `shop share = gross - commission - bonus`,
+//! every line rounded once, so `gross = shop share + deductions + fee + net` to the cent.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::commission::CommissionPolicy;
+use crate::deduction::DeductionLine;
+use crate::method::{FeeSchedule, PaymentMethod};
+use crate::money::{Money, MoneyError};
+use crate::rate::Rate;
+
+/// Every number that decides how much a barber is paid.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutPolicy {
+    pub commission: CommissionPolicy,
+    pub fees: FeeSchedule,
+}
+
+/// What a barber did in a period that has not been paid yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodActivity {
+    /// Sum of the open earnings (each earning is one service).
+    pub gross: Money,
+    pub services: u32,
+    pub deductions: Vec<DeductionLine>,
+}
+
+/// The stored, itemised computation of one payout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutBreakdown {
+    pub gross: Money,
+    pub service_count: u32,
+    pub commission_rate: Rate,
+    pub commission: Money,
+    pub bonus: Money,
+    pub deductions: Vec<DeductionLine>,
+    pub deductions_total: Money,
+    pub fee: Money,
+    pub net: Money,
+    /// What the shop keeps: gross minus the barber's commission and bonus.
+    pub shop_share: Money,
+}
+
+/// What the planner does with a period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettlementDecision {
+    /// Nothing open: no earnings and no deductions.
+    Nothing,
+    /// Pay `net` through the barber's method.
+    Pay(PayoutBreakdown),
+    /// Net is positive but under the minimum: leave everything open for the next period.
+    BelowMinimum(PayoutBreakdown),
+    /// Deductions exceed the barber's share: close the period without moving money (no fee) and
+    /// carry `-net` as a balance owed into the next period.
+    CarryOwed(PayoutBreakdown),
+}
+
+impl PayoutPolicy {
+    /// Computes the breakdown for `activity` paid by `method`.
+    pub fn breakdown(
+        &self,
+        activity: &PeriodActivity,
+        method: PaymentMethod,
+    ) -> Result<PayoutBreakdown, MoneyError> {
+        let currency = activity.gross.currency();
+        let rate = self.commission.rate_for(activity.services);
+        let commission = Money::rounded(rate.of(activity.gross.amount()), currency);
+        let bonus = self.commission.bonus_for(activity.gross);
+        let deductions_total = activity
+            .deductions
+            .iter()
+            .try_fold(Money::zero(currency), |total, line| {
+                total.checked_add(line.amount)
+            })?;
+        let share = commission.checked_add(bonus)?;
+        let before_fee = share.checked_sub(deductions_total)?;
+        let fee = if before_fee.is_negative() {
+            Money::zero(currency)
+        } else {
+            self.fees.fee(method, activity.gross)
+        };
+        Ok(PayoutBreakdown {
+            gross: activity.gross,
+            service_count: activity.services,
+            commission_rate: rate,
+            commission,
+            bonus,
+            deductions: activity.deductions.clone(),
+            deductions_total,
+            fee,
+            net: before_fee.checked_sub(fee)?,
+            shop_share: activity.gross.checked_sub(share)?,
+        })
+    }
+
+    /// Decides what a scheduled run does with `activity`, given the schedule's `minimum`.
+    pub fn settle(
+        &self,
+        activity: &PeriodActivity,
+        method: PaymentMethod,
+        minimum: Money,
+    ) -> Result<SettlementDecision, MoneyError> {
+        if activity.services == 0 && activity.deductions.is_empty() {
+            return Ok(SettlementDecision::Nothing);
+        }
+        let breakdown = self.breakdown(activity, method)?;
+        let before_fee = breakdown.net.checked_add(breakdown.fee)?;
+        Ok(if before_fee.is_negative() {
+            SettlementDecision::CarryOwed(breakdown)
+        } else if breakdown.net.amount() < minimum.amount().max(Decimal::ZERO)
+            || !breakdown.net.is_positive()
+        {
+            SettlementDecision::BelowMinimum(breakdown)
+        } else {
+            SettlementDecision::Pay(breakdown)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deduction::DeductionKind;
+    use crate::ids::DeductionId;
+    use crate::money::Currency;
+
+    fn usd(amount: &str) -> Money {
+        Money::parse(amount, Currency::Usd).unwrap()
+    }
+
+    fn booth_rent(amount: &str) -> DeductionLine {
+        DeductionLine {
+            id: DeductionId::parse("rent-1").unwrap(),
+            kind: DeductionKind::BoothRent,
+            amount: usd(amount),
+            description: "booth rent".into(),
+        }
+    }
+
+    fn activity(gross: &str, services: u32, deductions: Vec<DeductionLine>) -> PeriodActivity {
+        PeriodActivity {
+            gross: usd(gross),
+            services,
+            deductions,
+        }
+    }
+
+    #[test]
+    fn the_brief_worked_example() {
+        let policy = PayoutPolicy::default();
+        let period = activity("1000.00", 60, vec![booth_rent("50.00")]);
+        let b = policy
+            .breakdown(&period, PaymentMethod::StripeStandard)
+            .unwrap();
+        assert_eq!(b.commission_rate, Rate::percent(72));
+        assert_eq!(b.commission, usd("720.00"));
+        assert_eq!(b.bonus, usd("0.00"));
+        assert_eq!(b.deductions_total, usd("50.00"));
+        assert_eq!(b.fee, usd("2.75"));
+        assert_eq!(b.net, usd("667.25"));
+        assert_eq!(b.shop_share, usd("280.00"));
+    }
+
+    #[test]
+    fn tier_boundaries_change_the_commission() {
+        let policy = PayoutPolicy::default();
+        let cases = [
+            (50, "700.00"),
+            (51, "720.00"),
+            (100, "720.00"),
+            (101, "750.00"),
+        ];
+        for (services, commission) in cases {
+            let b = policy
+                .breakdown(
+                    &activity("1000.00", services, vec![]),
+                    PaymentMethod::Manual,
+                )
+                .unwrap();
+            assert_eq!(b.commission, usd(commission), "{services} services");
+        }
+    }
+
+    #[test]
+    fn volume_bonus_boundary() {
+        let policy = PayoutPolicy::default();
+        let at = policy
+            .breakdown(&activity("10000.00", 101, vec![]), PaymentMethod::Manual)
+            .unwrap();
+        assert_eq!(at.bonus, usd("0.00"));
+        assert_eq!(at.net, usd("7500.00"));
+        let above = policy
+            .breakdown(&activity("10000.01", 101, vec![]), PaymentMethod::Manual)
+            .unwrap();
+        assert_eq!(above.bonus, usd("200.00"));
+        // 75 % of 10,000.01 = 7,500.0075 -> 7,500.01; plus 200.00
+        assert_eq!(above.net, usd("7700.01"));
+        assert_eq!(above.shop_share, usd("2300.00"));
+    }
+
+    #[test]
+    fn below_minimum_stays_open() {
+        let policy = PayoutPolicy::default();
+        let decision = policy
+            .settle(
+                &activity("40.00", 1, vec![]),
+                PaymentMethod::StripeStandard,
+                usd("50.00"),
+            )
+            .unwrap();
+        assert!(matches!(decision, SettlementDecision::BelowMinimum(_)));
+    }
+
+    #[test]
+    fn deductions_beyond_the_share_carry_a_balance_owed_without_a_fee() {
+        let policy = PayoutPolicy::default();
+        let decision = policy
+            .settle(
+                &activity("100.00", 2, vec![booth_rent("150.00")]),
+                PaymentMethod::StripeStandard,
+                usd("25.00"),
+            )
+            .unwrap();
+        let SettlementDecision::CarryOwed(b) = decision else {
+            panic!("expected a carried balance, got {decision:?}");
+        };
+        assert_eq!(b.fee, usd("0.00"));
+        assert_eq!(b.net, usd("-80.00"));
+    }
+
+    #[test]
+    fn nothing_open_means_nothing_to_do() {
+        let policy = PayoutPolicy::default();
+        let decision = policy
+            .settle(
+                &activity("0.00", 0, vec![]),
+                PaymentMethod::Manual,
+                usd("0"),
+            )
+            .unwrap();
+        assert_eq!(decision, SettlementDecision::Nothing);
+    }
+}

@@ -1,0 +1,98 @@
+//! What is taken from a barber's commission before payout.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::DeductionId;
+use crate::money::Money;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown deduction kind `{0}` (expected booth_rent, supply_fee or other)")]
+pub struct UnknownDeductionKind(pub String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DeductionKind {
+    BoothRent,
+    SupplyFee,
+    Other,
+    /// A negative balance from an earlier period, carried as owed. Written by the planner only.
+    CarriedBalance,
+}
+
+impl DeductionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeductionKind::BoothRent => "booth_rent",
+            DeductionKind::SupplyFee => "supply_fee",
+            DeductionKind::Other => "other",
+            DeductionKind::CarriedBalance => "carried_balance",
+        }
+    }
+
+    /// Kinds an operator may submit; a carried balance is only ever derived.
+    pub fn parse_submitted(raw: &str) -> Result<Self, UnknownDeductionKind> {
+        match raw.parse()? {
+            DeductionKind::CarriedBalance => Err(UnknownDeductionKind(raw.to_string())),
+            kind => Ok(kind),
+        }
+    }
+}
+
+impl FromStr for DeductionKind {
+    type Err = UnknownDeductionKind;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        match raw {
+            "booth_rent" => Ok(DeductionKind::BoothRent),
+            "supply_fee" => Ok(DeductionKind::SupplyFee),
+            "other" => Ok(DeductionKind::Other),
+            "carried_balance" => Ok(DeductionKind::CarriedBalance),
+            _ => Err(UnknownDeductionKind(raw.to_string())),
+        }
+    }
+}
+
+impl TryFrom<String> for DeductionKind {
+    type Error = UnknownDeductionKind;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        raw.parse()
+    }
+}
+
+impl From<DeductionKind> for String {
+    fn from(kind: DeductionKind) -> Self {
+        kind.as_str().to_string()
+    }
+}
+
+impl fmt::Display for DeductionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One deduction as it appears on a payout's breakdown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeductionLine {
+    pub id: DeductionId,
+    pub kind: DeductionKind,
+    pub amount: Money,
+    pub description: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operators_cannot_submit_carried_balances() {
+        assert_eq!(
+            DeductionKind::parse_submitted("booth_rent"),
+            Ok(DeductionKind::BoothRent)
+        );
+        assert!(DeductionKind::parse_submitted("carried_balance").is_err());
+        assert!(DeductionKind::parse_submitted("tips").is_err());
+    }
+}

@@ -1,0 +1,281 @@
+//! The payout record and its audited transitions.
+//!
+//! Every change goes through [`Payout::move_to`], which refuses illegal transitions, bumps the
+//! version the stores condition their writes on, and returns the audit event to store with it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::breakdown::PayoutBreakdown;
+use crate::ids::{BarberId, PayoutId};
+use crate::method::PaymentMethod;
+use crate::retry::FailureKind;
+use crate::schedule::NotificationPrefs;
+use crate::status::{IllegalTransition, PayoutStatus};
+
+/// Why the payout exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PayoutTrigger {
+    Scheduled,
+    Manual { reason: String },
+}
+
+/// One line of a payout's history: who moved it, when, from what to what, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub payout_id: PayoutId,
+    pub at: DateTime<Utc>,
+    pub from: Option<PayoutStatus>,
+    pub to: PayoutStatus,
+    pub actor: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payout {
+    pub id: PayoutId,
+    pub barber_id: BarberId,
+    pub status: PayoutStatus,
+    pub method: PaymentMethod,
+    pub breakdown: PayoutBreakdown,
+    pub trigger: PayoutTrigger,
+    /// Earnings recorded up to this instant belong to the payout.
+    pub cutoff: DateTime<Utc>,
+    /// The barber's connected account at planning time.
+    pub destination: Option<String>,
+    pub notifications: NotificationPrefs,
+    pub priority: u8,
+    /// Attempts made, over the payout's life; part of each attempt's idempotency key.
+    pub attempts: u32,
+    /// Consecutive retryable failures since the last operator retry.
+    pub round_failures: u32,
+    pub idempotency_key: Option<String>,
+    /// When the next attempt may start (queued, retry scheduled).
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub transfer_id: Option<String>,
+    pub failure_kind: Option<FailureKind>,
+    pub failure_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Bumped by every transition; stores write only if the stored version is the one read.
+    pub version: u64,
+}
+
+/// The fields a new payout is planned with.
+#[derive(Debug, Clone)]
+pub struct PlannedPayout {
+    pub id: PayoutId,
+    pub barber_id: BarberId,
+    pub method: PaymentMethod,
+    pub breakdown: PayoutBreakdown,
+    pub trigger: PayoutTrigger,
+    pub cutoff: DateTime<Utc>,
+    pub destination: Option<String>,
+    pub notifications: NotificationPrefs,
+    pub priority: u8,
+}
+
+impl Payout {
+    /// A payout ready for the executor from `not_before` on.
+    pub fn queued(
+        planned: PlannedPayout,
+        now: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+        actor: &str,
+    ) -> (Self, AuditEvent) {
+        let mut payout = Self::created(planned, PayoutStatus::Queued, now);
+        payout.next_attempt_at = Some(not_before);
+        let event = payout.creation_event(actor, "planned");
+        (payout, event)
+    }
+
+    /// A period whose deductions exceeded the barber's share: closed at once without moving
+    /// money; the owed balance is carried into the next period as a deduction.
+    pub fn settled_with_balance_owed(
+        planned: PlannedPayout,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> (Self, AuditEvent) {
+        let mut payout = Self::created(planned, PayoutStatus::Completed, now);
+        payout.completed_at = Some(now);
+        let event = payout.creation_event(
+            actor,
+            "deductions exceed commission: no transfer, balance carried forward as owed",
+        );
+        (payout, event)
+    }
+
+    fn created(planned: PlannedPayout, status: PayoutStatus, now: DateTime<Utc>) -> Self {
+        Self {
+            id: planned.id,
+            barber_id: planned.barber_id,
+            status,
+            method: planned.method,
+            breakdown: planned.breakdown,
+            trigger: planned.trigger,
+            cutoff: planned.cutoff,
+            destination: planned.destination,
+            notifications: planned.notifications,
+            priority: planned.priority,
+            attempts: 0,
+            round_failures: 0,
+            idempotency_key: None,
+            next_attempt_at: None,
+            transfer_id: None,
+            failure_kind: None,
+            failure_reason: None,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+            version: 1,
+        }
+    }
+
+    fn creation_event(&self, actor: &str, reason: &str) -> AuditEvent {
+        AuditEvent {
+            payout_id: self.id.clone(),
+            at: self.created_at,
+            from: None,
+            to: self.status,
+            actor: actor.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The one place a payout changes state.
+    pub fn move_to(
+        &mut self,
+        to: PayoutStatus,
+        now: DateTime<Utc>,
+        actor: &str,
+        reason: impl Into<String>,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        self.status.check_move_to(to)?;
+        let from = self.status;
+        self.status = to;
+        self.updated_at = now;
+        self.version += 1;
+        Ok(AuditEvent {
+            payout_id: self.id.clone(),
+            at: now,
+            from: Some(from),
+            to,
+            actor: actor.to_string(),
+            reason: reason.into(),
+        })
+    }
+
+    /// Records a new attempt and its idempotency key before the rail is called (the recovery
+    /// point of DESIGN.md section 4).
+    pub fn begin_attempt(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let attempt = self.attempts + 1;
+        let event = self.move_to(
+            PayoutStatus::Processing,
+            now,
+            actor,
+            format!("attempt {attempt}"),
+        )?;
+        self.attempts = attempt;
+        self.idempotency_key = Some(format!("{}:{attempt}", self.id));
+        self.next_attempt_at = None;
+        Ok(event)
+    }
+
+    /// The rail took the money: completed, or in transit until settlement is confirmed.
+    pub fn record_transfer(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        transfer_id: String,
+        settled: bool,
+        how: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let to = if settled {
+            PayoutStatus::Completed
+        } else {
+            PayoutStatus::InTransit
+        };
+        let event = self.move_to(to, now, actor, format!("{how}: transfer {transfer_id}"))?;
+        self.transfer_id = Some(transfer_id);
+        self.failure_kind = None;
+        self.failure_reason = None;
+        if settled {
+            self.completed_at = Some(now);
+        }
+        Ok(event)
+    }
+
+    pub fn schedule_retry(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        at: DateTime<Utc>,
+        kind: FailureKind,
+        detail: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let event = self.move_to(
+            PayoutStatus::RetryScheduled,
+            now,
+            actor,
+            format!(
+                "{}: {detail}; retry at {}",
+                kind.describe(),
+                at.to_rfc3339()
+            ),
+        )?;
+        self.round_failures += 1;
+        self.next_attempt_at = Some(at);
+        self.failure_kind = Some(kind);
+        self.failure_reason = Some(kind.describe().to_string());
+        Ok(event)
+    }
+
+    pub fn fail(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        kind: FailureKind,
+        detail: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let event = self.move_to(
+            PayoutStatus::Failed,
+            now,
+            actor,
+            format!("{}: {detail}", kind.describe()),
+        )?;
+        self.next_attempt_at = None;
+        self.failure_kind = Some(kind);
+        self.failure_reason = Some(kind.describe().to_string());
+        Ok(event)
+    }
+
+    /// An operator's retry of a failed payout: a fresh retry ladder, same payout.
+    pub fn requeue(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        reason: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let event = self.move_to(PayoutStatus::Queued, now, actor, reason)?;
+        self.round_failures = 0;
+        self.next_attempt_at = Some(now);
+        Ok(event)
+    }
+
+    pub fn cancel(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        reason: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let event = self.move_to(PayoutStatus::Cancelled, now, actor, reason)?;
+        self.next_attempt_at = None;
+        Ok(event)
+    }
+}

@@ -1,0 +1,53 @@
+//! A barber's payout schedule: when, how, and the thresholds that apply.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::Calendar;
+use crate::ids::BarberId;
+use crate::method::PaymentMethod;
+use crate::money::{Currency, Money};
+use crate::priority::BarberStanding;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleState {
+    Active,
+    /// Paused schedules are never due; their history and open balance are kept.
+    Paused,
+}
+
+/// Where and how a barber wants to hear about payouts.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NotificationPrefs {
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub email_notifications: bool,
+    pub sms_notifications: bool,
+    pub advance_notice_hours: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutSchedule {
+    pub barber_id: BarberId,
+    pub calendar: Calendar,
+    pub currency: Currency,
+    /// A net below this is not paid; the earnings roll into the next period.
+    pub minimum_payout: Money,
+    pub method: PaymentMethod,
+    /// When false the planner closes no periods; the barber is paid by manual payouts only.
+    pub auto_payout_enabled: bool,
+    pub state: ScheduleState,
+    pub standing: BarberStanding,
+    /// The barber's Stripe connected account (`acct_...`), when the method needs one.
+    pub connected_account: Option<String>,
+    pub notifications: NotificationPrefs,
+    /// The next cut-off; the planner picks the schedule up once this has passed.
+    pub next_run_at: DateTime<Utc>,
+}
+
+impl PayoutSchedule {
+    pub fn is_due(&self, now: DateTime<Utc>) -> bool {
+        self.state == ScheduleState::Active && self.next_run_at <= now
+    }
+}

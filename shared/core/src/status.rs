@@ -1,0 +1,167 @@
+//! The payout state machine. Every state and every edge is spelled out: a new state has to be
+//! placed here deliberately, it never falls into a catch-all.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum PayoutStatus {
+    /// Computed, waiting for its start time.
+    Scheduled,
+    /// A job for it is (or should be) on the queue.
+    Queued,
+    /// An attempt is recorded and the rail may have been called.
+    Processing,
+    /// A retryable failure; the next attempt is due at `next_attempt_at`.
+    RetryScheduled,
+    /// The rail accepted it; settlement is confirmed later (bank file, instant payout).
+    InTransit,
+    Completed,
+    /// Failed for good: needs an operator (retry or cancel).
+    Failed,
+    /// Cancelled by an operator; its earnings went back to the open balance.
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a payout cannot go from {from} to {to}")]
+pub struct IllegalTransition {
+    pub from: PayoutStatus,
+    pub to: PayoutStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown payout status `{0}`")]
+pub struct UnknownStatus(pub String);
+
+impl PayoutStatus {
+    pub const ALL: [PayoutStatus; 8] = [
+        PayoutStatus::Scheduled,
+        PayoutStatus::Queued,
+        PayoutStatus::Processing,
+        PayoutStatus::RetryScheduled,
+        PayoutStatus::InTransit,
+        PayoutStatus::Completed,
+        PayoutStatus::Failed,
+        PayoutStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutStatus::Scheduled => "scheduled",
+            PayoutStatus::Queued => "queued",
+            PayoutStatus::Processing => "processing",
+            PayoutStatus::RetryScheduled => "retry_scheduled",
+            PayoutStatus::InTransit => "in_transit",
+            PayoutStatus::Completed => "completed",
+            PayoutStatus::Failed => "failed",
+            PayoutStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// True when no executor will act on the payout again without an operator.
+    pub fn is_settled_for_executor(self) -> bool {
+        match self {
+            PayoutStatus::InTransit
+            | PayoutStatus::Completed
+            | PayoutStatus::Failed
+            | PayoutStatus::Cancelled => true,
+            PayoutStatus::Scheduled
+            | PayoutStatus::Queued
+            | PayoutStatus::Processing
+            | PayoutStatus::RetryScheduled => false,
+        }
+    }
+
+    pub fn can_move_to(self, to: PayoutStatus) -> bool {
+        use PayoutStatus as S;
+        match self {
+            S::Scheduled => matches!(to, S::Queued | S::Processing | S::Cancelled),
+            S::Queued => matches!(
+                to,
+                S::Processing | S::Completed | S::InTransit | S::Cancelled
+            ),
+            // Processing -> Processing is a new attempt after a crashed one was reconciled.
+            S::Processing => matches!(
+                to,
+                S::Processing | S::InTransit | S::Completed | S::RetryScheduled | S::Failed
+            ),
+            S::RetryScheduled => matches!(
+                to,
+                S::Processing | S::Completed | S::InTransit | S::Queued | S::Failed | S::Cancelled
+            ),
+            S::InTransit => matches!(to, S::Completed | S::Failed),
+            S::Failed => matches!(to, S::Queued | S::Cancelled),
+            S::Completed | S::Cancelled => false,
+        }
+    }
+
+    pub fn check_move_to(self, to: PayoutStatus) -> Result<(), IllegalTransition> {
+        if self.can_move_to(to) {
+            Ok(())
+        } else {
+            Err(IllegalTransition { from: self, to })
+        }
+    }
+}
+
+impl FromStr for PayoutStatus {
+    type Err = UnknownStatus;
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        PayoutStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == raw)
+            .ok_or_else(|| UnknownStatus(raw.to_string()))
+    }
+}
+
+impl TryFrom<String> for PayoutStatus {
+    type Error = UnknownStatus;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        raw.parse()
+    }
+}
+
+impl From<PayoutStatus> for String {
+    fn from(status: PayoutStatus) -> Self {
+        status.as_str().to_string()
+    }
+}
+
+impl fmt::Display for PayoutStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PayoutStatus as S;
+
+    #[test]
+    fn completed_and_cancelled_are_final() {
+        for to in PayoutStatus::ALL {
+            assert!(!S::Completed.can_move_to(to), "completed -> {to}");
+            assert!(!S::Cancelled.can_move_to(to), "cancelled -> {to}");
+        }
+    }
+
+    #[test]
+    fn money_in_flight_cannot_be_cancelled() {
+        assert!(S::Processing.check_move_to(S::Cancelled).is_err());
+        assert!(S::InTransit.check_move_to(S::Cancelled).is_err());
+        assert!(S::Queued.check_move_to(S::Cancelled).is_ok());
+        assert!(S::Failed.check_move_to(S::Cancelled).is_ok());
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for status in PayoutStatus::ALL {
+            assert_eq!(status.as_str().parse::<PayoutStatus>(), Ok(status));
+        }
+    }
+}
