@@ -1,1 +1,32 @@
+//! The payout use cases, written once against the ports and run by every entry point: the
+//! Lambda functions, `payouts serve`, `payouts demo` and the tests.
+//!
+//! - [`ports`]: the traits the use cases need (store with lock, queue, rail, notifier, clock).
+//! - [`pipeline`]: the ports and configuration bundled for the use cases.
+//! - [`ingest`]: earnings and deductions in, idempotent by id.
+//! - [`plan`]: close due periods into payouts and enqueue their jobs.
+//! - [`period`]: close one barber's period (shared by the planner and manual payouts).
+//! - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
+//! - [`operator`]: manual payout, retry and cancel.
+//! - [`recovery`]: re-enqueue payouts whose job was lost.
+//! - [`worker`]: receive deliveries and hand them to [`execute`].
+//! - [`notify`]: tell the barber, at most once per event.
+//! - [`http`]: the axum router.
 
+pub mod config;
+pub mod error;
+pub mod execute;
+pub mod http;
+pub mod ingest;
+pub mod notify;
+pub mod operator;
+pub mod period;
+pub mod pipeline;
+pub mod plan;
+pub mod ports;
+pub mod recovery;
+pub mod worker;
+
+pub use config::AppConfig;
+pub use error::AppError;
+pub use pipeline::Pipeline;

@@ -9,6 +9,7 @@
 //! - [`method`]: payment methods and their fees.
 //! - [`commission`]: tiered commission and the volume bonus.
 //! - [`deduction`]: booth rent, supply fees, other deductions and balances carried as owed.
+//! - [`ledger`]: earnings and deductions as recorded.
 //! - [`breakdown`]: a period's gross → commission → deductions → fee → net, and what to do with it.
 //! - [`calendar`]: when a schedule runs next, in the barber's time zone.
 //! - [`schedule`]: a barber's payout schedule.
@@ -22,6 +23,7 @@ pub mod calendar;
 pub mod commission;
 pub mod deduction;
 pub mod ids;
+pub mod ledger;
 pub mod method;
 pub mod money;
 pub mod payout;

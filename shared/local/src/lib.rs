@@ -1,1 +1,22 @@
+//! The embedded default: every port implemented in one process with no cloud account.
+//!
+//! - [`sqlite`]: the store (schedules, ledger, payouts, audit, lock, outbox) on a SQLite file
+//!   in WAL mode, with the same conditional-write semantics as the DynamoDB adapter.
+//! - [`memory_queue`]: an in-process delay queue with visibility timeouts and redelivery.
+//! - [`simulated_rail`]: a payment rail with deterministic failure injection, Stripe-like
+//!   idempotency keys, and its own ledger of transfers to check the store against.
+//! - [`log_notifier`]: notifications written to the log.
+//! - [`demo`]: a simulated month of a barbershop marketplace, end to end.
+//! - [`runtime`]: `payouts serve`: planner timer, executor workers and the HTTP API.
 
+pub mod demo;
+pub mod log_notifier;
+pub mod memory_queue;
+pub mod runtime;
+pub mod simulated_rail;
+pub mod sqlite;
+
+pub use log_notifier::LogNotifier;
+pub use memory_queue::MemoryQueue;
+pub use simulated_rail::{FailurePlan, SimulatedRail};
+pub use sqlite::SqliteStore;

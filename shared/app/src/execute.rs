@@ -1,0 +1,214 @@
+//! The executor: pays one payout exactly once (DESIGN.md section 4).
+//!
+//! 1. Load the payout; a settled one is a duplicate delivery and is acknowledged.
+//! 2. Take the barber's lock (conditional write with a lease, released by owner only).
+//! 3. Reload under the lock. If an earlier attempt exists, ask the rail for a transfer in the
+//!    payout's group first and adopt it: the lookup, not the idempotency key, is what prevents
+//!    a second payment after an unknown outcome.
+//! 4. Record the new attempt and its idempotency key (the recovery point), then call the rail.
+//! 5. Record the outcome conditionally on the version written in step 4.
+//! 6. Release the lock, then notify.
+//!
+//! A crash anywhere leaves the payout queued, processing or retry-scheduled with its job still
+//! on the queue (or re-enqueued by recovery), and the next delivery finishes it from step 1.
+
+use chrono::{DateTime, Utc};
+use payout_core::ids::PayoutId;
+use payout_core::payout::AuditEvent;
+use payout_core::payout::Payout;
+use payout_core::retry::{FailureClass, FailureKind, RetryDecision};
+use payout_core::status::PayoutStatus;
+
+use crate::error::AppError;
+use crate::notify::notify_payout;
+use crate::pipeline::Pipeline;
+use crate::ports::{NotificationKind, RailError, TransferReceipt, TransferRequest, WriteOutcome};
+
+/// What the queue should do with the delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// Nothing more to do for this delivery (done, duplicate, or unknown payout).
+    Finished,
+    /// A retryable failure was recorded; a new job must run at this instant.
+    RetryAt(DateTime<Utc>),
+    /// Not now (lock held, attempt not yet due, lost a race): deliver this job again then.
+    NotYet(DateTime<Utc>),
+}
+
+/// Executes the job for `payout_id` as executor `owner`.
+pub async fn execute_payout(
+    p: &Pipeline,
+    payout_id: &PayoutId,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<JobOutcome, AppError> {
+    let Some(payout) = p.store.get_payout(payout_id).await? else {
+        tracing::warn!(%payout_id, "job for an unknown payout acknowledged");
+        return Ok(JobOutcome::Finished);
+    };
+    if let Some(outcome) = not_runnable(&payout, now) {
+        return Ok(outcome);
+    }
+    let lease_until = now + p.config.lock_lease;
+    if !p
+        .store
+        .try_lock(&payout.barber_id, owner, now, lease_until)
+        .await?
+    {
+        return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
+    }
+    let result = execute_locked(p, payout_id, owner, now).await;
+    p.store.release_lock(&payout.barber_id, owner).await?;
+    let (outcome, notice) = result?;
+    if let Some((payout, kind)) = notice {
+        notify_payout(p, &payout, kind, now).await;
+    }
+    Ok(outcome)
+}
+
+/// Why a loaded payout needs no work now, if it needs none.
+fn not_runnable(payout: &Payout, now: DateTime<Utc>) -> Option<JobOutcome> {
+    if payout.status.is_settled_for_executor() {
+        return Some(JobOutcome::Finished);
+    }
+    match payout.next_attempt_at {
+        Some(due) if due > now => Some(JobOutcome::NotYet(due)),
+        Some(_) | None => None,
+    }
+}
+
+type Notice = Option<(Payout, NotificationKind)>;
+
+async fn execute_locked(
+    p: &Pipeline,
+    payout_id: &PayoutId,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<(JobOutcome, Notice), AppError> {
+    let actor = format!("executor:{owner}");
+    let Some(mut payout) = p.store.get_payout(payout_id).await? else {
+        return Ok((JobOutcome::Finished, None));
+    };
+    if let Some(outcome) = not_runnable(&payout, now) {
+        return Ok((outcome, None));
+    }
+
+    if payout.attempts > 0 {
+        match p.rail.find_transfer(&payout.id).await {
+            Ok(Some(receipt)) => {
+                let read_version = payout.version;
+                let event = payout.record_transfer(
+                    now,
+                    &actor,
+                    receipt.transfer_id.clone(),
+                    receipt.settled,
+                    "adopted the transfer found by reconciliation",
+                )?;
+                return finish(p, payout, read_version, event, JobOutcome::Finished).await;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                // Without knowing whether the last attempt paid, paying again could pay twice.
+                tracing::warn!(payout_id = %payout.id, %error, "reconciliation failed; will retry");
+                return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
+            }
+        }
+    }
+
+    let read_version = payout.version;
+    let event = payout.begin_attempt(now, &actor)?;
+    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
+        return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
+    }
+
+    let request = TransferRequest {
+        payout_id: payout.id.clone(),
+        barber_id: payout.barber_id.clone(),
+        destination: payout.destination.clone(),
+        amount: payout.breakdown.net,
+        method: payout.method,
+        idempotency_key: payout
+            .idempotency_key
+            .clone()
+            .expect("begin_attempt sets the idempotency key"),
+    };
+    let result = call_rail(p, &request).await;
+
+    let attempt_version = payout.version;
+    match result {
+        Ok(TransferReceipt {
+            transfer_id,
+            settled,
+        }) => {
+            let event = payout.record_transfer(now, &actor, transfer_id, settled, "paid")?;
+            finish(p, payout, attempt_version, event, JobOutcome::Finished).await
+        }
+        Err(error) => record_failure(p, payout, attempt_version, &actor, error, now).await,
+    }
+}
+
+async fn call_rail(p: &Pipeline, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
+    match tokio::time::timeout(p.config.rail_timeout, p.rail.transfer(request)).await {
+        Ok(result) => result,
+        Err(_) => Err(RailError {
+            kind: FailureKind::Timeout,
+            message: format!("no answer within {:?}", p.config.rail_timeout),
+        }),
+    }
+}
+
+async fn record_failure(
+    p: &Pipeline,
+    mut payout: Payout,
+    attempt_version: u64,
+    actor: &str,
+    error: RailError,
+    now: DateTime<Utc>,
+) -> Result<(JobOutcome, Notice), AppError> {
+    tracing::warn!(payout_id = %payout.id, attempt = payout.attempts, %error, "payment attempt failed");
+    let decision = match error.kind.class() {
+        FailureClass::Retryable => p.config.retry.after_failure(payout.round_failures + 1),
+        FailureClass::Permanent => RetryDecision::GiveUp,
+    };
+    match decision {
+        RetryDecision::RetryAfter(delay) => {
+            let at = now + delay;
+            let event = payout.schedule_retry(now, actor, at, error.kind, &error.message)?;
+            finish(p, payout, attempt_version, event, JobOutcome::RetryAt(at)).await
+        }
+        RetryDecision::GiveUp => {
+            let event = payout.fail(now, actor, error.kind, &error.message)?;
+            finish(p, payout, attempt_version, event, JobOutcome::Finished).await
+        }
+    }
+}
+
+/// Writes the outcome conditionally; on a lost race the next delivery re-reads and reconciles.
+async fn finish(
+    p: &Pipeline,
+    payout: Payout,
+    read_version: u64,
+    event: AuditEvent,
+    outcome: JobOutcome,
+) -> Result<(JobOutcome, Notice), AppError> {
+    match p.store.update_payout(&payout, read_version, &event).await? {
+        WriteOutcome::Written => {
+            let kind = match payout.status {
+                PayoutStatus::Completed | PayoutStatus::InTransit => {
+                    Some(NotificationKind::Completed)
+                }
+                PayoutStatus::RetryScheduled => Some(NotificationKind::RetryScheduled),
+                PayoutStatus::Failed => Some(NotificationKind::Failed),
+                PayoutStatus::Scheduled
+                | PayoutStatus::Queued
+                | PayoutStatus::Processing
+                | PayoutStatus::Cancelled => None,
+            };
+            Ok((outcome, kind.map(|kind| (payout, kind))))
+        }
+        WriteOutcome::Stale => {
+            tracing::warn!(payout_id = %payout.id, "outcome not recorded: the payout changed meanwhile");
+            Ok((JobOutcome::NotYet(event.at + p.config.busy_backoff), None))
+        }
+    }
+}

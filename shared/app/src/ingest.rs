@@ -1,0 +1,95 @@
+//! Earnings and deductions in. Idempotent by id: the same id with the same content returns the
+//! stored record's outcome, with different content it is a conflict (DESIGN.md section 4).
+
+use std::collections::HashMap;
+
+use payout_core::ids::BarberId;
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::Currency;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::ports::{IntakeOutcome, PayoutStore};
+
+/// The largest batch one request may carry.
+pub const MAX_BATCH: usize = 500;
+
+fn content_hash(canonical: &str) -> String {
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// Records a batch of earnings atomically: either every earning is valid and written (or found
+/// to be a duplicate), or nothing is written.
+pub async fn ingest_earnings(
+    store: &dyn PayoutStore,
+    earnings: &[Earning],
+) -> Result<Vec<IntakeOutcome>, AppError> {
+    let mut currencies: HashMap<&BarberId, Currency> = HashMap::new();
+    for earning in earnings {
+        let currency = match currencies.get(&earning.barber_id) {
+            Some(currency) => *currency,
+            None => {
+                let currency = barber_currency(store, &earning.barber_id).await?;
+                currencies.insert(&earning.barber_id, currency);
+                currency
+            }
+        };
+        if earning.amount.currency() != currency {
+            return Err(AppError::Invalid(format!(
+                "earning {} is in {} but barber {} is paid in {currency}",
+                earning.id,
+                earning.amount.currency(),
+                earning.barber_id
+            )));
+        }
+        if earning.amount.is_negative() {
+            return Err(AppError::Invalid(format!(
+                "earning {} has a negative amount; refunds are recorded as deductions",
+                earning.id
+            )));
+        }
+    }
+    let hashes: Vec<String> = earnings
+        .iter()
+        .map(|earning| content_hash(&earning.canonical_content()))
+        .collect();
+    Ok(store.insert_earnings(earnings, &hashes).await?)
+}
+
+pub async fn ingest_deduction(
+    store: &dyn PayoutStore,
+    deduction: &Deduction,
+) -> Result<IntakeOutcome, AppError> {
+    let currency = barber_currency(store, &deduction.barber_id).await?;
+    if deduction.amount.currency() != currency {
+        return Err(AppError::Invalid(format!(
+            "deduction {} is in {} but barber {} is paid in {currency}",
+            deduction.id,
+            deduction.amount.currency(),
+            deduction.barber_id
+        )));
+    }
+    if !deduction.amount.is_positive() {
+        return Err(AppError::Invalid(format!(
+            "deduction {} must be a positive amount",
+            deduction.id
+        )));
+    }
+    let hash = content_hash(&deduction.canonical_content());
+    Ok(store.insert_deduction(deduction, &hash).await?)
+}
+
+async fn barber_currency(store: &dyn PayoutStore, barber: &BarberId) -> Result<Currency, AppError> {
+    store
+        .get_schedule(barber)
+        .await?
+        .map(|schedule| schedule.currency)
+        .ok_or_else(|| {
+            AppError::Invalid(format!(
+                "barber {barber} has no payout schedule; create one before recording money"
+            ))
+        })
+}

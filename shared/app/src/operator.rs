@@ -1,0 +1,165 @@
+//! What operators (and barbers asking for an early payout) do by hand: pay now, retry a failed
+//! payout, cancel one.
+
+use chrono::{DateTime, Utc};
+use payout_core::ids::{BarberId, PayoutId};
+use payout_core::money::Money;
+use payout_core::payout::{Payout, PayoutTrigger};
+
+use crate::error::AppError;
+use crate::period::{PeriodOutcome, PeriodRequest, close_period};
+use crate::pipeline::Pipeline;
+use crate::ports::{PayoutJob, WriteOutcome};
+
+/// Pays the barber's whole open balance now through the normal pipeline, minimum ignored.
+pub async fn manual_payout(
+    p: &Pipeline,
+    barber: &BarberId,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let schedule = p
+        .store
+        .get_schedule(barber)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("payout schedule for barber {barber}")))?;
+    let outcome = close_period(
+        p,
+        PeriodRequest {
+            schedule: &schedule,
+            payout_id: PayoutId::manual(barber, now),
+            cutoff: now,
+            now,
+            trigger: PayoutTrigger::Manual {
+                reason: reason.to_string(),
+            },
+            minimum: Money::zero(schedule.currency),
+            next_run: None,
+            actor,
+        },
+    )
+    .await?;
+    match outcome {
+        PeriodOutcome::Queued(payout, job) => {
+            p.queue.send(&[job]).await?;
+            Ok(*payout)
+        }
+        PeriodOutcome::SettledOwed(payout) => Err(AppError::Conflict(format!(
+            "nothing to pay: deductions exceed earnings, {} carried forward as owed (payout {})",
+            payout.breakdown.net.negate(),
+            payout.id
+        ))),
+        PeriodOutcome::BelowMinimum(breakdown) => Err(AppError::Conflict(format!(
+            "nothing to pay: the open balance nets {} after fees",
+            breakdown.net
+        ))),
+        PeriodOutcome::Nothing => Err(AppError::Conflict(format!(
+            "nothing to pay: barber {barber} has no open earnings"
+        ))),
+        PeriodOutcome::AlreadyPlanned => Err(AppError::Conflict(
+            "a manual payout for this barber was just requested".to_string(),
+        )),
+    }
+}
+
+async fn load(p: &Pipeline, id: &PayoutId) -> Result<Payout, AppError> {
+    p.store
+        .get_payout(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("payout {id}")))
+}
+
+/// Puts a failed payout back on the queue with a fresh retry ladder.
+pub async fn retry_payout(
+    p: &Pipeline,
+    id: &PayoutId,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let mut payout = load(p, id).await?;
+    let read_version = payout.version;
+    let event = payout.requeue(now, actor, "operator retry")?;
+    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
+        return Err(AppError::Conflict(format!(
+            "payout {id} changed meanwhile; reload it"
+        )));
+    }
+    p.queue
+        .send(&[PayoutJob {
+            payout_id: payout.id.clone(),
+            not_before: now,
+        }])
+        .await?;
+    Ok(payout)
+}
+
+/// Cancels a payout that has not moved money, returning its earnings to the open balance.
+///
+/// Under the barber's lock, and after asking the rail: a payout whose last attempt had an
+/// unknown outcome may have been paid, and cancelling it would pay those earnings twice.
+pub async fn cancel_payout(
+    p: &Pipeline,
+    id: &PayoutId,
+    actor: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let payout = load(p, id).await?;
+    let owner = format!("cancel:{id}");
+    if !p
+        .store
+        .try_lock(&payout.barber_id, &owner, now, now + p.config.lock_lease)
+        .await?
+    {
+        return Err(AppError::Conflict(format!(
+            "payout {id} is being processed; try again shortly"
+        )));
+    }
+    let result = cancel_locked(p, id, actor, reason, now).await;
+    p.store.release_lock(&payout.barber_id, &owner).await?;
+    result
+}
+
+async fn cancel_locked(
+    p: &Pipeline,
+    id: &PayoutId,
+    actor: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let mut payout = load(p, id).await?;
+    payout
+        .status
+        .check_move_to(payout_core::status::PayoutStatus::Cancelled)?;
+    if payout.attempts > 0 {
+        let found = p.rail.find_transfer(&payout.id).await.map_err(|error| {
+            AppError::Conflict(format!(
+                "cannot confirm with the payment rail that payout {id} was not paid ({error}); try again"
+            ))
+        })?;
+        if let Some(receipt) = found {
+            let read_version = payout.version;
+            let event = payout.record_transfer(
+                now,
+                actor,
+                receipt.transfer_id.clone(),
+                receipt.settled,
+                "found paid while cancelling",
+            )?;
+            p.store.update_payout(&payout, read_version, &event).await?;
+            return Err(AppError::Conflict(format!(
+                "payout {id} was already paid (transfer {}); it is now recorded as such",
+                receipt.transfer_id
+            )));
+        }
+    }
+    let read_version = payout.version;
+    let event = payout.cancel(now, actor, reason)?;
+    match p.store.cancel_payout(&payout, read_version, &event).await? {
+        WriteOutcome::Written => Ok(payout),
+        WriteOutcome::Stale => Err(AppError::Conflict(format!(
+            "payout {id} changed meanwhile; reload it"
+        ))),
+    }
+}

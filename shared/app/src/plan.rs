@@ -1,0 +1,130 @@
+//! The planner: finds due schedules page by page, closes each period into a payout, advances
+//! the schedule, and enqueues one job per payout.
+//!
+//! Safe to run late, twice, or concurrently: payout ids are deterministic (barber + cut-off)
+//! and created by a conditional write, and a schedule advances only from the cut-off read.
+
+use chrono::{DateTime, Utc};
+use payout_core::ids::PayoutId;
+use payout_core::payout::PayoutTrigger;
+use payout_core::schedule::PayoutSchedule;
+use serde::Serialize;
+
+use crate::error::AppError;
+use crate::notify::notify_below_minimum;
+use crate::period::{PeriodOutcome, PeriodRequest, close_period};
+use crate::pipeline::Pipeline;
+use crate::ports::{DueCursor, PayoutJob};
+
+const ACTOR: &str = "planner";
+
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanReport {
+    pub schedules_due: u64,
+    pub payouts_queued: u64,
+    pub settled_with_balance_owed: u64,
+    pub below_minimum: u64,
+    pub nothing_open: u64,
+    pub already_planned: u64,
+    pub auto_payout_disabled: u64,
+    pub jobs_enqueued: u64,
+}
+
+/// Plans every schedule due at `now`. `keep_going` is asked between pages, so a caller with a
+/// deadline (a Lambda) stops cleanly and leaves the rest for its next run.
+pub async fn plan_due_payouts(
+    p: &Pipeline,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<PlanReport, AppError> {
+    let mut report = PlanReport::default();
+    let mut cursor: Option<DueCursor> = None;
+    loop {
+        let page = p
+            .store
+            .due_schedules(now, cursor.as_ref(), p.config.planner_page_size)
+            .await?;
+        let Some(last) = page.last() else { break };
+        cursor = Some(DueCursor {
+            next_run_at: last.next_run_at,
+            barber_id: last.barber_id.clone(),
+        });
+        let mut jobs = Vec::new();
+        for schedule in &page {
+            report.schedules_due += 1;
+            if let Some(job) = plan_one(p, schedule, now, &mut report).await? {
+                jobs.push(job);
+            }
+        }
+        if !jobs.is_empty() {
+            p.queue.send(&jobs).await?;
+            report.jobs_enqueued += jobs.len() as u64;
+        }
+        if page.len() < p.config.planner_page_size || !keep_going() {
+            break;
+        }
+    }
+    if report.schedules_due > 0 {
+        tracing::info!(?report, "planner run finished");
+    }
+    Ok(report)
+}
+
+async fn plan_one(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+    now: DateTime<Utc>,
+    report: &mut PlanReport,
+) -> Result<Option<PayoutJob>, AppError> {
+    let cutoff = schedule.next_run_at;
+    // A planner that was down for several periods closes them as one and resumes the calendar
+    // from now, rather than replaying every missed run.
+    let next_run = schedule
+        .calendar
+        .next_run_after(cutoff.max(now))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if !schedule.auto_payout_enabled {
+        report.auto_payout_disabled += 1;
+        p.store
+            .advance_schedule(&schedule.barber_id, cutoff, next_run)
+            .await?;
+        return Ok(None);
+    }
+    let outcome = close_period(
+        p,
+        PeriodRequest {
+            schedule,
+            payout_id: PayoutId::scheduled(&schedule.barber_id, cutoff),
+            cutoff,
+            now,
+            trigger: PayoutTrigger::Scheduled,
+            minimum: schedule.minimum_payout,
+            next_run: Some(next_run),
+            actor: ACTOR,
+        },
+    )
+    .await?;
+    Ok(match outcome {
+        PeriodOutcome::Queued(_, job) => {
+            report.payouts_queued += 1;
+            Some(job)
+        }
+        PeriodOutcome::SettledOwed(_) => {
+            report.settled_with_balance_owed += 1;
+            None
+        }
+        PeriodOutcome::BelowMinimum(breakdown) => {
+            report.below_minimum += 1;
+            notify_below_minimum(p, schedule, cutoff, &breakdown, now).await;
+            None
+        }
+        PeriodOutcome::Nothing => {
+            report.nothing_open += 1;
+            None
+        }
+        PeriodOutcome::AlreadyPlanned => {
+            report.already_planned += 1;
+            None
+        }
+    })
+}

@@ -1,0 +1,17 @@
+//! The narrow traits the use cases need from the outside world. The embedded adapters
+//! (`payout-local`) and the AWS adapters implement them and pass one contract suite.
+
+pub mod clock;
+pub mod notifier;
+pub mod queue;
+pub mod rail;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use notifier::{Channel, Notification, NotificationKind, Notifier, NotifyError};
+pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
+pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+pub use store::{
+    CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
+    PayoutStore, PayoutTotalsRow, StatusTotals, StoreError, WriteOutcome,
+};

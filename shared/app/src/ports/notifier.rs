@@ -1,0 +1,52 @@
+//! Telling barbers what happened to their money.
+
+use async_trait::async_trait;
+use payout_core::ids::{BarberId, PayoutId};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    Completed,
+    Failed,
+    RetryScheduled,
+    BelowMinimum,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::Completed => "completed",
+            NotificationKind::Failed => "failed",
+            NotificationKind::RetryScheduled => "retry_scheduled",
+            NotificationKind::BelowMinimum => "below_minimum",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    /// Unique per event: the store records it before publishing, so each is sent at most once.
+    pub dedupe_key: String,
+    pub barber_id: BarberId,
+    pub payout_id: Option<PayoutId>,
+    pub kind: NotificationKind,
+    pub channels: Vec<Channel>,
+    pub message: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("notifier: {0}")]
+pub struct NotifyError(pub String);
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn publish(&self, notification: &Notification) -> Result<(), NotifyError>;
+}

@@ -1,0 +1,48 @@
+//! The job queue between planner and executor: at-least-once, with delayed delivery.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payout_core::ids::PayoutId;
+use serde::{Deserialize, Serialize};
+
+/// "Execute this payout, not before this instant." Duplicates are expected and harmless.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutJob {
+    pub payout_id: PayoutId,
+    pub not_before: DateTime<Utc>,
+}
+
+/// A received job; `receipt` acknowledges or defers this delivery only.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub receipt: String,
+    pub job: PayoutJob,
+    pub receive_count: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct QueueDepth {
+    pub waiting: u64,
+    pub in_flight: u64,
+    pub dead_letter: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("queue: {0}")]
+pub struct QueueError(pub String);
+
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn send(&self, jobs: &[PayoutJob]) -> Result<(), QueueError>;
+
+    /// Up to `max` deliveries visible at `now`; each stays invisible to other receivers until
+    /// acknowledged, deferred, or its visibility timeout passes (then it is delivered again).
+    async fn receive(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Delivery>, QueueError>;
+
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
+
+    /// Hands the delivery back, to be visible again at `until`.
+    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError>;
+
+    async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError>;
+}

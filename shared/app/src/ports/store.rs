@@ -1,0 +1,206 @@
+//! Durable state: schedules, the earnings ledger, payouts with their audit trail, the per-barber
+//! lock and the notification outbox.
+//!
+//! Every write that could race is conditional, with the same meaning in every adapter:
+//! a payout is created only if its id is new and every earning it claims is still open; a
+//! payout is updated only if its stored version is the one read; a schedule advances only from
+//! the cut-off the planner saw; a lock is taken only if free or its lease has expired.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use payout_core::deduction::DeductionLine;
+use payout_core::ids::{BarberId, DeductionId, PayoutId};
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::method::PaymentMethod;
+use payout_core::money::Currency;
+use payout_core::payout::{AuditEvent, Payout};
+use payout_core::schedule::PayoutSchedule;
+use payout_core::status::PayoutStatus;
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage backend: {0}")]
+    Backend(String),
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// The result of an idempotent insert keyed by the record's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeOutcome {
+    Created,
+    /// The same id with the same content: nothing written.
+    Duplicate,
+    /// The same id with different content.
+    Conflict,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// The stored version was not the expected one; somebody else moved the record first.
+    Stale,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// A payout with this id exists already, or the schedule has moved past this cut-off: the
+    /// period was closed by another planner run.
+    AlreadyExists,
+    /// The open earnings or deductions changed since they were read; read again.
+    ClaimChanged,
+}
+
+/// A barber's open (unpaid) entries recorded up to a cut-off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenActivity {
+    pub gross_minor: i64,
+    pub services: u32,
+    pub deductions: Vec<DeductionLine>,
+}
+
+/// Everything that must happen at once when a period closes.
+#[derive(Debug, Clone)]
+pub struct PayoutCreation {
+    pub payout: Payout,
+    pub event: AuditEvent,
+    /// The open earnings recorded up to `payout.cutoff` must still total exactly this.
+    pub claimed_gross_minor: i64,
+    pub claimed_services: u32,
+    pub claimed_deductions: Vec<DeductionId>,
+    /// A negative period's balance, opened as a deduction for the next period.
+    pub carried_balance: Option<Deduction>,
+    /// Advance the schedule from `.0` to `.1` in the same write (scheduled payouts only).
+    pub schedule_advance: Option<(DateTime<Utc>, DateTime<Utc>)>,
+}
+
+/// Where a page of due schedules ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueCursor {
+    pub next_run_at: DateTime<Utc>,
+    pub barber_id: BarberId,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct StatusTotals {
+    pub count: u64,
+    pub gross_minor: i64,
+    pub shop_share_minor: i64,
+    pub deductions_minor: i64,
+    pub fee_minor: i64,
+    pub net_minor: i64,
+    /// Net of the payouts that moved money (a carried balance owed is negative and moves none).
+    pub paid_net_minor: i64,
+    /// Attempts beyond each payout's first.
+    pub retries: u64,
+}
+
+/// Payout sums for one status and method.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PayoutTotalsRow {
+    pub status: PayoutStatus,
+    pub method: PaymentMethod,
+    pub totals: StatusTotals,
+}
+
+/// Sums over the whole ledger in one currency, for summaries and conservation checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct LedgerTotals {
+    pub earnings_minor: i64,
+    pub earnings_count: u64,
+    pub open_earnings_minor: i64,
+    pub open_deductions_minor: i64,
+    pub open_carried_balance_minor: i64,
+    pub payouts: Vec<PayoutTotalsRow>,
+}
+
+#[async_trait]
+pub trait PayoutStore: Send + Sync {
+    async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError>;
+    async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError>;
+    /// Active schedules with `next_run_at <= now`, ordered by (next_run_at, barber), after
+    /// `cursor`.
+    async fn due_schedules(
+        &self,
+        now: DateTime<Utc>,
+        cursor: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<PayoutSchedule>, StoreError>;
+    /// Moves `next_run_at` from `expected` to `next`; false if it was not `expected`.
+    async fn advance_schedule(
+        &self,
+        barber: &BarberId,
+        expected: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Inserts each earning unless its id exists; `content_hashes[i]` belongs to `earnings[i]`.
+    async fn insert_earnings(
+        &self,
+        earnings: &[Earning],
+        content_hashes: &[String],
+    ) -> Result<Vec<IntakeOutcome>, StoreError>;
+    async fn insert_deduction(
+        &self,
+        deduction: &Deduction,
+        content_hash: &str,
+    ) -> Result<IntakeOutcome, StoreError>;
+    async fn open_activity(
+        &self,
+        barber: &BarberId,
+        currency: Currency,
+        cutoff: DateTime<Utc>,
+    ) -> Result<OpenActivity, StoreError>;
+
+    async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
+    async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError>;
+    /// Writes `payout` and appends `event` if the stored version is `expected_version`.
+    async fn update_payout(
+        &self,
+        payout: &Payout,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<WriteOutcome, StoreError>;
+    /// As `update_payout`, and returns the payout's earnings and deductions to the open balance.
+    async fn cancel_payout(
+        &self,
+        payout: &Payout,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<WriteOutcome, StoreError>;
+    /// How many of the barber's payouts have failed for good (feeds priority scoring).
+    async fn failed_payout_count(&self, barber: &BarberId) -> Result<u32, StoreError>;
+    async fn audit_trail(&self, id: &PayoutId) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Payouts the executor still owes work whose `next_attempt_at` (or last update, while
+    /// processing) is before `stale_before`: their job may have been lost.
+    async fn stalled_payouts(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Payout>, StoreError>;
+
+    /// Takes the barber's lock for `owner` until `lease_until` if it is free or expired.
+    async fn try_lock(
+        &self,
+        barber: &BarberId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Releases the lock only if `owner` still holds it.
+    async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError>;
+
+    /// Records that the notification `dedupe_key` is being sent; false if it already was.
+    async fn record_notification(
+        &self,
+        dedupe_key: &str,
+        at: DateTime<Utc>,
+        body: &str,
+    ) -> Result<bool, StoreError>;
+
+    /// Payouts per status, all currencies.
+    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError>;
+    async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError>;
+}

@@ -1,0 +1,253 @@
+//! An in-process delay queue with SQS's delivery semantics: at least once, a visibility timeout
+//! after each receive, redelivery when it passes, and a dead-letter list after too many
+//! receives. Time is passed in, so a simulated clock drives it.
+//!
+//! It lives in memory: a crash loses it, and the store's recovery sweep re-enqueues every
+//! payout still owed work (see `payout_app::recovery`).
+
+use std::collections::{BTreeSet, HashMap};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeDelta, Utc};
+use parking_lot::Mutex;
+use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
+
+#[derive(Debug)]
+struct Message {
+    job: PayoutJob,
+    visible_at: DateTime<Utc>,
+    receive_count: u32,
+    /// The receipt of the latest delivery; older receipts no longer act on the message.
+    receipt: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: u64,
+    messages: HashMap<u64, Message>,
+    /// (visible_at, id), so receiving takes the earliest visible messages first.
+    by_visibility: BTreeSet<(DateTime<Utc>, u64)>,
+    dead_letter: Vec<PayoutJob>,
+}
+
+#[derive(Debug)]
+pub struct MemoryQueue {
+    visibility_timeout: TimeDelta,
+    max_receives: u32,
+    state: Mutex<State>,
+}
+
+impl MemoryQueue {
+    pub fn new(visibility_timeout: TimeDelta, max_receives: u32) -> Self {
+        Self {
+            visibility_timeout,
+            max_receives,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    pub fn dead_letters(&self) -> Vec<PayoutJob> {
+        self.state.lock().dead_letter.clone()
+    }
+
+    fn parse_receipt(receipt: &str) -> Option<u64> {
+        receipt.split_once(':')?.0.parse().ok()
+    }
+}
+
+impl Default for MemoryQueue {
+    /// Visibility 30 min (6x a 5 min executor budget) and 10 receives, as the SAM template.
+    fn default() -> Self {
+        Self::new(TimeDelta::minutes(30), 10)
+    }
+}
+
+#[async_trait]
+impl JobQueue for MemoryQueue {
+    async fn send(&self, jobs: &[PayoutJob]) -> Result<(), QueueError> {
+        let mut state = self.state.lock();
+        for job in jobs {
+            let id = state.next_id;
+            state.next_id += 1;
+            state.by_visibility.insert((job.not_before, id));
+            state.messages.insert(
+                id,
+                Message {
+                    job: job.clone(),
+                    visible_at: job.not_before,
+                    receive_count: 0,
+                    receipt: None,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    async fn receive(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Delivery>, QueueError> {
+        let mut state = self.state.lock();
+        let visible: Vec<(DateTime<Utc>, u64)> = state
+            .by_visibility
+            .iter()
+            .take_while(|(visible_at, _)| *visible_at <= now)
+            .take(max)
+            .copied()
+            .collect();
+        let mut deliveries = Vec::with_capacity(visible.len());
+        for key in visible {
+            state.by_visibility.remove(&key);
+            let (_, id) = key;
+            let message = state.messages.get_mut(&id).expect("indexed messages exist");
+            message.receive_count += 1;
+            if message.receive_count > self.max_receives {
+                let message = state.messages.remove(&id).expect("present");
+                state.dead_letter.push(message.job);
+                continue;
+            }
+            let receipt = format!("{id}:{}", message.receive_count);
+            message.receipt = Some(receipt.clone());
+            message.visible_at = now + self.visibility_timeout;
+            let delivery = Delivery {
+                receipt,
+                job: message.job.clone(),
+                receive_count: message.receive_count,
+            };
+            let visible_at = message.visible_at;
+            state.by_visibility.insert((visible_at, id));
+            deliveries.push(delivery);
+        }
+        Ok(deliveries)
+    }
+
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
+        let mut state = self.state.lock();
+        let Some(id) = Self::parse_receipt(receipt) else {
+            return Err(QueueError(format!("malformed receipt `{receipt}`")));
+        };
+        let current = state
+            .messages
+            .get(&id)
+            .is_some_and(|message| message.receipt.as_deref() == Some(receipt));
+        if current {
+            let message = state.messages.remove(&id).expect("present");
+            state.by_visibility.remove(&(message.visible_at, id));
+        }
+        Ok(())
+    }
+
+    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError> {
+        let mut state = self.state.lock();
+        let Some(id) = Self::parse_receipt(receipt) else {
+            return Err(QueueError(format!("malformed receipt `{receipt}`")));
+        };
+        let Some(message) = state.messages.get_mut(&id) else {
+            return Ok(());
+        };
+        if message.receipt.as_deref() != Some(receipt) {
+            return Ok(());
+        }
+        let old = (message.visible_at, id);
+        message.visible_at = until;
+        // Deferring is not a failed receive: like SQS's ChangeMessageVisibility it does not
+        // count towards the dead-letter threshold.
+        message.receive_count = message.receive_count.saturating_sub(1);
+        state.by_visibility.remove(&old);
+        state.by_visibility.insert((until, id));
+        Ok(())
+    }
+
+    async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
+        let state = self.state.lock();
+        let mut depth = QueueDepth {
+            dead_letter: state.dead_letter.len() as u64,
+            ..QueueDepth::default()
+        };
+        for message in state.messages.values() {
+            if message.receipt.is_some() && message.visible_at > now {
+                depth.in_flight += 1;
+            } else {
+                depth.waiting += 1;
+            }
+        }
+        Ok(depth)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use payout_core::ids::PayoutId;
+
+    fn job(id: &str, at: DateTime<Utc>) -> PayoutJob {
+        PayoutJob {
+            payout_id: PayoutId::parse(id).unwrap(),
+            not_before: at,
+        }
+    }
+
+    #[tokio::test]
+    async fn delays_redelivers_and_dead_letters() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let queue = MemoryQueue::new(TimeDelta::minutes(1), 2);
+        queue
+            .send(&[job("a", t0 + TimeDelta::minutes(5))])
+            .await
+            .unwrap();
+        assert!(queue.receive(t0, 10).await.unwrap().is_empty());
+
+        let first = queue.receive(t0 + TimeDelta::minutes(5), 10).await.unwrap();
+        assert_eq!(first.len(), 1);
+        // Invisible while in flight, visible again once the timeout passes.
+        assert!(
+            queue
+                .receive(t0 + TimeDelta::minutes(5), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let second = queue.receive(t0 + TimeDelta::minutes(7), 10).await.unwrap();
+        assert_eq!(second[0].receive_count, 2);
+        // A stale receipt does nothing.
+        queue.ack(&first[0].receipt).await.unwrap();
+        assert_eq!(
+            queue
+                .depth(t0 + TimeDelta::minutes(7))
+                .await
+                .unwrap()
+                .in_flight,
+            1
+        );
+        // A third receive exceeds max_receives and dead-letters the job.
+        assert!(
+            queue
+                .receive(t0 + TimeDelta::minutes(9), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(queue.dead_letters().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn ack_and_defer_act_on_the_current_delivery() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let queue = MemoryQueue::new(TimeDelta::minutes(1), 5);
+        queue.send(&[job("a", t0), job("b", t0)]).await.unwrap();
+        let got = queue.receive(t0, 10).await.unwrap();
+        queue.ack(&got[0].receipt).await.unwrap();
+        queue
+            .defer(&got[1].receipt, t0 + TimeDelta::hours(1))
+            .await
+            .unwrap();
+        assert!(
+            queue
+                .receive(t0 + TimeDelta::minutes(30), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let later = queue.receive(t0 + TimeDelta::hours(1), 10).await.unwrap();
+        assert_eq!(later.len(), 1);
+        assert_eq!(later[0].job.payout_id.as_str(), "b");
+    }
+}

@@ -1,0 +1,138 @@
+//! `payouts serve` on the embedded default: the planner on a timer, executor workers polling the
+//! in-process queue, and the HTTP API, in one process until shutdown.
+//!
+//! On start it re-enqueues every payout still owed work, since the in-process queue of a
+//! previous run died with it; the store is the source of truth.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use payout_app::http::{ApiState, router};
+use payout_app::plan::plan_due_payouts;
+use payout_app::ports::{Clock, SystemClock};
+use payout_app::recovery::{recover_older_than, recover_stalled};
+use payout_app::worker::drain_once;
+use payout_app::{AppConfig, AppError, Pipeline};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::log_notifier::LogNotifier;
+use crate::memory_queue::MemoryQueue;
+use crate::simulated_rail::{FailurePlan, SimulatedRail};
+use crate::sqlite::{Durability, SqliteStore};
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub db_path: PathBuf,
+    pub planner_interval: Duration,
+    pub worker_poll: Duration,
+    pub workers: usize,
+}
+
+/// Assembles the embedded pipeline on the SQLite file at `db_path`.
+pub fn embedded_pipeline(db_path: &std::path::Path) -> Result<Pipeline, AppError> {
+    Ok(Pipeline {
+        store: Arc::new(SqliteStore::open(db_path, Durability::Full)?),
+        queue: Arc::new(MemoryQueue::default()),
+        rail: Arc::new(SimulatedRail::new(0, FailurePlan::default())),
+        notifier: Arc::new(LogNotifier),
+        config: AppConfig::default(),
+    })
+}
+
+/// Serves on `listener` until `shutdown` resolves; background loops stop with it.
+pub async fn serve(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), AppError> {
+    let pipeline = embedded_pipeline(&config.db_path)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let recovered = recover_older_than(&pipeline, clock.now(), clock.now()).await?;
+    tracing::info!(recovered, "recovered payouts left by a previous run");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    tasks.push(tokio::spawn(planner_loop(
+        pipeline.clone(),
+        clock.clone(),
+        config.planner_interval,
+        stop_rx.clone(),
+    )));
+    for index in 0..config.workers {
+        tasks.push(tokio::spawn(worker_loop(
+            pipeline.clone(),
+            clock.clone(),
+            format!("local-{}-{index}", std::process::id()),
+            config.worker_poll,
+            stop_rx.clone(),
+        )));
+    }
+
+    let app = router(ApiState { pipeline, clock });
+    tracing::info!(addr = %listener.local_addr().map_err(io)?, "serving");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(io)?;
+    stop_tx.send_replace(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+fn io(error: std::io::Error) -> AppError {
+    AppError::Invalid(format!("server: {error}"))
+}
+
+async fn planner_loop(
+    pipeline: Pipeline,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let always = || true;
+    loop {
+        let now = clock.now();
+        if let Err(error) = plan_due_payouts(&pipeline, now, &always).await {
+            tracing::error!(%error, "planner run failed");
+        }
+        if let Err(error) = recover_stalled(&pipeline, now).await {
+            tracing::error!(%error, "recovery sweep failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn worker_loop(
+    pipeline: Pipeline,
+    clock: Arc<dyn Clock>,
+    owner: String,
+    poll: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let received = match drain_once(&pipeline, &owner, clock.now(), 10).await {
+            Ok(received) => received,
+            Err(error) => {
+                tracing::error!(%error, "worker poll failed");
+                0
+            }
+        };
+        if *stop.borrow() {
+            return;
+        }
+        if received == 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

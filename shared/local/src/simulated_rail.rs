@@ -1,0 +1,276 @@
+//! A payment rail that moves no money, for the demo and the tests.
+//!
+//! It behaves like Stripe where it matters for exactly-once: an idempotency key replays its
+//! saved result (errors included), a key reused with other parameters is refused, every
+//! transfer is findable by its payout (Stripe's transfer_group), and a "lost response" fault
+//! makes the transfer and then reports a timeout. Failures are injected per barber from a seed,
+//! so one seed reproduces one run exactly. Its own ledger is the ground truth the checks use.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+use payout_core::ids::{BarberId, PayoutId};
+use payout_core::money::Money;
+use payout_core::retry::FailureKind;
+
+/// How a barber's payments fail, in parts per thousand of attempts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailurePlan {
+    /// Attempts refused with a retryable error (429, 5xx, timeout before the transfer).
+    pub retryable_per_mille: u16,
+    /// Attempts that make the transfer but lose the response (the caller sees a timeout).
+    pub lost_response_per_mille: u16,
+    /// Every attempt fails with this permanent error.
+    pub permanent: Option<FailureKind>,
+}
+
+/// One transfer the rail made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RailTransfer {
+    pub transfer_id: String,
+    pub payout_id: PayoutId,
+    pub barber_id: BarberId,
+    pub amount: Money,
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Default)]
+struct Ledger {
+    saved: HashMap<String, (TransferRequest, Result<TransferReceipt, RailError>)>,
+    transfers: Vec<RailTransfer>,
+    by_payout: HashMap<PayoutId, Vec<usize>>,
+    calls: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct SimulatedRail {
+    seed: u64,
+    plans: Mutex<HashMap<BarberId, FailurePlan>>,
+    default_plan: FailurePlan,
+    ledger: Mutex<Ledger>,
+}
+
+/// SplitMix64 over the seed and a string: a stable, well-mixed roll per idempotency key.
+fn roll(seed: u64, key: &str) -> u64 {
+    let mut state = seed ^ 0x9e37_79b9_7f4a_7c15;
+    for byte in key.bytes() {
+        state = (state ^ u64::from(byte)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        state ^= state >> 31;
+    }
+    state = (state ^ (state >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    state = (state ^ (state >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    state ^ (state >> 31)
+}
+
+const RETRYABLE_KINDS: [FailureKind; 4] = [
+    FailureKind::ProviderUnavailable,
+    FailureKind::RateLimited,
+    FailureKind::Timeout,
+    FailureKind::Connection,
+];
+
+impl SimulatedRail {
+    pub fn new(seed: u64, default_plan: FailurePlan) -> Self {
+        Self {
+            seed,
+            default_plan,
+            ..Self::default()
+        }
+    }
+
+    pub fn set_plan(&self, barber: &BarberId, plan: FailurePlan) {
+        self.plans.lock().insert(barber.clone(), plan);
+    }
+
+    pub fn transfers(&self) -> Vec<RailTransfer> {
+        self.ledger.lock().transfers.clone()
+    }
+
+    /// Payouts the rail paid more than once: must be zero.
+    pub fn duplicate_payments(&self) -> u64 {
+        self.ledger
+            .lock()
+            .by_payout
+            .values()
+            .filter(|transfers| transfers.len() > 1)
+            .count() as u64
+    }
+
+    pub fn calls(&self) -> u64 {
+        self.ledger.lock().calls
+    }
+
+    fn plan_for(&self, barber: &BarberId) -> FailurePlan {
+        self.plans
+            .lock()
+            .get(barber)
+            .copied()
+            .unwrap_or(self.default_plan)
+    }
+
+    fn make_transfer(ledger: &mut Ledger, request: &TransferRequest) -> TransferReceipt {
+        let index = ledger.transfers.len();
+        let transfer_id = format!("tr_sim_{index:08}");
+        ledger.transfers.push(RailTransfer {
+            transfer_id: transfer_id.clone(),
+            payout_id: request.payout_id.clone(),
+            barber_id: request.barber_id.clone(),
+            amount: request.amount,
+            idempotency_key: request.idempotency_key.clone(),
+        });
+        ledger
+            .by_payout
+            .entry(request.payout_id.clone())
+            .or_default()
+            .push(index);
+        TransferReceipt {
+            transfer_id,
+            settled: true,
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentRail for SimulatedRail {
+    async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
+        let plan = self.plan_for(&request.barber_id);
+        let mut ledger = self.ledger.lock();
+        ledger.calls += 1;
+        if let Some((saved_request, saved_result)) = ledger.saved.get(&request.idempotency_key) {
+            if saved_request != request {
+                return Err(RailError {
+                    kind: FailureKind::IdempotencyConflict,
+                    message: format!(
+                        "key {} was used with different parameters",
+                        request.idempotency_key
+                    ),
+                });
+            }
+            return saved_result.clone();
+        }
+        if !request.amount.is_positive() {
+            return Err(RailError {
+                kind: FailureKind::InvalidAmount,
+                message: format!("amount {} must be positive", request.amount),
+            });
+        }
+        let dice = roll(self.seed, &request.idempotency_key);
+        let per_mille = dice % 1000;
+        let result = if let Some(kind) = plan.permanent {
+            Err(RailError {
+                kind,
+                message: "refused by the simulated provider".to_string(),
+            })
+        } else if per_mille < u64::from(plan.retryable_per_mille) {
+            let kind = RETRYABLE_KINDS[((dice >> 32) % RETRYABLE_KINDS.len() as u64) as usize];
+            Err(RailError {
+                kind,
+                message: "simulated transient failure".to_string(),
+            })
+        } else if per_mille
+            < u64::from(plan.retryable_per_mille) + u64::from(plan.lost_response_per_mille)
+        {
+            Self::make_transfer(&mut ledger, request);
+            Err(RailError {
+                kind: FailureKind::Timeout,
+                message: "simulated lost response (the transfer was made)".to_string(),
+            })
+        } else {
+            Ok(Self::make_transfer(&mut ledger, request))
+        };
+        ledger.saved.insert(
+            request.idempotency_key.clone(),
+            (request.clone(), result.clone()),
+        );
+        result
+    }
+
+    async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
+        let ledger = self.ledger.lock();
+        Ok(ledger
+            .by_payout
+            .get(payout)
+            .and_then(|indexes| indexes.first())
+            .map(|&index| TransferReceipt {
+                transfer_id: ledger.transfers[index].transfer_id.clone(),
+                settled: true,
+            }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use payout_core::method::PaymentMethod;
+    use payout_core::money::Currency;
+
+    fn request(key: &str, amount: &str) -> TransferRequest {
+        TransferRequest {
+            payout_id: PayoutId::parse("po_1").unwrap(),
+            barber_id: BarberId::parse("b1").unwrap(),
+            destination: Some("acct_1".into()),
+            amount: Money::parse(amount, Currency::Usd).unwrap(),
+            method: PaymentMethod::StripeStandard,
+            idempotency_key: key.into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_key_replays_its_result_and_refuses_new_parameters() {
+        let rail = SimulatedRail::new(7, FailurePlan::default());
+        let first = rail.transfer(&request("po_1:1", "10.00")).await.unwrap();
+        let again = rail.transfer(&request("po_1:1", "10.00")).await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(rail.transfers().len(), 1);
+        let changed = rail
+            .transfer(&request("po_1:1", "11.00"))
+            .await
+            .unwrap_err();
+        assert_eq!(changed.kind, FailureKind::IdempotencyConflict);
+    }
+
+    #[tokio::test]
+    async fn a_lost_response_still_pays_and_is_found() {
+        let rail = SimulatedRail::new(
+            7,
+            FailurePlan {
+                lost_response_per_mille: 1000,
+                ..FailurePlan::default()
+            },
+        );
+        let error = rail
+            .transfer(&request("po_1:1", "10.00"))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, FailureKind::Timeout);
+        let found = rail
+            .find_transfer(&PayoutId::parse("po_1").unwrap())
+            .await
+            .unwrap();
+        assert!(found.is_some());
+    }
+
+    #[tokio::test]
+    async fn failure_injection_is_deterministic_per_seed() {
+        let plan = FailurePlan {
+            retryable_per_mille: 500,
+            ..FailurePlan::default()
+        };
+        let outcomes = |seed| async move {
+            let rail = SimulatedRail::new(seed, plan);
+            let mut out = Vec::new();
+            for attempt in 0..50 {
+                out.push(
+                    rail.transfer(&request(&format!("po_1:{attempt}"), "1.00"))
+                        .await
+                        .is_ok(),
+                );
+            }
+            out
+        };
+        assert_eq!(outcomes(1).await, outcomes(1).await);
+        assert_ne!(outcomes(1).await, outcomes(2).await);
+    }
+}

@@ -1,0 +1,155 @@
+//! Earnings and deductions: idempotent inserts and the open balance.
+
+use chrono::{DateTime, Utc};
+use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError};
+use payout_core::deduction::{DeductionKind, DeductionLine};
+use payout_core::ids::{BarberId, DeductionId};
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::{Currency, Money};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::backend;
+use super::codec::{micros, minor};
+
+fn existing_hash(conn: &Connection, table: &str, id: &str) -> Result<Option<String>, StoreError> {
+    conn.prepare_cached(&format!("SELECT content_hash FROM {table} WHERE id = ?1"))
+        .and_then(|mut statement| statement.query_row([id], |row| row.get(0)).optional())
+        .map_err(backend)
+}
+
+fn outcome_for_existing(stored: &str, submitted: &str) -> IntakeOutcome {
+    if stored == submitted {
+        IntakeOutcome::Duplicate
+    } else {
+        IntakeOutcome::Conflict
+    }
+}
+
+/// Inserts a batch in the caller's transaction.
+pub fn insert_earnings(
+    conn: &Connection,
+    earnings: &[Earning],
+    hashes: &[String],
+) -> Result<Vec<IntakeOutcome>, StoreError> {
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO earnings (id, barber_id, currency, amount_minor, occurred_at, recorded_at,
+                                   service, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+        )
+        .map_err(backend)?;
+    let mut outcomes = Vec::with_capacity(earnings.len());
+    for (earning, hash) in earnings.iter().zip(hashes) {
+        let inserted = insert
+            .execute(params![
+                earning.id.as_str(),
+                earning.barber_id.as_str(),
+                earning.amount.currency().code(),
+                minor(earning.amount)?,
+                micros(earning.occurred_at),
+                micros(earning.recorded_at),
+                earning.service,
+                hash,
+            ])
+            .map_err(backend)?;
+        outcomes.push(if inserted == 1 {
+            IntakeOutcome::Created
+        } else {
+            let stored = existing_hash(conn, "earnings", earning.id.as_str())?.unwrap_or_default();
+            outcome_for_existing(&stored, hash)
+        });
+    }
+    Ok(outcomes)
+}
+
+pub fn insert_deduction(
+    conn: &Connection,
+    deduction: &Deduction,
+    hash: &str,
+) -> Result<IntakeOutcome, StoreError> {
+    let amount_minor = minor(deduction.amount)?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO deductions (id, barber_id, kind, currency, amount_minor, description,
+                                     recorded_at, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                deduction.id.as_str(),
+                deduction.barber_id.as_str(),
+                deduction.kind.as_str(),
+                deduction.amount.currency().code(),
+                amount_minor,
+                deduction.description,
+                micros(deduction.recorded_at),
+                hash,
+            ])
+        })
+        .map_err(backend)?;
+    if inserted == 1 {
+        return Ok(IntakeOutcome::Created);
+    }
+    let stored = existing_hash(conn, "deductions", deduction.id.as_str())?.unwrap_or_default();
+    Ok(outcome_for_existing(&stored, hash))
+}
+
+pub fn open_activity(
+    conn: &Connection,
+    barber: &BarberId,
+    currency: Currency,
+    cutoff: DateTime<Utc>,
+) -> Result<OpenActivity, StoreError> {
+    let (gross_minor, services): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM earnings
+             WHERE barber_id = ?1 AND payout_id IS NULL AND recorded_at <= ?2 AND currency = ?3",
+        )
+        .and_then(|mut statement| {
+            statement.query_row(
+                params![barber.as_str(), micros(cutoff), currency.code()],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+        })
+        .map_err(backend)?;
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT id, kind, amount_minor, description FROM deductions
+             WHERE barber_id = ?1 AND payout_id IS NULL AND recorded_at <= ?2 AND currency = ?3
+             ORDER BY recorded_at, id",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![barber.as_str(), micros(cutoff), currency.code()],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(3)?,
+                ))
+            },
+        )
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    let deductions = rows
+        .into_iter()
+        .map(|(id, kind, amount, description)| {
+            Ok(DeductionLine {
+                id: DeductionId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                kind: kind
+                    .parse::<DeductionKind>()
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                amount: Money::from_minor(amount, currency),
+                description,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(OpenActivity {
+        gross_minor,
+        services: u32::try_from(services).map_err(|_| StoreError::Corrupt("count".into()))?,
+        deductions,
+    })
+}

@@ -1,0 +1,323 @@
+//! The embedded store: one SQLite file in WAL mode holding the same logical records as the
+//! DynamoDB table (DESIGN.md section 5), with the same conditional writes.
+//!
+//! SQLite serialises writers, so each conditional write is a statement (or an IMMEDIATE
+//! transaction) whose WHERE clause is the condition; `changes() == 0` means the condition
+//! failed, exactly where DynamoDB raises ConditionalCheckFailed. Money is stored in minor
+//! units (INTEGER), so sums in SQL are exact.
+
+mod codec;
+mod ledger;
+mod locks;
+mod payouts;
+mod schedules;
+mod totals;
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
+use payout_app::ports::{
+    CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
+    PayoutStore, StoreError, WriteOutcome,
+};
+use payout_core::ids::{BarberId, PayoutId};
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::Currency;
+use payout_core::payout::{AuditEvent, Payout};
+use payout_core::schedule::PayoutSchedule;
+use payout_core::status::PayoutStatus;
+use rusqlite::Connection;
+
+/// How hard a commit tries to reach the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// fsync at every commit: nothing committed is lost even on power failure.
+    Full,
+    /// fsync at WAL checkpoints: a process crash loses nothing, a power cut may lose the last
+    /// commits. For throw-away databases (the demo).
+    ProcessCrashSafe,
+}
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS schedules (
+    barber_id    TEXT PRIMARY KEY,
+    active       INTEGER NOT NULL,
+    next_run_at  INTEGER NOT NULL,
+    body         TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_run_at, barber_id) WHERE active = 1;
+
+CREATE TABLE IF NOT EXISTS earnings (
+    id            TEXT PRIMARY KEY,
+    barber_id     TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL,
+    occurred_at   INTEGER NOT NULL,
+    recorded_at   INTEGER NOT NULL,
+    service       TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    payout_id     TEXT
+);
+CREATE INDEX IF NOT EXISTS earnings_open ON earnings (barber_id, recorded_at) WHERE payout_id IS NULL;
+CREATE INDEX IF NOT EXISTS earnings_by_payout ON earnings (payout_id) WHERE payout_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS deductions (
+    id            TEXT PRIMARY KEY,
+    barber_id     TEXT NOT NULL,
+    kind          TEXT NOT NULL,
+    currency      TEXT NOT NULL,
+    amount_minor  INTEGER NOT NULL,
+    description   TEXT NOT NULL,
+    recorded_at   INTEGER NOT NULL,
+    content_hash  TEXT NOT NULL,
+    payout_id     TEXT
+);
+CREATE INDEX IF NOT EXISTS deductions_open ON deductions (barber_id, recorded_at) WHERE payout_id IS NULL;
+CREATE INDEX IF NOT EXISTS deductions_by_payout ON deductions (payout_id) WHERE payout_id IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS payouts (
+    id               TEXT PRIMARY KEY,
+    barber_id        TEXT NOT NULL,
+    status           TEXT NOT NULL,
+    method           TEXT NOT NULL,
+    version          INTEGER NOT NULL,
+    currency         TEXT NOT NULL,
+    next_attempt_at  INTEGER,
+    updated_at       INTEGER NOT NULL,
+    attempts         INTEGER NOT NULL,
+    gross_minor      INTEGER NOT NULL,
+    shop_minor       INTEGER NOT NULL,
+    deductions_minor INTEGER NOT NULL,
+    fee_minor        INTEGER NOT NULL,
+    net_minor        INTEGER NOT NULL,
+    body             TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS payouts_by_status ON payouts (status, next_attempt_at);
+CREATE INDEX IF NOT EXISTS payouts_by_barber ON payouts (barber_id, status);
+
+CREATE TABLE IF NOT EXISTS audit_events (
+    payout_id  TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    body       TEXT NOT NULL,
+    PRIMARY KEY (payout_id, seq)
+);
+
+CREATE TABLE IF NOT EXISTS locks (
+    barber_id    TEXT PRIMARY KEY,
+    owner        TEXT NOT NULL,
+    lease_until  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS notifications (
+    dedupe_key  TEXT PRIMARY KEY,
+    sent_at     INTEGER NOT NULL,
+    body        TEXT NOT NULL
+);
+"#;
+
+impl SqliteStore {
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let conn = Connection::open(path).map_err(backend)?;
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::ProcessCrashSafe => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+        ))
+        .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+}
+
+pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
+    StoreError::Backend(error.to_string())
+}
+
+impl SqliteStore {
+    /// Runs `write` in an IMMEDIATE transaction, committed only when `keep` says so.
+    fn transaction<T>(
+        &self,
+        write: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        keep: impl FnOnce(&T) -> bool,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.conn.lock();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(backend)?;
+        let result = write(&tx)?;
+        if keep(&result) {
+            tx.commit().map_err(backend)?;
+        }
+        Ok(result)
+    }
+}
+
+#[async_trait]
+impl PayoutStore for SqliteStore {
+    async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
+        schedules::put(&self.conn.lock(), schedule)
+    }
+
+    async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
+        schedules::get(&self.conn.lock(), barber)
+    }
+
+    async fn due_schedules(
+        &self,
+        now: DateTime<Utc>,
+        cursor: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<PayoutSchedule>, StoreError> {
+        schedules::due(&self.conn.lock(), now, cursor, limit)
+    }
+
+    async fn advance_schedule(
+        &self,
+        barber: &BarberId,
+        expected: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.transaction(
+            |tx| schedules::advance(tx, barber, expected, next),
+            |_| true,
+        )
+    }
+
+    async fn insert_earnings(
+        &self,
+        earnings: &[Earning],
+        content_hashes: &[String],
+    ) -> Result<Vec<IntakeOutcome>, StoreError> {
+        self.transaction(
+            |tx| ledger::insert_earnings(tx, earnings, content_hashes),
+            |_| true,
+        )
+    }
+
+    async fn insert_deduction(
+        &self,
+        deduction: &Deduction,
+        content_hash: &str,
+    ) -> Result<IntakeOutcome, StoreError> {
+        ledger::insert_deduction(&self.conn.lock(), deduction, content_hash)
+    }
+
+    async fn open_activity(
+        &self,
+        barber: &BarberId,
+        currency: Currency,
+        cutoff: DateTime<Utc>,
+    ) -> Result<OpenActivity, StoreError> {
+        ledger::open_activity(&self.conn.lock(), barber, currency, cutoff)
+    }
+
+    async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
+        self.transaction(
+            |tx| payouts::create(tx, creation),
+            |outcome| *outcome == CreateOutcome::Created,
+        )
+    }
+
+    async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
+        payouts::get(&self.conn.lock(), id)
+    }
+
+    async fn update_payout(
+        &self,
+        payout: &Payout,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.transaction(
+            |tx| payouts::update(tx, payout, expected_version, event),
+            |outcome| *outcome == WriteOutcome::Written,
+        )
+    }
+
+    async fn cancel_payout(
+        &self,
+        payout: &Payout,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<WriteOutcome, StoreError> {
+        self.transaction(
+            |tx| {
+                let outcome = payouts::update(tx, payout, expected_version, event)?;
+                if outcome == WriteOutcome::Written {
+                    payouts::release_claims(tx, &payout.id)?;
+                }
+                Ok(outcome)
+            },
+            |outcome| *outcome == WriteOutcome::Written,
+        )
+    }
+
+    async fn failed_payout_count(&self, barber: &BarberId) -> Result<u32, StoreError> {
+        payouts::failed_count(&self.conn.lock(), barber)
+    }
+
+    async fn audit_trail(&self, id: &PayoutId) -> Result<Vec<AuditEvent>, StoreError> {
+        payouts::audit_trail(&self.conn.lock(), id)
+    }
+
+    async fn stalled_payouts(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Payout>, StoreError> {
+        payouts::stalled(&self.conn.lock(), stale_before, limit)
+    }
+
+    async fn try_lock(
+        &self,
+        barber: &BarberId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        locks::try_lock(&self.conn.lock(), barber, owner, now, lease_until)
+    }
+
+    async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
+        locks::release(&self.conn.lock(), barber, owner)
+    }
+
+    async fn record_notification(
+        &self,
+        dedupe_key: &str,
+        at: DateTime<Utc>,
+        body: &str,
+    ) -> Result<bool, StoreError> {
+        let inserted = self
+            .conn
+            .lock()
+            .prepare_cached(
+                "INSERT INTO notifications (dedupe_key, sent_at, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (dedupe_key) DO NOTHING",
+            )
+            .and_then(|mut statement| {
+                statement.execute(rusqlite::params![dedupe_key, codec::micros(at), body])
+            })
+            .map_err(backend)?;
+        Ok(inserted == 1)
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
+        totals::count_by_status(&self.conn.lock())
+    }
+
+    async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError> {
+        totals::ledger_totals(&self.conn.lock(), currency)
+    }
+}

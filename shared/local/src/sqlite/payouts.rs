@@ -1,0 +1,247 @@
+//! Payouts, their claims on the ledger, and their audit trail.
+
+use chrono::{DateTime, Utc};
+use payout_app::ports::{CreateOutcome, PayoutCreation, StoreError, WriteOutcome};
+use payout_core::ids::{BarberId, PayoutId};
+use payout_core::payout::{AuditEvent, Payout};
+use payout_core::status::PayoutStatus;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::backend;
+use super::codec::{from_json, micros, minor, to_json};
+use super::ledger::insert_deduction;
+use super::schedules;
+
+fn append_event(conn: &Connection, seq: u64, event: &AuditEvent) -> Result<(), StoreError> {
+    let body = to_json(event)?;
+    conn.prepare_cached("INSERT INTO audit_events (payout_id, seq, body) VALUES (?1, ?2, ?3)")
+        .and_then(|mut statement| {
+            statement.execute(params![event.payout_id.as_str(), seq as i64, body])
+        })
+        .map_err(backend)?;
+    Ok(())
+}
+
+/// Creates the payout, claims its earnings and deductions, opens a carried balance and advances
+/// the schedule, all or nothing. Runs inside the caller's IMMEDIATE transaction.
+pub fn create(conn: &Connection, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
+    let payout = &creation.payout;
+    let b = &payout.breakdown;
+    let body = to_json(payout)?;
+    let amounts = [b.gross, b.shop_share, b.deductions_total, b.fee, b.net]
+        .map(minor)
+        .into_iter()
+        .collect::<Result<Vec<i64>, _>>()?;
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO payouts (id, barber_id, status, version, currency, next_attempt_at,
+                                  updated_at, attempts, gross_minor, shop_minor, deductions_minor,
+                                  fee_minor, net_minor, body, method)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                payout.id.as_str(),
+                payout.barber_id.as_str(),
+                payout.status.as_str(),
+                payout.version as i64,
+                b.gross.currency().code(),
+                payout.next_attempt_at.map(micros),
+                micros(payout.updated_at),
+                payout.attempts,
+                amounts[0],
+                amounts[1],
+                amounts[2],
+                amounts[3],
+                amounts[4],
+                body,
+                payout.method.as_str(),
+            ])
+        })
+        .map_err(backend)?;
+    if inserted == 0 {
+        return Ok(CreateOutcome::AlreadyExists);
+    }
+    if let Some((expected, next)) = creation.schedule_advance
+        && !schedules::advance(conn, &payout.barber_id, expected, next)?
+    {
+        return Ok(CreateOutcome::AlreadyExists);
+    }
+
+    let (claimed_gross, claimed_count): (i64, i64) = conn
+        .prepare_cached(
+            "UPDATE earnings SET payout_id = ?1
+             WHERE barber_id = ?2 AND payout_id IS NULL AND recorded_at <= ?3 AND currency = ?4
+             RETURNING amount_minor",
+        )
+        .and_then(|mut statement| {
+            let mut rows = statement.query(params![
+                payout.id.as_str(),
+                payout.barber_id.as_str(),
+                micros(payout.cutoff),
+                b.gross.currency().code(),
+            ])?;
+            let (mut sum, mut count) = (0i64, 0i64);
+            while let Some(row) = rows.next()? {
+                sum += row.get::<_, i64>(0)?;
+                count += 1;
+            }
+            Ok((sum, count))
+        })
+        .map_err(backend)?;
+    if claimed_gross != creation.claimed_gross_minor
+        || claimed_count != i64::from(creation.claimed_services)
+    {
+        return Ok(CreateOutcome::ClaimChanged);
+    }
+    let mut claim_deduction = conn
+        .prepare_cached(
+            "UPDATE deductions SET payout_id = ?1 WHERE id = ?2 AND barber_id = ?3 AND payout_id IS NULL",
+        )
+        .map_err(backend)?;
+    for id in &creation.claimed_deductions {
+        let claimed = claim_deduction
+            .execute(params![
+                payout.id.as_str(),
+                id.as_str(),
+                payout.barber_id.as_str()
+            ])
+            .map_err(backend)?;
+        if claimed != 1 {
+            return Ok(CreateOutcome::ClaimChanged);
+        }
+    }
+    // Deductions recorded up to the cut-off that were not read would silently escape it.
+    let unclaimed: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM deductions
+             WHERE barber_id = ?1 AND payout_id IS NULL AND recorded_at <= ?2 AND currency = ?3",
+        )
+        .and_then(|mut statement| {
+            statement.query_row(
+                params![
+                    payout.barber_id.as_str(),
+                    micros(payout.cutoff),
+                    b.gross.currency().code()
+                ],
+                |row| row.get(0),
+            )
+        })
+        .map_err(backend)?;
+    if unclaimed != 0 {
+        return Ok(CreateOutcome::ClaimChanged);
+    }
+    if let Some(carried) = &creation.carried_balance {
+        insert_deduction(conn, carried, "carried_balance")?;
+    }
+    append_event(conn, payout.version, &creation.event)?;
+    Ok(CreateOutcome::Created)
+}
+
+pub fn get(conn: &Connection, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM payouts WHERE id = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([id.as_str()], |row| row.get(0))
+                .optional()
+        })
+        .map_err(backend)?;
+    body.map(|body| from_json(&body)).transpose()
+}
+
+/// Writes the payout if its stored version is `expected_version`, with its audit event.
+pub fn update(
+    conn: &Connection,
+    payout: &Payout,
+    expected_version: u64,
+    event: &AuditEvent,
+) -> Result<WriteOutcome, StoreError> {
+    let body = to_json(payout)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE payouts SET status = ?1, version = ?2, next_attempt_at = ?3, updated_at = ?4,
+                                attempts = ?5, body = ?6
+             WHERE id = ?7 AND version = ?8",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                payout.status.as_str(),
+                payout.version as i64,
+                payout.next_attempt_at.map(micros),
+                micros(payout.updated_at),
+                payout.attempts,
+                body,
+                payout.id.as_str(),
+                expected_version as i64,
+            ])
+        })
+        .map_err(backend)?;
+    if changed == 0 {
+        return Ok(WriteOutcome::Stale);
+    }
+    append_event(conn, payout.version, event)?;
+    Ok(WriteOutcome::Written)
+}
+
+/// Releases the payout's claim on the ledger; runs after a successful `update` in the same
+/// transaction.
+pub fn release_claims(conn: &Connection, id: &PayoutId) -> Result<(), StoreError> {
+    for table in ["earnings", "deductions"] {
+        conn.prepare_cached(&format!(
+            "UPDATE {table} SET payout_id = NULL WHERE payout_id = ?1"
+        ))
+        .and_then(|mut statement| statement.execute([id.as_str()]))
+        .map_err(backend)?;
+    }
+    Ok(())
+}
+
+pub fn audit_trail(conn: &Connection, id: &PayoutId) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut statement = conn
+        .prepare_cached("SELECT body FROM audit_events WHERE payout_id = ?1 ORDER BY seq")
+        .map_err(backend)?;
+    let bodies = statement
+        .query_map([id.as_str()], |row| row.get::<_, String>(0))
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    bodies.iter().map(|body| from_json(body)).collect()
+}
+
+pub fn stalled(
+    conn: &Connection,
+    stale_before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<Payout>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT body FROM payouts
+             WHERE (status IN ('scheduled', 'queued', 'retry_scheduled') AND next_attempt_at < ?1)
+                OR (status = 'processing' AND updated_at < ?1)
+             ORDER BY next_attempt_at LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let bodies = statement
+        .query_map(params![micros(stale_before), limit as i64], |row| {
+            row.get::<_, String>(0)
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    bodies.iter().map(|body| from_json(body)).collect()
+}
+
+pub fn failed_count(conn: &Connection, barber: &BarberId) -> Result<u32, StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM payouts WHERE barber_id = ?1 AND status = ?2")
+        .and_then(|mut statement| {
+            statement.query_row(
+                params![barber.as_str(), PayoutStatus::Failed.as_str()],
+                |row| row.get(0),
+            )
+        })
+        .map_err(backend)?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}

@@ -1,0 +1,103 @@
+//! Schedules and the due index.
+
+use chrono::{DateTime, Utc};
+use payout_app::ports::{DueCursor, StoreError};
+use payout_core::ids::BarberId;
+use payout_core::schedule::{PayoutSchedule, ScheduleState};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::backend;
+use super::codec::{from_json, micros, to_json};
+
+pub fn put(conn: &Connection, schedule: &PayoutSchedule) -> Result<(), StoreError> {
+    let body = to_json(schedule)?;
+    conn.prepare_cached(
+        "INSERT INTO schedules (barber_id, active, next_run_at, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (barber_id) DO UPDATE SET active = ?2, next_run_at = ?3, body = ?4",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
+            schedule.barber_id.as_str(),
+            schedule.state == ScheduleState::Active,
+            micros(schedule.next_run_at),
+            body,
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub fn get(conn: &Connection, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
+    let body: Option<String> = conn
+        .prepare_cached("SELECT body FROM schedules WHERE barber_id = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([barber.as_str()], |row| row.get(0))
+                .optional()
+        })
+        .map_err(backend)?;
+    body.map(|body| from_json(&body)).transpose()
+}
+
+pub fn due(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    cursor: Option<&DueCursor>,
+    limit: usize,
+) -> Result<Vec<PayoutSchedule>, StoreError> {
+    let (after_at, after_barber) = match cursor {
+        Some(cursor) => (
+            micros(cursor.next_run_at),
+            cursor.barber_id.as_str().to_string(),
+        ),
+        None => (i64::MIN, String::new()),
+    };
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT body FROM schedules
+             WHERE active = 1 AND next_run_at <= ?1 AND (next_run_at, barber_id) > (?2, ?3)
+             ORDER BY next_run_at, barber_id LIMIT ?4",
+        )
+        .map_err(backend)?;
+    let bodies = statement
+        .query_map(
+            params![micros(now), after_at, after_barber, limit as i64],
+            |row| row.get::<_, String>(0),
+        )
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    bodies.iter().map(|body| from_json(body)).collect()
+}
+
+/// Moves the schedule's cut-off if it is still `expected`; the body is rewritten with it.
+pub fn advance(
+    conn: &Connection,
+    barber: &BarberId,
+    expected: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let Some(mut schedule) = get(conn, barber)? else {
+        return Ok(false);
+    };
+    if schedule.next_run_at != expected {
+        return Ok(false);
+    }
+    schedule.next_run_at = next;
+    let body = to_json(&schedule)?;
+    let changed = conn
+        .prepare_cached(
+            "UPDATE schedules SET next_run_at = ?1, body = ?2
+             WHERE barber_id = ?3 AND next_run_at = ?4",
+        )
+        .and_then(|mut statement| {
+            statement.execute(params![
+                micros(next),
+                body,
+                barber.as_str(),
+                micros(expected),
+            ])
+        })
+        .map_err(backend)?;
+    Ok(changed == 1)
+}
