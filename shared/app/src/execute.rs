@@ -176,6 +176,30 @@ async fn record_failure(
             let event = payout.schedule_retry(now, actor, at, error.kind, &error.message)?;
             finish(p, payout, attempt_version, event, JobOutcome::RetryAt(at)).await
         }
+        RetryDecision::GiveUp if error.kind.outcome_unknown() => {
+            // The last attempt may have paid; failing it would send its earnings back to an
+            // operator who could pay them again.
+            match p.rail.find_transfer(&payout.id).await {
+                Ok(Some(receipt)) => {
+                    let event = payout.record_transfer(
+                        now,
+                        actor,
+                        receipt.transfer_id,
+                        receipt.settled,
+                        "adopted the transfer of an attempt whose answer was lost",
+                    )?;
+                    finish(p, payout, attempt_version, event, JobOutcome::Finished).await
+                }
+                Ok(None) => {
+                    let event = payout.fail(now, actor, error.kind, &error.message)?;
+                    finish(p, payout, attempt_version, event, JobOutcome::Finished).await
+                }
+                Err(lookup) => {
+                    tracing::warn!(payout_id = %payout.id, %lookup, "cannot confirm the last attempt; leaving it processing for reconciliation");
+                    Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None))
+                }
+            }
+        }
         RetryDecision::GiveUp => {
             let event = payout.fail(now, actor, error.kind, &error.message)?;
             finish(p, payout, attempt_version, event, JobOutcome::Finished).await

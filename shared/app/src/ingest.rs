@@ -15,10 +15,14 @@ use crate::ports::{IntakeOutcome, PayoutStore};
 pub const MAX_BATCH: usize = 500;
 
 fn content_hash(canonical: &str) -> String {
-    Sha256::digest(canonical.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(canonical.as_bytes());
+    let mut hex = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 /// Records a batch of earnings atomically: either every earning is valid and written (or found

@@ -169,7 +169,7 @@ pub enum Frequency {
     },
     /// A cron expression in the schedule's time zone; the schedule's local time is not used.
     Custom {
-        cron: CronExpr,
+        cron: Box<CronExpr>,
     },
 }
 
@@ -441,7 +441,7 @@ mod tests {
     fn cron_runs_in_the_local_zone() {
         let cron = calendar(
             Frequency::Custom {
-                cron: CronExpr::parse("0 18 * * 5").unwrap(),
+                cron: Box::new(CronExpr::parse("0 18 * * 5").unwrap()),
             },
             New_York,
             0,
@@ -459,7 +459,7 @@ mod tests {
     fn cron_ambiguous_hour_runs_once() {
         let cron = calendar(
             Frequency::Custom {
-                cron: CronExpr::parse("30 1 * * *").unwrap(),
+                cron: Box::new(CronExpr::parse("30 1 * * *").unwrap()),
             },
             New_York,
             0,

@@ -44,6 +44,22 @@ impl FailureKind {
         }
     }
 
+    /// True when the provider may have made the transfer even though the call failed: the
+    /// rail must be asked before the payout is retried or given up.
+    pub fn outcome_unknown(self) -> bool {
+        match self {
+            FailureKind::Timeout | FailureKind::Connection | FailureKind::ProviderUnavailable => {
+                true
+            }
+            FailureKind::RateLimited
+            | FailureKind::InvalidPaymentMethod
+            | FailureKind::AccountNotVerified
+            | FailureKind::InsufficientPermissions
+            | FailureKind::InvalidAmount
+            | FailureKind::IdempotencyConflict => false,
+        }
+    }
+
     /// A reason an operator (and the barber) can act on.
     pub fn describe(self) -> &'static str {
         match self {

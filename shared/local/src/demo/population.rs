@@ -20,7 +20,7 @@ impl Dice {
         Self(seed)
     }
 
-    pub fn next(&mut self) -> u64 {
+    pub fn roll(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -30,16 +30,16 @@ impl Dice {
 
     /// Uniform in `low..=high`.
     pub fn between(&mut self, low: u64, high: u64) -> u64 {
-        low + self.next() % (high - low + 1)
+        low + self.roll() % (high - low + 1)
     }
 
     /// True `per_mille` times in a thousand.
     pub fn chance(&mut self, per_mille: u64) -> bool {
-        self.next() % 1000 < per_mille
+        self.roll() % 1000 < per_mille
     }
 
     pub fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[(self.next() % items.len() as u64) as usize]
+        items[(self.roll() % items.len() as u64) as usize]
     }
 }
 
@@ -96,7 +96,7 @@ const ZONES: [Tz; 8] = [
 ];
 
 fn frequency(dice: &mut Dice, start: DateTime<Utc>) -> Frequency {
-    match dice.next() % 20 {
+    match dice.roll() % 20 {
         0..=8 => Frequency::Weekly {
             day_of_week: dice.pick(&[
                 Weekday::Fri,
@@ -115,8 +115,9 @@ fn frequency(dice: &mut Dice, start: DateTime<Utc>) -> Frequency {
             day_of_month: DayOfMonth::new(dice.pick(&[1, 15, 28, 31])).expect("valid day"),
         },
         _ => Frequency::Custom {
-            cron: CronExpr::parse(dice.pick(&["0 18 * * 2,5", "30 9 1,15 * *"]))
-                .expect("valid cron"),
+            cron: Box::new(
+                CronExpr::parse(dice.pick(&["0 18 * * 2,5", "30 9 1,15 * *"])).expect("valid cron"),
+            ),
         },
     }
 }
@@ -126,13 +127,13 @@ pub fn generate(count: usize, seed: u64, start: DateTime<Utc>) -> Vec<Barber> {
     (0..count)
         .map(|index| {
             let barber_id = BarberId::parse(format!("barber-{index:05}")).expect("valid id");
-            let volume = match dice.next() % 20 {
+            let volume = match dice.roll() % 20 {
                 0..=3 => Volume::Quiet,
                 4..=15 => Volume::Steady,
                 16..=18 => Volume::Busy,
                 _ => Volume::Premium,
             };
-            let method = match dice.next() % 20 {
+            let method = match dice.roll() % 20 {
                 0..=10 => PaymentMethod::StripeStandard,
                 11..=13 => PaymentMethod::StripeInstant,
                 14..=17 => PaymentMethod::BankTransfer,
@@ -148,7 +149,7 @@ pub fn generate(count: usize, seed: u64, start: DateTime<Utc>) -> Vec<Barber> {
                 .next_run_after(start)
                 .expect("demo calendars always fire");
             let minimum = dice.pick(&[2500, 5000]);
-            let rail_plan = match dice.next() % 50 {
+            let rail_plan = match dice.roll() % 50 {
                 0 => FailurePlan {
                     permanent: Some(dice.pick(&[
                         FailureKind::AccountNotVerified,

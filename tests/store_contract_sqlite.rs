@@ -1,0 +1,33 @@
+//! The store contract suite against the embedded SQLite store.
+
+use payout_local::SqliteStore;
+use payout_local::sqlite::Durability;
+use payout_tests::contract;
+
+fn fresh() -> (SqliteStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("contract.db"), Durability::Full).unwrap();
+    (store, dir)
+}
+
+macro_rules! contract_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (store, _dir) = fresh();
+                contract::$name(&store).await;
+            }
+        )*
+    };
+}
+
+contract_tests!(
+    lock_is_exclusive_until_its_lease_expires,
+    earnings_are_idempotent_by_id_and_content,
+    payout_creation_is_conditional_and_claims_earnings,
+    payout_updates_are_conditional_on_version,
+    cancel_returns_earnings_to_the_open_balance,
+    due_schedules_page_in_order_and_advance_conditionally,
+    notifications_are_recorded_once,
+);

@@ -1,0 +1,299 @@
+//! What every `PayoutStore` must do, whatever it is built on. Each function takes a fresh,
+//! empty store.
+
+use chrono::{TimeDelta, Weekday};
+use payout_app::ports::{CreateOutcome, IntakeOutcome, PayoutCreation, PayoutStore, WriteOutcome};
+use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
+use payout_core::ids::{BarberId, PayoutId};
+use payout_core::money::Currency;
+use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
+use payout_core::status::PayoutStatus;
+
+use crate::world::{World, usd, utc};
+
+fn barber(id: &str) -> BarberId {
+    BarberId::parse(id).unwrap()
+}
+
+pub async fn lock_is_exclusive_until_its_lease_expires(store: &dyn PayoutStore) {
+    let b = barber("b1");
+    let t0 = utc(2026, 1, 1, 0, 0);
+    let lease = TimeDelta::minutes(5);
+    assert!(store.try_lock(&b, "a", t0, t0 + lease).await.unwrap());
+    assert!(
+        !store
+            .try_lock(&b, "b", t0 + TimeDelta::minutes(1), t0 + lease * 2)
+            .await
+            .unwrap()
+    );
+    // Only the owner releases.
+    store.release_lock(&b, "b").await.unwrap();
+    assert!(
+        !store
+            .try_lock(&b, "b", t0 + TimeDelta::minutes(2), t0 + lease * 2)
+            .await
+            .unwrap()
+    );
+    // An expired lease can be taken over; the old owner's release then does nothing.
+    assert!(
+        store
+            .try_lock(&b, "b", t0 + TimeDelta::minutes(6), t0 + lease * 3)
+            .await
+            .unwrap()
+    );
+    store.release_lock(&b, "a").await.unwrap();
+    assert!(
+        !store
+            .try_lock(&b, "c", t0 + TimeDelta::minutes(7), t0 + lease * 3)
+            .await
+            .unwrap()
+    );
+    store.release_lock(&b, "b").await.unwrap();
+    assert!(
+        store
+            .try_lock(&b, "c", t0 + TimeDelta::minutes(7), t0 + lease * 3)
+            .await
+            .unwrap()
+    );
+}
+
+pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn PayoutStore) {
+    let t0 = utc(2026, 1, 5, 12, 0);
+    let e = World::earning("b1", 1, "40.00", t0);
+    let hash = "h1".to_string();
+    assert_eq!(
+        store
+            .insert_earnings(std::slice::from_ref(&e), std::slice::from_ref(&hash))
+            .await
+            .unwrap(),
+        vec![IntakeOutcome::Created]
+    );
+    assert_eq!(
+        store
+            .insert_earnings(std::slice::from_ref(&e), &[hash])
+            .await
+            .unwrap(),
+        vec![IntakeOutcome::Duplicate]
+    );
+    assert_eq!(
+        store
+            .insert_earnings(&[e], &["h2".to_string()])
+            .await
+            .unwrap(),
+        vec![IntakeOutcome::Conflict]
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, t0)
+        .await
+        .unwrap();
+    assert_eq!((open.gross_minor, open.services), (4000, 1));
+}
+
+async fn seed_period(store: &dyn PayoutStore) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
+    let monday = utc(2026, 3, 2, 12, 0);
+    let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
+    store.put_schedule(&schedule).await.unwrap();
+    let earnings: Vec<_> = (0..3)
+        .map(|n| World::earning("b1", n, "100.00", monday + TimeDelta::minutes(n as i64)))
+        .collect();
+    let hashes: Vec<String> = (0..3).map(|n| format!("h{n}")).collect();
+    store.insert_earnings(&earnings, &hashes).await.unwrap();
+    let cutoff = schedule.next_run_at;
+    let breakdown = PayoutPolicy::default()
+        .breakdown(
+            &PeriodActivity {
+                gross: usd("300.00"),
+                services: 3,
+                deductions: vec![],
+            },
+            schedule.method,
+        )
+        .unwrap();
+    let (payout, event) = Payout::queued(
+        PlannedPayout {
+            id: PayoutId::scheduled(&schedule.barber_id, cutoff),
+            barber_id: schedule.barber_id.clone(),
+            method: schedule.method,
+            breakdown,
+            trigger: PayoutTrigger::Scheduled,
+            cutoff,
+            destination: None,
+            notifications: schedule.notifications.clone(),
+            priority: 10,
+        },
+        cutoff,
+        cutoff,
+        "test",
+    );
+    let next = schedule.calendar.next_run_after(cutoff).unwrap();
+    (
+        PayoutCreation {
+            payout,
+            event,
+            claimed_gross_minor: 30000,
+            claimed_services: 3,
+            claimed_deductions: vec![],
+            carried_balance: None,
+            schedule_advance: Some((cutoff, next)),
+        },
+        cutoff,
+    )
+}
+
+pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn PayoutStore) {
+    let (creation, cutoff) = seed_period(store).await;
+    let mut wrong = creation.clone();
+    wrong.claimed_gross_minor = 29999;
+    assert_eq!(
+        store.create_payout(&wrong).await.unwrap(),
+        CreateOutcome::ClaimChanged
+    );
+    // Nothing of the refused creation remains.
+    assert!(
+        store
+            .get_payout(&creation.payout.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!(open.services, 3);
+
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::Created
+    );
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::AlreadyExists
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!((open.gross_minor, open.services), (0, 0));
+    let schedule = store.get_schedule(&barber("b1")).await.unwrap().unwrap();
+    assert_eq!(
+        Some((cutoff, schedule.next_run_at)),
+        creation.schedule_advance
+    );
+    let trail = store.audit_trail(&creation.payout.id).await.unwrap();
+    assert_eq!(trail.len(), 1);
+}
+
+pub async fn payout_updates_are_conditional_on_version(store: &dyn PayoutStore) {
+    let (creation, cutoff) = seed_period(store).await;
+    store.create_payout(&creation).await.unwrap();
+    let mut first = creation.payout.clone();
+    let mut second = creation.payout.clone();
+    let read = first.version;
+    let e1 = first.begin_attempt(cutoff, "a").unwrap();
+    let e2 = second.begin_attempt(cutoff, "b").unwrap();
+    assert_eq!(
+        store.update_payout(&first, read, &e1).await.unwrap(),
+        WriteOutcome::Written
+    );
+    assert_eq!(
+        store.update_payout(&second, read, &e2).await.unwrap(),
+        WriteOutcome::Stale
+    );
+    let stored = store.get_payout(&first.id).await.unwrap().unwrap();
+    assert_eq!(stored, first);
+    assert_eq!(store.audit_trail(&first.id).await.unwrap().len(), 2);
+}
+
+pub async fn cancel_returns_earnings_to_the_open_balance(store: &dyn PayoutStore) {
+    let (creation, cutoff) = seed_period(store).await;
+    store.create_payout(&creation).await.unwrap();
+    let mut payout = creation.payout.clone();
+    let read = payout.version;
+    let event = payout.cancel(cutoff, "operator", "test").unwrap();
+    assert_eq!(
+        store.cancel_payout(&payout, read, &event).await.unwrap(),
+        WriteOutcome::Written
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!((open.gross_minor, open.services), (30000, 3));
+    let stored = store.get_payout(&payout.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, PayoutStatus::Cancelled);
+    // A stale cancel changes nothing.
+    assert_eq!(
+        store.cancel_payout(&payout, read, &event).await.unwrap(),
+        WriteOutcome::Stale
+    );
+}
+
+pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn PayoutStore) {
+    let monday = utc(2026, 3, 2, 12, 0);
+    for (i, day) in [Weekday::Wed, Weekday::Tue, Weekday::Thu, Weekday::Tue]
+        .iter()
+        .enumerate()
+    {
+        store
+            .put_schedule(&World::weekly_schedule(&format!("b{i}"), *day, monday))
+            .await
+            .unwrap();
+    }
+    let friday = utc(2026, 3, 6, 0, 0);
+    let first = store.due_schedules(friday, None, 2).await.unwrap();
+    let ids: Vec<_> = first.iter().map(|s| s.barber_id.to_string()).collect();
+    assert_eq!(ids, ["b1", "b3"]);
+    let cursor = payout_app::ports::DueCursor {
+        next_run_at: first[1].next_run_at,
+        barber_id: first[1].barber_id.clone(),
+    };
+    let second = store.due_schedules(friday, Some(&cursor), 2).await.unwrap();
+    let ids: Vec<_> = second.iter().map(|s| s.barber_id.to_string()).collect();
+    assert_eq!(ids, ["b0", "b2"]);
+
+    let s = &first[0];
+    let next = s.next_run_at + TimeDelta::weeks(1);
+    assert!(
+        !store
+            .advance_schedule(&s.barber_id, next, next)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .advance_schedule(&s.barber_id, s.next_run_at, next)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .advance_schedule(&s.barber_id, s.next_run_at, next)
+            .await
+            .unwrap()
+    );
+    let due_now = store.due_schedules(friday, None, 10).await.unwrap();
+    assert_eq!(due_now.len(), 3);
+}
+
+pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
+    let t0 = utc(2026, 1, 1, 0, 0);
+    assert!(
+        store
+            .record_notification("po_1#completed", t0, "paid")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_notification("po_1#completed", t0, "paid")
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_notification("po_1#failed", t0, "failed")
+            .await
+            .unwrap()
+    );
+}

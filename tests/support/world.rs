@@ -1,0 +1,160 @@
+//! A fresh embedded world for a test.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc, Weekday};
+use chrono_tz::Tz;
+use payout_app::ports::{
+    Delivery, JobQueue, PaymentRail, PayoutJob, QueueDepth, QueueError, RailError, TransferReceipt,
+    TransferRequest,
+};
+use payout_app::{AppConfig, Pipeline};
+use payout_core::calendar::{Calendar, Frequency};
+use payout_core::ids::{BarberId, EarningId, PayoutId};
+use payout_core::ledger::Earning;
+use payout_core::method::PaymentMethod;
+use payout_core::money::{Currency, Money};
+use payout_core::priority::BarberStanding;
+use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
+use payout_local::sqlite::Durability;
+use payout_local::{FailurePlan, LogNotifier, MemoryQueue, SimulatedRail, SqliteStore};
+
+pub struct World {
+    pub pipeline: Pipeline,
+    pub store: Arc<SqliteStore>,
+    pub rail: Arc<SimulatedRail>,
+    pub queue: Arc<MemoryQueue>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap()
+        .and_hms_opt(h, min, 0)
+        .unwrap()
+        .and_utc()
+}
+
+pub fn usd(amount: &str) -> Money {
+    Money::parse(amount, Currency::Usd).unwrap()
+}
+
+impl World {
+    /// A world whose rail fails with `plan`, seeded by `seed`. Every job sent is delivered
+    /// twice when `duplicate_deliveries`; every rail call yields for `rail_delay`.
+    pub fn new(
+        seed: u64,
+        plan: FailurePlan,
+        duplicate_deliveries: bool,
+        rail_delay: Duration,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(
+            SqliteStore::open(&dir.path().join("test.db"), Durability::ProcessCrashSafe).unwrap(),
+        );
+        let rail = Arc::new(SimulatedRail::new(seed, plan));
+        let queue = Arc::new(MemoryQueue::new(TimeDelta::minutes(30), 20));
+        let pipeline = Pipeline {
+            store: store.clone(),
+            queue: if duplicate_deliveries {
+                Arc::new(DuplicatingQueue(queue.clone()))
+            } else {
+                queue.clone()
+            },
+            rail: Arc::new(SlowRail {
+                inner: rail.clone(),
+                delay: rail_delay,
+            }),
+            notifier: Arc::new(LogNotifier),
+            config: AppConfig::default(),
+        };
+        Self {
+            pipeline,
+            store,
+            rail,
+            queue,
+            _dir: dir,
+        }
+    }
+
+    pub fn weekly_schedule(barber: &str, day: Weekday, after: DateTime<Utc>) -> PayoutSchedule {
+        let calendar = Calendar {
+            frequency: Frequency::Weekly { day_of_week: day },
+            time_zone: Tz::America__New_York,
+            local_time: NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+        };
+        PayoutSchedule {
+            barber_id: BarberId::parse(barber).unwrap(),
+            next_run_at: calendar.next_run_after(after).unwrap(),
+            calendar,
+            currency: Currency::Usd,
+            minimum_payout: usd("25.00"),
+            method: PaymentMethod::StripeStandard,
+            auto_payout_enabled: true,
+            state: ScheduleState::Active,
+            standing: BarberStanding::Regular,
+            connected_account: Some(format!("acct_{barber}")),
+            notifications: NotificationPrefs {
+                email: Some(format!("{barber}@example.com")),
+                phone: None,
+                email_notifications: true,
+                sms_notifications: false,
+                advance_notice_hours: 24,
+            },
+        }
+    }
+
+    pub fn earning(barber: &str, n: usize, amount: &str, at: DateTime<Utc>) -> Earning {
+        Earning {
+            id: EarningId::parse(format!("{barber}-svc-{n}")).unwrap(),
+            barber_id: BarberId::parse(barber).unwrap(),
+            amount: usd(amount),
+            occurred_at: at,
+            service: "haircut".into(),
+            recorded_at: at,
+        }
+    }
+}
+
+/// Delivers every job twice, as SQS standard queues may.
+pub struct DuplicatingQueue(pub Arc<MemoryQueue>);
+
+#[async_trait]
+impl JobQueue for DuplicatingQueue {
+    async fn send(&self, jobs: &[PayoutJob]) -> Result<(), QueueError> {
+        self.0.send(jobs).await?;
+        self.0.send(jobs).await
+    }
+    async fn receive(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Delivery>, QueueError> {
+        self.0.receive(now, max).await
+    }
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
+        self.0.ack(receipt).await
+    }
+    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError> {
+        self.0.defer(receipt, until).await
+    }
+    async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
+        self.0.depth(now).await
+    }
+}
+
+/// A rail that takes real time to answer, so concurrent executors genuinely overlap.
+pub struct SlowRail {
+    pub inner: Arc<SimulatedRail>,
+    pub delay: Duration,
+}
+
+#[async_trait]
+impl PaymentRail for SlowRail {
+    async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.transfer(request).await
+    }
+    async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.find_transfer(payout).await
+    }
+}
