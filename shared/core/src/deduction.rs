@@ -1,9 +1,10 @@
 //! What is taken from a barber's commission before payout.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::text::text_conversions;
 
 use crate::ids::DeductionId;
 use crate::money::Money;
@@ -54,24 +55,7 @@ impl FromStr for DeductionKind {
     }
 }
 
-impl TryFrom<String> for DeductionKind {
-    type Error = UnknownDeductionKind;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        raw.parse()
-    }
-}
-
-impl From<DeductionKind> for String {
-    fn from(kind: DeductionKind) -> Self {
-        kind.as_str().to_string()
-    }
-}
-
-impl fmt::Display for DeductionKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_conversions!(DeductionKind, as_str);
 
 /// One deduction as it appears on a payout's breakdown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

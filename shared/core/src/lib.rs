@@ -32,6 +32,7 @@ pub mod rate;
 pub mod retry;
 pub mod schedule;
 pub mod status;
+mod text;
 
 pub use breakdown::{PayoutBreakdown, PayoutPolicy, PeriodActivity, SettlementDecision};
 pub use money::{Currency, Money, MoneyError};

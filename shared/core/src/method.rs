@@ -1,11 +1,12 @@
 //! Payment methods and what each costs.
 
-use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
+
+use crate::text::text_conversions;
 
 use crate::money::Money;
 use crate::rate::Rate;
@@ -62,24 +63,7 @@ impl FromStr for PaymentMethod {
     }
 }
 
-impl TryFrom<String> for PaymentMethod {
-    type Error = UnknownMethod;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        raw.parse()
-    }
-}
-
-impl From<PaymentMethod> for String {
-    fn from(method: PaymentMethod) -> Self {
-        method.as_str().to_string()
-    }
-}
-
-impl fmt::Display for PaymentMethod {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_conversions!(PaymentMethod, as_str);
 
 /// A percentage of the period's gross plus a fixed amount.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,13 +4,14 @@
 //! barber's standing, and subtracts for past failures (a payout that keeps failing should not
 //! crowd out healthy ones). In the peak window low-priority payouts are deferred to its end.
 
-use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde::{Deserialize, Serialize};
+
+use crate::text::text_conversions;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown barber standing `{0}` (expected new, regular or top)")]
@@ -47,24 +48,7 @@ impl FromStr for BarberStanding {
     }
 }
 
-impl TryFrom<String> for BarberStanding {
-    type Error = UnknownStanding;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        raw.parse()
-    }
-}
-
-impl From<BarberStanding> for String {
-    fn from(standing: BarberStanding) -> Self {
-        standing.as_str().to_string()
-    }
-}
-
-impl fmt::Display for BarberStanding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_conversions!(BarberStanding, as_str);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

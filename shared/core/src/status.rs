@@ -1,10 +1,11 @@
 //! The payout state machine. Every state and every edge is spelled out: a new state has to be
 //! placed here deliberately, it never falls into a catch-all.
 
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::text::text_conversions;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -118,24 +119,7 @@ impl FromStr for PayoutStatus {
     }
 }
 
-impl TryFrom<String> for PayoutStatus {
-    type Error = UnknownStatus;
-    fn try_from(raw: String) -> Result<Self, Self::Error> {
-        raw.parse()
-    }
-}
-
-impl From<PayoutStatus> for String {
-    fn from(status: PayoutStatus) -> Self {
-        status.as_str().to_string()
-    }
-}
-
-impl fmt::Display for PayoutStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_conversions!(PayoutStatus, as_str);
 
 #[cfg(test)]
 mod tests {

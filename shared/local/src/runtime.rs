@@ -31,6 +31,14 @@ pub struct ServeConfig {
     pub workers: usize,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error("http server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// Assembles the embedded pipeline on the SQLite file at `db_path`.
 pub fn embedded_pipeline(db_path: &std::path::Path) -> Result<Pipeline, AppError> {
     Ok(Pipeline {
@@ -47,7 +55,7 @@ pub async fn serve(
     config: ServeConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), AppError> {
+) -> Result<(), ServeError> {
     let pipeline = embedded_pipeline(&config.db_path)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let recovered = recover_older_than(&pipeline, clock.now(), clock.now()).await?;
@@ -72,20 +80,15 @@ pub async fn serve(
     }
 
     let app = router(ApiState { pipeline, clock });
-    tracing::info!(addr = %listener.local_addr().map_err(io)?, "serving");
+    tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(io)?;
+        .await?;
     stop_tx.send_replace(true);
     for task in tasks {
         let _ = task.await;
     }
     Ok(())
-}
-
-fn io(error: std::io::Error) -> AppError {
-    AppError::Invalid(format!("server: {error}"))
 }
 
 async fn planner_loop(

@@ -68,7 +68,7 @@ pub async fn run_demo(
 
     let barbers = population::generate(config.barbers, config.seed, start);
     for barber in &barbers {
-        store_schedule(&pipeline, barber).await?;
+        pipeline.store.put_schedule(&barber.schedule).await?;
         rail.set_plan(&barber.schedule.barber_id, barber.rail_plan);
     }
 
@@ -107,11 +107,6 @@ pub async fn run_demo(
         totals: &totals,
         rail: &rail,
     }))
-}
-
-async fn store_schedule(p: &Pipeline, barber: &Barber) -> Result<(), AppError> {
-    p.store.put_schedule(&barber.schedule).await?;
-    Ok(())
 }
 
 /// Ingests each barber's services of the day ending at `now` (Sundays off), and booth rent on
