@@ -34,6 +34,7 @@ async fn health_reports_the_queue_and_payouts() {
             planner_interval: Duration::from_millis(50),
             worker_poll: Duration::from_millis(10),
             workers: 2,
+            jwt_secret: "test-secret".into(),
         },
         listener,
         async {

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use payout_app::http::auth::{AuthConfig, Role};
+use payout_core::ids::BarberId;
 use payout_local::demo::{DemoConfig, run_demo};
 use payout_local::runtime::{ServeConfig, serve};
 use tracing_subscriber::EnvFilter;
@@ -49,15 +51,37 @@ enum Command {
         planner_interval: u64,
         #[arg(long, default_value_t = 2)]
         workers: usize,
+        /// HS256 secret for API tokens.
+        #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
+        jwt_secret: String,
+    },
+    /// Print an API token for trying the API locally.
+    Token {
+        /// operator or barber.
+        #[arg(long)]
+        role: String,
+        /// Required for --role barber.
+        #[arg(long)]
+        barber_id: Option<String>,
+        #[arg(long, default_value = "cli")]
+        subject: String,
+        #[arg(long, default_value_t = 12)]
+        ttl_hours: i64,
+        #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
+        jwt_secret: String,
     },
 }
+
+/// The secret `serve` and `token` share when none is configured: fine on a laptop, refused
+/// nowhere, and announced in the log so nobody deploys it by accident.
+const DEV_SECRET: &str = "payouts-local-development-secret";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The demo injects failures on purpose; its summary reports them, so the log stays quiet.
     let default_level = match cli.command {
-        Command::Demo { .. } => "error",
+        Command::Demo { .. } | Command::Token { .. } => "error",
         Command::Serve { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -79,7 +103,11 @@ async fn main() -> anyhow::Result<()> {
             db,
             planner_interval,
             workers,
+            jwt_secret,
         } => {
+            if jwt_secret == DEV_SECRET {
+                tracing::warn!("PAYOUTS_JWT_SECRET is not set: using the local development secret");
+            }
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr}"))?;
@@ -89,11 +117,43 @@ async fn main() -> anyhow::Result<()> {
                 planner_interval: Duration::from_secs(planner_interval.max(1)),
                 worker_poll: Duration::from_millis(250),
                 workers: workers.max(1),
+                jwt_secret,
             };
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
             serve(config, listener, shutdown).await?;
+            Ok(())
+        }
+        Command::Token {
+            role,
+            barber_id,
+            subject,
+            ttl_hours,
+            jwt_secret,
+        } => {
+            let role = match role.as_str() {
+                "operator" => Role::Operator,
+                "barber" => Role::Barber,
+                other => anyhow::bail!("--role must be operator or barber, not `{other}`"),
+            };
+            let barber = barber_id.map(BarberId::parse).transpose()?;
+            anyhow::ensure!(
+                (role == Role::Barber) == barber.is_some(),
+                "--barber-id is required with --role barber, and only then"
+            );
+            anyhow::ensure!(
+                (1..=24 * 30).contains(&ttl_hours),
+                "--ttl-hours must be 1 to 720"
+            );
+            let token = AuthConfig::hs256(jwt_secret.as_bytes()).issue(
+                &subject,
+                role,
+                barber.as_ref(),
+                chrono::Utc::now(),
+                chrono::TimeDelta::hours(ttl_hours),
+            )?;
+            println!("{token}");
             Ok(())
         }
     }

@@ -87,6 +87,7 @@ impl World {
         };
         PayoutSchedule {
             barber_id: BarberId::parse(barber).unwrap(),
+            recurring_deductions: Vec::new(),
             next_run_at: calendar.next_run_after(after).unwrap(),
             calendar,
             currency: Currency::Usd,
@@ -138,6 +139,9 @@ impl JobQueue for DuplicatingQueue {
     }
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
         self.0.depth(now).await
+    }
+    async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
+        self.0.redrive_dead_letters(now).await
     }
 }
 

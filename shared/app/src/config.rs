@@ -5,6 +5,8 @@ use payout_core::breakdown::PayoutPolicy;
 use payout_core::priority::PriorityPolicy;
 use payout_core::retry::RetryPolicy;
 
+use crate::health::HealthThresholds;
+
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub policy: PayoutPolicy,
@@ -20,6 +22,7 @@ pub struct AppConfig {
     /// A payout whose job should have run this long ago is re-enqueued by recovery.
     pub stale_after: TimeDelta,
     pub planner_page_size: usize,
+    pub health: HealthThresholds,
 }
 
 impl Default for AppConfig {
@@ -33,6 +36,7 @@ impl Default for AppConfig {
             busy_backoff: TimeDelta::seconds(30),
             stale_after: TimeDelta::minutes(15),
             planner_page_size: 500,
+            health: HealthThresholds::default(),
         }
     }
 }

@@ -14,7 +14,9 @@ use crate::ports::{IntakeOutcome, PayoutStore};
 /// The largest batch one request may carry.
 pub const MAX_BATCH: usize = 500;
 
-fn content_hash(canonical: &str) -> String {
+/// SHA-256 of a record's canonical content, hex: what makes a repeated id a duplicate or a
+/// conflict.
+pub fn content_hash(canonical: &str) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(canonical.as_bytes());
     let mut hex = String::with_capacity(digest.len() * 2);
@@ -49,9 +51,9 @@ pub async fn ingest_earnings(
                 earning.barber_id
             )));
         }
-        if earning.amount.is_negative() {
+        if !earning.amount.is_positive() {
             return Err(AppError::Invalid(format!(
-                "earning {} has a negative amount; refunds are recorded as deductions",
+                "earning {} must have a positive amount; refunds are recorded as deductions",
                 earning.id
             )));
         }

@@ -11,13 +11,17 @@
 //! - [`recovery`]: re-enqueue payouts whose job was lost.
 //! - [`worker`]: receive deliveries and hand them to [`execute`].
 //! - [`notify`]: tell the barber, at most once per event.
-//! - [`http`]: the axum router.
+//! - [`insights`]: analytics and schedule recommendations from payout history.
+//! - [`health`]: the brief's alert thresholds over the last hour.
+//! - [`http`]: the axum router, its auth, wire types and the OpenAPI document.
 
 pub mod config;
 pub mod error;
 pub mod execute;
+pub mod health;
 pub mod http;
 pub mod ingest;
+pub mod insights;
 pub mod notify;
 pub mod operator;
 pub mod period;

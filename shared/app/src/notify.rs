@@ -34,13 +34,9 @@ fn describe(b: &PayoutBreakdown) -> String {
     )
 }
 
-/// Notifies the outcome of a payout. Failures are logged: the payout itself is recorded already.
-pub async fn notify_payout(
-    p: &Pipeline,
-    payout: &Payout,
-    kind: NotificationKind,
-    now: DateTime<Utc>,
-) {
+/// The notification of a payout's outcome, rendered but not sent.
+pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> Notification {
+    let reason = payout.failure_reason.as_deref();
     let message = match kind {
         NotificationKind::Completed => format!(
             "Your payout {} of {} via {} is on its way ({}).",
@@ -53,18 +49,18 @@ pub async fn notify_payout(
             "Your payout {} of {} could not be paid: {}.",
             payout.id,
             payout.breakdown.net,
-            payout.failure_reason.as_deref().unwrap_or("unknown reason")
+            reason.unwrap_or("unknown reason")
         ),
         NotificationKind::RetryScheduled => format!(
             "Your payout {} of {} is delayed ({}); we will retry automatically.",
             payout.id,
             payout.breakdown.net,
-            payout
-                .failure_reason
-                .as_deref()
-                .unwrap_or("temporary problem")
+            reason.unwrap_or("temporary problem")
         ),
-        NotificationKind::BelowMinimum => return,
+        NotificationKind::BelowMinimum => format!(
+            "Your payout {} of {} is below your minimum and rolls into your next payout.",
+            payout.id, payout.breakdown.net
+        ),
     };
     // A retry can be scheduled several times for one payout; each is its own event.
     let dedupe_key = match kind {
@@ -75,19 +71,24 @@ pub async fn notify_payout(
             format!("{}#{}", payout.id, kind.as_str())
         }
     };
-    send(
-        p,
-        Notification {
-            dedupe_key,
-            barber_id: payout.barber_id.clone(),
-            payout_id: Some(payout.id.clone()),
-            kind,
-            channels: channels(&payout.notifications),
-            message,
-        },
-        now,
-    )
-    .await;
+    Notification {
+        dedupe_key,
+        barber_id: payout.barber_id.clone(),
+        payout_id: Some(payout.id.clone()),
+        kind,
+        channels: channels(&payout.notifications),
+        message,
+    }
+}
+
+/// Notifies the outcome of a payout. Failures are logged: the payout itself is recorded already.
+pub async fn notify_payout(
+    p: &Pipeline,
+    payout: &Payout,
+    kind: NotificationKind,
+    now: DateTime<Utc>,
+) {
+    send(p, render_payout_notification(payout, kind), now).await;
 }
 
 /// Tells the barber their period was carried forward because the net was under the minimum.

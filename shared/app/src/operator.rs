@@ -2,9 +2,11 @@
 //! payout, cancel one.
 
 use chrono::{DateTime, Utc};
+use payout_core::breakdown::{PeriodActivity, SettlementDecision};
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Money;
 use payout_core::payout::{Payout, PayoutTrigger};
+use payout_core::schedule::PayoutSchedule;
 
 use crate::error::AppError;
 use crate::period::{PeriodOutcome, PeriodRequest, close_period};
@@ -162,4 +164,31 @@ async fn cancel_locked(
             "payout {id} changed meanwhile; reload it"
         ))),
     }
+}
+
+/// What closing the barber's period now would do; nothing is written.
+pub async fn preview_payout(
+    p: &Pipeline,
+    barber: &BarberId,
+    now: DateTime<Utc>,
+) -> Result<(PayoutSchedule, SettlementDecision), AppError> {
+    let schedule = p
+        .store
+        .get_schedule(barber)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("payout schedule for barber {barber}")))?;
+    let open = p
+        .store
+        .open_activity(barber, schedule.currency, now)
+        .await?;
+    let activity = PeriodActivity {
+        gross: Money::from_minor(open.gross_minor, schedule.currency),
+        services: open.services,
+        deductions: open.deductions,
+    };
+    let decision = p
+        .config
+        .policy
+        .settle(&activity, schedule.method, schedule.minimum_payout)?;
+    Ok((schedule, decision))
 }

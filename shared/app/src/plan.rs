@@ -11,12 +11,14 @@ use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::ingest::ingest_deduction;
 use crate::notify::notify_below_minimum;
 use crate::period::{PeriodOutcome, PeriodRequest, close_period};
 use crate::pipeline::Pipeline;
 use crate::ports::{DueCursor, PayoutJob};
 
-const ACTOR: &str = "planner";
+/// The planner's name in audit trails and in the heartbeat health reads.
+pub const PLANNER: &str = "planner";
 
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct PlanReport {
@@ -64,6 +66,7 @@ pub async fn plan_due_payouts(
             break;
         }
     }
+    p.store.record_heartbeat(PLANNER, now).await?;
     if report.schedules_due > 0 {
         tracing::info!(?report, "planner run finished");
     }
@@ -90,6 +93,13 @@ async fn plan_one(
             .await?;
         return Ok(None);
     }
+    for recurring in &schedule.recurring_deductions {
+        ingest_deduction(
+            p.store.as_ref(),
+            &recurring.for_period(&schedule.barber_id, cutoff),
+        )
+        .await?;
+    }
     let outcome = close_period(
         p,
         PeriodRequest {
@@ -100,7 +110,7 @@ async fn plan_one(
             trigger: PayoutTrigger::Scheduled,
             minimum: schedule.minimum_payout,
             next_run: Some(next_run),
-            actor: ACTOR,
+            actor: PLANNER,
         },
     )
     .await?;

@@ -124,6 +124,11 @@ impl PayoutId {
 }
 
 impl DeductionId {
+    /// The instance of a recurring deduction for the period closing at `cutoff`.
+    pub fn for_period(&self, cutoff: DateTime<Utc>) -> Self {
+        Self(bounded(format!("{}-{}", self.0, cutoff.timestamp())))
+    }
+
     /// The deduction that carries a negative period balance into the next payout.
     pub fn carried_from(payout: &PayoutId) -> Self {
         Self(bounded(format!("carry_{}", payout.as_str())))

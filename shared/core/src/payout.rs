@@ -58,6 +58,9 @@ pub struct Payout {
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the first attempt started; processing time runs from here to `completed_at`.
+    #[serde(default)]
+    pub first_attempt_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     /// Bumped by every transition; stores write only if the stored version is the one read.
     pub version: u64,
@@ -78,6 +81,11 @@ pub struct PlannedPayout {
 }
 
 impl Payout {
+    /// From the first attempt to completion, for completed payouts.
+    pub fn processing_time(&self) -> Option<chrono::TimeDelta> {
+        Some(self.completed_at? - self.first_attempt_at?)
+    }
+
     /// A payout ready for the executor from `not_before` on.
     pub fn queued(
         planned: PlannedPayout,
@@ -128,6 +136,7 @@ impl Payout {
             failure_reason: None,
             created_at: now,
             updated_at: now,
+            first_attempt_at: None,
             completed_at: None,
             version: 1,
         }
@@ -182,6 +191,7 @@ impl Payout {
             format!("attempt {attempt}"),
         )?;
         self.attempts = attempt;
+        self.first_attempt_at.get_or_insert(now);
         self.idempotency_key = Some(format!("{}:{attempt}", self.id));
         self.next_attempt_at = None;
         Ok(event)

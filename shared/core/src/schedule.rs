@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
-use crate::ids::BarberId;
+use crate::deduction::DeductionKind;
+use crate::ids::{BarberId, DeductionId};
+use crate::ledger::Deduction;
 use crate::method::PaymentMethod;
 use crate::money::{Currency, Money};
 use crate::priority::BarberStanding;
@@ -42,8 +44,35 @@ pub struct PayoutSchedule {
     /// The barber's Stripe connected account (`acct_...`), when the method needs one.
     pub connected_account: Option<String>,
     pub notifications: NotificationPrefs,
+    /// Deductions charged again at every scheduled cut-off (booth rent per period, say).
+    #[serde(default)]
+    pub recurring_deductions: Vec<RecurringDeduction>,
     /// The next cut-off; the planner picks the schedule up once this has passed.
     pub next_run_at: DateTime<Utc>,
+}
+
+/// A deduction that the planner opens once per scheduled period.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecurringDeduction {
+    pub id: DeductionId,
+    pub kind: DeductionKind,
+    pub amount: Money,
+    pub description: String,
+}
+
+impl RecurringDeduction {
+    /// This deduction's instance for the period closing at `cutoff`; the id is derived from
+    /// both, so a planner that runs twice opens it once.
+    pub fn for_period(&self, barber: &BarberId, cutoff: DateTime<Utc>) -> Deduction {
+        Deduction {
+            id: self.id.for_period(cutoff),
+            barber_id: barber.clone(),
+            kind: self.kind,
+            amount: self.amount,
+            description: self.description.clone(),
+            recorded_at: cutoff,
+        }
+    }
 }
 
 impl PayoutSchedule {

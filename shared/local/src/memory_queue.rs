@@ -155,6 +155,18 @@ impl JobQueue for MemoryQueue {
         Ok(())
     }
 
+    async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
+        let jobs: Vec<PayoutJob> = std::mem::take(&mut self.state.lock().dead_letter)
+            .into_iter()
+            .map(|job| PayoutJob {
+                not_before: now,
+                ..job
+            })
+            .collect();
+        self.send(&jobs).await?;
+        Ok(jobs.len() as u64)
+    }
+
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
         let state = self.state.lock();
         let mut depth = QueueDepth {

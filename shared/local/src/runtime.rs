@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use payout_app::http::auth::AuthConfig;
 use payout_app::http::{ApiState, router};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, SystemClock};
@@ -29,6 +30,8 @@ pub struct ServeConfig {
     pub planner_interval: Duration,
     pub worker_poll: Duration,
     pub workers: usize,
+    /// The HS256 secret API tokens are signed with.
+    pub jwt_secret: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -79,7 +82,11 @@ pub async fn serve(
         )));
     }
 
-    let app = router(ApiState { pipeline, clock });
+    let app = router(ApiState {
+        pipeline,
+        clock,
+        auth: AuthConfig::hs256(config.jwt_secret.as_bytes()),
+    });
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

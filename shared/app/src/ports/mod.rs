@@ -13,5 +13,5 @@ pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
     CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
-    PayoutStore, PayoutTotalsRow, StatusTotals, StoreError, WriteOutcome,
+    PayoutQuery, PayoutStore, PayoutTotalsRow, StatusTotals, StoreError, WriteOutcome,
 };

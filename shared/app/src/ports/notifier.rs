@@ -31,6 +31,15 @@ pub enum Channel {
     Sms,
 }
 
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Notification {
     /// Unique per event: the store records it before publishing, so each is sent at most once.

@@ -45,4 +45,7 @@ pub trait JobQueue: Send + Sync {
     async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError>;
 
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError>;
+
+    /// Moves every dead-lettered job back onto the queue, visible at `now`; returns how many.
+    async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError>;
 }

@@ -9,7 +9,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_core::deduction::DeductionLine;
-use payout_core::ids::{BarberId, DeductionId, PayoutId};
+use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::method::PaymentMethod;
 use payout_core::money::Currency;
@@ -76,6 +76,22 @@ pub struct PayoutCreation {
     pub schedule_advance: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
+/// Filters of a payout listing; every filter is optional.
+#[derive(Debug, Clone, Default)]
+pub struct PayoutQuery {
+    pub barber: Option<BarberId>,
+    pub status: Option<PayoutStatus>,
+    pub method: Option<PaymentMethod>,
+    /// Created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Created before.
+    pub to: Option<DateTime<Utc>>,
+    /// Last changed at or after.
+    pub updated_from: Option<DateTime<Utc>>,
+    /// Continue after this (created_at, id), from a previous page.
+    pub after: Option<(DateTime<Utc>, PayoutId)>,
+}
+
 /// Where a page of due schedules ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueCursor {
@@ -136,12 +152,21 @@ pub trait PayoutStore: Send + Sync {
         next: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
 
+    /// Schedules ordered by barber id, after `after`.
+    async fn list_schedules(
+        &self,
+        after: Option<&BarberId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutSchedule>, StoreError>;
+
     /// Inserts each earning unless its id exists; `content_hashes[i]` belongs to `earnings[i]`.
+    /// All or nothing: if any outcome is `Conflict`, nothing of the batch is written.
     async fn insert_earnings(
         &self,
         earnings: &[Earning],
         content_hashes: &[String],
     ) -> Result<Vec<IntakeOutcome>, StoreError>;
+    async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError>;
     async fn insert_deduction(
         &self,
         deduction: &Deduction,
@@ -156,6 +181,12 @@ pub trait PayoutStore: Send + Sync {
 
     async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
     async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError>;
+    /// Payouts matching `query`, ordered by (created_at, id).
+    async fn list_payouts(
+        &self,
+        query: &PayoutQuery,
+        limit: usize,
+    ) -> Result<Vec<Payout>, StoreError>;
     /// Writes `payout` and appends `event` if the stored version is `expected_version`.
     async fn update_payout(
         &self,
@@ -199,6 +230,10 @@ pub trait PayoutStore: Send + Sync {
         at: DateTime<Utc>,
         body: &str,
     ) -> Result<bool, StoreError>;
+
+    /// Records that `component` (the planner) ran at `at`.
+    async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Payouts per status, all currencies.
     async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError>;

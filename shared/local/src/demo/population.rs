@@ -189,6 +189,7 @@ pub fn generate(count: usize, seed: u64, start: DateTime<Utc>) -> Vec<Barber> {
                         sms_notifications: sms,
                         advance_notice_hours: 24,
                     },
+                    recurring_deductions: Vec::new(),
                     next_run_at,
                 },
                 volume,

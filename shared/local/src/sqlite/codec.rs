@@ -10,6 +10,11 @@ pub fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
 }
 
+pub fn instant(micros: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {micros} out of range")))
+}
+
 pub fn minor(money: Money) -> Result<i64, StoreError> {
     money
         .to_minor()

@@ -3,13 +3,13 @@
 use chrono::{DateTime, Utc};
 use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError};
 use payout_core::deduction::{DeductionKind, DeductionLine};
-use payout_core::ids::{BarberId, DeductionId};
+use payout_core::ids::{BarberId, DeductionId, EarningId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::{Currency, Money};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::backend;
-use super::codec::{micros, minor};
+use super::codec::{instant, micros, minor};
 
 fn existing_hash(conn: &Connection, table: &str, id: &str) -> Result<Option<String>, StoreError> {
     conn.prepare_cached(&format!("SELECT content_hash FROM {table} WHERE id = ?1"))
@@ -152,4 +152,40 @@ pub fn open_activity(
         services: u32::try_from(services).map_err(|_| StoreError::Corrupt("count".into()))?,
         deductions,
     })
+}
+
+pub fn get_earning(conn: &Connection, id: &EarningId) -> Result<Option<Earning>, StoreError> {
+    let row = conn
+        .prepare_cached(
+            "SELECT barber_id, currency, amount_minor, occurred_at, recorded_at, service
+             FROM earnings WHERE id = ?1",
+        )
+        .and_then(|mut statement| {
+            statement
+                .query_row([id.as_str()], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, i64>(2)?,
+                        row.get::<_, i64>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, String>(5)?,
+                    ))
+                })
+                .optional()
+        })
+        .map_err(backend)?;
+    let Some((barber, currency, amount, occurred_at, recorded_at, service)) = row else {
+        return Ok(None);
+    };
+    let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
+    let currency: Currency = currency.parse().map_err(|e| corrupt(&e))?;
+    Ok(Some(Earning {
+        id: id.clone(),
+        barber_id: BarberId::parse(barber).map_err(|e| corrupt(&e))?,
+        amount: Money::from_minor(amount, currency),
+        occurred_at: instant(occurred_at)?,
+        service,
+        recorded_at: instant(recorded_at)?,
+    }))
 }

@@ -20,9 +20,9 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use payout_app::ports::{
     CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
-    PayoutStore, StoreError, WriteOutcome,
+    PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
-use payout_core::ids::{BarberId, PayoutId};
+use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
 use payout_core::payout::{AuditEvent, Payout};
@@ -89,6 +89,7 @@ CREATE TABLE IF NOT EXISTS payouts (
     method           TEXT NOT NULL,
     version          INTEGER NOT NULL,
     currency         TEXT NOT NULL,
+    created_at       INTEGER NOT NULL,
     next_attempt_at  INTEGER,
     updated_at       INTEGER NOT NULL,
     attempts         INTEGER NOT NULL,
@@ -101,6 +102,13 @@ CREATE TABLE IF NOT EXISTS payouts (
 );
 CREATE INDEX IF NOT EXISTS payouts_by_status ON payouts (status, next_attempt_at);
 CREATE INDEX IF NOT EXISTS payouts_by_barber ON payouts (barber_id, status);
+CREATE INDEX IF NOT EXISTS payouts_by_created ON payouts (created_at, id);
+CREATE INDEX IF NOT EXISTS payouts_by_barber_created ON payouts (barber_id, created_at, id);
+
+CREATE TABLE IF NOT EXISTS heartbeats (
+    component  TEXT PRIMARY KEY,
+    at         INTEGER NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS audit_events (
     payout_id  TEXT NOT NULL,
@@ -201,6 +209,14 @@ impl PayoutStore for SqliteStore {
         )
     }
 
+    async fn list_schedules(
+        &self,
+        after: Option<&BarberId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutSchedule>, StoreError> {
+        schedules::list(&self.conn.lock(), after, limit)
+    }
+
     async fn insert_earnings(
         &self,
         earnings: &[Earning],
@@ -208,8 +224,12 @@ impl PayoutStore for SqliteStore {
     ) -> Result<Vec<IntakeOutcome>, StoreError> {
         self.transaction(
             |tx| ledger::insert_earnings(tx, earnings, content_hashes),
-            |_| true,
+            |outcomes| !outcomes.contains(&IntakeOutcome::Conflict),
         )
+    }
+
+    async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError> {
+        ledger::get_earning(&self.conn.lock(), id)
     }
 
     async fn insert_deduction(
@@ -238,6 +258,14 @@ impl PayoutStore for SqliteStore {
 
     async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
         payouts::get(&self.conn.lock(), id)
+    }
+
+    async fn list_payouts(
+        &self,
+        query: &PayoutQuery,
+        limit: usize,
+    ) -> Result<Vec<Payout>, StoreError> {
+        payouts::list(&self.conn.lock(), query, limit)
     }
 
     async fn update_payout(
@@ -318,6 +346,34 @@ impl PayoutStore for SqliteStore {
             })
             .map_err(backend)?;
         Ok(inserted == 1)
+    }
+
+    async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.conn
+            .lock()
+            .prepare_cached(
+                "INSERT INTO heartbeats (component, at) VALUES (?1, ?2)
+                 ON CONFLICT (component) DO UPDATE SET at = MAX(at, excluded.at)",
+            )
+            .and_then(|mut statement| {
+                statement.execute(rusqlite::params![component, codec::micros(at)])
+            })
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let micros: Option<i64> = self
+            .conn
+            .lock()
+            .prepare_cached("SELECT at FROM heartbeats WHERE component = ?1")
+            .and_then(|mut statement| {
+                rusqlite::OptionalExtension::optional(
+                    statement.query_row([component], |row| row.get(0)),
+                )
+            })
+            .map_err(backend)?;
+        micros.map(codec::instant).transpose()
     }
 
     async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {

@@ -1,8 +1,9 @@
 //! Payouts, their claims on the ledger, and their audit trail.
 
 use chrono::{DateTime, Utc};
-use payout_app::ports::{CreateOutcome, PayoutCreation, StoreError, WriteOutcome};
+use payout_app::ports::{CreateOutcome, PayoutCreation, PayoutQuery, StoreError, WriteOutcome};
 use payout_core::ids::{BarberId, PayoutId};
+use payout_core::method::PaymentMethod;
 use payout_core::payout::{AuditEvent, Payout};
 use payout_core::status::PayoutStatus;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -36,8 +37,8 @@ pub fn create(conn: &Connection, creation: &PayoutCreation) -> Result<CreateOutc
         .prepare_cached(
             "INSERT INTO payouts (id, barber_id, status, version, currency, next_attempt_at,
                                   updated_at, attempts, gross_minor, shop_minor, deductions_minor,
-                                  fee_minor, net_minor, body, method)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+                                  fee_minor, net_minor, body, method, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
              ON CONFLICT (id) DO NOTHING",
         )
         .and_then(|mut statement| {
@@ -57,6 +58,7 @@ pub fn create(conn: &Connection, creation: &PayoutCreation) -> Result<CreateOutc
                 amounts[4],
                 body,
                 payout.method.as_str(),
+                micros(payout.created_at),
             ])
         })
         .map_err(backend)?;
@@ -244,4 +246,44 @@ pub fn failed_count(conn: &Connection, barber: &BarberId) -> Result<u32, StoreEr
         })
         .map_err(backend)?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+pub fn list(
+    conn: &Connection,
+    query: &PayoutQuery,
+    limit: usize,
+) -> Result<Vec<Payout>, StoreError> {
+    let (after_at, after_id) = match &query.after {
+        Some((at, id)) => (micros(*at), id.as_str().to_string()),
+        None => (i64::MIN, String::new()),
+    };
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT body FROM payouts
+             WHERE (?1 IS NULL OR barber_id = ?1) AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR method = ?3) AND (?4 IS NULL OR created_at >= ?4)
+               AND (?5 IS NULL OR created_at < ?5) AND (created_at, id) > (?6, ?7)
+               AND (?9 IS NULL OR updated_at >= ?9)
+             ORDER BY created_at, id LIMIT ?8",
+        )
+        .map_err(backend)?;
+    let bodies = statement
+        .query_map(
+            params![
+                query.barber.as_ref().map(BarberId::as_str),
+                query.status.map(PayoutStatus::as_str),
+                query.method.map(PaymentMethod::as_str),
+                query.from.map(micros),
+                query.to.map(micros),
+                after_at,
+                after_id,
+                limit as i64,
+                query.updated_from.map(micros),
+            ],
+            |row| row.get::<_, String>(0),
+        )
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    bodies.iter().map(|body| from_json(body)).collect()
 }

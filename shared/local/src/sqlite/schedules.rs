@@ -101,3 +101,24 @@ pub fn advance(
         .map_err(backend)?;
     Ok(changed == 1)
 }
+
+pub fn list(
+    conn: &Connection,
+    after: Option<&BarberId>,
+    limit: usize,
+) -> Result<Vec<PayoutSchedule>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT body FROM schedules WHERE barber_id > ?1 ORDER BY barber_id LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let bodies = statement
+        .query_map(
+            params![after.map(BarberId::as_str).unwrap_or(""), limit as i64],
+            |row| row.get::<_, String>(0),
+        )
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    bodies.iter().map(|body| from_json(body)).collect()
+}

@@ -1,0 +1,208 @@
+//! Is the scheduler working? The brief's alert thresholds, evaluated over the last hour.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use payout_core::status::PayoutStatus;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+use crate::pipeline::Pipeline;
+use crate::plan::PLANNER;
+use crate::ports::{PayoutQuery, QueueDepth};
+
+/// When health turns unhealthy (the brief's alert thresholds).
+#[derive(Debug, Clone)]
+pub struct HealthThresholds {
+    /// Failed / (completed + failed) over the last hour above this fires.
+    pub failure_rate: Decimal,
+    /// Average processing time over the last hour above this fires.
+    pub processing_time: TimeDelta,
+    /// No planner run for this long fires.
+    pub planner_silence: TimeDelta,
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        Self {
+            failure_rate: dec!(0.05),
+            processing_time: TimeDelta::seconds(30),
+            planner_silence: TimeDelta::minutes(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Alert {
+    pub name: String,
+    pub message: String,
+    pub value: String,
+    pub threshold: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct WindowStats {
+    pub completed: u64,
+    pub failed: u64,
+    pub failure_rate: Option<String>,
+    pub success_rate: Option<String>,
+    pub average_processing_seconds: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct QueueHealth {
+    pub waiting: u64,
+    pub in_flight: u64,
+    pub dead_letter: u64,
+}
+
+impl From<QueueDepth> for QueueHealth {
+    fn from(depth: QueueDepth) -> Self {
+        Self {
+            waiting: depth.waiting,
+            in_flight: depth.in_flight,
+            dead_letter: depth.dead_letter,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HealthReport {
+    /// healthy or unhealthy.
+    pub status: String,
+    pub checked_at: DateTime<Utc>,
+    pub last_planner_run: Option<DateTime<Utc>>,
+    pub queue: QueueHealth,
+    pub last_hour: WindowStats,
+    pub alerts: Vec<Alert>,
+    pub payouts_by_status: BTreeMap<String, u64>,
+}
+
+impl HealthReport {
+    pub fn is_healthy(&self) -> bool {
+        self.alerts.is_empty()
+    }
+}
+
+const WINDOW_LIMIT: usize = 10_000;
+
+fn fraction(value: Decimal) -> String {
+    value.round_dp(4).normalize().to_string()
+}
+
+pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthReport, AppError> {
+    let thresholds = &p.config.health;
+    let last_planner_run = p.store.last_heartbeat(PLANNER).await?;
+    let queue = p.queue.depth(now).await?;
+    let recent = p
+        .store
+        .list_payouts(
+            &PayoutQuery {
+                updated_from: Some(now - TimeDelta::hours(1)),
+                ..PayoutQuery::default()
+            },
+            WINDOW_LIMIT,
+        )
+        .await?;
+    let (mut completed, mut failed, mut processing_ms) = (0u64, 0u64, Vec::new());
+    for payout in &recent {
+        match payout.status {
+            PayoutStatus::Completed | PayoutStatus::InTransit => {
+                completed += 1;
+                if let Some(time) = payout.processing_time() {
+                    processing_ms.push(time.num_milliseconds());
+                }
+            }
+            PayoutStatus::Failed => failed += 1,
+            PayoutStatus::Scheduled
+            | PayoutStatus::Queued
+            | PayoutStatus::Processing
+            | PayoutStatus::RetryScheduled
+            | PayoutStatus::Cancelled => {}
+        }
+    }
+    let finished = completed + failed;
+    let failure_rate = (finished > 0).then(|| Decimal::from(failed) / Decimal::from(finished));
+    let average_processing = (!processing_ms.is_empty()).then(|| {
+        Decimal::from(processing_ms.iter().sum::<i64>())
+            / Decimal::from(processing_ms.len() as u64)
+            / dec!(1000)
+    });
+
+    let mut alerts = Vec::new();
+    match last_planner_run {
+        Some(at) if now - at <= thresholds.planner_silence => {}
+        Some(at) => alerts.push(Alert {
+            name: "planner_silent".into(),
+            message: "the planner has not run recently; due payouts are not being planned".into(),
+            value: format!("{}s", (now - at).num_seconds()),
+            threshold: format!("{}s", thresholds.planner_silence.num_seconds()),
+        }),
+        None => alerts.push(Alert {
+            name: "planner_silent".into(),
+            message: "the planner has never run".into(),
+            value: "never".into(),
+            threshold: format!("{}s", thresholds.planner_silence.num_seconds()),
+        }),
+    }
+    if let Some(rate) = failure_rate
+        && rate > thresholds.failure_rate
+    {
+        alerts.push(Alert {
+            name: "failure_rate".into(),
+            message: "payment failure rate over the last hour is above the threshold".into(),
+            value: fraction(rate),
+            threshold: fraction(thresholds.failure_rate),
+        });
+    }
+    let limit = Decimal::from(thresholds.processing_time.num_milliseconds()) / dec!(1000);
+    if let Some(average) = average_processing
+        && average > limit
+    {
+        alerts.push(Alert {
+            name: "processing_time".into(),
+            message: "average payout processing time over the last hour is above the threshold"
+                .into(),
+            value: format!("{}s", fraction(average)),
+            threshold: format!("{}s", fraction(limit)),
+        });
+    }
+    if queue.dead_letter > 0 {
+        alerts.push(Alert {
+            name: "dead_letters".into(),
+            message: "jobs reached the dead-letter queue; inspect and replay them".into(),
+            value: queue.dead_letter.to_string(),
+            threshold: "0".into(),
+        });
+    }
+    let payouts_by_status = p
+        .store
+        .count_by_status()
+        .await?
+        .into_iter()
+        .map(|(status, count)| (status.to_string(), count))
+        .collect();
+    Ok(HealthReport {
+        status: if alerts.is_empty() {
+            "healthy"
+        } else {
+            "unhealthy"
+        }
+        .to_string(),
+        checked_at: now,
+        last_planner_run,
+        queue: queue.into(),
+        last_hour: WindowStats {
+            completed,
+            failed,
+            failure_rate: failure_rate.map(fraction),
+            success_rate: failure_rate.map(|rate| fraction(Decimal::ONE - rate)),
+            average_processing_seconds: average_processing.map(fraction),
+        },
+        alerts,
+        payouts_by_status,
+    })
+}

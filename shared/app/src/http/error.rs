@@ -1,0 +1,91 @@
+//! Every error a client sees, as RFC 9457 problem details, mapped in one place. Internal errors
+//! are logged with their cause and shown to the client only as "temporarily unavailable".
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    App(AppError),
+    Unauthorized(String),
+    Forbidden(String),
+    PayloadTooLarge(String),
+}
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError::App(error.into())
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String) {
+        match self {
+            ApiError::Unauthorized(detail) => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", detail.clone())
+            }
+            ApiError::Forbidden(detail) => (StatusCode::FORBIDDEN, "forbidden", detail.clone()),
+            ApiError::PayloadTooLarge(detail) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload too large",
+                detail.clone(),
+            ),
+            ApiError::App(error) => match error {
+                AppError::Invalid(_) | AppError::Money(_) => (
+                    StatusCode::BAD_REQUEST,
+                    "invalid request",
+                    error.to_string(),
+                ),
+                AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not found", error.to_string()),
+                AppError::Conflict(_) | AppError::IllegalTransition(_) => {
+                    (StatusCode::CONFLICT, "conflict", error.to_string())
+                }
+                AppError::Store(_) | AppError::Queue(_) => {
+                    tracing::error!(error = ?error, "request failed");
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily unavailable",
+                        "the service could not complete the request; retry later".to_string(),
+                    )
+                }
+            },
+        }
+    }
+}
+
+pub fn problem_response(status: StatusCode, title: &str, detail: String) -> Response {
+    let body = Problem {
+        kind: "about:blank".to_string(),
+        title: title.to_string(),
+        status: status.as_u16(),
+        detail,
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, title, detail) = self.parts();
+        problem_response(status, title, detail)
+    }
+}

@@ -1,0 +1,214 @@
+//! `/earnings` and `/deductions`: money in, idempotent by id.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use payout_core::deduction::DeductionKind;
+use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::{Currency, Money};
+use payout_core::schedule::RecurringDeduction;
+
+use super::ApiState;
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::ApiJson;
+use super::wire::{
+    Amount, DeductionBody, DeductionView, EarningBody, EarningView, EarningsBatchView,
+    EarningsBody, parse_field,
+};
+use crate::error::AppError;
+use crate::ingest::{MAX_BATCH, content_hash, ingest_deduction, ingest_earnings};
+use crate::ports::IntakeOutcome;
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::Invalid(message.into())
+}
+
+/// A positive amount at most as precise as the currency allows.
+fn positive_money(field: &str, amount: Amount, currency: Option<&str>) -> Result<Money, AppError> {
+    let currency = currency
+        .map(|code| parse_field::<Currency>("currency", code))
+        .transpose()?
+        .unwrap_or(Currency::Usd);
+    let money = Money::new(amount.0, currency).map_err(|e| invalid(format!("{field}: {e}")))?;
+    if !money.is_positive() {
+        return Err(invalid(format!("{field} must be greater than zero")));
+    }
+    Ok(money)
+}
+
+fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> {
+    let id = EarningId::parse(&body.earning_id.0).map_err(|e| invalid(e.to_string()))?;
+    let service = body.service.trim();
+    if service.is_empty() || service.len() > 200 {
+        return Err(invalid(format!(
+            "earning {id}: service must be 1 to 200 characters"
+        )));
+    }
+    Ok(Earning {
+        barber_id: BarberId::parse(&body.barber_id.0).map_err(|e| invalid(e.to_string()))?,
+        amount: positive_money("amount", body.amount, body.currency.as_deref())
+            .map_err(|e| invalid(format!("earning {id}: {e}")))?,
+        occurred_at: body.occurred_at,
+        service: service.to_string(),
+        recorded_at: now,
+        id,
+    })
+}
+
+/// Records one earning (201, or 200 with the stored record for a repeat) or a batch of up to
+/// 500, all or nothing. A repeated id with different content is 409 and writes nothing.
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/earnings", request_body = EarningsBody,
+    security(("bearer" = [])), tag = "ledger",
+    responses((status = 201, body = EarningsBatchView), (status = 200, body = EarningView),
+               (status = 400, body = super::error::Problem), (status = 409, body = super::error::Problem)))]
+pub async fn post_earnings(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<EarningsBody>,
+) -> Result<Response, ApiError> {
+    caller.require_operator()?;
+    let now = state.clock.now();
+    let (bodies, single) = match &body {
+        EarningsBody::One(one) => (std::slice::from_ref(one), true),
+        EarningsBody::Batch(many) => (many.as_slice(), false),
+    };
+    if bodies.is_empty() || bodies.len() > MAX_BATCH {
+        return Err(invalid(format!("a batch holds 1 to {MAX_BATCH} earnings")).into());
+    }
+    let earnings = bodies
+        .iter()
+        .map(|b| earning(b, now))
+        .collect::<Result<Vec<_>, _>>()?;
+    let store = state.pipeline.store.as_ref();
+    let outcomes = ingest_earnings(store, &earnings).await?;
+    let conflicts: Vec<&str> = earnings
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, outcome)| **outcome == IntakeOutcome::Conflict)
+        .map(|(e, _)| e.id.as_str())
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "earning ids recorded before with different content (nothing written): {}",
+            conflicts.join(", ")
+        ))
+        .into());
+    }
+    let mut views = Vec::with_capacity(earnings.len());
+    for (submitted, outcome) in earnings.iter().zip(&outcomes) {
+        views.push(match outcome {
+            IntakeOutcome::Created => EarningView::new(submitted, "created"),
+            IntakeOutcome::Duplicate | IntakeOutcome::Conflict => {
+                let stored = store
+                    .get_earning(&submitted.id)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound(format!("earning {}", submitted.id)))?;
+                EarningView::new(&stored, "duplicate")
+            }
+        });
+    }
+    let all_new = outcomes.iter().all(|o| *o == IntakeOutcome::Created);
+    let status = if all_new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok(if single {
+        (status, Json(views.remove(0))).into_response()
+    } else {
+        (status, Json(EarningsBatchView { earnings: views })).into_response()
+    })
+}
+
+/// Records a deduction; `recurring` ones are charged at every scheduled period from now on.
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/deductions", request_body = DeductionBody,
+    security(("bearer" = [])), tag = "ledger",
+    responses((status = 201, body = DeductionView), (status = 200, body = DeductionView),
+               (status = 400, body = super::error::Problem), (status = 409, body = super::error::Problem)))]
+pub async fn post_deduction(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<DeductionBody>,
+) -> Result<(StatusCode, Json<DeductionView>), ApiError> {
+    caller.require_operator()?;
+    let now = state.clock.now();
+    let barber_id = BarberId::parse(&body.barber_id.0).map_err(|e| invalid(e.to_string()))?;
+    let kind = DeductionKind::parse_submitted(&body.kind).map_err(|e| invalid(e.to_string()))?;
+    let amount = positive_money("amount", body.amount, body.currency.as_deref())?;
+    if body.description.len() > 500 {
+        return Err(invalid("description must be at most 500 characters").into());
+    }
+    let id = match &body.deduction_id {
+        Some(raw) => DeductionId::parse(&raw.0).map_err(|e| invalid(e.to_string()))?,
+        None => {
+            let content = format!(
+                "{barber_id}|{kind}|{}|{}|{}",
+                amount.amount(),
+                amount.currency(),
+                body.description
+            );
+            DeductionId::parse(format!("ded_{}", &content_hash(&content)[..24]))
+                .map_err(|e| invalid(e.to_string()))?
+        }
+    };
+    if body.recurring {
+        let store = &state.pipeline.store;
+        let mut schedule = store
+            .get_schedule(&barber_id)
+            .await?
+            .ok_or_else(|| invalid(format!("barber {barber_id} has no payout schedule")))?;
+        if schedule.currency != amount.currency() {
+            return Err(invalid(format!(
+                "barber {barber_id} is paid in {}",
+                schedule.currency
+            ))
+            .into());
+        }
+        let recurring = RecurringDeduction {
+            id: id.clone(),
+            kind,
+            amount,
+            description: body.description.clone(),
+        };
+        let status = match schedule.recurring_deductions.iter().find(|r| r.id == id) {
+            Some(existing) if *existing == recurring => StatusCode::OK,
+            Some(_) => {
+                return Err(AppError::Conflict(format!(
+                    "recurring deduction {id} exists with different content"
+                ))
+                .into());
+            }
+            None => {
+                schedule.recurring_deductions.push(recurring.clone());
+                store.put_schedule(&schedule).await?;
+                StatusCode::CREATED
+            }
+        };
+        let mut view = DeductionView::from(&recurring.for_period(&barber_id, now));
+        view.deduction_id = id.to_string();
+        view.recurring = true;
+        view.recorded_at = None;
+        return Ok((status, Json(view)));
+    }
+    let deduction = Deduction {
+        id,
+        barber_id,
+        kind,
+        amount,
+        description: body.description.clone(),
+        recorded_at: now,
+    };
+    match ingest_deduction(state.pipeline.store.as_ref(), &deduction).await? {
+        IntakeOutcome::Created => Ok((StatusCode::CREATED, Json(DeductionView::from(&deduction)))),
+        IntakeOutcome::Duplicate => Ok((StatusCode::OK, Json(DeductionView::from(&deduction)))),
+        IntakeOutcome::Conflict => Err(AppError::Conflict(format!(
+            "deduction {} was recorded before with different content",
+            deduction.id
+        ))
+        .into()),
+    }
+}

@@ -1,0 +1,45 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations so it cannot drift.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{error, insights, ledger, operations, payouts, schedules, wire};
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Payout scheduler", description = "Barber payouts: schedules, earnings, payouts, analytics."),
+    paths(
+        schedules::create, schedules::get, schedules::update, schedules::pause, schedules::list,
+        ledger::post_earnings, ledger::post_deduction,
+        payouts::list, payouts::detail, payouts::manual, payouts::retry, payouts::cancel,
+        payouts::preview,
+        insights::get_analytics, insights::get_recommendations,
+        operations::health, operations::test_notification, operations::replay_dead_letters,
+    ),
+    components(schemas(error::Problem, wire::ScheduleBody, wire::ScheduleView, wire::EarningsBody,
+        wire::EarningView, wire::EarningsBatchView, wire::DeductionBody, wire::DeductionView,
+        wire::PayoutView, wire::PayoutDetail)),
+    modifiers(&BearerAuth),
+)]
+struct ApiDoc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

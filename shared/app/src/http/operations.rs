@@ -1,0 +1,120 @@
+//! `/health`, `/test-notification/{payout_id}` and `/dead-letters/replay`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use payout_core::ids::PayoutId;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::ApiState;
+use super::auth::Caller;
+use super::error::{ApiError, Problem};
+use super::extract::ApiQuery;
+use super::wire::TestNotificationParams;
+use crate::error::AppError;
+use crate::health::{HealthReport, check_health};
+use crate::notify::render_payout_notification;
+use crate::ports::{Notification, NotificationKind};
+
+/// Scheduler liveness, queue depths and the last hour against the alert thresholds: 200 when
+/// healthy, 503 when not. No token needed.
+#[utoipa::path(get, path = "/api/v1/payout-scheduler/health", tag = "operations",
+    responses((status = 200, body = HealthReport), (status = 503, body = HealthReport)))]
+pub async fn health(
+    State(state): State<ApiState>,
+) -> Result<(StatusCode, Json<HealthReport>), ApiError> {
+    let report = check_health(&state.pipeline, state.clock.now()).await?;
+    let status = if report.is_healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok((status, Json(report)))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub barber_id: String,
+    pub payout_id: Option<String>,
+    pub kind: String,
+    pub channels: Vec<String>,
+    pub message: String,
+}
+
+impl From<&Notification> for NotificationView {
+    fn from(n: &Notification) -> Self {
+        Self {
+            barber_id: n.barber_id.to_string(),
+            payout_id: n.payout_id.as_ref().map(ToString::to_string),
+            kind: n.kind.as_str().to_string(),
+            channels: n.channels.iter().map(|c| c.as_str().to_string()).collect(),
+            message: n.message.clone(),
+        }
+    }
+}
+
+/// Sends a sample notification of the given kind for a payout, bypassing the once-only rule.
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/test-notification/{payout_id}",
+    params(("payout_id" = String, Path), TestNotificationParams),
+    security(("bearer" = [])), tag = "operations",
+    responses((status = 200, body = NotificationView), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn test_notification(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(payout_id): Path<String>,
+    ApiQuery(params): ApiQuery<TestNotificationParams>,
+) -> Result<Json<NotificationView>, ApiError> {
+    let not_found = || AppError::NotFound(format!("payout {payout_id}"));
+    let id = PayoutId::parse(&payout_id).map_err(|_| not_found())?;
+    let payout = state
+        .pipeline
+        .store
+        .get_payout(&id)
+        .await?
+        .ok_or_else(not_found)?;
+    caller.may_see(&payout.barber_id).map_err(|_| not_found())?;
+    let kind = match params.notification_type.as_deref().unwrap_or("completed") {
+        "completed" => NotificationKind::Completed,
+        "failed" => NotificationKind::Failed,
+        "retry_scheduled" => NotificationKind::RetryScheduled,
+        other => {
+            return Err(AppError::Invalid(format!(
+                "notification_type `{other}` is not completed, failed or retry_scheduled"
+            ))
+            .into());
+        }
+    };
+    let mut notification = render_payout_notification(&payout, kind);
+    notification.message = format!("[test] {}", notification.message);
+    state
+        .pipeline
+        .notifier
+        .publish(&notification)
+        .await
+        .map_err(|e| AppError::Conflict(format!("the notifier refused the message: {e}")))?;
+    Ok(Json(NotificationView::from(&notification)))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplayView {
+    pub replayed: u64,
+}
+
+/// Moves every dead-lettered job back onto the queue (operators).
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/dead-letters/replay",
+    security(("bearer" = [])), tag = "operations",
+    responses((status = 200, body = ReplayView), (status = 403, body = Problem)))]
+pub async fn replay_dead_letters(
+    State(state): State<ApiState>,
+    caller: Caller,
+) -> Result<Json<ReplayView>, ApiError> {
+    caller.require_operator()?;
+    let replayed = state
+        .pipeline
+        .queue
+        .redrive_dead_letters(state.clock.now())
+        .await?;
+    tracing::info!(replayed, by = caller.subject(), "dead letters replayed");
+    Ok(Json(ReplayView { replayed }))
+}

@@ -1,0 +1,287 @@
+//! `/payouts`: list, detail with audit trail, manual payout, retry, cancel, preview.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::DateTime;
+use payout_core::breakdown::SettlementDecision;
+use payout_core::ids::{BarberId, PayoutId};
+use payout_core::method::PaymentMethod;
+use payout_core::status::PayoutStatus;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::ApiState;
+use super::auth::Caller;
+use super::error::{ApiError, Problem};
+use super::extract::{ApiJson, ApiQuery, OptionalJson};
+use super::wire::{
+    AuditEventView, BarberParam, CancelBody, DeductionLineView, ManualPayoutBody, Page,
+    PayoutDetail, PayoutListParams, PayoutView, money_text, parse_field,
+};
+use crate::error::AppError;
+use crate::operator::{cancel_payout, manual_payout, preview_payout, retry_payout};
+use crate::ports::PayoutQuery;
+
+fn invalid(message: impl Into<String>) -> AppError {
+    AppError::Invalid(message.into())
+}
+
+fn payout_id(raw: &str) -> Result<PayoutId, AppError> {
+    PayoutId::parse(raw).map_err(|_| AppError::NotFound(format!("payout {raw}")))
+}
+
+/// A cursor is `created_at micros:payout id` of the last item of the previous page.
+fn parse_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, PayoutId), AppError> {
+    let bad = || invalid("cursor is not one this API returned");
+    let (micros, id) = raw.split_once(':').ok_or_else(bad)?;
+    let at = DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?).ok_or_else(bad)?;
+    Ok((at, PayoutId::parse(id).map_err(|_| bad())?))
+}
+
+/// Payouts matching the filters, oldest first; barbers see only their own.
+#[utoipa::path(get, path = "/api/v1/payout-scheduler/payouts", params(PayoutListParams),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = Page<PayoutView>), (status = 400, body = Problem)))]
+pub async fn list(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<PayoutListParams>,
+) -> Result<Json<Page<PayoutView>>, ApiError> {
+    let limit = super::page_limit(params.limit)?;
+    let requested = params
+        .barber_id
+        .as_deref()
+        .map(|raw| BarberId::parse(raw).map_err(|e| invalid(e.to_string())))
+        .transpose()?;
+    let barber = match (caller.own_barber(), requested) {
+        (Some(own), Some(asked)) if *own != asked => {
+            return Ok(Json(Page {
+                items: vec![],
+                next_cursor: None,
+            }));
+        }
+        (Some(own), _) => Some(own.clone()),
+        (None, asked) => asked,
+    };
+    let query = PayoutQuery {
+        barber,
+        status: params
+            .status
+            .as_deref()
+            .map(|s| parse_field::<PayoutStatus>("status", s))
+            .transpose()?,
+        method: params
+            .method
+            .as_deref()
+            .map(|m| parse_field::<PaymentMethod>("method", m))
+            .transpose()?,
+        from: params.from,
+        to: params.to,
+        updated_from: None,
+        after: params.cursor.as_deref().map(parse_cursor).transpose()?,
+    };
+    let payouts = state.pipeline.store.list_payouts(&query, limit + 1).await?;
+    let next_cursor = (payouts.len() > limit)
+        .then(|| payouts.get(limit - 1))
+        .flatten()
+        .map(|p| format!("{}:{}", p.created_at.timestamp_micros(), p.id));
+    Ok(Json(Page {
+        items: payouts.iter().take(limit).map(PayoutView::from).collect(),
+        next_cursor,
+    }))
+}
+
+async fn load_visible(
+    state: &ApiState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<payout_core::payout::Payout, ApiError> {
+    let id = payout_id(raw)?;
+    let payout = state
+        .pipeline
+        .store
+        .get_payout(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("payout {id}")))?;
+    caller
+        .may_see(&payout.barber_id)
+        .map_err(|_| AppError::NotFound(format!("payout {id}")))?;
+    Ok(payout)
+}
+
+/// One payout with its full breakdown and audit trail.
+#[utoipa::path(get, path = "/api/v1/payout-scheduler/payouts/{id}", params(("id" = String, Path)),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutDetail), (status = 404, body = Problem)))]
+pub async fn detail(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PayoutDetail>, ApiError> {
+    let payout = load_visible(&state, &caller, &id).await?;
+    let trail = state.pipeline.store.audit_trail(&payout.id).await?;
+    Ok(Json(PayoutDetail {
+        payout: PayoutView::from(&payout),
+        audit_trail: trail.iter().map(AuditEventView::from).collect(),
+    }))
+}
+
+/// Pays the barber's open balance now (operators).
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/manual", request_body = ManualPayoutBody,
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 201, body = PayoutView), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn manual(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<ManualPayoutBody>,
+) -> Result<(StatusCode, Json<PayoutView>), ApiError> {
+    caller.require_operator()?;
+    let barber = BarberId::parse(&body.barber_id.0).map_err(|e| invalid(e.to_string()))?;
+    if body.reason.len() > 500 {
+        return Err(invalid("reason must be at most 500 characters").into());
+    }
+    let reason = if body.reason.trim().is_empty() {
+        "manual payout"
+    } else {
+        body.reason.trim()
+    };
+    let payout = manual_payout(
+        &state.pipeline,
+        &barber,
+        reason,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(PayoutView::from(&payout))))
+}
+
+/// Puts a failed payout back on the queue (operators).
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/retry", params(("id" = String, Path)),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutView), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn retry(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    let payout = retry_payout(
+        &state.pipeline,
+        &payout_id(&id)?,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(PayoutView::from(&payout)))
+}
+
+/// Cancels a payout that has not moved money; its earnings return to the open balance
+/// (operators).
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/cancel", params(("id" = String, Path)),
+    request_body(content = CancelBody, description = "optional reason"),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutView), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn cancel(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    OptionalJson(body): OptionalJson<CancelBody>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    let reason = body.reason;
+    let reason = if reason.trim().is_empty() {
+        "cancelled by an operator".to_string()
+    } else {
+        reason
+    };
+    let payout = cancel_payout(
+        &state.pipeline,
+        &payout_id(&id)?,
+        &caller.actor(),
+        &reason,
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(PayoutView::from(&payout)))
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PreviewView {
+    pub barber_id: String,
+    /// pay, below_minimum, carry_balance_owed or nothing_open.
+    pub decision: String,
+    pub method: String,
+    pub currency: String,
+    pub minimum_payout_amount: String,
+    pub gross_amount: String,
+    pub service_count: u32,
+    pub commission_rate: String,
+    pub commission_amount: String,
+    pub bonus_amount: String,
+    pub deductions: Vec<DeductionLineView>,
+    pub deductions_total: String,
+    pub fee_amount: String,
+    pub net_amount: String,
+    pub next_run_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What would be paid if the period closed now; nothing is written.
+#[utoipa::path(get, path = "/api/v1/payout-scheduler/payouts/preview", params(BarberParam),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PreviewView), (status = 404, body = Problem)))]
+pub async fn preview(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<BarberParam>,
+) -> Result<Json<PreviewView>, ApiError> {
+    let barber = BarberId::parse(&params.barber_id).map_err(|e| invalid(e.to_string()))?;
+    caller.may_see(&barber)?;
+    let (schedule, decision) = preview_payout(&state.pipeline, &barber, state.clock.now()).await?;
+    let (name, breakdown) = match decision {
+        SettlementDecision::Pay(b) => ("pay", Some(b)),
+        SettlementDecision::BelowMinimum(b) => ("below_minimum", Some(b)),
+        SettlementDecision::CarryOwed(b) => ("carry_balance_owed", Some(b)),
+        SettlementDecision::Nothing => ("nothing_open", None),
+    };
+    let breakdown = breakdown.unwrap_or_else(|| {
+        let zero = payout_core::money::Money::zero(schedule.currency);
+        payout_core::breakdown::PayoutBreakdown {
+            gross: zero,
+            service_count: 0,
+            commission_rate: state.pipeline.config.policy.commission.rate_for(0),
+            commission: zero,
+            bonus: zero,
+            deductions: vec![],
+            deductions_total: zero,
+            fee: zero,
+            net: zero,
+            shop_share: zero,
+        }
+    });
+    Ok(Json(PreviewView {
+        barber_id: barber.to_string(),
+        decision: name.to_string(),
+        method: schedule.method.to_string(),
+        currency: schedule.currency.to_string(),
+        minimum_payout_amount: money_text(schedule.minimum_payout),
+        gross_amount: money_text(breakdown.gross),
+        service_count: breakdown.service_count,
+        commission_rate: breakdown.commission_rate.fraction().to_string(),
+        commission_amount: money_text(breakdown.commission),
+        bonus_amount: money_text(breakdown.bonus),
+        deductions: breakdown
+            .deductions
+            .iter()
+            .map(DeductionLineView::from)
+            .collect(),
+        deductions_total: money_text(breakdown.deductions_total),
+        fee_amount: money_text(breakdown.fee),
+        net_amount: money_text(breakdown.net),
+        next_run_at: schedule.next_run_at,
+    }))
+}

@@ -1,0 +1,504 @@
+//! The JSON contract: request bodies as clients send them and records as clients see them.
+//! Domain types never cross the wire directly, so the contract changes only here.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use payout_core::calendar::{Calendar, Frequency};
+use payout_core::deduction::DeductionLine;
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::Money;
+use payout_core::payout::{AuditEvent, Payout};
+use payout_core::schedule::{PayoutSchedule, ScheduleState};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// A decimal amount sent as a string (`"12.50"`) or a JSON number (`12.5`); never a float
+/// inside: the number's text is parsed as a decimal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(value_type = String, example = "12.50")]
+pub struct Amount(pub Decimal);
+
+impl<'de> Deserialize<'de> for Amount {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(serde_json::Number),
+        }
+        let text = match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text,
+            Raw::Number(number) => number.to_string(),
+        };
+        Decimal::from_str_exact(text.trim())
+            .or_else(|_| Decimal::from_scientific(text.trim()))
+            .map(Amount)
+            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a decimal amount")))
+    }
+}
+
+/// An id sent as a string or as a whole number (the brief's `"barber_id": 123`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(value_type = String, example = "123")]
+pub struct IdText(pub String);
+
+impl<'de> Deserialize<'de> for IdText {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(u64),
+        }
+        Ok(IdText(match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => text,
+            Raw::Number(number) => number.to_string(),
+        }))
+    }
+}
+
+pub fn money_text(money: Money) -> String {
+    money.amount().to_string()
+}
+
+/// A schedule as created (`POST`) or changed (`PUT`, every field optional).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// Required on create; must match the path on update when given.
+    pub barber_id: Option<IdText>,
+    /// daily, weekly, biweekly, monthly or custom.
+    #[schema(example = "weekly")]
+    pub frequency: Option<String>,
+    /// 1 (Monday) to 7 (Sunday); weekly and biweekly.
+    #[schema(example = 5, minimum = 1, maximum = 7)]
+    pub day_of_week: Option<u32>,
+    /// 1 to 31, clamped to the month's last day; monthly.
+    #[schema(minimum = 1, maximum = 31)]
+    pub day_of_month: Option<u32>,
+    /// A date in a paying week; biweekly (default: the week of creation).
+    pub anchor_date: Option<NaiveDate>,
+    /// Five-field cron expression in the schedule's time zone; custom.
+    pub cron: Option<String>,
+    /// IANA time zone (default UTC).
+    #[schema(example = "America/New_York")]
+    pub time_zone: Option<String>,
+    /// Local time of day of the cut-off, HH:MM (default 17:00).
+    #[schema(example = "17:00")]
+    pub local_time: Option<String>,
+    pub minimum_payout_amount: Option<Amount>,
+    /// ISO 4217 code (default USD).
+    pub currency: Option<String>,
+    pub auto_payout_enabled: Option<bool>,
+    pub email_notifications: Option<bool>,
+    pub sms_notifications: Option<bool>,
+    /// stripe (standard), stripe_instant, bank_transfer or manual.
+    #[schema(example = "stripe")]
+    pub preferred_payment_method: Option<String>,
+    pub advance_notice_hours: Option<u32>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The barber's Stripe connected account (acct_...).
+    pub connected_account_id: Option<String>,
+    /// new, regular or top (priority scoring).
+    pub standing: Option<String>,
+    /// active or paused.
+    pub status: Option<String>,
+}
+
+/// A calendar as its wire fields; the ones its frequency does not use are null.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CalendarFields {
+    pub frequency: String,
+    pub day_of_week: Option<u32>,
+    pub day_of_month: Option<u32>,
+    pub anchor_date: Option<NaiveDate>,
+    pub cron: Option<String>,
+    pub time_zone: String,
+    pub local_time: String,
+}
+
+impl From<&Calendar> for CalendarFields {
+    fn from(c: &Calendar) -> Self {
+        let (day_of_week, day_of_month, anchor_date, cron) = match &c.frequency {
+            Frequency::Daily => (None, None, None, None),
+            Frequency::Weekly { day_of_week } => {
+                (Some(day_of_week.number_from_monday()), None, None, None)
+            }
+            Frequency::Biweekly {
+                day_of_week,
+                anchor,
+            } => (
+                Some(day_of_week.number_from_monday()),
+                None,
+                Some(*anchor),
+                None,
+            ),
+            Frequency::Monthly { day_of_month } => {
+                (None, Some(u32::from(*day_of_month)), None, None)
+            }
+            Frequency::Custom { cron } => (None, None, None, Some(cron.as_str().to_string())),
+        };
+        Self {
+            frequency: c.frequency.name().to_string(),
+            day_of_week,
+            day_of_month,
+            anchor_date,
+            cron,
+            time_zone: c.time_zone.name().to_string(),
+            local_time: c.local_time.format("%H:%M").to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ScheduleView {
+    pub barber_id: String,
+    #[serde(flatten)]
+    pub calendar: CalendarFields,
+    pub minimum_payout_amount: String,
+    pub currency: String,
+    pub auto_payout_enabled: bool,
+    pub email_notifications: bool,
+    pub sms_notifications: bool,
+    pub preferred_payment_method: String,
+    pub advance_notice_hours: u32,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub connected_account_id: Option<String>,
+    pub standing: String,
+    pub status: String,
+    pub recurring_deductions: Vec<DeductionView>,
+    pub next_run_at: DateTime<Utc>,
+}
+
+impl From<&PayoutSchedule> for ScheduleView {
+    fn from(s: &PayoutSchedule) -> Self {
+        Self {
+            barber_id: s.barber_id.to_string(),
+            calendar: CalendarFields::from(&s.calendar),
+            minimum_payout_amount: money_text(s.minimum_payout),
+            currency: s.currency.to_string(),
+            auto_payout_enabled: s.auto_payout_enabled,
+            email_notifications: s.notifications.email_notifications,
+            sms_notifications: s.notifications.sms_notifications,
+            preferred_payment_method: s.method.to_string(),
+            advance_notice_hours: s.notifications.advance_notice_hours,
+            email: s.notifications.email.clone(),
+            phone: s.notifications.phone.clone(),
+            connected_account_id: s.connected_account.clone(),
+            standing: s.standing.to_string(),
+            status: match s.state {
+                ScheduleState::Active => "active",
+                ScheduleState::Paused => "paused",
+            }
+            .to_string(),
+            recurring_deductions: s
+                .recurring_deductions
+                .iter()
+                .map(|r| DeductionView {
+                    deduction_id: r.id.to_string(),
+                    barber_id: s.barber_id.to_string(),
+                    kind: r.kind.to_string(),
+                    amount: money_text(r.amount),
+                    currency: r.amount.currency().to_string(),
+                    description: r.description.clone(),
+                    recurring: true,
+                    recorded_at: None,
+                })
+                .collect(),
+            next_run_at: s.next_run_at,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EarningBody {
+    pub earning_id: IdText,
+    pub barber_id: IdText,
+    /// Positive; at most the currency's decimals.
+    pub amount: Amount,
+    /// ISO 4217 (default USD).
+    pub currency: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    pub service: String,
+}
+
+/// One earning, or a batch of up to 500 (all or nothing).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum EarningsBody {
+    Batch(Vec<EarningBody>),
+    One(EarningBody),
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EarningView {
+    pub earning_id: String,
+    pub barber_id: String,
+    pub amount: String,
+    pub currency: String,
+    pub occurred_at: DateTime<Utc>,
+    pub service: String,
+    pub recorded_at: DateTime<Utc>,
+    /// created, or duplicate when this id was recorded before with the same content.
+    pub outcome: String,
+}
+
+impl EarningView {
+    pub fn new(e: &Earning, outcome: &str) -> Self {
+        Self {
+            earning_id: e.id.to_string(),
+            barber_id: e.barber_id.to_string(),
+            amount: money_text(e.amount),
+            currency: e.amount.currency().to_string(),
+            occurred_at: e.occurred_at,
+            service: e.service.clone(),
+            recorded_at: e.recorded_at,
+            outcome: outcome.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EarningsBatchView {
+    pub earnings: Vec<EarningView>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeductionBody {
+    /// Optional idempotency id; one is derived from the content when absent.
+    pub deduction_id: Option<IdText>,
+    pub barber_id: IdText,
+    /// booth_rent, supply_fee or other.
+    pub kind: String,
+    pub amount: Amount,
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub description: String,
+    /// When true, charged at every scheduled period from now on.
+    #[serde(default)]
+    pub recurring: bool,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeductionView {
+    pub deduction_id: String,
+    pub barber_id: String,
+    pub kind: String,
+    pub amount: String,
+    pub currency: String,
+    pub description: String,
+    pub recurring: bool,
+    pub recorded_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Deduction> for DeductionView {
+    fn from(d: &Deduction) -> Self {
+        Self {
+            deduction_id: d.id.to_string(),
+            barber_id: d.barber_id.to_string(),
+            kind: d.kind.to_string(),
+            amount: money_text(d.amount),
+            currency: d.amount.currency().to_string(),
+            description: d.description.clone(),
+            recurring: false,
+            recorded_at: Some(d.recorded_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualPayoutBody {
+    pub barber_id: IdText,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelBody {
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DeductionLineView {
+    pub deduction_id: String,
+    pub kind: String,
+    pub amount: String,
+    pub description: String,
+}
+
+impl From<&DeductionLine> for DeductionLineView {
+    fn from(line: &DeductionLine) -> Self {
+        Self {
+            deduction_id: line.id.to_string(),
+            kind: line.kind.to_string(),
+            amount: money_text(line.amount),
+            description: line.description.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayoutView {
+    pub id: String,
+    pub barber_id: String,
+    /// scheduled, queued, processing, retry_scheduled, in_transit, completed, failed, cancelled.
+    pub status: String,
+    pub method: String,
+    pub gross_amount: String,
+    pub service_count: u32,
+    /// A fraction, e.g. "0.72".
+    pub commission_rate: String,
+    pub commission_amount: String,
+    pub bonus_amount: String,
+    pub deductions: Vec<DeductionLineView>,
+    pub deductions_total: String,
+    pub fee_amount: String,
+    pub net_amount: String,
+    pub shop_share_amount: String,
+    pub currency: String,
+    pub trigger: String,
+    pub cutoff: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub failure_reason: Option<String>,
+    pub attempts: u32,
+    pub transfer_id: Option<String>,
+}
+
+impl From<&Payout> for PayoutView {
+    fn from(p: &Payout) -> Self {
+        let b = &p.breakdown;
+        Self {
+            id: p.id.to_string(),
+            barber_id: p.barber_id.to_string(),
+            status: p.status.to_string(),
+            method: p.method.to_string(),
+            gross_amount: money_text(b.gross),
+            service_count: b.service_count,
+            commission_rate: b.commission_rate.fraction().to_string(),
+            commission_amount: money_text(b.commission),
+            bonus_amount: money_text(b.bonus),
+            deductions: b.deductions.iter().map(DeductionLineView::from).collect(),
+            deductions_total: money_text(b.deductions_total),
+            fee_amount: money_text(b.fee),
+            net_amount: money_text(b.net),
+            shop_share_amount: money_text(b.shop_share),
+            currency: b.gross.currency().to_string(),
+            trigger: match &p.trigger {
+                payout_core::payout::PayoutTrigger::Scheduled => "scheduled".to_string(),
+                payout_core::payout::PayoutTrigger::Manual { .. } => "manual".to_string(),
+            },
+            cutoff: p.cutoff,
+            created_at: p.created_at,
+            completed_at: p.completed_at,
+            next_attempt_at: p.next_attempt_at,
+            failure_reason: p.failure_reason.clone(),
+            attempts: p.attempts,
+            transfer_id: p.transfer_id.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub at: DateTime<Utc>,
+    pub from: Option<String>,
+    pub to: String,
+    pub actor: String,
+    pub reason: String,
+}
+
+impl From<&AuditEvent> for AuditEventView {
+    fn from(e: &AuditEvent) -> Self {
+        Self {
+            at: e.at,
+            from: e.from.map(|s| s.to_string()),
+            to: e.to.to_string(),
+            actor: e.actor.clone(),
+            reason: e.reason.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PayoutDetail {
+    #[serde(flatten)]
+    pub payout: PayoutView,
+    pub audit_trail: Vec<AuditEventView>,
+}
+
+/// A page of results; pass `next_cursor` as `cursor` for the next page.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    pub cursor: Option<String>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PayoutListParams {
+    pub barber_id: Option<String>,
+    pub status: Option<String>,
+    pub method: Option<String>,
+    /// Created at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+    pub cursor: Option<String>,
+    /// 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BarberParam {
+    pub barber_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AnalyticsParams {
+    /// Omit (operators only) for the whole marketplace.
+    pub barber_id: Option<String>,
+    /// 1 to 366 (default 30).
+    pub days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TestNotificationParams {
+    /// completed, failed or retry_scheduled (default completed).
+    pub notification_type: Option<String>,
+}
+
+/// Parses a text field of a request into a domain value, naming the field on failure.
+pub fn parse_field<T: FromStr>(field: &str, raw: &str) -> Result<T, crate::AppError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.parse::<T>()
+        .map_err(|error| crate::AppError::Invalid(format!("{field}: {error}")))
+}
