@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use payout_app::http::auth::{AuthConfig, Role};
 use payout_core::ids::BarberId;
+use payout_local::FailurePlan;
 use payout_local::demo::{DemoConfig, run_demo};
 use payout_local::runtime::{ServeConfig, serve};
 use tracing_subscriber::EnvFilter;
@@ -118,6 +119,7 @@ async fn main() -> anyhow::Result<()> {
                 worker_poll: Duration::from_millis(250),
                 workers: workers.max(1),
                 jwt_secret,
+                rail_failures: FailurePlan::default(),
             };
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -32,6 +32,8 @@ pub struct ServeConfig {
     pub workers: usize,
     /// The HS256 secret API tokens are signed with.
     pub jwt_secret: String,
+    /// How the simulated rail fails (never, by default).
+    pub rail_failures: FailurePlan,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,11 +45,14 @@ pub enum ServeError {
 }
 
 /// Assembles the embedded pipeline on the SQLite file at `db_path`.
-pub fn embedded_pipeline(db_path: &std::path::Path) -> Result<Pipeline, AppError> {
+pub fn embedded_pipeline(
+    db_path: &std::path::Path,
+    rail_failures: FailurePlan,
+) -> Result<Pipeline, AppError> {
     Ok(Pipeline {
         store: Arc::new(SqliteStore::open(db_path, Durability::Full)?),
         queue: Arc::new(MemoryQueue::default()),
-        rail: Arc::new(SimulatedRail::new(0, FailurePlan::default())),
+        rail: Arc::new(SimulatedRail::new(0, rail_failures)),
         notifier: Arc::new(LogNotifier),
         config: AppConfig::default(),
     })
@@ -59,7 +64,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let pipeline = embedded_pipeline(&config.db_path)?;
+    let pipeline = embedded_pipeline(&config.db_path, config.rail_failures)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let recovered = recover_older_than(&pipeline, clock.now(), clock.now()).await?;
     tracing::info!(recovered, "recovered payouts left by a previous run");

@@ -1,0 +1,5 @@
+//! The REST API as a black box: the service on a free port, driven with a real HTTP client.
+
+mod auth;
+mod flows;
+mod inputs;
