@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations so it cannot drift.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::{error, insights, ledger, operations, payouts, schedules, wire};
@@ -22,6 +23,44 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Error responses are problem details: document them with the media type they are sent with.
+struct ProblemMediaType;
+
+impl Modify for ProblemMediaType {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let is_problem = |content: &RefOr<Content>| {
+            matches!(content, RefOr::T(Content { schema: Some(RefOr::Ref(r)), .. })
+                if r.ref_location.ends_with("/Problem"))
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                for response in operation.responses.responses.values_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    if let Some(content) = response.content.get("application/json")
+                        && is_problem(content)
+                    {
+                        let content = response
+                            .content
+                            .shift_remove("application/json")
+                            .expect("just found");
+                        response
+                            .content
+                            .insert("application/problem+json".to_string(), content);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Payout scheduler", description = "Barber payouts: schedules, earnings, payouts, analytics."),
@@ -36,7 +75,7 @@ impl Modify for BearerAuth {
     components(schemas(error::Problem, wire::ScheduleBody, wire::ScheduleView, wire::EarningsBody,
         wire::EarningView, wire::EarningsBatchView, wire::DeductionBody, wire::DeductionView,
         wire::PayoutView, wire::PayoutDetail)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemMediaType),
 )]
 struct ApiDoc;
 
