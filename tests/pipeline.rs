@@ -127,3 +127,45 @@ async fn racing_executors_with_duplicate_deliveries_pay_every_earning_exactly_on
         }
     }
 }
+
+#[tokio::test]
+async fn a_recurring_deduction_is_charged_once_per_scheduled_period() {
+    use payout_core::deduction::DeductionKind;
+    use payout_core::ids::DeductionId;
+    use payout_core::schedule::RecurringDeduction;
+    use payout_tests::world::usd;
+
+    let world = World::new(3, FailurePlan::default(), false, Duration::ZERO);
+    let p = &world.pipeline;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let mut schedule = World::weekly_schedule("barber-r", Weekday::Fri, monday);
+    schedule.recurring_deductions.push(RecurringDeduction {
+        id: DeductionId::parse("rent").unwrap(),
+        kind: DeductionKind::BoothRent,
+        amount: usd("75.00"),
+        description: "weekly booth rent".into(),
+    });
+    p.store.put_schedule(&schedule).await.unwrap();
+    let always = || true;
+    for week in 0..2 {
+        let start = monday + TimeDelta::weeks(week);
+        let earnings: Vec<_> = (0..10)
+            .map(|n| World::earning("barber-r", (week as usize) * 10 + n, "50.00", start))
+            .collect();
+        ingest_earnings(p.store.as_ref(), &earnings).await.unwrap();
+        let friday_evening = start + TimeDelta::days(4) + TimeDelta::hours(11);
+        // Twice: a planner that runs again charges nothing more.
+        plan_due_payouts(p, friday_evening, &always).await.unwrap();
+        plan_due_payouts(p, friday_evening, &always).await.unwrap();
+    }
+    let totals = p.store.ledger_totals(Currency::Usd).await.unwrap();
+    let queued: u64 = totals.payouts.iter().map(|row| row.totals.count).sum();
+    assert_eq!(queued, 2);
+    let deducted: i64 = totals
+        .payouts
+        .iter()
+        .map(|row| row.totals.deductions_minor)
+        .sum();
+    assert_eq!(deducted, 2 * 7500, "75.00 per period, twice");
+    assert_eq!(totals.open_deductions_minor, 0);
+}

@@ -78,3 +78,27 @@ fn demo_refuses_nonsense_arguments() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("--barbers"));
 }
+
+#[test]
+fn token_prints_a_jwt_for_each_role() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_payouts"))
+            .args(args)
+            .env("PAYOUTS_JWT_SECRET", "s3cret")
+            .output()
+            .unwrap()
+    };
+    let operator = run(&["token", "--role", "operator"]);
+    assert!(operator.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&operator.stdout)
+            .trim()
+            .split('.')
+            .count(),
+        3
+    );
+    let barber = run(&["token", "--role", "barber", "--barber-id", "123"]);
+    assert!(barber.status.success());
+    assert!(!run(&["token", "--role", "barber"]).status.success());
+    assert!(!run(&["token", "--role", "admin"]).status.success());
+}
