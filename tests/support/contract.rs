@@ -9,7 +9,7 @@ use payout_core::money::Currency;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
 use payout_core::status::PayoutStatus;
 
-use crate::world::{World, usd, utc};
+use crate::world::{World, utc};
 
 fn barber(id: &str) -> BarberId {
     BarberId::parse(id).unwrap()
@@ -90,20 +90,33 @@ pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn PayoutStore) 
 }
 
 async fn seed_period(store: &dyn PayoutStore) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
+    seed_period_of(store, 3).await
+}
+
+/// A barber with `services` open earnings of $100 and the creation that closes the period.
+async fn seed_period_of(
+    store: &dyn PayoutStore,
+    services: usize,
+) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
     let monday = utc(2026, 3, 2, 12, 0);
     let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
     store.put_schedule(&schedule).await.unwrap();
-    let earnings: Vec<_> = (0..3)
+    let earnings: Vec<_> = (0..services)
         .map(|n| World::earning("b1", n, "100.00", monday + TimeDelta::minutes(n as i64)))
         .collect();
-    let hashes: Vec<String> = (0..3).map(|n| format!("h{n}")).collect();
-    store.insert_earnings(&earnings, &hashes).await.unwrap();
+    let hashes: Vec<String> = (0..services).map(|n| format!("h{n}")).collect();
+    for (earnings, hashes) in earnings.chunks(500).zip(hashes.chunks(500)) {
+        store.insert_earnings(earnings, hashes).await.unwrap();
+    }
     let cutoff = schedule.next_run_at;
     let breakdown = PayoutPolicy::default()
         .breakdown(
             &PeriodActivity {
-                gross: usd("300.00"),
-                services: 3,
+                gross: payout_core::money::Money::from_minor(
+                    services as i64 * 10_000,
+                    Currency::Usd,
+                ),
+                services: services as u32,
                 deductions: vec![],
             },
             schedule.method,
@@ -130,8 +143,8 @@ async fn seed_period(store: &dyn PayoutStore) -> (PayoutCreation, chrono::DateTi
         PayoutCreation {
             payout,
             event,
-            claimed_gross_minor: 30000,
-            claimed_services: 3,
+            claimed_gross_minor: services as i64 * 10_000,
+            claimed_services: services as u32,
             claimed_deductions: vec![],
             carried_balance: None,
             schedule_advance: Some((cutoff, next)),
@@ -296,4 +309,37 @@ pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
             .await
             .unwrap()
     );
+}
+
+/// DynamoDB writes at most 100 items per transaction; a period may hold many more earnings.
+pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(
+    store: &dyn PayoutStore,
+) {
+    let (creation, cutoff) = seed_period_of(store, 260).await;
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::Created
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!((open.gross_minor, open.services), (0, 0));
+    let mut payout = store
+        .get_payout(&creation.payout.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(payout.breakdown.service_count, 260);
+    let read = payout.version;
+    let event = payout.cancel(cutoff, "operator", "test").unwrap();
+    assert_eq!(
+        store.cancel_payout(&payout, read, &event).await.unwrap(),
+        WriteOutcome::Written
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!((open.gross_minor, open.services), (2_600_000, 260));
 }

@@ -8,4 +8,5 @@
 
 pub mod app;
 pub mod contract;
+pub mod moto;
 pub mod world;

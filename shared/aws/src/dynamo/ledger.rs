@@ -1,0 +1,299 @@
+//! Earnings and deductions: idempotent inserts and the open-balance index.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
+use chrono::{DateTime, Utc};
+use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError};
+use payout_core::deduction::{DeductionKind, DeductionLine};
+use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::{Currency, Money};
+
+use super::item::{
+    Item, backend, build_error, corrupt, get_n, get_s, get_time, item, key, micros, n, s, time_key,
+};
+use super::{DynamoStore, TRANSACTION_LIMIT, Transaction};
+
+pub fn earning_key(id: &str) -> Item {
+    key(format!("EARNING#{id}"), "EARNING")
+}
+
+pub fn deduction_key(id: &str) -> Item {
+    key(format!("DEDUCTION#{id}"), "DEDUCTION")
+}
+
+fn minor(money: Money) -> Result<i64, StoreError> {
+    money.to_minor().map_err(corrupt)
+}
+
+fn earning_item(earning: &Earning, hash: &str) -> Result<Item, StoreError> {
+    let mut record = earning_key(earning.id.as_str());
+    record.extend(item([
+        ("barber_id", s(earning.barber_id.as_str())),
+        ("currency", s(earning.amount.currency().code())),
+        ("amount_minor", n(minor(earning.amount)?)),
+        ("occurred_at", micros(earning.occurred_at)),
+        ("recorded_at", micros(earning.recorded_at)),
+        ("service", s(&earning.service)),
+        ("content_hash", s(hash)),
+        ("gsi1pk", s(format!("OPEN#{}", earning.barber_id))),
+        (
+            "gsi1sk",
+            s(format!(
+                "E#{}#{}",
+                time_key(earning.recorded_at),
+                earning.id
+            )),
+        ),
+    ]));
+    Ok(record)
+}
+
+fn deduction_item(deduction: &Deduction, hash: &str) -> Result<Item, StoreError> {
+    let mut record = deduction_key(deduction.id.as_str());
+    record.extend(item([
+        ("barber_id", s(deduction.barber_id.as_str())),
+        ("kind", s(deduction.kind.as_str())),
+        ("currency", s(deduction.amount.currency().code())),
+        ("amount_minor", n(minor(deduction.amount)?)),
+        ("description", s(&deduction.description)),
+        ("recorded_at", micros(deduction.recorded_at)),
+        ("content_hash", s(hash)),
+        ("gsi1pk", s(format!("OPEN#{}", deduction.barber_id))),
+        (
+            "gsi1sk",
+            s(format!(
+                "D#{}#{}",
+                time_key(deduction.recorded_at),
+                deduction.id
+            )),
+        ),
+    ]));
+    Ok(record)
+}
+
+fn put_new(store: &DynamoStore, record: Item) -> Result<TransactWriteItem, StoreError> {
+    Ok(TransactWriteItem::builder()
+        .put(
+            Put::builder()
+                .table_name(&store.table)
+                .set_item(Some(record))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(build_error)?,
+        )
+        .build())
+}
+
+/// The stored content hash of each id that exists.
+async fn stored_hashes(
+    store: &DynamoStore,
+    ids: &[&str],
+) -> Result<HashMap<String, String>, StoreError> {
+    let mut hashes = HashMap::new();
+    for chunk in ids.chunks(100) {
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(chunk.iter().map(|id| earning_key(id)).collect()))
+                .consistent_read(true)
+                .build()
+                .map_err(build_error)?,
+        );
+        while let Some(keys) = pending.take() {
+            let output = store
+                .client
+                .batch_get_item()
+                .request_items(&store.table, keys)
+                .send()
+                .await
+                .map_err(backend)?;
+            for record in output
+                .responses()
+                .and_then(|r| r.get(&store.table))
+                .into_iter()
+                .flatten()
+            {
+                let pk = get_s(record, "pk")?;
+                let id = pk.trim_start_matches("EARNING#").to_string();
+                hashes.insert(id, get_s(record, "content_hash")?.to_string());
+            }
+            pending = output
+                .unprocessed_keys()
+                .and_then(|u| u.get(&store.table))
+                .cloned();
+        }
+    }
+    Ok(hashes)
+}
+
+/// All or nothing for conflicts: they are found before anything is written. New earnings are
+/// written in transactions of 100; a concurrent insert of the same id between the check and the
+/// write fails its transaction, and the caller's retry then sees a duplicate or a conflict.
+pub async fn insert_earnings(
+    store: &DynamoStore,
+    earnings: &[Earning],
+    hashes: &[String],
+) -> Result<Vec<IntakeOutcome>, StoreError> {
+    let ids: Vec<&str> = earnings.iter().map(|e| e.id.as_str()).collect();
+    let stored = stored_hashes(store, &ids).await?;
+    let outcomes: Vec<IntakeOutcome> = earnings
+        .iter()
+        .zip(hashes)
+        .map(|(earning, hash)| match stored.get(earning.id.as_str()) {
+            None => IntakeOutcome::Created,
+            Some(existing) if existing == hash => IntakeOutcome::Duplicate,
+            Some(_) => IntakeOutcome::Conflict,
+        })
+        .collect();
+    if outcomes.contains(&IntakeOutcome::Conflict) {
+        return Ok(outcomes);
+    }
+    let mut writes = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for ((earning, hash), outcome) in earnings.iter().zip(hashes).zip(&outcomes) {
+        if *outcome == IntakeOutcome::Created && seen.insert(earning.id.as_str()) {
+            writes.push(put_new(store, earning_item(earning, hash)?)?);
+        }
+    }
+    while !writes.is_empty() {
+        let rest = writes.split_off(writes.len().min(TRANSACTION_LIMIT));
+        if let Transaction::Cancelled(_) =
+            store.transact(std::mem::replace(&mut writes, rest)).await?
+        {
+            return Err(StoreError::Backend(
+                "earnings with these ids were inserted concurrently; retry the request".into(),
+            ));
+        }
+    }
+    Ok(outcomes)
+}
+
+fn earning_from(record: &Item) -> Result<Earning, StoreError> {
+    let currency: Currency = get_s(record, "currency")?.parse().map_err(corrupt)?;
+    Ok(Earning {
+        id: EarningId::parse(get_s(record, "pk")?.trim_start_matches("EARNING#"))
+            .map_err(corrupt)?,
+        barber_id: BarberId::parse(get_s(record, "barber_id")?).map_err(corrupt)?,
+        amount: Money::from_minor(get_n(record, "amount_minor")?, currency),
+        occurred_at: get_time(record, "occurred_at")?,
+        service: get_s(record, "service")?.to_string(),
+        recorded_at: get_time(record, "recorded_at")?,
+    })
+}
+
+pub async fn get_earning(
+    store: &DynamoStore,
+    id: &EarningId,
+) -> Result<Option<Earning>, StoreError> {
+    store
+        .get(earning_key(id.as_str()))
+        .await?
+        .map(|record| earning_from(&record))
+        .transpose()
+}
+
+pub async fn insert_deduction(
+    store: &DynamoStore,
+    deduction: &Deduction,
+    hash: &str,
+) -> Result<IntakeOutcome, StoreError> {
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(deduction_item(deduction, hash)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(IntakeOutcome::Created),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            let stored = store.get(deduction_key(deduction.id.as_str())).await?;
+            let same = stored
+                .as_ref()
+                .map(|r| get_s(r, "content_hash"))
+                .transpose()?
+                == Some(hash);
+            Ok(if same {
+                IntakeOutcome::Duplicate
+            } else {
+                IntakeOutcome::Conflict
+            })
+        }
+        Err(e) => Err(backend(e)),
+    }
+}
+
+/// A carried balance as a transaction item.
+pub fn put_deduction_item(
+    store: &DynamoStore,
+    deduction: &Deduction,
+) -> Result<TransactWriteItem, StoreError> {
+    put_new(store, deduction_item(deduction, "carried_balance")?)
+}
+
+/// The open items of a barber recorded up to `cutoff`: `E#` earnings or `D#` deductions.
+pub async fn open_items(
+    store: &DynamoStore,
+    barber: &BarberId,
+    prefix: &str,
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<Item>, StoreError> {
+    store
+        .query(
+            Some(super::table::GSI1),
+            "gsi1pk = :open AND gsi1sk BETWEEN :low AND :high",
+            item([
+                (":open", s(format!("OPEN#{barber}"))),
+                (":low", s(format!("{prefix}#"))),
+                (":high", s(format!("{prefix}#{}#~", time_key(cutoff)))),
+            ]),
+            None,
+        )
+        .await
+}
+
+pub fn deduction_line(record: &Item, currency: Currency) -> Result<DeductionLine, StoreError> {
+    Ok(DeductionLine {
+        id: DeductionId::parse(get_s(record, "pk")?.trim_start_matches("DEDUCTION#"))
+            .map_err(corrupt)?,
+        kind: get_s(record, "kind")?
+            .parse::<DeductionKind>()
+            .map_err(corrupt)?,
+        amount: Money::from_minor(get_n(record, "amount_minor")?, currency),
+        description: get_s(record, "description")?.to_string(),
+    })
+}
+
+pub fn in_currency(record: &Item, currency: Currency) -> bool {
+    get_s(record, "currency").is_ok_and(|code| code == currency.code())
+}
+
+pub async fn open_activity(
+    store: &DynamoStore,
+    barber: &BarberId,
+    currency: Currency,
+    cutoff: DateTime<Utc>,
+) -> Result<OpenActivity, StoreError> {
+    let earnings = open_items(store, barber, "E", cutoff).await?;
+    let (mut gross_minor, mut services) = (0i64, 0u32);
+    for record in earnings.iter().filter(|r| in_currency(r, currency)) {
+        gross_minor += get_n(record, "amount_minor")?;
+        services += 1;
+    }
+    let deductions = open_items(store, barber, "D", cutoff)
+        .await?
+        .iter()
+        .filter(|r| in_currency(r, currency))
+        .map(|r| deduction_line(r, currency))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OpenActivity {
+        gross_minor,
+        services,
+        deductions,
+    })
+}

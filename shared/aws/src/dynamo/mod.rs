@@ -1,0 +1,360 @@
+//! The store in one DynamoDB table (DESIGN.md section 5).
+//!
+//! | record          | pk                  | sk                  | gsi1 (pk / sk)                      | gsi2 (pk / sk)               |
+//! |-----------------|---------------------|---------------------|-------------------------------------|------------------------------|
+//! | schedule        | `BARBER#b`          | `SCHEDULE`          | `DUE#shard` / `next_run#b` (active) | `SCHEDULES` / `b`            |
+//! | earning         | `EARNING#e`         | `EARNING`           | `OPEN#b` / `E#recorded#e` (open)    | `CLAIM#p` / `E#e` (claimed)  |
+//! | deduction       | `DEDUCTION#d`       | `DEDUCTION`         | `OPEN#b` / `D#recorded#d` (open)    | `CLAIM#p` / `D#d` (claimed)  |
+//! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      |
+//! | audit event     | `PAYOUT#p`          | `EVENT#seq`         |                                     |                              |
+//! | barber lock     | `LOCK#BARBER#b`     | `LOCK`              |                                     |                              |
+//! | notification    | `NOTIFY#key`        | `NOTIFY`            |                                     |                              |
+//! | heartbeat       | `HEARTBEAT#name`    | `HEARTBEAT`         |                                     |                              |
+//!
+//! Times in keys are zero-padded microseconds, so string order is time order. The due index is
+//! sharded so that one busy minute does not land on one partition. Locks and notification
+//! records carry a TTL (`expires_at`). Every conditional write of the port is a condition
+//! expression here; a failed one is `ConditionalCheckFailed`, reported as the port's typed
+//! outcome, never as an error.
+
+mod item;
+mod ledger;
+mod payouts;
+mod records;
+mod schedules;
+pub mod table;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
+use payout_app::ports::{
+    CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
+    PayoutQuery, PayoutStore, StoreError, WriteOutcome,
+};
+use payout_core::ids::{BarberId, EarningId, PayoutId};
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::Currency;
+use payout_core::payout::{AuditEvent, Payout};
+use payout_core::schedule::PayoutSchedule;
+use payout_core::status::PayoutStatus;
+
+use item::{Item, backend};
+
+/// The most items one TransactWriteItems call may hold.
+const TRANSACTION_LIMIT: usize = 100;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// How a transaction ended: committed, or cancelled with which items' conditions failed.
+enum Transaction {
+    Committed,
+    Cancelled(Vec<bool>),
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Every item a query returns, page after page, up to `limit` items.
+    async fn query(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: Item,
+        limit: Option<usize>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start)
+                .set_consistent_read(index.is_none().then_some(true))
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() || limit.is_some_and(|limit| items.len() >= limit) {
+                break;
+            }
+        }
+        if let Some(limit) = limit {
+            items.truncate(limit);
+        }
+        Ok(items)
+    }
+
+    /// Query items that `keep` accepts, page after page, until `limit` are found.
+    async fn query_where(
+        &self,
+        index: Option<&str>,
+        condition: &str,
+        values: Item,
+        limit: usize,
+        keep: &(dyn Fn(&Item) -> bool + Sync),
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression(condition)
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(page.items().iter().filter(|item| keep(item)).cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() || items.len() >= limit {
+                break;
+            }
+        }
+        items.truncate(limit);
+        Ok(items)
+    }
+
+    /// Every item matching `filter` in the whole table: for reports, not for hot paths.
+    async fn scan(&self, filter: &str, values: Item) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression(filter)
+                .set_expression_attribute_values(Some(values.clone()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?
+            .item
+            .filter(|item| !item.is_empty()))
+    }
+
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
+        let count = items.len();
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Transaction::Committed),
+            Err(error) => {
+                let cancelled = error
+                    .as_service_error()
+                    .filter(|e| e.is_transaction_canceled_exception())
+                    .map(|e| match e {
+                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
+                            let reasons = c.cancellation_reasons();
+                            (0..count)
+                                .map(|i| {
+                                    reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
+                                })
+                                .collect::<Vec<bool>>()
+                        }
+                        _ => vec![false; count],
+                    });
+                match cancelled {
+                    Some(failed) if failed.iter().any(|f| *f) => Ok(Transaction::Cancelled(failed)),
+                    _ => Err(backend(error)),
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl PayoutStore for DynamoStore {
+    async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
+        schedules::put(self, schedule).await
+    }
+
+    async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
+        schedules::get(self, barber).await
+    }
+
+    async fn due_schedules(
+        &self,
+        now: DateTime<Utc>,
+        cursor: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<PayoutSchedule>, StoreError> {
+        schedules::due(self, now, cursor, limit).await
+    }
+
+    async fn advance_schedule(
+        &self,
+        barber: &BarberId,
+        expected: DateTime<Utc>,
+        next: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        schedules::advance(self, barber, expected, next).await
+    }
+
+    async fn list_schedules(
+        &self,
+        after: Option<&BarberId>,
+        limit: usize,
+    ) -> Result<Vec<PayoutSchedule>, StoreError> {
+        schedules::list(self, after, limit).await
+    }
+
+    async fn insert_earnings(
+        &self,
+        earnings: &[Earning],
+        content_hashes: &[String],
+    ) -> Result<Vec<IntakeOutcome>, StoreError> {
+        ledger::insert_earnings(self, earnings, content_hashes).await
+    }
+
+    async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError> {
+        ledger::get_earning(self, id).await
+    }
+
+    async fn insert_deduction(
+        &self,
+        deduction: &Deduction,
+        content_hash: &str,
+    ) -> Result<IntakeOutcome, StoreError> {
+        ledger::insert_deduction(self, deduction, content_hash).await
+    }
+
+    async fn open_activity(
+        &self,
+        barber: &BarberId,
+        currency: Currency,
+        cutoff: DateTime<Utc>,
+    ) -> Result<OpenActivity, StoreError> {
+        ledger::open_activity(self, barber, currency, cutoff).await
+    }
+
+    async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
+        payouts::create(self, creation).await
+    }
+
+    async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
+        payouts::get(self, id).await
+    }
+
+    async fn list_payouts(
+        &self,
+        query: &PayoutQuery,
+        limit: usize,
+    ) -> Result<Vec<Payout>, StoreError> {
+        payouts::list(self, query, limit).await
+    }
+
+    async fn update_payout(
+        &self,
+        payout: &Payout,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<WriteOutcome, StoreError> {
+        payouts::update(self, payout, expected_version, event, false).await
+    }
+
+    async fn cancel_payout(
+        &self,
+        payout: &Payout,
+        expected_version: u64,
+        event: &AuditEvent,
+    ) -> Result<WriteOutcome, StoreError> {
+        payouts::update(self, payout, expected_version, event, true).await
+    }
+
+    async fn failed_payout_count(&self, barber: &BarberId) -> Result<u32, StoreError> {
+        payouts::failed_count(self, barber).await
+    }
+
+    async fn audit_trail(&self, id: &PayoutId) -> Result<Vec<AuditEvent>, StoreError> {
+        payouts::audit_trail(self, id).await
+    }
+
+    async fn stalled_payouts(
+        &self,
+        stale_before: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Payout>, StoreError> {
+        payouts::stalled(self, stale_before, limit).await
+    }
+
+    async fn try_lock(
+        &self,
+        barber: &BarberId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        records::try_lock(self, barber, owner, now, lease_until).await
+    }
+
+    async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
+        records::release_lock(self, barber, owner).await
+    }
+
+    async fn record_notification(
+        &self,
+        dedupe_key: &str,
+        at: DateTime<Utc>,
+        body: &str,
+    ) -> Result<bool, StoreError> {
+        records::record_notification(self, dedupe_key, at, body).await
+    }
+
+    async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        records::record_heartbeat(self, component, at).await
+    }
+
+    async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        records::last_heartbeat(self, component).await
+    }
+
+    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
+        records::count_by_status(self).await
+    }
+
+    async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError> {
+        records::ledger_totals(self, currency).await
+    }
+}

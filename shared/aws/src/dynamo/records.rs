@@ -1,0 +1,218 @@
+//! Small records (barber lock, notification outbox, heartbeats) and the reports that scan.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use payout_app::ports::{LedgerTotals, PayoutTotalsRow, StatusTotals, StoreError};
+use payout_core::ids::BarberId;
+use payout_core::method::PaymentMethod;
+use payout_core::money::Currency;
+use payout_core::status::PayoutStatus;
+
+use super::DynamoStore;
+use super::item::{Item, backend, corrupt, get_n, get_s, get_time, item, key, micros, n, s};
+
+/// Locks and outbox records expire from the table (DynamoDB TTL) well after they matter.
+const RECORD_TTL: TimeDelta = TimeDelta::days(30);
+
+fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(error: &E) -> bool {
+    error.code() == Some("ConditionalCheckFailedException")
+}
+
+pub async fn try_lock(
+    store: &DynamoStore,
+    barber: &BarberId,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let mut record = key(format!("LOCK#BARBER#{barber}"), "LOCK");
+    record.extend(item([
+        ("lock_owner", s(owner)),
+        ("lease_until", micros(lease_until)),
+        ("expires_at", n((lease_until + RECORD_TTL).timestamp())),
+    ]));
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(record))
+        .condition_expression("attribute_not_exists(pk) OR lease_until < :now")
+        .expression_attribute_values(":now", micros(now))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+        Err(e) => Err(backend(e)),
+    }
+}
+
+pub async fn release_lock(
+    store: &DynamoStore,
+    barber: &BarberId,
+    owner: &str,
+) -> Result<(), StoreError> {
+    let result = store
+        .client
+        .delete_item()
+        .table_name(&store.table)
+        .set_key(Some(key(format!("LOCK#BARBER#{barber}"), "LOCK")))
+        .condition_expression("lock_owner = :owner")
+        .expression_attribute_values(":owner", s(owner))
+        .send()
+        .await;
+    match result {
+        // Somebody else holds it now (our lease expired): theirs to release.
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
+        Err(e) => Err(backend(e)),
+    }
+}
+
+pub async fn record_notification(
+    store: &DynamoStore,
+    dedupe_key: &str,
+    at: DateTime<Utc>,
+    body: &str,
+) -> Result<bool, StoreError> {
+    let mut record = key(format!("NOTIFY#{dedupe_key}"), "NOTIFY");
+    record.extend(item([
+        ("sent_at", micros(at)),
+        ("message", s(body)),
+        ("expires_at", n((at + RECORD_TTL * 12).timestamp())),
+    ]));
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(record))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+        Err(e) => Err(backend(e)),
+    }
+}
+
+pub async fn record_heartbeat(
+    store: &DynamoStore,
+    component: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut record = key(format!("HEARTBEAT#{component}"), "HEARTBEAT");
+    record.insert("beat_at".into(), micros(at));
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(record))
+        .condition_expression("attribute_not_exists(pk) OR beat_at < :at")
+        .expression_attribute_values(":at", micros(at))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
+        Err(e) => Err(backend(e)),
+    }
+}
+
+pub async fn last_heartbeat(
+    store: &DynamoStore,
+    component: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    store
+        .get(key(format!("HEARTBEAT#{component}"), "HEARTBEAT"))
+        .await?
+        .map(|record| get_time(&record, "beat_at"))
+        .transpose()
+}
+
+async fn visible_payouts(store: &DynamoStore) -> Result<Vec<Item>, StoreError> {
+    store
+        .scan(
+            "sk = :payout AND claim_state = :complete",
+            item([(":payout", s("PAYOUT")), (":complete", s("complete"))]),
+        )
+        .await
+}
+
+pub async fn count_by_status(store: &DynamoStore) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
+    let mut counts: BTreeMap<PayoutStatus, u64> = BTreeMap::new();
+    for record in visible_payouts(store).await? {
+        let status = get_s(&record, "payout_status")?.parse().map_err(corrupt)?;
+        *counts.entry(status).or_default() += 1;
+    }
+    Ok(counts.into_iter().collect())
+}
+
+pub async fn ledger_totals(
+    store: &DynamoStore,
+    currency: Currency,
+) -> Result<LedgerTotals, StoreError> {
+    let mut totals = LedgerTotals::default();
+    let values = item([(":currency", s(currency.code()))]);
+    for record in store
+        .scan("sk = :earning AND currency = :currency", {
+            let mut v = values.clone();
+            v.insert(":earning".into(), s("EARNING"));
+            v
+        })
+        .await?
+    {
+        let amount = get_n(&record, "amount_minor")?;
+        totals.earnings_minor += amount;
+        totals.earnings_count += 1;
+        if !record.contains_key("payout_id") {
+            totals.open_earnings_minor += amount;
+        }
+    }
+    for record in store
+        .scan(
+            "sk = :deduction AND currency = :currency AND attribute_not_exists(payout_id)",
+            {
+                let mut v = values.clone();
+                v.insert(":deduction".into(), s("DEDUCTION"));
+                v
+            },
+        )
+        .await?
+    {
+        let amount = get_n(&record, "amount_minor")?;
+        if get_s(&record, "kind")? == "carried_balance" {
+            totals.open_carried_balance_minor += amount;
+        } else {
+            totals.open_deductions_minor += amount;
+        }
+    }
+    let mut rows: BTreeMap<(PayoutStatus, PaymentMethod), StatusTotals> = BTreeMap::new();
+    for record in visible_payouts(store).await? {
+        if get_s(&record, "currency")? != currency.code() {
+            continue;
+        }
+        let status: PayoutStatus = get_s(&record, "payout_status")?.parse().map_err(corrupt)?;
+        let method: PaymentMethod = get_s(&record, "method")?.parse().map_err(corrupt)?;
+        let t = rows.entry((status, method)).or_default();
+        let net = get_n(&record, "net_minor")?;
+        t.count += 1;
+        t.gross_minor += get_n(&record, "gross_minor")?;
+        t.shop_share_minor += get_n(&record, "shop_minor")?;
+        t.deductions_minor += get_n(&record, "deductions_minor")?;
+        t.fee_minor += get_n(&record, "fee_minor")?;
+        t.net_minor += net;
+        t.paid_net_minor += net.max(0);
+        t.retries += u64::try_from(get_n(&record, "attempts")? - 1).unwrap_or(0);
+    }
+    totals.payouts = rows
+        .into_iter()
+        .map(|((status, method), totals)| PayoutTotalsRow {
+            status,
+            method,
+            totals,
+        })
+        .collect();
+    Ok(totals)
+}

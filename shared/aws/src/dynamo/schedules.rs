@@ -1,0 +1,187 @@
+//! Schedules and the sharded due index.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use chrono::{DateTime, Utc};
+use payout_app::ports::{DueCursor, StoreError};
+use payout_core::ids::BarberId;
+use payout_core::schedule::{PayoutSchedule, ScheduleState};
+
+use super::DynamoStore;
+use super::item::{Item, backend, from_json, get_time, item, key, micros, s, time_key, to_json};
+
+/// Due-index partitions; the planner reads all of them and merges.
+pub const DUE_SHARDS: u64 = 4;
+
+fn shard(barber: &BarberId) -> u64 {
+    barber
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+        % DUE_SHARDS
+}
+
+pub fn schedule_key(barber: &BarberId) -> Item {
+    key(format!("BARBER#{barber}"), "SCHEDULE")
+}
+
+fn due_key(next_run_at: DateTime<Utc>, barber: &BarberId) -> String {
+    format!("{}#{barber}", time_key(next_run_at))
+}
+
+/// The schedule in an item; its cut-off lives in its own attribute (the one conditional
+/// advances test), which overrides the copy in the body.
+pub fn from_item(item: &Item) -> Result<PayoutSchedule, StoreError> {
+    let mut schedule: PayoutSchedule = from_json(item, "json_doc")?;
+    schedule.next_run_at = get_time(item, "next_run_at")?;
+    Ok(schedule)
+}
+
+pub async fn put(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<(), StoreError> {
+    let mut record = schedule_key(&schedule.barber_id);
+    record.extend(item([
+        ("json_doc", to_json(schedule)?),
+        ("next_run_at", micros(schedule.next_run_at)),
+        ("gsi2pk", s("SCHEDULES")),
+        ("gsi2sk", s(schedule.barber_id.as_str())),
+    ]));
+    if schedule.state == ScheduleState::Active {
+        record.extend(item([
+            ("gsi1pk", s(format!("DUE#{}", shard(&schedule.barber_id)))),
+            (
+                "gsi1sk",
+                s(due_key(schedule.next_run_at, &schedule.barber_id)),
+            ),
+        ]));
+    }
+    store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(record))
+        .send()
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+pub async fn get(
+    store: &DynamoStore,
+    barber: &BarberId,
+) -> Result<Option<PayoutSchedule>, StoreError> {
+    store
+        .get(schedule_key(barber))
+        .await?
+        .map(|item| from_item(&item))
+        .transpose()
+}
+
+pub async fn due(
+    store: &DynamoStore,
+    now: DateTime<Utc>,
+    cursor: Option<&DueCursor>,
+    limit: usize,
+) -> Result<Vec<PayoutSchedule>, StoreError> {
+    // Ids use [A-Za-z0-9._-], all below `~` and above `!`, and keys may not be empty: these
+    // bounds bracket every key.
+    let low = match cursor {
+        Some(c) => format!("{}!", due_key(c.next_run_at, &c.barber_id)),
+        None => " ".to_string(),
+    };
+    let high = format!("{}#~", time_key(now));
+    let mut due = Vec::new();
+    for shard in 0..DUE_SHARDS {
+        let items = store
+            .query(
+                Some(super::table::GSI1),
+                "gsi1pk = :shard AND gsi1sk BETWEEN :low AND :high",
+                item([
+                    (":shard", s(format!("DUE#{shard}"))),
+                    (":low", s(low.clone())),
+                    (":high", s(high.clone())),
+                ]),
+                Some(limit),
+            )
+            .await?;
+        for record in &items {
+            due.push(from_item(record)?);
+        }
+    }
+    due.sort_by(|a, b| (a.next_run_at, &a.barber_id).cmp(&(b.next_run_at, &b.barber_id)));
+    due.truncate(limit);
+    Ok(due)
+}
+
+pub async fn advance(
+    store: &DynamoStore,
+    barber: &BarberId,
+    expected: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(schedule_key(barber)))
+        .update_expression("SET next_run_at = :next, gsi1sk = :due")
+        .condition_expression("next_run_at = :expected")
+        .set_expression_attribute_values(Some(item([
+            (":next", micros(next)),
+            (":due", s(due_key(next, barber))),
+            (":expected", micros(expected)),
+        ])))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(backend(e)),
+    }
+}
+
+/// The same advance as a transaction item, for payout creation.
+pub fn advance_item(
+    store: &DynamoStore,
+    barber: &BarberId,
+    expected: DateTime<Utc>,
+    next: DateTime<Utc>,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let update = aws_sdk_dynamodb::types::Update::builder()
+        .table_name(&store.table)
+        .set_key(Some(schedule_key(barber)))
+        .update_expression("SET next_run_at = :next, gsi1sk = :due")
+        .condition_expression("next_run_at = :expected")
+        .expression_attribute_values(":next", micros(next))
+        .expression_attribute_values(":due", AttributeValue::S(due_key(next, barber)))
+        .expression_attribute_values(":expected", micros(expected))
+        .build()
+        .map_err(super::item::build_error)?;
+    Ok(aws_sdk_dynamodb::types::TransactWriteItem::builder()
+        .update(update)
+        .build())
+}
+
+pub async fn list(
+    store: &DynamoStore,
+    after: Option<&BarberId>,
+    limit: usize,
+) -> Result<Vec<PayoutSchedule>, StoreError> {
+    let items = store
+        .query(
+            Some(super::table::GSI2),
+            "gsi2pk = :all AND gsi2sk > :after",
+            item([
+                (":all", s("SCHEDULES")),
+                (":after", s(after.map(BarberId::as_str).unwrap_or(" "))),
+            ]),
+            Some(limit),
+        )
+        .await?;
+    items.iter().map(from_item).collect()
+}

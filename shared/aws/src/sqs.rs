@@ -1,0 +1,230 @@
+//! The job queue on SQS.
+//!
+//! SQS delays a message by at most 15 minutes; a job due later (the 1 h retry, an off-peak
+//! start) is sent with the longest delay and, when delivered early, the executor sees the
+//! payout's `next_attempt_at` and defers it again with ChangeMessageVisibility (up to 12 h).
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::{
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
+use chrono::{DateTime, Utc};
+use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
+
+/// SQS's limits: 10 messages per batch call, 900 s of delay, 12 h of visibility.
+const BATCH: usize = 10;
+const MAX_DELAY_SECONDS: i64 = 900;
+const MAX_VISIBILITY_SECONDS: i64 = 12 * 60 * 60;
+
+#[derive(Clone)]
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+    dead_letter_url: String,
+}
+
+fn error(e: impl std::error::Error) -> QueueError {
+    QueueError(DisplayErrorContext(e).to_string())
+}
+
+/// The job a message body carries (the executor Lambda parses SQS events with this too).
+pub fn parse_job(body: &str) -> Result<PayoutJob, QueueError> {
+    serde_json::from_str(body).map_err(|e| QueueError(format!("malformed job message: {e}")))
+}
+
+fn seconds_until(at: DateTime<Utc>, now: DateTime<Utc>, max: i64) -> i32 {
+    i32::try_from((at - now).num_seconds().clamp(0, max)).unwrap_or(0)
+}
+
+impl SqsQueue {
+    pub fn new(
+        client: Client,
+        queue_url: impl Into<String>,
+        dead_letter_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
+            dead_letter_url: dead_letter_url.into(),
+        }
+    }
+
+    async fn attribute(&self, url: &str, names: &[QueueAttributeName]) -> Result<u64, QueueError> {
+        let mut request = self.client.get_queue_attributes().queue_url(url);
+        for name in names {
+            request = request.attribute_names(name.clone());
+        }
+        let output = request.send().await.map_err(error)?;
+        let attributes: HashMap<_, _> = output.attributes().cloned().unwrap_or_default();
+        Ok(names
+            .iter()
+            .filter_map(|name| attributes.get(name))
+            .filter_map(|value| value.parse::<u64>().ok())
+            .sum())
+    }
+
+    async fn send_at(
+        &self,
+        url: &str,
+        jobs: &[PayoutJob],
+        now: DateTime<Utc>,
+    ) -> Result<(), QueueError> {
+        for chunk in jobs.chunks(BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, job)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(
+                            serde_json::to_string(job).map_err(|e| QueueError(e.to_string()))?,
+                        )
+                        .delay_seconds(seconds_until(job.not_before, now, MAX_DELAY_SECONDS))
+                        .build()
+                        .map_err(error)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let output = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(error)?;
+            if let Some(failed) = output.failed().first() {
+                return Err(QueueError(format!(
+                    "{} of {} jobs not sent: {}",
+                    output.failed().len(),
+                    chunk.len(),
+                    failed.message().unwrap_or("no reason given")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobQueue for SqsQueue {
+    async fn send(&self, jobs: &[PayoutJob]) -> Result<(), QueueError> {
+        self.send_at(&self.queue_url, jobs, Utc::now()).await
+    }
+
+    async fn receive(&self, _now: DateTime<Utc>, max: usize) -> Result<Vec<Delivery>, QueueError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.queue_url)
+            .max_number_of_messages(i32::try_from(max.clamp(1, BATCH)).unwrap_or(10))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(error)?;
+        output
+            .messages()
+            .iter()
+            .map(|message| {
+                Ok(Delivery {
+                    receipt: message.receipt_handle().unwrap_or_default().to_string(),
+                    job: parse_job(message.body().unwrap_or_default())?,
+                    receive_count: message
+                        .attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .and_then(|count| count.parse().ok())
+                        .unwrap_or(1),
+                })
+            })
+            .collect()
+    }
+
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.queue_url)
+            .receipt_handle(receipt)
+            .visibility_timeout(seconds_until(until, Utc::now(), MAX_VISIBILITY_SECONDS))
+            .send()
+            .await
+            .map_err(error)?;
+        Ok(())
+    }
+
+    async fn depth(&self, _now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
+        Ok(QueueDepth {
+            waiting: self
+                .attribute(
+                    &self.queue_url,
+                    &[
+                        QueueAttributeName::ApproximateNumberOfMessages,
+                        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+                    ],
+                )
+                .await?,
+            in_flight: self
+                .attribute(
+                    &self.queue_url,
+                    &[QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
+                )
+                .await?,
+            dead_letter: self
+                .attribute(
+                    &self.dead_letter_url,
+                    &[QueueAttributeName::ApproximateNumberOfMessages],
+                )
+                .await?,
+        })
+    }
+
+    async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
+        let mut moved = 0;
+        loop {
+            let output = self
+                .client
+                .receive_message()
+                .queue_url(&self.dead_letter_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .map_err(error)?;
+            if output.messages().is_empty() {
+                return Ok(moved);
+            }
+            for message in output.messages() {
+                // A job that cannot be parsed stays in the dead-letter queue for a human.
+                let Ok(job) = parse_job(message.body().unwrap_or_default()) else {
+                    continue;
+                };
+                let job = PayoutJob {
+                    not_before: now,
+                    ..job
+                };
+                self.send_at(&self.queue_url, std::slice::from_ref(&job), now)
+                    .await?;
+                self.client
+                    .delete_message()
+                    .queue_url(&self.dead_letter_url)
+                    .receipt_handle(message.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .map_err(error)?;
+                moved += 1;
+            }
+        }
+    }
+}
