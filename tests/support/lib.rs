@@ -3,10 +3,12 @@
 //! - [`world`]: a fresh embedded pipeline on a temporary SQLite file, with helpers to add
 //!   barbers and earnings, and fault-injecting wrappers (duplicating queue, slow rail).
 //! - [`app`]: `spawn_app`, the whole service on a free port, and an HTTP client for it.
+//! - [`scenarios`]: whole-pipeline scenarios run on more than one store.
 //! - [`contract`]: the store contract suite, one set of checks every `PayoutStore` adapter must
 //!   pass (SQLite here; DynamoDB runs the same functions).
 
 pub mod app;
 pub mod contract;
 pub mod moto;
+pub mod scenarios;
 pub mod world;

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;
 use payout_app::ports::{
-    Delivery, JobQueue, PaymentRail, PayoutJob, QueueDepth, QueueError, RailError, TransferReceipt,
-    TransferRequest,
+    Delivery, JobQueue, PaymentRail, PayoutJob, PayoutStore, QueueDepth, QueueError, RailError,
+    TransferReceipt, TransferRequest,
 };
 use payout_app::{AppConfig, Pipeline};
 use payout_core::calendar::{Calendar, Frequency};
@@ -23,7 +23,6 @@ use payout_local::{FailurePlan, LogNotifier, MemoryQueue, SimulatedRail, SqliteS
 
 pub struct World {
     pub pipeline: Pipeline,
-    pub store: Arc<SqliteStore>,
     pub rail: Arc<SimulatedRail>,
     pub queue: Arc<MemoryQueue>,
     _dir: tempfile::TempDir,
@@ -54,10 +53,22 @@ impl World {
         let store = Arc::new(
             SqliteStore::open(&dir.path().join("test.db"), Durability::ProcessCrashSafe).unwrap(),
         );
+        Self::with_store(store, dir, seed, plan, duplicate_deliveries, rail_delay)
+    }
+
+    /// The same world on another store (DynamoDB on the emulator, say); `dir` lives as long.
+    pub fn with_store(
+        store: Arc<dyn PayoutStore>,
+        dir: tempfile::TempDir,
+        seed: u64,
+        plan: FailurePlan,
+        duplicate_deliveries: bool,
+        rail_delay: Duration,
+    ) -> Self {
         let rail = Arc::new(SimulatedRail::new(seed, plan));
         let queue = Arc::new(MemoryQueue::new(TimeDelta::minutes(30), 20));
         let pipeline = Pipeline {
-            store: store.clone(),
+            store,
             queue: if duplicate_deliveries {
                 Arc::new(DuplicatingQueue(queue.clone()))
             } else {
@@ -72,7 +83,6 @@ impl World {
         };
         Self {
             pipeline,
-            store,
             rail,
             queue,
             _dir: dir,

@@ -4,11 +4,18 @@
 //!   table, with the conditional writes the port promises; [`dynamo::table`] is the table's
 //!   definition, shared by tests, `payouts aws-local up` and checked against the SAM template.
 //! - [`sqs`]: the job queue on SQS, delays beyond SQS's 15-minute limit included.
+//! - [`sns`]: notifications through SNS with filterable message attributes.
+//! - [`lambda`]: what the Lambda functions do with their events (thin mains call these).
+//! - [`stack`]: the deployment's resources created on an emulator (`payouts aws-local up`).
 //! - [`config`]: SDK configuration (an `AWS_ENDPOINT_URL` points everything at an emulator).
 
 pub mod config;
 pub mod dynamo;
+pub mod lambda;
+pub mod sns;
 pub mod sqs;
+pub mod stack;
 
 pub use dynamo::DynamoStore;
+pub use sns::SnsNotifier;
 pub use sqs::SqsQueue;

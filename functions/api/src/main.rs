@@ -1,0 +1,22 @@
+//! The API Lambda: the same axum router as `payouts serve`, behind API Gateway (HTTP API).
+
+use std::sync::Arc;
+
+use payout_app::http::auth::AuthConfig;
+use payout_app::http::{ApiState, router};
+use payout_app::ports::SystemClock;
+use payout_aws::lambda::{init_logging, runtime_from_env};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    init_logging();
+    let runtime = runtime_from_env().await?;
+    let secret =
+        std::env::var("JWT_SECRET").map_err(|_| "environment variable JWT_SECRET is not set")?;
+    let app = router(ApiState {
+        pipeline: runtime.pipeline,
+        clock: Arc::new(SystemClock),
+        auth: AuthConfig::hs256(secret.as_bytes()),
+    });
+    lambda_http::run(app).await
+}

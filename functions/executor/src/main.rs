@@ -1,0 +1,22 @@
+//! The executor Lambda: pays each job of an SQS batch exactly once and reports only the jobs to
+//! see again (ReportBatchItemFailures). The logic is `payout_aws::lambda`.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use payout_aws::lambda::{handle_job_batch, init_logging, runtime_from_env};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let runtime = runtime_from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let runtime = runtime.clone();
+        async move {
+            let owner = event.context.request_id.clone();
+            let response: SqsBatchResponse =
+                handle_job_batch(&runtime, event.payload, &owner, chrono::Utc::now()).await;
+            Ok::<_, Error>(response)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,21 @@
+//! The planner Lambda: on each EventBridge schedule tick, plan due payouts until done or close to
+//! the deadline, and re-enqueue stalled ones. The logic is `payout_aws::lambda`.
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use payout_aws::lambda::{deadline_instant, handle_schedule_tick, init_logging, runtime_from_env};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_logging();
+    let runtime = runtime_from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let runtime = runtime.clone();
+        async move {
+            let deadline = deadline_instant(event.context.deadline);
+            let report = handle_schedule_tick(&runtime, chrono::Utc::now(), deadline).await?;
+            Ok::<_, Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}

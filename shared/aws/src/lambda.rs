@@ -1,0 +1,217 @@
+//! What the Lambda functions do with their events, kept here so each `main` is a few lines and
+//! tests drive the same code with recorded events.
+//!
+//! Functions are configured by environment (set by the SAM template): `TABLE_NAME`,
+//! `JOB_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `TOPIC_ARN`, and for the API `JWT_SECRET`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use payout_app::execute::{JobOutcome, execute_payout};
+use payout_app::plan::{PlanReport, plan_due_payouts};
+use payout_app::ports::{JobQueue, PayoutJob};
+use payout_app::recovery::recover_stalled;
+use payout_app::{AppConfig, AppError, Pipeline};
+use payout_core::retry::FailureKind;
+
+use crate::dynamo::DynamoStore;
+use crate::sns::SnsNotifier;
+use crate::sqs::{SqsQueue, parse_job};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+}
+
+fn env(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name).map_err(|_| ConfigError::Missing(name))
+}
+
+/// Where the function's resources are.
+#[derive(Debug, Clone)]
+pub struct Resources {
+    pub table: String,
+    pub queue_url: String,
+    pub dead_letter_url: String,
+    pub topic_arn: String,
+}
+
+impl Resources {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            table: env("TABLE_NAME")?,
+            queue_url: env("JOB_QUEUE_URL")?,
+            dead_letter_url: env("DEAD_LETTER_QUEUE_URL")?,
+            topic_arn: env("TOPIC_ARN")?,
+        })
+    }
+}
+
+/// Everything a function needs, built once at cold start and reused by every invocation.
+#[derive(Clone)]
+pub struct AwsRuntime {
+    pub pipeline: Pipeline,
+    pub queue: Arc<SqsQueue>,
+}
+
+impl AwsRuntime {
+    pub fn new(
+        sdk: &aws_config::SdkConfig,
+        resources: &Resources,
+        rail: Arc<dyn payout_app::ports::PaymentRail>,
+    ) -> Self {
+        let queue = Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(sdk),
+            &resources.queue_url,
+            &resources.dead_letter_url,
+        ));
+        Self {
+            pipeline: Pipeline {
+                store: Arc::new(DynamoStore::new(
+                    aws_sdk_dynamodb::Client::new(sdk),
+                    &resources.table,
+                )),
+                queue: queue.clone(),
+                rail,
+                notifier: Arc::new(SnsNotifier::new(
+                    aws_sdk_sns::Client::new(sdk),
+                    &resources.topic_arn,
+                )),
+                config: AppConfig::default(),
+            },
+            queue,
+        }
+    }
+}
+
+/// Logs as JSON lines (what CloudWatch Logs Insights and EMF parse), level from `RUST_LOG`.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .without_time()
+        .init();
+}
+
+/// Builds the runtime from the environment; what every function's cold start does.
+pub async fn runtime_from_env() -> Result<AwsRuntime, ConfigError> {
+    let sdk = crate::config::sdk_config().await;
+    Ok(AwsRuntime::new(
+        &sdk,
+        &Resources::from_env()?,
+        Arc::new(UnconfiguredRail),
+    ))
+}
+
+/// The Lambda deadline (milliseconds since the epoch) as an instant of this process.
+pub fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    std::time::Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
+/// Time the planner leaves itself before the Lambda deadline to finish its page and report.
+pub const PLANNER_MARGIN: Duration = Duration::from_secs(10);
+
+/// The scheduled tick: plan page by page until done or `deadline` (minus the margin), then
+/// sweep for lost jobs. A cut-off run leaves the rest for the next tick; nothing is half done,
+/// since each payout is one conditional write.
+pub async fn handle_schedule_tick(
+    runtime: &AwsRuntime,
+    now: DateTime<Utc>,
+    deadline: std::time::Instant,
+) -> Result<PlanReport, AppError> {
+    let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
+    let report = plan_due_payouts(&runtime.pipeline, now, &keep_going).await?;
+    if keep_going() {
+        recover_stalled(&runtime.pipeline, now).await?;
+    }
+    Ok(report)
+}
+
+/// One SQS batch: every message is handled on its own; the ones to see again are reported as
+/// batch item failures, so one bad message never fails the batch. A message that cannot be parsed
+/// is reported every time and reaches the dead-letter queue after maxReceiveCount.
+pub async fn handle_job_batch(
+    runtime: &AwsRuntime,
+    event: SqsEvent,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let span = tracing::info_span!("job", message_id = %id);
+        let _entered = span.enter();
+        let outcome = match parse_job(message.body.as_deref().unwrap_or_default()) {
+            Ok(job) => {
+                handle_job(runtime, &job, message.receipt_handle.as_deref(), owner, now).await
+            }
+            Err(error) => Err(AppError::Invalid(error.to_string())),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(%error, "job left for redelivery");
+            response.add_failure(id);
+        }
+    }
+    response
+}
+
+/// `Ok` when the message may be deleted; `Err` to leave it on the queue.
+async fn handle_job(
+    runtime: &AwsRuntime,
+    job: &PayoutJob,
+    receipt: Option<&str>,
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    match execute_payout(&runtime.pipeline, &job.payout_id, owner, now).await? {
+        JobOutcome::Finished => Ok(()),
+        JobOutcome::RetryAt(at) => {
+            runtime
+                .queue
+                .send(&[PayoutJob {
+                    payout_id: job.payout_id.clone(),
+                    not_before: at,
+                }])
+                .await?;
+            Ok(())
+        }
+        JobOutcome::NotYet(at) => {
+            if let Some(receipt) = receipt {
+                runtime.queue.defer(receipt, at).await?;
+            }
+            Err(AppError::Conflict(format!("not before {at}")))
+        }
+    }
+}
+
+/// The rail the functions pay through until the Stripe rail is configured: it refuses every
+/// payment with a reason, so nothing is paid by accident and every payout fails visibly.
+pub struct UnconfiguredRail;
+
+#[async_trait::async_trait]
+impl payout_app::ports::PaymentRail for UnconfiguredRail {
+    async fn transfer(
+        &self,
+        _request: &payout_app::ports::TransferRequest,
+    ) -> Result<payout_app::ports::TransferReceipt, payout_app::ports::RailError> {
+        Err(payout_app::ports::RailError {
+            kind: FailureKind::InsufficientPermissions,
+            message: "no payment rail is configured for this deployment".into(),
+        })
+    }
+
+    async fn find_transfer(
+        &self,
+        _payout: &payout_core::ids::PayoutId,
+    ) -> Result<Option<payout_app::ports::TransferReceipt>, payout_app::ports::RailError> {
+        Ok(None)
+    }
+}

@@ -1,0 +1,332 @@
+//! The AWS shape end to end on moto's server: the planner and executor handlers with real
+//! DynamoDB, SQS (ReceiveMessage batches, delays, redrive to the dead-letter queue) and SNS.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use chrono::{TimeDelta, Utc, Weekday};
+use payout_app::ingest::ingest_earnings;
+use payout_aws::DynamoStore;
+use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
+use payout_aws::stack::{StackNames, create_stack};
+use payout_core::retry::{FailureKind, RetryPolicy};
+use payout_core::status::PayoutStatus;
+use payout_local::{FailurePlan, SimulatedRail};
+use payout_tests::moto::Moto;
+use payout_tests::scenarios::racing_executors_pay_exactly_once;
+use payout_tests::world::World;
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_executors_on_dynamodb_pay_every_earning_exactly_once() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    payout_aws::dynamo::table::create_table(&client, "race")
+        .await
+        .unwrap();
+    let store = Arc::new(DynamoStore::new(client, "race"));
+    let flaky = FailurePlan {
+        retryable_per_mille: 300,
+        ..FailurePlan::default()
+    };
+    let world = World::with_store(
+        store,
+        tempfile::tempdir().unwrap(),
+        11,
+        flaky,
+        true,
+        Duration::from_millis(2),
+    );
+    racing_executors_pay_exactly_once(&world).await;
+}
+
+/// Receives up to 10 messages as the SQS event source does and shapes them as its event.
+async fn receive_batch(sqs: &aws_sdk_sqs::Client, url: &str) -> (SqsEvent, Vec<(String, String)>) {
+    let output = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let mut handles = Vec::new();
+    let records: Vec<Value> = output
+        .messages()
+        .iter()
+        .map(|m| {
+            let id = m.message_id().unwrap().to_string();
+            handles.push((id.clone(), m.receipt_handle().unwrap().to_string()));
+            json!({"messageId": id, "receiptHandle": m.receipt_handle(), "body": m.body(),
+                   "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"})
+        })
+        .collect();
+    (
+        serde_json::from_value(json!({"Records": records})).unwrap(),
+        handles,
+    )
+}
+
+/// One Lambda invocation over one real batch: handler, then delete what it did not report.
+async fn invoke_executor(
+    runtime: &AwsRuntime,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> (usize, usize) {
+    let (event, handles) = receive_batch(sqs, url).await;
+    let received = handles.len();
+    let response = handle_job_batch(runtime, event, "test-executor", Utc::now()).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    for (id, handle) in &handles {
+        if !failed.contains(&id.as_str()) {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    (received, failed.len())
+}
+
+#[tokio::test]
+async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let resources = create_stack(&sdk, &StackNames::with_prefix("e2e"), Some(1))
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    // An SQS queue subscribed to the topic stands in for the email and SMS subscriptions.
+    let inbox = sqs
+        .create_queue()
+        .queue_name("inbox")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let inbox_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&inbox)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    sns.subscribe()
+        .topic_arn(&resources.topic_arn)
+        .protocol("sqs")
+        .endpoint(&inbox_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let rail = Arc::new(SimulatedRail::new(5, FailurePlan::default()));
+    let mut runtime = AwsRuntime::new(&sdk, &resources, rail.clone());
+    // Real SQS delays run in real time: seconds instead of 5 / 15 / 60 minutes.
+    runtime.pipeline.config.retry = RetryPolicy {
+        delays_seconds: vec![2, 2, 2],
+    };
+    let p = &runtime.pipeline;
+
+    let now = Utc::now();
+    let barbers = ["steady", "flaky", "unverified"];
+    for barber in barbers {
+        let mut schedule = World::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(8));
+        schedule.next_run_at = now - TimeDelta::minutes(1);
+        p.store.put_schedule(&schedule).await.unwrap();
+        let earnings: Vec<_> = (0..4)
+            .map(|n| World::earning(barber, n, "60.00", now - TimeDelta::hours(2)))
+            .collect();
+        ingest_earnings(p.store.as_ref(), &earnings).await.unwrap();
+    }
+    // "flaky" fails its first attempt retryably; "unverified" fails for good.
+    let flaky_id = payout_core::ids::BarberId::parse("flaky").unwrap();
+    rail.set_plan(
+        &flaky_id,
+        FailurePlan {
+            retryable_per_mille: 1000,
+            ..FailurePlan::default()
+        },
+    );
+    rail.set_plan(
+        &payout_core::ids::BarberId::parse("unverified").unwrap(),
+        FailurePlan {
+            permanent: Some(FailureKind::AccountNotVerified),
+            ..FailurePlan::default()
+        },
+    );
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let report = handle_schedule_tick(&runtime, now, deadline).await.unwrap();
+    assert_eq!(report.payouts_queued, 3);
+    assert_eq!(report.jobs_enqueued, 3);
+
+    let (received, failed) = invoke_executor(&runtime, &sqs, &resources.queue_url).await;
+    assert_eq!((received, failed), (3, 0));
+    let flaky_payout =
+        payout_core::ids::PayoutId::scheduled(&flaky_id, now - TimeDelta::minutes(1));
+    let retrying = p.store.get_payout(&flaky_payout).await.unwrap().unwrap();
+    assert_eq!(retrying.status, PayoutStatus::RetryScheduled);
+    // The retry job is delayed: not visible at once, back after its delay.
+    let (early, _) = invoke_executor(&runtime, &sqs, &resources.queue_url).await;
+    assert_eq!(early, 0, "the retry came back before its delay");
+    rail.set_plan(&flaky_id, FailurePlan::default());
+    let mut settled = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        invoke_executor(&runtime, &sqs, &resources.queue_url).await;
+        if p.store
+            .get_payout(&flaky_payout)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            == PayoutStatus::Completed
+        {
+            settled = true;
+            break;
+        }
+    }
+    assert!(settled, "the retried payout completed after its delay");
+
+    let totals = p.store.count_by_status().await.unwrap();
+    assert_eq!(
+        totals,
+        vec![(PayoutStatus::Completed, 2), (PayoutStatus::Failed, 1)]
+    );
+    let failed = p
+        .store
+        .list_payouts(
+            &payout_app::ports::PayoutQuery {
+                status: Some(PayoutStatus::Failed),
+                ..Default::default()
+            },
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        failed[0]
+            .failure_reason
+            .as_deref()
+            .unwrap()
+            .contains("not verified")
+    );
+    assert_eq!(rail.duplicate_payments(), 0);
+    assert_eq!(rail.transfers().len(), 2);
+
+    // A poison message is reported every time and reaches the dead-letter queue.
+    sqs.send_message()
+        .queue_url(&resources.queue_url)
+        .message_body("not a job")
+        .send()
+        .await
+        .unwrap();
+    for _ in 0..8 {
+        invoke_executor(&runtime, &sqs, &resources.queue_url).await;
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    let depth = runtime.pipeline.queue.depth(Utc::now()).await.unwrap();
+    assert_eq!(depth.dead_letter, 1, "{depth:?}");
+
+    // One "completed" notice per completed payout, with filterable attributes; a failure notice.
+    let mut notices = Vec::new();
+    loop {
+        let output = sqs
+            .receive_message()
+            .queue_url(&inbox)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        if output.messages().is_empty() {
+            break;
+        }
+        for message in output.messages() {
+            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            notices.push(envelope);
+            sqs.delete_message()
+                .queue_url(&inbox)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    let kinds: Vec<String> = notices
+        .iter()
+        .map(|n| {
+            n["MessageAttributes"]["kind"]["Value"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "completed").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "failed").count(),
+        1,
+        "{kinds:?}"
+    );
+    for notice in &notices {
+        assert_eq!(notice["MessageAttributes"]["channel"]["Value"], "email");
+        assert!(notice["MessageAttributes"]["barber_id"]["Value"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let resources = create_stack(&sdk, &StackNames::with_prefix("fixture"), None)
+        .await
+        .unwrap();
+    let runtime = AwsRuntime::new(&sdk, &resources, Arc::new(SimulatedRail::default()));
+    let event: SqsEvent = serde_json::from_str(include_str!("fixtures/sqs_batch.json")).unwrap();
+    // The first job names a payout that does not exist (acknowledged); the second is poison.
+    let response = handle_job_batch(&runtime, event, "fixture", Utc::now()).await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["2e1424d4-f796-459a-8184-9c92662be6da"]);
+    let wire = serde_json::to_value(&response).unwrap();
+    assert_eq!(
+        wire,
+        json!({"batchItemFailures": [{"itemIdentifier": "2e1424d4-f796-459a-8184-9c92662be6da"}]})
+    );
+
+    let scheduled: Value =
+        serde_json::from_str(include_str!("fixtures/scheduled_event.json")).unwrap();
+    let now = scheduled["time"].as_str().unwrap().parse().unwrap();
+    let report = handle_schedule_tick(&runtime, now, Instant::now() + Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(report.schedules_due, 0);
+    assert!(
+        runtime
+            .pipeline
+            .store
+            .last_heartbeat(payout_app::plan::PLANNER)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
