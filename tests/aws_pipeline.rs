@@ -133,7 +133,7 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
         .unwrap();
 
     let rail = Arc::new(SimulatedRail::new(5, FailurePlan::default()));
-    let mut runtime = AwsRuntime::new(&sdk, &resources, rail.clone());
+    let mut runtime = AwsRuntime::new(&sdk, &resources, rail.clone(), "executor");
     // Real SQS delays run in real time: seconds instead of 5 / 15 / 60 minutes.
     runtime.pipeline.config.retry = RetryPolicy {
         delays_seconds: vec![2, 2, 2],
@@ -297,7 +297,12 @@ async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
     let resources = create_stack(&sdk, &StackNames::with_prefix("fixture"), None)
         .await
         .unwrap();
-    let runtime = AwsRuntime::new(&sdk, &resources, Arc::new(SimulatedRail::default()));
+    let runtime = AwsRuntime::new(
+        &sdk,
+        &resources,
+        Arc::new(SimulatedRail::default()),
+        "executor",
+    );
     let event: SqsEvent = serde_json::from_str(include_str!("fixtures/sqs_batch.json")).unwrap();
     // The first job names a payout that does not exist (acknowledged); the second is poison.
     let response = handle_job_batch(&runtime, event, "fixture", Utc::now()).await;

@@ -56,6 +56,11 @@ enum Command {
         #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
         jwt_secret: String,
     },
+    /// Create the deployment's table, queues and topic on an AWS emulator (AWS_ENDPOINT_URL).
+    AwsLocal {
+        #[command(subcommand)]
+        action: AwsLocalAction,
+    },
     /// Print an API token for trying the API locally.
     Token {
         /// operator or barber.
@@ -73,6 +78,16 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum AwsLocalAction {
+    /// Create the resources and print the environment the functions need.
+    Up {
+        /// Prefix of every resource name.
+        #[arg(long, default_value = "local")]
+        prefix: String,
+    },
+}
+
 /// The secret `serve` and `token` share when none is configured: fine on a laptop, refused
 /// nowhere, and announced in the log so nobody deploys it by accident.
 const DEV_SECRET: &str = "payouts-local-development-secret";
@@ -82,7 +97,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The demo injects failures on purpose; its summary reports them, so the log stays quiet.
     let default_level = match cli.command {
-        Command::Demo { .. } | Command::Token { .. } => "error",
+        Command::Demo { .. } | Command::Token { .. } | Command::AwsLocal { .. } => "error",
         Command::Serve { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -125,6 +140,26 @@ async fn main() -> anyhow::Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             };
             serve(config, listener, shutdown).await?;
+            Ok(())
+        }
+        Command::AwsLocal {
+            action: AwsLocalAction::Up { prefix },
+        } => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+                anyhow::anyhow!(
+                    "set AWS_ENDPOINT_URL to the emulator (this command never touches real AWS)"
+                )
+            })?;
+            let sdk = payout_aws::config::sdk_config().await;
+            let names = payout_aws::stack::StackNames::with_prefix(&prefix);
+            let resources = payout_aws::stack::create_stack(&sdk, &names, None)
+                .await
+                .with_context(|| format!("cannot create the stack on {endpoint}"))?;
+            println!("export AWS_ENDPOINT_URL={endpoint}");
+            println!("export TABLE_NAME={}", resources.table);
+            println!("export JOB_QUEUE_URL={}", resources.queue_url);
+            println!("export DEAD_LETTER_QUEUE_URL={}", resources.dead_letter_url);
+            println!("export TOPIC_ARN={}", resources.topic_arn);
             Ok(())
         }
         Command::Token {

@@ -79,6 +79,7 @@ impl World {
                 delay: rail_delay,
             }),
             notifier: Arc::new(LogNotifier),
+            metrics: Arc::new(payout_app::ports::NoMetrics),
             config: AppConfig::default(),
         };
         Self {

@@ -10,7 +10,7 @@ use payout_aws::lambda::{init_logging, runtime_from_env};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
-    let runtime = runtime_from_env().await?;
+    let runtime = runtime_from_env("api").await?;
     let secret =
         std::env::var("JWT_SECRET").map_err(|_| "environment variable JWT_SECRET is not set")?;
     let app = router(ApiState {

@@ -8,7 +8,7 @@ use payout_aws::lambda::{handle_job_batch, init_logging, runtime_from_env};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let runtime = runtime_from_env().await?;
+    let runtime = runtime_from_env("executor").await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let runtime = runtime.clone();
         async move {

@@ -22,7 +22,9 @@ use payout_core::status::PayoutStatus;
 use crate::error::AppError;
 use crate::notify::notify_payout;
 use crate::pipeline::Pipeline;
-use crate::ports::{NotificationKind, RailError, TransferReceipt, TransferRequest, WriteOutcome};
+use crate::ports::{
+    Metric, NotificationKind, RailError, TransferReceipt, TransferRequest, Unit, WriteOutcome,
+};
 
 /// What the queue should do with the delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,6 +209,32 @@ async fn record_failure(
     }
 }
 
+/// The figures of a recorded outcome: one attempt, and what became of it.
+fn publish_outcome(p: &Pipeline, payout: &Payout, event: &AuditEvent) {
+    let method = payout.method.as_str();
+    let mut metrics = vec![Metric::count("PayoutsAttempted", 1)];
+    match payout.status {
+        PayoutStatus::Completed | PayoutStatus::InTransit => {
+            metrics.push(Metric::count("PayoutsSucceeded", 1));
+            metrics.push(Metric {
+                name: "AmountPaid",
+                value: payout.breakdown.net.to_minor().unwrap_or_default(),
+                unit: Unit::None,
+            });
+            if let Some(time) = payout.first_attempt_at.map(|start| event.at - start) {
+                metrics.push(Metric::millis("ProcessingTime", time.num_milliseconds()));
+            }
+        }
+        PayoutStatus::Failed => metrics.push(Metric::count("PayoutsFailed", 1)),
+        PayoutStatus::RetryScheduled => metrics.push(Metric::count("PayoutsRetried", 1)),
+        PayoutStatus::Scheduled
+        | PayoutStatus::Queued
+        | PayoutStatus::Processing
+        | PayoutStatus::Cancelled => return,
+    }
+    p.metrics.publish(&[("Method", method)], &metrics);
+}
+
 /// Writes the outcome conditionally; on a lost race the next delivery re-reads and reconciles.
 async fn finish(
     p: &Pipeline,
@@ -217,6 +245,7 @@ async fn finish(
 ) -> Result<(JobOutcome, Notice), AppError> {
     match p.store.update_payout(&payout, read_version, &event).await? {
         WriteOutcome::Written => {
+            publish_outcome(p, &payout, &event);
             let kind = match payout.status {
                 PayoutStatus::Completed | PayoutStatus::InTransit => {
                     Some(NotificationKind::Completed)

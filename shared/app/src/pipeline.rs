@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::AppConfig;
-use crate::ports::{JobQueue, Notifier, PaymentRail, PayoutStore};
+use crate::ports::{JobQueue, Metrics, Notifier, PaymentRail, PayoutStore};
 
 #[derive(Clone)]
 pub struct Pipeline {
@@ -11,5 +11,6 @@ pub struct Pipeline {
     pub queue: Arc<dyn JobQueue>,
     pub rail: Arc<dyn PaymentRail>,
     pub notifier: Arc<dyn Notifier>,
+    pub metrics: Arc<dyn Metrics>,
     pub config: AppConfig,
 }

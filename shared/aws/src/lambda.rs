@@ -11,12 +11,13 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::plan::{PlanReport, plan_due_payouts};
-use payout_app::ports::{JobQueue, PayoutJob};
+use payout_app::ports::{JobQueue, Metric, PayoutJob};
 use payout_app::recovery::recover_stalled;
 use payout_app::{AppConfig, AppError, Pipeline};
 use payout_core::retry::FailureKind;
 
 use crate::dynamo::DynamoStore;
+use crate::emf::EmfMetrics;
 use crate::sns::SnsNotifier;
 use crate::sqs::{SqsQueue, parse_job};
 
@@ -58,10 +59,12 @@ pub struct AwsRuntime {
 }
 
 impl AwsRuntime {
+    /// `service` names the function in its metrics (planner, executor, api).
     pub fn new(
         sdk: &aws_config::SdkConfig,
         resources: &Resources,
         rail: Arc<dyn payout_app::ports::PaymentRail>,
+        service: &str,
     ) -> Self {
         let queue = Arc::new(SqsQueue::new(
             aws_sdk_sqs::Client::new(sdk),
@@ -80,6 +83,7 @@ impl AwsRuntime {
                     aws_sdk_sns::Client::new(sdk),
                     &resources.topic_arn,
                 )),
+                metrics: Arc::new(EmfMetrics::new(service)),
                 config: AppConfig::default(),
             },
             queue,
@@ -101,12 +105,13 @@ pub fn init_logging() {
 }
 
 /// Builds the runtime from the environment; what every function's cold start does.
-pub async fn runtime_from_env() -> Result<AwsRuntime, ConfigError> {
+pub async fn runtime_from_env(service: &str) -> Result<AwsRuntime, ConfigError> {
     let sdk = crate::config::sdk_config().await;
     Ok(AwsRuntime::new(
         &sdk,
         &Resources::from_env()?,
         Arc::new(UnconfiguredRail),
+        service,
     ))
 }
 
@@ -128,7 +133,21 @@ pub async fn handle_schedule_tick(
     deadline: std::time::Instant,
 ) -> Result<PlanReport, AppError> {
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
+    let oldest_due = runtime.pipeline.store.due_schedules(now, None, 1).await?;
+    let lag = oldest_due
+        .first()
+        .map_or(0, |s| (now - s.next_run_at).num_milliseconds());
     let report = plan_due_payouts(&runtime.pipeline, now, &keep_going).await?;
+    runtime.pipeline.metrics.publish(
+        &[],
+        &[
+            Metric::millis("PlannerLag", lag),
+            Metric::count(
+                "PayoutsPlanned",
+                i64::try_from(report.payouts_queued).unwrap_or(i64::MAX),
+            ),
+        ],
+    );
     if keep_going() {
         recover_stalled(&runtime.pipeline, now).await?;
     }

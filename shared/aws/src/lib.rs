@@ -5,12 +5,14 @@
 //!   definition, shared by tests, `payouts aws-local up` and checked against the SAM template.
 //! - [`sqs`]: the job queue on SQS, delays beyond SQS's 15-minute limit included.
 //! - [`sns`]: notifications through SNS with filterable message attributes.
+//! - [`emf`]: metrics as CloudWatch Embedded Metric Format log lines.
 //! - [`lambda`]: what the Lambda functions do with their events (thin mains call these).
 //! - [`stack`]: the deployment's resources created on an emulator (`payouts aws-local up`).
 //! - [`config`]: SDK configuration (an `AWS_ENDPOINT_URL` points everything at an emulator).
 
 pub mod config;
 pub mod dynamo;
+pub mod emf;
 pub mod lambda;
 pub mod sns;
 pub mod sqs;

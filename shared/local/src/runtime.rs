@@ -54,6 +54,7 @@ pub fn embedded_pipeline(
         queue: Arc::new(MemoryQueue::default()),
         rail: Arc::new(SimulatedRail::new(0, rail_failures)),
         notifier: Arc::new(LogNotifier),
+        metrics: Arc::new(payout_app::ports::NoMetrics),
         config: AppConfig::default(),
     })
 }

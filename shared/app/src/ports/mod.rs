@@ -2,12 +2,14 @@
 //! (`payout-local`) and the AWS adapters implement them and pass one contract suite.
 
 pub mod clock;
+pub mod metrics;
 pub mod notifier;
 pub mod queue;
 pub mod rail;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use metrics::{Metric, Metrics, NoMetrics, Unit};
 pub use notifier::{Channel, Notification, NotificationKind, Notifier, NotifyError};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};

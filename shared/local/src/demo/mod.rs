@@ -63,6 +63,7 @@ pub async fn run_demo(
         queue: Arc::new(MemoryQueue::default()),
         rail: rail.clone(),
         notifier: Arc::new(LogNotifier),
+        metrics: Arc::new(payout_app::ports::NoMetrics),
         config: AppConfig::default(),
     };
 
