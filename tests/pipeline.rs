@@ -60,3 +60,36 @@ async fn a_recurring_deduction_is_charged_once_per_scheduled_period() {
     assert_eq!(deducted, 2 * 7500, "75.00 per period, twice");
     assert_eq!(totals.open_deductions_minor, 0);
 }
+
+#[tokio::test]
+async fn a_planner_cut_off_by_its_deadline_leaves_the_rest_for_the_next_run() {
+    let mut world = World::new(4, FailurePlan::default(), false, Duration::ZERO);
+    world.pipeline.config.planner_page_size = 2;
+    let p = &world.pipeline;
+    let monday = utc(2026, 3, 2, 12, 0);
+    for b in 0..5 {
+        let barber = format!("barber-{b}");
+        p.store
+            .put_schedule(&World::weekly_schedule(&barber, Weekday::Fri, monday))
+            .await
+            .unwrap();
+        let earnings = vec![World::earning(&barber, 0, "80.00", monday)];
+        ingest_earnings(p.store.as_ref(), &earnings).await.unwrap();
+    }
+    let friday_evening = utc(2026, 3, 6, 23, 0);
+    let out_of_time = || false;
+    let first = plan_due_payouts(p, friday_evening, &out_of_time)
+        .await
+        .unwrap();
+    assert_eq!(first.payouts_queued, 2, "one page, then it stops");
+    let always = || true;
+    let second = plan_due_payouts(p, friday_evening, &always).await.unwrap();
+    assert_eq!(second.payouts_queued, 3);
+    let third = plan_due_payouts(p, friday_evening, &always).await.unwrap();
+    assert_eq!(third.schedules_due, 0, "nothing planned twice");
+    let totals = p.store.ledger_totals(Currency::Usd).await.unwrap();
+    assert_eq!(
+        totals.payouts.iter().map(|r| r.totals.count).sum::<u64>(),
+        5
+    );
+}
