@@ -9,6 +9,7 @@
 
 pub mod app;
 pub mod contract;
+pub mod fake_stripe;
 pub mod moto;
 pub mod scenarios;
 pub mod world;

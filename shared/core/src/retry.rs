@@ -21,6 +21,8 @@ pub enum FailureKind {
     InvalidAmount,
     /// An idempotency key replayed with different parameters: a bug on our side.
     IdempotencyConflict,
+    /// Any other refusal by the provider (a 4xx it explains in its message).
+    ProviderRejected,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +42,8 @@ impl FailureKind {
             | FailureKind::AccountNotVerified
             | FailureKind::InsufficientPermissions
             | FailureKind::InvalidAmount
-            | FailureKind::IdempotencyConflict => FailureClass::Permanent,
+            | FailureKind::IdempotencyConflict
+            | FailureKind::ProviderRejected => FailureClass::Permanent,
         }
     }
 
@@ -56,7 +59,8 @@ impl FailureKind {
             | FailureKind::AccountNotVerified
             | FailureKind::InsufficientPermissions
             | FailureKind::InvalidAmount
-            | FailureKind::IdempotencyConflict => false,
+            | FailureKind::IdempotencyConflict
+            | FailureKind::ProviderRejected => false,
         }
     }
 
@@ -79,6 +83,9 @@ impl FailureKind {
             FailureKind::InvalidAmount => "the payout amount was refused as invalid",
             FailureKind::IdempotencyConflict => {
                 "an idempotency key was reused with different parameters (a bug: escalate)"
+            }
+            FailureKind::ProviderRejected => {
+                "the payment provider refused the payout; see the detail in the audit trail"
             }
         }
     }
@@ -162,6 +169,7 @@ mod tests {
             FailureKind::InsufficientPermissions,
             FailureKind::InvalidAmount,
             FailureKind::IdempotencyConflict,
+            FailureKind::ProviderRejected,
         ] {
             assert_eq!(kind.class(), FailureClass::Permanent, "{kind:?}");
         }

@@ -1,0 +1,294 @@
+//! The Stripe rail against the project's fake Stripe server: standard and instant payouts,
+//! idempotent replay, reconciliation of a lost response, and the mapping of Stripe's errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Weekday};
+use payout_app::execute::{JobOutcome, execute_payout};
+use payout_app::ingest::ingest_earnings;
+use payout_app::operator::manual_payout;
+use payout_app::ports::{PaymentRail, TransferRequest};
+use payout_core::ids::{BarberId, PayoutId};
+use payout_core::method::PaymentMethod;
+use payout_core::retry::{FailureClass, FailureKind};
+use payout_core::status::PayoutStatus;
+use payout_local::FailurePlan;
+use payout_stripe::{StripeConfig, StripeRail};
+use payout_tests::fake_stripe::{FakeStripe, Scenario};
+use payout_tests::world::{World, usd, utc};
+
+fn rail(fake: &FakeStripe) -> StripeRail {
+    StripeRail::new(&StripeConfig {
+        secret_key: "sk_test_fake".into(),
+        base_url: Some(fake.base_url.clone()),
+    })
+    .unwrap()
+}
+
+fn request(account: &str, method: PaymentMethod, key: &str) -> TransferRequest {
+    TransferRequest {
+        payout_id: PayoutId::parse("po_1772834400_barber-1").unwrap(),
+        barber_id: BarberId::parse("barber-1").unwrap(),
+        destination: Some(account.to_string()),
+        amount: usd("667.25"),
+        method,
+        idempotency_key: key.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_standard_payout_is_a_transfer_to_the_connected_account() {
+    let fake = FakeStripe::start().await;
+    let receipt = rail(&fake)
+        .transfer(&request(
+            "acct_1",
+            PaymentMethod::StripeStandard,
+            "po_1772834400_barber-1:1",
+        ))
+        .await
+        .unwrap();
+    assert!(receipt.transfer_id.starts_with("tr_"));
+    assert!(receipt.settled);
+    let transfers = fake.transfers();
+    assert_eq!(transfers.len(), 1);
+    assert_eq!(transfers[0]["amount"], 66725);
+    assert_eq!(transfers[0]["destination"], "acct_1");
+    assert_eq!(transfers[0]["transfer_group"], "po_1772834400_barber-1");
+    assert_eq!(transfers[0]["metadata"]["barber_id"], "barber-1");
+    assert!(fake.payouts().is_empty());
+}
+
+#[tokio::test]
+async fn an_instant_payout_is_the_transfer_then_an_instant_payout_on_the_account() {
+    let fake = FakeStripe::start().await;
+    let receipt = rail(&fake)
+        .transfer(&request("acct_2", PaymentMethod::StripeInstant, "k:1"))
+        .await
+        .unwrap();
+    assert!(!receipt.settled, "in transit until payout.paid");
+    let payouts = fake.payouts();
+    assert_eq!(payouts.len(), 1);
+    assert_eq!(
+        payouts[0].0, "acct_2",
+        "sent with the Stripe-Account header"
+    );
+    assert_eq!(payouts[0].1["method"], "instant");
+}
+
+#[tokio::test]
+async fn the_same_key_returns_the_same_transfer() {
+    let fake = FakeStripe::start().await;
+    let rail = rail(&fake);
+    let first = rail
+        .transfer(&request("acct_1", PaymentMethod::StripeStandard, "k:1"))
+        .await
+        .unwrap();
+    let again = rail
+        .transfer(&request("acct_1", PaymentMethod::StripeStandard, "k:1"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(fake.transfers().len(), 1);
+    let mut changed = request("acct_1", PaymentMethod::StripeStandard, "k:1");
+    changed.amount = usd("1.00");
+    let refused = rail.transfer(&changed).await.unwrap_err();
+    assert_eq!(refused.kind, FailureKind::IdempotencyConflict);
+    let found = rail
+        .find_transfer(&changed.payout_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.transfer_id, first.transfer_id);
+}
+
+#[tokio::test]
+async fn a_lost_response_is_reconciled_and_never_paid_twice() {
+    let fake = FakeStripe::start().await;
+    fake.set_scenario("acct_barber-1", Scenario::LoseResponse);
+    let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    let p = payout_app::Pipeline {
+        rail: Arc::new(rail(&fake)),
+        ..world.pipeline.clone()
+    };
+    let monday = utc(2026, 3, 2, 12, 0);
+    p.store
+        .put_schedule(&World::weekly_schedule("barber-1", Weekday::Fri, monday))
+        .await
+        .unwrap();
+    ingest_earnings(
+        p.store.as_ref(),
+        &[World::earning("barber-1", 0, "200.00", monday)],
+    )
+    .await
+    .unwrap();
+    let now = monday + TimeDelta::hours(1);
+    let payout = manual_payout(
+        &p,
+        &BarberId::parse("barber-1").unwrap(),
+        "early",
+        "operator",
+        now,
+    )
+    .await
+    .unwrap();
+    let JobOutcome::RetryAt(retry_at) = execute_payout(&p, &payout.id, "exec", now).await.unwrap()
+    else {
+        panic!("a 500 is retried");
+    };
+    fake.clear_scenario("acct_barber-1");
+    assert_eq!(
+        execute_payout(&p, &payout.id, "exec", retry_at)
+            .await
+            .unwrap(),
+        JobOutcome::Finished
+    );
+    let paid = p.store.get_payout(&payout.id).await.unwrap().unwrap();
+    assert_eq!(paid.status, PayoutStatus::Completed);
+    assert_eq!(paid.attempts, 1, "adopted, not attempted again");
+    assert_eq!(fake.transfers().len(), 1);
+    assert_eq!(
+        paid.transfer_id.as_deref(),
+        fake.transfers()[0]["id"].as_str()
+    );
+}
+
+#[tokio::test]
+async fn stripe_errors_map_onto_the_retry_policy() {
+    let fake = FakeStripe::start().await;
+    let rail = rail(&fake);
+    let cases: [(&str, Scenario, FailureKind); 10] = [
+        (
+            "acct_a",
+            Scenario::Error {
+                status: 400,
+                code: Some("account_invalid"),
+                kind: "invalid_request_error",
+            },
+            FailureKind::AccountNotVerified,
+        ),
+        (
+            "acct_b",
+            Scenario::Error {
+                status: 400,
+                code: Some("payouts_not_allowed"),
+                kind: "invalid_request_error",
+            },
+            FailureKind::AccountNotVerified,
+        ),
+        (
+            "acct_c",
+            Scenario::Error {
+                status: 403,
+                code: Some("insufficient_permissions"),
+                kind: "invalid_request_error",
+            },
+            FailureKind::InsufficientPermissions,
+        ),
+        (
+            "acct_d",
+            Scenario::Error {
+                status: 400,
+                code: Some("amount_too_small"),
+                kind: "invalid_request_error",
+            },
+            FailureKind::InvalidAmount,
+        ),
+        (
+            "acct_e",
+            Scenario::Error {
+                status: 400,
+                code: Some("no_account"),
+                kind: "invalid_request_error",
+            },
+            FailureKind::InvalidPaymentMethod,
+        ),
+        (
+            "acct_f",
+            Scenario::InstantError {
+                code: "instant_payouts_unsupported",
+            },
+            FailureKind::InvalidPaymentMethod,
+        ),
+        (
+            "acct_g",
+            Scenario::Error {
+                status: 429,
+                code: Some("rate_limit"),
+                kind: "invalid_request_error",
+            },
+            FailureKind::RateLimited,
+        ),
+        (
+            "acct_h",
+            Scenario::Error {
+                status: 429,
+                code: Some("lock_timeout"),
+                kind: "invalid_request_error",
+            },
+            FailureKind::ProviderUnavailable,
+        ),
+        (
+            "acct_i",
+            Scenario::Error {
+                status: 500,
+                code: None,
+                kind: "api_error",
+            },
+            FailureKind::ProviderUnavailable,
+        ),
+        (
+            "acct_j",
+            Scenario::Error {
+                status: 503,
+                code: None,
+                kind: "api_error",
+            },
+            FailureKind::ProviderUnavailable,
+        ),
+    ];
+    for (i, (account, scenario, expected)) in cases.into_iter().enumerate() {
+        fake.set_scenario(account, scenario);
+        let error = rail
+            .transfer(&request(
+                account,
+                PaymentMethod::StripeInstant,
+                &format!("case:{i}"),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind, expected, "{account}: {}", error.message);
+        let retryable = matches!(
+            expected,
+            FailureKind::RateLimited | FailureKind::ProviderUnavailable
+        );
+        assert_eq!(
+            error.kind.class() == FailureClass::Retryable,
+            retryable,
+            "{account}"
+        );
+    }
+    // Nothing listens on this port: a connection error, retryable.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let unreachable = StripeRail::new(&StripeConfig {
+        secret_key: "sk_test_fake".into(),
+        base_url: Some(format!("http://{closed}/")),
+    })
+    .unwrap();
+    let error = unreachable
+        .transfer(&request("acct_1", PaymentMethod::StripeStandard, "k:9"))
+        .await
+        .unwrap_err();
+    assert_eq!(error.kind, FailureKind::Connection);
+    let no_account = TransferRequest {
+        destination: None,
+        ..request("x", PaymentMethod::StripeStandard, "k:10")
+    };
+    assert_eq!(
+        rail.transfer(&no_account).await.unwrap_err().kind,
+        FailureKind::AccountNotVerified
+    );
+}

@@ -1,0 +1,278 @@
+//! The project's own fake Stripe server (DESIGN.md section 7): the endpoints the rail calls, in
+//! Stripe's JSON shapes and error bodies, with idempotent replay of saved responses (errors
+//! included), 400 on a key reused with other parameters, error injection per connected account,
+//! and a ledger the tests read. Serves on a free 127.0.0.1 port for the life of the test.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use serde_json::{Value, json};
+
+/// How the fake answers for a connected account.
+#[derive(Debug, Clone)]
+pub enum Scenario {
+    /// Answer with this status and Stripe error `code` (`None` for a bare api_error).
+    Error {
+        status: u16,
+        code: Option<&'static str>,
+        kind: &'static str,
+    },
+    /// Make the transfer, then answer 500: the caller cannot know it was paid.
+    LoseResponse,
+    /// The instant payout step fails with this code.
+    InstantError { code: &'static str },
+}
+
+#[derive(Default)]
+struct Ledger {
+    transfers: Vec<Value>,
+    payouts: Vec<(String, Value)>,
+    saved: HashMap<String, (String, u16, Value)>,
+    scenarios: HashMap<String, Scenario>,
+    requests: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeStripe {
+    pub base_url: String,
+    ledger: Arc<Mutex<Ledger>>,
+    server: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for FakeStripe {
+    fn drop(&mut self) {
+        if Arc::strong_count(&self.server) == 1 {
+            self.server.abort();
+        }
+    }
+}
+
+fn error_body(kind: &str, code: Option<&str>, message: &str) -> Value {
+    let mut error = json!({"type": kind, "message": message});
+    if let Some(code) = code {
+        error["code"] = json!(code);
+        error["doc_url"] = json!(format!(
+            "https://stripe.com/docs/error-codes/{}",
+            code.replace('_', "-")
+        ));
+    }
+    json!({"error": error})
+}
+
+fn respond(status: u16, body: Value) -> Response {
+    (StatusCode::from_u16(status).unwrap(), Json(body)).into_response()
+}
+
+fn metadata(params: &[(String, String)]) -> Value {
+    let mut map = serde_json::Map::new();
+    for (key, value) in params {
+        if let Some(name) = key
+            .strip_prefix("metadata[")
+            .and_then(|k| k.strip_suffix(']'))
+        {
+            map.insert(name.to_string(), json!(value));
+        }
+    }
+    Value::Object(map)
+}
+
+fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Replays the saved response of a key, refuses a key reused with other parameters, or runs
+/// `create` and saves its response.
+fn idempotent(
+    ledger: &mut Ledger,
+    headers: &HeaderMap,
+    scope: &str,
+    params: &[(String, String)],
+    create: impl FnOnce(&mut Ledger) -> (u16, Value),
+) -> Response {
+    ledger.requests += 1;
+    let mut canonical: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    canonical.sort();
+    let canonical = format!("{scope}|{}", canonical.join("&"));
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(key) = &key
+        && let Some((saved_params, status, body)) = ledger.saved.get(key)
+    {
+        if *saved_params != canonical {
+            return respond(
+                400,
+                error_body(
+                    "idempotency_error",
+                    None,
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
+                ),
+            );
+        }
+        return respond(*status, body.clone());
+    }
+    let (status, body) = create(ledger);
+    if let Some(key) = key {
+        ledger.saved.insert(key, (canonical, status, body.clone()));
+    }
+    respond(status, body)
+}
+
+async fn create_transfer(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    headers: HeaderMap,
+    Form(params): Form<Vec<(String, String)>>,
+) -> Response {
+    let mut ledger = ledger.lock().unwrap();
+    let destination = param(&params, "destination")
+        .unwrap_or_default()
+        .to_string();
+    let scenario = ledger.scenarios.get(&destination).cloned();
+    idempotent(&mut ledger, &headers, "transfer", &params, |ledger| {
+        if let Some(Scenario::Error { status, code, kind }) = &scenario {
+            let message = format!("simulated {}", code.unwrap_or(kind));
+            return (*status, error_body(kind, *code, &message));
+        }
+        let id = format!("tr_fake_{:04}", ledger.transfers.len() + 1);
+        let transfer = json!({
+            "id": id, "object": "transfer",
+            "amount": param(&params, "amount").and_then(|a| a.parse::<i64>().ok()).unwrap_or(0),
+            "amount_reversed": 0, "balance_transaction": null, "created": 1_772_834_400,
+            "currency": param(&params, "currency").unwrap_or("usd"),
+            "description": param(&params, "description"), "destination": destination,
+            "destination_payment": null, "livemode": false, "metadata": metadata(&params),
+            "reversals": {"object": "list", "data": [], "has_more": false, "url": format!("/v1/transfers/{id}/reversals")},
+            "reversed": false, "source_transaction": null, "source_type": "card",
+            "transfer_group": param(&params, "transfer_group"),
+        });
+        ledger.transfers.push(transfer.clone());
+        match scenario {
+            Some(Scenario::LoseResponse) => (
+                500,
+                error_body("api_error", None, "simulated lost response"),
+            ),
+            _ => (200, transfer),
+        }
+    })
+}
+
+async fn list_transfers(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let ledger = ledger.lock().unwrap();
+    let data: Vec<&Value> = ledger
+        .transfers
+        .iter()
+        .filter(|t| {
+            query
+                .get("transfer_group")
+                .is_none_or(|g| t["transfer_group"] == json!(g))
+        })
+        .collect();
+    Json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/transfers"}))
+}
+
+async fn create_payout(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    headers: HeaderMap,
+    Form(params): Form<Vec<(String, String)>>,
+) -> Response {
+    let mut ledger = ledger.lock().unwrap();
+    let Some(account) = headers
+        .get("stripe-account")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
+        return respond(
+            400,
+            error_body(
+                "invalid_request_error",
+                Some("parameter_missing"),
+                "Stripe-Account header required",
+            ),
+        );
+    };
+    let scenario = ledger.scenarios.get(&account).cloned();
+    idempotent(
+        &mut ledger,
+        &headers,
+        &format!("payout|{account}"),
+        &params,
+        |ledger| {
+            if let Some(Scenario::InstantError { code }) = scenario {
+                return (
+                    400,
+                    error_body(
+                        "invalid_request_error",
+                        Some(code),
+                        "simulated instant payout refusal",
+                    ),
+                );
+            }
+            let payout = json!({
+                "id": format!("po_fake_{:04}", ledger.payouts.len() + 1), "object": "payout",
+                "amount": param(&params, "amount").and_then(|a| a.parse::<i64>().ok()).unwrap_or(0),
+                "arrival_date": 1_772_834_400, "automatic": false, "balance_transaction": null,
+                "created": 1_772_834_400, "currency": param(&params, "currency").unwrap_or("usd"),
+                "description": null, "destination": null, "failure_balance_transaction": null,
+                "failure_code": null, "failure_message": null, "livemode": false,
+                "metadata": metadata(&params), "method": param(&params, "method").unwrap_or("standard"),
+                "original_payout": null, "reconciliation_status": "not_applicable", "reversed_by": null,
+                "source_type": "card", "statement_descriptor": null, "status": "pending", "type": "card",
+            });
+            ledger.payouts.push((account.clone(), payout.clone()));
+            (200, payout)
+        },
+    )
+}
+
+impl FakeStripe {
+    pub async fn start() -> Self {
+        let ledger = Arc::new(Mutex::new(Ledger::default()));
+        let app = Router::new()
+            .route("/v1/transfers", post(create_transfer).get(list_transfers))
+            .route("/v1/payouts", post(create_payout))
+            .with_state(ledger.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base_url = format!("http://{}/", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            base_url,
+            ledger,
+            server: Arc::new(server),
+        }
+    }
+
+    pub fn set_scenario(&self, account: &str, scenario: Scenario) {
+        self.ledger
+            .lock()
+            .unwrap()
+            .scenarios
+            .insert(account.to_string(), scenario);
+    }
+
+    pub fn clear_scenario(&self, account: &str) {
+        self.ledger.lock().unwrap().scenarios.remove(account);
+    }
+
+    pub fn transfers(&self) -> Vec<Value> {
+        self.ledger.lock().unwrap().transfers.clone()
+    }
+
+    /// Instant payouts with the connected account they were created on.
+    pub fn payouts(&self) -> Vec<(String, Value)> {
+        self.ledger.lock().unwrap().payouts.clone()
+    }
+}
