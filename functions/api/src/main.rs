@@ -6,11 +6,16 @@ use payout_app::http::auth::AuthConfig;
 use payout_app::http::{ApiState, router};
 use payout_app::ports::SystemClock;
 use payout_aws::lambda::{init_logging, runtime_from_env};
+use payout_stripe::{StripeConfig, StripeRail};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
-    let runtime = runtime_from_env("api").await?;
+    let runtime = runtime_from_env(
+        "api",
+        Arc::new(StripeRail::new(&StripeConfig::from_env()?)?),
+    )
+    .await?;
     let secret =
         std::env::var("JWT_SECRET").map_err(|_| "environment variable JWT_SECRET is not set")?;
     let app = router(ApiState {

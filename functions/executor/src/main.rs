@@ -2,13 +2,20 @@
 //! see again (ReportBatchItemFailures). The logic is `payout_aws::lambda`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use std::sync::Arc;
+
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use payout_aws::lambda::{handle_job_batch, init_logging, runtime_from_env};
+use payout_stripe::{StripeConfig, StripeRail};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let runtime = runtime_from_env("executor").await?;
+    let runtime = runtime_from_env(
+        "executor",
+        Arc::new(StripeRail::new(&StripeConfig::from_env()?)?),
+    )
+    .await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let runtime = runtime.clone();
         async move {

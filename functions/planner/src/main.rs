@@ -2,13 +2,17 @@
 //! the deadline, and re-enqueue stalled ones. The logic is `payout_aws::lambda`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use payout_aws::lambda::{deadline_instant, handle_schedule_tick, init_logging, runtime_from_env};
+use std::sync::Arc;
+
+use payout_aws::lambda::{
+    UnconfiguredRail, deadline_instant, handle_schedule_tick, init_logging, runtime_from_env,
+};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let runtime = runtime_from_env("planner").await?;
+    let runtime = runtime_from_env("planner", Arc::new(UnconfiguredRail)).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let runtime = runtime.clone();
         async move {

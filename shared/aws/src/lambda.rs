@@ -104,13 +104,17 @@ pub fn init_logging() {
         .init();
 }
 
-/// Builds the runtime from the environment; what every function's cold start does.
-pub async fn runtime_from_env(service: &str) -> Result<AwsRuntime, ConfigError> {
+/// Builds the runtime from the environment; what every function's cold start does. Functions
+/// that pay (executor) or confirm payments (api) pass the Stripe rail; the planner never pays.
+pub async fn runtime_from_env(
+    service: &str,
+    rail: Arc<dyn payout_app::ports::PaymentRail>,
+) -> Result<AwsRuntime, ConfigError> {
     let sdk = crate::config::sdk_config().await;
     Ok(AwsRuntime::new(
         &sdk,
         &Resources::from_env()?,
-        Arc::new(UnconfiguredRail),
+        rail,
         service,
     ))
 }
@@ -211,8 +215,8 @@ async fn handle_job(
     }
 }
 
-/// The rail the functions pay through until the Stripe rail is configured: it refuses every
-/// payment with a reason, so nothing is paid by accident and every payout fails visibly.
+/// The rail of a function that must never pay (the planner): it refuses every payment with a
+/// reason, so a wiring mistake fails visibly instead of paying.
 pub struct UnconfiguredRail;
 
 #[async_trait::async_trait]
@@ -223,7 +227,7 @@ impl payout_app::ports::PaymentRail for UnconfiguredRail {
     ) -> Result<payout_app::ports::TransferReceipt, payout_app::ports::RailError> {
         Err(payout_app::ports::RailError {
             kind: FailureKind::InsufficientPermissions,
-            message: "no payment rail is configured for this deployment".into(),
+            message: "this function does not pay; payouts are paid by the executor".into(),
         })
     }
 

@@ -22,6 +22,22 @@ pub struct StripeConfig {
     pub base_url: Option<String>,
 }
 
+impl StripeConfig {
+    /// `STRIPE_SECRET_KEY`, and `STRIPE_API_BASE` to point at another server.
+    pub fn from_env() -> Result<Self, RailError> {
+        let secret_key = std::env::var("STRIPE_SECRET_KEY").map_err(|_| {
+            refused(
+                FailureKind::InsufficientPermissions,
+                "STRIPE_SECRET_KEY is not set",
+            )
+        })?;
+        Ok(Self {
+            secret_key,
+            base_url: std::env::var("STRIPE_API_BASE").ok(),
+        })
+    }
+}
+
 pub struct StripeRail {
     client: Client,
 }
