@@ -97,6 +97,7 @@ fn every_function_is_built_by_cargo_lambda_for_arm64() {
         ("PlannerFunction", "payout-planner"),
         ("ExecutorFunction", "payout-executor"),
         ("ApiFunction", "payout-api"),
+        ("WebhooksFunction", "payout-webhooks"),
     ] {
         let metadata = &t["Resources"][function]["Metadata"];
         assert_eq!(metadata["BuildMethod"], "rust-cargolambda");

@@ -207,3 +207,17 @@ async fn cancelling_a_payout_whose_attempt_paid_records_it_as_paid() {
 fn barber() -> payout_core::ids::BarberId {
     payout_core::ids::BarberId::parse(BARBER).unwrap()
 }
+
+#[tokio::test]
+async fn a_manual_payout_never_waits_for_off_peak_hours() {
+    let (world, _) = world_with_open_earnings(1).await;
+    let peak = utc(2026, 3, 2, 15, 0);
+    let payout = manual_payout(&world.pipeline, &barber(), "now please", "operator", peak)
+        .await
+        .unwrap();
+    assert_eq!(
+        payout.next_attempt_at,
+        Some(peak),
+        "a small payout in the peak window"
+    );
+}

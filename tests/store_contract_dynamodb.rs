@@ -32,5 +32,6 @@ contract_tests!(
     cancel_returns_earnings_to_the_open_balance,
     due_schedules_page_in_order_and_advance_conditionally,
     notifications_are_recorded_once,
+    webhook_events_are_recorded_once,
     a_period_beyond_one_transaction_is_claimed_and_released_whole,
 );

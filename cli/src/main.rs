@@ -55,6 +55,9 @@ enum Command {
         /// HS256 secret for API tokens.
         #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
         jwt_secret: String,
+        /// Stripe webhook endpoint secret (whsec_...); webhooks are refused without one.
+        #[arg(long, env = "STRIPE_WEBHOOK_SECRET")]
+        stripe_webhook_secret: Option<String>,
     },
     /// Create the deployment's table, queues and topic on an AWS emulator (AWS_ENDPOINT_URL).
     AwsLocal {
@@ -120,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
             planner_interval,
             workers,
             jwt_secret,
+            stripe_webhook_secret,
         } => {
             if jwt_secret == DEV_SECRET {
                 tracing::warn!("PAYOUTS_JWT_SECRET is not set: using the local development secret");
@@ -134,6 +138,7 @@ async fn main() -> anyhow::Result<()> {
                 worker_poll: Duration::from_millis(250),
                 workers: workers.max(1),
                 jwt_secret,
+                stripe_webhook_secret,
                 rail_failures: FailurePlan::default(),
             };
             let shutdown = async {

@@ -3,3 +3,4 @@
 mod auth;
 mod flows;
 mod inputs;
+mod webhooks;

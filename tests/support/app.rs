@@ -13,6 +13,7 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 
 pub const SECRET: &str = "test-secret";
+pub const WEBHOOK_SECRET: &str = "whsec_test";
 
 pub struct TestApp {
     pub base: String,
@@ -54,6 +55,7 @@ impl TestApp {
             worker_poll: Duration::from_millis(10),
             workers: 2,
             jwt_secret: SECRET.into(),
+            stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
             rail_failures,
         };
         let server = tokio::spawn(async move {

@@ -289,6 +289,15 @@ pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn P
     assert_eq!(due_now.len(), 3);
 }
 
+pub async fn webhook_events_are_recorded_once(store: &dyn PayoutStore) {
+    let t0 = utc(2026, 1, 1, 0, 0);
+    assert!(store.record_webhook_event("evt_1", t0).await.unwrap());
+    assert!(!store.record_webhook_event("evt_1", t0).await.unwrap());
+    assert!(store.record_webhook_event("evt_2", t0).await.unwrap());
+    store.forget_webhook_event("evt_2").await.unwrap();
+    assert!(store.record_webhook_event("evt_2", t0).await.unwrap());
+}
+
 pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
     let t0 = utc(2026, 1, 1, 0, 0);
     assert!(

@@ -22,6 +22,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         pipeline: runtime.pipeline,
         clock: Arc::new(SystemClock),
         auth: AuthConfig::hs256(secret.as_bytes()),
+        stripe_webhook_secret: None,
     });
     lambda_http::run(app).await
 }

@@ -13,6 +13,7 @@
 //! - [`notify`]: tell the barber, at most once per event.
 //! - [`insights`]: analytics and schedule recommendations from payout history.
 //! - [`health`]: the brief's alert thresholds over the last hour.
+//! - [`webhooks`]: Stripe webhook verification and the events it applies.
 //! - [`http`]: the axum router, its auth, wire types and the OpenAPI document.
 
 pub mod config;
@@ -29,6 +30,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod ports;
 pub mod recovery;
+pub mod webhooks;
 pub mod worker;
 
 pub use config::AppConfig;

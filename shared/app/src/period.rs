@@ -8,7 +8,7 @@ use payout_core::ids::{DeductionId, PayoutId};
 use payout_core::ledger::Deduction;
 use payout_core::money::Money;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
-use payout_core::priority::PriorityInput;
+use payout_core::priority::{PriorityClass, PriorityInput};
 use payout_core::schedule::PayoutSchedule;
 
 use crate::error::AppError;
@@ -99,7 +99,11 @@ pub async fn close_period(p: &Pipeline, req: PeriodRequest<'_>) -> Result<Period
             };
             (payout, event, Some(carried), None)
         } else {
-            let class = p.config.priority.class(priority);
+            // Somebody asked for a manual payout now: it never waits for off-peak hours.
+            let class = match req.trigger {
+                PayoutTrigger::Manual { .. } => PriorityClass::Urgent,
+                PayoutTrigger::Scheduled => p.config.priority.class(priority),
+            };
             let not_before = p.config.priority.not_before(class, req.now);
             let (payout, event) = Payout::queued(planned, req.now, not_before, req.actor);
             let job = PayoutJob {

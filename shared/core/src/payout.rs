@@ -221,6 +221,18 @@ impl Payout {
         Ok(event)
     }
 
+    /// The provider confirmed that money in transit arrived.
+    pub fn confirm_arrival(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        reason: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let event = self.move_to(PayoutStatus::Completed, now, actor, reason)?;
+        self.completed_at = Some(now);
+        Ok(event)
+    }
+
     pub fn schedule_retry(
         &mut self,
         now: DateTime<Utc>,

@@ -32,6 +32,8 @@ pub struct ServeConfig {
     pub workers: usize,
     /// The HS256 secret API tokens are signed with.
     pub jwt_secret: String,
+    /// The Stripe webhook endpoint secret; webhooks are refused without one.
+    pub stripe_webhook_secret: Option<String>,
     /// How the simulated rail fails (never, by default).
     pub rail_failures: FailurePlan,
 }
@@ -92,6 +94,10 @@ pub async fn serve(
         pipeline,
         clock,
         auth: AuthConfig::hs256(config.jwt_secret.as_bytes()),
+        stripe_webhook_secret: config
+            .stripe_webhook_secret
+            .as_deref()
+            .map(|secret| Arc::from(secret.as_bytes())),
     });
     tracing::info!(addr = %listener.local_addr()?, "serving");
     axum::serve(listener, app)

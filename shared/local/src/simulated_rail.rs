@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 use payout_core::ids::{BarberId, PayoutId};
+use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::retry::FailureKind;
 
@@ -127,7 +128,8 @@ impl SimulatedRail {
             .push(index);
         TransferReceipt {
             transfer_id,
-            settled: true,
+            // Like Stripe: an instant payout is in transit until its payout.paid webhook.
+            settled: request.method != PaymentMethod::StripeInstant,
         }
     }
 }
@@ -203,7 +205,6 @@ impl PaymentRail for SimulatedRail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use payout_core::method::PaymentMethod;
     use payout_core::money::Currency;
 
     fn request(key: &str, amount: &str) -> TransferRequest {

@@ -3,6 +3,7 @@
 //!
 //! - [`schedules`], [`ledger`] (earnings, deductions), [`payouts`], [`insights`] (analytics,
 //!   recommendations), [`operations`] (health, test notification, dead-letter replay): handlers.
+//! - [`webhooks`]: Stripe's deliveries, authenticated by signature.
 //! - [`auth`]: bearer JWT and roles; [`error`]: problem details; [`extract`]: body and query
 //!   extractors with useful rejections; [`wire`]: the JSON contract; [`openapi`]: the document.
 
@@ -15,6 +16,7 @@ pub mod openapi;
 pub mod operations;
 pub mod payouts;
 pub mod schedules;
+pub mod webhooks;
 pub mod wire;
 
 use std::sync::Arc;
@@ -41,6 +43,8 @@ pub struct ApiState {
     pub pipeline: Pipeline,
     pub clock: Arc<dyn Clock>,
     pub auth: AuthConfig,
+    /// The Stripe endpoint secret (`whsec_...`); webhooks are refused when absent.
+    pub stripe_webhook_secret: Option<Arc<[u8]>>,
 }
 
 const DEFAULT_PAGE: u32 = 50;
@@ -81,7 +85,21 @@ pub fn router(state: ApiState) -> Router {
         .route(
             "/dead-letters/replay",
             post(operations::replay_dead_letters),
-        );
+        )
+        .merge(webhook_routes());
+    finish(api, state)
+}
+
+/// Only the webhook route, for the webhooks Lambda.
+pub fn webhooks_router(state: ApiState) -> Router {
+    finish(webhook_routes(), state)
+}
+
+fn webhook_routes() -> Router<ApiState> {
+    Router::new().route("/webhooks/stripe", post(webhooks::stripe))
+}
+
+fn finish(api: Router<ApiState>, state: ApiState) -> Router {
     Router::new()
         .nest(BASE_PATH, api)
         .fallback(|| async {

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, insights, ledger, operations, payouts, schedules, wire};
+use super::{error, insights, ledger, operations, payouts, schedules, webhooks, wire};
 
 struct BearerAuth;
 
@@ -71,6 +71,7 @@ impl Modify for ProblemMediaType {
         payouts::preview,
         insights::get_analytics, insights::get_recommendations,
         operations::health, operations::test_notification, operations::replay_dead_letters,
+        webhooks::stripe,
     ),
     components(schemas(error::Problem, wire::ScheduleBody, wire::ScheduleView, wire::EarningsBody,
         wire::EarningView, wire::EarningsBatchView, wire::DeductionBody, wire::DeductionView,

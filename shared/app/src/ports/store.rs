@@ -231,6 +231,15 @@ pub trait PayoutStore: Send + Sync {
         body: &str,
     ) -> Result<bool, StoreError>;
 
+    /// Records a provider's webhook event id; false if it was recorded before (a redelivery).
+    async fn record_webhook_event(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Forgets an event whose processing failed, so the provider's redelivery is applied.
+    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError>;
+
     /// Records that `component` (the planner) ran at `at`.
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError>;

@@ -10,6 +10,7 @@
 //! | barber lock     | `LOCK#BARBER#b`     | `LOCK`              |                                     |                              |
 //! | notification    | `NOTIFY#key`        | `NOTIFY`            |                                     |                              |
 //! | heartbeat       | `HEARTBEAT#name`    | `HEARTBEAT`         |                                     |                              |
+//! | webhook event   | `WEBHOOK#event`     | `ONCE`              |                                     |                              |
 //!
 //! Times in keys are zero-padded microseconds, so string order is time order. The due index is
 //! sharded so that one busy minute does not land on one partition. Locks and notification
@@ -340,6 +341,25 @@ impl PayoutStore for DynamoStore {
         body: &str,
     ) -> Result<bool, StoreError> {
         records::record_notification(self, dedupe_key, at, body).await
+    }
+
+    async fn record_webhook_event(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        records::record_once(self, &format!("WEBHOOK#{event_id}"), at).await
+    }
+
+    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(format!("WEBHOOK#{event_id}"), "ONCE")))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -97,6 +97,32 @@ pub async fn record_notification(
     }
 }
 
+/// Writes `pk` once; false when it exists (a webhook delivered again, say).
+pub async fn record_once(
+    store: &DynamoStore,
+    pk: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let mut record = key(pk, "ONCE");
+    record.extend(item([
+        ("received_at", micros(at)),
+        ("expires_at", n((at + RECORD_TTL).timestamp())),
+    ]));
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(record))
+        .condition_expression("attribute_not_exists(pk)")
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+        Err(e) => Err(backend(e)),
+    }
+}
+
 pub async fn record_heartbeat(
     store: &DynamoStore,
     component: &str,

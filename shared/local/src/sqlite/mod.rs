@@ -105,6 +105,11 @@ CREATE INDEX IF NOT EXISTS payouts_by_barber ON payouts (barber_id, status);
 CREATE INDEX IF NOT EXISTS payouts_by_created ON payouts (created_at, id);
 CREATE INDEX IF NOT EXISTS payouts_by_barber_created ON payouts (barber_id, created_at, id);
 
+CREATE TABLE IF NOT EXISTS webhook_events (
+    event_id     TEXT PRIMARY KEY,
+    received_at  INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS heartbeats (
     component  TEXT PRIMARY KEY,
     at         INTEGER NOT NULL
@@ -346,6 +351,34 @@ impl PayoutStore for SqliteStore {
             })
             .map_err(backend)?;
         Ok(inserted == 1)
+    }
+
+    async fn record_webhook_event(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let inserted = self
+            .conn
+            .lock()
+            .prepare_cached(
+                "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2)
+                 ON CONFLICT (event_id) DO NOTHING",
+            )
+            .and_then(|mut statement| {
+                statement.execute(rusqlite::params![event_id, codec::micros(at)])
+            })
+            .map_err(backend)?;
+        Ok(inserted == 1)
+    }
+
+    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
+        self.conn
+            .lock()
+            .prepare_cached("DELETE FROM webhook_events WHERE event_id = ?1")
+            .and_then(|mut statement| statement.execute([event_id]))
+            .map_err(backend)?;
+        Ok(())
     }
 
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {

@@ -1,0 +1,24 @@
+//! The Stripe webhooks Lambda: the webhook route of the shared router, behind API Gateway.
+
+use std::sync::Arc;
+
+use payout_app::http::auth::AuthConfig;
+use payout_app::http::{ApiState, webhooks_router};
+use payout_app::ports::SystemClock;
+use payout_aws::lambda::{UnconfiguredRail, init_logging, runtime_from_env};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    init_logging();
+    let runtime = runtime_from_env("webhooks", Arc::new(UnconfiguredRail)).await?;
+    let secret = std::env::var("STRIPE_WEBHOOK_SECRET")
+        .map_err(|_| "environment variable STRIPE_WEBHOOK_SECRET is not set")?;
+    let app = webhooks_router(ApiState {
+        pipeline: runtime.pipeline,
+        clock: Arc::new(SystemClock),
+        // Webhooks authenticate by signature; no bearer token is ever accepted here.
+        auth: AuthConfig::hs256(Vec::new()),
+        stripe_webhook_secret: Some(Arc::from(secret.as_bytes())),
+    });
+    lambda_http::run(app).await
+}

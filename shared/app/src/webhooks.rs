@@ -1,0 +1,332 @@
+//! Stripe webhooks: verify the `Stripe-Signature` header, apply each event once, and count
+//! failures for the webhook alarm.
+//!
+//! The signature is HMAC-SHA256 of `"{timestamp}.{body}"` with the endpoint's secret, compared in
+//! constant time; a timestamp more than five minutes from now is refused, which bounds replays,
+//! and event ids are recorded so a redelivered event changes nothing. Every change an event makes
+//! is itself a guarded state transition, so applying one twice would be harmless anyway.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use payout_core::ids::PayoutId;
+use payout_core::retry::FailureKind;
+use payout_core::schedule::ScheduleState;
+use payout_core::status::PayoutStatus;
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::error::AppError;
+use crate::notify::notify_payout;
+use crate::pipeline::Pipeline;
+use crate::ports::{Metric, NotificationKind, WriteOutcome};
+
+/// Stripe's own default tolerance.
+pub const TOLERANCE: TimeDelta = TimeDelta::seconds(300);
+const ACTOR: &str = "stripe-webhook";
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("missing or malformed Stripe-Signature header")]
+    MissingSignature,
+    #[error("signature does not match")]
+    BadSignature,
+    #[error("timestamp outside the {0}s tolerance")]
+    Stale(i64),
+    #[error("malformed event: {0}")]
+    Malformed(String),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+/// Checks `header` (`t=...,v1=...`) against `body` and `secret` at `now`.
+pub fn verify(
+    header: &str,
+    body: &[u8],
+    secret: &[u8],
+    now: DateTime<Utc>,
+) -> Result<(), WebhookError> {
+    let mut timestamp = None;
+    let mut signatures = Vec::new();
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
+            Some(("v1", value)) => signatures.push(value),
+            _ => {}
+        }
+    }
+    let timestamp = timestamp.ok_or(WebhookError::MissingSignature)?;
+    if signatures.is_empty() {
+        return Err(WebhookError::MissingSignature);
+    }
+    if (now.timestamp() - timestamp).abs() > TOLERANCE.num_seconds() {
+        return Err(WebhookError::Stale(TOLERANCE.num_seconds()));
+    }
+    let matches = signatures.iter().any(|hex| {
+        let Some(expected) = decode_hex(hex) else {
+            return false;
+        };
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        mac.update(timestamp.to_string().as_bytes());
+        mac.update(b".");
+        mac.update(body);
+        mac.verify_slice(&expected).is_ok()
+    });
+    if matches {
+        Ok(())
+    } else {
+        Err(WebhookError::BadSignature)
+    }
+}
+
+/// The header Stripe would send for `body` at `timestamp` (for tests and local tooling).
+pub fn sign(body: &[u8], secret: &[u8], timestamp: i64) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={timestamp},v1={hex}")
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+struct Event {
+    id: String,
+    #[serde(rename = "type")]
+    kind: String,
+    data: EventData,
+}
+
+#[derive(Debug, Deserialize)]
+struct EventData {
+    object: serde_json::Value,
+}
+
+/// What a delivery did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    Applied(String),
+    Duplicate,
+    Ignored(String),
+}
+
+/// Verifies and applies one delivery. Counts it, and counts it as failed unless it was applied,
+/// ignored or a duplicate.
+pub async fn handle_stripe_webhook(
+    p: &Pipeline,
+    secret: &[u8],
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<WebhookOutcome, WebhookError> {
+    let result = receive(p, secret, signature, body, now).await;
+    let failed = i64::from(result.is_err());
+    p.metrics.publish(
+        &[("Provider", "stripe")],
+        &[
+            Metric::count("WebhooksReceived", 1),
+            Metric::count("WebhooksFailed", failed),
+        ],
+    );
+    if let Err(error) = &result {
+        tracing::warn!(%error, "webhook refused");
+    }
+    result
+}
+
+async fn receive(
+    p: &Pipeline,
+    secret: &[u8],
+    signature: Option<&str>,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<WebhookOutcome, WebhookError> {
+    verify(
+        signature.ok_or(WebhookError::MissingSignature)?,
+        body,
+        secret,
+        now,
+    )?;
+    let event: Event =
+        serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    // Recorded first, so a replayed event cannot undo what happened since; forgotten again if
+    // applying it fails, so Stripe's redelivery is not mistaken for a duplicate.
+    if !p
+        .store
+        .record_webhook_event(&event.id, now)
+        .await
+        .map_err(AppError::from)?
+    {
+        return Ok(WebhookOutcome::Duplicate);
+    }
+    match apply(p, &event, now).await {
+        Ok(outcome) => Ok(outcome),
+        Err(error) => {
+            p.store
+                .forget_webhook_event(&event.id)
+                .await
+                .map_err(AppError::from)?;
+            Err(error.into())
+        }
+    }
+}
+
+fn text<'a>(object: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
+    path.iter()
+        .try_fold(object, |value, key| value.get(key))?
+        .as_str()
+}
+
+async fn apply(
+    p: &Pipeline,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<WebhookOutcome, AppError> {
+    let object = &event.data.object;
+    let payout_ref = match event.kind.as_str() {
+        "payout.paid" | "payout.failed" => text(object, &["metadata", "payout_id"]),
+        "transfer.reversed" => text(object, &["transfer_group"]),
+        "account.updated" => return pause_if_payouts_disabled(p, object).await,
+        other => return Ok(WebhookOutcome::Ignored(format!("event type {other}"))),
+    };
+    let Some(id) = payout_ref.and_then(|raw| PayoutId::parse(raw).ok()) else {
+        return Ok(WebhookOutcome::Ignored("not one of our payouts".into()));
+    };
+    let Some(mut payout) = p.store.get_payout(&id).await? else {
+        return Ok(WebhookOutcome::Ignored(format!("unknown payout {id}")));
+    };
+    let read = payout.version;
+    let (event_record, notice) = match (event.kind.as_str(), payout.status) {
+        ("payout.paid", PayoutStatus::InTransit) => (
+            payout.confirm_arrival(now, ACTOR, &format!("arrived ({})", event.id))?,
+            Some(NotificationKind::Completed),
+        ),
+        ("payout.failed", PayoutStatus::InTransit) => {
+            let code = text(object, &["failure_code"]).unwrap_or("unknown");
+            let detail = format!("instant payout failed: {code} ({})", event.id);
+            (
+                payout.fail(now, ACTOR, FailureKind::ProviderRejected, &detail)?,
+                Some(NotificationKind::Failed),
+            )
+        }
+        ("transfer.reversed", PayoutStatus::InTransit) => {
+            let detail = format!("transfer reversed ({})", event.id);
+            (
+                payout.fail(now, ACTOR, FailureKind::ProviderRejected, &detail)?,
+                Some(NotificationKind::Failed),
+            )
+        }
+        ("transfer.reversed", PayoutStatus::Completed) => {
+            tracing::error!(payout_id = %id, event = %event.id, "the transfer of a completed payout was reversed: operator action needed");
+            return Ok(WebhookOutcome::Ignored(
+                "reversal of a completed payout: escalated".into(),
+            ));
+        }
+        (kind, status) => {
+            return Ok(WebhookOutcome::Ignored(format!(
+                "{kind} for a {status} payout"
+            )));
+        }
+    };
+    if p.store.update_payout(&payout, read, &event_record).await? == WriteOutcome::Stale {
+        return Err(AppError::Conflict(format!(
+            "payout {id} changed meanwhile; Stripe will redeliver"
+        )));
+    }
+    if let Some(kind) = notice {
+        notify_payout(p, &payout, kind, now).await;
+    }
+    Ok(WebhookOutcome::Applied(format!(
+        "{} -> {}",
+        event.kind, payout.status
+    )))
+}
+
+/// `account.updated` with `payouts_enabled: false` pauses the schedules paying that account.
+async fn pause_if_payouts_disabled(
+    p: &Pipeline,
+    account: &serde_json::Value,
+) -> Result<WebhookOutcome, AppError> {
+    if account
+        .get("payouts_enabled")
+        .and_then(serde_json::Value::as_bool)
+        != Some(false)
+    {
+        return Ok(WebhookOutcome::Ignored("payouts still enabled".into()));
+    }
+    let Some(account_id) = text(account, &["id"]) else {
+        return Ok(WebhookOutcome::Ignored("account without an id".into()));
+    };
+    let mut paused = 0;
+    let mut after = None;
+    loop {
+        let page = p.store.list_schedules(after.as_ref(), 200).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.barber_id.clone());
+        for mut schedule in page {
+            if schedule.connected_account.as_deref() == Some(account_id)
+                && schedule.state == ScheduleState::Active
+            {
+                schedule.state = ScheduleState::Paused;
+                p.store.put_schedule(&schedule).await?;
+                tracing::warn!(barber = %schedule.barber_id, account = account_id, "payouts disabled by Stripe: schedule paused");
+                paused += 1;
+            }
+        }
+    }
+    Ok(WebhookOutcome::Applied(format!(
+        "paused {paused} schedule(s) of {account_id}"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_round_trip_and_fail_closed() {
+        let now = DateTime::from_timestamp(1_772_834_400, 0).unwrap();
+        let header = sign(b"{}", b"whsec_1", now.timestamp());
+        assert!(verify(&header, b"{}", b"whsec_1", now).is_ok());
+        assert!(matches!(
+            verify(&header, b"{ }", b"whsec_1", now),
+            Err(WebhookError::BadSignature)
+        ));
+        assert!(matches!(
+            verify(&header, b"{}", b"whsec_2", now),
+            Err(WebhookError::BadSignature)
+        ));
+        let later = now + TimeDelta::seconds(301);
+        assert!(matches!(
+            verify(&header, b"{}", b"whsec_1", later),
+            Err(WebhookError::Stale(_))
+        ));
+        assert!(matches!(
+            verify("v1=00", b"{}", b"whsec_1", now),
+            Err(WebhookError::MissingSignature)
+        ));
+        assert!(matches!(
+            verify(
+                "t=1,v1=zz",
+                b"{}",
+                b"whsec_1",
+                DateTime::from_timestamp(1, 0).unwrap()
+            ),
+            Err(WebhookError::BadSignature)
+        ));
+    }
+}
