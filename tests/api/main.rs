@@ -3,4 +3,5 @@
 mod auth;
 mod flows;
 mod inputs;
+mod offline;
 mod webhooks;

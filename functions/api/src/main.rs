@@ -5,6 +5,7 @@ use std::sync::Arc;
 use payout_app::http::auth::AuthConfig;
 use payout_app::http::{ApiState, router};
 use payout_app::ports::SystemClock;
+use payout_app::rails::MethodRouter;
 use payout_aws::lambda::{init_logging, runtime_from_env};
 use payout_stripe::{StripeConfig, StripeRail};
 
@@ -13,7 +14,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
     let runtime = runtime_from_env(
         "api",
-        Arc::new(StripeRail::new(&StripeConfig::from_env()?)?),
+        Arc::new(MethodRouter::new(Arc::new(StripeRail::new(
+            &StripeConfig::from_env()?,
+        )?))),
     )
     .await?;
     let secret =

@@ -5,6 +5,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use payout_app::rails::MethodRouter;
 use payout_aws::lambda::{handle_job_batch, init_logging, runtime_from_env};
 use payout_stripe::{StripeConfig, StripeRail};
 
@@ -13,7 +14,9 @@ async fn main() -> Result<(), Error> {
     init_logging();
     let runtime = runtime_from_env(
         "executor",
-        Arc::new(StripeRail::new(&StripeConfig::from_env()?)?),
+        Arc::new(MethodRouter::new(Arc::new(StripeRail::new(
+            &StripeConfig::from_env()?,
+        )?))),
     )
     .await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -8,6 +8,8 @@
 //! - [`period`]: close one barber's period (shared by the planner and manual payouts).
 //! - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
 //! - [`operator`]: manual payout, retry and cancel.
+//! - [`rails`]: bank transfer and manual rails, and the router by payment method.
+//! - [`bank_export`]: the daily bank transfer file.
 //! - [`recovery`]: re-enqueue payouts whose job was lost.
 //! - [`worker`]: receive deliveries and hand them to [`execute`].
 //! - [`notify`]: tell the barber, at most once per event.
@@ -16,6 +18,7 @@
 //! - [`webhooks`]: Stripe webhook verification and the events it applies.
 //! - [`http`]: the axum router, its auth, wire types and the OpenAPI document.
 
+pub mod bank_export;
 pub mod config;
 pub mod error;
 pub mod execute;
@@ -29,6 +32,7 @@ pub mod period;
 pub mod pipeline;
 pub mod plan;
 pub mod ports;
+pub mod rails;
 pub mod recovery;
 pub mod webhooks;
 pub mod worker;

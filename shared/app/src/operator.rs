@@ -192,3 +192,74 @@ pub async fn preview_payout(
         .settle(&activity, schedule.method, schedule.minimum_payout)?;
     Ok((schedule, decision))
 }
+
+/// An operator confirms that a bank transfer or manual payment arrived, with its reference.
+pub async fn confirm_payout(
+    p: &Pipeline,
+    id: &PayoutId,
+    reference: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let mut payout = load(p, id).await?;
+    require_offline_in_transit(&payout)?;
+    let read_version = payout.version;
+    let event = payout.confirm_arrival(
+        now,
+        actor,
+        &format!("confirmed paid, reference {reference}"),
+    )?;
+    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
+        return Err(AppError::Conflict(format!(
+            "payout {id} changed meanwhile; reload it"
+        )));
+    }
+    crate::notify::notify_payout(p, &payout, crate::ports::NotificationKind::Completed, now).await;
+    Ok(payout)
+}
+
+/// An operator records that the bank returned a transfer; the payout fails with the reason and
+/// can be retried or cancelled like any failed payout.
+pub async fn return_payout(
+    p: &Pipeline,
+    id: &PayoutId,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let mut payout = load(p, id).await?;
+    require_offline_in_transit(&payout)?;
+    let read_version = payout.version;
+    let event = payout.fail(
+        now,
+        actor,
+        payout_core::retry::FailureKind::ProviderRejected,
+        &format!("returned by the bank: {reason}"),
+    )?;
+    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
+        return Err(AppError::Conflict(format!(
+            "payout {id} changed meanwhile; reload it"
+        )));
+    }
+    crate::notify::notify_payout(p, &payout, crate::ports::NotificationKind::Failed, now).await;
+    Ok(payout)
+}
+
+/// Only a bank transfer or manual payment waiting for its confirmation can be confirmed or
+/// returned by hand; Stripe's own payouts are settled by its webhooks.
+fn require_offline_in_transit(payout: &Payout) -> Result<(), AppError> {
+    use payout_core::method::PaymentMethod;
+    use payout_core::status::PayoutStatus;
+    let offline = match payout.method {
+        PaymentMethod::BankTransfer | PaymentMethod::Manual => true,
+        PaymentMethod::StripeStandard | PaymentMethod::StripeInstant => false,
+    };
+    if offline && payout.status == PayoutStatus::InTransit {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(format!(
+            "payout {} is a {} payout in status {}; only bank transfers and manual payments in transit are confirmed by hand",
+            payout.id, payout.method, payout.status
+        )))
+    }
+}

@@ -13,6 +13,7 @@ use payout_app::http::auth::AuthConfig;
 use payout_app::http::{ApiState, router};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, SystemClock};
+use payout_app::rails::MethodRouter;
 use payout_app::recovery::{recover_older_than, recover_stalled};
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Pipeline};
@@ -54,7 +55,12 @@ pub fn embedded_pipeline(
     Ok(Pipeline {
         store: Arc::new(SqliteStore::open(db_path, Durability::Full)?),
         queue: Arc::new(MemoryQueue::default()),
-        rail: Arc::new(SimulatedRail::new(0, rail_failures)),
+        // The simulated rail stands in for Stripe; bank transfers and manual payments go in
+        // transit until an operator confirms them, as in production.
+        rail: Arc::new(MethodRouter::new(Arc::new(SimulatedRail::new(
+            0,
+            rail_failures,
+        )))),
         notifier: Arc::new(LogNotifier),
         metrics: Arc::new(payout_app::ports::NoMetrics),
         config: AppConfig::default(),

@@ -76,6 +76,9 @@ pub fn router(state: ApiState) -> Router {
         .route("/payouts/{id}", get(payouts::detail))
         .route("/payouts/{id}/retry", post(payouts::retry))
         .route("/payouts/{id}/cancel", post(payouts::cancel))
+        .route("/payouts/{id}/confirm", post(payouts::confirm))
+        .route("/payouts/{id}/return", post(payouts::mark_returned))
+        .route("/bank-transfers/{day}", get(payouts::bank_file))
         .route("/analytics", get(insights::get_analytics))
         .route("/recommendations", get(insights::get_recommendations))
         .route(

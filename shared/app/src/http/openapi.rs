@@ -68,7 +68,7 @@ impl Modify for ProblemMediaType {
         schedules::create, schedules::get, schedules::update, schedules::pause, schedules::list,
         ledger::post_earnings, ledger::post_deduction,
         payouts::list, payouts::detail, payouts::manual, payouts::retry, payouts::cancel,
-        payouts::preview,
+        payouts::preview, payouts::confirm, payouts::mark_returned, payouts::bank_file,
         insights::get_analytics, insights::get_recommendations,
         operations::health, operations::test_notification, operations::replay_dead_letters,
         webhooks::stripe,

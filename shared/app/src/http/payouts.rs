@@ -16,11 +16,13 @@ use super::auth::Caller;
 use super::error::{ApiError, Problem};
 use super::extract::{ApiJson, ApiQuery, OptionalJson};
 use super::wire::{
-    AuditEventView, BarberParam, CancelBody, DeductionLineView, ManualPayoutBody, Page,
-    PayoutDetail, PayoutListParams, PayoutView, money_text, parse_field,
+    AuditEventView, BarberParam, CancelBody, ConfirmBody, DeductionLineView, ManualPayoutBody,
+    Page, PayoutDetail, PayoutListParams, PayoutView, ReturnBody, money_text, parse_field,
 };
 use crate::error::AppError;
-use crate::operator::{cancel_payout, manual_payout, preview_payout, retry_payout};
+use crate::operator::{
+    cancel_payout, confirm_payout, manual_payout, preview_payout, retry_payout, return_payout,
+};
 use crate::ports::PayoutQuery;
 
 fn invalid(message: impl Into<String>) -> AppError {
@@ -284,4 +286,88 @@ pub async fn preview(
         net_amount: money_text(breakdown.net),
         next_run_at: schedule.next_run_at,
     }))
+}
+
+fn short_text(field: &str, value: &str) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.is_empty() || value.len() > 200 {
+        return Err(invalid(format!("{field} must be 1 to 200 characters")));
+    }
+    Ok(value.to_string())
+}
+
+/// Confirms that a bank transfer or manual payment arrived (operators).
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/confirm", params(("id" = String, Path)),
+    request_body = ConfirmBody, security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutView), (status = 400, body = Problem), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn confirm(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ConfirmBody>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    let reference = short_text("reference", &body.reference)?;
+    let payout = confirm_payout(
+        &state.pipeline,
+        &payout_id(&id)?,
+        &reference,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(PayoutView::from(&payout)))
+}
+
+/// Records a bank transfer returned by the bank (operators).
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/return", params(("id" = String, Path)),
+    request_body = ReturnBody, security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutView), (status = 400, body = Problem), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn mark_returned(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReturnBody>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    let reason = short_text("reason", &body.reason)?;
+    let payout = return_payout(
+        &state.pipeline,
+        &payout_id(&id)?,
+        &reason,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(PayoutView::from(&payout)))
+}
+
+/// The day's bank transfer file, CSV with a totals line (operators).
+#[utoipa::path(get, path = "/api/v1/payout-scheduler/bank-transfers/{day}", params(("day" = String, Path, description = "YYYY-MM-DD (UTC)")),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 400, body = Problem), (status = 403, body = Problem)))]
+pub async fn bank_file(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(day): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    caller.require_operator()?;
+    let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
+        .map_err(|_| invalid(format!("`{day}` is not a date (YYYY-MM-DD)")))?;
+    let batch = crate::bank_export::bank_batch(&state.pipeline, day).await?;
+    let csv = crate::bank_export::render_csv(day, &batch)?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv".to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"bank-transfers-{day}.csv\""),
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
