@@ -292,3 +292,71 @@ async fn stripe_errors_map_onto_the_retry_policy() {
         FailureKind::AccountNotVerified
     );
 }
+
+#[tokio::test]
+async fn reconciliation_reports_and_repairs_differences_with_stripe() {
+    let fake = FakeStripe::start().await;
+    fake.set_scenario("acct_barber-1", Scenario::LoseResponse);
+    let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    let stripe = payout_app::Pipeline {
+        rail: Arc::new(rail(&fake)),
+        ..world.pipeline.clone()
+    };
+    let monday = utc(2026, 3, 2, 12, 0);
+    for barber in ["barber-1", "barber-2"] {
+        stripe
+            .store
+            .put_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
+            .await
+            .unwrap();
+        ingest_earnings(
+            stripe.store.as_ref(),
+            &[World::earning(barber, 0, "200.00", monday)],
+        )
+        .await
+        .unwrap();
+    }
+    let now = monday + TimeDelta::hours(1);
+    // barber-1: Stripe paid, the answer was lost; the store says retry_scheduled.
+    let lost = manual_payout(
+        &stripe,
+        &BarberId::parse("barber-1").unwrap(),
+        "r",
+        "operator",
+        now,
+    )
+    .await
+    .unwrap();
+    execute_payout(&stripe, &lost.id, "exec", now)
+        .await
+        .unwrap();
+    // barber-2: recorded as paid by another rail; Stripe has no transfer for it.
+    let other = manual_payout(
+        &world.pipeline,
+        &BarberId::parse("barber-2").unwrap(),
+        "r",
+        "operator",
+        now,
+    )
+    .await
+    .unwrap();
+    execute_payout(&world.pipeline, &other.id, "exec", now)
+        .await
+        .unwrap();
+
+    let later = now + TimeDelta::minutes(1);
+    let report = payout_app::reconcile::reconcile(&stripe, later, 7, false)
+        .await
+        .unwrap();
+    assert_eq!(report.paid_not_recorded, [lost.id.to_string()]);
+    assert!(report.adopted.is_empty(), "a report changes nothing");
+    assert_eq!(report.recorded_not_paid, [other.id.to_string()]);
+
+    let repaired = payout_app::reconcile::reconcile(&stripe, later, 7, true)
+        .await
+        .unwrap();
+    assert_eq!(repaired.adopted, [lost.id.to_string()]);
+    let adopted = stripe.store.get_payout(&lost.id).await.unwrap().unwrap();
+    assert_eq!(adopted.status, PayoutStatus::Completed);
+    assert_eq!(fake.transfers().len(), 1, "nothing paid twice");
+}

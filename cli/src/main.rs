@@ -64,6 +64,17 @@ enum Command {
         #[command(subcommand)]
         action: AwsLocalAction,
     },
+    /// Compare the store's Stripe payouts with Stripe (STRIPE_SECRET_KEY) and report differences.
+    Reconcile {
+        #[arg(long, default_value = "payouts.db")]
+        db: PathBuf,
+        /// Look at payouts created in the last N days.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Record the transfers Stripe made that the store missed.
+        #[arg(long)]
+        repair: bool,
+    },
     /// Print an API token for trying the API locally.
     Token {
         /// operator or barber.
@@ -100,7 +111,10 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // The demo injects failures on purpose; its summary reports them, so the log stays quiet.
     let default_level = match cli.command {
-        Command::Demo { .. } | Command::Token { .. } | Command::AwsLocal { .. } => "error",
+        Command::Demo { .. }
+        | Command::Token { .. }
+        | Command::AwsLocal { .. }
+        | Command::Reconcile { .. } => "error",
         Command::Serve { .. } => "info",
     };
     tracing_subscriber::fmt()
@@ -165,6 +179,18 @@ async fn main() -> anyhow::Result<()> {
             println!("export JOB_QUEUE_URL={}", resources.queue_url);
             println!("export DEAD_LETTER_QUEUE_URL={}", resources.dead_letter_url);
             println!("export TOPIC_ARN={}", resources.topic_arn);
+            Ok(())
+        }
+        Command::Reconcile { db, days, repair } => {
+            anyhow::ensure!(db.exists(), "{} does not exist", db.display());
+            let rail = payout_stripe::StripeRail::new(&payout_stripe::StripeConfig::from_env()?)?;
+            let mut pipeline =
+                payout_local::runtime::embedded_pipeline(&db, FailurePlan::default())?;
+            pipeline.rail = std::sync::Arc::new(rail);
+            let report =
+                payout_app::reconcile::reconcile(&pipeline, chrono::Utc::now(), days, repair)
+                    .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
         Command::Token {

@@ -10,6 +10,7 @@
 //! - [`operator`]: manual payout, retry and cancel.
 //! - [`rails`]: bank transfer and manual rails, and the router by payment method.
 //! - [`bank_export`]: the daily bank transfer file.
+//! - [`reconcile`]: the store compared with the payment provider.
 //! - [`recovery`]: re-enqueue payouts whose job was lost.
 //! - [`worker`]: receive deliveries and hand them to [`execute`].
 //! - [`notify`]: tell the barber, at most once per event.
@@ -33,6 +34,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod ports;
 pub mod rails;
+pub mod reconcile;
 pub mod recovery;
 pub mod webhooks;
 pub mod worker;

@@ -95,7 +95,8 @@ impl PayoutStatus {
                 S::Processing | S::Completed | S::InTransit | S::Queued | S::Failed | S::Cancelled
             ),
             S::InTransit => matches!(to, S::Completed | S::Failed),
-            S::Failed => matches!(to, S::Queued | S::Cancelled),
+            // Failed -> Completed/InTransit: reconciliation found the provider paid it after all.
+            S::Failed => matches!(to, S::Queued | S::Cancelled | S::Completed | S::InTransit),
             S::Completed | S::Cancelled => false,
         }
     }
