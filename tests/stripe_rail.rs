@@ -360,3 +360,19 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
     assert_eq!(adopted.status, PayoutStatus::Completed);
     assert_eq!(fake.transfers().len(), 1, "nothing paid twice");
 }
+
+#[tokio::test]
+async fn an_onboarding_link_comes_from_stripe_for_the_connected_account() {
+    use payout_app::ports::AccountOnboarding;
+    let fake = FakeStripe::start().await;
+    let link = rail(&fake)
+        .onboarding_link(
+            "acct_new",
+            "https://shop.example/refresh",
+            "https://shop.example/done",
+        )
+        .await
+        .unwrap();
+    assert_eq!(link.url, "https://connect.stripe.com/setup/e/acct_new/fake");
+    assert_eq!(link.expires_at.timestamp(), 1_772_834_700);
+}

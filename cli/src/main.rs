@@ -185,7 +185,7 @@ async fn main() -> anyhow::Result<()> {
             anyhow::ensure!(db.exists(), "{} does not exist", db.display());
             let rail = payout_stripe::StripeRail::new(&payout_stripe::StripeConfig::from_env()?)?;
             let mut pipeline =
-                payout_local::runtime::embedded_pipeline(&db, FailurePlan::default())?;
+                payout_local::runtime::embedded_pipeline(&db, std::sync::Arc::default())?;
             pipeline.rail = std::sync::Arc::new(rail);
             let report =
                 payout_app::reconcile::reconcile(&pipeline, chrono::Utc::now(), days, repair)

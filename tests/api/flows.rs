@@ -333,3 +333,55 @@ async fn openapi_document_lists_every_route() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_barber_gets_an_onboarding_link_for_its_own_account() {
+    let app = TestApp::spawn().await;
+    let op = operator();
+    let body = json!({"return_url": "https://shop.example/done", "refresh_url": "https://shop.example/again"});
+    brief_schedule(&app).await;
+    problem(
+        app.post("/schedules/123/onboarding-link", Some(&op), &body)
+            .await,
+        409,
+    )
+    .await;
+    app.put(
+        "/schedules/123",
+        Some(&op),
+        &json!({"connected_account_id": "acct_123"}),
+    )
+    .await;
+    let own = payout_tests::app::barber("123");
+    let link: Value = app
+        .post("/schedules/123/onboarding-link", Some(&own), &body)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(link["account_id"], "acct_123");
+    assert!(
+        link["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://shop.example/done")
+    );
+    let other = payout_tests::app::barber("456");
+    problem(
+        app.post("/schedules/123/onboarding-link", Some(&other), &body)
+            .await,
+        404,
+    )
+    .await;
+    problem(
+        app.post(
+            "/schedules/123/onboarding-link",
+            Some(&op),
+            &json!({"return_url": "ftp://x", "refresh_url": "https://y"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    app.stop().await;
+}

@@ -236,12 +236,43 @@ async fn create_payout(
     )
 }
 
+async fn create_account_link(Form(params): Form<Vec<(String, String)>>) -> Response {
+    let Some(account) = param(&params, "account") else {
+        return respond(
+            400,
+            error_body(
+                "invalid_request_error",
+                Some("parameter_missing"),
+                "Missing required param: account.",
+            ),
+        );
+    };
+    if param(&params, "type") != Some("account_onboarding") {
+        return respond(
+            400,
+            error_body(
+                "invalid_request_error",
+                Some("parameter_invalid"),
+                "Invalid type.",
+            ),
+        );
+    }
+    respond(
+        200,
+        json!({
+            "object": "account_link", "created": 1_772_834_400, "expires_at": 1_772_834_700,
+            "url": format!("https://connect.stripe.com/setup/e/{account}/fake"),
+        }),
+    )
+}
+
 impl FakeStripe {
     pub async fn start() -> Self {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let app = Router::new()
             .route("/v1/transfers", post(create_transfer).get(list_transfers))
             .route("/v1/payouts", post(create_payout))
+            .route("/v1/account_links", post(create_account_link))
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}/", listener.local_addr().unwrap());

@@ -12,19 +12,15 @@ use payout_stripe::{StripeConfig, StripeRail};
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
-    let runtime = runtime_from_env(
-        "api",
-        Arc::new(MethodRouter::new(Arc::new(StripeRail::new(
-            &StripeConfig::from_env()?,
-        )?))),
-    )
-    .await?;
+    let stripe = Arc::new(StripeRail::new(&StripeConfig::from_env()?)?);
+    let runtime = runtime_from_env("api", Arc::new(MethodRouter::new(stripe.clone()))).await?;
     let secret =
         std::env::var("JWT_SECRET").map_err(|_| "environment variable JWT_SECRET is not set")?;
     let app = router(ApiState {
         pipeline: runtime.pipeline,
         clock: Arc::new(SystemClock),
         auth: AuthConfig::hs256(secret.as_bytes()),
+        onboarding: Some(stripe),
         stripe_webhook_secret: None,
     });
     lambda_http::run(app).await

@@ -18,6 +18,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         clock: Arc::new(SystemClock),
         // Webhooks authenticate by signature; no bearer token is ever accepted here.
         auth: AuthConfig::hs256(Vec::new()),
+        onboarding: None,
         stripe_webhook_secret: Some(Arc::from(secret.as_bytes())),
     });
     lambda_http::run(app).await

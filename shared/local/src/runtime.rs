@@ -47,20 +47,18 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Assembles the embedded pipeline on the SQLite file at `db_path`.
+/// Assembles the embedded pipeline on the SQLite file at `db_path`, with `provider` standing in
+/// for Stripe.
 pub fn embedded_pipeline(
     db_path: &std::path::Path,
-    rail_failures: FailurePlan,
+    provider: Arc<SimulatedRail>,
 ) -> Result<Pipeline, AppError> {
     Ok(Pipeline {
         store: Arc::new(SqliteStore::open(db_path, Durability::Full)?),
         queue: Arc::new(MemoryQueue::default()),
-        // The simulated rail stands in for Stripe; bank transfers and manual payments go in
-        // transit until an operator confirms them, as in production.
-        rail: Arc::new(MethodRouter::new(Arc::new(SimulatedRail::new(
-            0,
-            rail_failures,
-        )))),
+        // Bank transfers and manual payments go in transit until an operator confirms them, as
+        // in production.
+        rail: Arc::new(MethodRouter::new(provider)),
         notifier: Arc::new(LogNotifier),
         metrics: Arc::new(payout_app::ports::NoMetrics),
         config: AppConfig::default(),
@@ -73,7 +71,8 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let pipeline = embedded_pipeline(&config.db_path, config.rail_failures)?;
+    let provider = Arc::new(SimulatedRail::new(0, config.rail_failures));
+    let pipeline = embedded_pipeline(&config.db_path, provider.clone())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let recovered = recover_older_than(&pipeline, clock.now(), clock.now()).await?;
     tracing::info!(recovered, "recovered payouts left by a previous run");
@@ -100,6 +99,7 @@ pub async fn serve(
         pipeline,
         clock,
         auth: AuthConfig::hs256(config.jwt_secret.as_bytes()),
+        onboarding: Some(provider),
         stripe_webhook_secret: config
             .stripe_webhook_secret
             .as_deref()

@@ -202,6 +202,22 @@ impl PaymentRail for SimulatedRail {
     }
 }
 
+/// Onboarding links that lead nowhere: the embedded default has no provider to verify accounts.
+#[async_trait]
+impl payout_app::ports::AccountOnboarding for SimulatedRail {
+    async fn onboarding_link(
+        &self,
+        account: &str,
+        _refresh_url: &str,
+        return_url: &str,
+    ) -> Result<payout_app::ports::OnboardingLink, RailError> {
+        Ok(payout_app::ports::OnboardingLink {
+            url: format!("{return_url}?simulated_onboarding={account}"),
+            expires_at: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

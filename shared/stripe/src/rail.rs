@@ -4,11 +4,14 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+use payout_app::ports::{
+    AccountOnboarding, OnboardingLink, PaymentRail, RailError, TransferReceipt, TransferRequest,
+};
 use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 use payout_core::retry::FailureKind;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::transfer::{CreateTransfer, ListTransfer};
 use stripe_core::payout::{CreatePayout, CreatePayoutMethod};
 
@@ -157,5 +160,26 @@ impl PaymentRail for StripeRail {
                 transfer_id: t.id.to_string(),
                 settled: true,
             }))
+    }
+}
+
+#[async_trait]
+impl AccountOnboarding for StripeRail {
+    async fn onboarding_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<OnboardingLink, RailError> {
+        let link = CreateAccountLink::new(account, CreateAccountLinkType::AccountOnboarding)
+            .refresh_url(refresh_url)
+            .return_url(return_url)
+            .send(&self.client)
+            .await
+            .map_err(map_error)?;
+        Ok(OnboardingLink {
+            url: link.url,
+            expires_at: chrono::DateTime::from_timestamp(link.expires_at, 0).unwrap_or_default(),
+        })
     }
 }

@@ -43,6 +43,8 @@ pub struct ApiState {
     pub pipeline: Pipeline,
     pub clock: Arc<dyn Clock>,
     pub auth: AuthConfig,
+    /// Where onboarding links come from (Stripe Connect); the route is refused when absent.
+    pub onboarding: Option<Arc<dyn crate::ports::AccountOnboarding>>,
     /// The Stripe endpoint secret (`whsec_...`); webhooks are refused when absent.
     pub stripe_webhook_secret: Option<Arc<[u8]>>,
 }
@@ -67,6 +69,10 @@ pub fn router(state: ApiState) -> Router {
             get(schedules::get)
                 .put(schedules::update)
                 .delete(schedules::pause),
+        )
+        .route(
+            "/schedules/{barber_id}/onboarding-link",
+            post(schedules::onboarding_link),
         )
         .route("/earnings", post(ledger::post_earnings))
         .route("/deductions", post(ledger::post_deduction))

@@ -66,6 +66,7 @@ impl Modify for ProblemMediaType {
     info(title = "Payout scheduler", description = "Barber payouts: schedules, earnings, payouts, analytics."),
     paths(
         schedules::create, schedules::get, schedules::update, schedules::pause, schedules::list,
+        schedules::onboarding_link,
         ledger::post_earnings, ledger::post_deduction,
         payouts::list, payouts::detail, payouts::manual, payouts::retry, payouts::cancel,
         payouts::preview, payouts::confirm, payouts::mark_returned, payouts::bank_file,

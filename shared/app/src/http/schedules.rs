@@ -345,3 +345,50 @@ pub async fn list(
         .flatten();
     Ok(Json(Page { items, next_cursor }))
 }
+
+fn https_url(field: &str, raw: &str) -> Result<(), AppError> {
+    let ok = (raw.starts_with("https://") || raw.starts_with("http://")) && raw.len() <= 2000;
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(format!("{field} must be an http(s) URL")))
+    }
+}
+
+/// A Stripe Connect onboarding link for the barber's connected account.
+#[utoipa::path(post, path = "/api/v1/payout-scheduler/schedules/{barber_id}/onboarding-link",
+    params(("barber_id" = String, Path)), request_body = super::wire::OnboardingBody,
+    security(("bearer" = [])), tag = "schedules",
+    responses((status = 200, body = super::wire::OnboardingView), (status = 400, body = super::error::Problem),
+               (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)))]
+pub async fn onboarding_link(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(barber_id): Path<String>,
+    ApiJson(body): ApiJson<super::wire::OnboardingBody>,
+) -> Result<Json<super::wire::OnboardingView>, ApiError> {
+    let schedule = load(&state, &caller, &barber_id).await?;
+    https_url("return_url", &body.return_url)?;
+    https_url("refresh_url", &body.refresh_url)?;
+    let onboarding = state.onboarding.as_ref().ok_or_else(|| {
+        AppError::NotFound("onboarding (no payment provider is configured)".into())
+    })?;
+    let account = schedule.connected_account.clone().ok_or_else(|| {
+        AppError::Conflict(format!(
+            "barber {} has no connected account; set connected_account_id on the schedule first",
+            schedule.barber_id
+        ))
+    })?;
+    let link = onboarding
+        .onboarding_link(&account, &body.refresh_url, &body.return_url)
+        .await
+        .map_err(|e| {
+            AppError::Conflict(format!("the provider refused the onboarding link: {e}"))
+        })?;
+    Ok(Json(super::wire::OnboardingView {
+        barber_id: schedule.barber_id.to_string(),
+        account_id: account,
+        url: link.url,
+        expires_at: link.expires_at,
+    }))
+}

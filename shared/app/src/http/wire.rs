@@ -322,6 +322,23 @@ pub struct ManualPayoutBody {
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct OnboardingBody {
+    /// Where the provider sends the barber when onboarding is done.
+    pub return_url: String,
+    /// Where it sends them when the link has expired (to ask for a new one).
+    pub refresh_url: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OnboardingView {
+    pub barber_id: String,
+    pub account_id: String,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
     /// The bank's or the operator's reference for the payment.
     pub reference: String,

@@ -4,6 +4,7 @@
 pub mod clock;
 pub mod metrics;
 pub mod notifier;
+pub mod onboarding;
 pub mod queue;
 pub mod rail;
 pub mod store;
@@ -11,6 +12,7 @@ pub mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use metrics::{Metric, Metrics, NoMetrics, Unit};
 pub use notifier::{Channel, Notification, NotificationKind, Notifier, NotifyError};
+pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
