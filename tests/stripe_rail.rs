@@ -9,6 +9,7 @@ use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
 use payout_app::operator::manual_payout;
 use payout_app::ports::{PaymentRail, TransferRequest};
+use payout_app::reconcile::ReconcileScope;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::method::PaymentMethod;
 use payout_core::retry::{FailureClass, FailureKind};
@@ -345,16 +346,18 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
         .unwrap();
 
     let later = now + TimeDelta::minutes(1);
-    let report = payout_app::reconcile::reconcile(&stripe, later, 7, false)
-        .await
-        .unwrap();
+    let report =
+        payout_app::reconcile::reconcile(&stripe, later, 7, ReconcileScope::Everything, false)
+            .await
+            .unwrap();
     assert_eq!(report.paid_not_recorded, [lost.id.to_string()]);
     assert!(report.adopted.is_empty(), "a report changes nothing");
     assert_eq!(report.recorded_not_paid, [other.id.to_string()]);
 
-    let repaired = payout_app::reconcile::reconcile(&stripe, later, 7, true)
-        .await
-        .unwrap();
+    let repaired =
+        payout_app::reconcile::reconcile(&stripe, later, 7, ReconcileScope::Unsettled, true)
+            .await
+            .unwrap();
     assert_eq!(repaired.adopted, [lost.id.to_string()]);
     let adopted = stripe.store.get_payout(&lost.id).await.unwrap().unwrap();
     assert_eq!(adopted.status, PayoutStatus::Completed);

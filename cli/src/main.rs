@@ -187,9 +187,14 @@ async fn main() -> anyhow::Result<()> {
             let mut pipeline =
                 payout_local::runtime::embedded_pipeline(&db, std::sync::Arc::default())?;
             pipeline.rail = std::sync::Arc::new(rail);
-            let report =
-                payout_app::reconcile::reconcile(&pipeline, chrono::Utc::now(), days, repair)
-                    .await?;
+            let report = payout_app::reconcile::reconcile(
+                &pipeline,
+                chrono::Utc::now(),
+                days,
+                payout_app::reconcile::ReconcileScope::Everything,
+                repair,
+            )
+            .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -1,18 +1,24 @@
 //! The planner Lambda: on each EventBridge schedule tick, plan due payouts until done or close to
-//! the deadline, and re-enqueue stalled ones. The logic is `payout_aws::lambda`.
+//! the deadline, re-enqueue stalled ones, and reconcile unsettled ones with Stripe. The logic is `payout_aws::lambda`.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
-use payout_aws::lambda::{
-    UnconfiguredRail, deadline_instant, handle_schedule_tick, init_logging, runtime_from_env,
-};
+use payout_app::rails::MethodRouter;
+use payout_aws::lambda::{deadline_instant, handle_schedule_tick, init_logging, runtime_from_env};
+use payout_stripe::{StripeConfig, StripeRail};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let runtime = runtime_from_env("planner", Arc::new(UnconfiguredRail)).await?;
+    let runtime = runtime_from_env(
+        "planner",
+        Arc::new(MethodRouter::new(Arc::new(StripeRail::new(
+            &StripeConfig::from_env()?,
+        )?))),
+    )
+    .await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let runtime = runtime.clone();
         async move {

@@ -54,12 +54,22 @@ async fn payouts_in(
     Ok(all)
 }
 
+/// What to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReconcileScope {
+    /// Only payouts whose last attempt may have paid (the planner's sweep, every tick).
+    Unsettled,
+    /// Those, and every completed payout against the provider's transfers (the CLI).
+    Everything,
+}
+
 /// Checks the Stripe payouts created in the last `days`; with `repair`, adopts the transfers the
 /// store missed.
 pub async fn reconcile(
     p: &Pipeline,
     now: DateTime<Utc>,
     days: u32,
+    scope: ReconcileScope,
     repair: bool,
 ) -> Result<ReconcileReport, AppError> {
     let since = now - TimeDelta::days(i64::from(days));
@@ -111,6 +121,9 @@ pub async fn reconcile(
                 report.adopted.push(payout.id.to_string());
             }
         }
+    }
+    if scope == ReconcileScope::Unsettled {
+        return Ok(report);
     }
     for payout in payouts_in(p, PayoutStatus::Completed, since).await? {
         if !payout.breakdown.net.is_positive() {

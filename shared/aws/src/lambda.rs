@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::plan::{PlanReport, plan_due_payouts};
 use payout_app::ports::{JobQueue, Metric, PayoutJob};
+use payout_app::reconcile::{ReconcileScope, reconcile};
 use payout_app::recovery::recover_stalled;
 use payout_app::{AppConfig, AppError, Pipeline};
 use payout_core::retry::FailureKind;
@@ -125,11 +126,14 @@ pub fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
     std::time::Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
+/// How far back the planner's reconciliation sweep looks.
+const SWEEP_DAYS: u32 = 2;
+
 /// Time the planner leaves itself before the Lambda deadline to finish its page and report.
 pub const PLANNER_MARGIN: Duration = Duration::from_secs(10);
 
 /// The scheduled tick: plan page by page until done or `deadline` (minus the margin), then
-/// sweep for lost jobs. A cut-off run leaves the rest for the next tick; nothing is half done,
+/// sweep for lost jobs and reconcile payouts whose last attempt may have paid. A cut-off run leaves the rest for the next tick; nothing is half done,
 /// since each payout is one conditional write.
 pub async fn handle_schedule_tick(
     runtime: &AwsRuntime,
@@ -154,6 +158,22 @@ pub async fn handle_schedule_tick(
     );
     if keep_going() {
         recover_stalled(&runtime.pipeline, now).await?;
+    }
+    if keep_going() {
+        let found = reconcile(
+            &runtime.pipeline,
+            now,
+            SWEEP_DAYS,
+            ReconcileScope::Unsettled,
+            true,
+        )
+        .await?;
+        if !found.paid_not_recorded.is_empty() {
+            tracing::warn!(
+                ?found,
+                "reconciliation adopted transfers the store had missed"
+            );
+        }
     }
     Ok(report)
 }
@@ -215,7 +235,7 @@ async fn handle_job(
     }
 }
 
-/// The rail of a function that must never pay (the planner): it refuses every payment with a
+/// The rail of a function that must never pay (the webhooks): it refuses every payment with a
 /// reason, so a wiring mistake fails visibly instead of paying.
 pub struct UnconfiguredRail;
 
