@@ -17,9 +17,22 @@ use payout_tests::world::{World, usd, utc};
 
 /// Writes `total` payouts finished in the last hour: `failed` of them failed, the others
 /// completed `processing` after their first attempt.
-async fn finished_payouts(store: &dyn PayoutStore, now: DateTime<Utc>, total: usize, failed: usize, processing: TimeDelta) {
+async fn finished_payouts(
+    store: &dyn PayoutStore,
+    now: DateTime<Utc>,
+    total: usize,
+    failed: usize,
+    processing: TimeDelta,
+) {
     let breakdown = PayoutPolicy::default()
-        .breakdown(&PeriodActivity { gross: usd("100.00"), services: 1, deductions: vec![] }, PaymentMethod::StripeStandard)
+        .breakdown(
+            &PeriodActivity {
+                gross: usd("100.00"),
+                services: 1,
+                deductions: vec![],
+            },
+            PaymentMethod::StripeStandard,
+        )
         .unwrap();
     for i in 0..total {
         let barber = BarberId::parse(format!("b{i}")).unwrap();
@@ -30,7 +43,9 @@ async fn finished_payouts(store: &dyn PayoutStore, now: DateTime<Utc>, total: us
                 barber_id: barber.clone(),
                 method: PaymentMethod::StripeStandard,
                 breakdown: breakdown.clone(),
-                trigger: PayoutTrigger::Manual { reason: "test".into() },
+                trigger: PayoutTrigger::Manual {
+                    reason: "test".into(),
+                },
                 cutoff: start,
                 destination: None,
                 notifications: World::weekly_schedule("x", Weekday::Fri, start).notifications,
@@ -55,9 +70,18 @@ async fn finished_payouts(store: &dyn PayoutStore, now: DateTime<Utc>, total: us
         store.update_payout(&payout, read, &attempt).await.unwrap();
         let read = payout.version;
         let outcome = if i < failed {
-            payout.fail(start + processing, "test", FailureKind::AccountNotVerified, "test").unwrap()
+            payout
+                .fail(
+                    start + processing,
+                    "test",
+                    FailureKind::AccountNotVerified,
+                    "test",
+                )
+                .unwrap()
         } else {
-            payout.record_transfer(start + processing, "test", format!("tr_{i}"), true, "paid").unwrap()
+            payout
+                .record_transfer(start + processing, "test", format!("tr_{i}"), true, "paid")
+                .unwrap()
         };
         store.update_payout(&payout, read, &outcome).await.unwrap();
     }
@@ -72,7 +96,14 @@ fn alert_names(report: &payout_app::health::HealthReport) -> Vec<&str> {
 async fn six_percent_failures_and_31_seconds_fire_both_alerts() {
     let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
     let now = utc(2026, 3, 2, 12, 0);
-    finished_payouts(world.pipeline.store.as_ref(), now, 50, 3, TimeDelta::seconds(31)).await;
+    finished_payouts(
+        world.pipeline.store.as_ref(),
+        now,
+        50,
+        3,
+        TimeDelta::seconds(31),
+    )
+    .await;
     let report = check_health(&world.pipeline, now).await.unwrap();
     assert_eq!(alert_names(&report), ["failure_rate", "processing_time"]);
     assert!(!report.is_healthy());
@@ -83,7 +114,14 @@ async fn six_percent_failures_and_31_seconds_fire_both_alerts() {
 async fn four_percent_failures_and_29_seconds_fire_none() {
     let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
     let now = utc(2026, 3, 2, 12, 0);
-    finished_payouts(world.pipeline.store.as_ref(), now, 50, 2, TimeDelta::seconds(29)).await;
+    finished_payouts(
+        world.pipeline.store.as_ref(),
+        now,
+        50,
+        2,
+        TimeDelta::seconds(29),
+    )
+    .await;
     let report = check_health(&world.pipeline, now).await.unwrap();
     assert!(report.alerts.is_empty(), "{:?}", report.alerts);
     assert_eq!(report.status, "healthy");

@@ -2,8 +2,14 @@
 //! and a barber with every channel off is never messaged.
 
 use chrono::{DateTime, Utc};
+use std::sync::OnceLock;
+
+use minijinja::{Environment, context};
 use payout_core::breakdown::PayoutBreakdown;
+use payout_core::deduction::DeductionKind;
+use payout_core::method::PaymentMethod;
 use payout_core::payout::Payout;
+use payout_core::retry::FailureKind;
 use payout_core::schedule::{NotificationPrefs, PayoutSchedule};
 
 use crate::pipeline::Pipeline;
@@ -20,48 +26,145 @@ fn channels(prefs: &NotificationPrefs) -> Vec<Channel> {
     channels
 }
 
-fn describe(b: &PayoutBreakdown) -> String {
-    format!(
-        "gross {}, {} services at {} = commission {}, bonus {}, deductions {}, fee {}, net {}",
-        b.gross,
-        b.service_count,
-        b.commission_rate,
-        b.commission,
-        b.bonus,
-        b.deductions_total,
-        b.fee,
-        b.net
-    )
+/// The message templates, compiled once; they live in `shared/app/templates/`.
+fn templates() -> &'static Environment<'static> {
+    static TEMPLATES: OnceLock<Environment<'static>> = OnceLock::new();
+    TEMPLATES.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in [
+            ("completed", include_str!("../templates/completed.txt")),
+            ("failed", include_str!("../templates/failed.txt")),
+            (
+                "retry_scheduled",
+                include_str!("../templates/retry_scheduled.txt"),
+            ),
+            (
+                "below_minimum",
+                include_str!("../templates/below_minimum.txt"),
+            ),
+        ] {
+            env.add_template(name, source)
+                .expect("the bundled templates are valid");
+        }
+        env
+    })
+}
+
+fn render(name: &str, context: minijinja::Value) -> String {
+    templates()
+        .get_template(name)
+        .and_then(|template| template.render(context))
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, template = name, "notification template failed");
+            format!("Update about your payout ({name}).")
+        })
+}
+
+fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
+    match line.kind {
+        DeductionKind::BoothRent => "Booth rent".to_string(),
+        DeductionKind::SupplyFee => "Supply fee".to_string(),
+        DeductionKind::CarriedBalance => "Balance carried from an earlier period".to_string(),
+        DeductionKind::Other if line.description.trim().is_empty() => "Other deduction".to_string(),
+        DeductionKind::Other => line.description.trim().to_string(),
+    }
+}
+
+fn method_label(method: PaymentMethod) -> (&'static str, &'static str) {
+    match method {
+        PaymentMethod::StripeStandard => ("Stripe", "usually within 2 business days"),
+        PaymentMethod::StripeInstant => ("Stripe instant payout", "usually within 30 minutes"),
+        PaymentMethod::BankTransfer => ("bank transfer", "usually within 1 to 3 business days"),
+        PaymentMethod::Manual => ("a manual payment", ""),
+    }
+}
+
+fn advice(kind: Option<FailureKind>) -> &'static str {
+    match kind {
+        Some(FailureKind::AccountNotVerified) => {
+            "Finish verifying your payout account from the onboarding link; we pay as soon as it is verified."
+        }
+        Some(FailureKind::InvalidPaymentMethod) => {
+            "Update your payout method in the app and we will pay it again."
+        }
+        Some(
+            FailureKind::Timeout
+            | FailureKind::Connection
+            | FailureKind::RateLimited
+            | FailureKind::ProviderUnavailable
+            | FailureKind::InsufficientPermissions
+            | FailureKind::InvalidAmount
+            | FailureKind::IdempotencyConflict
+            | FailureKind::ProviderRejected,
+        )
+        | None => "Our team has been alerted and will contact you; your earnings are safe.",
+    }
+}
+
+/// The rendered text of a payout notice.
+pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
+    let b = &payout.breakdown;
+    let (method, arrival) = method_label(payout.method);
+    let reason = payout.failure_reason.as_deref();
+    match kind {
+        NotificationKind::Completed => render(
+            "completed",
+            context! {
+                barber_id => payout.barber_id.as_str(),
+                payout_id => payout.id.as_str(),
+                method => method,
+                arrival => arrival,
+                services => b.service_count,
+                gross => b.gross.formatted(),
+                rate => b.commission_rate.to_string(),
+                commission => b.commission.formatted(),
+                has_bonus => b.bonus.is_positive(),
+                bonus => b.bonus.formatted(),
+                deductions => b.deductions.iter().map(|line| context! {
+                    label => deduction_label(line),
+                    amount => line.amount.formatted(),
+                }).collect::<Vec<_>>(),
+                fee => b.fee.formatted(),
+                net => b.net.formatted(),
+            },
+        ),
+        NotificationKind::Failed => render(
+            "failed",
+            context! {
+                barber_id => payout.barber_id.as_str(),
+                payout_id => payout.id.as_str(),
+                net => b.net.formatted(),
+                reason => reason.unwrap_or("the payment was refused"),
+                advice => advice(payout.failure_kind),
+            },
+        ),
+        NotificationKind::RetryScheduled => render(
+            "retry_scheduled",
+            context! {
+                barber_id => payout.barber_id.as_str(),
+                payout_id => payout.id.as_str(),
+                net => b.net.formatted(),
+                reason => reason.unwrap_or("a temporary problem"),
+                next_attempt => payout
+                    .next_attempt_at
+                    .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .unwrap_or_default(),
+            },
+        ),
+        NotificationKind::BelowMinimum => render(
+            "below_minimum",
+            context! {
+                barber_id => payout.barber_id.as_str(),
+                net => b.net.formatted(),
+                minimum => "your minimum",
+            },
+        ),
+    }
 }
 
 /// The notification of a payout's outcome, rendered but not sent.
 pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> Notification {
-    let reason = payout.failure_reason.as_deref();
-    let message = match kind {
-        NotificationKind::Completed => format!(
-            "Your payout {} of {} via {} is on its way ({}).",
-            payout.id,
-            payout.breakdown.net,
-            payout.method,
-            describe(&payout.breakdown)
-        ),
-        NotificationKind::Failed => format!(
-            "Your payout {} of {} could not be paid: {}.",
-            payout.id,
-            payout.breakdown.net,
-            reason.unwrap_or("unknown reason")
-        ),
-        NotificationKind::RetryScheduled => format!(
-            "Your payout {} of {} is delayed ({}); we will retry automatically.",
-            payout.id,
-            payout.breakdown.net,
-            reason.unwrap_or("temporary problem")
-        ),
-        NotificationKind::BelowMinimum => format!(
-            "Your payout {} of {} is below your minimum and rolls into your next payout.",
-            payout.id, payout.breakdown.net
-        ),
-    };
+    let message = render_message(payout, kind);
     // A retry can be scheduled several times for one payout; each is its own event.
     let dedupe_key = match kind {
         NotificationKind::RetryScheduled => {
@@ -99,9 +202,13 @@ pub async fn notify_below_minimum(
     breakdown: &PayoutBreakdown,
     now: DateTime<Utc>,
 ) {
-    let message = format!(
-        "Your earnings so far ({}) are below your minimum payout of {}; they roll into your next payout.",
-        breakdown.net, schedule.minimum_payout
+    let message = render(
+        "below_minimum",
+        context! {
+            barber_id => schedule.barber_id.as_str(),
+            net => breakdown.net.formatted(),
+            minimum => schedule.minimum_payout.formatted(),
+        },
     );
     send(
         p,

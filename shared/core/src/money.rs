@@ -153,6 +153,34 @@ impl Money {
         self.amount > Decimal::ZERO
     }
 
+    /// For people: the currency's symbol, thousands separators and its minor-unit decimals
+    /// (`$1,000.00`, `-$50.00`, `¥1,500`).
+    pub fn formatted(self) -> String {
+        let symbol = match self.currency {
+            Currency::Usd => "$",
+            Currency::Cad => "CA$",
+            Currency::Aud => "A$",
+            Currency::Eur => "€",
+            Currency::Gbp => "£",
+            Currency::Jpy => "¥",
+        };
+        let digits = self.amount.abs().to_string();
+        let (whole, fraction) = digits.split_once('.').unwrap_or((&digits, ""));
+        let mut grouped = String::new();
+        for (i, digit) in whole.chars().enumerate() {
+            if i > 0 && (whole.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let sign = if self.is_negative() { "-" } else { "" };
+        if fraction.is_empty() {
+            format!("{sign}{symbol}{grouped}")
+        } else {
+            format!("{sign}{symbol}{grouped}.{fraction}")
+        }
+    }
+
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
         Ok(Self::rounded(self.amount + other.amount, self.currency))
@@ -231,6 +259,32 @@ mod tests {
                 .to_minor()
                 .unwrap(),
             1500
+        );
+    }
+
+    #[test]
+    fn formats_for_people() {
+        assert_eq!(
+            Money::parse("1000", Currency::Usd).unwrap().formatted(),
+            "$1,000.00"
+        );
+        assert_eq!(
+            Money::parse("667.25", Currency::Usd).unwrap().formatted(),
+            "$667.25"
+        );
+        assert_eq!(
+            Money::parse("-50", Currency::Usd).unwrap().formatted(),
+            "-$50.00"
+        );
+        assert_eq!(
+            Money::parse("1234567.5", Currency::Eur)
+                .unwrap()
+                .formatted(),
+            "€1,234,567.50"
+        );
+        assert_eq!(
+            Money::parse("1500", Currency::Jpy).unwrap().formatted(),
+            "¥1,500"
         );
     }
 

@@ -1,0 +1,143 @@
+//! Barber notices: rendered from templates with money formatted for people, sent on the
+//! channels the barber chose (never when both are off), at most once per payout and kind.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{TimeDelta, Weekday};
+use payout_app::execute::execute_payout;
+use payout_app::ingest::ingest_earnings;
+use payout_app::notify::{notify_payout, render_message};
+use payout_app::operator::manual_payout;
+use payout_app::ports::{Channel, Notification, NotificationKind, Notifier, NotifyError};
+use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
+use payout_core::deduction::{DeductionKind, DeductionLine};
+use payout_core::ids::{BarberId, DeductionId, PayoutId};
+use payout_core::method::PaymentMethod;
+use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
+use payout_local::FailurePlan;
+use payout_tests::world::{World, usd, utc};
+
+#[derive(Default)]
+struct Outbox(Mutex<Vec<Notification>>);
+
+#[async_trait]
+impl Notifier for Outbox {
+    async fn publish(&self, notification: &Notification) -> Result<(), NotifyError> {
+        self.0.lock().unwrap().push(notification.clone());
+        Ok(())
+    }
+}
+
+#[test]
+fn the_completed_notice_of_the_brief_example_shows_every_line() {
+    let activity = PeriodActivity {
+        gross: usd("1000.00"),
+        services: 60,
+        deductions: vec![DeductionLine {
+            id: DeductionId::parse("rent").unwrap(),
+            kind: DeductionKind::BoothRent,
+            amount: usd("50.00"),
+            description: "booth rent".into(),
+        }],
+    };
+    let breakdown = PayoutPolicy::default()
+        .breakdown(&activity, PaymentMethod::StripeStandard)
+        .unwrap();
+    let now = utc(2026, 3, 6, 22, 0);
+    let barber = BarberId::parse("123").unwrap();
+    let (payout, _) = Payout::queued(
+        PlannedPayout {
+            id: PayoutId::scheduled(&barber, now),
+            barber_id: barber,
+            method: PaymentMethod::StripeStandard,
+            breakdown,
+            trigger: PayoutTrigger::Scheduled,
+            cutoff: now,
+            destination: None,
+            notifications: World::weekly_schedule("123", Weekday::Fri, now).notifications,
+            priority: 10,
+        },
+        now,
+        now,
+        "test",
+    );
+    let message = render_message(&payout, NotificationKind::Completed);
+    for line in [
+        "Gross earnings (60 services): $1,000.00",
+        "Commission (72%): $720.00",
+        "Booth rent: -$50.00",
+        "Platform fee: -$2.75",
+        "Net payout: $667.25",
+    ] {
+        assert!(message.contains(line), "`{line}` missing from:\n{message}");
+    }
+    assert!(
+        !message.contains("Volume bonus"),
+        "no bonus line without a bonus"
+    );
+}
+
+async fn paid_with_preferences(email: bool, sms: bool) -> (Vec<Notification>, Arc<Outbox>, World) {
+    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    let outbox = Arc::new(Outbox::default());
+    world.pipeline.notifier = outbox.clone();
+    let p = &world.pipeline;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let mut schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
+    schedule.notifications.email_notifications = email;
+    schedule.notifications.sms_notifications = sms;
+    schedule.notifications.phone = Some("+15550000001".into());
+    p.store.put_schedule(&schedule).await.unwrap();
+    ingest_earnings(
+        p.store.as_ref(),
+        &[World::earning("b1", 0, "120.00", monday)],
+    )
+    .await
+    .unwrap();
+    let now = monday + TimeDelta::hours(1);
+    let payout = manual_payout(p, &BarberId::parse("b1").unwrap(), "r", "operator", now)
+        .await
+        .unwrap();
+    execute_payout(p, &payout.id, "exec", now).await.unwrap();
+    let sent = outbox.0.lock().unwrap().clone();
+    (sent, outbox, world)
+}
+
+#[tokio::test]
+async fn each_preference_combination_gets_its_channels() {
+    let cases = [
+        (true, false, vec![Channel::Email]),
+        (false, true, vec![Channel::Sms]),
+        (true, true, vec![Channel::Email, Channel::Sms]),
+    ];
+    for (email, sms, channels) in cases {
+        let (sent, _, _) = paid_with_preferences(email, sms).await;
+        assert_eq!(sent.len(), 1, "email {email}, sms {sms}");
+        assert_eq!(sent[0].kind, NotificationKind::Completed);
+        assert_eq!(sent[0].channels, channels);
+    }
+    let (sent, _, _) = paid_with_preferences(false, false).await;
+    assert!(sent.is_empty(), "never sent when both channels are off");
+}
+
+#[tokio::test]
+async fn a_notice_is_sent_at_most_once_per_payout_and_kind() {
+    let (_, outbox, world) = paid_with_preferences(true, false).await;
+    let p = &world.pipeline;
+    let payout = p
+        .store
+        .list_payouts(&Default::default(), 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let later = payout.updated_at + TimeDelta::minutes(1);
+    // A duplicate delivery of the job, and the completion notified again.
+    execute_payout(p, &payout.id, "exec-2", later)
+        .await
+        .unwrap();
+    notify_payout(p, &payout, NotificationKind::Completed, later).await;
+    notify_payout(p, &payout, NotificationKind::Completed, later).await;
+    assert_eq!(outbox.0.lock().unwrap().len(), 1);
+}
