@@ -125,6 +125,22 @@ async fn the_brief_flow_schedule_earnings_manual_payout_read_back() {
         .await
         .unwrap();
     assert!(recommendations["recommendations"].is_array());
+    let notices: Value = app
+        .get("/notifications?barber_id=123", Some(&op))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let notices = notices.as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["kind"], "completed");
+    assert_eq!(notices[0]["channels"], json!(["email"]));
+    assert!(
+        notices[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Net payout: $")
+    );
     let sample = app
         .request(
             reqwest::Method::POST,

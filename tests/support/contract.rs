@@ -300,24 +300,50 @@ pub async fn webhook_events_are_recorded_once(store: &dyn PayoutStore) {
 
 pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
     let t0 = utc(2026, 1, 1, 0, 0);
+    let notice = |key: &str, barber: &str| payout_app::ports::Notification {
+        dedupe_key: key.to_string(),
+        barber_id: BarberId::parse(barber).unwrap(),
+        payout_id: None,
+        kind: payout_app::ports::NotificationKind::Completed,
+        channels: vec![payout_app::ports::Channel::Email],
+        message: format!("message {key}"),
+    };
     assert!(
         store
-            .record_notification("po_1#completed", t0, "paid")
+            .record_notification(&notice("po_1#completed", "b1"), t0)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .record_notification("po_1#completed", t0, "paid")
+            .record_notification(&notice("po_1#completed", "b1"), t0)
+            .await
+            .unwrap()
+    );
+    let later = t0 + TimeDelta::minutes(1);
+    assert!(
+        store
+            .record_notification(&notice("po_1#failed", "b1"), later)
             .await
             .unwrap()
     );
     assert!(
         store
-            .record_notification("po_1#failed", t0, "failed")
+            .record_notification(&notice("po_2#completed", "b2"), later)
             .await
             .unwrap()
     );
+    let sent = store.list_notifications(&barber("b1"), 10).await.unwrap();
+    let keys: Vec<&str> = sent
+        .iter()
+        .map(|n| n.notification.dedupe_key.as_str())
+        .collect();
+    assert_eq!(
+        keys,
+        ["po_1#failed", "po_1#completed"],
+        "newest first, this barber only"
+    );
+    assert_eq!(sent[1].sent_at, t0);
 }
 
 /// DynamoDB writes at most 100 items per transaction; a period may hold many more earnings.

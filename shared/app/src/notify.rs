@@ -234,11 +234,7 @@ async fn send(p: &Pipeline, notification: Notification, now: DateTime<Utc>) {
     if notification.channels.is_empty() {
         return;
     }
-    match p
-        .store
-        .record_notification(&notification.dedupe_key, now, &notification.message)
-        .await
-    {
+    match p.store.record_notification(&notification, now).await {
         Ok(true) => {
             if let Err(error) = p.notifier.publish(&notification).await {
                 tracing::error!(key = %notification.dedupe_key, %error, "notification not delivered");

@@ -85,6 +85,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/payouts/{id}/confirm", post(payouts::confirm))
         .route("/payouts/{id}/return", post(payouts::mark_returned))
         .route("/bank-transfers/{day}", get(payouts::bank_file))
+        .route("/notifications", get(operations::list_notifications))
         .route("/analytics", get(insights::get_analytics))
         .route("/recommendations", get(insights::get_recommendations))
         .route(

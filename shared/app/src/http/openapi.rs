@@ -72,7 +72,7 @@ impl Modify for ProblemMediaType {
         payouts::preview, payouts::confirm, payouts::mark_returned, payouts::bank_file,
         insights::get_analytics, insights::get_recommendations,
         operations::health, operations::test_notification, operations::replay_dead_letters,
-        webhooks::stripe,
+        webhooks::stripe, operations::list_notifications,
     ),
     components(schemas(error::Problem, wire::ScheduleBody, wire::ScheduleView, wire::EarningsBody,
         wire::EarningView, wire::EarningsBatchView, wire::DeductionBody, wire::DeductionView,

@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use payout_core::ids::PayoutId;
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::ApiState;
 use super::auth::Caller;
@@ -117,4 +117,48 @@ pub async fn replay_dead_letters(
         .await?;
     tracing::info!(replayed, by = caller.subject(), "dead letters replayed");
     Ok(Json(ReplayView { replayed }))
+}
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationParams {
+    pub barber_id: String,
+    /// 1 to 200 (default 50).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SentView {
+    #[serde(flatten)]
+    pub notification: NotificationView,
+    pub sent_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What was sent to a barber, newest first.
+#[utoipa::path(get, path = "/api/v1/payout-scheduler/notifications", params(NotificationParams),
+    security(("bearer" = [])), tag = "operations",
+    responses((status = 200, body = Vec<SentView>), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn list_notifications(
+    State(state): State<ApiState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<NotificationParams>,
+) -> Result<Json<Vec<SentView>>, ApiError> {
+    let barber = payout_core::ids::BarberId::parse(&params.barber_id)
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    caller.may_see(&barber)?;
+    let limit = super::page_limit(params.limit)?;
+    let sent = state
+        .pipeline
+        .store
+        .list_notifications(&barber, limit)
+        .await?;
+    Ok(Json(
+        sent.iter()
+            .map(|s| SentView {
+                notification: NotificationView::from(&s.notification),
+                sent_at: s.sent_at,
+            })
+            .collect(),
+    ))
 }

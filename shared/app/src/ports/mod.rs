@@ -11,7 +11,9 @@ pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use metrics::{Metric, Metrics, NoMetrics, Unit};
-pub use notifier::{Channel, Notification, NotificationKind, Notifier, NotifyError};
+pub use notifier::{
+    Channel, Notification, NotificationKind, Notifier, NotifyError, SentNotification,
+};
 pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};

@@ -1,10 +1,11 @@
 //! Telling barbers what happened to their money.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use payout_core::ids::{BarberId, PayoutId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
     Completed,
@@ -24,7 +25,7 @@ impl NotificationKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
     Email,
@@ -40,7 +41,7 @@ impl Channel {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Notification {
     /// Unique per event: the store records it before publishing, so each is sent at most once.
     pub dedupe_key: String,
@@ -49,6 +50,13 @@ pub struct Notification {
     pub kind: NotificationKind,
     pub channels: Vec<Channel>,
     pub message: String,
+}
+
+/// A notification as the outbox keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SentNotification {
+    pub notification: Notification,
+    pub sent_at: DateTime<Utc>,
 }
 
 #[derive(Debug, thiserror::Error)]

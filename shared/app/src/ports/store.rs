@@ -18,6 +18,8 @@ use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
+use crate::ports::{Notification, SentNotification};
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage backend: {0}")]
@@ -223,13 +225,19 @@ pub trait PayoutStore: Send + Sync {
     /// Releases the lock only if `owner` still holds it.
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError>;
 
-    /// Records that the notification `dedupe_key` is being sent; false if it already was.
+    /// Records `notification` in the outbox before it is sent; false if its dedupe key was
+    /// recorded already (it was sent).
     async fn record_notification(
         &self,
-        dedupe_key: &str,
+        notification: &Notification,
         at: DateTime<Utc>,
-        body: &str,
     ) -> Result<bool, StoreError>;
+    /// The barber's most recent notifications, newest first.
+    async fn list_notifications(
+        &self,
+        barber: &BarberId,
+        limit: usize,
+    ) -> Result<Vec<SentNotification>, StoreError>;
 
     /// Records a provider's webhook event id; false if it was recorded before (a redelivery).
     async fn record_webhook_event(

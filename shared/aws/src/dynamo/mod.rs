@@ -8,7 +8,7 @@
 //! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      |
 //! | audit event     | `PAYOUT#p`          | `EVENT#seq`         |                                     |                              |
 //! | barber lock     | `LOCK#BARBER#b`     | `LOCK`              |                                     |                              |
-//! | notification    | `NOTIFY#key`        | `NOTIFY`            |                                     |                              |
+//! | notification    | `NOTIFY#key`        | `NOTIFY`            | `NOTICES#b` / `sent#key`            |                              |
 //! | heartbeat       | `HEARTBEAT#name`    | `HEARTBEAT`         |                                     |                              |
 //! | webhook event   | `WEBHOOK#event`     | `ONCE`              |                                     |                              |
 //!
@@ -33,6 +33,7 @@ use payout_app::ports::{
     CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
     PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
+use payout_app::ports::{Notification, SentNotification};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
@@ -336,11 +337,18 @@ impl PayoutStore for DynamoStore {
 
     async fn record_notification(
         &self,
-        dedupe_key: &str,
+        notification: &Notification,
         at: DateTime<Utc>,
-        body: &str,
     ) -> Result<bool, StoreError> {
-        records::record_notification(self, dedupe_key, at, body).await
+        records::record_notification(self, notification, at).await
+    }
+
+    async fn list_notifications(
+        &self,
+        barber: &BarberId,
+        limit: usize,
+    ) -> Result<Vec<SentNotification>, StoreError> {
+        records::list_notifications(self, barber, limit).await
     }
 
     async fn record_webhook_event(

@@ -10,7 +10,11 @@ use payout_core::money::Currency;
 use payout_core::status::PayoutStatus;
 
 use super::DynamoStore;
-use super::item::{Item, backend, corrupt, get_n, get_s, get_time, item, key, micros, n, s};
+use super::item::{
+    Item, backend, corrupt, from_json, get_n, get_s, get_time, item, key, micros, n, s, time_key,
+    to_json,
+};
+use payout_app::ports::{Notification, SentNotification};
 
 /// Locks and outbox records expire from the table (DynamoDB TTL) well after they matter.
 const RECORD_TTL: TimeDelta = TimeDelta::days(30);
@@ -72,14 +76,18 @@ pub async fn release_lock(
 
 pub async fn record_notification(
     store: &DynamoStore,
-    dedupe_key: &str,
+    notification: &Notification,
     at: DateTime<Utc>,
-    body: &str,
 ) -> Result<bool, StoreError> {
-    let mut record = key(format!("NOTIFY#{dedupe_key}"), "NOTIFY");
+    let mut record = key(format!("NOTIFY#{}", notification.dedupe_key), "NOTIFY");
     record.extend(item([
+        ("json_doc", to_json(notification)?),
         ("sent_at", micros(at)),
-        ("message", s(body)),
+        ("gsi1pk", s(format!("NOTICES#{}", notification.barber_id))),
+        (
+            "gsi1sk",
+            s(format!("{}#{}", time_key(at), notification.dedupe_key)),
+        ),
         ("expires_at", n((at + RECORD_TTL * 12).timestamp())),
     ]));
     let result = store
@@ -95,6 +103,32 @@ pub async fn record_notification(
         Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
         Err(e) => Err(backend(e)),
     }
+}
+
+pub async fn list_notifications(
+    store: &DynamoStore,
+    barber: &BarberId,
+    limit: usize,
+) -> Result<Vec<SentNotification>, StoreError> {
+    let mut records = store
+        .query(
+            Some(super::table::GSI1),
+            "gsi1pk = :pk",
+            item([(":pk", s(format!("NOTICES#{barber}")))]),
+            None,
+        )
+        .await?;
+    records.reverse();
+    records.truncate(limit);
+    records
+        .iter()
+        .map(|record| {
+            Ok(SentNotification {
+                notification: from_json(record, "json_doc")?,
+                sent_at: get_time(record, "sent_at")?,
+            })
+        })
+        .collect()
 }
 
 /// Writes `pk` once; false when it exists (a webhook delivered again, say).

@@ -22,6 +22,7 @@ use payout_app::ports::{
     CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
     PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
+use payout_app::ports::{Notification, SentNotification};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
@@ -130,9 +131,11 @@ CREATE TABLE IF NOT EXISTS locks (
 
 CREATE TABLE IF NOT EXISTS notifications (
     dedupe_key  TEXT PRIMARY KEY,
+    barber_id   TEXT NOT NULL,
     sent_at     INTEGER NOT NULL,
     body        TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS notifications_by_barber ON notifications (barber_id, sent_at);
 "#;
 
 impl SqliteStore {
@@ -335,22 +338,56 @@ impl PayoutStore for SqliteStore {
 
     async fn record_notification(
         &self,
-        dedupe_key: &str,
+        notification: &Notification,
         at: DateTime<Utc>,
-        body: &str,
     ) -> Result<bool, StoreError> {
+        let body = codec::to_json(notification)?;
         let inserted = self
             .conn
             .lock()
             .prepare_cached(
-                "INSERT INTO notifications (dedupe_key, sent_at, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (dedupe_key) DO NOTHING",
+                "INSERT INTO notifications (dedupe_key, barber_id, sent_at, body)
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (dedupe_key) DO NOTHING",
             )
             .and_then(|mut statement| {
-                statement.execute(rusqlite::params![dedupe_key, codec::micros(at), body])
+                statement.execute(rusqlite::params![
+                    notification.dedupe_key,
+                    notification.barber_id.as_str(),
+                    codec::micros(at),
+                    body
+                ])
             })
             .map_err(backend)?;
         Ok(inserted == 1)
+    }
+
+    async fn list_notifications(
+        &self,
+        barber: &BarberId,
+        limit: usize,
+    ) -> Result<Vec<SentNotification>, StoreError> {
+        let conn = self.conn.lock();
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT sent_at, body FROM notifications WHERE barber_id = ?1
+                 ORDER BY sent_at DESC, dedupe_key DESC LIMIT ?2",
+            )
+            .map_err(backend)?;
+        let rows = statement
+            .query_map(rusqlite::params![barber.as_str(), limit as i64], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(backend)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        rows.into_iter()
+            .map(|(sent_at, body)| {
+                Ok(SentNotification {
+                    notification: codec::from_json(&body)?,
+                    sent_at: codec::instant(sent_at)?,
+                })
+            })
+            .collect()
     }
 
     async fn record_webhook_event(
