@@ -74,31 +74,14 @@ impl DynamoStore {
         values: Item,
         limit: Option<usize>,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .set_index_name(index.map(str::to_string))
-                .key_condition_expression(condition)
-                .set_expression_attribute_values(Some(values.clone()))
-                .set_exclusive_start_key(start)
-                .set_consistent_read(index.is_none().then_some(true))
-                .send()
-                .await
-                .map_err(backend)?;
-            items.extend(page.items().iter().cloned());
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() || limit.is_some_and(|limit| items.len() >= limit) {
-                break;
-            }
-        }
-        if let Some(limit) = limit {
-            items.truncate(limit);
-        }
-        Ok(items)
+        self.query_where(
+            index,
+            condition,
+            values,
+            limit.unwrap_or(usize::MAX),
+            &|_| true,
+        )
+        .await
     }
 
     /// Query items that `keep` accepts, page after page, until `limit` are found.
@@ -121,6 +104,8 @@ impl DynamoStore {
                 .key_condition_expression(condition)
                 .set_expression_attribute_values(Some(values.clone()))
                 .set_exclusive_start_key(start)
+                // Reads of the table itself see every committed write; index reads cannot.
+                .set_consistent_read(index.is_none().then_some(true))
                 .send()
                 .await
                 .map_err(backend)?;

@@ -23,6 +23,29 @@ fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(error: &
     error.code() == Some("ConditionalCheckFailedException")
 }
 
+/// Puts `record` if `condition` holds; false when it does not.
+async fn put_if(
+    store: &DynamoStore,
+    record: Item,
+    condition: &str,
+    values: Option<Item>,
+) -> Result<bool, StoreError> {
+    let result = store
+        .client
+        .put_item()
+        .table_name(&store.table)
+        .set_item(Some(record))
+        .condition_expression(condition)
+        .set_expression_attribute_values(values)
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
+        Err(e) => Err(backend(e)),
+    }
+}
+
 pub async fn try_lock(
     store: &DynamoStore,
     barber: &BarberId,
@@ -36,20 +59,13 @@ pub async fn try_lock(
         ("lease_until", micros(lease_until)),
         ("expires_at", n((lease_until + RECORD_TTL).timestamp())),
     ]));
-    let result = store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(record))
-        .condition_expression("attribute_not_exists(pk) OR lease_until < :now")
-        .expression_attribute_values(":now", micros(now))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
-        Err(e) => Err(backend(e)),
-    }
+    put_if(
+        store,
+        record,
+        "attribute_not_exists(pk) OR lease_until < :now",
+        Some(item([(":now", micros(now))])),
+    )
+    .await
 }
 
 pub async fn release_lock(
@@ -90,19 +106,7 @@ pub async fn record_notification(
         ),
         ("expires_at", n((at + RECORD_TTL * 12).timestamp())),
     ]));
-    let result = store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(record))
-        .condition_expression("attribute_not_exists(pk)")
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
-        Err(e) => Err(backend(e)),
-    }
+    put_if(store, record, "attribute_not_exists(pk)", None).await
 }
 
 pub async fn list_notifications(
@@ -142,19 +146,7 @@ pub async fn record_once(
         ("received_at", micros(at)),
         ("expires_at", n((at + RECORD_TTL).timestamp())),
     ]));
-    let result = store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(record))
-        .condition_expression("attribute_not_exists(pk)")
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(true),
-        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(false),
-        Err(e) => Err(backend(e)),
-    }
+    put_if(store, record, "attribute_not_exists(pk)", None).await
 }
 
 pub async fn record_heartbeat(
@@ -164,20 +156,15 @@ pub async fn record_heartbeat(
 ) -> Result<(), StoreError> {
     let mut record = key(format!("HEARTBEAT#{component}"), "HEARTBEAT");
     record.insert("beat_at".into(), micros(at));
-    let result = store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(record))
-        .condition_expression("attribute_not_exists(pk) OR beat_at < :at")
-        .expression_attribute_values(":at", micros(at))
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
-        Err(e) => Err(backend(e)),
-    }
+    // A later heartbeat already recorded is not a failure.
+    put_if(
+        store,
+        record,
+        "attribute_not_exists(pk) OR beat_at < :at",
+        Some(item([(":at", micros(at))])),
+    )
+    .await?;
+    Ok(())
 }
 
 pub async fn last_heartbeat(
