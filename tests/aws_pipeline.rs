@@ -241,7 +241,7 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
     let depth = runtime.pipeline.queue.depth(Utc::now()).await.unwrap();
     assert_eq!(depth.dead_letter, 1, "{depth:?}");
 
-    // One "completed" notice per completed payout, with filterable attributes; a failure notice.
+    // One "completed" notice per completed payout, with filterable attributes; an account notice.
     let mut notices = Vec::new();
     loop {
         let output = sqs
@@ -280,7 +280,10 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
         "{kinds:?}"
     );
     assert_eq!(
-        kinds.iter().filter(|k| *k == "failed").count(),
+        kinds
+            .iter()
+            .filter(|k| *k == "account_action_needed")
+            .count(),
         1,
         "{kinds:?}"
     );

@@ -141,3 +141,43 @@ async fn a_notice_is_sent_at_most_once_per_payout_and_kind() {
     notify_payout(p, &payout, NotificationKind::Completed, later).await;
     assert_eq!(outbox.0.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn an_unverified_account_is_told_what_to_fix() {
+    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    let outbox = Arc::new(Outbox::default());
+    world.pipeline.notifier = outbox.clone();
+    let p = &world.pipeline;
+    world.rail.set_plan(
+        &BarberId::parse("b1").unwrap(),
+        FailurePlan {
+            permanent: Some(payout_core::retry::FailureKind::AccountNotVerified),
+            ..FailurePlan::default()
+        },
+    );
+    let monday = utc(2026, 3, 2, 12, 0);
+    p.store
+        .put_schedule(&World::weekly_schedule("b1", Weekday::Fri, monday))
+        .await
+        .unwrap();
+    ingest_earnings(
+        p.store.as_ref(),
+        &[World::earning("b1", 0, "120.00", monday)],
+    )
+    .await
+    .unwrap();
+    let now = monday + TimeDelta::hours(1);
+    let payout = manual_payout(p, &BarberId::parse("b1").unwrap(), "r", "operator", now)
+        .await
+        .unwrap();
+    execute_payout(p, &payout.id, "exec", now).await.unwrap();
+    let sent = outbox.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].kind, NotificationKind::AccountActionNeeded);
+    assert!(
+        sent[0].message.contains("verifying your payout account"),
+        "{}",
+        sent[0].message
+    );
+    assert!(sent[0].message.contains("$83.45"), "{}", sent[0].message);
+}

@@ -251,7 +251,13 @@ async fn finish(
                     Some(NotificationKind::Completed)
                 }
                 PayoutStatus::RetryScheduled => Some(NotificationKind::RetryScheduled),
-                PayoutStatus::Failed => Some(NotificationKind::Failed),
+                // A failure only the barber can fix is told as what to fix.
+                PayoutStatus::Failed => Some(match payout.failure_kind {
+                    Some(FailureKind::AccountNotVerified | FailureKind::InvalidPaymentMethod) => {
+                        NotificationKind::AccountActionNeeded
+                    }
+                    Some(_) | None => NotificationKind::Failed,
+                }),
                 PayoutStatus::Scheduled
                 | PayoutStatus::Queued
                 | PayoutStatus::Processing

@@ -42,6 +42,10 @@ fn templates() -> &'static Environment<'static> {
                 "below_minimum",
                 include_str!("../templates/below_minimum.txt"),
             ),
+            (
+                "account_action_needed",
+                include_str!("../templates/account_action_needed.txt"),
+            ),
         ] {
             env.add_template(name, source)
                 .expect("the bundled templates are valid");
@@ -159,6 +163,15 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 minimum => "your minimum",
             },
         ),
+        NotificationKind::AccountActionNeeded => render(
+            "account_action_needed",
+            context! {
+                barber_id => payout.barber_id.as_str(),
+                reason => reason.unwrap_or("your payout account needs attention"),
+                advice => advice(payout.failure_kind),
+                net => b.net.formatted(),
+            },
+        ),
     }
 }
 
@@ -170,7 +183,10 @@ pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> No
         NotificationKind::RetryScheduled => {
             format!("{}#{}#{}", payout.id, kind.as_str(), payout.attempts)
         }
-        NotificationKind::Completed | NotificationKind::Failed | NotificationKind::BelowMinimum => {
+        NotificationKind::Completed
+        | NotificationKind::Failed
+        | NotificationKind::BelowMinimum
+        | NotificationKind::AccountActionNeeded => {
             format!("{}#{}", payout.id, kind.as_str())
         }
     };
@@ -243,6 +259,62 @@ async fn send(p: &Pipeline, notification: Notification, now: DateTime<Utc>) {
         Ok(false) => {}
         Err(error) => {
             tracing::error!(key = %notification.dedupe_key, %error, "notification not recorded")
+        }
+    }
+}
+
+/// Tells a barber that the provider disabled payouts to their account.
+pub async fn notify_account_action(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+    reason: &str,
+    event_id: &str,
+    now: DateTime<Utc>,
+) {
+    let message = render(
+        "account_action_needed",
+        context! {
+            barber_id => schedule.barber_id.as_str(),
+            reason => reason,
+            advice => advice(Some(FailureKind::AccountNotVerified)),
+        },
+    );
+    send(
+        p,
+        Notification {
+            dedupe_key: format!(
+                "{}#{}#{event_id}",
+                schedule.barber_id,
+                NotificationKind::AccountActionNeeded.as_str()
+            ),
+            barber_id: schedule.barber_id.clone(),
+            payout_id: None,
+            kind: NotificationKind::AccountActionNeeded,
+            channels: channels(&schedule.notifications),
+            message,
+        },
+        now,
+    )
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::templates;
+
+    #[test]
+    fn every_notice_kind_has_a_template() {
+        for kind in [
+            "completed",
+            "failed",
+            "retry_scheduled",
+            "below_minimum",
+            "account_action_needed",
+        ] {
+            assert!(
+                templates().get_template(kind).is_ok(),
+                "no template for {kind}"
+            );
         }
     }
 }

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::error::AppError;
-use crate::notify::notify_payout;
+use crate::notify::{notify_account_action, notify_payout};
 use crate::pipeline::Pipeline;
 use crate::ports::{Metric, NotificationKind, WriteOutcome};
 
@@ -200,7 +200,7 @@ async fn apply(
     let payout_ref = match event.kind.as_str() {
         "payout.paid" | "payout.failed" => text(object, &["metadata", "payout_id"]),
         "transfer.reversed" => text(object, &["transfer_group"]),
-        "account.updated" => return pause_if_payouts_disabled(p, object).await,
+        "account.updated" => return pause_if_payouts_disabled(p, object, &event.id, now).await,
         other => return Ok(WebhookOutcome::Ignored(format!("event type {other}"))),
     };
     let Some(id) = payout_ref.and_then(|raw| PayoutId::parse(raw).ok()) else {
@@ -260,6 +260,8 @@ async fn apply(
 async fn pause_if_payouts_disabled(
     p: &Pipeline,
     account: &serde_json::Value,
+    event_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<WebhookOutcome, AppError> {
     if account
         .get("payouts_enabled")
@@ -283,6 +285,14 @@ async fn pause_if_payouts_disabled(
             {
                 schedule.state = ScheduleState::Paused;
                 p.store.put_schedule(&schedule).await?;
+                notify_account_action(
+                    p,
+                    &schedule,
+                    "Stripe disabled payouts to your account",
+                    event_id,
+                    now,
+                )
+                .await;
                 tracing::warn!(barber = %schedule.barber_id, account = account_id, "payouts disabled by Stripe: schedule paused");
                 paused += 1;
             }

@@ -12,6 +12,8 @@ pub enum NotificationKind {
     Failed,
     RetryScheduled,
     BelowMinimum,
+    /// The barber must fix their payout account (verification, payment method).
+    AccountActionNeeded,
 }
 
 impl NotificationKind {
@@ -21,6 +23,7 @@ impl NotificationKind {
             NotificationKind::Failed => "failed",
             NotificationKind::RetryScheduled => "retry_scheduled",
             NotificationKind::BelowMinimum => "below_minimum",
+            NotificationKind::AccountActionNeeded => "account_action_needed",
         }
     }
 }
