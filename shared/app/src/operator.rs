@@ -5,13 +5,15 @@ use chrono::{DateTime, Utc};
 use payout_core::breakdown::{PeriodActivity, SettlementDecision};
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Money;
-use payout_core::payout::{Payout, PayoutTrigger};
+use payout_core::payout::{AuditEvent, Payout, PayoutTrigger};
+use payout_core::retry::FailureKind;
 use payout_core::schedule::PayoutSchedule;
+use payout_core::status::IllegalTransition;
 
 use crate::error::AppError;
 use crate::period::{PeriodOutcome, PeriodRequest, close_period};
 use crate::pipeline::Pipeline;
-use crate::ports::{PayoutJob, WriteOutcome};
+use crate::ports::{NotificationKind, PayoutJob, WriteOutcome};
 
 /// Pays the barber's whole open balance now through the normal pipeline, minimum ignored.
 pub async fn manual_payout(
@@ -201,21 +203,14 @@ pub async fn confirm_payout(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Payout, AppError> {
-    let mut payout = load(p, id).await?;
-    require_offline_in_transit(&payout)?;
-    let read_version = payout.version;
-    let event = payout.confirm_arrival(
-        now,
-        actor,
-        &format!("confirmed paid, reference {reference}"),
-    )?;
-    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
-        return Err(AppError::Conflict(format!(
-            "payout {id} changed meanwhile; reload it"
-        )));
-    }
-    crate::notify::notify_payout(p, &payout, crate::ports::NotificationKind::Completed, now).await;
-    Ok(payout)
+    settle_offline(p, id, now, NotificationKind::Completed, |payout| {
+        payout.confirm_arrival(
+            now,
+            actor,
+            &format!("confirmed paid, reference {reference}"),
+        )
+    })
+    .await
 }
 
 /// An operator records that the bank returned a transfer; the payout fails with the reason and
@@ -227,21 +222,35 @@ pub async fn return_payout(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<Payout, AppError> {
+    settle_offline(p, id, now, NotificationKind::Failed, |payout| {
+        payout.fail(
+            now,
+            actor,
+            FailureKind::ProviderRejected,
+            &format!("returned by the bank: {reason}"),
+        )
+    })
+    .await
+}
+
+/// Applies an operator's verdict on an offline payout in transit, then tells the barber.
+async fn settle_offline(
+    p: &Pipeline,
+    id: &PayoutId,
+    now: DateTime<Utc>,
+    notice: NotificationKind,
+    verdict: impl FnOnce(&mut Payout) -> Result<AuditEvent, IllegalTransition>,
+) -> Result<Payout, AppError> {
     let mut payout = load(p, id).await?;
     require_offline_in_transit(&payout)?;
     let read_version = payout.version;
-    let event = payout.fail(
-        now,
-        actor,
-        payout_core::retry::FailureKind::ProviderRejected,
-        &format!("returned by the bank: {reason}"),
-    )?;
+    let event = verdict(&mut payout)?;
     if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
         return Err(AppError::Conflict(format!(
             "payout {id} changed meanwhile; reload it"
         )));
     }
-    crate::notify::notify_payout(p, &payout, crate::ports::NotificationKind::Failed, now).await;
+    crate::notify::notify_payout(p, &payout, notice, now).await;
     Ok(payout)
 }
 
