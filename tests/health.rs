@@ -1,22 +1,24 @@
-//! The brief's alert thresholds in `/health`: a failure rate above 5 % and a processing time
-//! above 30 s fire; just below them nothing does.
+//! The brief's alert thresholds in `/health`: a failure rate above 5 %, a webhook failure rate
+//! above 2 %, a processing time above 30 s and a daily drop of more than half fire; just below
+//! them nothing does. A planner that falls behind fires too.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc, Weekday};
 use payout_app::health::check_health;
 use payout_app::plan::PLANNER;
-use payout_app::ports::{PayoutCreation, PayoutStore};
+use payout_app::ports::{ManualClock, Metric, PayoutCreation, PayoutStore};
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::method::PaymentMethod;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
 use payout_core::retry::FailureKind;
-use payout_local::FailurePlan;
+use payout_local::{FailurePlan, MetricsWindow};
 use payout_tests::world::{World, usd, utc};
 
-/// Writes `total` payouts finished in the last hour: `failed` of them failed, the others
-/// completed `processing` after their first attempt.
+/// Writes `total` payouts created and first attempted 10 minutes before `now`: `failed` of them
+/// failed, the others completed `processing` after their first attempt. The planner ran at `now`.
 async fn finished_payouts(
     store: &dyn PayoutStore,
     now: DateTime<Utc>,
@@ -125,4 +127,86 @@ async fn four_percent_failures_and_29_seconds_fire_none() {
     let report = check_health(&world.pipeline, now).await.unwrap();
     assert!(report.alerts.is_empty(), "{:?}", report.alerts);
     assert_eq!(report.status, "healthy");
+}
+
+fn world_with_figures(now: DateTime<Utc>) -> World {
+    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    world.pipeline.metrics = Arc::new(MetricsWindow::new(Arc::new(ManualClock::starting_at(
+        now - TimeDelta::minutes(5),
+    ))));
+    world
+}
+
+async fn webhooks_with_failures(failed: usize) -> Vec<String> {
+    let now = utc(2026, 3, 2, 12, 0);
+    let world = world_with_figures(now);
+    let p = &world.pipeline;
+    p.store.record_heartbeat(PLANNER, now).await.unwrap();
+    for i in 0..100 {
+        p.metrics.publish(
+            &[("Provider", "stripe")],
+            &[
+                Metric::count("WebhooksReceived", 1),
+                Metric::count("WebhooksFailed", i64::from(i < failed)),
+            ],
+        );
+    }
+    let report = check_health(p, now).await.unwrap();
+    assert_eq!(
+        report
+            .metrics_last_hour
+            .as_ref()
+            .unwrap()
+            .get("WebhooksReceived"),
+        Some(&100)
+    );
+    alert_names(&report).into_iter().map(String::from).collect()
+}
+
+#[tokio::test]
+async fn three_percent_webhook_failures_fire_and_two_percent_does_not() {
+    assert_eq!(webhooks_with_failures(3).await, ["webhook_failure_rate"]);
+    assert!(webhooks_with_failures(2).await.is_empty());
+}
+
+async fn volume_today_against_ten_yesterday(today: usize) -> Vec<String> {
+    let now = utc(2026, 3, 2, 12, 0);
+    let world = world_with_figures(now);
+    let store = world.pipeline.store.as_ref();
+    finished_payouts(
+        store,
+        now - TimeDelta::hours(30),
+        10,
+        0,
+        TimeDelta::seconds(1),
+    )
+    .await;
+    finished_payouts(store, now, today, 0, TimeDelta::seconds(1)).await;
+    let report = check_health(&world.pipeline, now).await.unwrap();
+    assert_eq!(report.payouts_created_yesterday, 10);
+    assert_eq!(report.payouts_created_today as usize, today);
+    alert_names(&report).into_iter().map(String::from).collect()
+}
+
+#[tokio::test]
+async fn a_daily_drop_of_more_than_half_fires() {
+    assert_eq!(
+        volume_today_against_ten_yesterday(4).await,
+        ["daily_volume_drop"]
+    );
+    assert!(volume_today_against_ten_yesterday(5).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_due_schedule_left_waiting_fires_planner_lag() {
+    let now = utc(2026, 3, 6, 23, 0);
+    let world = world_with_figures(now);
+    let p = &world.pipeline;
+    p.store.record_heartbeat(PLANNER, now).await.unwrap();
+    let mut schedule = World::weekly_schedule("b1", Weekday::Fri, now - TimeDelta::days(7));
+    schedule.next_run_at = now - TimeDelta::minutes(20);
+    p.store.put_schedule(&schedule).await.unwrap();
+    let report = check_health(p, now).await.unwrap();
+    assert_eq!(alert_names(&report), ["planner_lag"]);
+    assert_eq!(report.planner_lag_seconds, 20 * 60);
 }

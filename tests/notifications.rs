@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{TimeDelta, Weekday};
+use payout_app::advance_notice::save_schedule;
 use payout_app::execute::execute_payout;
 use payout_app::ingest::ingest_earnings;
 use payout_app::notify::{notify_payout, render_message};
 use payout_app::operator::manual_payout;
+use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Channel, Notification, NotificationKind, Notifier, NotifyError};
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::deduction::{DeductionKind, DeductionLine};
@@ -180,4 +182,75 @@ async fn an_unverified_account_is_told_what_to_fix() {
         sent[0].message
     );
     assert!(sent[0].message.contains("$83.45"), "{}", sent[0].message);
+}
+
+#[tokio::test]
+async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
+    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    let outbox = Arc::new(Outbox::default());
+    world.pipeline.notifier = outbox.clone();
+    let p = &world.pipeline;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
+    let mut quiet = World::weekly_schedule("b2", Weekday::Fri, monday);
+    quiet.notifications.advance_notice_hours = 0;
+    for s in [&schedule, &quiet] {
+        save_schedule(p.store.as_ref(), s).await.unwrap();
+    }
+    ingest_earnings(
+        p.store.as_ref(),
+        &[
+            World::earning("b1", 0, "120.00", monday),
+            World::earning("b2", 0, "120.00", monday),
+        ],
+    )
+    .await
+    .unwrap();
+    let friday_run = schedule.next_run_at;
+    let notice_time = friday_run - TimeDelta::hours(24);
+    let advance_notices = || {
+        outbox
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|n| n.kind == NotificationKind::AdvanceNotice)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+
+    plan_due_payouts(p, notice_time - TimeDelta::minutes(1), &|| true)
+        .await
+        .unwrap();
+    assert!(advance_notices().is_empty(), "not before its time");
+    for minutes in [1, 6] {
+        plan_due_payouts(p, notice_time + TimeDelta::minutes(minutes), &|| true)
+            .await
+            .unwrap();
+    }
+    let sent = advance_notices();
+    assert_eq!(sent.len(), 1, "once, to the barber who asked: {sent:?}");
+    assert_eq!(sent[0].barber_id.as_str(), "b1");
+    assert!(sent[0].message.contains("$83.45"), "{}", sent[0].message);
+    assert!(
+        sent[0]
+            .message
+            .contains(&friday_run.format("%Y-%m-%d %H:%M UTC").to_string()),
+        "{}",
+        sent[0].message
+    );
+
+    // The run itself remembers the notice for the week after.
+    plan_due_payouts(p, friday_run + TimeDelta::minutes(1), &|| true)
+        .await
+        .unwrap();
+    // (New York moves its clocks in between: the run is at 17:00 local, an hour earlier in UTC.)
+    let next_run = schedule.calendar.next_run_after(friday_run).unwrap();
+    let next_week = p
+        .store
+        .due_advance_notices(next_run - TimeDelta::hours(24), 10)
+        .await
+        .unwrap();
+    assert_eq!(next_week.len(), 1);
+    assert_eq!(next_week[0].cutoff, next_run);
 }

@@ -2,7 +2,9 @@
 //! empty store.
 
 use chrono::{TimeDelta, Weekday};
-use payout_app::ports::{CreateOutcome, IntakeOutcome, PayoutCreation, PayoutStore, WriteOutcome};
+use payout_app::ports::{
+    AdvanceNotice, CreateOutcome, IntakeOutcome, PayoutCreation, PayoutStore, WriteOutcome,
+};
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Currency;
@@ -287,6 +289,61 @@ pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn P
     );
     let due_now = store.due_schedules(friday, None, 10).await.unwrap();
     assert_eq!(due_now.len(), 3);
+}
+
+pub async fn advance_notices_come_due_once_per_barber(store: &dyn PayoutStore) {
+    let notice = |barber_id: &str, cutoff| AdvanceNotice {
+        barber_id: barber(barber_id),
+        cutoff,
+    };
+    let friday = utc(2026, 3, 6, 22, 0);
+    let thursday = friday - TimeDelta::days(1);
+    store
+        .mark_advance_notice(&notice("b2", friday), thursday)
+        .await
+        .unwrap();
+    store
+        .mark_advance_notice(&notice("b1", friday), thursday - TimeDelta::hours(1))
+        .await
+        .unwrap();
+    let before = thursday - TimeDelta::hours(2);
+    assert!(
+        store
+            .due_advance_notices(before, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.due_advance_notices(thursday, 10).await.unwrap(),
+        [notice("b1", friday), notice("b2", friday)],
+        "earliest first"
+    );
+    // A newer run replaces the barber's pending notice; clearing the old one leaves it alone.
+    let next_friday = friday + TimeDelta::weeks(1);
+    store
+        .mark_advance_notice(&notice("b1", next_friday), thursday + TimeDelta::weeks(1))
+        .await
+        .unwrap();
+    store
+        .clear_advance_notice(&notice("b1", friday))
+        .await
+        .unwrap();
+    store
+        .clear_advance_notice(&notice("b2", friday))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_advance_notices(thursday, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.due_advance_notices(next_friday, 10).await.unwrap(),
+        [notice("b1", next_friday)]
+    );
 }
 
 pub async fn webhook_events_are_recorded_once(store: &dyn PayoutStore) {

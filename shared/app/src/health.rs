@@ -1,4 +1,6 @@
-//! Is the scheduler working? The brief's alert thresholds, evaluated over the last hour.
+//! Is the scheduler working? The brief's alert thresholds (failure rate, webhook failure rate,
+//! processing time, daily volume drop) and the pipeline's own (planner silent or behind, dead
+//! letters), the same rules as the CloudWatch alarms of the SAM template.
 
 use std::collections::BTreeMap;
 
@@ -21,8 +23,12 @@ pub struct HealthThresholds {
     pub failure_rate: Decimal,
     /// Average processing time over the last hour above this fires.
     pub processing_time: TimeDelta,
-    /// No planner run for this long fires.
+    /// No planner run for this long, or a due schedule left waiting this long, fires.
     pub planner_silence: TimeDelta,
+    /// Failed / received webhook deliveries over the last hour above this fires.
+    pub webhook_failure_rate: Decimal,
+    /// Payouts created in the last day below this fraction of the day before fires.
+    pub daily_volume_floor: Decimal,
 }
 
 impl Default for HealthThresholds {
@@ -31,6 +37,8 @@ impl Default for HealthThresholds {
             failure_rate: dec!(0.05),
             processing_time: TimeDelta::seconds(30),
             planner_silence: TimeDelta::minutes(15),
+            webhook_failure_rate: dec!(0.02),
+            daily_volume_floor: dec!(0.5),
         }
     }
 }
@@ -57,6 +65,8 @@ pub struct QueueHealth {
     pub waiting: u64,
     pub in_flight: u64,
     pub dead_letter: u64,
+    /// How long the oldest job ready to run has waited (not reported by SQS here).
+    pub oldest_ready_seconds: Option<String>,
 }
 
 impl From<QueueDepth> for QueueHealth {
@@ -65,6 +75,9 @@ impl From<QueueDepth> for QueueHealth {
             waiting: depth.waiting,
             in_flight: depth.in_flight,
             dead_letter: depth.dead_letter,
+            oldest_ready_seconds: depth
+                .oldest_ready_ms
+                .map(|ms| fraction(Decimal::from(ms) / dec!(1000))),
         }
     }
 }
@@ -75,10 +88,17 @@ pub struct HealthReport {
     pub status: String,
     pub checked_at: DateTime<Utc>,
     pub last_planner_run: Option<DateTime<Utc>>,
+    /// How long the oldest due schedule has waited for the planner (0 when none is due).
+    pub planner_lag_seconds: i64,
     pub queue: QueueHealth,
     pub last_hour: WindowStats,
     pub alerts: Vec<Alert>,
     pub payouts_by_status: BTreeMap<String, u64>,
+    /// Payouts created in the last 24 hours and in the 24 hours before.
+    pub payouts_created_today: u64,
+    pub payouts_created_yesterday: u64,
+    /// The operational figures of the last hour, where this process keeps them.
+    pub metrics_last_hour: Option<BTreeMap<String, i64>>,
 }
 
 impl HealthReport {
@@ -170,6 +190,54 @@ pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthRepo
             threshold: format!("{}s", fraction(limit)),
         });
     }
+    let planner_lag = p
+        .store
+        .due_schedules(now, None, 1)
+        .await?
+        .first()
+        .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at);
+    if planner_lag > thresholds.planner_silence {
+        alerts.push(Alert {
+            name: "planner_lag".into(),
+            message: "a due schedule has waited too long for the planner".into(),
+            value: format!("{}s", planner_lag.num_seconds()),
+            threshold: format!("{}s", thresholds.planner_silence.num_seconds()),
+        });
+    }
+    let metrics = p.metrics.totals_since(now - TimeDelta::hours(1));
+    if let Some(metrics) = &metrics {
+        let figure = |name| Decimal::from(metrics.get(name).copied().unwrap_or_default());
+        let received = figure("WebhooksReceived");
+        if received > Decimal::ZERO {
+            let rate = figure("WebhooksFailed") / received;
+            if rate > thresholds.webhook_failure_rate {
+                alerts.push(Alert {
+                    name: "webhook_failure_rate".into(),
+                    message: "webhook failure rate over the last hour is above the threshold"
+                        .into(),
+                    value: fraction(rate),
+                    threshold: fraction(thresholds.webhook_failure_rate),
+                });
+            }
+        }
+    }
+    let day = TimeDelta::days(1);
+    let today = p.store.count_payouts_created(now - day, now).await?;
+    let yesterday = p
+        .store
+        .count_payouts_created(now - day * 2, now - day)
+        .await?;
+    if yesterday > 0
+        && Decimal::from(today) < Decimal::from(yesterday) * thresholds.daily_volume_floor
+    {
+        alerts.push(Alert {
+            name: "daily_volume_drop".into(),
+            message: "payouts created in the last day fell by more than half from the day before"
+                .into(),
+            value: format!("{today} vs {yesterday}"),
+            threshold: fraction(thresholds.daily_volume_floor),
+        });
+    }
     if queue.dead_letter > 0 {
         alerts.push(Alert {
             name: "dead_letters".into(),
@@ -194,6 +262,7 @@ pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthRepo
         .to_string(),
         checked_at: now,
         last_planner_run,
+        planner_lag_seconds: planner_lag.num_seconds(),
         queue: queue.into(),
         last_hour: WindowStats {
             completed,
@@ -204,5 +273,13 @@ pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthRepo
         },
         alerts,
         payouts_by_status,
+        payouts_created_today: today,
+        payouts_created_yesterday: yesterday,
+        metrics_last_hour: metrics.map(|totals| {
+            totals
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value))
+                .collect()
+        }),
     })
 }

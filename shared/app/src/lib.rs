@@ -14,11 +14,13 @@
 //! - [`recovery`]: re-enqueue payouts whose job was lost.
 //! - [`worker`]: receive deliveries and hand them to [`execute`].
 //! - [`notify`]: tell the barber, at most once per event.
+//! - [`advance_notice`]: tell the barber ahead of a scheduled run what to expect.
 //! - [`insights`]: analytics and schedule recommendations from payout history.
 //! - [`health`]: the brief's alert thresholds over the last hour.
 //! - [`webhooks`]: Stripe webhook verification and the events it applies.
 //! - [`http`]: the axum router, its auth, wire types and the OpenAPI document.
 
+pub mod advance_notice;
 pub mod bank_export;
 pub mod config;
 pub mod error;

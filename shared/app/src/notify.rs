@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use minijinja::{Environment, context};
 use payout_core::breakdown::PayoutBreakdown;
 use payout_core::deduction::DeductionKind;
+use payout_core::ids::BarberId;
 use payout_core::method::PaymentMethod;
 use payout_core::payout::Payout;
 use payout_core::retry::FailureKind;
@@ -32,6 +33,10 @@ fn templates() -> &'static Environment<'static> {
     TEMPLATES.get_or_init(|| {
         let mut env = Environment::new();
         for (name, source) in [
+            (
+                "advance_notice",
+                include_str!("../templates/advance_notice.txt"),
+            ),
             ("completed", include_str!("../templates/completed.txt")),
             ("failed", include_str!("../templates/failed.txt")),
             (
@@ -111,6 +116,12 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
     let (method, arrival) = method_label(payout.method);
     let reason = payout.failure_reason.as_deref();
     match kind {
+        NotificationKind::AdvanceNotice => advance_message(
+            &payout.barber_id,
+            payout.method,
+            &payout.breakdown,
+            payout.cutoff,
+        ),
         NotificationKind::Completed => render(
             "completed",
             context! {
@@ -183,7 +194,8 @@ pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> No
         NotificationKind::RetryScheduled => {
             format!("{}#{}#{}", payout.id, kind.as_str(), payout.attempts)
         }
-        NotificationKind::Completed
+        NotificationKind::AdvanceNotice
+        | NotificationKind::Completed
         | NotificationKind::Failed
         | NotificationKind::BelowMinimum
         | NotificationKind::AccountActionNeeded => {
@@ -246,6 +258,51 @@ pub async fn notify_below_minimum(
     .await;
 }
 
+fn advance_message(
+    barber: &BarberId,
+    method: PaymentMethod,
+    expected: &PayoutBreakdown,
+    cutoff: DateTime<Utc>,
+) -> String {
+    render(
+        "advance_notice",
+        context! {
+            barber_id => barber.as_str(),
+            net => expected.net.formatted(),
+            method => method_label(method).0,
+            when => cutoff.format("%Y-%m-%d %H:%M UTC").to_string(),
+        },
+    )
+}
+
+/// Tells the barber the run at `cutoff` is coming and what it would pay now.
+pub async fn notify_advance(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+    cutoff: DateTime<Utc>,
+    expected: &PayoutBreakdown,
+    now: DateTime<Utc>,
+) {
+    send(
+        p,
+        Notification {
+            dedupe_key: format!(
+                "{}#{}#{}",
+                schedule.barber_id,
+                NotificationKind::AdvanceNotice.as_str(),
+                cutoff.timestamp()
+            ),
+            barber_id: schedule.barber_id.clone(),
+            payout_id: None,
+            kind: NotificationKind::AdvanceNotice,
+            channels: channels(&schedule.notifications),
+            message: advance_message(&schedule.barber_id, schedule.method, expected, cutoff),
+        },
+        now,
+    )
+    .await;
+}
+
 async fn send(p: &Pipeline, notification: Notification, now: DateTime<Utc>) {
     if notification.channels.is_empty() {
         return;
@@ -302,18 +359,15 @@ pub async fn notify_account_action(
 mod tests {
     use super::templates;
 
+    use crate::ports::NotificationKind;
+
     #[test]
     fn every_notice_kind_has_a_template() {
-        for kind in [
-            "completed",
-            "failed",
-            "retry_scheduled",
-            "below_minimum",
-            "account_action_needed",
-        ] {
+        for kind in NotificationKind::ALL {
             assert!(
-                templates().get_template(kind).is_ok(),
-                "no template for {kind}"
+                templates().get_template(kind.as_str()).is_ok(),
+                "no template for {}",
+                kind.as_str()
             );
         }
     }

@@ -179,20 +179,28 @@ pub async fn preview_payout(
         .get_schedule(barber)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("payout schedule for barber {barber}")))?;
+    let decision = settlement_at(p, &schedule, now).await?;
+    Ok((schedule, decision))
+}
+
+/// How the barber's open balance up to `now` would settle under their schedule.
+pub async fn settlement_at(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+    now: DateTime<Utc>,
+) -> Result<SettlementDecision, AppError> {
     let open = p
         .store
-        .open_activity(barber, schedule.currency, now)
+        .open_activity(&schedule.barber_id, schedule.currency, now)
         .await?;
     let activity = PeriodActivity {
         gross: Money::from_minor(open.gross_minor, schedule.currency),
         services: open.services,
         deductions: open.deductions,
     };
-    let decision = p
-        .config
+    Ok(p.config
         .policy
-        .settle(&activity, schedule.method, schedule.minimum_payout)?;
-    Ok((schedule, decision))
+        .settle(&activity, schedule.method, schedule.minimum_payout)?)
 }
 
 /// An operator confirms that a bank transfer or manual payment arrived, with its reference.

@@ -10,6 +10,7 @@ use payout_core::payout::PayoutTrigger;
 use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
 
+use crate::advance_notice::{remember_advance_notice, send_due_advance_notices};
 use crate::error::AppError;
 use crate::ingest::ingest_deduction;
 use crate::notify::notify_below_minimum;
@@ -30,6 +31,7 @@ pub struct PlanReport {
     pub already_planned: u64,
     pub auto_payout_disabled: u64,
     pub jobs_enqueued: u64,
+    pub advance_notices_sent: u64,
 }
 
 /// Plans every schedule due at `now`. `keep_going` is asked between pages, so a caller with a
@@ -39,7 +41,10 @@ pub async fn plan_due_payouts(
     now: DateTime<Utc>,
     keep_going: &(dyn Fn() -> bool + Sync),
 ) -> Result<PlanReport, AppError> {
-    let mut report = PlanReport::default();
+    let mut report = PlanReport {
+        advance_notices_sent: send_due_advance_notices(p, now, keep_going).await?,
+        ..PlanReport::default()
+    };
     let mut cursor: Option<DueCursor> = None;
     loop {
         let page = p
@@ -86,6 +91,9 @@ async fn plan_one(
         .calendar
         .next_run_after(cutoff.max(now))
         .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    // Before the advance: if this run stops after it, the next run's notice is not lost (and one
+    // remembered for a run that did not happen is dropped when it comes due).
+    remember_advance_notice(p.store.as_ref(), schedule, next_run).await?;
     if !schedule.auto_payout_enabled {
         report.auto_payout_disabled += 1;
         p.store

@@ -15,6 +15,7 @@ use payout_core::status::PayoutStatus;
 use serde::Deserialize;
 use sha2::Sha256;
 
+use crate::advance_notice::save_schedule;
 use crate::error::AppError;
 use crate::notify::{notify_account_action, notify_payout};
 use crate::pipeline::Pipeline;
@@ -284,7 +285,7 @@ async fn pause_if_payouts_disabled(
                 && schedule.state == ScheduleState::Active
             {
                 schedule.state = ScheduleState::Paused;
-                p.store.put_schedule(&schedule).await?;
+                save_schedule(p.store.as_ref(), &schedule).await?;
                 notify_account_action(
                     p,
                     &schedule,

@@ -188,6 +188,18 @@ pub async fn handle_job_batch(
     now: DateTime<Utc>,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
+    // How long the oldest job of the batch waited on the queue.
+    let oldest_sent_ms = event
+        .records
+        .iter()
+        .filter_map(|message| message.attributes.get("SentTimestamp")?.parse::<i64>().ok())
+        .min();
+    if let Some(sent_ms) = oldest_sent_ms {
+        runtime.pipeline.metrics.publish(
+            &[],
+            &[Metric::millis("QueueAge", now.timestamp_millis() - sent_ms)],
+        );
+    }
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("job", message_id = %id);

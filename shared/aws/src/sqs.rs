@@ -188,6 +188,7 @@ impl JobQueue for SqsQueue {
                     &[QueueAttributeName::ApproximateNumberOfMessages],
                 )
                 .await?,
+            oldest_ready_ms: None,
         })
     }
 

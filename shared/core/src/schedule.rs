@@ -1,6 +1,6 @@
 //! A barber's payout schedule: when, how, and the thresholds that apply.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
@@ -78,5 +78,16 @@ impl RecurringDeduction {
 impl PayoutSchedule {
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
         self.state == ScheduleState::Active && self.next_run_at <= now
+    }
+
+    /// When the barber should hear that the run at `cutoff` is coming, if they asked to: only
+    /// for runs the planner will make, and only with a channel to tell them on.
+    pub fn advance_notice_at(&self, cutoff: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let prefs = &self.notifications;
+        let wanted = self.state == ScheduleState::Active
+            && self.auto_payout_enabled
+            && prefs.advance_notice_hours > 0
+            && (prefs.email_notifications || prefs.sms_notifications);
+        wanted.then(|| cutoff - TimeDelta::hours(i64::from(prefs.advance_notice_hours)))
     }
 }

@@ -6,17 +6,20 @@
 //! - [`simulated_rail`]: a payment rail with deterministic failure injection, Stripe-like
 //!   idempotency keys, and its own ledger of transfers to check the store against.
 //! - [`log_notifier`]: notifications written to the log.
+//! - [`metrics_window`]: the last two days of operational figures, for `/health`.
 //! - [`demo`]: a simulated month of a barbershop marketplace, end to end.
 //! - [`runtime`]: `payouts serve`: planner timer, executor workers and the HTTP API.
 
 pub mod demo;
 pub mod log_notifier;
 pub mod memory_queue;
+pub mod metrics_window;
 pub mod runtime;
 pub mod simulated_rail;
 pub mod sqlite;
 
 pub use log_notifier::LogNotifier;
 pub use memory_queue::MemoryQueue;
+pub use metrics_window::MetricsWindow;
 pub use simulated_rail::{FailurePlan, SimulatedRail};
 pub use sqlite::SqliteStore;

@@ -171,6 +171,11 @@ impl JobQueue for MemoryQueue {
         let state = self.state.lock();
         let mut depth = QueueDepth {
             dead_letter: state.dead_letter.len() as u64,
+            oldest_ready_ms: state
+                .by_visibility
+                .first()
+                .filter(|(visible_at, _)| *visible_at <= now)
+                .map(|(visible_at, _)| (now - *visible_at).num_milliseconds()),
             ..QueueDepth::default()
         };
         for message in state.messages.values() {

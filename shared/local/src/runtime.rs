@@ -22,6 +22,7 @@ use tokio::sync::watch;
 
 use crate::log_notifier::LogNotifier;
 use crate::memory_queue::MemoryQueue;
+use crate::metrics_window::MetricsWindow;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
 
@@ -48,10 +49,11 @@ pub enum ServeError {
 }
 
 /// Assembles the embedded pipeline on the SQLite file at `db_path`, with `provider` standing in
-/// for Stripe.
+/// for Stripe and figures kept by `clock`'s time.
 pub fn embedded_pipeline(
     db_path: &std::path::Path,
     provider: Arc<SimulatedRail>,
+    clock: Arc<dyn Clock>,
 ) -> Result<Pipeline, AppError> {
     Ok(Pipeline {
         store: Arc::new(SqliteStore::open(db_path, Durability::Full)?),
@@ -60,7 +62,7 @@ pub fn embedded_pipeline(
         // in production.
         rail: Arc::new(MethodRouter::new(provider)),
         notifier: Arc::new(LogNotifier),
-        metrics: Arc::new(payout_app::ports::NoMetrics),
+        metrics: Arc::new(MetricsWindow::new(clock)),
         config: AppConfig::default(),
     })
 }
@@ -72,8 +74,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let provider = Arc::new(SimulatedRail::new(0, config.rail_failures));
-    let pipeline = embedded_pipeline(&config.db_path, provider.clone())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let pipeline = embedded_pipeline(&config.db_path, provider.clone(), clock.clone())?;
     let recovered = recover_older_than(&pipeline, clock.now(), clock.now()).await?;
     tracing::info!(recovered, "recovered payouts left by a previous run");
 

@@ -19,6 +19,7 @@ use super::wire::{
     Amount, DeductionBody, DeductionView, EarningBody, EarningView, EarningsBatchView,
     EarningsBody, parse_field,
 };
+use crate::advance_notice::save_schedule;
 use crate::error::AppError;
 use crate::ingest::{MAX_BATCH, content_hash, ingest_deduction, ingest_earnings};
 use crate::ports::IntakeOutcome;
@@ -184,7 +185,7 @@ pub async fn post_deduction(
             }
             None => {
                 schedule.recurring_deductions.push(recurring.clone());
-                store.put_schedule(&schedule).await?;
+                save_schedule(store.as_ref(), &schedule).await?;
                 StatusCode::CREATED
             }
         };

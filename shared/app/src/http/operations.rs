@@ -74,17 +74,14 @@ pub async fn test_notification(
         .await?
         .ok_or_else(not_found)?;
     caller.may_see(&payout.barber_id).map_err(|_| not_found())?;
-    let kind = match params.notification_type.as_deref().unwrap_or("completed") {
-        "completed" => NotificationKind::Completed,
-        "failed" => NotificationKind::Failed,
-        "retry_scheduled" => NotificationKind::RetryScheduled,
-        other => {
-            return Err(AppError::Invalid(format!(
-                "notification_type `{other}` is not completed, failed or retry_scheduled"
-            ))
-            .into());
-        }
-    };
+    let name = params.notification_type.as_deref().unwrap_or("completed");
+    let kind = NotificationKind::parse(name).ok_or_else(|| {
+        let known: Vec<&str> = NotificationKind::ALL.iter().map(|k| k.as_str()).collect();
+        AppError::Invalid(format!(
+            "notification_type `{name}` is not one of {}",
+            known.join(", ")
+        ))
+    })?;
     let mut notification = render_payout_notification(&payout, kind);
     notification.message = format!("[test] {}", notification.message);
     state

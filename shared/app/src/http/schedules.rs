@@ -16,6 +16,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_field};
+use crate::advance_notice::save_schedule;
 use crate::error::AppError;
 
 const DEFAULT_MINIMUM: &str = "25.00";
@@ -246,7 +247,7 @@ pub async fn create(
         .into());
     }
     let schedule = build(barber_id, &body, None, state.clock.now())?;
-    store.put_schedule(&schedule).await?;
+    save_schedule(store.as_ref(), &schedule).await?;
     Ok((StatusCode::CREATED, Json(ScheduleView::from(&schedule))))
 }
 
@@ -298,7 +299,7 @@ pub async fn update(
         Some(&existing),
         state.clock.now(),
     )?;
-    state.pipeline.store.put_schedule(&schedule).await?;
+    save_schedule(state.pipeline.store.as_ref(), &schedule).await?;
     Ok(Json(ScheduleView::from(&schedule)))
 }
 
@@ -313,7 +314,7 @@ pub async fn pause(
 ) -> Result<Json<ScheduleView>, ApiError> {
     let mut schedule = load(&state, &caller, &barber_id).await?;
     schedule.state = ScheduleState::Paused;
-    state.pipeline.store.put_schedule(&schedule).await?;
+    save_schedule(state.pipeline.store.as_ref(), &schedule).await?;
     Ok(Json(ScheduleView::from(&schedule)))
 }
 

@@ -1,6 +1,10 @@
 //! Operational figures (payouts succeeded, failed, retried, amount paid, processing time,
 //! planner lag). In AWS they are CloudWatch Embedded Metric Format log lines, which cost no API
-//! call; the embedded default has no metrics backend and reads the same figures from the store.
+//! call; the embedded default keeps them in memory for its `/health`.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -38,9 +42,15 @@ impl Metric {
 pub trait Metrics: Send + Sync {
     /// Publishes `metrics` with `dimensions` (name, value).
     fn publish(&self, dimensions: &[(&str, &str)], metrics: &[Metric]);
+
+    /// Each metric's total since `since`, where this process keeps them (the embedded
+    /// default); `None` where they live in CloudWatch, whose alarms evaluate them.
+    fn totals_since(&self, _since: DateTime<Utc>) -> Option<BTreeMap<&'static str, i64>> {
+        None
+    }
 }
 
-/// For processes whose figures come from the store instead (the embedded default, tests).
+/// For processes that need no figures (the demo, tests).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoMetrics;
 

@@ -18,6 +18,7 @@ pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
-    CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
-    PayoutQuery, PayoutStore, PayoutTotalsRow, StatusTotals, StoreError, WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
+    PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, StatusTotals, StoreError,
+    WriteOutcome,
 };

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotificationKind {
+    /// A scheduled run is coming, with the amount expected so far.
+    AdvanceNotice,
     Completed,
     Failed,
     RetryScheduled,
@@ -19,12 +21,26 @@ pub enum NotificationKind {
 impl NotificationKind {
     pub fn as_str(self) -> &'static str {
         match self {
+            NotificationKind::AdvanceNotice => "advance_notice",
             NotificationKind::Completed => "completed",
             NotificationKind::Failed => "failed",
             NotificationKind::RetryScheduled => "retry_scheduled",
             NotificationKind::BelowMinimum => "below_minimum",
             NotificationKind::AccountActionNeeded => "account_action_needed",
         }
+    }
+
+    pub const ALL: [NotificationKind; 6] = [
+        NotificationKind::AdvanceNotice,
+        NotificationKind::Completed,
+        NotificationKind::Failed,
+        NotificationKind::RetryScheduled,
+        NotificationKind::BelowMinimum,
+        NotificationKind::AccountActionNeeded,
+    ];
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == name)
     }
 }
 

@@ -25,6 +25,9 @@ pub struct QueueDepth {
     pub waiting: u64,
     pub in_flight: u64,
     pub dead_letter: u64,
+    /// How long the oldest job ready to run has waited, when the queue can tell (SQS reports
+    /// it to CloudWatch as ApproximateAgeOfOldestMessage instead).
+    pub oldest_ready_ms: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -101,6 +101,13 @@ pub struct DueCursor {
     pub barber_id: BarberId,
 }
 
+/// A barber to tell, ahead of time, about the scheduled run at `cutoff`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdvanceNotice {
+    pub barber_id: BarberId,
+    pub cutoff: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct StatusTotals {
     pub count: u64,
@@ -153,6 +160,22 @@ pub trait PayoutStore: Send + Sync {
         expected: DateTime<Utc>,
         next: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// Remembers to tell the barber about the run at `notice.cutoff` once `notice_at` passes;
+    /// replaces any notice the barber had pending (one per barber).
+    async fn mark_advance_notice(
+        &self,
+        notice: &AdvanceNotice,
+        notice_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Pending notices whose time is at or before `now`, earliest first.
+    async fn due_advance_notices(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AdvanceNotice>, StoreError>;
+    /// Forgets the pending notice if it is still this one.
+    async fn clear_advance_notice(&self, notice: &AdvanceNotice) -> Result<(), StoreError>;
 
     /// Schedules ordered by barber id, after `after`.
     async fn list_schedules(
@@ -252,6 +275,12 @@ pub trait PayoutStore: Send + Sync {
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
 
+    /// How many payouts were created in `[from, to)`, all currencies.
+    async fn count_payouts_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Payouts per status, all currencies.
     async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError>;
     async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError>;

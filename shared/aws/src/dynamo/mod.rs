@@ -3,6 +3,7 @@
 //! | record          | pk                  | sk                  | gsi1 (pk / sk)                      | gsi2 (pk / sk)               |
 //! |-----------------|---------------------|---------------------|-------------------------------------|------------------------------|
 //! | schedule        | `BARBER#b`          | `SCHEDULE`          | `DUE#shard` / `next_run#b` (active) | `SCHEDULES` / `b`            |
+//! | advance notice  | `BARBER#b`          | `NOTICE`            | `NOTICE#shard` / `notice_at#b`      |                              |
 //! | earning         | `EARNING#e`         | `EARNING`           | `OPEN#b` / `E#recorded#e` (open)    | `CLAIM#p` / `E#e` (claimed)  |
 //! | deduction       | `DEDUCTION#d`       | `DEDUCTION`         | `OPEN#b` / `D#recorded#d` (open)    | `CLAIM#p` / `D#d` (claimed)  |
 //! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      |
@@ -30,8 +31,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
-    PayoutQuery, PayoutStore, StoreError, WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
+    PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
 use payout_app::ports::{Notification, SentNotification};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
@@ -157,6 +158,18 @@ impl DynamoStore {
             .filter(|item| !item.is_empty()))
     }
 
+    /// Writes `record` whatever was there.
+    async fn put(&self, record: Item) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
         let count = items.len();
         match self
@@ -217,6 +230,26 @@ impl PayoutStore for DynamoStore {
         next: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         schedules::advance(self, barber, expected, next).await
+    }
+
+    async fn mark_advance_notice(
+        &self,
+        notice: &AdvanceNotice,
+        notice_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        schedules::mark_notice(self, notice, notice_at).await
+    }
+
+    async fn due_advance_notices(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AdvanceNotice>, StoreError> {
+        schedules::due_notices(self, now, limit).await
+    }
+
+    async fn clear_advance_notice(&self, notice: &AdvanceNotice) -> Result<(), StoreError> {
+        schedules::clear_notice(self, notice).await
     }
 
     async fn list_schedules(
@@ -361,6 +394,14 @@ impl PayoutStore for DynamoStore {
 
     async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         records::last_heartbeat(self, component).await
+    }
+
+    async fn count_payouts_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        payouts::count_created(self, from, to).await
     }
 
     async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {

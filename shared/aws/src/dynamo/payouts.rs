@@ -389,6 +389,41 @@ pub async fn list(
     records.iter().map(from_item).collect()
 }
 
+pub async fn count_created(
+    store: &DynamoStore,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut count = 0u64;
+    let mut start = None;
+    loop {
+        let page = store
+            .client
+            .query()
+            .table_name(&store.table)
+            .index_name(super::table::GSI2)
+            .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :low AND :high")
+            .set_expression_attribute_values(Some(item([
+                (":pk", s("PAYOUTS")),
+                (":low", s(time_key(from))),
+                (
+                    ":high",
+                    s(time_key(to - chrono::TimeDelta::microseconds(1)) + "#~"),
+                ),
+            ])))
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(backend)?;
+        count += u64::try_from(page.count()).unwrap_or_default();
+        start = page.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok(count);
+        }
+    }
+}
+
 pub async fn update(
     store: &DynamoStore,
     payout: &Payout,

@@ -68,26 +68,43 @@ pub async fn try_lock(
     .await
 }
 
-pub async fn release_lock(
+/// Deletes the item at `record_key` if `condition` holds; a failed condition is not an error.
+pub async fn delete_if(
     store: &DynamoStore,
-    barber: &BarberId,
-    owner: &str,
+    record_key: Item,
+    condition: &str,
+    values: Item,
 ) -> Result<(), StoreError> {
     let result = store
         .client
         .delete_item()
         .table_name(&store.table)
-        .set_key(Some(key(format!("LOCK#BARBER#{barber}"), "LOCK")))
-        .condition_expression("lock_owner = :owner")
-        .expression_attribute_values(":owner", s(owner))
+        .set_key(Some(record_key))
+        .condition_expression(condition)
+        .set_expression_attribute_values(Some(values))
         .send()
         .await;
     match result {
-        // Somebody else holds it now (our lease expired): theirs to release.
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(conditional_failed) => Ok(()),
         Err(e) => Err(backend(e)),
     }
+}
+
+pub async fn release_lock(
+    store: &DynamoStore,
+    barber: &BarberId,
+    owner: &str,
+) -> Result<(), StoreError> {
+    // When the condition fails somebody else holds the lock (our lease expired): theirs to
+    // release.
+    delete_if(
+        store,
+        key(format!("LOCK#BARBER#{barber}"), "LOCK"),
+        "lock_owner = :owner",
+        item([(":owner", s(owner))]),
+    )
+    .await
 }
 
 pub async fn record_notification(

@@ -1,13 +1,16 @@
-//! Schedules and the sharded due index.
+//! Schedules, the sharded due index, and pending advance notices (one item per barber, in the
+//! same index under `NOTICE#shard`).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use payout_app::ports::{DueCursor, StoreError};
+use payout_app::ports::{AdvanceNotice, DueCursor, StoreError};
 use payout_core::ids::BarberId;
 use payout_core::schedule::{PayoutSchedule, ScheduleState};
 
 use super::DynamoStore;
-use super::item::{Item, backend, from_json, get_time, item, key, micros, s, time_key, to_json};
+use super::item::{
+    Item, backend, corrupt, from_json, get_s, get_time, item, key, micros, s, time_key, to_json,
+};
 
 /// Due-index partitions; the planner reads all of them and merges.
 pub const DUE_SHARDS: u64 = 4;
@@ -55,15 +58,7 @@ pub async fn put(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<(), S
             ),
         ]));
     }
-    store
-        .client
-        .put_item()
-        .table_name(&store.table)
-        .set_item(Some(record))
-        .send()
-        .await
-        .map_err(backend)?;
-    Ok(())
+    store.put(record).await
 }
 
 pub async fn get(
@@ -77,37 +72,57 @@ pub async fn get(
         .transpose()
 }
 
+/// Up to `limit` items of each shard of `prefix` whose index key lies in `low..=high`.
+async fn due_in_shards(
+    store: &DynamoStore,
+    prefix: &str,
+    low: &str,
+    high: &str,
+    limit: usize,
+) -> Result<Vec<Item>, StoreError> {
+    let mut due = Vec::new();
+    for shard in 0..DUE_SHARDS {
+        due.extend(
+            store
+                .query(
+                    Some(super::table::GSI1),
+                    "gsi1pk = :shard AND gsi1sk BETWEEN :low AND :high",
+                    item([
+                        (":shard", s(format!("{prefix}#{shard}"))),
+                        (":low", s(low)),
+                        (":high", s(high)),
+                    ]),
+                    Some(limit),
+                )
+                .await?,
+        );
+    }
+    Ok(due)
+}
+
+// Ids use [A-Za-z0-9._-], all below `~` and above `!`, and keys may not be empty: these bounds
+// bracket every key.
+const LOWEST_KEY: &str = " ";
+
+fn highest_key_at(now: DateTime<Utc>) -> String {
+    format!("{}#~", time_key(now))
+}
+
 pub async fn due(
     store: &DynamoStore,
     now: DateTime<Utc>,
     cursor: Option<&DueCursor>,
     limit: usize,
 ) -> Result<Vec<PayoutSchedule>, StoreError> {
-    // Ids use [A-Za-z0-9._-], all below `~` and above `!`, and keys may not be empty: these
-    // bounds bracket every key.
     let low = match cursor {
         Some(c) => format!("{}!", due_key(c.next_run_at, &c.barber_id)),
-        None => " ".to_string(),
+        None => LOWEST_KEY.to_string(),
     };
-    let high = format!("{}#~", time_key(now));
-    let mut due = Vec::new();
-    for shard in 0..DUE_SHARDS {
-        let items = store
-            .query(
-                Some(super::table::GSI1),
-                "gsi1pk = :shard AND gsi1sk BETWEEN :low AND :high",
-                item([
-                    (":shard", s(format!("DUE#{shard}"))),
-                    (":low", s(low.clone())),
-                    (":high", s(high.clone())),
-                ]),
-                Some(limit),
-            )
-            .await?;
-        for record in &items {
-            due.push(from_item(record)?);
-        }
-    }
+    let mut due = due_in_shards(store, "DUE", &low, &highest_key_at(now), limit)
+        .await?
+        .iter()
+        .map(from_item)
+        .collect::<Result<Vec<_>, _>>()?;
     due.sort_by(|a, b| (a.next_run_at, &a.barber_id).cmp(&(b.next_run_at, &b.barber_id)));
     due.truncate(limit);
     Ok(due)
@@ -184,4 +199,61 @@ pub async fn list(
         )
         .await?;
     items.iter().map(from_item).collect()
+}
+
+fn notice_key(barber: &BarberId) -> Item {
+    key(format!("BARBER#{barber}"), "NOTICE")
+}
+
+pub async fn mark_notice(
+    store: &DynamoStore,
+    notice: &AdvanceNotice,
+    notice_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let barber = &notice.barber_id;
+    let mut record = notice_key(barber);
+    record.extend(item([
+        ("barber_id", s(barber.as_str())),
+        ("cutoff", micros(notice.cutoff)),
+        ("gsi1pk", s(format!("NOTICE#{}", shard(barber)))),
+        ("gsi1sk", s(due_key(notice_at, barber))),
+    ]));
+    store.put(record).await
+}
+
+pub async fn due_notices(
+    store: &DynamoStore,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<AdvanceNotice>, StoreError> {
+    let mut due = due_in_shards(store, "NOTICE", LOWEST_KEY, &highest_key_at(now), limit)
+        .await?
+        .iter()
+        .map(|record| {
+            Ok((
+                get_s(record, "gsi1sk")?.to_string(),
+                AdvanceNotice {
+                    barber_id: BarberId::parse(get_s(record, "barber_id")?).map_err(corrupt)?,
+                    cutoff: get_time(record, "cutoff")?,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    due.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(due
+        .into_iter()
+        .take(limit)
+        .map(|(_, notice)| notice)
+        .collect())
+}
+
+pub async fn clear_notice(store: &DynamoStore, notice: &AdvanceNotice) -> Result<(), StoreError> {
+    // When the condition fails a newer notice replaced this one: it stays.
+    super::records::delete_if(
+        store,
+        notice_key(&notice.barber_id),
+        "cutoff = :cutoff",
+        item([(":cutoff", micros(notice.cutoff))]),
+    )
+    .await
 }

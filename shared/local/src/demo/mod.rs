@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc, Weekday};
+use payout_app::advance_notice::save_schedule;
 use payout_app::ingest::{MAX_BATCH, ingest_deduction, ingest_earnings};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::PayoutStore;
@@ -69,7 +70,7 @@ pub async fn run_demo(
 
     let barbers = population::generate(config.barbers, config.seed, start);
     for barber in &barbers {
-        pipeline.store.put_schedule(&barber.schedule).await?;
+        save_schedule(pipeline.store.as_ref(), &barber.schedule).await?;
         rail.set_plan(&barber.schedule.barber_id, barber.rail_plan);
     }
 

@@ -19,8 +19,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use payout_app::ports::{
-    CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity, PayoutCreation,
-    PayoutQuery, PayoutStore, StoreError, WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
+    PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
 use payout_app::ports::{Notification, SentNotification};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
@@ -54,6 +54,13 @@ CREATE TABLE IF NOT EXISTS schedules (
     body         TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS schedules_due ON schedules (next_run_at, barber_id) WHERE active = 1;
+
+CREATE TABLE IF NOT EXISTS advance_notices (
+    barber_id  TEXT PRIMARY KEY,
+    cutoff     INTEGER NOT NULL,
+    notice_at  INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS advance_notices_due ON advance_notices (notice_at, barber_id);
 
 CREATE TABLE IF NOT EXISTS earnings (
     id            TEXT PRIMARY KEY,
@@ -215,6 +222,26 @@ impl PayoutStore for SqliteStore {
             |tx| schedules::advance(tx, barber, expected, next),
             |_| true,
         )
+    }
+
+    async fn mark_advance_notice(
+        &self,
+        notice: &AdvanceNotice,
+        notice_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        schedules::mark_notice(&self.conn.lock(), notice, notice_at)
+    }
+
+    async fn due_advance_notices(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<AdvanceNotice>, StoreError> {
+        schedules::due_notices(&self.conn.lock(), now, limit)
+    }
+
+    async fn clear_advance_notice(&self, notice: &AdvanceNotice) -> Result<(), StoreError> {
+        schedules::clear_notice(&self.conn.lock(), notice)
     }
 
     async fn list_schedules(
@@ -444,6 +471,14 @@ impl PayoutStore for SqliteStore {
             })
             .map_err(backend)?;
         micros.map(codec::instant).transpose()
+    }
+
+    async fn count_payouts_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        totals::count_created(&self.conn.lock(), from, to)
     }
 
     async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {

@@ -1,13 +1,13 @@
 //! Schedules and the due index.
 
 use chrono::{DateTime, Utc};
-use payout_app::ports::{DueCursor, StoreError};
+use payout_app::ports::{AdvanceNotice, DueCursor, StoreError};
 use payout_core::ids::BarberId;
 use payout_core::schedule::{PayoutSchedule, ScheduleState};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::backend;
-use super::codec::{from_json, micros, to_json};
+use super::codec::{from_json, instant, micros, to_json};
 
 pub fn put(conn: &Connection, schedule: &PayoutSchedule) -> Result<(), StoreError> {
     let body = to_json(schedule)?;
@@ -121,4 +121,62 @@ pub fn list(
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
     bodies.iter().map(|body| from_json(body)).collect()
+}
+
+pub fn mark_notice(
+    conn: &Connection,
+    notice: &AdvanceNotice,
+    notice_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO advance_notices (barber_id, cutoff, notice_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (barber_id) DO UPDATE SET cutoff = ?2, notice_at = ?3",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
+            notice.barber_id.as_str(),
+            micros(notice.cutoff),
+            micros(notice_at),
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
+pub fn due_notices(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<AdvanceNotice>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT barber_id, cutoff FROM advance_notices WHERE notice_at <= ?1
+             ORDER BY notice_at, barber_id LIMIT ?2",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(params![micros(now), limit as i64], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    rows.into_iter()
+        .map(|(barber, cutoff)| {
+            Ok(AdvanceNotice {
+                barber_id: BarberId::parse(&barber)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                cutoff: instant(cutoff)?,
+            })
+        })
+        .collect()
+}
+
+pub fn clear_notice(conn: &Connection, notice: &AdvanceNotice) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM advance_notices WHERE barber_id = ?1 AND cutoff = ?2")
+        .and_then(|mut statement| {
+            statement.execute(params![notice.barber_id.as_str(), micros(notice.cutoff)])
+        })
+        .map_err(backend)?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Ledger-wide sums for summaries, health and conservation checks.
 
+use chrono::{DateTime, Utc};
 use payout_app::ports::{LedgerTotals, PayoutTotalsRow, StatusTotals, StoreError};
 use payout_core::method::PaymentMethod;
 use payout_core::money::Currency;
@@ -7,6 +8,7 @@ use payout_core::status::PayoutStatus;
 use rusqlite::{Connection, params};
 
 use super::backend;
+use super::codec::micros;
 
 pub fn count_by_status(conn: &Connection) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
     let mut statement = conn
@@ -27,6 +29,20 @@ pub fn count_by_status(conn: &Connection) -> Result<Vec<(PayoutStatus, u64)>, St
             Ok((status, u64::try_from(count).unwrap_or_default()))
         })
         .collect()
+}
+
+pub fn count_created(
+    conn: &Connection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let count: i64 = conn
+        .prepare_cached("SELECT COUNT(*) FROM payouts WHERE created_at >= ?1 AND created_at < ?2")
+        .and_then(|mut statement| {
+            statement.query_row(params![micros(from), micros(to)], |row| row.get(0))
+        })
+        .map_err(backend)?;
+    Ok(u64::try_from(count).unwrap_or_default())
 }
 
 pub fn ledger_totals(conn: &Connection, currency: Currency) -> Result<LedgerTotals, StoreError> {

@@ -1,0 +1,101 @@
+//! Telling barbers ahead of a scheduled run how much to expect.
+//!
+//! Each schedule has at most one pending notice, keyed by barber and pointing at a cut-off. It
+//! is remembered whenever a schedule is saved or advanced and sent by the planner once its time
+//! passes. The notice is checked against the schedule when it is sent, so one left behind by
+//! an edit or a crash is dropped rather than sent for a run that will not happen.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use payout_core::breakdown::SettlementDecision;
+use payout_core::schedule::PayoutSchedule;
+
+use crate::error::AppError;
+use crate::notify::notify_advance;
+use crate::operator::settlement_at;
+use crate::pipeline::Pipeline;
+use crate::ports::{AdvanceNotice, PayoutStore, StoreError};
+
+/// Notices read per page by the planner.
+const NOTICE_PAGE: usize = 500;
+
+/// Stores the schedule and remembers its next advance notice.
+pub async fn save_schedule(
+    store: &dyn PayoutStore,
+    schedule: &PayoutSchedule,
+) -> Result<(), StoreError> {
+    store.put_schedule(schedule).await?;
+    remember_advance_notice(store, schedule, schedule.next_run_at).await
+}
+
+/// Remembers to tell the barber about the run at `cutoff`, if they want to hear of it.
+pub async fn remember_advance_notice(
+    store: &dyn PayoutStore,
+    schedule: &PayoutSchedule,
+    cutoff: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Some(notice_at) = schedule.advance_notice_at(cutoff) else {
+        return Ok(());
+    };
+    let notice = AdvanceNotice {
+        barber_id: schedule.barber_id.clone(),
+        cutoff,
+    };
+    store.mark_advance_notice(&notice, notice_at).await
+}
+
+/// Sends every advance notice due at `now`; returns how many were sent.
+pub async fn send_due_advance_notices(
+    p: &Pipeline,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<u64, AppError> {
+    let mut sent = 0;
+    // An index read may lag behind the clears just made; what was handled is not handled twice.
+    let mut handled = HashSet::new();
+    loop {
+        let page = p.store.due_advance_notices(now, NOTICE_PAGE).await?;
+        let fresh: Vec<&AdvanceNotice> = page
+            .iter()
+            .filter(|notice| handled.insert((notice.barber_id.clone(), notice.cutoff)))
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        for notice in fresh {
+            if send_one(p, notice, now).await? {
+                sent += 1;
+            }
+            p.store.clear_advance_notice(notice).await?;
+        }
+        if page.len() < NOTICE_PAGE || !keep_going() {
+            break;
+        }
+    }
+    Ok(sent)
+}
+
+async fn send_one(
+    p: &Pipeline,
+    notice: &AdvanceNotice,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let Some(schedule) = p.store.get_schedule(&notice.barber_id).await? else {
+        return Ok(false);
+    };
+    let still_wanted = schedule.next_run_at == notice.cutoff
+        && notice.cutoff > now
+        && schedule
+            .advance_notice_at(notice.cutoff)
+            .is_some_and(|at| at <= now);
+    if !still_wanted {
+        return Ok(false);
+    }
+    // Only a run that will pay has an amount to announce.
+    let SettlementDecision::Pay(expected) = settlement_at(p, &schedule, now).await? else {
+        return Ok(false);
+    };
+    notify_advance(p, &schedule, notice.cutoff, &expected, now).await;
+    Ok(true)
+}
