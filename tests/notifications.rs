@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{TimeDelta, Weekday};
 use payout_app::advance_notice::save_schedule;
-use payout_app::execute::execute_payout;
+use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
 use payout_app::notify::{notify_payout, render_message};
 use payout_app::operator::manual_payout;
@@ -253,4 +253,94 @@ async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
         .unwrap();
     assert_eq!(next_week.len(), 1);
     assert_eq!(next_week[0].cutoff, next_run);
+}
+
+#[tokio::test]
+async fn each_retry_and_the_final_failure_are_told_once() {
+    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    let outbox = Arc::new(Outbox::default());
+    world.pipeline.notifier = outbox.clone();
+    let p = &world.pipeline;
+    let barber = BarberId::parse("b1").unwrap();
+    world.rail.set_plan(
+        &barber,
+        FailurePlan {
+            retryable_per_mille: 1000,
+            ..FailurePlan::default()
+        },
+    );
+    let monday = utc(2026, 3, 2, 12, 0);
+    save_schedule(
+        p.store.as_ref(),
+        &World::weekly_schedule("b1", Weekday::Fri, monday),
+    )
+    .await
+    .unwrap();
+    ingest_earnings(
+        p.store.as_ref(),
+        &[World::earning("b1", 0, "120.00", monday)],
+    )
+    .await
+    .unwrap();
+    let mut now = monday + TimeDelta::hours(1);
+    let payout = manual_payout(p, &barber, "r", "operator", now)
+        .await
+        .unwrap();
+    loop {
+        match execute_payout(p, &payout.id, "exec", now).await.unwrap() {
+            JobOutcome::RetryAt(at) => {
+                // The same delivery twice changes nothing.
+                execute_payout(p, &payout.id, "exec-dup", now)
+                    .await
+                    .unwrap();
+                now = at;
+            }
+            JobOutcome::Finished => break,
+            JobOutcome::NotYet(at) => now = at,
+        }
+    }
+    let kinds: Vec<NotificationKind> = outbox.0.lock().unwrap().iter().map(|n| n.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            NotificationKind::RetryScheduled,
+            NotificationKind::RetryScheduled,
+            NotificationKind::RetryScheduled,
+            NotificationKind::Failed,
+        ]
+    );
+    let failed = outbox.0.lock().unwrap().last().unwrap().message.clone();
+    assert!(failed.contains("$83.45"), "{failed}");
+    assert!(failed.contains("your earnings are safe"), "{failed}");
+}
+
+#[tokio::test]
+async fn a_period_below_the_minimum_is_told_it_rolls_forward() {
+    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
+    let outbox = Arc::new(Outbox::default());
+    world.pipeline.notifier = outbox.clone();
+    let p = &world.pipeline;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
+    save_schedule(p.store.as_ref(), &schedule).await.unwrap();
+    ingest_earnings(
+        p.store.as_ref(),
+        &[World::earning("b1", 0, "20.00", monday)],
+    )
+    .await
+    .unwrap();
+    for _ in 0..2 {
+        plan_due_payouts(p, schedule.next_run_at + TimeDelta::minutes(1), &|| true)
+            .await
+            .unwrap();
+    }
+    let sent = outbox.0.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].kind, NotificationKind::BelowMinimum);
+    assert!(sent[0].message.contains("$25.00"), "{}", sent[0].message);
+    assert!(
+        sent[0].message.contains("roll into your next payout"),
+        "{}",
+        sent[0].message
+    );
 }
