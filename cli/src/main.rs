@@ -1,6 +1,7 @@
 //! `payouts`: the payout scheduler on the embedded default (SQLite, in-process queue, simulated
 //! rail, log notifier). Parses arguments and prints; the work happens in `payout-local`.
 
+mod chaos;
 mod summary;
 
 use std::net::SocketAddr;
@@ -40,6 +41,19 @@ enum Command {
         /// Keep the SQLite database here instead of a temporary file.
         #[arg(long)]
         db: Option<PathBuf>,
+    },
+    /// Seeded fault-injection runs of the whole pipeline; fails if any invariant breaks.
+    Chaos {
+        #[arg(long, default_value_t = 1000)]
+        runs: u64,
+        /// The first seed; run i uses seed + i, and one seed replays one run exactly.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        #[arg(long)]
+        json: bool,
     },
     /// Run the planner, executor workers and the HTTP API in one process.
     Serve {
@@ -112,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
     // The demo injects failures on purpose; its summary reports them, so the log stays quiet.
     let default_level = match cli.command {
         Command::Demo { .. }
+        | Command::Chaos { .. }
         | Command::Token { .. }
         | Command::AwsLocal { .. }
         | Command::Reconcile { .. } => "error",
@@ -131,6 +146,12 @@ async fn main() -> anyhow::Result<()> {
             json,
             db,
         } => demo(barbers, weeks, seed, json, db).await,
+        Command::Chaos {
+            runs,
+            seed,
+            threads,
+            json,
+        } => tokio::task::spawn_blocking(move || chaos::chaos(runs, seed, threads, json)).await?,
         Command::Serve {
             addr,
             db,

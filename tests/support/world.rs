@@ -80,6 +80,7 @@ impl World {
             }),
             notifier: Arc::new(LogNotifier),
             metrics: Arc::new(payout_app::ports::NoMetrics),
+            stopwatch: Arc::new(payout_app::ports::SystemClock),
             config: AppConfig::default(),
         };
         Self {

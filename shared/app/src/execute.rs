@@ -5,14 +5,15 @@
 //! 3. Reload under the lock. If an earlier attempt exists, ask the rail for a transfer in the
 //!    payout's group first and adopt it: the lookup, not the idempotency key, is what prevents
 //!    a second payment after an unknown outcome.
-//! 4. Record the new attempt and its idempotency key (the recovery point), then call the rail.
+//! 4. Record the new attempt and its idempotency key (the recovery point), then call the rail,
+//!    unless the lock has been held so long that its lease could lapse during the call.
 //! 5. Record the outcome conditionally on the version written in step 4.
 //! 6. Release the lock, then notify.
 //!
 //! A crash anywhere leaves the payout queued, processing or retry-scheduled with its job still
 //! on the queue (or re-enqueued by recovery), and the next delivery finishes it from step 1.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
 use payout_core::payout::AuditEvent;
 use payout_core::payout::Payout;
@@ -59,7 +60,8 @@ pub async fn execute_payout(
     {
         return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
     }
-    let result = execute_locked(p, payout_id, owner, now).await;
+    let locked_at = p.stopwatch.now();
+    let result = execute_locked(p, payout_id, owner, now, locked_at).await;
     p.store.release_lock(&payout.barber_id, owner).await?;
     let (outcome, notice) = result?;
     if let Some((payout, kind)) = notice {
@@ -86,6 +88,7 @@ async fn execute_locked(
     payout_id: &PayoutId,
     owner: &str,
     now: DateTime<Utc>,
+    locked_at: DateTime<Utc>,
 ) -> Result<(JobOutcome, Notice), AppError> {
     let actor = format!("executor:{owner}");
     let Some(mut payout) = p.store.get_payout(payout_id).await? else {
@@ -134,6 +137,15 @@ async fn execute_locked(
             .clone()
             .expect("begin_attempt sets the idempotency key"),
     };
+    // An executor that was paused (or slow) long enough for its lease to lapse may have been
+    // overtaken by another that found no transfer and paid: it must not pay now. Checked with
+    // nothing awaited between here and the call, and with the whole rail timeout to spare.
+    let held = p.stopwatch.now() - locked_at;
+    let rail_timeout = TimeDelta::from_std(p.config.rail_timeout).unwrap_or(TimeDelta::MAX);
+    if held + rail_timeout >= p.config.lock_lease {
+        tracing::warn!(payout_id = %payout.id, held_ms = held.num_milliseconds(), "lock held too long to pay safely; leaving the attempt to reconciliation");
+        return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
+    }
     let result = call_rail(p, &request).await;
 
     let attempt_version = payout.version;

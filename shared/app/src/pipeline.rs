@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::config::AppConfig;
-use crate::ports::{JobQueue, Metrics, Notifier, PaymentRail, PayoutStore};
+use crate::ports::{Clock, JobQueue, Metrics, Notifier, PaymentRail, PayoutStore};
 
 #[derive(Clone)]
 pub struct Pipeline {
@@ -12,5 +12,8 @@ pub struct Pipeline {
     pub rail: Arc<dyn PaymentRail>,
     pub notifier: Arc<dyn Notifier>,
     pub metrics: Arc<dyn Metrics>,
+    /// Read only for how long something took (the executor's hold on a barber lock), never for
+    /// what time it is: use cases are given that.
+    pub stopwatch: Arc<dyn Clock>,
     pub config: AppConfig,
 }

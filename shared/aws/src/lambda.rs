@@ -85,6 +85,7 @@ impl AwsRuntime {
                     &resources.topic_arn,
                 )),
                 metrics: Arc::new(EmfMetrics::new(service)),
+                stopwatch: Arc::new(payout_app::ports::SystemClock),
                 config: AppConfig::default(),
             },
             queue,

@@ -62,7 +62,8 @@ pub fn embedded_pipeline(
         // in production.
         rail: Arc::new(MethodRouter::new(provider)),
         notifier: Arc::new(LogNotifier),
-        metrics: Arc::new(MetricsWindow::new(clock)),
+        metrics: Arc::new(MetricsWindow::new(clock.clone())),
+        stopwatch: clock,
         config: AppConfig::default(),
     })
 }

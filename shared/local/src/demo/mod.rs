@@ -65,6 +65,7 @@ pub async fn run_demo(
         rail: rail.clone(),
         notifier: Arc::new(LogNotifier),
         metrics: Arc::new(payout_app::ports::NoMetrics),
+        stopwatch: Arc::new(payout_app::ports::SystemClock),
         config: AppConfig::default(),
     };
 

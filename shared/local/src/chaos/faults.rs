@@ -1,0 +1,173 @@
+//! The faults the simulation injects, counted by kind, and the state every injector shares.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use payout_app::ports::{Clock, ManualClock};
+
+use super::rng::SimRng;
+
+macro_rules! fault_kinds {
+    ($($kind:ident => $name:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+        pub enum FaultKind { $($kind,)* }
+
+        impl FaultKind {
+            pub const ALL: &'static [FaultKind] = &[$(FaultKind::$kind,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(FaultKind::$kind => $name,)* }
+            }
+        }
+    };
+}
+
+fault_kinds! {
+    QueueDuplicate => "queue_duplicate_delivery",
+    QueueReorder => "queue_reorder",
+    QueueDelay => "queue_delayed_delivery",
+    VisibilityExpiry => "queue_visibility_expiry_mid_job",
+    ConcurrentExecutors => "executors_concurrent",
+    CrashAfterLock => "crash_after_lock",
+    CrashAfterProcessing => "crash_after_marking_processing",
+    CrashAfterRailSuccess => "crash_after_rail_success",
+    CrashAfterResult => "crash_after_result_written",
+    Rail429 => "rail_429",
+    Rail5xx => "rail_5xx",
+    RailTimeoutPaid => "rail_timeout_transfer_made",
+    RailTimeoutUnpaid => "rail_timeout_no_transfer",
+    RailPermanent => "rail_permanent_error",
+    RailSlowPastLease => "rail_slow_past_lease",
+    StoreConflict => "store_conditional_conflict",
+    LeaseExpiredMidJob => "store_lease_expired_mid_job",
+    PlannerLate => "planner_late",
+    PlannerTwice => "planner_twice",
+    PlannerConcurrent => "planner_concurrent",
+    DstEdge => "clock_dst_edge",
+    ScheduleEdit => "schedule_edit_mid_period",
+    EarningLate => "earning_late",
+    EarningDuplicate => "earning_duplicate",
+    EarningPausedBarber => "earning_paused_barber",
+}
+
+/// How often each injector fires, per mille of the chances it gets.
+#[derive(Debug, Clone, Copy)]
+pub struct FaultRates {
+    pub executor_crash: u64,
+    pub rail_fault: u64,
+    pub store_conflict: u64,
+    pub lease_expiry: u64,
+    pub queue_duplicate: u64,
+    pub queue_delay: u64,
+    pub queue_reorder: u64,
+    pub visibility_expiry: u64,
+    /// Extra scheduling points, which interleave concurrent tasks differently.
+    pub yield_point: u64,
+}
+
+impl FaultRates {
+    pub const CHAOTIC: FaultRates = FaultRates {
+        executor_crash: 40,
+        rail_fault: 250,
+        store_conflict: 30,
+        lease_expiry: 40,
+        queue_duplicate: 150,
+        queue_delay: 100,
+        queue_reorder: 500,
+        visibility_expiry: 60,
+        yield_point: 300,
+    };
+
+    /// No faults: the drain at the end of a run, which lets everything finish.
+    pub const CALM: FaultRates = FaultRates {
+        executor_crash: 0,
+        rail_fault: 0,
+        store_conflict: 0,
+        lease_expiry: 0,
+        queue_duplicate: 0,
+        queue_delay: 0,
+        queue_reorder: 0,
+        visibility_expiry: 0,
+        yield_point: 300,
+    };
+}
+
+/// A deliberate bug, to prove the invariants catch one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sabotage {
+    #[default]
+    None,
+    /// The rail's lookup never finds a transfer: retries pay without reconciling first.
+    SkipReconciliation,
+    /// The executor pays however long it has held its lock (its stopwatch never moves), so a
+    /// paused executor may pay after another has taken the payout over.
+    IgnoreLeaseExpiry,
+}
+
+struct State {
+    rng: SimRng,
+    rates: FaultRates,
+    injected: BTreeMap<FaultKind, u64>,
+    trace: Option<Vec<String>>,
+}
+
+/// What every injector of one run shares: the seeded dice, the simulated clock and the counts.
+#[derive(Clone)]
+pub struct Chaos {
+    state: Arc<Mutex<State>>,
+    pub clock: ManualClock,
+    pub sabotage: Sabotage,
+}
+
+impl Chaos {
+    pub fn new(seed: u64, clock: ManualClock, sabotage: Sabotage, trace: bool) -> Self {
+        Self {
+            state: Arc::new(Mutex::new(State {
+                rng: SimRng::new(seed),
+                rates: FaultRates::CHAOTIC,
+                injected: BTreeMap::new(),
+                trace: trace.then(Vec::new),
+            })),
+            clock,
+            sabotage,
+        }
+    }
+
+    pub fn set_rates(&self, rates: FaultRates) {
+        self.state.lock().rates = rates;
+    }
+
+    /// Rolls the dice with `rate(rates)` per mille.
+    pub fn roll(&self, rate: impl FnOnce(&FaultRates) -> u64) -> bool {
+        let mut state = self.state.lock();
+        let per_mille = rate(&state.rates);
+        per_mille > 0 && state.rng.chance(per_mille)
+    }
+
+    pub fn with_rng<T>(&self, use_rng: impl FnOnce(&mut SimRng) -> T) -> T {
+        use_rng(&mut self.state.lock().rng)
+    }
+
+    pub fn injected(&self, kind: FaultKind) {
+        *self.state.lock().injected.entry(kind).or_default() += 1;
+        self.note(|| format!("fault {}", kind.as_str()));
+    }
+
+    pub fn counts(&self) -> BTreeMap<FaultKind, u64> {
+        self.state.lock().injected.clone()
+    }
+
+    /// Adds a line to the trace, when this run keeps one.
+    pub fn note(&self, line: impl FnOnce() -> String) {
+        let mut state = self.state.lock();
+        if let Some(trace) = state.trace.as_mut() {
+            let at = self.clock.now().format("%m-%d %H:%M:%S");
+            trace.push(format!("{at} {}", line()));
+        }
+    }
+
+    pub fn take_trace(&self) -> Vec<String> {
+        self.state.lock().trace.take().unwrap_or_default()
+    }
+}

@@ -1,0 +1,126 @@
+//! DESIGN.md section 4's invariants, checked after a run against the store and the rail's own
+//! ledger: (a) no earning paid twice, (b) none lost, (c) never two transfers for one payout,
+//! (d) every payout terminal once the faults stop, (e) the sum paid equals the payouts' nets;
+//! and every payout's audit trail is one unbroken chain (no write was lost to another).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use payout_app::ports::{PayoutQuery, PayoutStore};
+use payout_core::money::Currency;
+use payout_core::status::PayoutStatus;
+
+use crate::SimulatedRail;
+use crate::simulated_rail::RailTransfer;
+
+/// Far more payouts than a run makes.
+const ALL: usize = 100_000;
+
+pub async fn check(
+    store: &dyn PayoutStore,
+    rail: &SimulatedRail,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, payout_app::AppError> {
+    let mut violations = Vec::new();
+    let owed = store
+        .stalled_payouts(now + TimeDelta::days(3650), ALL)
+        .await?;
+    for payout in &owed {
+        violations.push(format!(
+            "(d) {} is still {} after the faults stopped",
+            payout.id, payout.status
+        ));
+    }
+
+    let mut transfers: BTreeMap<String, Vec<RailTransfer>> = BTreeMap::new();
+    for transfer in rail.transfers() {
+        transfers
+            .entry(transfer.payout_id.to_string())
+            .or_default()
+            .push(transfer);
+    }
+    let payouts = store.list_payouts(&PayoutQuery::default(), ALL).await?;
+    let (mut gross_claimed, mut paid_store) = (0i64, 0i64);
+    for payout in &payouts {
+        let made = transfers.remove(payout.id.as_str()).unwrap_or_default();
+        let net = payout.breakdown.net;
+        if made.len() > 1 {
+            violations.push(format!("(c) {} was paid {} times", payout.id, made.len()));
+        }
+        let paid = matches!(
+            payout.status,
+            PayoutStatus::Completed | PayoutStatus::InTransit
+        );
+        match (paid && net.is_positive(), made.first()) {
+            (true, Some(transfer)) => {
+                if transfer.amount != net {
+                    violations.push(format!(
+                        "(e) {} recorded {net} but the rail moved {}",
+                        payout.id, transfer.amount
+                    ));
+                }
+                if payout.transfer_id.as_deref() != Some(transfer.transfer_id.as_str()) {
+                    violations.push(format!(
+                        "(e) {} records transfer {:?}, the rail made {}",
+                        payout.id, payout.transfer_id, transfer.transfer_id
+                    ));
+                }
+                paid_store += net.to_minor().unwrap_or_default();
+            }
+            (true, None) => violations.push(format!(
+                "(e) {} is {} but the rail made no transfer",
+                payout.id, payout.status
+            )),
+            (false, Some(transfer)) => violations.push(format!(
+                "(a) {} is {} but the rail paid it {} ({})",
+                payout.id, payout.status, transfer.amount, transfer.transfer_id
+            )),
+            (false, None) => {}
+        }
+        if payout.status != PayoutStatus::Cancelled {
+            gross_claimed += payout.breakdown.gross.to_minor().unwrap_or_default();
+        }
+        let trail = store.audit_trail(&payout.id).await?;
+        let mut previous = None;
+        for event in &trail {
+            if event.from != previous {
+                violations.push(format!(
+                    "lost update: {} went {:?} -> {} after it was {:?}",
+                    payout.id, event.from, event.to, previous
+                ));
+            }
+            previous = Some(event.to);
+        }
+        if previous != Some(payout.status) {
+            violations.push(format!(
+                "lost update: {} is {} but its trail ends {:?}",
+                payout.id, payout.status, previous
+            ));
+        }
+    }
+    for (payout_id, made) in transfers {
+        violations.push(format!(
+            "(a) the rail paid {payout_id} {} time(s) but no such payout exists",
+            made.len()
+        ));
+    }
+
+    let totals = store.ledger_totals(Currency::Usd).await?;
+    if totals.earnings_minor != gross_claimed + totals.open_earnings_minor {
+        violations.push(format!(
+            "(a/b) earnings {} != claimed by payouts {} + still open {}",
+            totals.earnings_minor, gross_claimed, totals.open_earnings_minor
+        ));
+    }
+    let rail_paid: i64 = rail
+        .transfers()
+        .iter()
+        .map(|t| t.amount.to_minor().unwrap_or_default())
+        .sum();
+    if rail_paid != paid_store {
+        violations.push(format!(
+            "(e) the rail moved {rail_paid} cents, the store records {paid_store} paid"
+        ));
+    }
+    Ok(violations)
+}

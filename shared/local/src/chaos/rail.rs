@@ -1,0 +1,114 @@
+//! The payment provider as one task sees it: refusals (429, 5xx, permanent), timeouts with and
+//! without the transfer made, answers that arrive after the caller's lock lease has expired, and
+//! a caller that crashes as the success comes back. The transfer itself is applied by the
+//! simulated rail at the instant of the call, as a provider does; only the answer is at risk.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+use payout_core::ids::PayoutId;
+use payout_core::retry::FailureKind;
+
+use super::faults::{Chaos, FaultKind, Sabotage};
+use super::scheduler::{STALL, STALL_YIELDS, TaskCtx, yield_now};
+use crate::SimulatedRail;
+
+pub struct ChaosRail {
+    pub inner: Arc<SimulatedRail>,
+    pub chaos: Chaos,
+    pub task: Arc<TaskCtx>,
+}
+
+fn refusal(kind: FailureKind, message: &str) -> RailError {
+    RailError {
+        kind,
+        message: message.to_string(),
+    }
+}
+
+impl ChaosRail {
+    fn pick_fault(&self) -> Option<FaultKind> {
+        if !self.chaos.roll(|r| r.rail_fault) {
+            return None;
+        }
+        const RAIL_FAULTS: [FaultKind; 6] = [
+            FaultKind::Rail429,
+            FaultKind::Rail5xx,
+            FaultKind::RailTimeoutPaid,
+            FaultKind::RailTimeoutUnpaid,
+            FaultKind::RailPermanent,
+            FaultKind::RailSlowPastLease,
+        ];
+        let index = self
+            .chaos
+            .with_rng(|rng| rng.below(RAIL_FAULTS.len() as u64));
+        Some(RAIL_FAULTS[usize::try_from(index).unwrap_or(0)])
+    }
+}
+
+#[async_trait]
+impl PaymentRail for ChaosRail {
+    async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
+        // No scheduling point before the provider acts: the executor's last lease check and the
+        // request leave together, as they do in a process.
+        let fault = self.pick_fault();
+        if let Some(kind) = fault {
+            self.chaos.injected(kind);
+        }
+        let result = match fault {
+            Some(FaultKind::Rail429) => {
+                Err(refusal(FailureKind::RateLimited, "429 too many requests"))
+            }
+            Some(FaultKind::Rail5xx) => Err(refusal(
+                FailureKind::ProviderUnavailable,
+                "503 service unavailable",
+            )),
+            Some(FaultKind::RailTimeoutUnpaid) => Err(refusal(
+                FailureKind::Timeout,
+                "timed out before the provider saw it",
+            )),
+            Some(FaultKind::RailPermanent) => Err(refusal(
+                FailureKind::InvalidPaymentMethod,
+                "the destination account cannot receive transfers",
+            )),
+            Some(FaultKind::RailTimeoutPaid) => {
+                let made = self.inner.transfer(request).await;
+                self.chaos
+                    .note(|| format!("{} paid, answer lost: {made:?}", request.payout_id));
+                Err(refusal(
+                    FailureKind::Timeout,
+                    "timed out after the provider paid",
+                ))
+            }
+            Some(FaultKind::RailSlowPastLease) => {
+                let made = self.inner.transfer(request).await;
+                self.chaos.clock.advance(STALL);
+                for _ in 0..STALL_YIELDS {
+                    yield_now().await;
+                }
+                made
+            }
+            Some(_) | None => self.inner.transfer(request).await,
+        };
+        self.chaos.note(|| {
+            format!(
+                "{} transfer {}: {result:?}",
+                request.payout_id, request.idempotency_key
+            )
+        });
+        if result.is_ok() && self.task.may_crash && self.chaos.roll(|r| r.executor_crash) {
+            self.chaos.injected(FaultKind::CrashAfterRailSuccess);
+            self.task.crash().await;
+        }
+        result
+    }
+
+    async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
+        yield_now().await;
+        match self.chaos.sabotage {
+            Sabotage::SkipReconciliation => Ok(None),
+            Sabotage::None | Sabotage::IgnoreLeaseExpiry => self.inner.find_transfer(payout).await,
+        }
+    }
+}

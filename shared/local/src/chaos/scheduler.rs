@@ -1,0 +1,91 @@
+//! A single-threaded, seeded scheduler: every task is polled in an order the dice choose, so
+//! concurrent executors interleave differently per seed and identically for one seed.
+//!
+//! A task "crashes" by parking on a future that never completes after flagging itself; the
+//! scheduler then drops it mid-protocol, as a killed process would stop: no cleanup, no
+//! further writes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
+
+use chrono::TimeDelta;
+
+use super::faults::Chaos;
+
+/// What a task's injectors know about it.
+#[derive(Debug, Default)]
+pub struct TaskCtx {
+    /// Executors may crash; planners and the drain do not.
+    pub may_crash: bool,
+    crashed: AtomicBool,
+}
+
+impl TaskCtx {
+    pub fn new(may_crash: bool) -> Arc<Self> {
+        Arc::new(Self {
+            may_crash,
+            crashed: AtomicBool::new(false),
+        })
+    }
+
+    /// Stops the task dead: this future never resumes.
+    pub async fn crash(&self) {
+        self.crashed.store(true, Ordering::SeqCst);
+        std::future::pending::<()>().await;
+    }
+
+    fn has_crashed(&self) -> bool {
+        self.crashed.load(Ordering::SeqCst)
+    }
+}
+
+/// Scheduling points a stalled task gives away, enough for the others to move on.
+pub const STALL_YIELDS: usize = 40;
+
+/// How long a stalled task stands still: past its lock lease (5 min) and past its delivery's
+/// visibility timeout (30 min), so another executor may take the same job over meanwhile.
+pub const STALL: TimeDelta = TimeDelta::minutes(31);
+
+/// Gives the scheduler a chance to run another task.
+pub async fn yield_now() {
+    let mut yielded = false;
+    std::future::poll_fn(|_| {
+        if yielded {
+            Poll::Ready(())
+        } else {
+            yielded = true;
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+type Task = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+#[derive(Default)]
+pub struct Tasks {
+    tasks: Vec<(Arc<TaskCtx>, Task)>,
+}
+
+impl Tasks {
+    pub fn spawn(&mut self, ctx: Arc<TaskCtx>, task: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.push((ctx, Box::pin(task)));
+    }
+
+    /// Polls tasks in seeded random order until each has finished or crashed.
+    pub fn run(&mut self, chaos: &Chaos) {
+        let mut cx = Context::from_waker(Waker::noop());
+        while !self.tasks.is_empty() {
+            let len = self.tasks.len() as u64;
+            let index = usize::try_from(chaos.with_rng(|rng| rng.below(len))).unwrap_or(0);
+            let (ctx, task) = &mut self.tasks[index];
+            let done = task.as_mut().poll(&mut cx).is_ready() || ctx.has_crashed();
+            if done {
+                drop(self.tasks.swap_remove(index));
+            }
+        }
+    }
+}

@@ -1,0 +1,451 @@
+//! One simulated run: the marketplace, the seeded script of ticks, the drain, the check.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
+use chrono_tz::Tz;
+use payout_app::advance_notice::save_schedule;
+use payout_app::ingest::ingest_earnings;
+use payout_app::plan::plan_due_payouts;
+use payout_app::ports::{Clock, ManualClock, NoMetrics, PayoutStore};
+use payout_app::recovery::recover_stalled;
+use payout_app::worker::process_delivery;
+use payout_app::{AppConfig, AppError, Pipeline};
+use payout_core::calendar::{Calendar, Frequency};
+use payout_core::ids::{BarberId, EarningId};
+use payout_core::ledger::Earning;
+use payout_core::method::PaymentMethod;
+use payout_core::money::{Currency, Money};
+use payout_core::priority::BarberStanding;
+use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
+use payout_core::status::PayoutStatus;
+
+use super::faults::{Chaos, FaultKind, FaultRates, Sabotage};
+use super::queue::ChaosQueue;
+use super::rail::ChaosRail;
+use super::rng::SimRng;
+use super::scheduler::{STALL, STALL_YIELDS, TaskCtx, Tasks, yield_now};
+use super::store::ChaosStore;
+use crate::sqlite::{Durability, SqliteStore};
+use crate::{FailurePlan, LogNotifier, MemoryQueue, SimulatedRail};
+
+/// What one run did and found.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    pub seed: u64,
+    pub payouts: u64,
+    pub completed: u64,
+    pub faults: BTreeMap<FaultKind, u64>,
+    pub violations: Vec<String>,
+    /// Kept only when asked for, to explain a violation.
+    pub trace: Vec<String>,
+}
+
+const TICKS: u64 = 48;
+/// Drain steps of ten simulated minutes; retries end within 1 h 20 min and leases within 5.
+const DRAIN_STEPS: usize = 200;
+/// Receive-and-process rounds of one executor task.
+const EXECUTOR_ROUNDS: usize = 3;
+
+/// Replays the run of `seed`. `trace` keeps a line per step for explaining a violation.
+pub fn run_one(seed: u64, sabotage: Sabotage, trace: bool) -> RunOutcome {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a current-thread runtime starts");
+    // The execution timeout around the rail needs a timer; the simulation never waits on it.
+    let result = runtime.block_on(async { Run::new(seed, sabotage, trace).map(Run::play) });
+    match result {
+        Ok(run) => run,
+        Err(error) => RunOutcome {
+            seed,
+            violations: vec![format!("the run could not start: {error}")],
+            ..RunOutcome::default()
+        },
+    }
+}
+
+struct Run {
+    seed: u64,
+    chaos: Chaos,
+    clock: ManualClock,
+    store: Arc<SqliteStore>,
+    rail: Arc<SimulatedRail>,
+    queue: Arc<ChaosQueue>,
+    config: AppConfig,
+    schedules: Vec<PayoutSchedule>,
+    earnings: Vec<Earning>,
+    next_task: u64,
+}
+
+fn start_instant(rng: &mut SimRng) -> (DateTime<Utc>, bool) {
+    // The days before New York's clocks move (8 March and 1 November 2026), or an ordinary week.
+    match rng.below(10) {
+        0..=1 => (Utc.with_ymd_and_hms(2026, 3, 6, 12, 0, 0).unwrap(), true),
+        2 => (Utc.with_ymd_and_hms(2026, 10, 30, 12, 0, 0).unwrap(), true),
+        _ => (
+            Utc.with_ymd_and_hms(2026, 5, 4, 12, 0, 0).unwrap()
+                + TimeDelta::hours(rng.range(0, 24 * 6)),
+            false,
+        ),
+    }
+}
+
+fn calendar(rng: &mut SimRng) -> Calendar {
+    const DAYS: [Weekday; 3] = [Weekday::Sat, Weekday::Sun, Weekday::Mon];
+    // 02:30 does not exist on the spring-forward night and 01:30 happens twice in the fall.
+    const TIMES: [(u32, u32); 3] = [(2, 30), (1, 30), (17, 0)];
+    let (hour, minute) = TIMES[rng.below(3) as usize];
+    Calendar {
+        frequency: if rng.chance(500) {
+            Frequency::Daily
+        } else {
+            Frequency::Weekly {
+                day_of_week: DAYS[rng.below(3) as usize],
+            }
+        },
+        time_zone: Tz::America__New_York,
+        local_time: NaiveTime::from_hms_opt(hour, minute, 0).expect("a valid time"),
+    }
+}
+
+impl Run {
+    fn new(seed: u64, sabotage: Sabotage, trace: bool) -> Result<Self, AppError> {
+        let mut rng = SimRng::new(seed ^ 0x5eed);
+        let (start, dst) = start_instant(&mut rng);
+        let clock = ManualClock::starting_at(start);
+        let config = AppConfig::default();
+        let chaos = Chaos::new(seed, clock.clone(), sabotage, trace);
+        if dst {
+            chaos.injected(FaultKind::DstEdge);
+        }
+        let store = Arc::new(SqliteStore::open(
+            Path::new(":memory:"),
+            Durability::ProcessCrashSafe,
+        )?);
+        let schedules = (0..rng.range(2, 4))
+            .map(|i| {
+                let calendar = calendar(&mut rng);
+                PayoutSchedule {
+                    barber_id: BarberId::parse(format!("b{i}")).expect("a valid id"),
+                    next_run_at: calendar.next_run_after(start).expect("calendars recur"),
+                    calendar,
+                    currency: Currency::Usd,
+                    minimum_payout: Money::from_minor(1_000, Currency::Usd),
+                    method: if rng.chance(700) {
+                        PaymentMethod::StripeStandard
+                    } else {
+                        PaymentMethod::StripeInstant
+                    },
+                    auto_payout_enabled: true,
+                    state: ScheduleState::Active,
+                    standing: BarberStanding::Regular,
+                    connected_account: Some(format!("acct_b{i}")),
+                    notifications: NotificationPrefs {
+                        email: Some(format!("b{i}@example.com")),
+                        phone: None,
+                        email_notifications: true,
+                        sms_notifications: false,
+                        advance_notice_hours: if rng.chance(500) { 12 } else { 0 },
+                    },
+                    recurring_deductions: Vec::new(),
+                }
+            })
+            .collect();
+        Ok(Self {
+            seed,
+            queue: Arc::new(ChaosQueue {
+                inner: Arc::new(MemoryQueue::default()),
+                chaos: chaos.clone(),
+            }),
+            rail: Arc::new(SimulatedRail::new(seed, FailurePlan::default())),
+            chaos,
+            clock,
+            store,
+            config,
+            schedules,
+            earnings: Vec::new(),
+            next_task: 0,
+        })
+    }
+
+    /// The pipeline one task sees, every port behind its injector.
+    fn pipeline(&self, task: &Arc<TaskCtx>) -> Pipeline {
+        let store: Arc<dyn PayoutStore> = self.store.clone();
+        Pipeline {
+            store: Arc::new(ChaosStore {
+                inner: store,
+                chaos: self.chaos.clone(),
+                task: task.clone(),
+            }),
+            queue: self.queue.clone(),
+            rail: Arc::new(ChaosRail {
+                inner: self.rail.clone(),
+                chaos: self.chaos.clone(),
+                task: task.clone(),
+            }),
+            notifier: Arc::new(LogNotifier),
+            metrics: Arc::new(NoMetrics),
+            stopwatch: match self.chaos.sabotage {
+                Sabotage::IgnoreLeaseExpiry => Arc::new(ManualClock::starting_at(self.clock.now())),
+                Sabotage::None | Sabotage::SkipReconciliation => Arc::new(self.clock.clone()),
+            },
+            config: self.config.clone(),
+        }
+    }
+
+    fn roll(&self, per_mille: u64) -> bool {
+        self.chaos.with_rng(|rng| rng.chance(per_mille))
+    }
+
+    fn play(mut self) -> RunOutcome {
+        for schedule in &self.schedules {
+            if let Err(error) = block(save_schedule(self.store.as_ref(), schedule)) {
+                return self.failed_to_run(error.into());
+            }
+        }
+        for _ in 0..TICKS {
+            let mut tasks = Tasks::default();
+            if self.roll(600) {
+                self.spawn_earnings(&mut tasks);
+            }
+            if self.roll(60) {
+                self.edit_a_schedule(&mut tasks);
+            }
+            if self.roll(350) {
+                self.spawn_planners(&mut tasks);
+            }
+            if self.roll(850) {
+                let executors = self.chaos.with_rng(|rng| rng.range(1, 3));
+                if executors > 1 {
+                    self.chaos.injected(FaultKind::ConcurrentExecutors);
+                }
+                for _ in 0..executors {
+                    self.spawn_executor(&mut tasks);
+                }
+            }
+            tasks.run(&self.chaos);
+            let minutes = self.chaos.with_rng(|rng| rng.range(1, 150));
+            self.clock.advance(TimeDelta::minutes(minutes));
+        }
+        self.drain();
+        let now = self.clock.now();
+        let violations = match block(super::invariants::check(
+            self.store.as_ref(),
+            &self.rail,
+            now,
+        )) {
+            Ok(violations) => violations,
+            Err(error) => vec![format!("the check could not read the store: {error}")],
+        };
+        let (payouts, completed) = self.payout_counts();
+        RunOutcome {
+            seed: self.seed,
+            payouts,
+            completed,
+            faults: self.chaos.counts(),
+            violations,
+            trace: self.chaos.take_trace(),
+        }
+    }
+
+    fn failed_to_run(&self, error: AppError) -> RunOutcome {
+        RunOutcome {
+            seed: self.seed,
+            violations: vec![format!("the run could not start: {error}")],
+            ..RunOutcome::default()
+        }
+    }
+
+    fn payout_counts(&self) -> (u64, u64) {
+        block(self.store.count_by_status())
+            .unwrap_or_default()
+            .into_iter()
+            .fold((0, 0), |(all, done), (status, count)| {
+                let paid = matches!(status, PayoutStatus::Completed | PayoutStatus::InTransit);
+                (all + count, done + if paid { count } else { 0 })
+            })
+    }
+
+    /// Faults off; the clock runs on until no payout is owed work.
+    fn drain(&mut self) {
+        self.chaos.set_rates(FaultRates::CALM);
+        for _ in 0..DRAIN_STEPS {
+            self.clock.advance(TimeDelta::minutes(10));
+            let mut tasks = Tasks::default();
+            self.spawn_planner(&mut tasks);
+            self.spawn_executor(&mut tasks);
+            self.spawn_executor(&mut tasks);
+            tasks.run(&self.chaos);
+            let owed = block(
+                self.store
+                    .stalled_payouts(self.clock.now() + TimeDelta::days(3650), 1),
+            );
+            if owed.is_ok_and(|owed| owed.is_empty()) {
+                return;
+            }
+        }
+    }
+
+    fn owner(&mut self, role: &str) -> String {
+        self.next_task += 1;
+        format!("{role}-{}", self.next_task)
+    }
+
+    fn spawn_executor(&mut self, tasks: &mut Tasks) {
+        let ctx = TaskCtx::new(true);
+        let p = self.pipeline(&ctx);
+        let owner = self.owner("executor");
+        let (clock, chaos) = (self.clock.clone(), self.chaos.clone());
+        let max = usize::try_from(self.chaos.with_rng(|rng| rng.range(1, 4))).unwrap_or(1);
+        tasks.spawn(ctx, async move {
+            // An executor polls the queue a few times, as a Lambda poller does, so it may pick up
+            // what a stalled one let go of.
+            for _ in 0..EXECUTOR_ROUNDS {
+                let Ok(deliveries) = p.queue.receive(clock.now(), max).await else {
+                    return;
+                };
+                if deliveries.is_empty() {
+                    for _ in 0..STALL_YIELDS / 4 {
+                        yield_now().await;
+                    }
+                }
+                for delivery in &deliveries {
+                    if chaos.roll(|r| r.visibility_expiry) {
+                        // Still working when the delivery becomes visible again: another
+                        // executor may receive the same job meanwhile.
+                        chaos.injected(FaultKind::VisibilityExpiry);
+                        clock.advance(STALL);
+                        for _ in 0..STALL_YIELDS {
+                            yield_now().await;
+                        }
+                    }
+                    chaos.note(|| format!("{owner} runs {}", delivery.job.payout_id));
+                    // An error leaves the delivery to come back after its visibility timeout.
+                    let _ = process_delivery(&p, delivery, &owner, clock.now()).await;
+                }
+            }
+        });
+    }
+
+    fn spawn_planner(&mut self, tasks: &mut Tasks) {
+        let ctx = TaskCtx::new(false);
+        let p = self.pipeline(&ctx);
+        let clock = self.clock.clone();
+        tasks.spawn(ctx, async move {
+            let now = clock.now();
+            // A failed run is the next tick's to repeat; each of its writes is conditional.
+            if plan_due_payouts(&p, now, &|| true).await.is_ok() {
+                let _ = recover_stalled(&p, now).await;
+            }
+        });
+    }
+
+    fn spawn_planners(&mut self, tasks: &mut Tasks) {
+        match self.chaos.with_rng(|rng| rng.below(8)) {
+            0 => {
+                self.chaos.injected(FaultKind::PlannerLate);
+                let hours = self.chaos.with_rng(|rng| rng.range(6, 60));
+                self.clock.advance(TimeDelta::hours(hours));
+                self.spawn_planner(tasks);
+            }
+            1 => {
+                self.chaos.injected(FaultKind::PlannerTwice);
+                self.spawn_planner(tasks);
+                tasks.run(&self.chaos);
+                self.spawn_planner(tasks);
+            }
+            2 => {
+                self.chaos.injected(FaultKind::PlannerConcurrent);
+                self.spawn_planner(tasks);
+                self.spawn_planner(tasks);
+            }
+            _ => self.spawn_planner(tasks),
+        }
+    }
+
+    fn spawn_earnings(&mut self, tasks: &mut Tasks) {
+        let now = self.clock.now();
+        let mut batch = Vec::new();
+        for _ in 0..self.chaos.with_rng(|rng| rng.range(1, 4)) {
+            if !self.earnings.is_empty() && self.roll(150) {
+                self.chaos.injected(FaultKind::EarningDuplicate);
+                let index = self
+                    .chaos
+                    .with_rng(|rng| rng.below(self.earnings.len() as u64));
+                batch.push(self.earnings[index as usize].clone());
+                continue;
+            }
+            let barber = self
+                .chaos
+                .with_rng(|rng| rng.below(self.schedules.len() as u64))
+                as usize;
+            let late = self.roll(120);
+            if late {
+                self.chaos.injected(FaultKind::EarningLate);
+            }
+            if self.schedules[barber].state == ScheduleState::Paused {
+                self.chaos.injected(FaultKind::EarningPausedBarber);
+            }
+            let cents = self.chaos.with_rng(|rng| rng.range(500, 9_000));
+            let earning = Earning {
+                id: EarningId::parse(format!("e{}", self.earnings.len())).expect("a valid id"),
+                barber_id: self.schedules[barber].barber_id.clone(),
+                amount: Money::from_minor(cents, Currency::Usd),
+                occurred_at: if late { now - TimeDelta::days(3) } else { now },
+                service: "haircut".into(),
+                recorded_at: now,
+            };
+            self.earnings.push(earning.clone());
+            batch.push(earning);
+        }
+        let ctx = TaskCtx::new(false);
+        let p = self.pipeline(&ctx);
+        tasks.spawn(ctx, async move {
+            let _ = ingest_earnings(p.store.as_ref(), &batch).await;
+        });
+    }
+
+    /// Pauses, resumes, or moves a barber to another calendar mid-period.
+    fn edit_a_schedule(&mut self, tasks: &mut Tasks) {
+        self.chaos.injected(FaultKind::ScheduleEdit);
+        let index = self
+            .chaos
+            .with_rng(|rng| rng.below(self.schedules.len() as u64)) as usize;
+        let now = self.clock.now();
+        let Ok(Some(mut schedule)) =
+            block(self.store.get_schedule(&self.schedules[index].barber_id))
+        else {
+            return;
+        };
+        match self.chaos.with_rng(|rng| rng.below(3)) {
+            0 => schedule.state = ScheduleState::Paused,
+            1 => schedule.state = ScheduleState::Active,
+            _ => {
+                schedule.calendar = self.chaos.with_rng(calendar);
+                if let Some(next) = schedule.calendar.next_run_after(now) {
+                    schedule.next_run_at = next;
+                }
+            }
+        }
+        self.schedules[index].state = schedule.state;
+        let ctx = TaskCtx::new(false);
+        let p = self.pipeline(&ctx);
+        tasks.spawn(ctx, async move {
+            let _ = save_schedule(p.store.as_ref(), &schedule).await;
+        });
+    }
+}
+
+/// Runs a future that never waits on anything (the embedded store answers at once).
+fn block<T>(future: impl std::future::Future<Output = T> + Send) -> T {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
