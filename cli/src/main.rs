@@ -72,6 +72,9 @@ enum Command {
         /// Stripe webhook endpoint secret (whsec_...); webhooks are refused without one.
         #[arg(long, env = "STRIPE_WEBHOOK_SECRET")]
         stripe_webhook_secret: Option<String>,
+        /// Milliseconds the simulated provider takes to answer a transfer.
+        #[arg(long, default_value_t = 0)]
+        rail_latency_ms: u64,
     },
     /// Create the deployment's table, queues and topic on an AWS emulator (AWS_ENDPOINT_URL).
     AwsLocal {
@@ -159,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
             workers,
             jwt_secret,
             stripe_webhook_secret,
+            rail_latency_ms,
         } => {
             if jwt_secret == DEV_SECRET {
                 tracing::warn!("PAYOUTS_JWT_SECRET is not set: using the local development secret");
@@ -175,6 +179,7 @@ async fn main() -> anyhow::Result<()> {
                 jwt_secret,
                 stripe_webhook_secret,
                 rail_failures: FailurePlan::default(),
+                rail_latency: Duration::from_millis(rail_latency_ms),
             };
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;

@@ -57,6 +57,7 @@ impl TestApp {
             jwt_secret: SECRET.into(),
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
             rail_failures,
+            rail_latency: Duration::ZERO,
         };
         let server = tokio::spawn(async move {
             serve(config, listener, async {

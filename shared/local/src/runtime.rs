@@ -5,7 +5,7 @@
 //! previous run died with it; the store is the source of truth.
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,8 @@ pub struct ServeConfig {
     pub stripe_webhook_secret: Option<String>,
     /// How the simulated rail fails (never, by default).
     pub rail_failures: FailurePlan,
+    /// How long the simulated rail takes to answer a transfer.
+    pub rail_latency: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +57,13 @@ pub fn embedded_pipeline(
     provider: Arc<SimulatedRail>,
     clock: Arc<dyn Clock>,
 ) -> Result<Pipeline, AppError> {
+    let store = SqliteStore::open(db_path, Durability::Full)?;
+    let released = store.release_locks_of_dead_processes()?;
+    if released > 0 {
+        tracing::warn!(released, "released barber locks left by a previous process");
+    }
     Ok(Pipeline {
-        store: Arc::new(SqliteStore::open(db_path, Durability::Full)?),
+        store: Arc::new(store),
         queue: Arc::new(MemoryQueue::default()),
         // Bank transfers and manual payments go in transit until an operator confirms them, as
         // in production.
@@ -74,7 +81,14 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let provider = Arc::new(SimulatedRail::new(0, config.rail_failures));
+    // The simulated provider keeps its ledger beside the database, so a restarted process
+    // reconciles against what it paid before, as it would against Stripe.
+    let mut journal = config.db_path.clone().into_os_string();
+    journal.push(".simulated-rail.jsonl");
+    let provider = Arc::new(
+        SimulatedRail::journaled(0, config.rail_failures, Path::new(&journal))?
+            .with_latency(config.rail_latency),
+    );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let pipeline = embedded_pipeline(&config.db_path, provider.clone(), clock.clone())?;
     let recovered = recover_older_than(&pipeline, clock.now(), clock.now()).await?;

@@ -5,8 +5,14 @@
 //! transfer is findable by its payout (Stripe's transfer_group), and a "lost response" fault
 //! makes the transfer and then reports a timeout. Failures are injected per barber from a seed,
 //! so one seed reproduces one run exactly. Its own ledger is the ground truth the checks use.
+//!
+//! `payouts serve` keeps that ledger in a journal file (one fsynced line per transfer, read back
+//! at start), so the simulated provider outlives a crash of the process, as Stripe would.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -15,6 +21,7 @@ use payout_core::ids::{BarberId, PayoutId};
 use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::retry::FailureKind;
+use serde::{Deserialize, Serialize};
 
 /// How a barber's payments fail, in parts per thousand of attempts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,6 +58,21 @@ pub struct SimulatedRail {
     plans: Mutex<HashMap<BarberId, FailurePlan>>,
     default_plan: FailurePlan,
     ledger: Mutex<Ledger>,
+    journal: Mutex<Option<File>>,
+    /// How long the provider takes to answer a transfer.
+    latency: std::time::Duration,
+}
+
+/// A transfer as the journal keeps it.
+#[derive(Serialize, Deserialize)]
+struct JournalEntry {
+    transfer_id: String,
+    payout_id: PayoutId,
+    barber_id: BarberId,
+    destination: Option<String>,
+    amount: Money,
+    method: PaymentMethod,
+    idempotency_key: String,
 }
 
 /// SplitMix64 over the seed and a string: a stable, well-mixed roll per idempotency key.
@@ -79,6 +101,42 @@ impl SimulatedRail {
             default_plan,
             ..Self::default()
         }
+    }
+
+    /// A rail whose transfers are appended to `path` and were read back from it.
+    pub fn journaled(seed: u64, default_plan: FailurePlan, path: &Path) -> std::io::Result<Self> {
+        let rail = Self::new(seed, default_plan);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(path)?;
+        {
+            let mut ledger = rail.ledger.lock();
+            for line in BufReader::new(&file).lines() {
+                let entry: JournalEntry = serde_json::from_str(&line?)?;
+                let request = TransferRequest {
+                    payout_id: entry.payout_id,
+                    barber_id: entry.barber_id,
+                    destination: entry.destination,
+                    amount: entry.amount,
+                    method: entry.method,
+                    idempotency_key: entry.idempotency_key,
+                };
+                let receipt = Self::record_transfer(&mut ledger, &request, entry.transfer_id);
+                ledger
+                    .saved
+                    .insert(request.idempotency_key.clone(), (request, Ok(receipt)));
+            }
+        }
+        *rail.journal.lock() = Some(file);
+        Ok(rail)
+    }
+
+    /// The same rail, answering transfers after `latency`, as a real provider does.
+    pub fn with_latency(mut self, latency: std::time::Duration) -> Self {
+        self.latency = latency;
+        self
     }
 
     pub fn set_plan(&self, barber: &BarberId, plan: FailurePlan) {
@@ -111,9 +169,43 @@ impl SimulatedRail {
             .unwrap_or(self.default_plan)
     }
 
-    fn make_transfer(ledger: &mut Ledger, request: &TransferRequest) -> TransferReceipt {
+    /// Makes a transfer: journaled first (when there is a journal), then in the ledger.
+    fn make_transfer(
+        &self,
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+    ) -> Result<TransferReceipt, RailError> {
+        let transfer_id = format!("tr_sim_{:08}", ledger.transfers.len());
+        if let Some(journal) = self.journal.lock().as_mut() {
+            let entry = JournalEntry {
+                transfer_id: transfer_id.clone(),
+                payout_id: request.payout_id.clone(),
+                barber_id: request.barber_id.clone(),
+                destination: request.destination.clone(),
+                amount: request.amount,
+                method: request.method,
+                idempotency_key: request.idempotency_key.clone(),
+            };
+            let line = serde_json::to_string(&entry).map_err(|e| e.to_string());
+            line.and_then(|line| {
+                writeln!(journal, "{line}")
+                    .and_then(|()| journal.sync_data())
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|error| RailError {
+                kind: FailureKind::ProviderUnavailable,
+                message: format!("the simulated provider could not journal: {error}"),
+            })?;
+        }
+        Ok(Self::record_transfer(ledger, request, transfer_id))
+    }
+
+    fn record_transfer(
+        ledger: &mut Ledger,
+        request: &TransferRequest,
+        transfer_id: String,
+    ) -> TransferReceipt {
         let index = ledger.transfers.len();
-        let transfer_id = format!("tr_sim_{index:08}");
         ledger.transfers.push(RailTransfer {
             transfer_id: transfer_id.clone(),
             payout_id: request.payout_id.clone(),
@@ -137,6 +229,9 @@ impl SimulatedRail {
 #[async_trait]
 impl PaymentRail for SimulatedRail {
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         let plan = self.plan_for(&request.barber_id);
         let mut ledger = self.ledger.lock();
         ledger.calls += 1;
@@ -174,13 +269,12 @@ impl PaymentRail for SimulatedRail {
         } else if per_mille
             < u64::from(plan.retryable_per_mille) + u64::from(plan.lost_response_per_mille)
         {
-            Self::make_transfer(&mut ledger, request);
-            Err(RailError {
+            self.make_transfer(&mut ledger, request).and(Err(RailError {
                 kind: FailureKind::Timeout,
                 message: "simulated lost response (the transfer was made)".to_string(),
-            })
+            }))
         } else {
-            Ok(Self::make_transfer(&mut ledger, request))
+            self.make_transfer(&mut ledger, request)
         };
         ledger.saved.insert(
             request.idempotency_key.clone(),

@@ -41,3 +41,8 @@ pub fn release(conn: &Connection, barber: &BarberId, owner: &str) -> Result<(), 
         .map_err(backend)?;
     Ok(())
 }
+
+/// Every lock, whoever holds it; returns how many there were.
+pub fn release_all(conn: &Connection) -> Result<usize, StoreError> {
+    conn.execute("DELETE FROM locks", []).map_err(backend)
+}

@@ -170,6 +170,15 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    /// Releases the locks a previous process left behind. Only for a process that owns the file
+    /// alone (it is opened in exclusive mode): the holders of those locks are certainly dead,
+    /// so their jobs need not wait out the lease.
+    pub fn release_locks_of_dead_processes(&self) -> Result<usize, StoreError> {
+        locks::release_all(&self.conn.lock())
+    }
+}
+
 pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
