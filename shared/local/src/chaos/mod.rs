@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 pub use faults::{FaultKind, Sabotage};
-pub use world::{RunOutcome, run_one};
+pub use world::{RunOutcome, TICKS, run_on, run_one};
 
 /// The totals of many runs.
 #[derive(Debug, Default, Serialize)]

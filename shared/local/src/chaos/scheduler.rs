@@ -5,6 +5,7 @@
 //! scheduler then drops it mid-protocol, as a killed process would stop: no cleanup, no
 //! further writes.
 
+use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -49,6 +50,12 @@ pub const STALL_YIELDS: usize = 40;
 /// visibility timeout (30 min), so another executor may take the same job over meanwhile.
 pub const STALL: TimeDelta = TimeDelta::minutes(31);
 
+thread_local! {
+    /// Set when a task's pending poll was a scheduling point of the simulation, rather than a
+    /// wait for I/O.
+    static YIELDED: Cell<bool> = const { Cell::new(false) };
+}
+
 /// Gives the scheduler a chance to run another task.
 pub async fn yield_now() {
     let mut yielded = false;
@@ -57,6 +64,7 @@ pub async fn yield_now() {
             Poll::Ready(())
         } else {
             yielded = true;
+            YIELDED.set(true);
             Poll::Pending
         }
     })
@@ -75,16 +83,29 @@ impl Tasks {
         self.tasks.push((ctx, Box::pin(task)));
     }
 
-    /// Polls tasks in seeded random order until each has finished or crashed.
-    pub fn run(&mut self, chaos: &Chaos) {
+    /// Polls tasks in seeded random order until each has finished or crashed. Tasks switch
+    /// only at the simulation's scheduling points: a task waiting for I/O (DynamoDB on an
+    /// emulator) is polled again, giving the runtime a turn, until it reaches one. So one
+    /// store request is in flight at a time, as the emulator needs (its transactions roll back
+    /// by restoring a copy of the table, which loses concurrent writes), and the embedded
+    /// store, which never waits, replays exactly for a seed.
+    pub async fn run(&mut self, chaos: &Chaos) {
         let mut cx = Context::from_waker(Waker::noop());
         while !self.tasks.is_empty() {
             let len = self.tasks.len() as u64;
             let index = usize::try_from(chaos.with_rng(|rng| rng.below(len))).unwrap_or(0);
-            let (ctx, task) = &mut self.tasks[index];
-            let done = task.as_mut().poll(&mut cx).is_ready() || ctx.has_crashed();
-            if done {
-                drop(self.tasks.swap_remove(index));
+            loop {
+                let (ctx, task) = &mut self.tasks[index];
+                YIELDED.set(false);
+                let done = task.as_mut().poll(&mut cx).is_ready() || ctx.has_crashed();
+                if done {
+                    drop(self.tasks.swap_remove(index));
+                    break;
+                }
+                if YIELDED.get() {
+                    break;
+                }
+                tokio::task::yield_now().await;
             }
         }
     }

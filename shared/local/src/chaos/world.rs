@@ -43,7 +43,8 @@ pub struct RunOutcome {
     pub trace: Vec<String>,
 }
 
-const TICKS: u64 = 48;
+/// Ticks of one run on the embedded store.
+pub const TICKS: u64 = 48;
 /// Drain steps of ten simulated minutes; retries end within 1 h 20 min and leases within 5.
 const DRAIN_STEPS: usize = 200;
 /// Receive-and-process rounds of one executor task.
@@ -56,22 +57,35 @@ pub fn run_one(seed: u64, sabotage: Sabotage, trace: bool) -> RunOutcome {
         .build()
         .expect("a current-thread runtime starts");
     // The execution timeout around the rail needs a timer; the simulation never waits on it.
-    let result = runtime.block_on(async { Run::new(seed, sabotage, trace).map(Run::play) });
-    match result {
-        Ok(run) => run,
-        Err(error) => RunOutcome {
-            seed,
-            violations: vec![format!("the run could not start: {error}")],
-            ..RunOutcome::default()
-        },
-    }
+    runtime.block_on(async {
+        match SqliteStore::open(Path::new(":memory:"), Durability::ProcessCrashSafe) {
+            Ok(store) => run_on(Arc::new(store), seed, sabotage, trace, TICKS).await,
+            Err(error) => RunOutcome {
+                seed,
+                violations: vec![format!("the run could not start: {error}")],
+                ..RunOutcome::default()
+            },
+        }
+    })
+}
+
+/// The run of `seed` on `store` (empty), `ticks` long: the embedded store in [`run_one`], the
+/// DynamoDB adapter on an emulator in the AWS tests.
+pub async fn run_on(
+    store: Arc<dyn PayoutStore>,
+    seed: u64,
+    sabotage: Sabotage,
+    trace: bool,
+    ticks: u64,
+) -> RunOutcome {
+    Run::new(store, seed, sabotage, trace).play(ticks).await
 }
 
 struct Run {
     seed: u64,
     chaos: Chaos,
     clock: ManualClock,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn PayoutStore>,
     rail: Arc<SimulatedRail>,
     queue: Arc<ChaosQueue>,
     config: AppConfig,
@@ -112,7 +126,7 @@ fn calendar(rng: &mut SimRng) -> Calendar {
 }
 
 impl Run {
-    fn new(seed: u64, sabotage: Sabotage, trace: bool) -> Result<Self, AppError> {
+    fn new(store: Arc<dyn PayoutStore>, seed: u64, sabotage: Sabotage, trace: bool) -> Self {
         let mut rng = SimRng::new(seed ^ 0x5eed);
         let (start, dst) = start_instant(&mut rng);
         let clock = ManualClock::starting_at(start);
@@ -121,10 +135,6 @@ impl Run {
         if dst {
             chaos.injected(FaultKind::DstEdge);
         }
-        let store = Arc::new(SqliteStore::open(
-            Path::new(":memory:"),
-            Durability::ProcessCrashSafe,
-        )?);
         let schedules = (0..rng.range(2, 4))
             .map(|i| {
                 let calendar = calendar(&mut rng);
@@ -154,7 +164,7 @@ impl Run {
                 }
             })
             .collect();
-        Ok(Self {
+        Self {
             seed,
             queue: Arc::new(ChaosQueue {
                 inner: Arc::new(MemoryQueue::default()),
@@ -168,12 +178,12 @@ impl Run {
             schedules,
             earnings: Vec::new(),
             next_task: 0,
-        })
+        }
     }
 
     /// The pipeline one task sees, every port behind its injector.
     fn pipeline(&self, task: &Arc<TaskCtx>) -> Pipeline {
-        let store: Arc<dyn PayoutStore> = self.store.clone();
+        let store = self.store.clone();
         Pipeline {
             store: Arc::new(ChaosStore {
                 inner: store,
@@ -200,22 +210,22 @@ impl Run {
         self.chaos.with_rng(|rng| rng.chance(per_mille))
     }
 
-    fn play(mut self) -> RunOutcome {
+    async fn play(mut self, ticks: u64) -> RunOutcome {
         for schedule in &self.schedules {
-            if let Err(error) = block(save_schedule(self.store.as_ref(), schedule)) {
+            if let Err(error) = save_schedule(self.store.as_ref(), schedule).await {
                 return self.failed_to_run(error.into());
             }
         }
-        for _ in 0..TICKS {
+        for _ in 0..ticks {
             let mut tasks = Tasks::default();
             if self.roll(600) {
                 self.spawn_earnings(&mut tasks);
             }
             if self.roll(60) {
-                self.edit_a_schedule(&mut tasks);
+                self.edit_a_schedule(&mut tasks).await;
             }
             if self.roll(350) {
-                self.spawn_planners(&mut tasks);
+                self.spawn_planners(&mut tasks).await;
             }
             if self.roll(850) {
                 let executors = self.chaos.with_rng(|rng| rng.range(1, 3));
@@ -226,21 +236,18 @@ impl Run {
                     self.spawn_executor(&mut tasks);
                 }
             }
-            tasks.run(&self.chaos);
+            tasks.run(&self.chaos).await;
             let minutes = self.chaos.with_rng(|rng| rng.range(1, 150));
             self.clock.advance(TimeDelta::minutes(minutes));
         }
-        self.drain();
+        self.drain().await;
         let now = self.clock.now();
-        let violations = match block(super::invariants::check(
-            self.store.as_ref(),
-            &self.rail,
-            now,
-        )) {
+        let violations = match super::invariants::check(self.store.as_ref(), &self.rail, now).await
+        {
             Ok(violations) => violations,
             Err(error) => vec![format!("the check could not read the store: {error}")],
         };
-        let (payouts, completed) = self.payout_counts();
+        let (payouts, completed) = self.payout_counts().await;
         RunOutcome {
             seed: self.seed,
             payouts,
@@ -259,8 +266,10 @@ impl Run {
         }
     }
 
-    fn payout_counts(&self) -> (u64, u64) {
-        block(self.store.count_by_status())
+    async fn payout_counts(&self) -> (u64, u64) {
+        self.store
+            .count_by_status()
+            .await
             .unwrap_or_default()
             .into_iter()
             .fold((0, 0), |(all, done), (status, count)| {
@@ -270,7 +279,7 @@ impl Run {
     }
 
     /// Faults off; the clock runs on until no payout is owed work.
-    fn drain(&mut self) {
+    async fn drain(&mut self) {
         self.chaos.set_rates(FaultRates::CALM);
         for _ in 0..DRAIN_STEPS {
             self.clock.advance(TimeDelta::minutes(10));
@@ -278,11 +287,11 @@ impl Run {
             self.spawn_planner(&mut tasks);
             self.spawn_executor(&mut tasks);
             self.spawn_executor(&mut tasks);
-            tasks.run(&self.chaos);
-            let owed = block(
-                self.store
-                    .stalled_payouts(self.clock.now() + TimeDelta::days(3650), 1),
-            );
+            tasks.run(&self.chaos).await;
+            let owed = self
+                .store
+                .stalled_payouts(self.clock.now() + TimeDelta::days(3650), 1)
+                .await;
             if owed.is_ok_and(|owed| owed.is_empty()) {
                 return;
             }
@@ -343,7 +352,7 @@ impl Run {
         });
     }
 
-    fn spawn_planners(&mut self, tasks: &mut Tasks) {
+    async fn spawn_planners(&mut self, tasks: &mut Tasks) {
         match self.chaos.with_rng(|rng| rng.below(8)) {
             0 => {
                 self.chaos.injected(FaultKind::PlannerLate);
@@ -354,7 +363,7 @@ impl Run {
             1 => {
                 self.chaos.injected(FaultKind::PlannerTwice);
                 self.spawn_planner(tasks);
-                tasks.run(&self.chaos);
+                tasks.run(&self.chaos).await;
                 self.spawn_planner(tasks);
             }
             2 => {
@@ -409,14 +418,16 @@ impl Run {
     }
 
     /// Pauses, resumes, or moves a barber to another calendar mid-period.
-    fn edit_a_schedule(&mut self, tasks: &mut Tasks) {
+    async fn edit_a_schedule(&mut self, tasks: &mut Tasks) {
         self.chaos.injected(FaultKind::ScheduleEdit);
         let index = self
             .chaos
             .with_rng(|rng| rng.below(self.schedules.len() as u64)) as usize;
         let now = self.clock.now();
-        let Ok(Some(mut schedule)) =
-            block(self.store.get_schedule(&self.schedules[index].barber_id))
+        let Ok(Some(mut schedule)) = self
+            .store
+            .get_schedule(&self.schedules[index].barber_id)
+            .await
         else {
             return;
         };
@@ -436,16 +447,5 @@ impl Run {
         tasks.spawn(ctx, async move {
             let _ = save_schedule(p.store.as_ref(), &schedule).await;
         });
-    }
-}
-
-/// Runs a future that never waits on anything (the embedded store answers at once).
-fn block<T>(future: impl std::future::Future<Output = T> + Send) -> T {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
     }
 }
