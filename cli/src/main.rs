@@ -1,6 +1,7 @@
 //! `payouts`: the payout scheduler on the embedded default (SQLite, in-process queue, simulated
 //! rail, log notifier). Parses arguments and prints; the work happens in `payout-local`.
 
+mod bench;
 mod chaos;
 mod summary;
 
@@ -41,6 +42,24 @@ enum Command {
         /// Keep the SQLite database here instead of a temporary file.
         #[arg(long)]
         db: Option<PathBuf>,
+    },
+    /// The whole pipeline on a durable SQLite file, per phase, against the storage floor.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        barbers: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        earnings: usize,
+        /// A fresh SQLite file to use (a temporary one by default).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// `full` fsyncs every commit; `process` survives a process crash but not power loss.
+        #[arg(long, default_value = "full")]
+        durability: String,
+        /// Run 10k, 100k and 1M earnings and print the time per earning of each.
+        #[arg(long)]
+        sweep: bool,
+        #[arg(long)]
+        json: bool,
     },
     /// Seeded fault-injection runs of the whole pipeline; fails if any invariant breaks.
     Chaos {
@@ -129,6 +148,7 @@ async fn main() -> anyhow::Result<()> {
     // The demo injects failures on purpose; its summary reports them, so the log stays quiet.
     let default_level = match cli.command {
         Command::Demo { .. }
+        | Command::Bench { .. }
         | Command::Chaos { .. }
         | Command::Token { .. }
         | Command::AwsLocal { .. }
@@ -149,6 +169,29 @@ async fn main() -> anyhow::Result<()> {
             json,
             db,
         } => demo(barbers, weeks, seed, json, db).await,
+        Command::Bench {
+            barbers,
+            earnings,
+            db,
+            durability,
+            sweep,
+            json,
+        } => {
+            let durability = match durability.as_str() {
+                "full" => payout_local::sqlite::Durability::Full,
+                "process" => payout_local::sqlite::Durability::ProcessCrashSafe,
+                other => anyhow::bail!("--durability must be full or process, not `{other}`"),
+            };
+            bench::bench(bench::BenchArgs {
+                barbers,
+                earnings,
+                db,
+                durability,
+                sweep,
+                json,
+            })
+            .await
+        }
         Command::Chaos {
             runs,
             seed,

@@ -7,10 +7,12 @@
 //!   idempotency keys, and its own ledger of transfers to check the store against.
 //! - [`log_notifier`]: notifications written to the log.
 //! - [`metrics_window`]: the last two days of operational figures, for `/health`.
+//! - [`bench`]: the end-to-end benchmark against the storage floor.
 //! - [`chaos`]: the deterministic fault-injection simulation of the whole pipeline.
 //! - [`demo`]: a simulated month of a barbershop marketplace, end to end.
 //! - [`runtime`]: `payouts serve`: planner timer, executor workers and the HTTP API.
 
+pub mod bench;
 pub mod chaos;
 pub mod demo;
 pub mod log_notifier;

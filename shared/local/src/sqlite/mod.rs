@@ -42,6 +42,30 @@ pub enum Durability {
     ProcessCrashSafe,
 }
 
+impl Durability {
+    /// SQLite's `synchronous` setting for this durability.
+    pub fn synchronous(self) -> &'static str {
+        match self {
+            Durability::Full => "FULL",
+            Durability::ProcessCrashSafe => "OFF",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Durability::Full => "full (fsync at every commit)",
+            Durability::ProcessCrashSafe => "process-crash-safe (no fsync)",
+        }
+    }
+}
+
+/// How many rows the store holds, and their average size on disk.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreShape {
+    pub rows: u64,
+    pub average_row_bytes: u64,
+}
+
 pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
@@ -148,10 +172,7 @@ CREATE INDEX IF NOT EXISTS notifications_by_barber ON notifications (barber_id, 
 impl SqliteStore {
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(backend)?;
-        let synchronous = match durability {
-            Durability::Full => "FULL",
-            Durability::ProcessCrashSafe => "OFF",
-        };
+        let synchronous = durability.synchronous();
         // One process owns the file (the embedded default is single-process), so exclusive
         // locking spares a pair of fcntl calls per transaction.
         conn.execute_batch(&format!(
@@ -171,6 +192,41 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// Rows in every table and the file's size per row (for the benchmark's storage floor).
+    pub fn shape(&self) -> Result<StoreShape, StoreError> {
+        let conn = self.conn.lock();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(backend)?;
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| row.get(0))?
+                    .collect::<Result<Vec<String>, _>>()
+            })
+            .map_err(backend)?;
+        let mut rows = 0u64;
+        for table in tables {
+            let count: i64 = conn
+                .query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| {
+                    row.get(0)
+                })
+                .map_err(backend)?;
+            rows += u64::try_from(count).unwrap_or_default();
+        }
+        let bytes: i64 = conn
+            .query_row(
+                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(backend)?;
+        Ok(StoreShape {
+            rows,
+            average_row_bytes: u64::try_from(bytes).unwrap_or_default() / rows.max(1),
+        })
+    }
+
     /// Releases the locks a previous process left behind. Only for a process that owns the file
     /// alone (it is opened in exclusive mode): the holders of those locks are certainly dead,
     /// so their jobs need not wait out the lease.

@@ -1,0 +1,29 @@
+//! The benchmark still runs end to end (a small size: figures are for BENCHMARKS.md, not CI).
+
+use std::process::Command;
+
+use serde_json::Value;
+
+#[test]
+fn a_small_bench_pays_every_barber_and_prints_its_figures() {
+    let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
+        .args(["bench", "--barbers", "200", "--earnings", "10000", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let reports: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = &reports[0];
+    assert_eq!(report["payouts_completed"], 200);
+    let phases: Vec<&str> = report["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|phase| phase["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["schedules", "earnings", "plan", "execute"]);
+    assert!(report["floor_ratio"].as_f64().unwrap() > 0.0);
+}
