@@ -3,6 +3,7 @@
 
 mod bench;
 mod chaos;
+mod load;
 mod summary;
 
 use std::net::SocketAddr;
@@ -60,6 +61,15 @@ enum Command {
         sweep: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// A bounded load run against `payouts serve` on 127.0.0.1: reads and writes per second,
+    /// p50 and p99.
+    Load {
+        /// Requests per route.
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
     },
     /// Seeded fault-injection runs of the whole pipeline; fails if any invariant breaks.
     Chaos {
@@ -150,6 +160,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { .. }
         | Command::Bench { .. }
         | Command::Chaos { .. }
+        | Command::Load { .. }
         | Command::Token { .. }
         | Command::AwsLocal { .. }
         | Command::Reconcile { .. } => "error",
@@ -189,6 +200,16 @@ async fn main() -> anyhow::Result<()> {
                 durability,
                 sweep,
                 json,
+            })
+            .await
+        }
+        Command::Load {
+            requests,
+            concurrency,
+        } => {
+            load::load(load::LoadArgs {
+                requests: requests.max(1),
+                concurrency: concurrency.max(1),
             })
             .await
         }

@@ -1,4 +1,4 @@
-//! The benchmark still runs end to end (a small size: figures are for BENCHMARKS.md, not CI).
+//! The benchmarks still run end to end (small sizes: the figures are for BENCHMARKS.md, not CI).
 
 use std::process::Command;
 
@@ -26,4 +26,22 @@ fn a_small_bench_pays_every_barber_and_prints_its_figures() {
         .collect();
     assert_eq!(phases, ["schedules", "earnings", "plan", "execute"]);
     assert!(report["floor_ratio"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn a_small_load_run_prints_throughput_and_latency() {
+    let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
+        .args(["load", "--requests", "200", "--concurrency", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let printed = String::from_utf8_lossy(&output.stdout);
+    for route in ["GET /payouts/{id}", "POST /earnings"] {
+        let line = printed.lines().find(|line| line.contains(route)).unwrap();
+        assert!(line.contains(" 0 errors") && line.contains("p99"), "{line}");
+    }
 }
