@@ -3,6 +3,7 @@
 
 mod bench;
 mod chaos;
+mod coldstart;
 mod load;
 mod summary;
 
@@ -70,6 +71,12 @@ enum Command {
         requests: u64,
         #[arg(long, default_value_t = 32)]
         concurrency: usize,
+    },
+    /// Cold start of Lambda bootstraps against a minimal Runtime API on 127.0.0.1.
+    Coldstart {
+        /// The bootstrap binaries (e.g. target/release/payout-api).
+        #[arg(required = true)]
+        binaries: Vec<PathBuf>,
     },
     /// Seeded fault-injection runs of the whole pipeline; fails if any invariant breaks.
     Chaos {
@@ -161,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         | Command::Bench { .. }
         | Command::Chaos { .. }
         | Command::Load { .. }
+        | Command::Coldstart { .. }
         | Command::Token { .. }
         | Command::AwsLocal { .. }
         | Command::Reconcile { .. } => "error",
@@ -203,6 +211,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::Coldstart { binaries } => coldstart::coldstart(binaries).await,
         Command::Load {
             requests,
             concurrency,
