@@ -1,6 +1,7 @@
 //! `payouts`: the payout scheduler on the embedded default (SQLite, in-process queue, simulated
 //! rail, log notifier). Parses arguments and prints; the work happens in `payout-local`.
 
+mod aws_cost;
 mod bench;
 mod chaos;
 mod coldstart;
@@ -77,6 +78,12 @@ enum Command {
         /// The bootstrap binaries (e.g. target/release/payout-api).
         #[arg(required = true)]
         binaries: Vec<PathBuf>,
+    },
+    /// AWS requests, capacity units and cost per payout, measured on an emulator
+    /// (AWS_ENDPOINT_URL) through a counting proxy.
+    AwsCost {
+        #[arg(long, default_value_t = 200)]
+        payouts: usize,
     },
     /// Seeded fault-injection runs of the whole pipeline; fails if any invariant breaks.
     Chaos {
@@ -169,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
         | Command::Chaos { .. }
         | Command::Load { .. }
         | Command::Coldstart { .. }
+        | Command::AwsCost { .. }
         | Command::Token { .. }
         | Command::AwsLocal { .. }
         | Command::Reconcile { .. } => "error",
@@ -211,6 +219,7 @@ async fn main() -> anyhow::Result<()> {
             })
             .await
         }
+        Command::AwsCost { payouts } => aws_cost::aws_cost(payouts.max(1)).await,
         Command::Coldstart { binaries } => coldstart::coldstart(binaries).await,
         Command::Load {
             requests,

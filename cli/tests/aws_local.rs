@@ -49,3 +49,31 @@ async fn aws_local_up_creates_the_stack_and_prints_its_environment() {
         "never runs against real AWS by default"
     );
 }
+
+#[tokio::test]
+async fn aws_cost_counts_requests_per_payout_on_the_emulator() {
+    let moto = Moto::start();
+    let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
+        .args(["aws-cost", "--payouts", "5"])
+        .env("AWS_ENDPOINT_URL", &moto.endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    for line in [
+        "TransactWriteItems",
+        "SendMessageBatch",
+        "Publish",
+        "requests per payout, all services",
+        "cost per million payouts",
+    ] {
+        assert!(stdout.contains(line), "{line} missing from {stdout}");
+    }
+}
