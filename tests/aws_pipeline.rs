@@ -8,7 +8,9 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeDelta, Utc, Weekday};
 use payout_app::ingest::ingest_earnings;
 use payout_aws::DynamoStore;
-use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
+use payout_aws::lambda::{
+    AwsRuntime, handle_job_batch, handle_schedule_tick, receive_as_event_source,
+};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::retry::{FailureKind, RetryPolicy};
 use payout_core::status::PayoutStatus;
@@ -42,40 +44,13 @@ async fn racing_executors_on_dynamodb_pay_every_earning_exactly_once() {
     racing_executors_pay_exactly_once(&world).await;
 }
 
-/// Receives up to 10 messages as the SQS event source does and shapes them as its event.
-async fn receive_batch(sqs: &aws_sdk_sqs::Client, url: &str) -> (SqsEvent, Vec<(String, String)>) {
-    let output = sqs
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-        .send()
-        .await
-        .unwrap();
-    let mut handles = Vec::new();
-    let records: Vec<Value> = output
-        .messages()
-        .iter()
-        .map(|m| {
-            let id = m.message_id().unwrap().to_string();
-            handles.push((id.clone(), m.receipt_handle().unwrap().to_string()));
-            json!({"messageId": id, "receiptHandle": m.receipt_handle(), "body": m.body(),
-                   "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"})
-        })
-        .collect();
-    (
-        serde_json::from_value(json!({"Records": records})).unwrap(),
-        handles,
-    )
-}
-
 /// One Lambda invocation over one real batch: handler, then delete what it did not report.
 async fn invoke_executor(
     runtime: &AwsRuntime,
     sqs: &aws_sdk_sqs::Client,
     url: &str,
 ) -> (usize, usize) {
-    let (event, handles) = receive_batch(sqs, url).await;
+    let (event, handles) = receive_as_event_source(sqs, url).await.unwrap();
     let received = handles.len();
     let response = handle_job_batch(runtime, event, "test-executor", Utc::now()).await;
     let failed: Vec<&str> = response

@@ -81,10 +81,16 @@ fn the_completed_notice_of_the_brief_example_shows_every_line() {
     );
 }
 
-async fn paid_with_preferences(email: bool, sms: bool) -> (Vec<Notification>, Arc<Outbox>, World) {
+/// A world whose notices land in an outbox the test reads.
+fn world_with_outbox() -> (World, Arc<Outbox>) {
     let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
     let outbox = Arc::new(Outbox::default());
     world.pipeline.notifier = outbox.clone();
+    (world, outbox)
+}
+
+async fn paid_with_preferences(email: bool, sms: bool) -> (Vec<Notification>, Arc<Outbox>, World) {
+    let (world, outbox) = world_with_outbox();
     let p = &world.pipeline;
     let monday = utc(2026, 3, 2, 12, 0);
     let mut schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
@@ -146,9 +152,7 @@ async fn a_notice_is_sent_at_most_once_per_payout_and_kind() {
 
 #[tokio::test]
 async fn an_unverified_account_is_told_what_to_fix() {
-    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
-    let outbox = Arc::new(Outbox::default());
-    world.pipeline.notifier = outbox.clone();
+    let (world, outbox) = world_with_outbox();
     let p = &world.pipeline;
     world.rail.set_plan(
         &BarberId::parse("b1").unwrap(),
@@ -186,9 +190,7 @@ async fn an_unverified_account_is_told_what_to_fix() {
 
 #[tokio::test]
 async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
-    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
-    let outbox = Arc::new(Outbox::default());
-    world.pipeline.notifier = outbox.clone();
+    let (world, outbox) = world_with_outbox();
     let p = &world.pipeline;
     let monday = utc(2026, 3, 2, 12, 0);
     let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
@@ -257,9 +259,7 @@ async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
 
 #[tokio::test]
 async fn each_retry_and_the_final_failure_are_told_once() {
-    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
-    let outbox = Arc::new(Outbox::default());
-    world.pipeline.notifier = outbox.clone();
+    let (world, outbox) = world_with_outbox();
     let p = &world.pipeline;
     let barber = BarberId::parse("b1").unwrap();
     world.rail.set_plan(
@@ -316,9 +316,7 @@ async fn each_retry_and_the_final_failure_are_told_once() {
 
 #[tokio::test]
 async fn a_period_below_the_minimum_is_told_it_rolls_forward() {
-    let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
-    let outbox = Arc::new(Outbox::default());
-    world.pipeline.notifier = outbox.clone();
+    let (world, outbox) = world_with_outbox();
     let p = &world.pipeline;
     let monday = utc(2026, 3, 2, 12, 0);
     let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use aws_lambda_events::event::sqs::SqsEvent;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -18,17 +17,18 @@ use parking_lot::Mutex;
 use payout_app::advance_notice::save_schedule;
 use payout_app::ingest::ingest_earnings;
 use payout_aws::DynamoStore;
-use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
+use payout_aws::lambda::{
+    AwsRuntime, handle_job_batch, handle_schedule_tick, receive_as_event_source,
+};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId};
 use payout_core::ledger::Earning;
-use payout_core::method::PaymentMethod;
 use payout_core::money::{Currency, Money};
-use payout_core::priority::BarberStanding;
-use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
+use payout_core::schedule::PayoutSchedule;
+use payout_local::bench::bench_schedule;
 use payout_local::{FailurePlan, SimulatedRail};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// AWS list prices, us-east-1, as published on 2026-11-01 (USD).
 mod prices {
@@ -195,31 +195,16 @@ async fn start_proxy(upstream: String, counter: Counter) -> anyhow::Result<Strin
 }
 
 fn schedule(index: usize, cutoff: DateTime<Utc>) -> anyhow::Result<PayoutSchedule> {
-    let barber_id = BarberId::parse(format!("cost-{index:05}"))?;
-    Ok(PayoutSchedule {
-        connected_account: Some(format!("acct_{barber_id}")),
-        barber_id,
-        calendar: Calendar {
-            frequency: Frequency::Daily,
-            time_zone: chrono_tz::Tz::UTC,
-            local_time: cutoff.time(),
-        },
-        currency: Currency::Usd,
-        minimum_payout: Money::from_minor(100, Currency::Usd),
-        method: PaymentMethod::StripeStandard,
-        auto_payout_enabled: true,
-        state: ScheduleState::Active,
-        standing: BarberStanding::Regular,
-        notifications: NotificationPrefs {
-            email: Some("barber@example.com".into()),
-            phone: None,
-            email_notifications: true,
-            sms_notifications: false,
-            advance_notice_hours: 0,
-        },
-        recurring_deductions: Vec::new(),
-        next_run_at: cutoff,
-    })
+    let calendar = Calendar {
+        frequency: Frequency::Daily,
+        time_zone: chrono_tz::Tz::UTC,
+        local_time: cutoff.time(),
+    };
+    Ok(bench_schedule(
+        BarberId::parse(format!("cost-{index:05}"))?,
+        calendar,
+        cutoff,
+    ))
 }
 
 pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
@@ -276,7 +261,7 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
     let mut executor_seconds = 0.0;
     let mut empty_polls = 0;
     while empty_polls < 3 {
-        let (event, handles) = receive(&sqs, &resources.queue_url).await?;
+        let (event, handles) = receive_as_event_source(&sqs, &resources.queue_url).await?;
         if handles.is_empty() {
             empty_polls += 1;
             continue;
@@ -315,38 +300,6 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
         planner_seconds + executor_seconds,
     );
     Ok(())
-}
-
-/// One receive as the SQS event source mapping makes it, shaped as its event.
-async fn receive(
-    sqs: &aws_sdk_sqs::Client,
-    url: &str,
-) -> anyhow::Result<(SqsEvent, Vec<(String, String)>)> {
-    let output = sqs
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-        .send()
-        .await?;
-    let mut handles = Vec::new();
-    let records: Vec<Value> = output
-        .messages()
-        .iter()
-        .map(|m| {
-            let id = m.message_id().unwrap_or_default().to_string();
-            handles.push((
-                id.clone(),
-                m.receipt_handle().unwrap_or_default().to_string(),
-            ));
-            json!({"messageId": id, "receiptHandle": m.receipt_handle(), "body": m.body(),
-                   "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"})
-        })
-        .collect();
-    Ok((
-        serde_json::from_value(json!({"Records": records}))?,
-        handles,
-    ))
 }
 
 fn report(payouts: usize, counter: &Counter, invocations: u64, handler_seconds: f64) {

@@ -5,11 +5,10 @@ use std::process::Command;
 
 use payout_tests::moto::Moto;
 
-#[tokio::test]
-async fn aws_local_up_creates_the_stack_and_prints_its_environment() {
-    let moto = Moto::start();
+/// Runs `payouts ARGS` against the emulator; it must succeed. Returns what it printed.
+fn payouts_on(moto: &Moto, args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
-        .args(["aws-local", "up", "--prefix", "dev"])
+        .args(args)
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "test")
@@ -21,7 +20,13 @@ async fn aws_local_up_creates_the_stack_and_prints_its_environment() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn aws_local_up_creates_the_stack_and_prints_its_environment() {
+    let moto = Moto::start();
+    let stdout = payouts_on(&moto, &["aws-local", "up", "--prefix", "dev"]);
     for name in [
         "TABLE_NAME=dev-payouts",
         "JOB_QUEUE_URL=",
@@ -53,20 +58,7 @@ async fn aws_local_up_creates_the_stack_and_prints_its_environment() {
 #[tokio::test]
 async fn aws_cost_counts_requests_per_payout_on_the_emulator() {
     let moto = Moto::start();
-    let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
-        .args(["aws-cost", "--payouts", "5"])
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = payouts_on(&moto, &["aws-cost", "--payouts", "5"]);
     for line in [
         "TransactWriteItems",
         "SendMessageBatch",

@@ -4,10 +4,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-#[test]
-fn a_small_bench_pays_every_barber_and_prints_its_figures() {
+/// Runs `payouts ARGS`; it must succeed. Returns what it printed.
+fn payouts(args: &[&str]) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
-        .args(["bench", "--barbers", "200", "--earnings", "10000", "--json"])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -15,7 +15,13 @@ fn a_small_bench_pays_every_barber_and_prints_its_figures() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let reports: Value = serde_json::from_slice(&output.stdout).unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn a_small_bench_pays_every_barber_and_prints_its_figures() {
+    let printed = payouts(&["bench", "--barbers", "200", "--earnings", "10000", "--json"]);
+    let reports: Value = serde_json::from_str(&printed).unwrap();
     let report = &reports[0];
     assert_eq!(report["payouts_completed"], 200);
     let phases: Vec<&str> = report["phases"]
@@ -30,16 +36,7 @@ fn a_small_bench_pays_every_barber_and_prints_its_figures() {
 
 #[test]
 fn a_small_load_run_prints_throughput_and_latency() {
-    let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
-        .args(["load", "--requests", "200", "--concurrency", "4"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let printed = String::from_utf8_lossy(&output.stdout);
+    let printed = payouts(&["load", "--requests", "200", "--concurrency", "4"]);
     for route in ["GET /payouts/{id}", "POST /earnings"] {
         let line = printed.lines().find(|line| line.contains(route)).unwrap();
         assert!(line.contains(" 0 errors") && line.contains("p99"), "{line}");

@@ -73,19 +73,17 @@ fn cutoff() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 6, 23, 0, 0).unwrap()
 }
 
-fn schedule(index: usize) -> Result<PayoutSchedule, AppError> {
-    let barber_id = BarberId::parse(format!("barber-{index:06}"))
-        .map_err(|e| AppError::Invalid(e.to_string()))?;
-    Ok(PayoutSchedule {
+/// A schedule as the benchmarks want it: Stripe standard, a $1 minimum, email on, no advance
+/// notice, next run at `next_run_at`.
+pub fn bench_schedule(
+    barber_id: BarberId,
+    calendar: Calendar,
+    next_run_at: DateTime<Utc>,
+) -> PayoutSchedule {
+    PayoutSchedule {
         connected_account: Some(format!("acct_{barber_id}")),
         barber_id,
-        calendar: Calendar {
-            frequency: Frequency::Weekly {
-                day_of_week: Weekday::Fri,
-            },
-            time_zone: Tz::UTC,
-            local_time: NaiveTime::from_hms_opt(23, 0, 0).expect("a valid time"),
-        },
+        calendar,
         currency: Currency::Usd,
         minimum_payout: Money::from_minor(100, Currency::Usd),
         method: PaymentMethod::StripeStandard,
@@ -100,8 +98,21 @@ fn schedule(index: usize) -> Result<PayoutSchedule, AppError> {
             advance_notice_hours: 0,
         },
         recurring_deductions: Vec::new(),
-        next_run_at: cutoff(),
-    })
+        next_run_at,
+    }
+}
+
+fn schedule(index: usize) -> Result<PayoutSchedule, AppError> {
+    let barber_id = BarberId::parse(format!("barber-{index:06}"))
+        .map_err(|e| AppError::Invalid(e.to_string()))?;
+    let calendar = Calendar {
+        frequency: Frequency::Weekly {
+            day_of_week: Weekday::Fri,
+        },
+        time_zone: Tz::UTC,
+        local_time: NaiveTime::from_hms_opt(23, 0, 0).expect("a valid time"),
+    };
+    Ok(bench_schedule(barber_id, calendar, cutoff()))
 }
 
 fn earning(index: usize, barbers: usize) -> Result<Earning, AppError> {
