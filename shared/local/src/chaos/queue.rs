@@ -9,10 +9,9 @@ use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 
 use super::faults::{Chaos, FaultKind};
 use super::scheduler::yield_now;
-use crate::MemoryQueue;
 
 pub struct ChaosQueue {
-    pub inner: Arc<MemoryQueue>,
+    pub inner: Arc<dyn JobQueue>,
     pub chaos: Chaos,
 }
 

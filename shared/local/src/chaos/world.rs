@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use payout_app::advance_notice::save_schedule;
 use payout_app::ingest::ingest_earnings;
 use payout_app::plan::plan_due_payouts;
-use payout_app::ports::{Clock, ManualClock, NoMetrics, PayoutStore};
+use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, PayoutStore};
 use payout_app::recovery::recover_stalled;
 use payout_app::worker::process_delivery;
 use payout_app::{AppConfig, AppError, Pipeline};
@@ -59,7 +59,10 @@ pub fn run_one(seed: u64, sabotage: Sabotage, trace: bool) -> RunOutcome {
     // The execution timeout around the rail needs a timer; the simulation never waits on it.
     runtime.block_on(async {
         match SqliteStore::open(Path::new(":memory:"), Durability::ProcessCrashSafe) {
-            Ok(store) => run_on(Arc::new(store), seed, sabotage, trace, TICKS).await,
+            Ok(store) => {
+                let queue = Arc::new(MemoryQueue::default());
+                run_on(Arc::new(store), queue, seed, sabotage, trace, TICKS).await
+            }
             Err(error) => RunOutcome {
                 seed,
                 violations: vec![format!("the run could not start: {error}")],
@@ -69,16 +72,19 @@ pub fn run_one(seed: u64, sabotage: Sabotage, trace: bool) -> RunOutcome {
     })
 }
 
-/// The run of `seed` on `store` (empty), `ticks` long: the embedded store in [`run_one`], the
-/// DynamoDB adapter on an emulator in the AWS tests.
+/// The run of `seed` on `store` (empty) and `queue` (empty), `ticks` long: the embedded
+/// adapters in [`run_one`], the DynamoDB and SQS adapters on an emulator in the AWS tests.
 pub async fn run_on(
     store: Arc<dyn PayoutStore>,
+    queue: Arc<dyn JobQueue>,
     seed: u64,
     sabotage: Sabotage,
     trace: bool,
     ticks: u64,
 ) -> RunOutcome {
-    Run::new(store, seed, sabotage, trace).play(ticks).await
+    Run::new(store, queue, seed, sabotage, trace)
+        .play(ticks)
+        .await
 }
 
 struct Run {
@@ -126,7 +132,13 @@ fn calendar(rng: &mut SimRng) -> Calendar {
 }
 
 impl Run {
-    fn new(store: Arc<dyn PayoutStore>, seed: u64, sabotage: Sabotage, trace: bool) -> Self {
+    fn new(
+        store: Arc<dyn PayoutStore>,
+        queue: Arc<dyn JobQueue>,
+        seed: u64,
+        sabotage: Sabotage,
+        trace: bool,
+    ) -> Self {
         let mut rng = SimRng::new(seed ^ 0x5eed);
         let (start, dst) = start_instant(&mut rng);
         let clock = ManualClock::starting_at(start);
@@ -167,7 +179,7 @@ impl Run {
         Self {
             seed,
             queue: Arc::new(ChaosQueue {
-                inner: Arc::new(MemoryQueue::default()),
+                inner: queue,
                 chaos: chaos.clone(),
             }),
             rail: Arc::new(SimulatedRail::new(seed, FailurePlan::default())),
