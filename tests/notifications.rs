@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{TimeDelta, Weekday};
+use chrono::{DateTime, TimeDelta, Utc, Weekday};
+use payout_app::Pipeline;
 use payout_app::advance_notice::save_schedule;
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
@@ -18,6 +19,7 @@ use payout_core::deduction::{DeductionKind, DeductionLine};
 use payout_core::ids::{BarberId, DeductionId, PayoutId};
 use payout_core::method::PaymentMethod;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
+use payout_core::schedule::PayoutSchedule;
 use payout_local::FailurePlan;
 use payout_tests::world::{World, usd, utc};
 
@@ -89,15 +91,14 @@ fn world_with_outbox() -> (World, Arc<Outbox>) {
     (world, outbox)
 }
 
-async fn paid_with_preferences(email: bool, sms: bool) -> (Vec<Notification>, Arc<Outbox>, World) {
-    let (world, outbox) = world_with_outbox();
-    let p = &world.pipeline;
+/// Barber b1 on `schedule`, with $120 earned on Monday and a manual payout of it an hour later
+/// (not yet executed). Returns the payout and that hour.
+async fn manual_payout_of_monday(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+) -> (Payout, DateTime<Utc>) {
     let monday = utc(2026, 3, 2, 12, 0);
-    let mut schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
-    schedule.notifications.email_notifications = email;
-    schedule.notifications.sms_notifications = sms;
-    schedule.notifications.phone = Some("+15550000001".into());
-    p.store.put_schedule(&schedule).await.unwrap();
+    save_schedule(p.store.as_ref(), schedule).await.unwrap();
     ingest_earnings(
         p.store.as_ref(),
         &[World::earning("b1", 0, "120.00", monday)],
@@ -108,6 +109,18 @@ async fn paid_with_preferences(email: bool, sms: bool) -> (Vec<Notification>, Ar
     let payout = manual_payout(p, &BarberId::parse("b1").unwrap(), "r", "operator", now)
         .await
         .unwrap();
+    (payout, now)
+}
+
+async fn paid_with_preferences(email: bool, sms: bool) -> (Vec<Notification>, Arc<Outbox>, World) {
+    let (world, outbox) = world_with_outbox();
+    let p = &world.pipeline;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let mut schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
+    schedule.notifications.email_notifications = email;
+    schedule.notifications.sms_notifications = sms;
+    schedule.notifications.phone = Some("+15550000001".into());
+    let (payout, now) = manual_payout_of_monday(p, &schedule).await;
     execute_payout(p, &payout.id, "exec", now).await.unwrap();
     let sent = outbox.0.lock().unwrap().clone();
     (sent, outbox, world)
@@ -161,21 +174,8 @@ async fn an_unverified_account_is_told_what_to_fix() {
             ..FailurePlan::default()
         },
     );
-    let monday = utc(2026, 3, 2, 12, 0);
-    p.store
-        .put_schedule(&World::weekly_schedule("b1", Weekday::Fri, monday))
-        .await
-        .unwrap();
-    ingest_earnings(
-        p.store.as_ref(),
-        &[World::earning("b1", 0, "120.00", monday)],
-    )
-    .await
-    .unwrap();
-    let now = monday + TimeDelta::hours(1);
-    let payout = manual_payout(p, &BarberId::parse("b1").unwrap(), "r", "operator", now)
-        .await
-        .unwrap();
+    let schedule = World::weekly_schedule("b1", Weekday::Fri, utc(2026, 3, 2, 12, 0));
+    let (payout, now) = manual_payout_of_monday(p, &schedule).await;
     execute_payout(p, &payout.id, "exec", now).await.unwrap();
     let sent = outbox.0.lock().unwrap().clone();
     assert_eq!(sent.len(), 1);
@@ -269,23 +269,8 @@ async fn each_retry_and_the_final_failure_are_told_once() {
             ..FailurePlan::default()
         },
     );
-    let monday = utc(2026, 3, 2, 12, 0);
-    save_schedule(
-        p.store.as_ref(),
-        &World::weekly_schedule("b1", Weekday::Fri, monday),
-    )
-    .await
-    .unwrap();
-    ingest_earnings(
-        p.store.as_ref(),
-        &[World::earning("b1", 0, "120.00", monday)],
-    )
-    .await
-    .unwrap();
-    let mut now = monday + TimeDelta::hours(1);
-    let payout = manual_payout(p, &barber, "r", "operator", now)
-        .await
-        .unwrap();
+    let schedule = World::weekly_schedule("b1", Weekday::Fri, utc(2026, 3, 2, 12, 0));
+    let (payout, mut now) = manual_payout_of_monday(p, &schedule).await;
     loop {
         match execute_payout(p, &payout.id, "exec", now).await.unwrap() {
             JobOutcome::RetryAt(at) => {

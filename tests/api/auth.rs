@@ -56,7 +56,7 @@ async fn who_may_do_what() {
             .status(),
         200
     );
-    let mine: Value = app.get("/payouts", Some(&own)).await.json().await.unwrap();
+    let mine: Value = app.get_json("/payouts", Some(&own)).await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
     // ...and nobody else's: 404, so ids do not leak.
     problem(app.get("/schedules/123", Some(&other)).await, 404).await;
@@ -73,12 +73,7 @@ async fn who_may_do_what() {
         404,
     )
     .await;
-    let theirs: Value = app
-        .get("/payouts?barber_id=123", Some(&other))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let theirs: Value = app.get_json("/payouts?barber_id=123", Some(&other)).await;
     assert!(theirs["items"].as_array().unwrap().is_empty());
     // Operator-only routes are 403 for barbers.
     problem(app.get("/schedules", Some(&own)).await, 403).await;

@@ -34,12 +34,7 @@ async fn the_brief_flow_schedule_earnings_manual_payout_read_back() {
     let app = TestApp::spawn().await;
     let op = operator();
     brief_schedule(&app).await;
-    let schedule: Value = app
-        .get("/schedules/123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let schedule: Value = app.get_json("/schedules/123", Some(&op)).await;
     assert_eq!(schedule["frequency"], "weekly");
     assert_eq!(schedule["day_of_week"], 5);
     assert_eq!(schedule["minimum_payout_amount"], "50.00");
@@ -66,11 +61,8 @@ async fn the_brief_flow_schedule_earnings_manual_payout_read_back() {
     );
 
     let preview: Value = app
-        .get("/payouts/preview?barber_id=123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/payouts/preview?barber_id=123", Some(&op))
+        .await;
     assert_eq!(preview["gross_amount"], "996.99");
     assert_eq!(preview["decision"], "pay");
 
@@ -103,34 +95,22 @@ async fn the_brief_flow_schedule_earnings_manual_payout_read_back() {
     assert_eq!(statuses, ["queued", "processing", "completed"]);
 
     let listed: Value = app
-        .get("/payouts?barber_id=123&status=completed", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/payouts?barber_id=123&status=completed", Some(&op))
+        .await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1);
     let analytics: Value = app
-        .get("/analytics?barber_id=123&days=30", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/analytics?barber_id=123&days=30", Some(&op))
+        .await;
     assert_eq!(analytics["payouts_by_status"]["completed"], 1);
     assert_eq!(analytics["success_rate"], "1");
     assert_eq!(analytics["totals"]["net"], payout["net_amount"]);
     let recommendations: Value = app
-        .get("/recommendations?barber_id=123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/recommendations?barber_id=123", Some(&op))
+        .await;
     assert!(recommendations["recommendations"].is_array());
     let notices: Value = app
-        .get("/notifications?barber_id=123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/notifications?barber_id=123", Some(&op))
+        .await;
     let notices = notices.as_array().unwrap();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert_eq!(notices[0]["kind"], "completed");
@@ -179,11 +159,8 @@ async fn earnings_are_idempotent_and_a_conflicting_batch_writes_nothing() {
     let response = app.post("/earnings", Some(&op), &conflicting).await;
     assert_eq!(response.status(), 409);
     let preview: Value = app
-        .get("/payouts/preview?barber_id=123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/payouts/preview?barber_id=123", Some(&op))
+        .await;
     assert_eq!(
         preview["service_count"], 1,
         "e2 of the refused batch was not written"
@@ -218,11 +195,8 @@ async fn a_failed_payout_is_cancelled_and_its_earnings_return_to_the_open_balanc
             .contains("onboarding")
     );
     let open: Value = app
-        .get("/payouts/preview?barber_id=123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/payouts/preview?barber_id=123", Some(&op))
+        .await;
     assert_eq!(
         open["service_count"], 0,
         "the failed payout still holds the earning"
@@ -237,11 +211,8 @@ async fn a_failed_payout_is_cancelled_and_its_earnings_return_to_the_open_balanc
         .await;
     assert_eq!(cancel.status(), 200);
     let open: Value = app
-        .get("/payouts/preview?barber_id=123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/payouts/preview?barber_id=123", Some(&op))
+        .await;
     assert_eq!(
         open["service_count"], 1,
         "cancel returned the earning to the open balance"
@@ -294,20 +265,12 @@ async fn schedules_update_partially_pause_and_page() {
         )
         .await;
     }
-    let page: Value = app
-        .get("/schedules?limit=2", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.get_json("/schedules?limit=2", Some(&op)).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let cursor = page["next_cursor"].as_str().unwrap().to_string();
     let rest: Value = app
-        .get(&format!("/schedules?limit=2&cursor={cursor}"), Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/schedules?limit=2&cursor={cursor}"), Some(&op))
+        .await;
     let ids: Vec<&str> = rest["items"]
         .as_array()
         .unwrap()
@@ -322,7 +285,7 @@ async fn schedules_update_partially_pause_and_page() {
 #[tokio::test]
 async fn openapi_document_lists_every_route() {
     let app = TestApp::spawn().await;
-    let doc: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    let doc: Value = app.get_json("/openapi.json", None).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     for path in [

@@ -121,11 +121,8 @@ async fn bad_bodies_are_problems_with_reasons() {
 
     // Nothing of all that was written.
     let preview: Value = app
-        .get("/payouts/preview?barber_id=123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/payouts/preview?barber_id=123", Some(&op))
+        .await;
     assert_eq!(preview["service_count"], 0);
     assert_eq!(preview["deductions_total"], "0.00");
     app.stop().await;

@@ -79,12 +79,7 @@ async fn bank_transfers_wait_for_the_operator_and_are_exported_daily() {
         .await;
     assert_eq!(cash_done.status(), 200);
 
-    let first: Value = app
-        .get(&format!("/payouts/{first}"), Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = app.get_json(&format!("/payouts/{first}"), Some(&op)).await;
     assert_eq!(first["status"], "completed");
     assert!(
         first["audit_trail"]
@@ -93,12 +88,7 @@ async fn bank_transfers_wait_for_the_operator_and_are_exported_daily() {
             .iter()
             .any(|e| e["reason"].as_str().unwrap().contains("ACH-123"))
     );
-    let second: Value = app
-        .get(&format!("/payouts/{second}"), Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second: Value = app.get_json(&format!("/payouts/{second}"), Some(&op)).await;
     assert_eq!(second["status"], "failed");
     assert!(second["failure_reason"].is_string());
     // Confirming twice, or an empty reference, is refused.

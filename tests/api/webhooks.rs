@@ -44,6 +44,12 @@ async fn deliver(app: &TestApp, body: &[u8], signature: Option<String>) -> reqwe
     request.send().await.unwrap()
 }
 
+/// Delivers `body` with a valid signature made now.
+async fn deliver_signed(app: &TestApp, body: &[u8]) -> reqwest::Response {
+    let signature = sign(body, WEBHOOK_SECRET.as_bytes(), Utc::now().timestamp());
+    deliver(app, body, Some(signature)).await
+}
+
 #[tokio::test]
 async fn a_signed_event_is_applied_once_however_often_it_arrives() {
     let app = TestApp::spawn().await;
@@ -58,28 +64,14 @@ async fn a_signed_event_is_applied_once_however_often_it_arrives() {
     let body = payout_paid("evt_1", &paid);
     let mut outcomes = Vec::new();
     for _ in 0..3 {
-        let response = deliver(
-            &app,
-            &body,
-            Some(sign(
-                &body,
-                WEBHOOK_SECRET.as_bytes(),
-                Utc::now().timestamp(),
-            )),
-        )
-        .await;
+        let response = deliver_signed(&app, &body).await;
         assert_eq!(response.status(), 200);
         let receipt: Value = response.json().await.unwrap();
         outcomes.push(receipt["outcome"].as_str().unwrap().to_string());
     }
     assert!(outcomes[0].starts_with("applied"), "{outcomes:?}");
     assert_eq!(outcomes[1..], ["duplicate", "duplicate"]);
-    let payout: Value = app
-        .get(&format!("/payouts/{paid}"), Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let payout: Value = app.get_json(&format!("/payouts/{paid}"), Some(&op)).await;
     assert_eq!(payout["status"], "completed");
     let completions = payout["audit_trail"]
         .as_array()
@@ -121,11 +113,8 @@ async fn a_signed_event_is_applied_once_however_often_it_arrives() {
     )
     .await;
     let payout: Value = app
-        .get(&format!("/payouts/{waiting}"), Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/payouts/{waiting}"), Some(&op))
+        .await;
     assert_eq!(payout["status"], "in_transit");
     // The genuine delivery still applies: the refused ones were not recorded as seen.
     let response = deliver(
@@ -136,11 +125,8 @@ async fn a_signed_event_is_applied_once_however_often_it_arrives() {
     .await;
     assert_eq!(response.status(), 200);
     let payout: Value = app
-        .get(&format!("/payouts/{waiting}"), Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&format!("/payouts/{waiting}"), Some(&op))
+        .await;
     assert_eq!(payout["status"], "completed");
     app.stop().await;
 }
@@ -159,23 +145,9 @@ async fn payouts_disabled_pauses_the_barbers_schedule() {
                       "data": {"object": {"id": "acct_123", "object": "account", "payouts_enabled": false}}})
         .to_string()
         .into_bytes();
-    let response = deliver(
-        &app,
-        &body,
-        Some(sign(
-            &body,
-            WEBHOOK_SECRET.as_bytes(),
-            Utc::now().timestamp(),
-        )),
-    )
-    .await;
+    let response = deliver_signed(&app, &body).await;
     assert_eq!(response.status(), 200);
-    let schedule: Value = app
-        .get("/schedules/123", Some(&op))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let schedule: Value = app.get_json("/schedules/123", Some(&op)).await;
     assert_eq!(schedule["status"], "paused");
     app.stop().await;
 }

@@ -111,15 +111,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs `path` and reads its body as JSON, whatever the status.
+    pub async fn get_json(&self, path: &str, token: Option<&str>) -> Value {
+        self.get(path, token).await.json().await.unwrap()
+    }
+
     /// Waits until the payout reaches a settled status and returns it.
     pub async fn settled_payout(&self, id: &str) -> Value {
         for _ in 0..200 {
             let payout: Value = self
-                .get(&format!("/payouts/{id}"), Some(&operator()))
-                .await
-                .json()
-                .await
-                .unwrap();
+                .get_json(&format!("/payouts/{id}"), Some(&operator()))
+                .await;
             match payout["status"].as_str().unwrap() {
                 "completed" | "failed" | "cancelled" | "in_transit" => return payout,
                 _ => tokio::time::sleep(Duration::from_millis(20)).await,

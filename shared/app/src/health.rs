@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use crate::error::AppError;
 use crate::pipeline::Pipeline;
-use crate::plan::PLANNER;
+use crate::plan::{PLANNER, planner_lag};
 use crate::ports::{PayoutQuery, QueueDepth};
 
 /// When health turns unhealthy (the brief's alert thresholds).
@@ -190,12 +190,7 @@ pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthRepo
             threshold: format!("{}s", fraction(limit)),
         });
     }
-    let planner_lag = p
-        .store
-        .due_schedules(now, None, 1)
-        .await?
-        .first()
-        .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at);
+    let planner_lag = planner_lag(p, now).await?;
     if planner_lag > thresholds.planner_silence {
         alerts.push(Alert {
             name: "planner_lag".into(),

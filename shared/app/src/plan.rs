@@ -4,7 +4,7 @@
 //! Safe to run late, twice, or concurrently: payout ids are deterministic (barber + cut-off)
 //! and created by a conditional write, and a schedule advances only from the cut-off read.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
 use payout_core::payout::PayoutTrigger;
 use payout_core::schedule::PayoutSchedule;
@@ -32,6 +32,15 @@ pub struct PlanReport {
     pub auto_payout_disabled: u64,
     pub jobs_enqueued: u64,
     pub advance_notices_sent: u64,
+}
+
+/// How long the oldest due schedule has waited for the planner at `now` (zero when none is due).
+pub async fn planner_lag(p: &Pipeline, now: DateTime<Utc>) -> Result<TimeDelta, AppError> {
+    Ok(p.store
+        .due_schedules(now, None, 1)
+        .await?
+        .first()
+        .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at))
 }
 
 /// Plans every schedule due at `now`. `keep_going` is asked between pages, so a caller with a

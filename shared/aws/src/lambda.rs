@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use payout_app::execute::{JobOutcome, execute_payout};
-use payout_app::plan::{PlanReport, plan_due_payouts};
+use payout_app::plan::{PlanReport, plan_due_payouts, planner_lag};
 use payout_app::ports::{JobQueue, Metric, PayoutJob};
 use payout_app::reconcile::{ReconcileScope, reconcile};
 use payout_app::recovery::recover_stalled;
@@ -142,10 +142,9 @@ pub async fn handle_schedule_tick(
     deadline: std::time::Instant,
 ) -> Result<PlanReport, AppError> {
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
-    let oldest_due = runtime.pipeline.store.due_schedules(now, None, 1).await?;
-    let lag = oldest_due
-        .first()
-        .map_or(0, |s| (now - s.next_run_at).num_milliseconds());
+    let lag = planner_lag(&runtime.pipeline, now)
+        .await?
+        .num_milliseconds();
     let report = plan_due_payouts(&runtime.pipeline, now, &keep_going).await?;
     runtime.pipeline.metrics.publish(
         &[],

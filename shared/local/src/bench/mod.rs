@@ -129,11 +129,11 @@ fn earning(index: usize, barbers: usize) -> Result<Earning, AppError> {
     })
 }
 
-struct Stopwatch {
+struct PhaseLog {
     phases: Vec<Phase>,
 }
 
-impl Stopwatch {
+impl PhaseLog {
     fn record(&mut self, name: &'static str, items: u64, started: Instant) {
         let seconds = started.elapsed().as_secs_f64();
         tracing::info!(phase = name, items, seconds, "bench phase done");
@@ -162,7 +162,7 @@ pub async fn run_bench(
         stopwatch: Arc::new(SystemClock),
         config: AppConfig::default(),
     };
-    let mut watch = Stopwatch { phases: Vec::new() };
+    let mut log = PhaseLog { phases: Vec::new() };
     let all = Instant::now();
 
     progress("schedules");
@@ -170,7 +170,7 @@ pub async fn run_bench(
     for index in 0..barbers {
         save_schedule(p.store.as_ref(), &schedule(index)?).await?;
     }
-    watch.record("schedules", barbers as u64, started);
+    log.record("schedules", barbers as u64, started);
 
     progress("earnings");
     let started = Instant::now();
@@ -182,13 +182,13 @@ pub async fn run_bench(
             batch.clear();
         }
     }
-    watch.record("earnings", config.earnings as u64, started);
+    log.record("earnings", config.earnings as u64, started);
 
     progress("plan");
     let started = Instant::now();
     let now = cutoff() + TimeDelta::minutes(1);
     let planned = plan_due_payouts(&p, now, &|| true).await?;
-    watch.record("plan", planned.payouts_queued, started);
+    log.record("plan", planned.payouts_queued, started);
 
     progress("execute");
     let started = Instant::now();
@@ -200,7 +200,7 @@ pub async fn run_bench(
         }
         received += count as u64;
     }
-    watch.record("execute", received, started);
+    log.record("execute", received, started);
     let pipeline_seconds = all.elapsed().as_secs_f64();
 
     let payouts_completed = p
@@ -222,7 +222,7 @@ pub async fn run_bench(
         barbers,
         earnings: config.earnings,
         durability: config.durability.name(),
-        phases: watch.phases,
+        phases: log.phases,
         pipeline_seconds,
         payouts_completed,
         floor_rows: shape.rows,

@@ -17,7 +17,7 @@ use chrono::TimeDelta;
 use super::faults::Chaos;
 
 /// What a task's injectors know about it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TaskCtx {
     /// Executors may crash; planners and the drain do not.
     pub may_crash: bool,
