@@ -33,6 +33,8 @@ contract_tests!(
     due_schedules_page_in_order_and_advance_conditionally,
     advance_notices_come_due_once_per_barber,
     notifications_are_recorded_once,
+    pending_notices_come_due_until_settled,
+    planning_failures_count_until_cleared,
     webhook_events_are_recorded_once,
     a_period_beyond_one_transaction_is_claimed_and_released_whole,
 );

@@ -4,67 +4,23 @@
 //! reconciles against what was paid before the kill, as it would against Stripe.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use payout_tests::app::{SECRET, operator};
+use payout_tests::app::operator;
+use payout_tests::served::Served;
 use serde_json::{Value, json};
 
 const BARBERS: usize = 80;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    /// Starts `payouts serve` on a free port and waits for its address.
-    fn start(db: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_payouts"))
-            .args(["serve", "--addr", "127.0.0.1:0", "--planner-interval", "1"])
-            // A provider that takes its time, so the kill lands mid-batch.
-            .args(["--rail-latency-ms", "20"])
-            .arg("--db")
-            .arg(db)
-            .env("PAYOUTS_JWT_SECRET", SECRET)
-            .env(
-                "RUST_LOG",
-                "payout_app=debug,payout_local=debug,payouts=debug",
-            )
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("serve exited before listening")
-                .unwrap();
-            if let Some(addr) = line.strip_prefix("payouts serving on http://") {
-                break addr.to_string();
-            }
-        };
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(|l| eprintln!("SERVER {l:?}")));
-        Self {
-            child,
-            base: format!("http://{addr}/api/v1/payout-scheduler"),
-        }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(db: &Path) -> Served {
+    // A provider that takes its time, so the kill lands mid-batch.
+    Served::start(
+        env!("CARGO_BIN_EXE_payouts"),
+        db,
+        &["--rail-latency-ms", "20"],
+        &[],
+    )
 }
 
 fn journal_lines(db: &Path) -> Vec<Value> {
@@ -76,7 +32,7 @@ fn journal_lines(db: &Path) -> Vec<Value> {
         .collect()
 }
 
-async fn post(client: &reqwest::Client, server: &Server, path: &str, body: Value) -> u16 {
+async fn post(client: &reqwest::Client, server: &Served, path: &str, body: Value) -> u16 {
     client
         .post(format!("{}{path}", server.base))
         .bearer_auth(operator())
@@ -93,7 +49,7 @@ async fn a_server_killed_mid_batch_finishes_it_after_restart_paying_each_once() 
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("crash.db");
     let client = reqwest::Client::new();
-    let first = Server::start(&db);
+    let first = start(&db);
     for barber in 0..BARBERS {
         let schedule = json!({"barber_id": format!("b{barber}"), "frequency": "weekly",
                               "day_of_week": 5, "minimum_payout_amount": "10.00"});
@@ -119,7 +75,7 @@ async fn a_server_killed_mid_batch_finishes_it_after_restart_paying_each_once() 
         "not mid-batch: {paid_before_kill} of {BARBERS} paid at the kill"
     );
 
-    let second = Server::start(&db);
+    let second = start(&db);
     let deadline = Instant::now() + Duration::from_secs(60);
     let payouts = loop {
         let page: Value = client

@@ -3,7 +3,8 @@
 
 use chrono::{TimeDelta, Weekday};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, IntakeOutcome, PayoutCreation, PayoutStore, WriteOutcome,
+    AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, PayoutCreation,
+    PayoutStore, WriteOutcome,
 };
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
@@ -367,26 +368,26 @@ pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
     };
     assert!(
         store
-            .record_notification(&notice("po_1#completed", "b1"), t0)
+            .record_notification(&notice("po_1#completed", "b1"), t0, t0)
             .await
             .unwrap()
     );
     assert!(
         !store
-            .record_notification(&notice("po_1#completed", "b1"), t0)
+            .record_notification(&notice("po_1#completed", "b1"), t0, t0)
             .await
             .unwrap()
     );
     let later = t0 + TimeDelta::minutes(1);
     assert!(
         store
-            .record_notification(&notice("po_1#failed", "b1"), later)
+            .record_notification(&notice("po_1#failed", "b1"), later, later)
             .await
             .unwrap()
     );
     assert!(
         store
-            .record_notification(&notice("po_2#completed", "b2"), later)
+            .record_notification(&notice("po_2#completed", "b2"), later, later)
             .await
             .unwrap()
     );
@@ -401,6 +402,144 @@ pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
         "newest first, this barber only"
     );
     assert_eq!(sent[1].sent_at, t0);
+    assert!(sent.iter().all(|n| n.state == NoticeState::Pending));
+}
+
+/// A recorded notice stays pending until delivered: due at its retry time, rescheduled by a
+/// failed attempt, and gone from the due list once delivered or given up.
+pub async fn pending_notices_come_due_until_settled(store: &dyn PayoutStore) {
+    let t0 = utc(2026, 1, 1, 0, 0);
+    let notice = |key: &str| payout_app::ports::Notification {
+        dedupe_key: key.to_string(),
+        barber_id: barber("b1"),
+        payout_id: None,
+        kind: payout_app::ports::NotificationKind::Completed,
+        channels: vec![payout_app::ports::Channel::Sms],
+        message: format!("message {key}"),
+    };
+    let minute = TimeDelta::minutes(1);
+    for key in ["n1", "n2", "n3"] {
+        assert!(
+            store
+                .record_notification(&notice(key), t0, t0 + minute)
+                .await
+                .unwrap()
+        );
+    }
+    let due_keys = |due: Vec<payout_app::ports::PendingNotification>| -> Vec<(String, u32)> {
+        due.into_iter()
+            .map(|p| (p.notification.dedupe_key, p.attempts))
+            .collect()
+    };
+    assert!(store.due_notifications(t0, 10).await.unwrap().is_empty());
+    assert_eq!(
+        due_keys(store.due_notifications(t0 + minute, 10).await.unwrap()),
+        [("n1".into(), 0), ("n2".into(), 0), ("n3".into(), 0)]
+    );
+    store
+        .settle_notification("n1", NoticeDelivery::Delivered)
+        .await
+        .unwrap();
+    store
+        .settle_notification(
+            "n2",
+            NoticeDelivery::Retry {
+                attempts: 1,
+                at: t0 + minute * 5,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .settle_notification("n3", NoticeDelivery::GaveUp { attempts: 5 })
+        .await
+        .unwrap();
+    assert!(
+        store
+            .due_notifications(t0 + minute * 4, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        due_keys(store.due_notifications(t0 + minute * 5, 10).await.unwrap()),
+        [("n2".into(), 1)]
+    );
+    let mut states: Vec<(String, NoticeState)> = store
+        .list_notifications(&barber("b1"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| (n.notification.dedupe_key, n.state))
+        .collect();
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        states,
+        [
+            ("n1".into(), NoticeState::Delivered),
+            ("n2".into(), NoticeState::Pending),
+            ("n3".into(), NoticeState::GaveUp)
+        ]
+    );
+}
+
+/// A planning failure counts failures in a row, keeps when it first happened, and is listed
+/// by barber until cleared.
+pub async fn planning_failures_count_until_cleared(store: &dyn PayoutStore) {
+    let t0 = utc(2026, 1, 1, 0, 0);
+    let minute = TimeDelta::minutes(1);
+    assert!(
+        store
+            .planning_failure(&barber("b2"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let first = store
+        .record_planning_failure(&barber("b2"), "overflow", t0, t0 + minute)
+        .await
+        .unwrap();
+    assert_eq!((first.failures, first.first_failed_at), (1, t0));
+    let second = store
+        .record_planning_failure(
+            &barber("b2"),
+            "still overflow",
+            t0 + minute,
+            t0 + minute * 3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(second.failures, 2);
+    assert_eq!(second.first_failed_at, t0);
+    assert_eq!(second.last_failed_at, t0 + minute);
+    assert_eq!(second.retry_at, t0 + minute * 3);
+    assert_eq!(second.reason, "still overflow");
+    store
+        .record_planning_failure(&barber("b1"), "corrupt", t0, t0 + minute)
+        .await
+        .unwrap();
+    let listed: Vec<String> = store
+        .planning_failures(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.barber_id.to_string())
+        .collect();
+    assert_eq!(listed, ["b1", "b2"]);
+    assert_eq!(
+        store.planning_failure(&barber("b2")).await.unwrap(),
+        Some(second)
+    );
+    store.clear_planning_failure(&barber("b2")).await.unwrap();
+    store.clear_planning_failure(&barber("b3")).await.unwrap();
+    assert!(
+        store
+            .planning_failure(&barber("b2"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.planning_failures(10).await.unwrap().len(), 1);
 }
 
 /// DynamoDB writes at most 100 items per transaction; a period may hold many more earnings.

@@ -3,6 +3,7 @@
 //! - [`world`]: a fresh embedded pipeline on a temporary SQLite file, with helpers to add
 //!   barbers and earnings, and fault-injecting wrappers (duplicating queue, slow rail).
 //! - [`app`]: `spawn_app`, the whole service on a free port, and an HTTP client for it.
+//! - [`served`]: the real `payouts serve` binary on a free port, for black-box tests.
 //! - [`scenarios`]: whole-pipeline scenarios run on more than one store.
 //! - [`contract`]: the store contract suite, one set of checks every `PayoutStore` adapter must
 //!   pass (SQLite here; DynamoDB runs the same functions).
@@ -12,4 +13,5 @@ pub mod contract;
 pub mod fake_stripe;
 pub mod moto;
 pub mod scenarios;
+pub mod served;
 pub mod world;

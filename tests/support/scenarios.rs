@@ -123,3 +123,195 @@ pub async fn racing_executors_pay_exactly_once(world: &World) {
         }
     }
 }
+
+/// A notifier that refuses every notice for one barber, as a broken address or a provider
+/// outage for one channel would; every other notice goes through.
+pub struct RefusingNotifier {
+    pub refused: payout_core::ids::BarberId,
+    pub delivered: parking_lot::Mutex<Vec<payout_app::ports::Notification>>,
+}
+
+#[async_trait::async_trait]
+impl payout_app::ports::Notifier for RefusingNotifier {
+    async fn publish(
+        &self,
+        notification: &payout_app::ports::Notification,
+    ) -> Result<(), payout_app::ports::NotifyError> {
+        if notification.barber_id == self.refused {
+            return Err(payout_app::ports::NotifyError("mailbox unavailable".into()));
+        }
+        self.delivered.lock().push(notification.clone());
+        Ok(())
+    }
+}
+
+const HEALTHY: usize = 100;
+
+/// Poison barbers among 100 healthy ones: an overflowing balance and one over the payout limit
+/// (planted past intake, as data from an older version or a direct write would be), a schedule
+/// whose stored recurring deduction contradicts its currency, and a barber no notice reaches.
+/// Every healthy barber is planned and paid on the first run; each poison one is recorded with
+/// its reason, shown by `/health`, skipped with backoff, and the undeliverable notices are
+/// retried and then given up, without holding up anyone's money.
+pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
+    use payout_app::health::check_health;
+    use payout_app::notify::deliver_due_notices;
+    use payout_app::ports::{NoticeState, PayoutQuery};
+    use payout_core::deduction::DeductionKind;
+    use payout_core::ids::{BarberId, DeductionId};
+    use payout_core::money::Money;
+    use payout_core::schedule::RecurringDeduction;
+    use std::sync::Arc;
+
+    let refused = BarberId::parse("poison-mailbox").unwrap();
+    let notifier = Arc::new(RefusingNotifier {
+        refused: refused.clone(),
+        delivered: parking_lot::Mutex::new(Vec::new()),
+    });
+    world.pipeline.notifier = notifier.clone();
+    let p = &world.pipeline;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let mut healthy: Vec<String> = (0..HEALTHY).map(|b| format!("barber-{b}")).collect();
+    healthy.push(refused.to_string());
+    for barber in &healthy {
+        p.store
+            .put_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
+            .await
+            .unwrap();
+        let earning = World::earning(barber, 0, "100.00", monday);
+        p.store
+            .insert_earnings(&[earning], &["h".to_string()])
+            .await
+            .unwrap();
+    }
+    // Past intake's limits, straight into the store.
+    for (barber, amounts) in [
+        (
+            "poison-overflow",
+            vec!["92233720368547758.07", "92233720368547758.07"],
+        ),
+        ("poison-limit", vec!["250000.00"]),
+    ] {
+        p.store
+            .put_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
+            .await
+            .unwrap();
+        let earnings: Vec<_> = amounts
+            .iter()
+            .enumerate()
+            .map(|(n, amount)| World::earning(barber, n, amount, monday))
+            .collect();
+        let hashes = vec!["h".to_string(); earnings.len()];
+        p.store.insert_earnings(&earnings, &hashes).await.unwrap();
+    }
+    let mut inconsistent = World::weekly_schedule("poison-record", Weekday::Fri, monday);
+    inconsistent.recurring_deductions.push(RecurringDeduction {
+        id: DeductionId::parse("rent").unwrap(),
+        kind: DeductionKind::BoothRent,
+        amount: Money::parse("5000", Currency::Jpy).unwrap(),
+        description: "booth rent".into(),
+    });
+    p.store.put_schedule(&inconsistent).await.unwrap();
+
+    // Friday 17:00 New York is 22:00 UTC: every schedule is due.
+    let friday = utc(2026, 3, 6, 22, 30);
+    let always = || true;
+    let report = plan_due_payouts(p, friday, &always).await.unwrap();
+    assert_eq!(report.failed, 3, "{report:?}");
+    assert_eq!(report.payouts_queued as usize, healthy.len(), "{report:?}");
+    // Executors through the evening (off-peak deferral included), the planner not running.
+    let mut now = friday;
+    while now <= friday + TimeDelta::hours(12) {
+        while drain_once(p, "executor", now, 10).await.unwrap() > 0 {}
+        now += TimeDelta::minutes(10);
+    }
+
+    let paid = p
+        .store
+        .list_payouts(
+            &PayoutQuery {
+                status: Some(PayoutStatus::Completed),
+                ..PayoutQuery::default()
+            },
+            1000,
+        )
+        .await
+        .unwrap();
+    let mut paid_barbers: Vec<String> = paid.iter().map(|p| p.barber_id.to_string()).collect();
+    paid_barbers.sort();
+    let mut expected = healthy.clone();
+    expected.sort();
+    assert_eq!(paid_barbers, expected, "every healthy barber paid on time");
+    assert_eq!(world.rail.duplicate_payments(), 0);
+
+    let health = check_health(p, friday).await.unwrap();
+    let mut failing: Vec<(&str, &str)> = health
+        .planning_failures
+        .iter()
+        .map(|f| (f.barber_id.as_str(), f.reason.as_str()))
+        .collect();
+    failing.sort();
+    assert_eq!(failing.len(), 3, "{failing:?}");
+    assert_eq!(failing[0].0, "poison-limit");
+    assert!(
+        failing[0].1.contains("intake.max_payout"),
+        "{}",
+        failing[0].1
+    );
+    assert_eq!(failing[1].0, "poison-overflow");
+    assert_eq!(failing[2].0, "poison-record");
+    assert!(failing[2].1.contains("JPY"), "{}", failing[2].1);
+    assert!(health.alerts.iter().any(|a| a.name == "planning_failures"));
+    assert!(
+        health.alerts.iter().all(|a| a.name != "planner_lag"),
+        "held barbers are failures, not lag"
+    );
+    let record = p
+        .store
+        .planning_failure(&BarberId::parse("poison-overflow").unwrap())
+        .await
+        .unwrap()
+        .expect("recorded against the barber itself");
+    assert_eq!(record.failures, 1);
+
+    // The next run a minute later leaves the poison barbers alone (backoff); after it they are
+    // tried again and fail again, with a longer wait.
+    let again = plan_due_payouts(p, friday + TimeDelta::seconds(30), &always)
+        .await
+        .unwrap();
+    assert_eq!((again.held, again.failed), (3, 0), "{again:?}");
+    let later = friday + TimeDelta::minutes(2);
+    let retried = plan_due_payouts(p, later, &always).await.unwrap();
+    assert_eq!(retried.failed, 3, "{retried:?}");
+    let record = p
+        .store
+        .planning_failure(&BarberId::parse("poison-overflow").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.failures, 2);
+    assert_eq!(record.retry_at, later + TimeDelta::minutes(2));
+
+    // The barber no notice reaches was paid; its notice is retried with backoff, then given
+    // up; nobody else's notices are affected.
+    let mut at = now;
+    for _ in 0..p.config.notice_retry_delays.len() + 2 {
+        at += TimeDelta::hours(3);
+        deliver_due_notices(p, at).await.unwrap();
+    }
+    assert_eq!(deliver_due_notices(p, at).await.unwrap(), 0);
+    let notices = p.store.list_notifications(&refused, 10).await.unwrap();
+    assert!(!notices.is_empty());
+    assert!(
+        notices.iter().all(|n| n.state == NoticeState::GaveUp),
+        "{notices:?}"
+    );
+    let told = p
+        .store
+        .list_notifications(&BarberId::parse("barber-7").unwrap(), 10)
+        .await
+        .unwrap();
+    assert!(!told.is_empty());
+    assert!(told.iter().all(|n| n.state == NoticeState::Delivered));
+    assert!(notifier.delivered.lock().len() >= HEALTHY);
+}

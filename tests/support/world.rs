@@ -101,6 +101,7 @@ impl World {
             barber_id: BarberId::parse(barber).unwrap(),
             recurring_deductions: Vec::new(),
             next_run_at: calendar.next_run_after(after).unwrap(),
+            destination_changes: Vec::new(),
             calendar,
             currency: Currency::Usd,
             minimum_payout: usd("25.00"),

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::notify::notify_advance;
 use crate::operator::settlement_at;
 use crate::pipeline::Pipeline;
+use crate::planning_failure::record_planning_failure;
 use crate::ports::{AdvanceNotice, PayoutStore, StoreError};
 
 /// Notices read per page by the planner.
@@ -64,8 +65,15 @@ pub async fn send_due_advance_notices(
             break;
         }
         for notice in fresh {
-            if send_one(p, notice, now).await? {
-                sent += 1;
+            match send_one(p, notice, now).await {
+                Ok(true) => sent += 1,
+                Ok(false) => {}
+                // Not retried every run: the barber's planning failure says why, and planning
+                // it is retried with backoff like any other.
+                Err(error) => {
+                    let reason = format!("advance notice: {error}");
+                    record_planning_failure(p, &notice.barber_id, &reason, now).await?;
+                }
             }
             p.store.clear_advance_notice(notice).await?;
         }

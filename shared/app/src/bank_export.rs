@@ -37,33 +37,79 @@ pub async fn bank_batch(p: &Pipeline, day: NaiveDate) -> Result<Vec<Payout>, App
     Ok(batch)
 }
 
-/// CSV: one row per payout, then `TOTAL,<count>,,<sum per currency>`.
+/// CSV: one row per payout, then `TOTAL,<count>,,<sum per currency>`. Written by the `csv`
+/// crate, so commas, quotes and line breaks in a field are quoted, and any text field that a
+/// spreadsheet would run as a formula is neutralised.
 pub fn render_csv(day: NaiveDate, batch: &[Payout]) -> Result<String, AppError> {
-    let mut csv =
-        String::from("business_day,payout_id,barber_id,account,amount,currency,reference\n");
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let day = day.to_string();
+    let mut row = |fields: [&str; 7]| {
+        writer
+            .write_record(fields.map(|field| spreadsheet_safe(field).into_owned()))
+            .map_err(|e| AppError::Invalid(format!("cannot write the bank file: {e}")))
+    };
+    row([
+        "business_day",
+        "payout_id",
+        "barber_id",
+        "account",
+        "amount",
+        "currency",
+        "reference",
+    ])?;
     let mut totals: std::collections::BTreeMap<String, Money> = std::collections::BTreeMap::new();
     for payout in batch {
         let net = payout.breakdown.net;
-        csv.push_str(&format!(
-            "{day},{},{},{},{},{},{}\n",
-            payout.id,
-            payout.barber_id,
+        row([
+            &day,
+            payout.id.as_str(),
+            payout.barber_id.as_str(),
             payout.destination.as_deref().unwrap_or(""),
-            net.amount(),
-            net.currency(),
-            payout.transfer_id.as_deref().unwrap_or("")
-        ));
+            &net.amount().to_string(),
+            net.currency().code(),
+            payout.transfer_id.as_deref().unwrap_or(""),
+        ])?;
         let total = totals
             .entry(net.currency().to_string())
             .or_insert(Money::zero(net.currency()));
         *total = total.checked_add(net)?;
     }
+    let count = batch.len().to_string();
     for (currency, total) in totals {
-        csv.push_str(&format!(
-            "{day},TOTAL,{},,{},{currency},\n",
-            batch.len(),
-            total.amount()
-        ));
+        row([
+            &day,
+            "TOTAL",
+            &count,
+            "",
+            &total.amount().to_string(),
+            &currency,
+            "",
+        ])?;
     }
-    Ok(csv)
+    let bytes = writer
+        .into_inner()
+        .map_err(|e| AppError::Invalid(format!("cannot write the bank file: {e}")))?;
+    String::from_utf8(bytes).map_err(|e| AppError::Invalid(format!("bank file: {e}")))
+}
+
+/// A field a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab or carriage return first) gets
+/// a leading apostrophe, OWASP's advice against CSV injection. Amounts here are never negative.
+fn spreadsheet_safe(field: &str) -> std::borrow::Cow<'_, str> {
+    match field.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{field}").into(),
+        _ => field.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_prefixes_are_neutralised() {
+        for formula in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx"] {
+            assert!(spreadsheet_safe(formula).starts_with('\''), "{formula}");
+        }
+        assert_eq!(spreadsheet_safe("acct_123"), "acct_123");
+    }
 }

@@ -4,6 +4,8 @@ use chrono::TimeDelta;
 use payout_core::breakdown::PayoutPolicy;
 use payout_core::priority::PriorityPolicy;
 use payout_core::retry::RetryPolicy;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
 
 use crate::health::HealthThresholds;
 
@@ -22,7 +24,41 @@ pub struct AppConfig {
     /// A payout whose job should have run this long ago is re-enqueued by recovery.
     pub stale_after: TimeDelta,
     pub planner_page_size: usize,
+    /// A barber whose planning failed is left alone for this long, doubled per further
+    /// failure up to `planning_backoff_max`, while everybody else is planned.
+    pub planning_backoff: TimeDelta,
+    pub planning_backoff_max: TimeDelta,
+    /// Waits before each further attempt to deliver a notice; when they run out the notice is
+    /// given up (counted, and alerted on).
+    pub notice_retry_delays: Vec<TimeDelta>,
+    pub intake: IntakeLimits,
     pub health: HealthThresholds,
+}
+
+/// What intake accepts, so every sum the planner and the stores make stays far inside `i64`
+/// minor units. Amounts are in the barber's currency.
+#[derive(Debug, Clone)]
+pub struct IntakeLimits {
+    pub max_earning: Decimal,
+    pub max_deduction: Decimal,
+    /// The most one payout may pay; a larger open balance is held for an operator.
+    pub max_payout: Decimal,
+    /// How far back an earning's `occurred_at` may lie.
+    pub occurred_within_past: TimeDelta,
+    /// How far ahead an earning's `occurred_at` may lie (clock skew at the booking platform).
+    pub occurred_within_future: TimeDelta,
+}
+
+impl Default for IntakeLimits {
+    fn default() -> Self {
+        Self {
+            max_earning: dec!(10000),
+            max_deduction: dec!(10000),
+            max_payout: dec!(100000),
+            occurred_within_past: TimeDelta::days(366),
+            occurred_within_future: TimeDelta::days(1),
+        }
+    }
 }
 
 impl Default for AppConfig {
@@ -36,6 +72,15 @@ impl Default for AppConfig {
             busy_backoff: TimeDelta::seconds(30),
             stale_after: TimeDelta::minutes(15),
             planner_page_size: 500,
+            planning_backoff: TimeDelta::minutes(1),
+            planning_backoff_max: TimeDelta::hours(1),
+            notice_retry_delays: vec![
+                TimeDelta::minutes(1),
+                TimeDelta::minutes(5),
+                TimeDelta::minutes(30),
+                TimeDelta::hours(2),
+            ],
+            intake: IntakeLimits::default(),
             health: HealthThresholds::default(),
         }
     }

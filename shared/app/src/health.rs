@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use crate::error::AppError;
 use crate::pipeline::Pipeline;
 use crate::plan::{PLANNER, planner_lag};
-use crate::ports::{PayoutQuery, QueueDepth};
+use crate::ports::{PayoutQuery, PlanningFailure, QueueDepth};
 
 /// When health turns unhealthy (the brief's alert thresholds).
 #[derive(Debug, Clone)]
@@ -82,6 +82,33 @@ impl From<QueueDepth> for QueueHealth {
     }
 }
 
+/// A barber the planner could not plan, and why.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PlanningFailureView {
+    pub barber_id: String,
+    pub reason: String,
+    /// Failures in a row.
+    pub failures: u32,
+    pub first_failed_at: DateTime<Utc>,
+    /// When the planner tries this barber again.
+    pub retry_at: DateTime<Utc>,
+}
+
+impl From<&PlanningFailure> for PlanningFailureView {
+    fn from(f: &PlanningFailure) -> Self {
+        Self {
+            barber_id: f.barber_id.to_string(),
+            reason: f.reason.clone(),
+            failures: f.failures,
+            first_failed_at: f.first_failed_at,
+            retry_at: f.retry_at,
+        }
+    }
+}
+
+/// The most planning failures a health report lists.
+const LISTED_PLANNING_FAILURES: usize = 100;
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HealthReport {
     /// healthy or unhealthy.
@@ -93,6 +120,8 @@ pub struct HealthReport {
     pub queue: QueueHealth,
     pub last_hour: WindowStats,
     pub alerts: Vec<Alert>,
+    /// Barbers the planner could not plan (the first 100), each retried with backoff.
+    pub planning_failures: Vec<PlanningFailureView>,
     pub payouts_by_status: BTreeMap<String, u64>,
     /// Payouts created in the last 24 hours and in the 24 hours before.
     pub payouts_created_today: u64,
@@ -199,9 +228,27 @@ pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthRepo
             threshold: format!("{}s", thresholds.planner_silence.num_seconds()),
         });
     }
+    let planning_failures = p.store.planning_failures(LISTED_PLANNING_FAILURES).await?;
+    if !planning_failures.is_empty() {
+        alerts.push(Alert {
+            name: "planning_failures".into(),
+            message: "some barbers could not be planned; see planning_failures for why".into(),
+            value: planning_failures.len().to_string(),
+            threshold: "0".into(),
+        });
+    }
     let metrics = p.metrics.totals_since(now - TimeDelta::hours(1));
     if let Some(metrics) = &metrics {
         let figure = |name| Decimal::from(metrics.get(name).copied().unwrap_or_default());
+        let abandoned = figure("NotificationsAbandoned");
+        if abandoned > Decimal::ZERO {
+            alerts.push(Alert {
+                name: "notifications_abandoned".into(),
+                message: "notices could not be delivered after every retry".into(),
+                value: abandoned.to_string(),
+                threshold: "0".into(),
+            });
+        }
         let received = figure("WebhooksReceived");
         if received > Decimal::ZERO {
             let rate = figure("WebhooksFailed") / received;
@@ -267,6 +314,10 @@ pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthRepo
             average_processing_seconds: average_processing.map(fraction),
         },
         alerts,
+        planning_failures: planning_failures
+            .iter()
+            .map(PlanningFailureView::from)
+            .collect(),
         payouts_by_status,
         payouts_created_today: today,
         payouts_created_yesterday: yesterday,

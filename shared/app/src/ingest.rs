@@ -3,11 +3,14 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use payout_core::ids::BarberId;
 use payout_core::ledger::{Deduction, Earning};
-use payout_core::money::Currency;
+use payout_core::money::{Currency, Money};
+use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 
+use crate::config::IntakeLimits;
 use crate::error::AppError;
 use crate::ports::{IntakeOutcome, PayoutStore};
 
@@ -25,6 +28,48 @@ pub fn content_hash(canonical: &str) -> String {
         hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
     }
     hex
+}
+
+/// Refuses an amount above `limit`, naming the limit and the configuration key that sets it.
+pub fn within_limit(what: &str, amount: Money, limit: Decimal, key: &str) -> Result<(), AppError> {
+    if amount.amount() > limit {
+        return Err(AppError::Invalid(format!(
+            "{what}: {} is above the limit of {} {} ({key})",
+            amount.amount(),
+            limit.normalize(),
+            amount.currency()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses earnings intake does not accept: above the limit per earning, or performed outside
+/// the accepted window around `now` (a year back, a day ahead by default).
+pub fn check_earnings(
+    limits: &IntakeLimits,
+    earnings: &[Earning],
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    for earning in earnings {
+        within_limit(
+            &format!("earning {}", earning.id),
+            earning.amount,
+            limits.max_earning,
+            "intake.max_earning",
+        )?;
+        let earliest = now - limits.occurred_within_past;
+        let latest = now + limits.occurred_within_future;
+        if earning.occurred_at < earliest || earning.occurred_at > latest {
+            return Err(AppError::Invalid(format!(
+                "earning {}: occurred_at must lie between {} and {} \
+                 (intake.occurred_within_past, intake.occurred_within_future)",
+                earning.id,
+                earliest.format("%Y-%m-%dT%H:%M:%SZ"),
+                latest.format("%Y-%m-%dT%H:%M:%SZ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Records a batch of earnings atomically: either every earning is valid and written (or found

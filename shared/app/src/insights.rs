@@ -101,6 +101,8 @@ pub struct Analytics {
     pub success_rate: Option<String>,
     pub average_processing_seconds: Option<String>,
     pub p95_processing_seconds: Option<String>,
+    /// From the rail's acceptance to confirmed arrival (bank transfers in transit).
+    pub average_settlement_seconds: Option<String>,
     pub average_payout: Option<String>,
     pub fee_share_by_method: BTreeMap<String, MethodFees>,
     pub trend: Vec<DayTrend>,
@@ -145,6 +147,7 @@ pub fn analytics(
     let mut by_method: BTreeMap<PaymentMethod, (u64, i64)> = BTreeMap::new();
     let mut trend: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
     let mut processing: Vec<i64> = Vec::new();
+    let mut settlement: Vec<i64> = Vec::new();
     let (mut completed, mut failed, mut paid_count, mut paid_net) = (0u64, 0u64, 0u64, 0i64);
     for payout in history {
         *by_status.entry(payout.status.to_string()).or_default() += 1;
@@ -186,6 +189,9 @@ pub fn analytics(
                 if let Some(time) = payout.processing_time() {
                     processing.push(time.num_milliseconds());
                 }
+                if let Some(time) = payout.settlement_time() {
+                    settlement.push(time.num_milliseconds());
+                }
             }
             PayoutStatus::Failed => failed += 1,
             PayoutStatus::Scheduled
@@ -216,6 +222,8 @@ pub fn analytics(
         average_processing_seconds: (!processing.is_empty())
             .then(|| seconds(processing.iter().sum::<i64>() / processing.len() as i64)),
         p95_processing_seconds: p95(&processing).map(seconds),
+        average_settlement_seconds: (!settlement.is_empty())
+            .then(|| seconds(settlement.iter().sum::<i64>() / settlement.len() as i64)),
         average_payout: (paid_count > 0).then(|| {
             Money::rounded(
                 Money::from_minor(paid_net, currency).amount() / Decimal::from(paid_count),

@@ -5,6 +5,7 @@
 //! - [`pipeline`]: the ports and configuration bundled for the use cases.
 //! - [`ingest`]: earnings and deductions in, idempotent by id.
 //! - [`plan`]: close due periods into payouts and enqueue their jobs.
+//! - [`planning_failure`]: a barber that could not be planned, recorded and retried with backoff.
 //! - [`period`]: close one barber's period (shared by the planner and manual payouts).
 //! - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
 //! - [`operator`]: manual payout, retry and cancel.
@@ -34,6 +35,7 @@ pub mod operator;
 pub mod period;
 pub mod pipeline;
 pub mod plan;
+pub mod planning_failure;
 pub mod ports;
 pub mod rails;
 pub mod reconcile;

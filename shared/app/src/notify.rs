@@ -1,5 +1,7 @@
-//! Telling the barber, at most once per event: the outbox record is written before publishing,
-//! and a barber with every channel off is never messaged.
+//! Telling the barber once per event: the outbox record is written before publishing, stays
+//! pending until the notifier accepts it and is retried with backoff, so every notice is
+//! delivered at least once, and its stable id (the dedupe key) lets a subscriber drop a repeat.
+//! A barber with every channel off is never messaged.
 
 use chrono::{DateTime, Utc};
 use std::sync::OnceLock;
@@ -11,10 +13,11 @@ use payout_core::ids::BarberId;
 use payout_core::method::PaymentMethod;
 use payout_core::payout::Payout;
 use payout_core::retry::FailureKind;
-use payout_core::schedule::{NotificationPrefs, PayoutSchedule};
+use payout_core::schedule::{DestinationChange, NotificationPrefs, PayoutSchedule};
 
+use crate::error::AppError;
 use crate::pipeline::Pipeline;
-use crate::ports::{Channel, Notification, NotificationKind};
+use crate::ports::{Channel, Metric, NoticeDelivery, Notification, NotificationKind};
 
 fn channels(prefs: &NotificationPrefs) -> Vec<Channel> {
     let mut channels = Vec::new();
@@ -50,6 +53,10 @@ fn templates() -> &'static Environment<'static> {
             (
                 "account_action_needed",
                 include_str!("../templates/account_action_needed.txt"),
+            ),
+            (
+                "destination_changed",
+                include_str!("../templates/destination_changed.txt"),
             ),
         ] {
             env.add_template(name, source)
@@ -183,6 +190,17 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 net => b.net.formatted(),
             },
         ),
+        // Not about one payout: sent when the schedule changes.
+        NotificationKind::DestinationChanged => render(
+            "destination_changed",
+            context! {
+                barber_id => payout.barber_id.as_str(),
+                method => method,
+                account => payout.destination.as_deref(),
+                actor => "an operator",
+                when => payout.updated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            },
+        ),
     }
 }
 
@@ -198,7 +216,8 @@ pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> No
         | NotificationKind::Completed
         | NotificationKind::Failed
         | NotificationKind::BelowMinimum
-        | NotificationKind::AccountActionNeeded => {
+        | NotificationKind::AccountActionNeeded
+        | NotificationKind::DestinationChanged => {
             format!("{}#{}", payout.id, kind.as_str())
         }
     };
@@ -303,21 +322,116 @@ pub async fn notify_advance(
     .await;
 }
 
+/// Records `notification` in the outbox, then makes the first delivery attempt. Once recorded
+/// it is delivered at least once: a failed publish is retried by [`deliver_due_notices`], and a
+/// process that dies before publishing leaves it pending for the same sweep.
 async fn send(p: &Pipeline, notification: Notification, now: DateTime<Utc>) {
     if notification.channels.is_empty() {
         return;
     }
-    match p.store.record_notification(&notification, now).await {
-        Ok(true) => {
-            if let Err(error) = p.notifier.publish(&notification).await {
-                tracing::error!(key = %notification.dedupe_key, %error, "notification not delivered");
-            }
-        }
+    let retry_at = now + retry_delay(p, 0).unwrap_or_default();
+    match p
+        .store
+        .record_notification(&notification, now, retry_at)
+        .await
+    {
+        Ok(true) => deliver(p, &notification, 0, now).await,
         Ok(false) => {}
         Err(error) => {
             tracing::error!(key = %notification.dedupe_key, %error, "notification not recorded")
         }
     }
+}
+
+/// The wait after `failed` attempts (the first wait also guards the first attempt), or none
+/// when every configured retry has been made.
+fn retry_delay(p: &Pipeline, failed: u32) -> Option<chrono::TimeDelta> {
+    let index = usize::try_from(failed.saturating_sub(1)).ok()?;
+    p.config.notice_retry_delays.get(index).copied()
+}
+
+/// One delivery attempt after `attempts` earlier ones, and its outcome in the outbox.
+async fn deliver(p: &Pipeline, notification: &Notification, attempts: u32, now: DateTime<Utc>) {
+    let attempts = attempts + 1;
+    let delivery = match p.notifier.publish(notification).await {
+        Ok(()) => NoticeDelivery::Delivered,
+        Err(error) => {
+            let outcome = match retry_delay(p, attempts) {
+                Some(delay) => NoticeDelivery::Retry {
+                    attempts,
+                    at: now + delay,
+                },
+                None => NoticeDelivery::GaveUp { attempts },
+            };
+            tracing::error!(key = %notification.dedupe_key, %error, attempts, ?outcome,
+                "notification not delivered");
+            let mut metrics = vec![Metric::count("NotificationsFailed", 1)];
+            if matches!(outcome, NoticeDelivery::GaveUp { .. }) {
+                metrics.push(Metric::count("NotificationsAbandoned", 1));
+            }
+            p.metrics
+                .publish(&[("Kind", notification.kind.as_str())], &metrics);
+            outcome
+        }
+    };
+    if let Err(error) = p
+        .store
+        .settle_notification(&notification.dedupe_key, delivery)
+        .await
+    {
+        // Left pending: the sweep delivers it again, which the notice id lets a subscriber drop.
+        tracing::error!(key = %notification.dedupe_key, %error, "notification outcome not recorded");
+    }
+}
+
+/// The most pending notices one sweep attempts.
+const NOTICE_SWEEP: usize = 500;
+
+/// Attempts every pending notice whose time has come; returns how many were attempted.
+pub async fn deliver_due_notices(p: &Pipeline, now: DateTime<Utc>) -> Result<u64, AppError> {
+    let due = p.store.due_notifications(now, NOTICE_SWEEP).await?;
+    for pending in &due {
+        deliver(p, &pending.notification, pending.attempts, now).await;
+    }
+    Ok(due.len() as u64)
+}
+
+/// Tells a barber where their money goes now, so a change they did not ask for is noticed.
+pub async fn notify_destination_changed(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+    change: &DestinationChange,
+    now: DateTime<Utc>,
+) {
+    let message = render(
+        "destination_changed",
+        context! {
+            barber_id => schedule.barber_id.as_str(),
+            method => method_label(change.method).0,
+            account => change.account.as_deref(),
+            previous => change.previous_account.as_deref(),
+            actor => change.actor.as_str(),
+            when => change.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        },
+    );
+    send(
+        p,
+        Notification {
+            dedupe_key: format!(
+                "{}#{}#{}",
+                schedule.barber_id,
+                NotificationKind::DestinationChanged.as_str(),
+                change.at.timestamp_micros()
+            ),
+            barber_id: schedule.barber_id.clone(),
+            payout_id: None,
+            kind: NotificationKind::DestinationChanged,
+            channels: channels(&schedule.notifications),
+            message,
+        },
+        now,
+    )
+    .await;
 }
 
 /// Tells a barber that the provider disabled payouts to their account.

@@ -40,6 +40,8 @@ pub async fn manual_payout(
             },
             minimum: Money::zero(schedule.currency),
             next_run: None,
+            // Nothing to pay is a refusal, and a refusal writes nothing.
+            settles_owed: false,
             actor,
         },
     )
@@ -49,9 +51,12 @@ pub async fn manual_payout(
             p.queue.send(&[job]).await?;
             Ok(*payout)
         }
+        PeriodOutcome::Owed(breakdown) => Err(AppError::Conflict(format!(
+            "nothing to pay: deductions exceed earnings by {}; the balance stays open for the next scheduled run",
+            breakdown.net.negate()
+        ))),
         PeriodOutcome::SettledOwed(payout) => Err(AppError::Conflict(format!(
-            "nothing to pay: deductions exceed earnings, {} carried forward as owed (payout {})",
-            payout.breakdown.net.negate(),
+            "nothing to pay: payout {} settled the balance owed",
             payout.id
         ))),
         PeriodOutcome::BelowMinimum(breakdown) => Err(AppError::Conflict(format!(

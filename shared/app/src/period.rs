@@ -12,6 +12,7 @@ use payout_core::priority::{PriorityClass, PriorityInput};
 use payout_core::schedule::PayoutSchedule;
 
 use crate::error::AppError;
+use crate::ingest::within_limit;
 use crate::pipeline::Pipeline;
 use crate::ports::{CreateOutcome, PayoutCreation, PayoutJob};
 
@@ -22,6 +23,9 @@ pub enum PeriodOutcome {
     Queued(Box<Payout>, PayoutJob),
     /// Deductions exceeded the barber's share: closed without a transfer, balance carried.
     SettledOwed(Box<Payout>),
+    /// Deductions exceed the barber's share and the request does not settle owed balances:
+    /// nothing was written.
+    Owed(PayoutBreakdown),
     /// Positive but under the minimum: everything stays open.
     BelowMinimum(PayoutBreakdown),
     /// No open earnings or deductions.
@@ -40,6 +44,9 @@ pub struct PeriodRequest<'a> {
     pub minimum: Money,
     /// For scheduled runs: move the schedule from its cut-off to this next run atomically.
     pub next_run: Option<DateTime<Utc>>,
+    /// Whether a period whose deductions exceed the share is closed by carrying the balance
+    /// (a scheduled run) or left open untouched (a manual payout, which has nothing to pay).
+    pub settles_owed: bool,
     pub actor: &'a str,
 }
 
@@ -73,8 +80,19 @@ pub async fn close_period(p: &Pipeline, req: PeriodRequest<'_>) -> Result<Period
                 return Ok(PeriodOutcome::BelowMinimum(breakdown));
             }
             SettlementDecision::Pay(breakdown) => (breakdown, false),
+            SettlementDecision::CarryOwed(breakdown) if !req.settles_owed => {
+                return Ok(PeriodOutcome::Owed(breakdown));
+            }
             SettlementDecision::CarryOwed(breakdown) => (breakdown, true),
         };
+        // An open balance this large is more likely a mistake than a week's work: it is held
+        // for an operator (planner) or refused (manual payout), and nothing is written.
+        within_limit(
+            &format!("payout for barber {}", schedule.barber_id),
+            breakdown.net,
+            p.config.intake.max_payout,
+            "intake.max_payout",
+        )?;
         let priority = priority_of(p, &req, &breakdown).await?;
         let planned = PlannedPayout {
             id: req.payout_id.clone(),

@@ -10,13 +10,18 @@ use payout_core::payout::PayoutTrigger;
 use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
 
+use std::collections::{HashMap, HashSet};
+
+use payout_core::ids::BarberId;
+
 use crate::advance_notice::{remember_advance_notice, send_due_advance_notices};
 use crate::error::AppError;
 use crate::ingest::ingest_deduction;
-use crate::notify::notify_below_minimum;
+use crate::notify::{deliver_due_notices, notify_below_minimum};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period};
 use crate::pipeline::Pipeline;
-use crate::ports::{DueCursor, PayoutJob};
+use crate::planning_failure::record_planning_failure;
+use crate::ports::{DueCursor, PayoutJob, PlanningFailure};
 
 /// The planner's name in audit trails and in the heartbeat health reads.
 pub const PLANNER: &str = "planner";
@@ -32,28 +37,59 @@ pub struct PlanReport {
     pub auto_payout_disabled: u64,
     pub jobs_enqueued: u64,
     pub advance_notices_sent: u64,
+    /// Barbers whose planning failed this run (recorded against them, retried with backoff).
+    pub failed: u64,
+    /// Barbers left alone this run because an earlier failure's backoff has not passed.
+    pub held: u64,
+    pub notices_attempted: u64,
 }
 
-/// How long the oldest due schedule has waited for the planner at `now` (zero when none is due).
+/// How long the oldest due schedule has waited for the planner at `now` (zero when none is
+/// due). Barbers held after a planning failure are reported as such, not as lag.
 pub async fn planner_lag(p: &Pipeline, now: DateTime<Utc>) -> Result<TimeDelta, AppError> {
-    Ok(p.store
-        .due_schedules(now, None, 1)
+    let held: HashSet<BarberId> = p
+        .store
+        .planning_failures(HELD_READ_LIMIT)
         .await?
-        .first()
+        .into_iter()
+        .map(|failure| failure.barber_id)
+        .collect();
+    Ok(p.store
+        .due_schedules(now, None, held.len() + 1)
+        .await?
+        .iter()
+        .find(|schedule| !held.contains(&schedule.barber_id))
         .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at))
 }
 
+/// The most planning failures read per run to skip; past this many, the rest are simply tried
+/// again each run (still one at a time, still isolated).
+const HELD_READ_LIMIT: usize = 1000;
+
 /// Plans every schedule due at `now`. `keep_going` is asked between pages, so a caller with a
 /// deadline (a Lambda) stops cleanly and leaves the rest for its next run.
+///
+/// One barber's failure (an overflowing balance, a corrupt record, a payout over the limit)
+/// never stops the run: it is recorded against that barber with its reason (shown by
+/// `/health` and the schedule), counted, and retried with backoff while everybody else is
+/// planned. Only a failure to record it, which means the store itself is failing, ends the run.
 pub async fn plan_due_payouts(
     p: &Pipeline,
     now: DateTime<Utc>,
     keep_going: &(dyn Fn() -> bool + Sync),
 ) -> Result<PlanReport, AppError> {
     let mut report = PlanReport {
+        notices_attempted: deliver_due_notices(p, now).await?,
         advance_notices_sent: send_due_advance_notices(p, now, keep_going).await?,
         ..PlanReport::default()
     };
+    let held: HashMap<BarberId, PlanningFailure> = p
+        .store
+        .planning_failures(HELD_READ_LIMIT)
+        .await?
+        .into_iter()
+        .map(|failure| (failure.barber_id.clone(), failure))
+        .collect();
     let mut cursor: Option<DueCursor> = None;
     loop {
         let page = p
@@ -68,8 +104,23 @@ pub async fn plan_due_payouts(
         let mut jobs = Vec::new();
         for schedule in &page {
             report.schedules_due += 1;
-            if let Some(job) = plan_one(p, schedule, now, &mut report).await? {
-                jobs.push(job);
+            let barber = &schedule.barber_id;
+            let failed_before = held.get(barber);
+            if failed_before.is_some_and(|failure| failure.retry_at > now) {
+                report.held += 1;
+                continue;
+            }
+            match plan_one(p, schedule, now, &mut report).await {
+                Ok(job) => {
+                    jobs.extend(job);
+                    if failed_before.is_some() {
+                        p.store.clear_planning_failure(barber).await?;
+                    }
+                }
+                Err(error) => {
+                    report.failed += 1;
+                    record_planning_failure(p, barber, &error.to_string(), now).await?;
+                }
             }
         }
         if !jobs.is_empty() {
@@ -81,7 +132,7 @@ pub async fn plan_due_payouts(
         }
     }
     p.store.record_heartbeat(PLANNER, now).await?;
-    if report.schedules_due > 0 {
+    if report.schedules_due > 0 || report.failed > 0 {
         tracing::info!(?report, "planner run finished");
     }
     Ok(report)
@@ -127,6 +178,7 @@ async fn plan_one(
             trigger: PayoutTrigger::Scheduled,
             minimum: schedule.minimum_payout,
             next_run: Some(next_run),
+            settles_owed: true,
             actor: PLANNER,
         },
     )
@@ -136,7 +188,7 @@ async fn plan_one(
             report.payouts_queued += 1;
             Some(job)
         }
-        PeriodOutcome::SettledOwed(_) => {
+        PeriodOutcome::SettledOwed(_) | PeriodOutcome::Owed(_) => {
             report.settled_with_balance_owed += 1;
             None
         }

@@ -125,8 +125,11 @@ pub enum WebhookOutcome {
     Ignored(String),
 }
 
-/// Verifies and applies one delivery. Counts it, and counts it as failed unless it was applied,
-/// ignored or a duplicate.
+/// Verifies and applies one delivery.
+///
+/// Only a delivery that proves it comes from Stripe (a valid signature on a well-formed event)
+/// counts towards the webhook failure rate: anybody can post garbage to a public endpoint, and
+/// that must not raise an alert by itself. Refused deliveries are their own figure.
 pub async fn handle_stripe_webhook(
     p: &Pipeline,
     secret: &[u8],
@@ -134,36 +137,51 @@ pub async fn handle_stripe_webhook(
     body: &[u8],
     now: DateTime<Utc>,
 ) -> Result<WebhookOutcome, WebhookError> {
-    let result = receive(p, secret, signature, body, now).await;
-    let failed = i64::from(result.is_err());
+    let event = match authenticate(secret, signature, body, now) {
+        Ok(event) => event,
+        Err(error) => {
+            p.metrics.publish(
+                &[("Provider", "stripe")],
+                &[Metric::count("WebhooksRejected", 1)],
+            );
+            tracing::warn!(%error, "webhook refused before it was applied");
+            return Err(error);
+        }
+    };
+    let result = receive(p, &event, now).await;
     p.metrics.publish(
         &[("Provider", "stripe")],
         &[
             Metric::count("WebhooksReceived", 1),
-            Metric::count("WebhooksFailed", failed),
+            Metric::count("WebhooksFailed", i64::from(result.is_err())),
         ],
     );
     if let Err(error) = &result {
-        tracing::warn!(%error, "webhook refused");
+        tracing::warn!(%error, event = %event.id, "webhook could not be applied");
     }
     result
 }
 
-async fn receive(
-    p: &Pipeline,
+fn authenticate(
     secret: &[u8],
     signature: Option<&str>,
     body: &[u8],
     now: DateTime<Utc>,
-) -> Result<WebhookOutcome, WebhookError> {
+) -> Result<Event, WebhookError> {
     verify(
         signature.ok_or(WebhookError::MissingSignature)?,
         body,
         secret,
         now,
     )?;
-    let event: Event =
-        serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))?;
+    serde_json::from_slice(body).map_err(|e| WebhookError::Malformed(e.to_string()))
+}
+
+async fn receive(
+    p: &Pipeline,
+    event: &Event,
+    now: DateTime<Utc>,
+) -> Result<WebhookOutcome, WebhookError> {
     // Recorded first, so a replayed event cannot undo what happened since; forgotten again if
     // applying it fails, so Stripe's redelivery is not mistaken for a duplicate.
     if !p
@@ -174,7 +192,7 @@ async fn receive(
     {
         return Ok(WebhookOutcome::Duplicate);
     }
-    match apply(p, &event, now).await {
+    match apply(p, event, now).await {
         Ok(outcome) => Ok(outcome),
         Err(error) => {
             p.store

@@ -36,6 +36,7 @@ impl Notifier for SnsNotifier {
     async fn publish(&self, notification: &Notification) -> Result<(), NotifyError> {
         for channel in &notification.channels {
             let body = serde_json::json!({
+                "notice_id": notification.dedupe_key,
                 "barber_id": notification.barber_id.as_str(),
                 "payout_id": notification.payout_id.as_ref().map(|id| id.as_str()),
                 "kind": notification.kind.as_str(),
@@ -48,6 +49,7 @@ impl Notifier for SnsNotifier {
                 .message(body.to_string())
                 .message_attributes("barber_id", text(notification.barber_id.as_str())?)
                 .message_attributes("kind", text(notification.kind.as_str())?)
+                .message_attributes("notice_id", text(&notification.dedupe_key)?)
                 .message_attributes("channel", text(channel.as_str())?)
                 .send()
                 .await

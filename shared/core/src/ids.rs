@@ -14,8 +14,12 @@ pub struct InvalidId {
 
 const MAX_ID_LEN: usize = 64;
 
-/// Ids travel in URLs, DynamoDB keys (`BARBER#id`) and Stripe metadata, so they are restricted to
-/// characters that are safe in all three.
+/// The one pattern every id matches: `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`.
+pub const ID_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
+
+/// Ids travel in URLs, DynamoDB keys (`BARBER#id`), file names and Stripe metadata, so they are
+/// restricted to characters that are safe in all four; the first is a letter or digit, so no id
+/// is `.`, `..` or looks like an option or a formula.
 fn validate(kind: &'static str, raw: &str) -> Result<(), InvalidId> {
     if raw.is_empty() {
         return Err(InvalidId {
@@ -27,6 +31,12 @@ fn validate(kind: &'static str, raw: &str) -> Result<(), InvalidId> {
         return Err(InvalidId {
             kind,
             reason: "must be at most 64 characters",
+        });
+    }
+    if !raw.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        return Err(InvalidId {
+            kind,
+            reason: "must start with a letter or digit",
         });
     }
     if !raw
@@ -157,6 +167,8 @@ mod tests {
     fn rejects_unsafe_ids() {
         assert!(BarberId::parse("").is_err());
         assert!(BarberId::parse("a#b").is_err());
+        assert!(BarberId::parse("..").is_err());
+        assert!(BarberId::parse("-x").is_err());
         assert!(BarberId::parse("x".repeat(65)).is_err());
         assert!(BarberId::parse("barber-123").is_ok());
     }

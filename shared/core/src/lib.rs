@@ -5,6 +5,7 @@
 //!
 //! - [`money`]: amounts with a currency, rounded once to the currency's minor unit.
 //! - [`ids`]: barber, earning, deduction and payout identifiers.
+//! - [`input`]: free text and contact details, checked before they are stored.
 //! - [`rate`]: fractions such as commission rates and fee percentages.
 //! - [`method`]: payment methods and their fees.
 //! - [`commission`]: tiered commission and the volume bonus.
@@ -23,6 +24,7 @@ pub mod calendar;
 pub mod commission;
 pub mod deduction;
 pub mod ids;
+pub mod input;
 pub mod ledger;
 pub mod method;
 pub mod money;

@@ -183,12 +183,20 @@ impl Money {
 
     pub fn checked_add(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Self::rounded(self.amount + other.amount, self.currency))
+        let sum = self
+            .amount
+            .checked_add(other.amount)
+            .ok_or(MoneyError::Overflow(self.amount))?;
+        Ok(Self::rounded(sum, self.currency))
     }
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        Ok(Self::rounded(self.amount - other.amount, self.currency))
+        let difference = self
+            .amount
+            .checked_sub(other.amount)
+            .ok_or(MoneyError::Overflow(self.amount))?;
+        Ok(Self::rounded(difference, self.currency))
     }
 
     pub fn negate(self) -> Money {

@@ -58,9 +58,13 @@ pub struct Payout {
     pub failure_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// When the first attempt started; processing time runs from here to `completed_at`.
+    /// When the first attempt started; processing time runs from here to `accepted_at`.
     #[serde(default)]
     pub first_attempt_at: Option<DateTime<Utc>>,
+    /// When the rail accepted the transfer; settlement time runs from here to `completed_at`
+    /// (days for a bank transfer in transit, which is not processing).
+    #[serde(default)]
+    pub accepted_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     /// Bumped by every transition; stores write only if the stored version is the one read.
     pub version: u64,
@@ -81,9 +85,14 @@ pub struct PlannedPayout {
 }
 
 impl Payout {
-    /// From the first attempt to completion, for completed payouts.
+    /// From the first attempt to the rail's acceptance (the brief's "processing time").
     pub fn processing_time(&self) -> Option<chrono::TimeDelta> {
-        Some(self.completed_at? - self.first_attempt_at?)
+        Some(self.accepted_at? - self.first_attempt_at?)
+    }
+
+    /// From the rail's acceptance to confirmed arrival (zero for rails that settle at once).
+    pub fn settlement_time(&self) -> Option<chrono::TimeDelta> {
+        Some(self.completed_at? - self.accepted_at?)
     }
 
     /// A payout ready for the executor from `not_before` on.
@@ -137,6 +146,7 @@ impl Payout {
             created_at: now,
             updated_at: now,
             first_attempt_at: None,
+            accepted_at: None,
             completed_at: None,
             version: 1,
         }
@@ -213,6 +223,7 @@ impl Payout {
         };
         let event = self.move_to(to, now, actor, format!("{how}: transfer {transfer_id}"))?;
         self.transfer_id = Some(transfer_id);
+        self.accepted_at = Some(now);
         self.failure_kind = None;
         self.failure_reason = None;
         if settled {
@@ -299,5 +310,58 @@ impl Payout {
         let event = self.move_to(PayoutStatus::Cancelled, now, actor, reason)?;
         self.next_attempt_at = None;
         Ok(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    use super::*;
+    use crate::breakdown::{PayoutPolicy, PeriodActivity};
+    use crate::money::{Currency, Money};
+
+    /// A bank transfer accepted in 2 s and confirmed three days later processed in 2 s: the
+    /// days in transit are settlement, which the processing-time alert must not see.
+    #[test]
+    fn processing_ends_when_the_rail_accepts_and_settlement_is_apart() {
+        let breakdown = PayoutPolicy::default()
+            .breakdown(
+                &PeriodActivity {
+                    gross: Money::from_minor(100_000, Currency::Usd),
+                    services: 5,
+                    deductions: Vec::new(),
+                },
+                PaymentMethod::BankTransfer,
+            )
+            .unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap();
+        let (mut payout, _) = Payout::queued(
+            PlannedPayout {
+                id: PayoutId::parse("po_1").unwrap(),
+                barber_id: BarberId::parse("123").unwrap(),
+                method: PaymentMethod::BankTransfer,
+                breakdown,
+                trigger: PayoutTrigger::Scheduled,
+                cutoff: start,
+                destination: Some("bank-ref".into()),
+                notifications: NotificationPrefs::default(),
+                priority: 50,
+            },
+            start,
+            start,
+            "planner",
+        );
+        payout.begin_attempt(start, "executor").unwrap();
+        let accepted = start + TimeDelta::seconds(2);
+        payout
+            .record_transfer(accepted, "executor", "bt_1".into(), false, "bank")
+            .unwrap();
+        let arrived = accepted + TimeDelta::days(3);
+        payout
+            .confirm_arrival(arrived, "operator", "ref 9")
+            .unwrap();
+        assert_eq!(payout.processing_time(), Some(TimeDelta::seconds(2)));
+        assert_eq!(payout.settlement_time(), Some(TimeDelta::days(3)));
     }
 }

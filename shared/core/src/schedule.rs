@@ -49,6 +49,23 @@ pub struct PayoutSchedule {
     pub recurring_deductions: Vec<RecurringDeduction>,
     /// The next cut-off; the planner picks the schedule up once this has passed.
     pub next_run_at: DateTime<Utc>,
+    /// Who changed where the money goes, and when; the latest [`DESTINATION_HISTORY`] kept.
+    #[serde(default)]
+    pub destination_changes: Vec<DestinationChange>,
+}
+
+/// How many destination changes a schedule keeps.
+pub const DESTINATION_HISTORY: usize = 20;
+
+/// One change of where a barber's money goes: the payment method or the connected account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DestinationChange {
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub method: PaymentMethod,
+    pub previous_method: Option<PaymentMethod>,
+    pub account: Option<String>,
+    pub previous_account: Option<String>,
 }
 
 /// A deduction that the planner opens once per scheduled period.
@@ -76,6 +93,42 @@ impl RecurringDeduction {
 }
 
 impl PayoutSchedule {
+    /// Records who moved the money's destination away from `before` (none: a new schedule),
+    /// if they did. Returns the change, for the barber to be told.
+    pub fn audit_destination(
+        &mut self,
+        before: Option<&PayoutSchedule>,
+        actor: &str,
+        at: DateTime<Utc>,
+    ) -> Option<DestinationChange> {
+        let previous_method = before.map(|b| b.method);
+        let previous_account = before.and_then(|b| b.connected_account.clone());
+        let changed = match before {
+            Some(_) => {
+                previous_method != Some(self.method) || previous_account != self.connected_account
+            }
+            None => self.connected_account.is_some(),
+        };
+        if !changed {
+            return None;
+        }
+        let change = DestinationChange {
+            at,
+            actor: actor.to_string(),
+            method: self.method,
+            previous_method,
+            account: self.connected_account.clone(),
+            previous_account,
+        };
+        self.destination_changes.push(change.clone());
+        let excess = self
+            .destination_changes
+            .len()
+            .saturating_sub(DESTINATION_HISTORY);
+        self.destination_changes.drain(..excess);
+        Some(change)
+    }
+
     pub fn is_due(&self, now: DateTime<Utc>) -> bool {
         self.state == ScheduleState::Active && self.next_run_at <= now
     }

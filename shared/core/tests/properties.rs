@@ -68,6 +68,50 @@ proptest! {
     }
 }
 
+/// The intake limits' defaults in cents: $10,000 per earning and per deduction.
+const MAX_EARNING_MINOR: i64 = 1_000_000;
+const MAX_DEDUCTION_MINOR: i64 = 1_000_000;
+
+proptest! {
+    /// A period of up to ten million earnings and ten thousand deductions, every one at the
+    /// intake limit, is summed in `i64` minor units (as the stores do) and broken down without
+    /// overflow anywhere: far beyond any barber's week, so within the limits no sum overflows.
+    #[test]
+    fn sums_at_the_intake_limits_never_overflow(
+        services in 0u32..=10_000_000,
+        deduction_count in 0usize..=10_000,
+        method in method(),
+    ) {
+        let gross_minor = (0..services.min(1000))
+            .try_fold(0i64, |sum, _| sum.checked_add(MAX_EARNING_MINOR))
+            .and_then(|sum| sum.checked_add(
+                i64::from(services.saturating_sub(1000)).checked_mul(MAX_EARNING_MINOR)?,
+            ));
+        prop_assert!(gross_minor.is_some());
+        let deductions_minor = i64::try_from(deduction_count)
+            .ok()
+            .and_then(|count| count.checked_mul(MAX_DEDUCTION_MINOR));
+        prop_assert!(deductions_minor.is_some());
+        let deductions: Vec<DeductionLine> = (0..deduction_count.min(50))
+            .map(|i| DeductionLine {
+                id: DeductionId::parse(format!("d{i}")).unwrap(),
+                kind: DeductionKind::BoothRent,
+                amount: Money::from_minor(MAX_DEDUCTION_MINOR, Currency::Usd),
+                description: String::new(),
+            })
+            .collect();
+        let activity = PeriodActivity {
+            gross: Money::from_minor(gross_minor.unwrap(), Currency::Usd),
+            services,
+            deductions,
+        };
+        let b = PayoutPolicy::default().breakdown(&activity, method).unwrap();
+        for amount in [b.gross, b.commission, b.bonus, b.deductions_total, b.fee, b.net, b.shop_share] {
+            prop_assert!(amount.to_minor().is_ok());
+        }
+    }
+}
+
 const ZONES: [Tz; 8] = [
     Tz::America__New_York,
     Tz::America__Los_Angeles,

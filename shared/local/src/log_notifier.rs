@@ -11,6 +11,7 @@ impl Notifier for LogNotifier {
     async fn publish(&self, notification: &Notification) -> Result<(), NotifyError> {
         tracing::info!(
             target: "notifications",
+            notice_id = %notification.dedupe_key,
             barber_id = %notification.barber_id,
             kind = notification.kind.as_str(),
             channels = ?notification.channels,

@@ -30,19 +30,43 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub barber_id: Option<String>,
     pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
-/// The HS256 secret tokens are signed with.
+/// Clock skew tolerated between the token's issuer and this process, for `exp`, `nbf` and `iat`.
+pub const CLOCK_LEEWAY_SECONDS: u64 = 30;
+
+/// The HS256 secret tokens are signed with, and the issuer and audience they must name when
+/// those are configured.
 #[derive(Clone)]
 pub struct AuthConfig {
     secret: Vec<u8>,
+    issuer: Option<String>,
+    audience: Option<String>,
 }
 
 impl AuthConfig {
     pub fn hs256(secret: impl Into<Vec<u8>>) -> Self {
         Self {
             secret: secret.into(),
+            issuer: None,
+            audience: None,
         }
+    }
+
+    /// Tokens must carry `iss` equal to `issuer`.
+    pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Tokens must carry `aud` naming `audience`.
+    pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
     }
 
     /// A token for `role` (and `barber` when the role is barber) valid for `ttl` from `now`.
@@ -59,6 +83,8 @@ impl AuthConfig {
             role,
             barber_id: barber.map(ToString::to_string),
             exp: (now + ttl).timestamp(),
+            iat: Some(now.timestamp()),
+            nbf: None,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -68,13 +94,45 @@ impl AuthConfig {
         .map_err(|e| AppError::Invalid(format!("cannot sign token: {e}")))
     }
 
-    fn verify(&self, token: &str) -> Result<Claims, ApiError> {
+    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "sub"]);
-        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&self.secret), &validation)
-            .map(|data| data.claims)
-            .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))
+        validation.leeway = CLOCK_LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        let mut required = vec!["exp", "sub"];
+        match &self.issuer {
+            Some(issuer) => {
+                validation.set_issuer(&[issuer]);
+                required.push("iss");
+            }
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
+            // Nothing to check it against: an `aud` claim is not a reason to refuse.
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
+        let claims = jsonwebtoken::decode::<Claims>(
+            token,
+            &DecodingKey::from_secret(&self.secret),
+            &validation,
+        )
+        .map(|data| data.claims)
+        .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+        // jsonwebtoken leaves `iat` unchecked: a token issued in the future is forged or from a
+        // clock that cannot be trusted.
+        if claims
+            .iat
+            .is_some_and(|iat| iat > now.timestamp() + CLOCK_LEEWAY_SECONDS as i64)
+        {
+            return Err(ApiError::Unauthorized(
+                "invalid token: issued in the future (iat)".into(),
+            ));
+        }
+        Ok(claims)
     }
 }
 
@@ -150,7 +208,7 @@ impl FromRequestParts<ApiState> for Caller {
             .ok_or_else(|| {
                 ApiError::Unauthorized("expected Authorization: Bearer <token>".into())
             })?;
-        let claims = state.auth.verify(token.trim())?;
+        let claims = state.auth.verify(token.trim(), state.clock.now())?;
         match claims.role {
             Role::Operator => Ok(Caller::Operator {
                 subject: claims.sub,

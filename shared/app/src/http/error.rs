@@ -89,3 +89,27 @@ impl IntoResponse for ApiError {
         problem_response(status, title, detail)
     }
 }
+
+/// The most of a framework's plain-text rejection kept as a problem's detail.
+const MAX_DETAIL_BYTES: usize = 2048;
+
+/// Makes every error response a problem: axum's own rejections (a body over the limit read as
+/// raw bytes, a malformed path) are plain text, and a client of this API must be able to rely
+/// on `application/problem+json` for every 4xx and 5xx.
+pub async fn problems_only(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), MAX_DETAIL_BYTES)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let title = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let detail = if text.is_empty() { title.clone() } else { text };
+    problem_response(status, &title, detail)
+}

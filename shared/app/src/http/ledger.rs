@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use payout_core::deduction::DeductionKind;
 use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::input::free_text;
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::{Currency, Money};
 use payout_core::schedule::RecurringDeduction;
@@ -21,12 +22,17 @@ use super::wire::{
 };
 use crate::advance_notice::save_schedule;
 use crate::error::AppError;
-use crate::ingest::{MAX_BATCH, content_hash, ingest_deduction, ingest_earnings};
+use crate::ingest::{
+    MAX_BATCH, check_earnings, content_hash, ingest_deduction, ingest_earnings, within_limit,
+};
 use crate::ports::IntakeOutcome;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
 }
+
+const MAX_SERVICE_CHARS: usize = 200;
+const MAX_DESCRIPTION_CHARS: usize = 500;
 
 /// A positive amount at most as precise as the currency allows.
 fn positive_money(field: &str, amount: Amount, currency: Option<&str>) -> Result<Money, AppError> {
@@ -44,11 +50,11 @@ fn positive_money(field: &str, amount: Amount, currency: Option<&str>) -> Result
 fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> {
     let id = EarningId::parse(&body.earning_id.0).map_err(|e| invalid(e.to_string()))?;
     let service = body.service.trim();
-    if service.is_empty() || service.len() > 200 {
-        return Err(invalid(format!(
-            "earning {id}: service must be 1 to 200 characters"
-        )));
+    if service.is_empty() {
+        return Err(invalid(format!("earning {id}: service must not be empty")));
     }
+    free_text("service", service, MAX_SERVICE_CHARS)
+        .map_err(|e| invalid(format!("earning {id}: {e}")))?;
     Ok(Earning {
         barber_id: BarberId::parse(&body.barber_id.0).map_err(|e| invalid(e.to_string()))?,
         amount: positive_money("amount", body.amount, body.currency.as_deref())
@@ -84,6 +90,7 @@ pub async fn post_earnings(
         .iter()
         .map(|b| earning(b, now))
         .collect::<Result<Vec<_>, _>>()?;
+    check_earnings(&state.pipeline.config.intake, &earnings, now)?;
     let store = state.pipeline.store.as_ref();
     let outcomes = ingest_earnings(store, &earnings).await?;
     let conflicts: Vec<&str> = earnings
@@ -140,9 +147,14 @@ pub async fn post_deduction(
     let barber_id = BarberId::parse(&body.barber_id.0).map_err(|e| invalid(e.to_string()))?;
     let kind = DeductionKind::parse_submitted(&body.kind).map_err(|e| invalid(e.to_string()))?;
     let amount = positive_money("amount", body.amount, body.currency.as_deref())?;
-    if body.description.len() > 500 {
-        return Err(invalid("description must be at most 500 characters").into());
-    }
+    within_limit(
+        "deduction amount",
+        amount,
+        state.pipeline.config.intake.max_deduction,
+        "intake.max_deduction",
+    )?;
+    free_text("description", &body.description, MAX_DESCRIPTION_CHARS)
+        .map_err(|e| invalid(e.to_string()))?;
     let id = match &body.deduction_id {
         Some(raw) => DeductionId::parse(&raw.0).map_err(|e| invalid(e.to_string()))?,
         None => {

@@ -128,5 +128,6 @@ fn finish(api: Router<ApiState>, state: ApiState) -> Router {
             .into_response()
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::map_response(error::problems_only))
         .with_state(state)
 }

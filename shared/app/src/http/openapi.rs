@@ -74,7 +74,7 @@ impl Modify for ProblemMediaType {
         operations::health, operations::test_notification, operations::replay_dead_letters,
         webhooks::stripe, operations::list_notifications,
     ),
-    components(schemas(error::Problem, wire::ScheduleBody, wire::ScheduleView, wire::EarningsBody,
+    components(schemas(error::Problem, wire::ScheduleBody, wire::ScheduleView, wire::DestinationChangeView, wire::EarningsBody,
         wire::EarningView, wire::EarningsBatchView, wire::DeductionBody, wire::DeductionView,
         wire::PayoutView, wire::PayoutDetail)),
     modifiers(&BearerAuth, &ProblemMediaType),

@@ -130,6 +130,8 @@ pub struct SentView {
     #[serde(flatten)]
     pub notification: NotificationView,
     pub sent_at: chrono::DateTime<chrono::Utc>,
+    /// pending (not yet accepted by the notifier; retried), delivered or gave_up.
+    pub delivery: String,
 }
 
 /// What was sent to a barber, newest first.
@@ -155,6 +157,7 @@ pub async fn list_notifications(
             .map(|s| SentView {
                 notification: NotificationView::from(&s.notification),
                 sent_at: s.sent_at,
+                delivery: s.state.as_str().to_string(),
             })
             .collect(),
     ))

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use chrono::DateTime;
 use payout_core::breakdown::SettlementDecision;
 use payout_core::ids::{BarberId, PayoutId};
+use payout_core::input::free_text;
 use payout_core::method::PaymentMethod;
 use payout_core::status::PayoutStatus;
 use serde::Serialize;
@@ -141,18 +142,11 @@ pub async fn manual(
 ) -> Result<(StatusCode, Json<PayoutView>), ApiError> {
     caller.require_operator()?;
     let barber = BarberId::parse(&body.barber_id.0).map_err(|e| invalid(e.to_string()))?;
-    if body.reason.len() > 500 {
-        return Err(invalid("reason must be at most 500 characters").into());
-    }
-    let reason = if body.reason.trim().is_empty() {
-        "manual payout"
-    } else {
-        body.reason.trim()
-    };
+    let reason = text_or("reason", &body.reason, "manual payout")?;
     let payout = manual_payout(
         &state.pipeline,
         &barber,
-        reason,
+        &reason,
         &caller.actor(),
         state.clock.now(),
     )
@@ -195,12 +189,7 @@ pub async fn cancel(
     OptionalJson(body): OptionalJson<CancelBody>,
 ) -> Result<Json<PayoutView>, ApiError> {
     caller.require_operator()?;
-    let reason = body.reason;
-    let reason = if reason.trim().is_empty() {
-        "cancelled by an operator".to_string()
-    } else {
-        reason
-    };
+    let reason = text_or("reason", &body.reason, "cancelled by an operator")?;
     let payout = cancel_payout(
         &state.pipeline,
         &payout_id(&id)?,
@@ -288,12 +277,25 @@ pub async fn preview(
     }))
 }
 
-fn short_text(field: &str, value: &str) -> Result<String, AppError> {
+const MAX_TEXT_CHARS: usize = 200;
+
+/// Required free text: trimmed, 1 to 200 characters, no control characters.
+fn short_text(field: &'static str, value: &str) -> Result<String, AppError> {
     let value = value.trim();
-    if value.is_empty() || value.len() > 200 {
-        return Err(invalid(format!("{field} must be 1 to 200 characters")));
+    if value.is_empty() {
+        return Err(invalid(format!("{field} must not be empty")));
     }
+    free_text(field, value, MAX_TEXT_CHARS).map_err(|e| invalid(e.to_string()))?;
     Ok(value.to_string())
+}
+
+/// Optional free text: `default` when blank, else as [`short_text`].
+fn text_or(field: &'static str, value: &str, default: &str) -> Result<String, AppError> {
+    if value.trim().is_empty() {
+        Ok(default.to_string())
+    } else {
+        short_text(field, value)
+    }
 }
 
 /// Confirms that a bank transfer or manual payment arrived (operators).

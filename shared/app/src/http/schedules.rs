@@ -18,6 +18,9 @@ use super::extract::{ApiJson, ApiQuery};
 use super::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_field};
 use crate::advance_notice::save_schedule;
 use crate::error::AppError;
+use crate::health::PlanningFailureView;
+use crate::notify::notify_destination_changed;
+use payout_core::input;
 
 const DEFAULT_MINIMUM: &str = "25.00";
 const DEFAULT_LOCAL_TIME: &str = "17:00";
@@ -84,6 +87,12 @@ fn build(
             advance_notice_hours: 24,
             ..NotificationPrefs::default()
         });
+    if let Some(email) = &body.email {
+        input::email(email).map_err(|e| invalid(e.to_string()))?;
+    }
+    if let Some(phone) = &body.phone {
+        input::phone_e164(phone).map_err(|e| invalid(e.to_string()))?;
+    }
     let notifications = NotificationPrefs {
         email: body.email.clone().or(old.email),
         phone: body.phone.clone().or(old.phone),
@@ -110,6 +119,13 @@ fn build(
             .next_run_after(now)
             .ok_or_else(|| invalid("the schedule never runs"))?,
     };
+    let connected_account = body
+        .connected_account_id
+        .clone()
+        .or_else(|| existing.and_then(|s| s.connected_account.clone()));
+    if let Some(account) = &connected_account {
+        destination(method, account)?;
+    }
     Ok(PayoutSchedule {
         barber_id,
         calendar,
@@ -122,16 +138,96 @@ fn build(
             .unwrap_or(true),
         state,
         standing,
-        connected_account: body
-            .connected_account_id
-            .clone()
-            .or_else(|| existing.and_then(|s| s.connected_account.clone())),
+        connected_account,
         notifications,
         recurring_deductions: existing
             .map(|s| s.recurring_deductions.clone())
             .unwrap_or_default(),
         next_run_at,
+        destination_changes: existing
+            .map(|s| s.destination_changes.clone())
+            .unwrap_or_default(),
     })
+}
+
+/// Stripe methods pay a connected account (`acct_...`); bank transfers and manual payments
+/// name the operator's reference for the barber's bank account, in the id alphabet.
+fn destination(method: PaymentMethod, account: &str) -> Result<(), AppError> {
+    match method {
+        PaymentMethod::StripeStandard | PaymentMethod::StripeInstant => {
+            input::connected_account(account).map_err(|e| invalid(e.to_string()))
+        }
+        PaymentMethod::BankTransfer | PaymentMethod::Manual => {
+            BarberId::parse(account).map(drop).map_err(|e| {
+                invalid(format!(
+                    "connected_account_id (the bank account reference) {}",
+                    e.reason
+                ))
+            })
+        }
+    }
+}
+
+/// The fields that decide where a barber's money goes or how it is prioritised, which only an
+/// operator (or the provider's own onboarding) may set; a barber keeps its preferences.
+fn operator_only_fields(body: &ScheduleBody) -> Vec<&'static str> {
+    let mut fields = Vec::new();
+    if body.connected_account_id.is_some() {
+        fields.push("connected_account_id");
+    }
+    if body.standing.is_some() {
+        fields.push("standing");
+    }
+    if body.status.is_some() {
+        fields.push("status");
+    }
+    if body.cron.is_some() || body.frequency.as_deref() == Some("custom") {
+        fields.push("cron (a custom frequency)");
+    }
+    let stripe = |raw: &String| {
+        matches!(
+            raw.parse::<PaymentMethod>(),
+            Ok(PaymentMethod::StripeStandard | PaymentMethod::StripeInstant)
+        )
+    };
+    if body
+        .preferred_payment_method
+        .as_ref()
+        .is_some_and(|raw| !stripe(raw))
+    {
+        fields.push("preferred_payment_method (other than stripe or stripe_instant)");
+    }
+    fields
+}
+
+/// A barber may send only its preferences; anything else is refused whole, before any write.
+fn barber_may_send(caller: &Caller, body: &ScheduleBody) -> Result<(), ApiError> {
+    let fields = operator_only_fields(body);
+    match caller {
+        Caller::Barber { .. } if !fields.is_empty() => Err(ApiError::Forbidden(format!(
+            "only an operator may set {}",
+            fields.join(", ")
+        ))),
+        Caller::Barber { .. } | Caller::Operator { .. } => Ok(()),
+    }
+}
+
+/// Saves `schedule`, auditing and announcing a change of where the money goes.
+async fn save_audited(
+    state: &ApiState,
+    caller: &Caller,
+    mut schedule: PayoutSchedule,
+    before: Option<&PayoutSchedule>,
+) -> Result<PayoutSchedule, ApiError> {
+    let now = state.clock.now();
+    let change = schedule.audit_destination(before, &caller.actor(), now);
+    save_schedule(state.pipeline.store.as_ref(), &schedule).await?;
+    if let Some(change) = change {
+        tracing::info!(barber = %schedule.barber_id, actor = %change.actor, method = %change.method,
+            account = ?change.account, "payout destination changed");
+        notify_destination_changed(&state.pipeline, &schedule, &change, now).await;
+    }
+    Ok(schedule)
 }
 
 fn build_calendar(
@@ -172,11 +268,41 @@ fn build_calendar(
     })
 }
 
+/// Refuses a calendar field the frequency does not use, rather than dropping it silently.
+fn refuse_foreign_fields(name: &str, body: &ScheduleBody) -> Result<(), AppError> {
+    let uses: &[&str] = match name {
+        "weekly" => &["day_of_week"],
+        "biweekly" | "bi-weekly" => &["day_of_week", "anchor_date"],
+        "monthly" => &["day_of_month"],
+        "custom" => &["cron"],
+        _ => &[],
+    };
+    let given = [
+        ("day_of_week", body.day_of_week.is_some()),
+        ("day_of_month", body.day_of_month.is_some()),
+        ("anchor_date", body.anchor_date.is_some()),
+        ("cron", body.cron.is_some()),
+    ];
+    match given
+        .iter()
+        .find(|(field, present)| *present && !uses.contains(field))
+    {
+        Some((field, _)) => Err(invalid(format!(
+            "{field} does not apply to a {name} schedule"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The number of fields the documented cron form has (minute hour day month weekday).
+const CRON_FIELDS: usize = 5;
+
 fn build_frequency(
     name: &str,
     body: &ScheduleBody,
     today: chrono::NaiveDate,
 ) -> Result<Frequency, AppError> {
+    refuse_foreign_fields(name, body)?;
     let day_of_week = |required_by: &str| {
         let day = body
             .day_of_week
@@ -203,6 +329,11 @@ fn build_frequency(
                 .cron
                 .as_deref()
                 .ok_or_else(|| invalid("cron is required for a custom frequency"))?;
+            if pattern.split_whitespace().count() != CRON_FIELDS {
+                return Err(invalid(
+                    "cron must have five fields: minute hour day-of-month month day-of-week",
+                ));
+            }
             Ok(Frequency::Custom {
                 cron: Box::new(CronExpr::parse(pattern).map_err(|e| invalid(e.to_string()))?),
             })
@@ -239,6 +370,7 @@ pub async fn create(
         .ok_or_else(|| invalid("barber_id is required"))?;
     let barber_id = barber(&raw)?;
     caller.may_act_for(&barber_id)?;
+    barber_may_send(&caller, &body)?;
     let store = &state.pipeline.store;
     if store.get_schedule(&barber_id).await?.is_some() {
         return Err(AppError::Conflict(format!(
@@ -247,7 +379,7 @@ pub async fn create(
         .into());
     }
     let schedule = build(barber_id, &body, None, state.clock.now())?;
-    save_schedule(store.as_ref(), &schedule).await?;
+    let schedule = save_audited(&state, &caller, schedule, None).await?;
     Ok((StatusCode::CREATED, Json(ScheduleView::from(&schedule))))
 }
 
@@ -270,9 +402,16 @@ pub async fn get(
     caller: Caller,
     Path(barber_id): Path<String>,
 ) -> Result<Json<ScheduleView>, ApiError> {
-    Ok(Json(ScheduleView::from(
-        &load(&state, &caller, &barber_id).await?,
-    )))
+    let schedule = load(&state, &caller, &barber_id).await?;
+    let mut view = ScheduleView::from(&schedule);
+    view.planning_failure = state
+        .pipeline
+        .store
+        .planning_failure(&schedule.barber_id)
+        .await?
+        .as_ref()
+        .map(PlanningFailureView::from);
+    Ok(Json(view))
 }
 
 /// Changes only the fields given.
@@ -288,6 +427,7 @@ pub async fn update(
     ApiJson(body): ApiJson<ScheduleBody>,
 ) -> Result<Json<ScheduleView>, ApiError> {
     let existing = load(&state, &caller, &barber_id).await?;
+    barber_may_send(&caller, &body)?;
     if let Some(IdText(given)) = &body.barber_id
         && given != existing.barber_id.as_str()
     {
@@ -299,7 +439,7 @@ pub async fn update(
         Some(&existing),
         state.clock.now(),
     )?;
-    save_schedule(state.pipeline.store.as_ref(), &schedule).await?;
+    let schedule = save_audited(&state, &caller, schedule, Some(&existing)).await?;
     Ok(Json(ScheduleView::from(&schedule)))
 }
 
@@ -318,6 +458,16 @@ pub async fn pause(
     Ok(Json(ScheduleView::from(&schedule)))
 }
 
+/// A schedules cursor is this prefix and the last barber id of the previous page, so a value
+/// this API did not return is refused rather than read as a barber id.
+const CURSOR_PREFIX: &str = "after:";
+
+fn parse_cursor(raw: &str) -> Result<BarberId, AppError> {
+    raw.strip_prefix(CURSOR_PREFIX)
+        .and_then(|id| BarberId::parse(id).ok())
+        .ok_or_else(|| invalid("cursor is not one this API returned"))
+}
+
 /// Every schedule, by barber id (operators).
 #[utoipa::path(get, path = "/api/v1/payout-scheduler/schedules", params(PageParams),
     security(("bearer" = [])), tag = "schedules",
@@ -329,7 +479,7 @@ pub async fn list(
 ) -> Result<Json<Page<ScheduleView>>, ApiError> {
     caller.require_operator()?;
     let limit = super::page_limit(page.limit)?;
-    let after = page.cursor.as_deref().map(barber).transpose()?;
+    let after = page.cursor.as_deref().map(parse_cursor).transpose()?;
     let schedules = state
         .pipeline
         .store
@@ -342,7 +492,11 @@ pub async fn list(
         .map(ScheduleView::from)
         .collect();
     let next_cursor = more
-        .then(|| items.last().map(|s| s.barber_id.clone()))
+        .then(|| {
+            items
+                .last()
+                .map(|s| format!("{CURSOR_PREFIX}{}", s.barber_id))
+        })
         .flatten();
     Ok(Json(Page { items, next_cursor }))
 }

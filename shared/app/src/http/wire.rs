@@ -172,6 +172,22 @@ pub struct ScheduleView {
     pub status: String,
     pub recurring_deductions: Vec<DeductionView>,
     pub next_run_at: DateTime<Utc>,
+    /// Who changed where the money goes, and when (latest 20, oldest first).
+    pub destination_changes: Vec<DestinationChangeView>,
+    /// Why the planner could not plan this barber, when it could not (read one schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planning_failure: Option<crate::health::PlanningFailureView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct DestinationChangeView {
+    pub at: DateTime<Utc>,
+    /// `operator:<subject>` or `barber:<id>`.
+    pub actor: String,
+    pub preferred_payment_method: String,
+    pub previous_payment_method: Option<String>,
+    pub connected_account_id: Option<String>,
+    pub previous_connected_account_id: Option<String>,
 }
 
 impl From<&PayoutSchedule> for ScheduleView {
@@ -210,6 +226,19 @@ impl From<&PayoutSchedule> for ScheduleView {
                 })
                 .collect(),
             next_run_at: s.next_run_at,
+            destination_changes: s
+                .destination_changes
+                .iter()
+                .map(|c| DestinationChangeView {
+                    at: c.at,
+                    actor: c.actor.clone(),
+                    preferred_payment_method: c.method.to_string(),
+                    previous_payment_method: c.previous_method.map(|m| m.to_string()),
+                    connected_account_id: c.account.clone(),
+                    previous_connected_account_id: c.previous_account.clone(),
+                })
+                .collect(),
+            planning_failure: None,
         }
     }
 }
@@ -398,6 +427,8 @@ pub struct PayoutView {
     pub trigger: String,
     pub cutoff: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// When the rail accepted the transfer (processing time ends here).
+    pub accepted_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub failure_reason: Option<String>,
@@ -430,6 +461,7 @@ impl From<&Payout> for PayoutView {
             },
             cutoff: p.cutoff,
             created_at: p.created_at,
+            accepted_at: p.accepted_at,
             completed_at: p.completed_at,
             next_attempt_at: p.next_attempt_at,
             failure_reason: p.failure_reason.clone(),

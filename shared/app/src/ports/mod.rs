@@ -12,13 +12,14 @@ pub mod store;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use metrics::{Metric, Metrics, NoMetrics, Unit};
 pub use notifier::{
-    Channel, Notification, NotificationKind, Notifier, NotifyError, SentNotification,
+    Channel, NoticeState, Notification, NotificationKind, Notifier, NotifyError,
+    PendingNotification, SentNotification,
 };
 pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
-    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
-    PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, StatusTotals, StoreError,
-    WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, NoticeDelivery,
+    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, PlanningFailure,
+    StatusTotals, StoreError, WriteOutcome,
 };

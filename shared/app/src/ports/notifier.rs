@@ -16,6 +16,8 @@ pub enum NotificationKind {
     BelowMinimum,
     /// The barber must fix their payout account (verification, payment method).
     AccountActionNeeded,
+    /// Where the barber's money goes (method or account) was changed.
+    DestinationChanged,
 }
 
 impl NotificationKind {
@@ -27,16 +29,18 @@ impl NotificationKind {
             NotificationKind::RetryScheduled => "retry_scheduled",
             NotificationKind::BelowMinimum => "below_minimum",
             NotificationKind::AccountActionNeeded => "account_action_needed",
+            NotificationKind::DestinationChanged => "destination_changed",
         }
     }
 
-    pub const ALL: [NotificationKind; 6] = [
+    pub const ALL: [NotificationKind; 7] = [
         NotificationKind::AdvanceNotice,
         NotificationKind::Completed,
         NotificationKind::Failed,
         NotificationKind::RetryScheduled,
         NotificationKind::BelowMinimum,
         NotificationKind::AccountActionNeeded,
+        NotificationKind::DestinationChanged,
     ];
 
     pub fn parse(name: &str) -> Option<Self> {
@@ -62,7 +66,8 @@ impl Channel {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Notification {
-    /// Unique per event: the store records it before publishing, so each is sent at most once.
+    /// Unique per event, and the notice's stable id in every message: the store records it
+    /// before publishing, so each is sent once and a redelivery can be recognised.
     pub dedupe_key: String,
     pub barber_id: BarberId,
     pub payout_id: Option<PayoutId>,
@@ -71,11 +76,52 @@ pub struct Notification {
     pub message: String,
 }
 
+/// Where a notice is in the outbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeState {
+    /// Recorded, not yet accepted by the notifier.
+    Pending,
+    Delivered,
+    /// Every attempt failed; counted and alerted on.
+    GaveUp,
+}
+
+impl NoticeState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeState::Pending => "pending",
+            NoticeState::Delivered => "delivered",
+            NoticeState::GaveUp => "gave_up",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            NoticeState::Pending,
+            NoticeState::Delivered,
+            NoticeState::GaveUp,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == raw)
+    }
+}
+
 /// A notification as the outbox keeps it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SentNotification {
     pub notification: Notification,
+    /// When it was recorded (and first sent).
     pub sent_at: DateTime<Utc>,
+    pub state: NoticeState,
+}
+
+/// A notice waiting for (another) delivery attempt.
+#[derive(Debug, Clone)]
+pub struct PendingNotification {
+    pub notification: Notification,
+    /// Attempts made so far.
+    pub attempts: u32,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -18,7 +18,7 @@ use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
-use crate::ports::{Notification, SentNotification};
+use crate::ports::{Notification, PendingNotification, SentNotification};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -106,6 +106,35 @@ pub struct DueCursor {
 pub struct AdvanceNotice {
     pub barber_id: BarberId,
     pub cutoff: DateTime<Utc>,
+}
+
+/// A barber the planner could not plan (an overflowing balance, a corrupt record, a payout
+/// over the limit): kept, with its reason, until planning it succeeds; the planner leaves the
+/// barber alone until `retry_at` and plans everybody else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanningFailure {
+    pub barber_id: BarberId,
+    pub reason: String,
+    /// Failures in a row.
+    pub failures: u32,
+    pub first_failed_at: DateTime<Utc>,
+    pub last_failed_at: DateTime<Utc>,
+    pub retry_at: DateTime<Utc>,
+}
+
+/// What became of an attempt to deliver a pending notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeDelivery {
+    Delivered,
+    /// Not delivered; try again at `at`.
+    Retry {
+        attempts: u32,
+        at: DateTime<Utc>,
+    },
+    /// Not delivered, and no attempts are left.
+    GaveUp {
+        attempts: u32,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -248,13 +277,27 @@ pub trait PayoutStore: Send + Sync {
     /// Releases the lock only if `owner` still holds it.
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError>;
 
-    /// Records `notification` in the outbox before it is sent; false if its dedupe key was
-    /// recorded already (it was sent).
+    /// Records `notification` in the outbox, pending delivery, before it is sent; false if its
+    /// dedupe key was recorded already. Unless settled first, it is due for delivery (again) at
+    /// `retry_at`, so a process that dies before publishing loses nothing.
     async fn record_notification(
         &self,
         notification: &Notification,
         at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+    /// Records what became of a delivery attempt of the pending notice `dedupe_key`.
+    async fn settle_notification(
+        &self,
+        dedupe_key: &str,
+        delivery: NoticeDelivery,
+    ) -> Result<(), StoreError>;
+    /// Pending notices due for delivery at `now`, earliest first.
+    async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingNotification>, StoreError>;
     /// The barber's most recent notifications, newest first.
     async fn list_notifications(
         &self,
@@ -270,6 +313,24 @@ pub trait PayoutStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Forgets an event whose processing failed, so the provider's redelivery is applied.
     async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError>;
+
+    /// Records that planning `barber` failed at `at` for `reason`, to be tried again at
+    /// `retry_at`; returns the record with its count of failures in a row.
+    async fn record_planning_failure(
+        &self,
+        barber: &BarberId,
+        reason: &str,
+        at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+    ) -> Result<PlanningFailure, StoreError>;
+    /// Forgets the barber's planning failure (it planned).
+    async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError>;
+    async fn planning_failure(
+        &self,
+        barber: &BarberId,
+    ) -> Result<Option<PlanningFailure>, StoreError>;
+    /// Barbers whose planning is failing, by barber id.
+    async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError>;
 
     /// Records that `component` (the planner) ran at `at`.
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError>;

@@ -282,7 +282,9 @@ pub async fn open_activity(
     let earnings = open_items(store, barber, "E", cutoff).await?;
     let (mut gross_minor, mut services) = (0i64, 0u32);
     for record in earnings.iter().filter(|r| in_currency(r, currency)) {
-        gross_minor += get_n(record, "amount_minor")?;
+        gross_minor = gross_minor
+            .checked_add(get_n(record, "amount_minor")?)
+            .ok_or_else(|| corrupt(format!("the open balance of barber {barber} overflows")))?;
         services += 1;
     }
     let deductions = open_items(store, barber, "D", cutoff)

@@ -9,7 +9,8 @@
 //! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      |
 //! | audit event     | `PAYOUT#p`          | `EVENT#seq`         |                                     |                              |
 //! | barber lock     | `LOCK#BARBER#b`     | `LOCK`              |                                     |                              |
-//! | notification    | `NOTIFY#key`        | `NOTIFY`            | `NOTICES#b` / `sent#key`            |                              |
+//! | notification    | `NOTIFY#key`        | `NOTIFY`            | `NOTICES#b` / `sent#key`            | `OUTBOX` / `next#key` (pending) |
+//! | planning failure| `BARBER#b`          | `PLANNING`          |                                     | `PLANNING_FAILURES` / `b`    |
 //! | heartbeat       | `HEARTBEAT#name`    | `HEARTBEAT`         |                                     |                              |
 //! | webhook event   | `WEBHOOK#event`     | `ONCE`              |                                     |                              |
 //!
@@ -21,6 +22,7 @@
 
 mod item;
 mod ledger;
+mod outbox;
 mod payouts;
 mod records;
 mod schedules;
@@ -34,7 +36,9 @@ use payout_app::ports::{
     AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
     PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
-use payout_app::ports::{Notification, SentNotification};
+use payout_app::ports::{
+    NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
+};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
@@ -357,8 +361,25 @@ impl PayoutStore for DynamoStore {
         &self,
         notification: &Notification,
         at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        records::record_notification(self, notification, at).await
+        outbox::record_notification(self, notification, at, retry_at).await
+    }
+
+    async fn settle_notification(
+        &self,
+        dedupe_key: &str,
+        delivery: NoticeDelivery,
+    ) -> Result<(), StoreError> {
+        outbox::settle_notification(self, dedupe_key, delivery).await
+    }
+
+    async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingNotification>, StoreError> {
+        outbox::due_notifications(self, now, limit).await
     }
 
     async fn list_notifications(
@@ -366,7 +387,32 @@ impl PayoutStore for DynamoStore {
         barber: &BarberId,
         limit: usize,
     ) -> Result<Vec<SentNotification>, StoreError> {
-        records::list_notifications(self, barber, limit).await
+        outbox::list_notifications(self, barber, limit).await
+    }
+
+    async fn record_planning_failure(
+        &self,
+        barber: &BarberId,
+        reason: &str,
+        at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+    ) -> Result<PlanningFailure, StoreError> {
+        outbox::record_planning_failure(self, barber, reason, at, retry_at).await
+    }
+
+    async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
+        outbox::clear_planning_failure(self, barber).await
+    }
+
+    async fn planning_failure(
+        &self,
+        barber: &BarberId,
+    ) -> Result<Option<PlanningFailure>, StoreError> {
+        outbox::get_planning_failure(self, barber).await
+    }
+
+    async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
+        outbox::planning_failures(self, limit).await
     }
 
     async fn record_webhook_event(

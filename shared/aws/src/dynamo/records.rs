@@ -10,21 +10,17 @@ use payout_core::money::Currency;
 use payout_core::status::PayoutStatus;
 
 use super::DynamoStore;
-use super::item::{
-    Item, backend, corrupt, from_json, get_n, get_s, get_time, item, key, micros, n, s, time_key,
-    to_json,
-};
-use payout_app::ports::{Notification, SentNotification};
+use super::item::{Item, backend, corrupt, get_n, get_s, get_time, item, key, micros, n, s};
 
 /// Locks and outbox records expire from the table (DynamoDB TTL) well after they matter.
-const RECORD_TTL: TimeDelta = TimeDelta::days(30);
+pub const RECORD_TTL: TimeDelta = TimeDelta::days(30);
 
 fn conditional_failed<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(error: &E) -> bool {
     error.code() == Some("ConditionalCheckFailedException")
 }
 
 /// Puts `record` if `condition` holds; false when it does not.
-async fn put_if(
+pub async fn put_if(
     store: &DynamoStore,
     record: Item,
     condition: &str,
@@ -107,51 +103,6 @@ pub async fn release_lock(
     .await
 }
 
-pub async fn record_notification(
-    store: &DynamoStore,
-    notification: &Notification,
-    at: DateTime<Utc>,
-) -> Result<bool, StoreError> {
-    let mut record = key(format!("NOTIFY#{}", notification.dedupe_key), "NOTIFY");
-    record.extend(item([
-        ("json_doc", to_json(notification)?),
-        ("sent_at", micros(at)),
-        ("gsi1pk", s(format!("NOTICES#{}", notification.barber_id))),
-        (
-            "gsi1sk",
-            s(format!("{}#{}", time_key(at), notification.dedupe_key)),
-        ),
-        ("expires_at", n((at + RECORD_TTL * 12).timestamp())),
-    ]));
-    put_if(store, record, "attribute_not_exists(pk)", None).await
-}
-
-pub async fn list_notifications(
-    store: &DynamoStore,
-    barber: &BarberId,
-    limit: usize,
-) -> Result<Vec<SentNotification>, StoreError> {
-    let mut records = store
-        .query(
-            Some(super::table::GSI1),
-            "gsi1pk = :pk",
-            item([(":pk", s(format!("NOTICES#{barber}")))]),
-            None,
-        )
-        .await?;
-    records.reverse();
-    records.truncate(limit);
-    records
-        .iter()
-        .map(|record| {
-            Ok(SentNotification {
-                notification: from_json(record, "json_doc")?,
-                sent_at: get_time(record, "sent_at")?,
-            })
-        })
-        .collect()
-}
-
 /// Writes `pk` once; false when it exists (a webhook delivered again, say).
 pub async fn record_once(
     store: &DynamoStore,
@@ -195,6 +146,14 @@ pub async fn last_heartbeat(
         .transpose()
 }
 
+/// Adds to a total in minor units; a sum past `i64` is a corrupt ledger, never a wrapped one.
+fn add(total: &mut i64, amount: i64) -> Result<(), StoreError> {
+    *total = total
+        .checked_add(amount)
+        .ok_or_else(|| corrupt("a ledger total overflows"))?;
+    Ok(())
+}
+
 async fn visible_payouts(store: &DynamoStore) -> Result<Vec<Item>, StoreError> {
     store
         .scan(
@@ -228,10 +187,10 @@ pub async fn ledger_totals(
         .await?
     {
         let amount = get_n(&record, "amount_minor")?;
-        totals.earnings_minor += amount;
+        add(&mut totals.earnings_minor, amount)?;
         totals.earnings_count += 1;
         if !record.contains_key("payout_id") {
-            totals.open_earnings_minor += amount;
+            add(&mut totals.open_earnings_minor, amount)?;
         }
     }
     for record in store
@@ -247,9 +206,9 @@ pub async fn ledger_totals(
     {
         let amount = get_n(&record, "amount_minor")?;
         if get_s(&record, "kind")? == "carried_balance" {
-            totals.open_carried_balance_minor += amount;
+            add(&mut totals.open_carried_balance_minor, amount)?;
         } else {
-            totals.open_deductions_minor += amount;
+            add(&mut totals.open_deductions_minor, amount)?;
         }
     }
     let mut rows: BTreeMap<(PayoutStatus, PaymentMethod), StatusTotals> = BTreeMap::new();
@@ -262,12 +221,12 @@ pub async fn ledger_totals(
         let t = rows.entry((status, method)).or_default();
         let net = get_n(&record, "net_minor")?;
         t.count += 1;
-        t.gross_minor += get_n(&record, "gross_minor")?;
-        t.shop_share_minor += get_n(&record, "shop_minor")?;
-        t.deductions_minor += get_n(&record, "deductions_minor")?;
-        t.fee_minor += get_n(&record, "fee_minor")?;
-        t.net_minor += net;
-        t.paid_net_minor += net.max(0);
+        add(&mut t.gross_minor, get_n(&record, "gross_minor")?)?;
+        add(&mut t.shop_share_minor, get_n(&record, "shop_minor")?)?;
+        add(&mut t.deductions_minor, get_n(&record, "deductions_minor")?)?;
+        add(&mut t.fee_minor, get_n(&record, "fee_minor")?)?;
+        add(&mut t.net_minor, net)?;
+        add(&mut t.paid_net_minor, net.max(0))?;
         t.retries += u64::try_from(get_n(&record, "attempts")? - 1).unwrap_or(0);
     }
     totals.payouts = rows

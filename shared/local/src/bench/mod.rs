@@ -99,6 +99,7 @@ pub fn bench_schedule(
         },
         recurring_deductions: Vec::new(),
         next_run_at,
+        destination_changes: Vec::new(),
     }
 }
 

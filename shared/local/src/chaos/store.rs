@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, Notification,
-    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, SentNotification, StoreError,
-    WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, NoticeDelivery,
+    Notification, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PendingNotification,
+    PlanningFailure, SentNotification, StoreError, WriteOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -262,9 +262,61 @@ impl PayoutStore for ChaosStore {
         &self,
         notification: &Notification,
         at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.point().await;
-        self.inner.record_notification(notification, at).await
+        self.inner
+            .record_notification(notification, at, retry_at)
+            .await
+    }
+
+    async fn settle_notification(
+        &self,
+        dedupe_key: &str,
+        delivery: NoticeDelivery,
+    ) -> Result<(), StoreError> {
+        self.point().await;
+        self.inner.settle_notification(dedupe_key, delivery).await
+    }
+
+    async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingNotification>, StoreError> {
+        self.point().await;
+        self.inner.due_notifications(now, limit).await
+    }
+
+    async fn record_planning_failure(
+        &self,
+        barber: &BarberId,
+        reason: &str,
+        at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+    ) -> Result<PlanningFailure, StoreError> {
+        self.point().await;
+        self.inner
+            .record_planning_failure(barber, reason, at, retry_at)
+            .await
+    }
+
+    async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
+        self.point().await;
+        self.inner.clear_planning_failure(barber).await
+    }
+
+    async fn planning_failure(
+        &self,
+        barber: &BarberId,
+    ) -> Result<Option<PlanningFailure>, StoreError> {
+        self.point().await;
+        self.inner.planning_failure(barber).await
+    }
+
+    async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
+        self.point().await;
+        self.inner.planning_failures(limit).await
     }
 
     async fn list_notifications(

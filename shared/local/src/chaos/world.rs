@@ -153,6 +153,7 @@ impl Run {
                 PayoutSchedule {
                     barber_id: BarberId::parse(format!("b{i}")).expect("a valid id"),
                     next_run_at: calendar.next_run_after(start).expect("calendars recur"),
+                    destination_changes: Vec::new(),
                     calendar,
                     currency: Currency::Usd,
                     minimum_payout: Money::from_minor(1_000, Currency::Usd),

@@ -9,7 +9,9 @@
 mod codec;
 mod ledger;
 mod locks;
+mod outbox;
 mod payouts;
+mod planning;
 mod schedules;
 mod totals;
 
@@ -22,7 +24,9 @@ use payout_app::ports::{
     AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
     PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
-use payout_app::ports::{Notification, SentNotification};
+use payout_app::ports::{
+    NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
+};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
@@ -181,7 +185,9 @@ impl SqliteStore {
              PRAGMA wal_autocheckpoint = 4000;"
         ))
         .map_err(backend)?;
-        conn.execute_batch(SCHEMA).map_err(backend)?;
+        for schema in [SCHEMA, outbox::SCHEMA, planning::SCHEMA] {
+            conn.execute_batch(schema).map_err(backend)?;
+        }
         // Every statement of the store stays prepared (rusqlite keeps 16 by default, fewer
         // than the store has, and re-preparing costs more than running).
         conn.set_prepared_statement_cache_capacity(64);
@@ -432,25 +438,28 @@ impl PayoutStore for SqliteStore {
         &self,
         notification: &Notification,
         at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let body = codec::to_json(notification)?;
-        let inserted = self
-            .conn
-            .lock()
-            .prepare_cached(
-                "INSERT INTO notifications (dedupe_key, barber_id, sent_at, body)
-                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (dedupe_key) DO NOTHING",
-            )
-            .and_then(|mut statement| {
-                statement.execute(rusqlite::params![
-                    notification.dedupe_key,
-                    notification.barber_id.as_str(),
-                    codec::micros(at),
-                    body
-                ])
-            })
-            .map_err(backend)?;
-        Ok(inserted == 1)
+        self.transaction(
+            |tx| outbox::record(tx, notification, at, retry_at),
+            |_| true,
+        )
+    }
+
+    async fn settle_notification(
+        &self,
+        dedupe_key: &str,
+        delivery: NoticeDelivery,
+    ) -> Result<(), StoreError> {
+        outbox::settle(&self.conn.lock(), dedupe_key, delivery)
+    }
+
+    async fn due_notifications(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<PendingNotification>, StoreError> {
+        outbox::due(&self.conn.lock(), now, limit)
     }
 
     async fn list_notifications(
@@ -458,28 +467,32 @@ impl PayoutStore for SqliteStore {
         barber: &BarberId,
         limit: usize,
     ) -> Result<Vec<SentNotification>, StoreError> {
-        let conn = self.conn.lock();
-        let mut statement = conn
-            .prepare_cached(
-                "SELECT sent_at, body FROM notifications WHERE barber_id = ?1
-                 ORDER BY sent_at DESC, dedupe_key DESC LIMIT ?2",
-            )
-            .map_err(backend)?;
-        let rows = statement
-            .query_map(rusqlite::params![barber.as_str(), limit as i64], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-            })
-            .map_err(backend)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(backend)?;
-        rows.into_iter()
-            .map(|(sent_at, body)| {
-                Ok(SentNotification {
-                    notification: codec::from_json(&body)?,
-                    sent_at: codec::instant(sent_at)?,
-                })
-            })
-            .collect()
+        outbox::list(&self.conn.lock(), barber, limit)
+    }
+
+    async fn record_planning_failure(
+        &self,
+        barber: &BarberId,
+        reason: &str,
+        at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+    ) -> Result<PlanningFailure, StoreError> {
+        planning::record(&self.conn.lock(), barber, reason, at, retry_at)
+    }
+
+    async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
+        planning::clear(&self.conn.lock(), barber)
+    }
+
+    async fn planning_failure(
+        &self,
+        barber: &BarberId,
+    ) -> Result<Option<PlanningFailure>, StoreError> {
+        planning::get(&self.conn.lock(), barber)
+    }
+
+    async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
+        planning::list(&self.conn.lock(), limit)
     }
 
     async fn record_webhook_event(

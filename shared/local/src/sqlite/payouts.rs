@@ -71,7 +71,7 @@ pub fn create(conn: &Connection, creation: &PayoutCreation) -> Result<CreateOutc
         return Ok(CreateOutcome::AlreadyExists);
     }
 
-    let (claimed_gross, claimed_count): (i64, i64) = conn
+    let (claimed_gross, claimed_count): (Option<i64>, i64) = conn
         .prepare_cached(
             "UPDATE earnings SET payout_id = ?1
              WHERE barber_id = ?2 AND payout_id IS NULL AND recorded_at <= ?3 AND currency = ?4
@@ -84,15 +84,16 @@ pub fn create(conn: &Connection, creation: &PayoutCreation) -> Result<CreateOutc
                 micros(payout.cutoff),
                 b.gross.currency().code(),
             ])?;
-            let (mut sum, mut count) = (0i64, 0i64);
+            // An overflowing claim cannot match the total read before it, so it is a change.
+            let (mut sum, mut count) = (Some(0i64), 0i64);
             while let Some(row) = rows.next()? {
-                sum += row.get::<_, i64>(0)?;
+                sum = sum.and_then(|sum| sum.checked_add(row.get::<_, i64>(0).ok()?));
                 count += 1;
             }
             Ok((sum, count))
         })
         .map_err(backend)?;
-    if claimed_gross != creation.claimed_gross_minor
+    if claimed_gross != Some(creation.claimed_gross_minor)
         || claimed_count != i64::from(creation.claimed_services)
     {
         return Ok(CreateOutcome::ClaimChanged);
