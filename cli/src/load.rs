@@ -57,6 +57,8 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
         worker_poll: Duration::from_millis(50),
         workers: 1,
         jwt_secret: SECRET.into(),
+        jwt_issuer: None,
+        jwt_audience: None,
         stripe_webhook_secret: None,
         rail_failures: FailurePlan::default(),
         rail_latency: Duration::ZERO,

@@ -112,6 +112,12 @@ enum Command {
         /// HS256 secret for API tokens.
         #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
         jwt_secret: String,
+        /// Tokens must carry this issuer (`iss`) when set.
+        #[arg(long, env = "PAYOUTS_JWT_ISSUER")]
+        jwt_issuer: Option<String>,
+        /// Tokens must carry this audience (`aud`) when set.
+        #[arg(long, env = "PAYOUTS_JWT_AUDIENCE")]
+        jwt_audience: Option<String>,
         /// Stripe webhook endpoint secret (whsec_...); webhooks are refused without one.
         #[arg(long, env = "STRIPE_WEBHOOK_SECRET")]
         stripe_webhook_secret: Option<String>,
@@ -243,6 +249,8 @@ async fn main() -> anyhow::Result<()> {
             planner_interval,
             workers,
             jwt_secret,
+            jwt_issuer,
+            jwt_audience,
             stripe_webhook_secret,
             rail_latency_ms,
         } => {
@@ -259,6 +267,8 @@ async fn main() -> anyhow::Result<()> {
                 worker_poll: Duration::from_millis(250),
                 workers: workers.max(1),
                 jwt_secret,
+                jwt_issuer,
+                jwt_audience,
                 stripe_webhook_secret,
                 rail_failures: FailurePlan::default(),
                 rail_latency: Duration::from_millis(rail_latency_ms),

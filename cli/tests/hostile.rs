@@ -21,12 +21,19 @@ struct Shop {
 impl Shop {
     /// `payouts serve` with webhooks on, and barber 123 on a weekly schedule.
     async fn open() -> Self {
+        Self::open_with(&[], operator()).await
+    }
+
+    /// The same with `envs` set, creating the schedule with `operator_token`.
+    async fn open_with(envs: &[(&str, &str)], operator_token: String) -> Self {
         let dir = tempfile::tempdir().unwrap();
+        let mut envs = envs.to_vec();
+        envs.push(("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET));
         let server = Served::start(
             env!("CARGO_BIN_EXE_payouts"),
             &dir.path().join("hostile.db"),
             &[],
-            &[("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET)],
+            &envs,
         );
         let shop = Self {
             server,
@@ -36,7 +43,7 @@ impl Shop {
         let schedule = json!({"barber_id": "123", "frequency": "weekly", "day_of_week": 5,
                               "connected_account_id": "acct_barber123", "email": "b@example.com"});
         let created = shop
-            .send(Method::POST, "/schedules", &operator(), Some(schedule))
+            .send(Method::POST, "/schedules", &operator_token, Some(schedule))
             .await;
         assert_eq!(created.status(), 201);
         shop

@@ -55,6 +55,8 @@ impl TestApp {
             worker_poll: Duration::from_millis(10),
             workers: 2,
             jwt_secret: SECRET.into(),
+            jwt_issuer: None,
+            jwt_audience: None,
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
             rail_failures,
             rail_latency: Duration::ZERO,

@@ -11,6 +11,7 @@
 //! - [`operator`]: manual payout, retry and cancel.
 //! - [`rails`]: bank transfer and manual rails, and the router by payment method.
 //! - [`bank_export`]: the daily bank transfer file.
+//! - [`schedule_change`]: saving a changed schedule; a new destination is audited and announced.
 //! - [`reconcile`]: the store compared with the payment provider.
 //! - [`recovery`]: re-enqueue payouts whose job was lost.
 //! - [`worker`]: receive deliveries and hand them to [`execute`].
@@ -40,6 +41,7 @@ pub mod ports;
 pub mod rails;
 pub mod reconcile;
 pub mod recovery;
+pub mod schedule_change;
 pub mod webhooks;
 pub mod worker;
 

@@ -40,8 +40,6 @@ pub async fn manual_payout(
             },
             minimum: Money::zero(schedule.currency),
             next_run: None,
-            // Nothing to pay is a refusal, and a refusal writes nothing.
-            settles_owed: false,
             actor,
         },
     )

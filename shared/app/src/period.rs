@@ -23,8 +23,7 @@ pub enum PeriodOutcome {
     Queued(Box<Payout>, PayoutJob),
     /// Deductions exceeded the barber's share: closed without a transfer, balance carried.
     SettledOwed(Box<Payout>),
-    /// Deductions exceed the barber's share and the request does not settle owed balances:
-    /// nothing was written.
+    /// Deductions exceed the barber's share and the payout is manual: nothing was written.
     Owed(PayoutBreakdown),
     /// Positive but under the minimum: everything stays open.
     BelowMinimum(PayoutBreakdown),
@@ -44,9 +43,6 @@ pub struct PeriodRequest<'a> {
     pub minimum: Money,
     /// For scheduled runs: move the schedule from its cut-off to this next run atomically.
     pub next_run: Option<DateTime<Utc>>,
-    /// Whether a period whose deductions exceed the share is closed by carrying the balance
-    /// (a scheduled run) or left open untouched (a manual payout, which has nothing to pay).
-    pub settles_owed: bool,
     pub actor: &'a str,
 }
 
@@ -80,7 +76,11 @@ pub async fn close_period(p: &Pipeline, req: PeriodRequest<'_>) -> Result<Period
                 return Ok(PeriodOutcome::BelowMinimum(breakdown));
             }
             SettlementDecision::Pay(breakdown) => (breakdown, false),
-            SettlementDecision::CarryOwed(breakdown) if !req.settles_owed => {
+            // A scheduled run closes the period by carrying the balance forward; a manual
+            // payout has nothing to pay, and a refusal writes nothing.
+            SettlementDecision::CarryOwed(breakdown)
+                if !matches!(req.trigger, PayoutTrigger::Scheduled) =>
+            {
                 return Ok(PeriodOutcome::Owed(breakdown));
             }
             SettlementDecision::CarryOwed(breakdown) => (breakdown, true),

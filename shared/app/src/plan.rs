@@ -10,18 +10,14 @@ use payout_core::payout::PayoutTrigger;
 use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
 
-use std::collections::{HashMap, HashSet};
-
-use payout_core::ids::BarberId;
-
 use crate::advance_notice::{remember_advance_notice, send_due_advance_notices};
 use crate::error::AppError;
 use crate::ingest::ingest_deduction;
 use crate::notify::{deliver_due_notices, notify_below_minimum};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period};
 use crate::pipeline::Pipeline;
-use crate::planning_failure::record_planning_failure;
-use crate::ports::{DueCursor, PayoutJob, PlanningFailure};
+use crate::planning_failure::{planning_failures_by_barber, record_planning_failure};
+use crate::ports::{DueCursor, PayoutJob};
 
 /// The planner's name in audit trails and in the heartbeat health reads.
 pub const PLANNER: &str = "planner";
@@ -47,24 +43,14 @@ pub struct PlanReport {
 /// How long the oldest due schedule has waited for the planner at `now` (zero when none is
 /// due). Barbers held after a planning failure are reported as such, not as lag.
 pub async fn planner_lag(p: &Pipeline, now: DateTime<Utc>) -> Result<TimeDelta, AppError> {
-    let held: HashSet<BarberId> = p
-        .store
-        .planning_failures(HELD_READ_LIMIT)
-        .await?
-        .into_iter()
-        .map(|failure| failure.barber_id)
-        .collect();
+    let held = planning_failures_by_barber(p).await?;
     Ok(p.store
         .due_schedules(now, None, held.len() + 1)
         .await?
         .iter()
-        .find(|schedule| !held.contains(&schedule.barber_id))
+        .find(|schedule| !held.contains_key(&schedule.barber_id))
         .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at))
 }
-
-/// The most planning failures read per run to skip; past this many, the rest are simply tried
-/// again each run (still one at a time, still isolated).
-const HELD_READ_LIMIT: usize = 1000;
 
 /// Plans every schedule due at `now`. `keep_going` is asked between pages, so a caller with a
 /// deadline (a Lambda) stops cleanly and leaves the rest for its next run.
@@ -83,13 +69,7 @@ pub async fn plan_due_payouts(
         advance_notices_sent: send_due_advance_notices(p, now, keep_going).await?,
         ..PlanReport::default()
     };
-    let held: HashMap<BarberId, PlanningFailure> = p
-        .store
-        .planning_failures(HELD_READ_LIMIT)
-        .await?
-        .into_iter()
-        .map(|failure| (failure.barber_id.clone(), failure))
-        .collect();
+    let held = planning_failures_by_barber(p).await?;
     let mut cursor: Option<DueCursor> = None;
     loop {
         let page = p
@@ -178,7 +158,6 @@ async fn plan_one(
             trigger: PayoutTrigger::Scheduled,
             minimum: schedule.minimum_payout,
             next_run: Some(next_run),
-            settles_owed: true,
             actor: PLANNER,
         },
     )

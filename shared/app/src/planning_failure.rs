@@ -1,6 +1,8 @@
 //! Barbers the planner could not plan: each failure is recorded against the barber with its
 //! reason, counted, and retried with backoff, so one bad record never stops the others.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use payout_core::ids::BarberId;
 
@@ -33,4 +35,20 @@ pub async fn record_planning_failure(
     p.metrics
         .publish(&[], &[Metric::count("PlanningFailures", 1)]);
     Ok(failure)
+}
+
+/// The most planning failures read at once; past this many, the rest are simply tried again
+/// each run (still one at a time, still isolated).
+const READ_LIMIT: usize = 1000;
+
+/// The barbers whose planning is failing, by barber.
+pub async fn planning_failures_by_barber(
+    p: &Pipeline,
+) -> Result<HashMap<BarberId, PlanningFailure>, AppError> {
+    Ok(p.store
+        .planning_failures(READ_LIMIT)
+        .await?
+        .into_iter()
+        .map(|failure| (failure.barber_id.clone(), failure))
+        .collect())
 }

@@ -14,12 +14,10 @@ pub struct InvalidId {
 
 const MAX_ID_LEN: usize = 64;
 
-/// The one pattern every id matches: `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`.
-pub const ID_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$";
-
 /// Ids travel in URLs, DynamoDB keys (`BARBER#id`), file names and Stripe metadata, so they are
 /// restricted to characters that are safe in all four; the first is a letter or digit, so no id
-/// is `.`, `..` or looks like an option or a formula.
+/// is `.`, `..` or looks like an option or a formula. The one pattern every id matches:
+/// `^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`.
 fn validate(kind: &'static str, raw: &str) -> Result<(), InvalidId> {
     if raw.is_empty() {
         return Err(InvalidId {

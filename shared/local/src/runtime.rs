@@ -34,6 +34,10 @@ pub struct ServeConfig {
     pub workers: usize,
     /// The HS256 secret API tokens are signed with.
     pub jwt_secret: String,
+    /// When set, tokens must carry this `iss`.
+    pub jwt_issuer: Option<String>,
+    /// When set, tokens must carry this `aud`.
+    pub jwt_audience: Option<String>,
     /// The Stripe webhook endpoint secret; webhooks are refused without one.
     pub stripe_webhook_secret: Option<String>,
     /// How the simulated rail fails (never, by default).
@@ -112,10 +116,17 @@ pub async fn serve(
         )));
     }
 
+    let mut auth = AuthConfig::hs256(config.jwt_secret.as_bytes());
+    if let Some(issuer) = &config.jwt_issuer {
+        auth = auth.with_issuer(issuer);
+    }
+    if let Some(audience) = &config.jwt_audience {
+        auth = auth.with_audience(audience);
+    }
     let app = router(ApiState {
         pipeline,
         clock,
-        auth: AuthConfig::hs256(config.jwt_secret.as_bytes()),
+        auth,
         onboarding: Some(provider),
         stripe_webhook_secret: config
             .stripe_webhook_secret

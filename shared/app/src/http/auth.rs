@@ -32,8 +32,6 @@ pub struct Claims {
     pub exp: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<i64>,
 }
 
 /// Clock skew tolerated between the token's issuer and this process, for `exp`, `nbf` and `iat`.
@@ -84,7 +82,6 @@ impl AuthConfig {
             barber_id: barber.map(ToString::to_string),
             exp: (now + ttl).timestamp(),
             iat: Some(now.timestamp()),
-            nbf: None,
         };
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),

@@ -19,7 +19,7 @@ use super::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_fi
 use crate::advance_notice::save_schedule;
 use crate::error::AppError;
 use crate::health::PlanningFailureView;
-use crate::notify::notify_destination_changed;
+use crate::schedule_change::save_changed_schedule;
 use payout_core::input;
 
 const DEFAULT_MINIMUM: &str = "25.00";
@@ -212,24 +212,6 @@ fn barber_may_send(caller: &Caller, body: &ScheduleBody) -> Result<(), ApiError>
     }
 }
 
-/// Saves `schedule`, auditing and announcing a change of where the money goes.
-async fn save_audited(
-    state: &ApiState,
-    caller: &Caller,
-    mut schedule: PayoutSchedule,
-    before: Option<&PayoutSchedule>,
-) -> Result<PayoutSchedule, ApiError> {
-    let now = state.clock.now();
-    let change = schedule.audit_destination(before, &caller.actor(), now);
-    save_schedule(state.pipeline.store.as_ref(), &schedule).await?;
-    if let Some(change) = change {
-        tracing::info!(barber = %schedule.barber_id, actor = %change.actor, method = %change.method,
-            account = ?change.account, "payout destination changed");
-        notify_destination_changed(&state.pipeline, &schedule, &change, now).await;
-    }
-    Ok(schedule)
-}
-
 fn build_calendar(
     body: &ScheduleBody,
     existing: Option<&Calendar>,
@@ -379,7 +361,14 @@ pub async fn create(
         .into());
     }
     let schedule = build(barber_id, &body, None, state.clock.now())?;
-    let schedule = save_audited(&state, &caller, schedule, None).await?;
+    let schedule = save_changed_schedule(
+        &state.pipeline,
+        schedule,
+        None,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(ScheduleView::from(&schedule))))
 }
 
@@ -439,7 +428,14 @@ pub async fn update(
         Some(&existing),
         state.clock.now(),
     )?;
-    let schedule = save_audited(&state, &caller, schedule, Some(&existing)).await?;
+    let schedule = save_changed_schedule(
+        &state.pipeline,
+        schedule,
+        Some(&existing),
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(ScheduleView::from(&schedule)))
 }
 
