@@ -258,17 +258,19 @@ pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn P
     }
     let friday = utc(2026, 3, 6, 0, 0);
     let first = store.due_schedules(friday, None, 2).await.unwrap();
-    let ids: Vec<_> = first.iter().map(|s| s.barber_id.to_string()).collect();
+    let ids: Vec<_> = first.iter().map(|s| s.barber_id().to_string()).collect();
     assert_eq!(ids, ["b1", "b3"]);
     let cursor = payout_app::ports::DueCursor {
-        next_run_at: first[1].next_run_at,
-        barber_id: first[1].barber_id.clone(),
+        next_run_at: first[1].next_run_at(),
+        barber_id: first[1].barber_id().clone(),
     };
     let second = store.due_schedules(friday, Some(&cursor), 2).await.unwrap();
-    let ids: Vec<_> = second.iter().map(|s| s.barber_id.to_string()).collect();
+    let ids: Vec<_> = second.iter().map(|s| s.barber_id().to_string()).collect();
     assert_eq!(ids, ["b0", "b2"]);
 
-    let s = &first[0];
+    let payout_app::ports::DueSchedule::Ready(s) = &first[0] else {
+        panic!("a schedule written by the store reads back");
+    };
     let next = s.next_run_at + TimeDelta::weeks(1);
     assert!(
         !store

@@ -147,9 +147,18 @@ impl payout_app::ports::Notifier for RefusingNotifier {
 
 const HEALTHY: usize = 100;
 
+/// The barber whose stored schedule the caller makes unreadable before the poison scenario.
+pub const UNREADABLE: &str = "poison-unreadable";
+
+/// The schedule to store, then corrupt in the store's own format, for [`UNREADABLE`].
+pub fn unreadable_schedule() -> payout_core::schedule::PayoutSchedule {
+    World::weekly_schedule(UNREADABLE, Weekday::Fri, utc(2026, 3, 2, 12, 0))
+}
+
 /// Poison barbers among 100 healthy ones: an overflowing balance and one over the payout limit
 /// (planted past intake, as data from an older version or a direct write would be), a schedule
-/// whose stored recurring deduction contradicts its currency, and a barber no notice reaches.
+/// whose stored recurring deduction contradicts its currency, a stored schedule that cannot be
+/// decoded at all (planted by the caller, [`UNREADABLE`]), and a barber no notice reaches.
 /// Every healthy barber is planned and paid on the first run; each poison one is recorded with
 /// its reason, shown by `/health`, skipped with backoff, and the undeliverable notices are
 /// retried and then given up, without holding up anyone's money.
@@ -217,7 +226,7 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
     let friday = utc(2026, 3, 6, 22, 30);
     let always = || true;
     let report = plan_due_payouts(p, friday, &always).await.unwrap();
-    assert_eq!(report.failed, 3, "{report:?}");
+    assert_eq!(report.failed, 4, "{report:?}");
     assert_eq!(report.payouts_queued as usize, healthy.len(), "{report:?}");
     // Executors through the evening (off-peak deferral included), the planner not running.
     let mut now = friday;
@@ -251,7 +260,7 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
         .map(|f| (f.barber_id.as_str(), f.reason.as_str()))
         .collect();
     failing.sort();
-    assert_eq!(failing.len(), 3, "{failing:?}");
+    assert_eq!(failing.len(), 4, "{failing:?}");
     assert_eq!(failing[0].0, "poison-limit");
     assert!(
         failing[0].1.contains("intake.max_payout"),
@@ -261,6 +270,8 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
     assert_eq!(failing[1].0, "poison-overflow");
     assert_eq!(failing[2].0, "poison-record");
     assert!(failing[2].1.contains("JPY"), "{}", failing[2].1);
+    assert_eq!(failing[3].0, UNREADABLE);
+    assert!(failing[3].1.contains("cannot be read"), "{}", failing[3].1);
     assert!(health.alerts.iter().any(|a| a.name == "planning_failures"));
     assert!(
         health.alerts.iter().all(|a| a.name != "planner_lag"),
@@ -279,10 +290,10 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
     let again = plan_due_payouts(p, friday + TimeDelta::seconds(30), &always)
         .await
         .unwrap();
-    assert_eq!((again.held, again.failed), (3, 0), "{again:?}");
+    assert_eq!((again.held, again.failed), (4, 0), "{again:?}");
     let later = friday + TimeDelta::minutes(2);
     let retried = plan_due_payouts(p, later, &always).await.unwrap();
-    assert_eq!(retried.failed, 3, "{retried:?}");
+    assert_eq!(retried.failed, 4, "{retried:?}");
     let record = p
         .store
         .planning_failure(&BarberId::parse("poison-overflow").unwrap())

@@ -471,7 +471,7 @@ pub async fn notify_account_action(
 
 #[cfg(test)]
 mod tests {
-    use super::templates;
+    use super::{render, templates};
 
     use crate::ports::NotificationKind;
 
@@ -484,5 +484,13 @@ mod tests {
                 kind.as_str()
             );
         }
+    }
+
+    /// A template that fails to render is logged and replaced by a plain notice: a notice is
+    /// never the reason a payout, a planner run or anyone else's notice fails.
+    #[test]
+    fn a_failing_template_falls_back_to_a_plain_notice() {
+        let text = render("no_such_template", minijinja::context! {});
+        assert_eq!(text, "Update about your payout (no_such_template).");
     }
 }

@@ -17,7 +17,7 @@ use crate::notify::{deliver_due_notices, notify_below_minimum};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period};
 use crate::pipeline::Pipeline;
 use crate::planning_failure::{planning_failures_by_barber, record_planning_failure};
-use crate::ports::{DueCursor, PayoutJob};
+use crate::ports::{DueCursor, DueSchedule, PayoutJob, StoreError};
 
 /// The planner's name in audit trails and in the heartbeat health reads.
 pub const PLANNER: &str = "planner";
@@ -48,8 +48,8 @@ pub async fn planner_lag(p: &Pipeline, now: DateTime<Utc>) -> Result<TimeDelta, 
         .due_schedules(now, None, held.len() + 1)
         .await?
         .iter()
-        .find(|schedule| !held.contains_key(&schedule.barber_id))
-        .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at))
+        .find(|due| !held.contains_key(due.barber_id()))
+        .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at()))
 }
 
 /// Plans every schedule due at `now`. `keep_going` is asked between pages, so a caller with a
@@ -78,19 +78,25 @@ pub async fn plan_due_payouts(
             .await?;
         let Some(last) = page.last() else { break };
         cursor = Some(DueCursor {
-            next_run_at: last.next_run_at,
-            barber_id: last.barber_id.clone(),
+            next_run_at: last.next_run_at(),
+            barber_id: last.barber_id().clone(),
         });
         let mut jobs = Vec::new();
-        for schedule in &page {
+        for due in &page {
             report.schedules_due += 1;
-            let barber = &schedule.barber_id;
+            let barber = due.barber_id();
             let failed_before = held.get(barber);
             if failed_before.is_some_and(|failure| failure.retry_at > now) {
                 report.held += 1;
                 continue;
             }
-            match plan_one(p, schedule, now, &mut report).await {
+            let planned = match due {
+                DueSchedule::Ready(schedule) => plan_one(p, schedule, now, &mut report).await,
+                DueSchedule::Unreadable { reason, .. } => Err(AppError::Store(
+                    StoreError::Corrupt(format!("the stored schedule cannot be read: {reason}")),
+                )),
+            };
+            match planned {
                 Ok(job) => {
                     jobs.extend(job);
                     if failed_before.is_some() {

@@ -19,7 +19,7 @@ pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
-    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, NoticeDelivery,
-    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, PlanningFailure,
-    StatusTotals, StoreError, WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
+    NoticeDelivery, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow,
+    PlanningFailure, StatusTotals, StoreError, WriteOutcome,
 };

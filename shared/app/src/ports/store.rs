@@ -94,6 +94,35 @@ pub struct PayoutQuery {
     pub after: Option<(DateTime<Utc>, PayoutId)>,
 }
 
+/// A due schedule as the store holds it: readable, or a record that cannot be decoded, still
+/// placed in the due order by its key so the planner can record it against the barber and go
+/// on with everybody else.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DueSchedule {
+    Ready(PayoutSchedule),
+    Unreadable {
+        barber_id: BarberId,
+        next_run_at: DateTime<Utc>,
+        reason: String,
+    },
+}
+
+impl DueSchedule {
+    pub fn barber_id(&self) -> &BarberId {
+        match self {
+            DueSchedule::Ready(schedule) => &schedule.barber_id,
+            DueSchedule::Unreadable { barber_id, .. } => barber_id,
+        }
+    }
+
+    pub fn next_run_at(&self) -> DateTime<Utc> {
+        match self {
+            DueSchedule::Ready(schedule) => schedule.next_run_at,
+            DueSchedule::Unreadable { next_run_at, .. } => *next_run_at,
+        }
+    }
+}
+
 /// Where a page of due schedules ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueCursor {
@@ -175,13 +204,13 @@ pub trait PayoutStore: Send + Sync {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError>;
     async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError>;
     /// Active schedules with `next_run_at <= now`, ordered by (next_run_at, barber), after
-    /// `cursor`.
+    /// `cursor`; a record that cannot be decoded is reported in its place, not as an error.
     async fn due_schedules(
         &self,
         now: DateTime<Utc>,
         cursor: Option<&DueCursor>,
         limit: usize,
-    ) -> Result<Vec<PayoutSchedule>, StoreError>;
+    ) -> Result<Vec<DueSchedule>, StoreError>;
     /// Moves `next_run_at` from `expected` to `next`; false if it was not `expected`.
     async fn advance_schedule(
         &self,

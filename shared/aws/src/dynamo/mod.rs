@@ -33,8 +33,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
-    PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
+    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -223,7 +223,7 @@ impl PayoutStore for DynamoStore {
         now: DateTime<Utc>,
         cursor: Option<&DueCursor>,
         limit: usize,
-    ) -> Result<Vec<PayoutSchedule>, StoreError> {
+    ) -> Result<Vec<DueSchedule>, StoreError> {
         schedules::due(self, now, cursor, limit).await
     }
 

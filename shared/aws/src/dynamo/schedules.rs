@@ -3,7 +3,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use payout_app::ports::{AdvanceNotice, DueCursor, StoreError};
+use payout_app::ports::{AdvanceNotice, DueCursor, DueSchedule, StoreError};
 use payout_core::ids::BarberId;
 use payout_core::schedule::{PayoutSchedule, ScheduleState};
 
@@ -39,6 +39,21 @@ pub fn from_item(item: &Item) -> Result<PayoutSchedule, StoreError> {
     let mut schedule: PayoutSchedule = from_json(item, "json_doc")?;
     schedule.next_run_at = get_time(item, "next_run_at")?;
     Ok(schedule)
+}
+
+/// A due item, readable or not; its barber and cut-off come from its key and cut-off attribute.
+fn due_from_item(item: &Item) -> Result<DueSchedule, StoreError> {
+    Ok(match from_item(item) {
+        Ok(schedule) => DueSchedule::Ready(schedule),
+        Err(error) => DueSchedule::Unreadable {
+            barber_id: get_s(item, "pk")?
+                .strip_prefix("BARBER#")
+                .and_then(|raw| BarberId::parse(raw).ok())
+                .ok_or_else(|| corrupt("a due schedule without a barber key"))?,
+            next_run_at: get_time(item, "next_run_at")?,
+            reason: error.to_string(),
+        },
+    })
 }
 
 pub async fn put(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<(), StoreError> {
@@ -113,7 +128,7 @@ pub async fn due(
     now: DateTime<Utc>,
     cursor: Option<&DueCursor>,
     limit: usize,
-) -> Result<Vec<PayoutSchedule>, StoreError> {
+) -> Result<Vec<DueSchedule>, StoreError> {
     let low = match cursor {
         Some(c) => format!("{}!", due_key(c.next_run_at, &c.barber_id)),
         None => LOWEST_KEY.to_string(),
@@ -121,9 +136,9 @@ pub async fn due(
     let mut due = due_in_shards(store, "DUE", &low, &highest_key_at(now), limit)
         .await?
         .iter()
-        .map(from_item)
+        .map(due_from_item)
         .collect::<Result<Vec<_>, _>>()?;
-    due.sort_by(|a, b| (a.next_run_at, &a.barber_id).cmp(&(b.next_run_at, &b.barber_id)));
+    due.sort_by(|a, b| (a.next_run_at(), a.barber_id()).cmp(&(b.next_run_at(), b.barber_id())));
     due.truncate(limit);
     Ok(due)
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, NoticeDelivery,
-    Notification, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PendingNotification,
-    PlanningFailure, SentNotification, StoreError, WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
+    NoticeDelivery, Notification, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore,
+    PendingNotification, PlanningFailure, SentNotification, StoreError, WriteOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -71,7 +71,7 @@ impl PayoutStore for ChaosStore {
         now: DateTime<Utc>,
         cursor: Option<&DueCursor>,
         limit: usize,
-    ) -> Result<Vec<PayoutSchedule>, StoreError> {
+    ) -> Result<Vec<DueSchedule>, StoreError> {
         self.point().await;
         self.inner.due_schedules(now, cursor, limit).await
     }

@@ -21,8 +21,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, DueCursor, IntakeOutcome, LedgerTotals, OpenActivity,
-    PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
+    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
+    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -279,7 +279,7 @@ impl PayoutStore for SqliteStore {
         now: DateTime<Utc>,
         cursor: Option<&DueCursor>,
         limit: usize,
-    ) -> Result<Vec<PayoutSchedule>, StoreError> {
+    ) -> Result<Vec<DueSchedule>, StoreError> {
         schedules::due(&self.conn.lock(), now, cursor, limit)
     }
 

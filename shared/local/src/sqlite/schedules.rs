@@ -1,7 +1,7 @@
 //! Schedules and the due index.
 
 use chrono::{DateTime, Utc};
-use payout_app::ports::{AdvanceNotice, DueCursor, StoreError};
+use payout_app::ports::{AdvanceNotice, DueCursor, DueSchedule, StoreError};
 use payout_core::ids::BarberId;
 use payout_core::schedule::{PayoutSchedule, ScheduleState};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -44,7 +44,7 @@ pub fn due(
     now: DateTime<Utc>,
     cursor: Option<&DueCursor>,
     limit: usize,
-) -> Result<Vec<PayoutSchedule>, StoreError> {
+) -> Result<Vec<DueSchedule>, StoreError> {
     let (after_at, after_barber) = match cursor {
         Some(cursor) => (
             micros(cursor.next_run_at),
@@ -54,20 +54,38 @@ pub fn due(
     };
     let mut statement = conn
         .prepare_cached(
-            "SELECT body FROM schedules
+            "SELECT barber_id, next_run_at, body FROM schedules
              WHERE active = 1 AND next_run_at <= ?1 AND (next_run_at, barber_id) > (?2, ?3)
              ORDER BY next_run_at, barber_id LIMIT ?4",
         )
         .map_err(backend)?;
-    let bodies = statement
+    let rows = statement
         .query_map(
             params![micros(now), after_at, after_barber, limit as i64],
-            |row| row.get::<_, String>(0),
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
         )
         .map_err(backend)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
-    bodies.iter().map(|body| from_json(body)).collect()
+    rows.into_iter()
+        .map(|(barber, next_run_at, body)| {
+            Ok(match from_json(&body) {
+                Ok(schedule) => DueSchedule::Ready(schedule),
+                Err(error) => DueSchedule::Unreadable {
+                    barber_id: BarberId::parse(barber)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    next_run_at: instant(next_run_at)?,
+                    reason: error.to_string(),
+                },
+            })
+        })
+        .collect()
 }
 
 /// Moves the schedule's cut-off if it is still `expected`; the body is rewritten with it.
