@@ -14,8 +14,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::Mutex;
-use payout_app::advance_notice::save_schedule;
 use payout_app::ingest::ingest_earnings;
+use payout_app::schedule_change::save_schedule;
 use payout_aws::DynamoStore;
 use payout_aws::lambda::{
     AwsRuntime, handle_job_batch, handle_schedule_tick, receive_as_event_source,

@@ -13,22 +13,13 @@ use payout_core::schedule::PayoutSchedule;
 
 use crate::error::AppError;
 use crate::notify::notify_advance;
-use crate::operator::settlement_at;
+use crate::period::settlement_at;
 use crate::pipeline::Pipeline;
 use crate::planning_failure::record_planning_failure;
 use crate::ports::{AdvanceNotice, PayoutStore, StoreError};
 
 /// Notices read per page by the planner.
 const NOTICE_PAGE: usize = 500;
-
-/// Stores the schedule and remembers its next advance notice.
-pub async fn save_schedule(
-    store: &dyn PayoutStore,
-    schedule: &PayoutSchedule,
-) -> Result<(), StoreError> {
-    store.put_schedule(schedule).await?;
-    remember_advance_notice(store, schedule, schedule.next_run_at).await
-}
 
 /// Remembers to tell the barber about the run at `cutoff`, if they want to hear of it.
 pub async fn remember_advance_notice(

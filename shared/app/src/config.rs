@@ -7,8 +7,6 @@ use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 
-use crate::health::HealthThresholds;
-
 #[derive(Debug, Clone)]
 pub struct AppConfig {
     pub policy: PayoutPolicy,
@@ -82,6 +80,33 @@ impl Default for AppConfig {
             ],
             intake: IntakeLimits::default(),
             health: HealthThresholds::default(),
+        }
+    }
+}
+
+/// When health turns unhealthy (the brief's alert thresholds).
+#[derive(Debug, Clone)]
+pub struct HealthThresholds {
+    /// Failed / (completed + failed) over the last hour above this fires.
+    pub failure_rate: Decimal,
+    /// Average processing time over the last hour above this fires.
+    pub processing_time: TimeDelta,
+    /// No planner run for this long, or a due schedule left waiting this long, fires.
+    pub planner_silence: TimeDelta,
+    /// Failed / received webhook deliveries over the last hour above this fires.
+    pub webhook_failure_rate: Decimal,
+    /// Payouts created in the last day below this fraction of the day before fires.
+    pub daily_volume_floor: Decimal,
+}
+
+impl Default for HealthThresholds {
+    fn default() -> Self {
+        Self {
+            failure_rate: dec!(0.05),
+            processing_time: TimeDelta::seconds(30),
+            planner_silence: TimeDelta::minutes(15),
+            webhook_failure_rate: dec!(0.02),
+            daily_volume_floor: dec!(0.5),
         }
     }
 }

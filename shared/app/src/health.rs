@@ -16,33 +16,6 @@ use crate::pipeline::Pipeline;
 use crate::plan::{PLANNER, planner_lag};
 use crate::ports::{PayoutQuery, PlanningFailure, QueueDepth};
 
-/// When health turns unhealthy (the brief's alert thresholds).
-#[derive(Debug, Clone)]
-pub struct HealthThresholds {
-    /// Failed / (completed + failed) over the last hour above this fires.
-    pub failure_rate: Decimal,
-    /// Average processing time over the last hour above this fires.
-    pub processing_time: TimeDelta,
-    /// No planner run for this long, or a due schedule left waiting this long, fires.
-    pub planner_silence: TimeDelta,
-    /// Failed / received webhook deliveries over the last hour above this fires.
-    pub webhook_failure_rate: Decimal,
-    /// Payouts created in the last day below this fraction of the day before fires.
-    pub daily_volume_floor: Decimal,
-}
-
-impl Default for HealthThresholds {
-    fn default() -> Self {
-        Self {
-            failure_rate: dec!(0.05),
-            processing_time: TimeDelta::seconds(30),
-            planner_silence: TimeDelta::minutes(15),
-            webhook_failure_rate: dec!(0.02),
-            daily_volume_floor: dec!(0.5),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Alert {
     pub name: String,

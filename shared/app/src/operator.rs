@@ -2,7 +2,7 @@
 //! payout, cancel one.
 
 use chrono::{DateTime, Utc};
-use payout_core::breakdown::{PeriodActivity, SettlementDecision};
+use payout_core::breakdown::SettlementDecision;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Money;
 use payout_core::payout::{AuditEvent, Payout, PayoutTrigger};
@@ -11,7 +11,7 @@ use payout_core::schedule::PayoutSchedule;
 use payout_core::status::IllegalTransition;
 
 use crate::error::AppError;
-use crate::period::{PeriodOutcome, PeriodRequest, close_period};
+use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
 use crate::pipeline::Pipeline;
 use crate::ports::{NotificationKind, PayoutJob, WriteOutcome};
 
@@ -184,26 +184,6 @@ pub async fn preview_payout(
         .ok_or_else(|| AppError::NotFound(format!("payout schedule for barber {barber}")))?;
     let decision = settlement_at(p, &schedule, now).await?;
     Ok((schedule, decision))
-}
-
-/// How the barber's open balance up to `now` would settle under their schedule.
-pub async fn settlement_at(
-    p: &Pipeline,
-    schedule: &PayoutSchedule,
-    now: DateTime<Utc>,
-) -> Result<SettlementDecision, AppError> {
-    let open = p
-        .store
-        .open_activity(&schedule.barber_id, schedule.currency, now)
-        .await?;
-    let activity = PeriodActivity {
-        gross: Money::from_minor(open.gross_minor, schedule.currency),
-        services: open.services,
-        deductions: open.deductions,
-    };
-    Ok(p.config
-        .policy
-        .settle(&activity, schedule.method, schedule.minimum_payout)?)
 }
 
 /// An operator confirms that a bank transfer or manual payment arrived, with its reference.

@@ -181,3 +181,23 @@ async fn priority_of(
         past_failures,
     }))
 }
+
+/// How the barber's open balance up to `now` would settle under their schedule.
+pub async fn settlement_at(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+    now: DateTime<Utc>,
+) -> Result<SettlementDecision, AppError> {
+    let open = p
+        .store
+        .open_activity(&schedule.barber_id, schedule.currency, now)
+        .await?;
+    let activity = PeriodActivity {
+        gross: Money::from_minor(open.gross_minor, schedule.currency),
+        services: open.services,
+        deductions: open.deductions,
+    };
+    Ok(p.config
+        .policy
+        .settle(&activity, schedule.method, schedule.minimum_payout)?)
+}

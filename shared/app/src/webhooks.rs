@@ -15,11 +15,11 @@ use payout_core::status::PayoutStatus;
 use serde::Deserialize;
 use sha2::Sha256;
 
-use crate::advance_notice::save_schedule;
 use crate::error::AppError;
 use crate::notify::{notify_account_action, notify_payout};
 use crate::pipeline::Pipeline;
 use crate::ports::{Metric, NotificationKind, WriteOutcome};
+use crate::schedule_change::save_schedule;
 
 /// Stripe's own default tolerance.
 pub const TOLERANCE: TimeDelta = TimeDelta::seconds(300);

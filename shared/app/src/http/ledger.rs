@@ -20,12 +20,12 @@ use super::wire::{
     Amount, DeductionBody, DeductionView, EarningBody, EarningView, EarningsBatchView,
     EarningsBody, parse_field,
 };
-use crate::advance_notice::save_schedule;
 use crate::error::AppError;
 use crate::ingest::{
     MAX_BATCH, check_earnings, content_hash, ingest_deduction, ingest_earnings, within_limit,
 };
 use crate::ports::IntakeOutcome;
+use crate::schedule_change::save_schedule;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())

@@ -16,10 +16,10 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery};
 use super::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_field};
-use crate::advance_notice::save_schedule;
 use crate::error::AppError;
 use crate::health::PlanningFailureView;
 use crate::schedule_change::save_changed_schedule;
+use crate::schedule_change::save_schedule;
 use payout_core::input;
 
 const DEFAULT_MINIMUM: &str = "25.00";

@@ -14,10 +14,10 @@ use std::time::Instant;
 
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use payout_app::advance_notice::save_schedule;
 use payout_app::ingest::{MAX_BATCH, ingest_earnings};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{NoMetrics, SystemClock};
+use payout_app::schedule_change::save_schedule;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Pipeline};
 use payout_core::calendar::{Calendar, Frequency};

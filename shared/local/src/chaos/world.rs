@@ -6,11 +6,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
-use payout_app::advance_notice::save_schedule;
 use payout_app::ingest::ingest_earnings;
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, PayoutStore};
 use payout_app::recovery::recover_stalled;
+use payout_app::schedule_change::save_schedule;
 use payout_app::worker::process_delivery;
 use payout_app::{AppConfig, AppError, Pipeline};
 use payout_core::calendar::{Calendar, Frequency};

@@ -12,11 +12,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc, Weekday};
-use payout_app::advance_notice::save_schedule;
 use payout_app::ingest::{MAX_BATCH, ingest_deduction, ingest_earnings};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::PayoutStore;
 use payout_app::recovery::recover_stalled;
+use payout_app::schedule_change::save_schedule;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Pipeline};
 use payout_core::deduction::DeductionKind;
