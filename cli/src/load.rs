@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use payout_app::http::auth::{AuthConfig, Role};
+use payout_http::auth::{AuthConfig, Role};
 use payout_local::FailurePlan;
 use payout_local::runtime::{ServeConfig, serve};
 use serde_json::{Value, json};

@@ -1,7 +1,7 @@
 //! The auth matrix: operator, own barber, other barber, no token, bad signature, expired token.
 
 use chrono::TimeDelta;
-use payout_app::http::auth::Role;
+use payout_http::auth::Role;
 use payout_tests::app::{SECRET, TestApp, barber, operator, problem, token};
 use serde_json::{Value, json};
 

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
-use payout_app::http::auth::{AuthConfig, Role};
 use payout_core::ids::BarberId;
+use payout_http::auth::{AuthConfig, Role};
 use payout_local::FailurePlan;
 use payout_local::runtime::{ServeConfig, serve};
 use reqwest::{Client, Method, RequestBuilder, Response};

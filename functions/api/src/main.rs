@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use payout_app::http::auth::AuthConfig;
-use payout_app::http::{ApiState, router};
 use payout_app::ports::SystemClock;
 use payout_app::rails::MethodRouter;
 use payout_aws::lambda::{init_logging, runtime_from_env};
+use payout_http::auth::AuthConfig;
+use payout_http::{ApiState, router};
 use payout_stripe::{StripeConfig, StripeRail};
 
 #[tokio::main]

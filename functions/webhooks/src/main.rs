@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
-use payout_app::http::auth::AuthConfig;
-use payout_app::http::{ApiState, webhooks_router};
 use payout_app::ports::SystemClock;
 use payout_aws::lambda::{UnconfiguredRail, init_logging, runtime_from_env};
+use payout_http::auth::AuthConfig;
+use payout_http::{ApiState, webhooks_router};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -9,14 +9,14 @@ use payout_core::status::PayoutStatus;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::error::AppError;
 use crate::pipeline::Pipeline;
 use crate::plan::{PLANNER, planner_lag};
 use crate::ports::{PayoutQuery, PlanningFailure, QueueDepth};
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     pub name: String,
     pub message: String,
@@ -24,7 +24,8 @@ pub struct Alert {
     pub threshold: String,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WindowStats {
     pub completed: u64,
     pub failed: u64,
@@ -33,7 +34,8 @@ pub struct WindowStats {
     pub average_processing_seconds: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QueueHealth {
     pub waiting: u64,
     pub in_flight: u64,
@@ -56,7 +58,8 @@ impl From<QueueDepth> for QueueHealth {
 }
 
 /// A barber the planner could not plan, and why.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanningFailureView {
     pub barber_id: String,
     pub reason: String,
@@ -82,7 +85,8 @@ impl From<&PlanningFailure> for PlanningFailureView {
 /// The most planning failures a health report lists.
 const LISTED_PLANNING_FAILURES: usize = 100;
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HealthReport {
     /// healthy or unhealthy.
     pub status: String,

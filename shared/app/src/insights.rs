@@ -12,7 +12,6 @@ use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::error::AppError;
 use crate::pipeline::Pipeline;
@@ -61,7 +60,8 @@ fn minor(money: Money) -> i64 {
     money.to_minor().unwrap_or_default()
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MoneyTotals {
     pub gross: String,
     pub commission: String,
@@ -71,7 +71,8 @@ pub struct MoneyTotals {
     pub net: String,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MethodFees {
     pub payouts: u64,
     pub fees: String,
@@ -79,7 +80,8 @@ pub struct MethodFees {
     pub share: String,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayTrend {
     pub day: String,
     pub payouts: u64,
@@ -87,7 +89,8 @@ pub struct DayTrend {
     pub net: String,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Analytics {
     pub barber_id: Option<String>,
     pub days: u32,
@@ -261,7 +264,8 @@ pub fn analytics(
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recommendation {
     /// switch_to_standard, pay_less_often, pay_more_often, cover_deductions.
     pub kind: String,

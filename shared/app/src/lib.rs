@@ -28,7 +28,9 @@
 //!    - [`webhooks`]: Stripe webhook verification and the events it applies.
 //! 5. Read models: [`insights`] (analytics and schedule recommendations) and [`health`] (the
 //!    brief's alert thresholds over the last hour).
-//! 6. [`http`]: the axum router, its auth, wire types and the OpenAPI document.
+//!
+//! The HTTP API over them is the `payout-http` crate, so the planner and executor link no web
+//! framework; this crate's `openapi` feature gives the read models their schemas for it.
 
 pub mod advance_notice;
 pub mod bank_export;
@@ -36,7 +38,6 @@ pub mod config;
 pub mod error;
 pub mod execute;
 pub mod health;
-pub mod http;
 pub mod ingest;
 pub mod insights;
 pub mod notify;

@@ -1,20 +1,20 @@
 //! The modules of `payout-app` form layers, each importing only downward: ports (and the error
-//! they share) -> config -> pipeline -> use cases -> read models -> http. This reads every
+//! they share) -> config -> pipeline -> use cases -> read models (the HTTP API is a crate of
+//! its own above them). This reads every
 //! module's `crate::` paths and fails on a cycle, or on a lower layer reaching a higher one.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// Top-level modules by layer; a module not listed is a use case.
-const LAYERS: [(&str, u8); 8] = [
+const LAYERS: [(&str, u8); 7] = [
     ("ports", 0),
     ("error", 0),
     ("config", 1),
     ("pipeline", 2),
     ("health", 4),
     ("insights", 4),
-    ("http", 5),
-    ("lib", 6),
+    ("lib", 5),
 ];
 const USE_CASE: u8 = 3;
 

@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use payout_app::http::auth::AuthConfig;
-use payout_app::http::{ApiState, router};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, SystemClock};
 use payout_app::rails::MethodRouter;
 use payout_app::recovery::{recover_older_than, recover_stalled};
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Pipeline};
+use payout_http::auth::AuthConfig;
+use payout_http::{ApiState, router};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::error::ApiError;
-use crate::error::AppError;
+use crate::error::ApiError;
+use payout_app::error::AppError;
 
 /// A JSON body; malformed JSON, unknown fields, wrong types and oversized bodies are 400/413.
 pub struct ApiJson<T>(pub T);

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use super::{error, insights, ledger, operations, payouts, schedules, webhooks, wire};
+use crate::{error, insights, ledger, operations, payouts, schedules, webhooks, wire};
 
 struct BearerAuth;
 

@@ -8,13 +8,13 @@ use payout_core::money::Currency;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ApiState;
-use super::auth::Caller;
-use super::error::{ApiError, Problem};
-use super::extract::ApiQuery;
-use super::wire::{AnalyticsParams, BarberParam};
-use crate::error::AppError;
-use crate::insights::{Analytics, Recommendation, analytics, payout_history, recommendations};
+use crate::ApiState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiQuery;
+use crate::wire::{AnalyticsParams, BarberParam};
+use payout_app::error::AppError;
+use payout_app::insights::{Analytics, Recommendation, analytics, payout_history, recommendations};
 
 fn barber(raw: &str) -> Result<BarberId, AppError> {
     BarberId::parse(raw).map_err(|e| AppError::Invalid(e.to_string()))

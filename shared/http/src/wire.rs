@@ -176,7 +176,7 @@ pub struct ScheduleView {
     pub destination_changes: Vec<DestinationChangeView>,
     /// Why the planner could not plan this barber, when it could not (read one schedule).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub planning_failure: Option<crate::health::PlanningFailureView>,
+    pub planning_failure: Option<payout_app::health::PlanningFailureView>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -557,10 +557,10 @@ pub struct TestNotificationParams {
 }
 
 /// Parses a text field of a request into a domain value, naming the field on failure.
-pub fn parse_field<T: FromStr>(field: &str, raw: &str) -> Result<T, crate::AppError>
+pub fn parse_field<T: FromStr>(field: &str, raw: &str) -> Result<T, payout_app::AppError>
 where
     T::Err: std::fmt::Display,
 {
     raw.parse::<T>()
-        .map_err(|error| crate::AppError::Invalid(format!("{field}: {error}")))
+        .map_err(|error| payout_app::AppError::Invalid(format!("{field}: {error}")))
 }

@@ -12,20 +12,20 @@ use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::{Currency, Money};
 use payout_core::schedule::RecurringDeduction;
 
-use super::ApiState;
-use super::auth::Caller;
-use super::error::ApiError;
-use super::extract::ApiJson;
-use super::wire::{
+use crate::ApiState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::wire::{
     Amount, DeductionBody, DeductionView, EarningBody, EarningView, EarningsBatchView,
     EarningsBody, parse_field,
 };
-use crate::error::AppError;
-use crate::ingest::{
+use payout_app::error::AppError;
+use payout_app::ingest::{
     MAX_BATCH, check_earnings, content_hash, ingest_deduction, ingest_earnings, within_limit,
 };
-use crate::ports::IntakeOutcome;
-use crate::schedule_change::save_schedule;
+use payout_app::ports::IntakeOutcome;
+use payout_app::schedule_change::save_schedule;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
@@ -71,7 +71,7 @@ fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> 
 #[utoipa::path(post, path = "/api/v1/payout-scheduler/earnings", request_body = EarningsBody,
     security(("bearer" = [])), tag = "ledger",
     responses((status = 201, body = EarningsBatchView), (status = 200, body = EarningView),
-               (status = 400, body = super::error::Problem), (status = 409, body = super::error::Problem)))]
+               (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn post_earnings(
     State(state): State<ApiState>,
     caller: Caller,
@@ -136,7 +136,7 @@ pub async fn post_earnings(
 #[utoipa::path(post, path = "/api/v1/payout-scheduler/deductions", request_body = DeductionBody,
     security(("bearer" = [])), tag = "ledger",
     responses((status = 201, body = DeductionView), (status = 200, body = DeductionView),
-               (status = 400, body = super::error::Problem), (status = 409, body = super::error::Problem)))]
+               (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn post_deduction(
     State(state): State<ApiState>,
     caller: Caller,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::AppError;
+use payout_app::error::AppError;
 
 #[derive(Debug)]
 pub enum ApiError {

@@ -7,15 +7,15 @@ use payout_core::ids::PayoutId;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::ApiState;
-use super::auth::Caller;
-use super::error::{ApiError, Problem};
-use super::extract::ApiQuery;
-use super::wire::TestNotificationParams;
-use crate::error::AppError;
-use crate::health::{HealthReport, check_health};
-use crate::notify::render_payout_notification;
-use crate::ports::{Notification, NotificationKind};
+use crate::ApiState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiQuery;
+use crate::wire::TestNotificationParams;
+use payout_app::error::AppError;
+use payout_app::health::{HealthReport, check_health};
+use payout_app::notify::render_payout_notification;
+use payout_app::ports::{Notification, NotificationKind};
 
 /// Scheduler liveness, queue depths and the last hour against the alert thresholds: 200 when
 /// healthy, 503 when not. No token needed.
@@ -146,7 +146,7 @@ pub async fn list_notifications(
     let barber = payout_core::ids::BarberId::parse(&params.barber_id)
         .map_err(|e| AppError::Invalid(e.to_string()))?;
     caller.may_see(&barber)?;
-    let limit = super::page_limit(params.limit)?;
+    let limit = crate::page_limit(params.limit)?;
     let sent = state
         .pipeline
         .store

@@ -12,19 +12,19 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ApiState;
-use super::auth::Caller;
-use super::error::{ApiError, Problem};
-use super::extract::{ApiJson, ApiQuery, OptionalJson};
-use super::wire::{
+use crate::ApiState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery, OptionalJson};
+use crate::wire::{
     AuditEventView, BarberParam, CancelBody, ConfirmBody, DeductionLineView, ManualPayoutBody,
     Page, PayoutDetail, PayoutListParams, PayoutView, ReturnBody, money_text, parse_field,
 };
-use crate::error::AppError;
-use crate::operator::{
+use payout_app::error::AppError;
+use payout_app::operator::{
     cancel_payout, confirm_payout, manual_payout, preview_payout, retry_payout, return_payout,
 };
-use crate::ports::PayoutQuery;
+use payout_app::ports::PayoutQuery;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
@@ -51,7 +51,7 @@ pub async fn list(
     caller: Caller,
     ApiQuery(params): ApiQuery<PayoutListParams>,
 ) -> Result<Json<Page<PayoutView>>, ApiError> {
-    let limit = super::page_limit(params.limit)?;
+    let limit = crate::page_limit(params.limit)?;
     let requested = params
         .barber_id
         .as_deref()
@@ -359,8 +359,8 @@ pub async fn bank_file(
     caller.require_operator()?;
     let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map_err(|_| invalid(format!("`{day}` is not a date (YYYY-MM-DD)")))?;
-    let batch = crate::bank_export::bank_batch(&state.pipeline, day).await?;
-    let csv = crate::bank_export::render_csv(day, &batch)?;
+    let batch = payout_app::bank_export::bank_batch(&state.pipeline, day).await?;
+    let csv = payout_app::bank_export::render_csv(day, &batch)?;
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, "text/csv".to_string()),

@@ -12,9 +12,9 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use payout_core::ids::BarberId;
 use serde::{Deserialize, Serialize};
 
-use super::ApiState;
-use super::error::ApiError;
-use crate::error::AppError;
+use crate::ApiState;
+use crate::error::ApiError;
+use payout_app::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -27,11 +27,11 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::error::AppError;
-use crate::pipeline::Pipeline;
-use crate::ports::Clock;
 use auth::AuthConfig;
 use error::{ApiError, problem_response};
+use payout_app::error::AppError;
+use payout_app::pipeline::Pipeline;
+use payout_app::ports::Clock;
 
 pub const BASE_PATH: &str = "/api/v1/payout-scheduler";
 
@@ -44,7 +44,7 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     pub auth: AuthConfig,
     /// Where onboarding links come from (Stripe Connect); the route is refused when absent.
-    pub onboarding: Option<Arc<dyn crate::ports::AccountOnboarding>>,
+    pub onboarding: Option<Arc<dyn payout_app::ports::AccountOnboarding>>,
     /// The Stripe endpoint secret (`whsec_...`); webhooks are refused when absent.
     pub stripe_webhook_secret: Option<Arc<[u8]>>,
 }

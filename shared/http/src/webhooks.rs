@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ApiState;
-use super::error::{ApiError, problem_response};
-use crate::webhooks::{WebhookError, WebhookOutcome, handle_stripe_webhook};
+use crate::ApiState;
+use crate::error::{ApiError, problem_response};
+use payout_app::webhooks::{WebhookError, WebhookOutcome, handle_stripe_webhook};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookReceipt {
@@ -23,8 +23,8 @@ pub struct WebhookReceipt {
 #[utoipa::path(post, path = "/api/v1/payout-scheduler/webhooks/stripe", tag = "webhooks",
     request_body(content = String, description = "the event as Stripe sent it", content_type = "application/json"),
     params(("Stripe-Signature" = Option<String>, Header)),
-    responses((status = 200, body = WebhookReceipt), (status = 400, body = super::error::Problem),
-               (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = WebhookReceipt), (status = 400, body = crate::error::Problem),
+               (status = 404, body = crate::error::Problem)))]
 pub async fn stripe(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> Response {
     let Some(secret) = state.stripe_webhook_secret.as_deref() else {
         return problem_response(

@@ -11,15 +11,15 @@ use payout_core::money::{Currency, Money};
 use payout_core::priority::BarberStanding;
 use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
 
-use super::ApiState;
-use super::auth::Caller;
-use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery};
-use super::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_field};
-use crate::error::AppError;
-use crate::health::PlanningFailureView;
-use crate::schedule_change::save_changed_schedule;
-use crate::schedule_change::save_schedule;
+use crate::ApiState;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiQuery};
+use crate::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_field};
+use payout_app::error::AppError;
+use payout_app::health::PlanningFailureView;
+use payout_app::schedule_change::save_changed_schedule;
+use payout_app::schedule_change::save_schedule;
 use payout_core::input;
 
 const DEFAULT_MINIMUM: &str = "25.00";
@@ -339,8 +339,8 @@ fn barber(raw: &str) -> Result<BarberId, AppError> {
 /// Creates a schedule; a barber may create only its own.
 #[utoipa::path(post, path = "/api/v1/payout-scheduler/schedules", request_body = ScheduleBody,
     security(("bearer" = [])), tag = "schedules",
-    responses((status = 201, body = ScheduleView), (status = 400, body = super::error::Problem),
-               (status = 409, body = super::error::Problem)))]
+    responses((status = 201, body = ScheduleView), (status = 400, body = crate::error::Problem),
+               (status = 409, body = crate::error::Problem)))]
 pub async fn create(
     State(state): State<ApiState>,
     caller: Caller,
@@ -385,7 +385,7 @@ async fn load(state: &ApiState, caller: &Caller, raw: &str) -> Result<PayoutSche
 
 #[utoipa::path(get, path = "/api/v1/payout-scheduler/schedules/{barber_id}",
     params(("barber_id" = String, Path)), security(("bearer" = [])), tag = "schedules",
-    responses((status = 200, body = ScheduleView), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = ScheduleView), (status = 404, body = crate::error::Problem)))]
 pub async fn get(
     State(state): State<ApiState>,
     caller: Caller,
@@ -407,8 +407,8 @@ pub async fn get(
 #[utoipa::path(put, path = "/api/v1/payout-scheduler/schedules/{barber_id}",
     params(("barber_id" = String, Path)), request_body = ScheduleBody,
     security(("bearer" = [])), tag = "schedules",
-    responses((status = 200, body = ScheduleView), (status = 400, body = super::error::Problem),
-               (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = ScheduleView), (status = 400, body = crate::error::Problem),
+               (status = 404, body = crate::error::Problem)))]
 pub async fn update(
     State(state): State<ApiState>,
     caller: Caller,
@@ -442,7 +442,7 @@ pub async fn update(
 /// Pauses the schedule; its history and open balance are kept.
 #[utoipa::path(delete, path = "/api/v1/payout-scheduler/schedules/{barber_id}",
     params(("barber_id" = String, Path)), security(("bearer" = [])), tag = "schedules",
-    responses((status = 200, body = ScheduleView), (status = 404, body = super::error::Problem)))]
+    responses((status = 200, body = ScheduleView), (status = 404, body = crate::error::Problem)))]
 pub async fn pause(
     State(state): State<ApiState>,
     caller: Caller,
@@ -467,14 +467,14 @@ fn parse_cursor(raw: &str) -> Result<BarberId, AppError> {
 /// Every schedule, by barber id (operators).
 #[utoipa::path(get, path = "/api/v1/payout-scheduler/schedules", params(PageParams),
     security(("bearer" = [])), tag = "schedules",
-    responses((status = 200, body = Page<ScheduleView>), (status = 403, body = super::error::Problem)))]
+    responses((status = 200, body = Page<ScheduleView>), (status = 403, body = crate::error::Problem)))]
 pub async fn list(
     State(state): State<ApiState>,
     caller: Caller,
     ApiQuery(page): ApiQuery<PageParams>,
 ) -> Result<Json<Page<ScheduleView>>, ApiError> {
     caller.require_operator()?;
-    let limit = super::page_limit(page.limit)?;
+    let limit = crate::page_limit(page.limit)?;
     let after = page.cursor.as_deref().map(parse_cursor).transpose()?;
     let schedules = state
         .pipeline
@@ -508,16 +508,16 @@ fn https_url(field: &str, raw: &str) -> Result<(), AppError> {
 
 /// A Stripe Connect onboarding link for the barber's connected account.
 #[utoipa::path(post, path = "/api/v1/payout-scheduler/schedules/{barber_id}/onboarding-link",
-    params(("barber_id" = String, Path)), request_body = super::wire::OnboardingBody,
+    params(("barber_id" = String, Path)), request_body = crate::wire::OnboardingBody,
     security(("bearer" = [])), tag = "schedules",
-    responses((status = 200, body = super::wire::OnboardingView), (status = 400, body = super::error::Problem),
-               (status = 404, body = super::error::Problem), (status = 409, body = super::error::Problem)))]
+    responses((status = 200, body = crate::wire::OnboardingView), (status = 400, body = crate::error::Problem),
+               (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn onboarding_link(
     State(state): State<ApiState>,
     caller: Caller,
     Path(barber_id): Path<String>,
-    ApiJson(body): ApiJson<super::wire::OnboardingBody>,
-) -> Result<Json<super::wire::OnboardingView>, ApiError> {
+    ApiJson(body): ApiJson<crate::wire::OnboardingBody>,
+) -> Result<Json<crate::wire::OnboardingView>, ApiError> {
     let schedule = load(&state, &caller, &barber_id).await?;
     https_url("return_url", &body.return_url)?;
     https_url("refresh_url", &body.refresh_url)?;
@@ -536,7 +536,7 @@ pub async fn onboarding_link(
         .map_err(|e| {
             AppError::Conflict(format!("the provider refused the onboarding link: {e}"))
         })?;
-    Ok(Json(super::wire::OnboardingView {
+    Ok(Json(crate::wire::OnboardingView {
         barber_id: schedule.barber_id.to_string(),
         account_id: account,
         url: link.url,
