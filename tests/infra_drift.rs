@@ -1,4 +1,4 @@
-//! The SAM template and the stack `payouts aws-local up` creates come from the same figures:
+//! The SAM template and the stack `payouts-tools aws-local up` creates come from the same figures:
 //! this test reads `infra/template.yaml` and compares it with `payout_aws`'s definitions.
 
 use payout_aws::dynamo::table::{KEYS, TTL_ATTRIBUTE};
@@ -6,11 +6,11 @@ use payout_aws::stack::{
     DEAD_LETTER_RETENTION_SECONDS, EXECUTOR_TIMEOUT_SECONDS, JOB_VISIBILITY_SECONDS,
     MAX_RECEIVE_COUNT,
 };
-use serde_yaml::Value;
+use serde_norway::Value;
 
 fn template() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn resource<'a>(template: &'a Value, name: &str) -> &'a Value {

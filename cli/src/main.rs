@@ -1,11 +1,8 @@
 //! `payouts`: the payout scheduler on the embedded default (SQLite, in-process queue, simulated
-//! rail, log notifier). Parses arguments and prints; the work happens in `payout-local`.
+//! rail, log notifier). Parses arguments and prints; the work happens in `payout-local`. The
+//! measuring and emulator tools are `payouts-tools`, so this binary links no AWS SDK.
 
-mod aws_cost;
-mod bench;
 mod chaos;
-mod coldstart;
-mod load;
 mod summary;
 
 use std::net::SocketAddr;
@@ -13,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use payout_core::ids::BarberId;
 use payout_http::auth::{AuthConfig, Role};
@@ -45,45 +42,6 @@ enum Command {
         /// Keep the SQLite database here instead of a temporary file.
         #[arg(long)]
         db: Option<PathBuf>,
-    },
-    /// The whole pipeline on a durable SQLite file, per phase, against the storage floor.
-    Bench {
-        #[arg(long, default_value_t = 100_000)]
-        barbers: usize,
-        #[arg(long, default_value_t = 1_000_000)]
-        earnings: usize,
-        /// A fresh SQLite file to use (a temporary one by default).
-        #[arg(long)]
-        db: Option<PathBuf>,
-        /// `full` fsyncs every commit; `process` survives a process crash but not power loss.
-        #[arg(long, default_value = "full")]
-        durability: String,
-        /// Run 10k, 100k and 1M earnings and print the time per earning of each.
-        #[arg(long)]
-        sweep: bool,
-        #[arg(long)]
-        json: bool,
-    },
-    /// A bounded load run against `payouts serve` on 127.0.0.1: reads and writes per second,
-    /// p50 and p99.
-    Load {
-        /// Requests per route.
-        #[arg(long, default_value_t = 20_000)]
-        requests: u64,
-        #[arg(long, default_value_t = 32)]
-        concurrency: usize,
-    },
-    /// Cold start of Lambda bootstraps against a minimal Runtime API on 127.0.0.1.
-    Coldstart {
-        /// The bootstrap binaries (e.g. target/release/payout-api).
-        #[arg(required = true)]
-        binaries: Vec<PathBuf>,
-    },
-    /// AWS requests, capacity units and cost per payout, measured on an emulator
-    /// (AWS_ENDPOINT_URL) through a counting proxy.
-    AwsCost {
-        #[arg(long, default_value_t = 200)]
-        payouts: usize,
     },
     /// Seeded fault-injection runs of the whole pipeline; fails if any invariant breaks.
     Chaos {
@@ -125,11 +83,6 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         rail_latency_ms: u64,
     },
-    /// Create the deployment's table, queues and topic on an AWS emulator (AWS_ENDPOINT_URL).
-    AwsLocal {
-        #[command(subcommand)]
-        action: AwsLocalAction,
-    },
     /// Compare the store's Stripe payouts with Stripe (STRIPE_SECRET_KEY) and report differences.
     Reconcile {
         #[arg(long, default_value = "payouts.db")]
@@ -143,9 +96,8 @@ enum Command {
     },
     /// Print an API token for trying the API locally.
     Token {
-        /// operator or barber.
-        #[arg(long)]
-        role: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
         /// Required for --role barber.
         #[arg(long)]
         barber_id: Option<String>,
@@ -158,14 +110,19 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum AwsLocalAction {
-    /// Create the resources and print the environment the functions need.
-    Up {
-        /// Prefix of every resource name.
-        #[arg(long, default_value = "local")]
-        prefix: String,
-    },
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Operator,
+    Barber,
+}
+
+impl From<RoleArg> for Role {
+    fn from(arg: RoleArg) -> Self {
+        match arg {
+            RoleArg::Operator => Role::Operator,
+            RoleArg::Barber => Role::Barber,
+        }
+    }
 }
 
 /// The secret `serve` and `token` share when none is configured: fine on a laptop, refused
@@ -178,13 +135,8 @@ async fn main() -> anyhow::Result<()> {
     // The demo injects failures on purpose; its summary reports them, so the log stays quiet.
     let default_level = match cli.command {
         Command::Demo { .. }
-        | Command::Bench { .. }
         | Command::Chaos { .. }
-        | Command::Load { .. }
-        | Command::Coldstart { .. }
-        | Command::AwsCost { .. }
         | Command::Token { .. }
-        | Command::AwsLocal { .. }
         | Command::Reconcile { .. } => "error",
         Command::Serve { .. } => "info",
     };
@@ -202,41 +154,6 @@ async fn main() -> anyhow::Result<()> {
             json,
             db,
         } => demo(barbers, weeks, seed, json, db).await,
-        Command::Bench {
-            barbers,
-            earnings,
-            db,
-            durability,
-            sweep,
-            json,
-        } => {
-            let durability = match durability.as_str() {
-                "full" => payout_local::sqlite::Durability::Full,
-                "process" => payout_local::sqlite::Durability::ProcessCrashSafe,
-                other => anyhow::bail!("--durability must be full or process, not `{other}`"),
-            };
-            bench::bench(bench::BenchArgs {
-                barbers,
-                earnings,
-                db,
-                durability,
-                sweep,
-                json,
-            })
-            .await
-        }
-        Command::AwsCost { payouts } => aws_cost::aws_cost(payouts.max(1)).await,
-        Command::Coldstart { binaries } => coldstart::coldstart(binaries).await,
-        Command::Load {
-            requests,
-            concurrency,
-        } => {
-            load::load(load::LoadArgs {
-                requests: requests.max(1),
-                concurrency: concurrency.max(1),
-            })
-            .await
-        }
         Command::Chaos {
             runs,
             seed,
@@ -279,26 +196,6 @@ async fn main() -> anyhow::Result<()> {
             serve(config, listener, shutdown).await?;
             Ok(())
         }
-        Command::AwsLocal {
-            action: AwsLocalAction::Up { prefix },
-        } => {
-            let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
-                anyhow::anyhow!(
-                    "set AWS_ENDPOINT_URL to the emulator (this command never touches real AWS)"
-                )
-            })?;
-            let sdk = payout_aws::config::sdk_config().await;
-            let names = payout_aws::stack::StackNames::with_prefix(&prefix);
-            let resources = payout_aws::stack::create_stack(&sdk, &names, None)
-                .await
-                .with_context(|| format!("cannot create the stack on {endpoint}"))?;
-            println!("export AWS_ENDPOINT_URL={endpoint}");
-            println!("export TABLE_NAME={}", resources.table);
-            println!("export JOB_QUEUE_URL={}", resources.queue_url);
-            println!("export DEAD_LETTER_QUEUE_URL={}", resources.dead_letter_url);
-            println!("export TOPIC_ARN={}", resources.topic_arn);
-            Ok(())
-        }
         Command::Reconcile { db, days, repair } => {
             anyhow::ensure!(db.exists(), "{} does not exist", db.display());
             let rail = payout_stripe::StripeRail::new(&payout_stripe::StripeConfig::from_env()?)?;
@@ -326,11 +223,7 @@ async fn main() -> anyhow::Result<()> {
             ttl_hours,
             jwt_secret,
         } => {
-            let role = match role.as_str() {
-                "operator" => Role::Operator,
-                "barber" => Role::Barber,
-                other => anyhow::bail!("--role must be operator or barber, not `{other}`"),
-            };
+            let role = Role::from(role);
             let barber = barber_id.map(BarberId::parse).transpose()?;
             anyhow::ensure!(
                 (role == Role::Barber) == barber.is_some(),

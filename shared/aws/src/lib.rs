@@ -2,12 +2,12 @@
 //!
 //! - [`dynamo`]: the store (schedules, ledger, payouts, audit, lock, outbox) in one DynamoDB
 //!   table, with the conditional writes the port promises; [`dynamo::table`] is the table's
-//!   definition, shared by tests, `payouts aws-local up` and checked against the SAM template.
+//!   definition, shared by tests, `payouts-tools aws-local up` and checked against the SAM template.
 //! - [`sqs`]: the job queue on SQS, delays beyond SQS's 15-minute limit included.
 //! - [`sns`]: notifications through SNS with filterable message attributes.
 //! - [`emf`]: metrics as CloudWatch Embedded Metric Format log lines.
 //! - [`lambda`]: what the Lambda functions do with their events (thin mains call these).
-//! - [`stack`]: the deployment's resources created on an emulator (`payouts aws-local up`).
+//! - [`stack`]: the deployment's resources created on an emulator (`payouts-tools aws-local up`).
 //! - [`config`]: SDK configuration (an `AWS_ENDPOINT_URL` points everything at an emulator).
 
 pub mod config;

@@ -1,4 +1,4 @@
-//! `payouts bench`: the whole pipeline on a durable SQLite file, phase by phase, against the
+//! `payouts-tools bench`: the whole pipeline on a durable SQLite file, phase by phase, against the
 //! storage floor (the same rows written raw to the same kind of file).
 //!
 //! Every barber has a weekly schedule due at one cut-off; E earnings are spread over them and

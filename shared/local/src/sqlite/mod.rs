@@ -9,6 +9,7 @@
 mod codec;
 mod ledger;
 mod locks;
+pub mod migrations;
 mod outbox;
 mod payouts;
 mod planning;
@@ -175,7 +176,7 @@ CREATE INDEX IF NOT EXISTS notifications_by_barber ON notifications (barber_id, 
 
 impl SqliteStore {
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
-        let conn = Connection::open(path).map_err(backend)?;
+        let mut conn = Connection::open(path).map_err(backend)?;
         let synchronous = durability.synchronous();
         // One process owns the file (the embedded default is single-process), so exclusive
         // locking spares a pair of fcntl calls per transaction.
@@ -185,9 +186,7 @@ impl SqliteStore {
              PRAGMA wal_autocheckpoint = 4000;"
         ))
         .map_err(backend)?;
-        for schema in [SCHEMA, outbox::SCHEMA, planning::SCHEMA] {
-            conn.execute_batch(schema).map_err(backend)?;
-        }
+        migrations::migrate(&mut conn)?;
         // Every statement of the store stays prepared (rusqlite keeps 16 by default, fewer
         // than the store has, and re-preparing costs more than running).
         conn.set_prepared_statement_cache_capacity(64);

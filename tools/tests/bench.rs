@@ -4,9 +4,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Runs `payouts ARGS`; it must succeed. Returns what it printed.
+/// Runs `payouts-tools ARGS`; it must succeed. Returns what it printed.
 fn payouts(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
+    let output = Command::new(env!("CARGO_BIN_EXE_payouts-tools"))
         .args(args)
         .output()
         .unwrap();

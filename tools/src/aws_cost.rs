@@ -1,4 +1,4 @@
-//! `payouts aws-cost`: AWS requests, capacity units and list-price cost per payout, measured on
+//! `payouts-tools aws-cost`: AWS requests, capacity units and list-price cost per payout, measured on
 //! an emulator (`AWS_ENDPOINT_URL`, never real AWS). Barbers and earnings are seeded directly;
 //! then the planner handler and the executor handler (fed by SQS receives, as the event source
 //! mapping does, with its deletes) run until every payout is paid, every AWS call passing

@@ -1,4 +1,4 @@
-//! `payouts load`: a bounded load run against `payouts serve` on 127.0.0.1: a fixed number of
+//! `payouts-tools load`: a bounded load run against `payouts serve` on 127.0.0.1: a fixed number of
 //! `GET /payouts/{id}` and then of `POST /earnings`, from a fixed number of concurrent clients,
 //! printing requests per second and latency percentiles.
 

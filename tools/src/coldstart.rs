@@ -1,4 +1,4 @@
-//! `payouts coldstart BINARY...`: each Lambda bootstrap started the way Lambda starts it,
+//! `payouts-tools coldstart BINARY...`: each Lambda bootstrap started the way Lambda starts it,
 //! against a minimal Runtime API on 127.0.0.1, measuring the time from exec to its first
 //! `GET /runtime/invocation/next` (init) and the first invocation's latency (event handed out
 //! to response posted). The same server answers the AWS calls an invocation makes with empty

@@ -1,4 +1,4 @@
-//! `payouts bench`: the end-to-end benchmark on the embedded default, once or as a sweep.
+//! `payouts-tools bench`: the end-to-end benchmark on the embedded default, once or as a sweep.
 
 use std::path::PathBuf;
 

@@ -1,13 +1,13 @@
-//! `payouts aws-local up` against moto's server: it creates the stack and prints the
+//! `payouts-tools aws-local up` against moto's server: it creates the stack and prints the
 //! environment the functions read.
 
 use std::process::Command;
 
 use payout_tests::moto::Moto;
 
-/// Runs `payouts ARGS` against the emulator; it must succeed. Returns what it printed.
+/// Runs `payouts-tools ARGS` against the emulator; it must succeed. Returns what it printed.
 fn payouts_on(moto: &Moto, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
+    let output = Command::new(env!("CARGO_BIN_EXE_payouts-tools"))
         .args(args)
         .env("AWS_ENDPOINT_URL", &moto.endpoint)
         .env("AWS_REGION", "us-east-1")
@@ -44,7 +44,7 @@ async fn aws_local_up_creates_the_stack_and_prints_its_environment() {
         .unwrap();
     assert_eq!(table.table().unwrap().global_secondary_indexes().len(), 2);
 
-    let refused = Command::new(env!("CARGO_BIN_EXE_payouts"))
+    let refused = Command::new(env!("CARGO_BIN_EXE_payouts-tools"))
         .args(["aws-local", "up"])
         .env_remove("AWS_ENDPOINT_URL")
         .output()

@@ -1,0 +1,45 @@
+//! The schema, versioned: each migration runs once, in order, in one transaction with the bump
+//! of `PRAGMA user_version`, so a file written by an older build opens and upgrades, and one
+//! written by a newer build is refused rather than misread.
+//!
+//! Files from before versioning have version 0 and every table of migration 1, whose
+//! statements are `IF NOT EXISTS`, so for them it changes nothing but the version.
+
+use payout_app::ports::StoreError;
+use rusqlite::Connection;
+
+use super::{backend, outbox, planning};
+
+/// Migration `i` brings a file from version `i` to `i + 1`.
+const MIGRATIONS: [&[&str]; 2] = [
+    // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
+    // webhook events, heartbeats.
+    &[super::SCHEMA],
+    // 2: the notification outbox's delivery state and the planner's failure records.
+    &[outbox::SCHEMA, planning::SCHEMA],
+];
+
+/// The version this build writes.
+pub const CURRENT: u32 = MIGRATIONS.len() as u32;
+
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(backend)?;
+    if version > CURRENT {
+        return Err(StoreError::Backend(format!(
+            "the database is at schema version {version}, newer than this build's {CURRENT}; \
+             run the newer build"
+        )));
+    }
+    for (index, statements) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(backend)?;
+        for statement in *statements {
+            tx.execute_batch(statement).map_err(backend)?;
+        }
+        tx.pragma_update(None, "user_version", (index + 1) as u32)
+            .map_err(backend)?;
+        tx.commit().map_err(backend)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,164 @@
+//! `payouts-tools`: measuring and emulator tools beside the product (`payouts`): the
+//! benchmark, a bounded load run, Lambda cold starts, AWS cost on an emulator, and an emulated
+//! stack for trying the Lambdas locally. Parses arguments and prints.
+
+mod aws_cost;
+mod bench;
+mod coldstart;
+mod load;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "payouts-tools",
+    version,
+    about = "Benchmarks and emulator tools for the payout scheduler"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The whole pipeline on a durable SQLite file, per phase, against the storage floor.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        barbers: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        earnings: usize,
+        /// A fresh SQLite file to use (a temporary one by default).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// `full` fsyncs every commit; `process` survives a process crash but not power loss.
+        #[arg(long, value_enum, default_value_t = DurabilityArg::Full)]
+        durability: DurabilityArg,
+        /// Run 10k, 100k and 1M earnings and print the time per earning of each.
+        #[arg(long)]
+        sweep: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A bounded load run against `payouts serve` on 127.0.0.1: reads and writes per second,
+    /// p50 and p99.
+    Load {
+        /// Requests per route.
+        #[arg(long, default_value_t = 20_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// Cold start of Lambda bootstraps against a minimal Runtime API on 127.0.0.1.
+    Coldstart {
+        /// The bootstrap binaries (e.g. target/release/payout-api).
+        #[arg(required = true)]
+        binaries: Vec<PathBuf>,
+    },
+    /// AWS requests, capacity units and cost per payout, measured on an emulator
+    /// (AWS_ENDPOINT_URL) through a counting proxy.
+    AwsCost {
+        #[arg(long, default_value_t = 200)]
+        payouts: usize,
+    },
+    /// Create the deployment's table, queues and topic on an AWS emulator (AWS_ENDPOINT_URL).
+    AwsLocal {
+        #[command(subcommand)]
+        action: AwsLocalAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AwsLocalAction {
+    /// Create the resources and print the environment the functions need.
+    Up {
+        /// Prefix of every resource name.
+        #[arg(long, default_value = "local")]
+        prefix: String,
+    },
+}
+
+/// How hard the benchmark's commits try to reach the disk.
+#[derive(Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    /// fsync at every commit.
+    Full,
+    /// Survives a process crash, not a power loss.
+    Process,
+}
+
+impl From<DurabilityArg> for payout_local::sqlite::Durability {
+    fn from(arg: DurabilityArg) -> Self {
+        match arg {
+            DurabilityArg::Full => Self::Full,
+            DurabilityArg::Process => Self::ProcessCrashSafe,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("error")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Bench {
+            barbers,
+            earnings,
+            db,
+            durability,
+            sweep,
+            json,
+        } => {
+            bench::bench(bench::BenchArgs {
+                barbers,
+                earnings,
+                db,
+                durability: durability.into(),
+                sweep,
+                json,
+            })
+            .await
+        }
+        Command::AwsCost { payouts } => aws_cost::aws_cost(payouts.max(1)).await,
+        Command::Coldstart { binaries } => coldstart::coldstart(binaries).await,
+        Command::Load {
+            requests,
+            concurrency,
+        } => {
+            load::load(load::LoadArgs {
+                requests: requests.max(1),
+                concurrency: concurrency.max(1),
+            })
+            .await
+        }
+        Command::AwsLocal {
+            action: AwsLocalAction::Up { prefix },
+        } => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+                anyhow::anyhow!(
+                    "set AWS_ENDPOINT_URL to the emulator (this command never touches real AWS)"
+                )
+            })?;
+            let sdk = payout_aws::config::sdk_config().await;
+            let names = payout_aws::stack::StackNames::with_prefix(&prefix);
+            let resources = payout_aws::stack::create_stack(&sdk, &names, None)
+                .await
+                .with_context(|| format!("cannot create the stack on {endpoint}"))?;
+            println!("export AWS_ENDPOINT_URL={endpoint}");
+            println!("export TABLE_NAME={}", resources.table);
+            println!("export JOB_QUEUE_URL={}", resources.queue_url);
+            println!("export DEAD_LETTER_QUEUE_URL={}", resources.dead_letter_url);
+            println!("export TOPIC_ARN={}", resources.topic_arn);
+            Ok(())
+        }
+    }
+}
