@@ -10,7 +10,7 @@ use payout_app::Pipeline;
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
 use payout_app::notify::{notify_payout, render_message};
-use payout_app::operator::manual_payout;
+use payout_app::payout_actions::manual_payout;
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Channel, Notification, NotificationKind, Notifier, NotifyError};
 use payout_app::schedule_change::save_schedule;

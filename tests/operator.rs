@@ -8,7 +8,7 @@ use chrono::{DateTime, TimeDelta, Utc, Weekday};
 use parking_lot::Mutex;
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
-use payout_app::operator::{cancel_payout, manual_payout, retry_payout};
+use payout_app::payout_actions::{cancel_payout, manual_payout, retry_payout};
 use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 use payout_app::{AppError, Pipeline};
 use payout_core::ids::PayoutId;

@@ -29,6 +29,7 @@ contract_tests!(
     payout_updates_are_conditional_on_version,
     cancel_returns_earnings_to_the_open_balance,
     due_schedules_page_in_order_and_advance_conditionally,
+    schedules_are_created_once,
     advance_notices_come_due_once_per_barber,
     notifications_are_recorded_once,
     pending_notices_come_due_until_settled,

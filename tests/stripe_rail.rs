@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{TimeDelta, Weekday};
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
-use payout_app::operator::manual_payout;
+use payout_app::payout_actions::manual_payout;
 use payout_app::ports::{PaymentRail, TransferRequest};
 use payout_app::reconcile::ReconcileScope;
 use payout_core::ids::{BarberId, PayoutId};

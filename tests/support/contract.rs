@@ -294,6 +294,20 @@ pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn P
     assert_eq!(due_now.len(), 3);
 }
 
+/// A schedule is created once: a second create of the same barber's schedule writes nothing.
+pub async fn schedules_are_created_once(store: &dyn PayoutStore) {
+    let monday = utc(2026, 3, 2, 12, 0);
+    let first = World::weekly_schedule("b1", Weekday::Fri, monday);
+    assert!(store.insert_schedule(&first).await.unwrap());
+    let mut second = World::weekly_schedule("b1", Weekday::Tue, monday);
+    second.connected_account = Some("acct_other".into());
+    assert!(!store.insert_schedule(&second).await.unwrap());
+    assert_eq!(
+        store.get_schedule(&barber("b1")).await.unwrap(),
+        Some(first)
+    );
+}
+
 pub async fn advance_notices_come_due_once_per_barber(store: &dyn PayoutStore) {
     let notice = |barber_id: &str, cutoff| AdvanceNotice {
         barber_id: barber(barber_id),

@@ -5,7 +5,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use payout_app::rails::MethodRouter;
+use payout_app::rails::RailsByMethod;
 use payout_aws::lambda::{handle_job_batch, init_logging, runtime_from_env};
 use payout_stripe::{StripeConfig, StripeRail};
 
@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     init_logging();
     let runtime = runtime_from_env(
         "executor",
-        Arc::new(MethodRouter::new(Arc::new(StripeRail::new(
+        Arc::new(RailsByMethod::new(Arc::new(StripeRail::new(
             &StripeConfig::from_env()?,
         )?))),
     )

@@ -4,7 +4,7 @@
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
-use payout_app::rails::MethodRouter;
+use payout_app::rails::RailsByMethod;
 use payout_aws::lambda::{deadline_instant, handle_schedule_tick, init_logging, runtime_from_env};
 use payout_stripe::{StripeConfig, StripeRail};
 use serde_json::Value;
@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     init_logging();
     let runtime = runtime_from_env(
         "planner",
-        Arc::new(MethodRouter::new(Arc::new(StripeRail::new(
+        Arc::new(RailsByMethod::new(Arc::new(StripeRail::new(
             &StripeConfig::from_env()?,
         )?))),
     )

@@ -17,7 +17,8 @@
 //!      backoff.
 //!    - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
 //!    - [`worker`]: receive deliveries and hand them to [`execute`].
-//!    - [`operator`]: manual payout, retry, cancel, preview, confirm and return.
+//!    - [`payout_actions`]: what people do to payouts: manual payout, retry, cancel, preview,
+//!      confirm and return.
 //!    - [`rails`]: bank transfer and manual rails, and the router by payment method.
 //!    - [`bank_export`]: the daily bank transfer file.
 //!    - [`schedule_change`]: saving a schedule; a new destination is audited and announced.
@@ -41,7 +42,7 @@ pub mod health;
 pub mod ingest;
 pub mod insights;
 pub mod notify;
-pub mod operator;
+pub mod payout_actions;
 pub mod period;
 pub mod pipeline;
 pub mod plan;

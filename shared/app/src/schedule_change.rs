@@ -1,9 +1,10 @@
-//! Saving a schedule (with its next advance notice), and one somebody changed. A change of where the money goes (payment method or
-//! account) is kept on the schedule with who made it and when, and the barber is told, so a
-//! change they did not ask for is noticed.
+//! Saving schedules: each with its next advance notice; a new one only if the barber has none
+//! (a conditional write, so two racing requests cannot both create it); and a change of where
+//! the money goes (payment method or account) kept on the schedule with who made it and when,
+//! the barber told, so a change they did not ask for is noticed.
 
 use chrono::{DateTime, Utc};
-use payout_core::schedule::PayoutSchedule;
+use payout_core::schedule::{DestinationChange, PayoutSchedule};
 
 use crate::advance_notice::remember_advance_notice;
 use crate::error::AppError;
@@ -20,21 +21,50 @@ pub async fn save_schedule(
     remember_advance_notice(store, schedule, schedule.next_run_at).await
 }
 
-/// Saves `schedule`, changed by `actor` from `before` (none: a new schedule), auditing and
-/// announcing a change of destination; returns it as saved.
-pub async fn save_changed_schedule(
+/// Creates the barber's schedule, made by `actor`; a conflict (nothing written) when the barber
+/// has one already.
+pub async fn create_schedule(
     p: &Pipeline,
     mut schedule: PayoutSchedule,
-    before: Option<&PayoutSchedule>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<PayoutSchedule, AppError> {
-    let change = schedule.audit_destination(before, actor, now);
+    let change = schedule.audit_destination(None, actor, now);
+    if !p.store.insert_schedule(&schedule).await? {
+        return Err(AppError::Conflict(format!(
+            "barber {} has a schedule already; change it with PUT",
+            schedule.barber_id
+        )));
+    }
+    remember_advance_notice(p.store.as_ref(), &schedule, schedule.next_run_at).await?;
+    announce(p, &schedule, change, now).await;
+    Ok(schedule)
+}
+
+/// Saves `schedule`, changed by `actor` from `before`, auditing and announcing a change of
+/// destination; returns it as saved.
+pub async fn save_changed_schedule(
+    p: &Pipeline,
+    mut schedule: PayoutSchedule,
+    before: &PayoutSchedule,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<PayoutSchedule, AppError> {
+    let change = schedule.audit_destination(Some(before), actor, now);
     save_schedule(p.store.as_ref(), &schedule).await?;
+    announce(p, &schedule, change, now).await;
+    Ok(schedule)
+}
+
+async fn announce(
+    p: &Pipeline,
+    schedule: &PayoutSchedule,
+    change: Option<DestinationChange>,
+    now: DateTime<Utc>,
+) {
     if let Some(change) = change {
         tracing::info!(barber = %schedule.barber_id, actor = %change.actor, method = %change.method,
             account = ?change.account, "payout destination changed");
-        notify_destination_changed(p, &schedule, &change, now).await;
+        notify_destination_changed(p, schedule, &change, now).await;
     }
-    Ok(schedule)
 }

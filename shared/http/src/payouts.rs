@@ -21,7 +21,7 @@ use crate::wire::{
     Page, PayoutDetail, PayoutListParams, PayoutView, ReturnBody, money_text, parse_field,
 };
 use payout_app::error::AppError;
-use payout_app::operator::{
+use payout_app::payout_actions::{
     cancel_payout, confirm_payout, manual_payout, preview_payout, retry_payout, return_payout,
 };
 use payout_app::ports::PayoutQuery;

@@ -18,8 +18,8 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_field};
 use payout_app::error::AppError;
 use payout_app::health::PlanningFailureView;
-use payout_app::schedule_change::save_changed_schedule;
 use payout_app::schedule_change::save_schedule;
+use payout_app::schedule_change::{create_schedule, save_changed_schedule};
 use payout_core::input;
 
 const DEFAULT_MINIMUM: &str = "25.00";
@@ -353,18 +353,10 @@ pub async fn create(
     let barber_id = barber(&raw)?;
     caller.may_act_for(&barber_id)?;
     barber_may_send(&caller, &body)?;
-    let store = &state.pipeline.store;
-    if store.get_schedule(&barber_id).await?.is_some() {
-        return Err(AppError::Conflict(format!(
-            "barber {barber_id} has a schedule already; change it with PUT"
-        ))
-        .into());
-    }
     let schedule = build(barber_id, &body, None, state.clock.now())?;
-    let schedule = save_changed_schedule(
+    let schedule = create_schedule(
         &state.pipeline,
         schedule,
-        None,
         &caller.actor(),
         state.clock.now(),
     )
@@ -431,7 +423,7 @@ pub async fn update(
     let schedule = save_changed_schedule(
         &state.pipeline,
         schedule,
-        Some(&existing),
+        &existing,
         &caller.actor(),
         state.clock.now(),
     )

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, SystemClock};
-use payout_app::rails::MethodRouter;
+use payout_app::rails::RailsByMethod;
 use payout_app::recovery::{recover_older_than, recover_stalled};
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Pipeline};
@@ -71,7 +71,7 @@ pub fn embedded_pipeline(
         queue: Arc::new(MemoryQueue::default()),
         // Bank transfers and manual payments go in transit until an operator confirms them, as
         // in production.
-        rail: Arc::new(MethodRouter::new(provider)),
+        rail: Arc::new(RailsByMethod::new(provider)),
         notifier: Arc::new(LogNotifier),
         metrics: Arc::new(MetricsWindow::new(clock.clone())),
         stopwatch: clock,

@@ -202,6 +202,9 @@ pub struct LedgerTotals {
 #[async_trait]
 pub trait PayoutStore: Send + Sync {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError>;
+    /// Stores a new schedule only if the barber has none; false when one exists (nothing is
+    /// written), so two requests creating the same barber's schedule cannot both succeed.
+    async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError>;
     async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError>;
     /// Active schedules with `next_run_at <= now`, ordered by (next_run_at, barber), after
     /// `cursor`; a record that cannot be decoded is reported in its place, not as an error.

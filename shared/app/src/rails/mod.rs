@@ -16,12 +16,12 @@ use crate::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 use offline::OfflineRail;
 
 /// Stripe methods go to the provider's rail, bank transfer and manual to the offline rail.
-pub struct MethodRouter {
+pub struct RailsByMethod {
     provider: Arc<dyn PaymentRail>,
     offline: OfflineRail,
 }
 
-impl MethodRouter {
+impl RailsByMethod {
     pub fn new(provider: Arc<dyn PaymentRail>) -> Self {
         Self {
             provider,
@@ -31,7 +31,7 @@ impl MethodRouter {
 }
 
 #[async_trait]
-impl PaymentRail for MethodRouter {
+impl PaymentRail for RailsByMethod {
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
         match request.method {
             PaymentMethod::StripeStandard | PaymentMethod::StripeInstant => {

@@ -214,6 +214,10 @@ impl PayoutStore for DynamoStore {
         schedules::put(self, schedule).await
     }
 
+    async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+        schedules::insert(self, schedule).await
+    }
+
     async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
         schedules::get(self, barber).await
     }

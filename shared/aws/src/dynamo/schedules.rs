@@ -11,6 +11,7 @@ use super::DynamoStore;
 use super::item::{
     Item, backend, corrupt, from_json, get_s, get_time, item, key, micros, s, time_key, to_json,
 };
+use super::records::put_if;
 
 /// Due-index partitions; the planner reads all of them and merges.
 pub const DUE_SHARDS: u64 = 4;
@@ -57,6 +58,14 @@ fn due_from_item(item: &Item) -> Result<DueSchedule, StoreError> {
 }
 
 pub async fn put(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<(), StoreError> {
+    store.put(record(schedule)?).await
+}
+
+pub async fn insert(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+    put_if(store, record(schedule)?, "attribute_not_exists(pk)", None).await
+}
+
+fn record(schedule: &PayoutSchedule) -> Result<Item, StoreError> {
     let mut record = schedule_key(&schedule.barber_id);
     record.extend(item([
         ("json_doc", to_json(schedule)?),
@@ -73,7 +82,7 @@ pub async fn put(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<(), S
             ),
         ]));
     }
-    store.put(record).await
+    Ok(record)
 }
 
 pub async fn get(

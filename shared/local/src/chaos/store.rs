@@ -61,6 +61,11 @@ impl PayoutStore for ChaosStore {
         self.inner.put_schedule(schedule).await
     }
 
+    async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+        self.point().await;
+        self.inner.insert_schedule(schedule).await
+    }
+
     async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
         self.point().await;
         self.inner.get_schedule(barber).await

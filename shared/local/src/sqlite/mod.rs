@@ -269,6 +269,10 @@ impl PayoutStore for SqliteStore {
         schedules::put(&self.conn.lock(), schedule)
     }
 
+    async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+        schedules::insert(&self.conn.lock(), schedule)
+    }
+
     async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
         schedules::get(&self.conn.lock(), barber)
     }

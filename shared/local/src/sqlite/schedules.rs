@@ -10,11 +10,30 @@ use super::backend;
 use super::codec::{from_json, instant, micros, to_json};
 
 pub fn put(conn: &Connection, schedule: &PayoutSchedule) -> Result<(), StoreError> {
+    write(
+        conn,
+        schedule,
+        "ON CONFLICT (barber_id) DO UPDATE SET active = ?2, next_run_at = ?3, body = ?4",
+    )?;
+    Ok(())
+}
+
+pub fn insert(conn: &Connection, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+    Ok(write(conn, schedule, "ON CONFLICT (barber_id) DO NOTHING")? == 1)
+}
+
+/// Inserts the schedule's row, resolving a conflict as `on_conflict` says; returns the rows
+/// written.
+fn write(
+    conn: &Connection,
+    schedule: &PayoutSchedule,
+    on_conflict: &str,
+) -> Result<usize, StoreError> {
     let body = to_json(schedule)?;
-    conn.prepare_cached(
+    conn.prepare_cached(&format!(
         "INSERT INTO schedules (barber_id, active, next_run_at, body) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (barber_id) DO UPDATE SET active = ?2, next_run_at = ?3, body = ?4",
-    )
+         {on_conflict}"
+    ))
     .and_then(|mut statement| {
         statement.execute(params![
             schedule.barber_id.as_str(),
@@ -23,8 +42,7 @@ pub fn put(conn: &Connection, schedule: &PayoutSchedule) -> Result<(), StoreErro
             body,
         ])
     })
-    .map_err(backend)?;
-    Ok(())
+    .map_err(backend)
 }
 
 pub fn get(conn: &Connection, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
