@@ -4,7 +4,7 @@
 use chrono::{TimeDelta, Weekday};
 use payout_app::ports::{
     AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, PayoutCreation,
-    PayoutStore, WriteOutcome,
+    PayoutQuery, PayoutStore, WriteOutcome,
 };
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
@@ -93,19 +93,20 @@ pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn PayoutStore) 
 }
 
 async fn seed_period(store: &dyn PayoutStore) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
-    seed_period_of(store, 3).await
+    seed_period_of(store, "b1", 3).await
 }
 
 /// A barber with `services` open earnings of $100 and the creation that closes the period.
 async fn seed_period_of(
     store: &dyn PayoutStore,
+    barber: &str,
     services: usize,
 ) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
     let monday = utc(2026, 3, 2, 12, 0);
-    let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
+    let schedule = World::weekly_schedule(barber, Weekday::Fri, monday);
     store.put_schedule(&schedule).await.unwrap();
     let earnings: Vec<_> = (0..services)
-        .map(|n| World::earning("b1", n, "100.00", monday + TimeDelta::minutes(n as i64)))
+        .map(|n| World::earning(barber, n, "100.00", monday + TimeDelta::minutes(n as i64)))
         .collect();
     let hashes: Vec<String> = (0..services).map(|n| format!("h{n}")).collect();
     for (earnings, hashes) in earnings.chunks(500).zip(hashes.chunks(500)) {
@@ -562,7 +563,7 @@ pub async fn planning_failures_count_until_cleared(store: &dyn PayoutStore) {
 pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(
     store: &dyn PayoutStore,
 ) {
-    let (creation, cutoff) = seed_period_of(store, 260).await;
+    let (creation, cutoff) = seed_period_of(store, "b1", 260).await;
     assert_eq!(
         store.create_payout(&creation).await.unwrap(),
         CreateOutcome::Created
@@ -589,4 +590,95 @@ pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(
         .await
         .unwrap();
     assert_eq!((open.gross_minor, open.services), (2_600_000, 260));
+}
+
+/// Payouts list in (created_at, id) order, page by page after a cursor, and by each filter.
+pub async fn payouts_list_in_order_by_filters_and_cursor(store: &dyn PayoutStore) {
+    let mut cutoff = None;
+    for barber in ["b3", "b1", "b2"] {
+        let (creation, at) = seed_period_of(store, barber, 2).await;
+        assert_eq!(
+            store.create_payout(&creation).await.unwrap(),
+            CreateOutcome::Created
+        );
+        cutoff = Some(at);
+    }
+    let cutoff = cutoff.unwrap();
+    let ids = |payouts: Vec<Payout>| -> Vec<String> {
+        payouts
+            .into_iter()
+            .map(|p| p.barber_id.to_string())
+            .collect()
+    };
+    let all = PayoutQuery::default();
+    let first = store.list_payouts(&all, 2).await.unwrap();
+    let after = first.last().map(|p| (p.created_at, p.id.clone()));
+    assert_eq!(ids(first), ["b1", "b2"]);
+    let rest = PayoutQuery {
+        after,
+        ..PayoutQuery::default()
+    };
+    assert_eq!(ids(store.list_payouts(&rest, 2).await.unwrap()), ["b3"]);
+    let by_barber = PayoutQuery {
+        barber: Some(barber("b2")),
+        ..PayoutQuery::default()
+    };
+    assert_eq!(
+        ids(store.list_payouts(&by_barber, 10).await.unwrap()),
+        ["b2"]
+    );
+    let queued = PayoutQuery {
+        status: Some(PayoutStatus::Queued),
+        method: Some(payout_core::method::PaymentMethod::StripeStandard),
+        from: Some(cutoff),
+        to: Some(cutoff + TimeDelta::seconds(1)),
+        ..PayoutQuery::default()
+    };
+    assert_eq!(
+        ids(store.list_payouts(&queued, 10).await.unwrap()),
+        ["b1", "b2", "b3"]
+    );
+    for empty in [
+        PayoutQuery {
+            status: Some(PayoutStatus::Completed),
+            ..PayoutQuery::default()
+        },
+        PayoutQuery {
+            method: Some(payout_core::method::PaymentMethod::BankTransfer),
+            ..PayoutQuery::default()
+        },
+        PayoutQuery {
+            from: Some(cutoff + TimeDelta::seconds(1)),
+            ..PayoutQuery::default()
+        },
+        PayoutQuery {
+            to: Some(cutoff),
+            ..PayoutQuery::default()
+        },
+    ] {
+        assert!(
+            store.list_payouts(&empty, 10).await.unwrap().is_empty(),
+            "{empty:?}"
+        );
+    }
+}
+
+/// A heartbeat keeps its latest time; an older one recorded late does not move it back.
+pub async fn heartbeats_keep_the_latest(store: &dyn PayoutStore) {
+    let t0 = utc(2026, 1, 1, 0, 0);
+    assert_eq!(store.last_heartbeat("planner").await.unwrap(), None);
+    store.record_heartbeat("planner", t0).await.unwrap();
+    store
+        .record_heartbeat("planner", t0 - TimeDelta::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(store.last_heartbeat("planner").await.unwrap(), Some(t0));
+    store
+        .record_heartbeat("planner", t0 + TimeDelta::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.last_heartbeat("planner").await.unwrap(),
+        Some(t0 + TimeDelta::minutes(5))
+    );
 }

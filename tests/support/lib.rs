@@ -7,11 +7,13 @@
 //! - [`scenarios`]: whole-pipeline scenarios run on more than one store.
 //! - [`contract`]: the store contract suite, one set of checks every `PayoutStore` adapter must
 //!   pass (SQLite here; DynamoDB runs the same functions).
+//! - [`queue_contract`]: the same for every `JobQueue` (the in-process queue and SQS).
 
 pub mod app;
 pub mod contract;
 pub mod fake_stripe;
 pub mod moto;
+pub mod queue_contract;
 pub mod scenarios;
 pub mod served;
 pub mod world;

@@ -147,8 +147,8 @@ impl JobQueue for DuplicatingQueue {
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
         self.0.ack(receipt).await
     }
-    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError> {
-        self.0.defer(receipt, until).await
+    async fn defer(&self, delivery: &Delivery, until: DateTime<Utc>) -> Result<(), QueueError> {
+        self.0.defer(delivery, until).await
     }
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
         self.0.depth(now).await

@@ -30,7 +30,7 @@ pub async fn process_delivery(
                 .await?;
             p.queue.ack(&delivery.receipt).await?;
         }
-        JobOutcome::NotYet(at) => p.queue.defer(&delivery.receipt, at).await?,
+        JobOutcome::NotYet(at) => p.queue.defer(delivery, at).await?,
     }
     Ok(outcome)
 }

@@ -205,9 +205,7 @@ pub async fn handle_job_batch(
         let span = tracing::info_span!("job", message_id = %id);
         let _entered = span.enter();
         let outcome = match parse_job(message.body.as_deref().unwrap_or_default()) {
-            Ok(job) => {
-                handle_job(runtime, &job, message.receipt_handle.as_deref(), owner, now).await
-            }
+            Ok(job) => handle_job(runtime, &job, owner, now).await,
             Err(error) => Err(AppError::Invalid(error.to_string())),
         };
         if let Err(error) = outcome {
@@ -222,13 +220,15 @@ pub async fn handle_job_batch(
 async fn handle_job(
     runtime: &AwsRuntime,
     job: &PayoutJob,
-    receipt: Option<&str>,
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     match execute_payout(&runtime.pipeline, &job.payout_id, owner, now).await? {
         JobOutcome::Finished => Ok(()),
-        JobOutcome::RetryAt(at) => {
+        // A retry or a deferral goes back as a fresh message, and this one is deleted: a
+        // changed visibility would count towards the dead-letter threshold, and waiting is not
+        // failing.
+        JobOutcome::RetryAt(at) | JobOutcome::NotYet(at) => {
             runtime
                 .queue
                 .send(&[PayoutJob {
@@ -237,12 +237,6 @@ async fn handle_job(
                 }])
                 .await?;
             Ok(())
-        }
-        JobOutcome::NotYet(at) => {
-            if let Some(receipt) = receipt {
-                runtime.queue.defer(receipt, at).await?;
-            }
-            Err(AppError::Conflict(format!("not before {at}")))
         }
     }
 }

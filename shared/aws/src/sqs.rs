@@ -2,7 +2,8 @@
 //!
 //! SQS delays a message by at most 15 minutes; a job due later (the 1 h retry, an off-peak
 //! start) is sent with the longest delay and, when delivered early, the executor sees the
-//! payout's `next_attempt_at` and defers it again with ChangeMessageVisibility (up to 12 h).
+//! payout's `next_attempt_at` and defers it: a fresh message with the next delay, never a
+//! changed visibility, whose receives would count towards the dead-letter threshold.
 
 use std::collections::HashMap;
 
@@ -15,10 +16,9 @@ use aws_sdk_sqs::types::{
 use chrono::{DateTime, Utc};
 use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 
-/// SQS's limits: 10 messages per batch call, 900 s of delay, 12 h of visibility.
+/// SQS's limits: 10 messages per batch call, 900 s of delay.
 const BATCH: usize = 10;
 const MAX_DELAY_SECONDS: i64 = 900;
-const MAX_VISIBILITY_SECONDS: i64 = 12 * 60 * 60;
 
 #[derive(Clone)]
 pub struct SqsQueue {
@@ -153,16 +153,16 @@ impl JobQueue for SqsQueue {
         Ok(())
     }
 
-    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError> {
-        self.client
-            .change_message_visibility()
-            .queue_url(&self.queue_url)
-            .receipt_handle(receipt)
-            .visibility_timeout(seconds_until(until, Utc::now(), MAX_VISIBILITY_SECONDS))
-            .send()
-            .await
-            .map_err(error)?;
-        Ok(())
+    async fn defer(&self, delivery: &Delivery, until: DateTime<Utc>) -> Result<(), QueueError> {
+        // Changing the message's visibility would count its next receive towards the
+        // dead-letter threshold, so a job deferred often enough would be dead-lettered while
+        // merely waiting. It goes back as a fresh message instead (sent first: at least once).
+        let job = PayoutJob {
+            payout_id: delivery.job.payout_id.clone(),
+            not_before: until,
+        };
+        self.send_at(&self.queue_url, &[job], Utc::now()).await?;
+        self.ack(&delivery.receipt).await
     }
 
     async fn depth(&self, _now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {

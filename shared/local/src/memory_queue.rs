@@ -134,7 +134,8 @@ impl JobQueue for MemoryQueue {
         Ok(())
     }
 
-    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError> {
+    async fn defer(&self, delivery: &Delivery, until: DateTime<Utc>) -> Result<(), QueueError> {
+        let receipt = delivery.receipt.as_str();
         let mut state = self.state.lock();
         let Some(id) = Self::parse_receipt(receipt) else {
             return Err(QueueError(format!("malformed receipt `{receipt}`")));
@@ -147,8 +148,8 @@ impl JobQueue for MemoryQueue {
         }
         let old = (message.visible_at, id);
         message.visible_at = until;
-        // Deferring is not a failed receive: like SQS's ChangeMessageVisibility it does not
-        // count towards the dead-letter threshold.
+        // Deferring is not a failed receive: it does not count towards the dead-letter
+        // threshold (the SQS adapter sends a fresh message for the same reason).
         message.receive_count = message.receive_count.saturating_sub(1);
         state.by_visibility.remove(&old);
         state.by_visibility.insert((until, id));
@@ -253,7 +254,7 @@ mod tests {
         let got = queue.receive(t0, 10).await.unwrap();
         queue.ack(&got[0].receipt).await.unwrap();
         queue
-            .defer(&got[1].receipt, t0 + TimeDelta::hours(1))
+            .defer(&got[1], t0 + TimeDelta::hours(1))
             .await
             .unwrap();
         assert!(

@@ -44,8 +44,10 @@ pub trait JobQueue: Send + Sync {
 
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
 
-    /// Hands the delivery back, to be visible again at `until`.
-    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError>;
+    /// Hands the delivery back, to be received again at `until`. A deferral (the barber is busy,
+    /// the job is early) is not a failed receive: it never counts towards the dead-letter
+    /// threshold.
+    async fn defer(&self, delivery: &Delivery, until: DateTime<Utc>) -> Result<(), QueueError>;
 
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError>;
 

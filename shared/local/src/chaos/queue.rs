@@ -50,9 +50,9 @@ impl JobQueue for ChaosQueue {
         self.inner.ack(receipt).await
     }
 
-    async fn defer(&self, receipt: &str, until: DateTime<Utc>) -> Result<(), QueueError> {
+    async fn defer(&self, delivery: &Delivery, until: DateTime<Utc>) -> Result<(), QueueError> {
         yield_now().await;
-        self.inner.defer(receipt, until).await
+        self.inner.defer(delivery, until).await
     }
 
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
