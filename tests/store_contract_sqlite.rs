@@ -103,3 +103,25 @@ mod queue {
         .await;
     }
 }
+
+/// The rail contract suite on the simulated provider.
+mod rail {
+    use payout_local::{FailurePlan, SimulatedRail};
+    use payout_tests::rail_contract;
+
+    macro_rules! rail_contract_tests {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    rail_contract::$name(&SimulatedRail::new(1, FailurePlan::default())).await;
+                }
+            )*
+        };
+    }
+
+    rail_contract_tests!(
+        a_transfer_is_idempotent_by_its_key,
+        a_paid_payout_is_found_and_an_unpaid_one_is_not,
+    );
+}

@@ -379,3 +379,26 @@ async fn an_onboarding_link_comes_from_stripe_for_the_connected_account() {
     assert_eq!(link.url, "https://connect.stripe.com/setup/e/acct_new/fake");
     assert_eq!(link.expires_at.timestamp(), 1_772_834_700);
 }
+
+/// The rail contract suite on the Stripe rail against the fake.
+mod contract {
+    use payout_tests::fake_stripe::FakeStripe;
+    use payout_tests::rail_contract;
+
+    macro_rules! rail_contract_tests {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let fake = FakeStripe::start().await;
+                    rail_contract::$name(&super::rail(&fake)).await;
+                }
+            )*
+        };
+    }
+
+    rail_contract_tests!(
+        a_transfer_is_idempotent_by_its_key,
+        a_paid_payout_is_found_and_an_unpaid_one_is_not,
+    );
+}

@@ -8,12 +8,15 @@
 //! - [`contract`]: the store contract suite, one set of checks every `PayoutStore` adapter must
 //!   pass (SQLite here; DynamoDB runs the same functions).
 //! - [`queue_contract`]: the same for every `JobQueue` (the in-process queue and SQS).
+//! - [`rail_contract`]: the same for every rail that moves money itself (the simulated
+//!   provider and the Stripe rail on the fake).
 
 pub mod app;
 pub mod contract;
 pub mod fake_stripe;
 pub mod moto;
 pub mod queue_contract;
+pub mod rail_contract;
 pub mod scenarios;
 pub mod served;
 pub mod world;
