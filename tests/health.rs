@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc, Weekday};
 use payout_app::health::check_health;
 use payout_app::plan::PLANNER;
-use payout_app::ports::{ManualClock, Metric, PayoutCreation, PayoutStore};
+use payout_app::ports::{ManualClock, Metric, PayoutCreation, Store};
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::method::PaymentMethod;
@@ -20,7 +20,7 @@ use payout_tests::world::{World, usd, utc};
 /// Writes `total` payouts created and first attempted 10 minutes before `now`: `failed` of them
 /// failed, the others completed `processing` after their first attempt. The planner ran at `now`.
 async fn finished_payouts(
-    store: &dyn PayoutStore,
+    store: &dyn Store,
     now: DateTime<Utc>,
     total: usize,
     failed: usize,

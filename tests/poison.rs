@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use payout_app::ports::PayoutStore;
+use payout_app::ports::ScheduleStore;
 use payout_aws::DynamoStore;
 use payout_aws::dynamo::table::create_table;
 use payout_local::sqlite::Durability;

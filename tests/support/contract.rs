@@ -1,10 +1,10 @@
-//! What every `PayoutStore` must do, whatever it is built on. Each function takes a fresh,
+//! What every `Store` must do, whatever it is built on. Each function takes a fresh,
 //! empty store.
 
 use chrono::{TimeDelta, Weekday};
 use payout_app::ports::{
     AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, PayoutCreation,
-    PayoutQuery, PayoutStore, WriteOutcome,
+    PayoutQuery, Store, WriteOutcome,
 };
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
@@ -18,7 +18,7 @@ fn barber(id: &str) -> BarberId {
     BarberId::parse(id).unwrap()
 }
 
-pub async fn lock_is_exclusive_until_its_lease_expires(store: &dyn PayoutStore) {
+pub async fn lock_is_exclusive_until_its_lease_expires(store: &dyn Store) {
     let b = barber("b1");
     let t0 = utc(2026, 1, 1, 0, 0);
     let lease = TimeDelta::minutes(5);
@@ -60,7 +60,7 @@ pub async fn lock_is_exclusive_until_its_lease_expires(store: &dyn PayoutStore) 
     );
 }
 
-pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn PayoutStore) {
+pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn Store) {
     let t0 = utc(2026, 1, 5, 12, 0);
     let e = World::earning("b1", 1, "40.00", t0);
     let hash = "h1".to_string();
@@ -92,13 +92,13 @@ pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn PayoutStore) 
     assert_eq!((open.gross_minor, open.services), (4000, 1));
 }
 
-async fn seed_period(store: &dyn PayoutStore) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
+async fn seed_period(store: &dyn Store) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
     seed_period_of(store, "b1", 3).await
 }
 
 /// A barber with `services` open earnings of $100 and the creation that closes the period.
 async fn seed_period_of(
-    store: &dyn PayoutStore,
+    store: &dyn Store,
     barber: &str,
     services: usize,
 ) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
@@ -157,7 +157,7 @@ async fn seed_period_of(
     )
 }
 
-pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn PayoutStore) {
+pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn Store) {
     let (creation, cutoff) = seed_period(store).await;
     let mut wrong = creation.clone();
     wrong.claimed_gross_minor = 29999;
@@ -201,7 +201,7 @@ pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn Payo
     assert_eq!(trail.len(), 1);
 }
 
-pub async fn payout_updates_are_conditional_on_version(store: &dyn PayoutStore) {
+pub async fn payout_updates_are_conditional_on_version(store: &dyn Store) {
     let (creation, cutoff) = seed_period(store).await;
     store.create_payout(&creation).await.unwrap();
     let mut first = creation.payout.clone();
@@ -222,7 +222,7 @@ pub async fn payout_updates_are_conditional_on_version(store: &dyn PayoutStore) 
     assert_eq!(store.audit_trail(&first.id).await.unwrap().len(), 2);
 }
 
-pub async fn cancel_returns_earnings_to_the_open_balance(store: &dyn PayoutStore) {
+pub async fn cancel_returns_earnings_to_the_open_balance(store: &dyn Store) {
     let (creation, cutoff) = seed_period(store).await;
     store.create_payout(&creation).await.unwrap();
     let mut payout = creation.payout.clone();
@@ -246,7 +246,7 @@ pub async fn cancel_returns_earnings_to_the_open_balance(store: &dyn PayoutStore
     );
 }
 
-pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn PayoutStore) {
+pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn Store) {
     let monday = utc(2026, 3, 2, 12, 0);
     for (i, day) in [Weekday::Wed, Weekday::Tue, Weekday::Thu, Weekday::Tue]
         .iter()
@@ -296,7 +296,7 @@ pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn P
 }
 
 /// A schedule is created once: a second create of the same barber's schedule writes nothing.
-pub async fn schedules_are_created_once(store: &dyn PayoutStore) {
+pub async fn schedules_are_created_once(store: &dyn Store) {
     let monday = utc(2026, 3, 2, 12, 0);
     let first = World::weekly_schedule("b1", Weekday::Fri, monday);
     assert!(store.insert_schedule(&first).await.unwrap());
@@ -309,7 +309,7 @@ pub async fn schedules_are_created_once(store: &dyn PayoutStore) {
     );
 }
 
-pub async fn advance_notices_come_due_once_per_barber(store: &dyn PayoutStore) {
+pub async fn advance_notices_come_due_once_per_barber(store: &dyn Store) {
     let notice = |barber_id: &str, cutoff| AdvanceNotice {
         barber_id: barber(barber_id),
         cutoff,
@@ -364,7 +364,7 @@ pub async fn advance_notices_come_due_once_per_barber(store: &dyn PayoutStore) {
     );
 }
 
-pub async fn webhook_events_are_recorded_once(store: &dyn PayoutStore) {
+pub async fn webhook_events_are_recorded_once(store: &dyn Store) {
     let t0 = utc(2026, 1, 1, 0, 0);
     assert!(store.record_webhook_event("evt_1", t0).await.unwrap());
     assert!(!store.record_webhook_event("evt_1", t0).await.unwrap());
@@ -373,7 +373,7 @@ pub async fn webhook_events_are_recorded_once(store: &dyn PayoutStore) {
     assert!(store.record_webhook_event("evt_2", t0).await.unwrap());
 }
 
-pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
+pub async fn notifications_are_recorded_once(store: &dyn Store) {
     let t0 = utc(2026, 1, 1, 0, 0);
     let notice = |key: &str, barber: &str| payout_app::ports::Notification {
         dedupe_key: key.to_string(),
@@ -424,7 +424,7 @@ pub async fn notifications_are_recorded_once(store: &dyn PayoutStore) {
 
 /// A recorded notice stays pending until delivered: due at its retry time, rescheduled by a
 /// failed attempt, and gone from the due list once delivered or given up.
-pub async fn pending_notices_come_due_until_settled(store: &dyn PayoutStore) {
+pub async fn pending_notices_come_due_until_settled(store: &dyn Store) {
     let t0 = utc(2026, 1, 1, 0, 0);
     let notice = |key: &str| payout_app::ports::Notification {
         dedupe_key: key.to_string(),
@@ -502,7 +502,7 @@ pub async fn pending_notices_come_due_until_settled(store: &dyn PayoutStore) {
 
 /// A planning failure counts failures in a row, keeps when it first happened, and is listed
 /// by barber until cleared.
-pub async fn planning_failures_count_until_cleared(store: &dyn PayoutStore) {
+pub async fn planning_failures_count_until_cleared(store: &dyn Store) {
     let t0 = utc(2026, 1, 1, 0, 0);
     let minute = TimeDelta::minutes(1);
     assert!(
@@ -560,9 +560,7 @@ pub async fn planning_failures_count_until_cleared(store: &dyn PayoutStore) {
 }
 
 /// DynamoDB writes at most 100 items per transaction; a period may hold many more earnings.
-pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(
-    store: &dyn PayoutStore,
-) {
+pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(store: &dyn Store) {
     let (creation, cutoff) = seed_period_of(store, "b1", 260).await;
     assert_eq!(
         store.create_payout(&creation).await.unwrap(),
@@ -593,7 +591,7 @@ pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(
 }
 
 /// Payouts list in (created_at, id) order, page by page after a cursor, and by each filter.
-pub async fn payouts_list_in_order_by_filters_and_cursor(store: &dyn PayoutStore) {
+pub async fn payouts_list_in_order_by_filters_and_cursor(store: &dyn Store) {
     let mut cutoff = None;
     for barber in ["b3", "b1", "b2"] {
         let (creation, at) = seed_period_of(store, barber, 2).await;
@@ -664,7 +662,7 @@ pub async fn payouts_list_in_order_by_filters_and_cursor(store: &dyn PayoutStore
 }
 
 /// A heartbeat keeps its latest time; an older one recorded late does not move it back.
-pub async fn heartbeats_keep_the_latest(store: &dyn PayoutStore) {
+pub async fn heartbeats_keep_the_latest(store: &dyn Store) {
     let t0 = utc(2026, 1, 1, 0, 0);
     assert_eq!(store.last_heartbeat("planner").await.unwrap(), None);
     store.record_heartbeat("planner", t0).await.unwrap();

@@ -5,7 +5,7 @@
 //! - [`app`]: `spawn_app`, the whole service on a free port, and an HTTP client for it.
 //! - [`served`]: the real `payouts serve` binary on a free port, for black-box tests.
 //! - [`scenarios`]: whole-pipeline scenarios run on more than one store.
-//! - [`contract`]: the store contract suite, one set of checks every `PayoutStore` adapter must
+//! - [`contract`]: the store contract suite, one set of checks every `Store` adapter must
 //!   pass (SQLite here; DynamoDB runs the same functions).
 //! - [`queue_contract`]: the same for every `JobQueue` (the in-process queue and SQS).
 //! - [`rail_contract`]: the same for every rail that moves money itself (the simulated

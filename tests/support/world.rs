@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;
 use payout_app::ports::{
-    Delivery, JobQueue, PaymentRail, PayoutJob, PayoutStore, QueueDepth, QueueError, RailError,
+    Delivery, JobQueue, PaymentRail, PayoutJob, QueueDepth, QueueError, RailError, Store,
     TransferReceipt, TransferRequest,
 };
 use payout_app::{AppConfig, Pipeline};
@@ -58,7 +58,7 @@ impl World {
 
     /// The same world on another store (DynamoDB on the emulator, say); `dir` lives as long.
     pub fn with_store(
-        store: Arc<dyn PayoutStore>,
+        store: Arc<dyn Store>,
         dir: tempfile::TempDir,
         seed: u64,
         plan: FailurePlan,

@@ -16,14 +16,14 @@ use crate::notify::notify_advance;
 use crate::period::settlement_at;
 use crate::pipeline::Pipeline;
 use crate::planning_failure::record_planning_failure;
-use crate::ports::{AdvanceNotice, PayoutStore, StoreError};
+use crate::ports::{AdvanceNotice, ScheduleStore, StoreError};
 
 /// Notices read per page by the planner.
 const NOTICE_PAGE: usize = 500;
 
 /// Remembers to tell the barber about the run at `cutoff`, if they want to hear of it.
 pub async fn remember_advance_notice(
-    store: &dyn PayoutStore,
+    store: &dyn ScheduleStore,
     schedule: &PayoutSchedule,
     cutoff: DateTime<Utc>,
 ) -> Result<(), StoreError> {

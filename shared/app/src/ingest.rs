@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::IntakeLimits;
 use crate::error::AppError;
-use crate::ports::{IntakeOutcome, PayoutStore};
+use crate::ports::{IntakeOutcome, ScheduleStore, Store};
 
 /// The largest batch one request may carry.
 pub const MAX_BATCH: usize = 500;
@@ -75,7 +75,7 @@ pub fn check_earnings(
 /// Records a batch of earnings atomically: either every earning is valid and written (or found
 /// to be a duplicate), or nothing is written.
 pub async fn ingest_earnings(
-    store: &dyn PayoutStore,
+    store: &dyn Store,
     earnings: &[Earning],
 ) -> Result<Vec<IntakeOutcome>, AppError> {
     let mut currencies: HashMap<&BarberId, Currency> = HashMap::new();
@@ -111,7 +111,7 @@ pub async fn ingest_earnings(
 }
 
 pub async fn ingest_deduction(
-    store: &dyn PayoutStore,
+    store: &dyn Store,
     deduction: &Deduction,
 ) -> Result<IntakeOutcome, AppError> {
     let currency = barber_currency(store, &deduction.barber_id).await?;
@@ -133,7 +133,10 @@ pub async fn ingest_deduction(
     Ok(store.insert_deduction(deduction, &hash).await?)
 }
 
-async fn barber_currency(store: &dyn PayoutStore, barber: &BarberId) -> Result<Currency, AppError> {
+async fn barber_currency(
+    store: &dyn ScheduleStore,
+    barber: &BarberId,
+) -> Result<Currency, AppError> {
     store
         .get_schedule(barber)
         .await?

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use crate::config::AppConfig;
-use crate::ports::{Clock, JobQueue, Metrics, Notifier, PaymentRail, PayoutStore};
+use crate::ports::{Clock, JobQueue, Metrics, Notifier, PaymentRail, Store};
 
 #[derive(Clone)]
 pub struct Pipeline {
-    pub store: Arc<dyn PayoutStore>,
+    pub store: Arc<dyn Store>,
     pub queue: Arc<dyn JobQueue>,
     pub rail: Arc<dyn PaymentRail>,
     pub notifier: Arc<dyn Notifier>,

@@ -10,11 +10,11 @@ use crate::advance_notice::remember_advance_notice;
 use crate::error::AppError;
 use crate::notify::notify_destination_changed;
 use crate::pipeline::Pipeline;
-use crate::ports::{PayoutStore, StoreError};
+use crate::ports::{ScheduleStore, StoreError};
 
 /// Stores the schedule and remembers its next advance notice.
 pub async fn save_schedule(
-    store: &dyn PayoutStore,
+    store: &dyn ScheduleStore,
     schedule: &PayoutSchedule,
 ) -> Result<(), StoreError> {
     store.put_schedule(schedule).await?;

@@ -1,7 +1,10 @@
 //! A `payouts.db` written by the build before schema versioning (`payouts demo --db`, at commit
 //! 0774573) opens with this build, is migrated to the current version, and reads back whole.
 
-use payout_app::ports::{NoticeState, PayoutQuery, PayoutStore};
+use payout_app::ports::{NoticeState, PayoutQuery};
+use payout_app::ports::{
+    NotificationOutbox, PayoutStore, PlanningFailures, Reports, ScheduleStore,
+};
 use payout_core::ids::BarberId;
 use payout_core::money::Currency;
 use payout_local::SqliteStore;

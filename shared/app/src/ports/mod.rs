@@ -19,7 +19,8 @@ pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
-    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
-    NoticeDelivery, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow,
-    PlanningFailure, StatusTotals, StoreError, WriteOutcome,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
+    LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity, PayoutCreation,
+    PayoutQuery, PayoutStore, PayoutTotalsRow, PlanningFailure, PlanningFailures, Reports,
+    ScheduleStore, StatusTotals, Store, StoreError, WebhookInbox, WriteOutcome,
 };

@@ -1,5 +1,7 @@
 //! Durable state: schedules, the earnings ledger, payouts with their audit trail, the per-barber
-//! lock and the notification outbox.
+//! lock and the notification outbox, one narrow trait per aggregate ([`ScheduleStore`],
+//! [`LedgerStore`], [`PayoutStore`], [`BarberLocks`], [`NotificationOutbox`], [`WebhookInbox`],
+//! [`PlanningFailures`], [`Heartbeats`], [`Reports`]) under one [`Store`] an adapter provides.
 //!
 //! Every write that could race is conditional, with the same meaning in every adapter:
 //! a payout is created only if its id is new and every earning it claims is still open; a
@@ -199,8 +201,9 @@ pub struct LedgerTotals {
     pub payouts: Vec<PayoutTotalsRow>,
 }
 
+/// Schedules, their due index and pending advance notices.
 #[async_trait]
-pub trait PayoutStore: Send + Sync {
+pub trait ScheduleStore: Send + Sync {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError>;
     /// Stores a new schedule only if the barber has none; false when one exists (nothing is
     /// written), so two requests creating the same barber's schedule cannot both succeed.
@@ -221,7 +224,6 @@ pub trait PayoutStore: Send + Sync {
         expected: DateTime<Utc>,
         next: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-
     /// Remembers to tell the barber about the run at `notice.cutoff` once `notice_at` passes;
     /// replaces any notice the barber had pending (one per barber).
     async fn mark_advance_notice(
@@ -237,14 +239,17 @@ pub trait PayoutStore: Send + Sync {
     ) -> Result<Vec<AdvanceNotice>, StoreError>;
     /// Forgets the pending notice if it is still this one.
     async fn clear_advance_notice(&self, notice: &AdvanceNotice) -> Result<(), StoreError>;
-
     /// Schedules ordered by barber id, after `after`.
     async fn list_schedules(
         &self,
         after: Option<&BarberId>,
         limit: usize,
     ) -> Result<Vec<PayoutSchedule>, StoreError>;
+}
 
+/// Earnings and deductions, and the open balance they make.
+#[async_trait]
+pub trait LedgerStore: Send + Sync {
     /// Inserts each earning unless its id exists; `content_hashes[i]` belongs to `earnings[i]`.
     /// All or nothing: if any outcome is `Conflict`, nothing of the batch is written.
     async fn insert_earnings(
@@ -264,7 +269,11 @@ pub trait PayoutStore: Send + Sync {
         currency: Currency,
         cutoff: DateTime<Utc>,
     ) -> Result<OpenActivity, StoreError>;
+}
 
+/// Payouts with their claims on the ledger, attempts and audit trail.
+#[async_trait]
+pub trait PayoutStore: Send + Sync {
     async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
     async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError>;
     /// Payouts matching `query`, ordered by (created_at, id).
@@ -297,7 +306,11 @@ pub trait PayoutStore: Send + Sync {
         stale_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Payout>, StoreError>;
+}
 
+/// The per-barber lock the executor pays under.
+#[async_trait]
+pub trait BarberLocks: Send + Sync {
     /// Takes the barber's lock for `owner` until `lease_until` if it is free or expired.
     async fn try_lock(
         &self,
@@ -308,7 +321,11 @@ pub trait PayoutStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Releases the lock only if `owner` still holds it.
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError>;
+}
 
+/// Notices to barbers, recorded before they are sent and kept until delivered.
+#[async_trait]
+pub trait NotificationOutbox: Send + Sync {
     /// Records `notification` in the outbox, pending delivery, before it is sent; false if its
     /// dedupe key was recorded already. Unless settled first, it is due for delivery (again) at
     /// `retry_at`, so a process that dies before publishing loses nothing.
@@ -336,7 +353,11 @@ pub trait PayoutStore: Send + Sync {
         barber: &BarberId,
         limit: usize,
     ) -> Result<Vec<SentNotification>, StoreError>;
+}
 
+/// Provider webhook events seen, so a redelivery is applied once.
+#[async_trait]
+pub trait WebhookInbox: Send + Sync {
     /// Records a provider's webhook event id; false if it was recorded before (a redelivery).
     async fn record_webhook_event(
         &self,
@@ -345,7 +366,11 @@ pub trait PayoutStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Forgets an event whose processing failed, so the provider's redelivery is applied.
     async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError>;
+}
 
+/// Barbers the planner could not plan.
+#[async_trait]
+pub trait PlanningFailures: Send + Sync {
     /// Records that planning `barber` failed at `at` for `reason`, to be tried again at
     /// `retry_at`; returns the record with its count of failures in a row.
     async fn record_planning_failure(
@@ -363,11 +388,19 @@ pub trait PayoutStore: Send + Sync {
     ) -> Result<Option<PlanningFailure>, StoreError>;
     /// Barbers whose planning is failing, by barber id.
     async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError>;
+}
 
+/// When components last ran.
+#[async_trait]
+pub trait Heartbeats: Send + Sync {
     /// Records that `component` (the planner) ran at `at`.
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+}
 
+/// Counts and sums over everything, for health, summaries and conservation checks.
+#[async_trait]
+pub trait Reports: Send + Sync {
     /// How many payouts were created in `[from, to)`, all currencies.
     async fn count_payouts_created(
         &self,
@@ -377,4 +410,31 @@ pub trait PayoutStore: Send + Sync {
     /// Payouts per status, all currencies.
     async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError>;
     async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError>;
+}
+
+/// The whole store, as an adapter provides it; each use case takes the parts it uses.
+pub trait Store:
+    ScheduleStore
+    + LedgerStore
+    + PayoutStore
+    + BarberLocks
+    + NotificationOutbox
+    + WebhookInbox
+    + PlanningFailures
+    + Heartbeats
+    + Reports
+{
+}
+
+impl<T> Store for T where
+    T: ScheduleStore
+        + LedgerStore
+        + PayoutStore
+        + BarberLocks
+        + NotificationOutbox
+        + WebhookInbox
+        + PlanningFailures
+        + Heartbeats
+        + Reports
+{
 }

@@ -33,8 +33,9 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
-    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
+    LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery,
+    PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -209,7 +210,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl PayoutStore for DynamoStore {
+impl ScheduleStore for DynamoStore {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
         schedules::put(self, schedule).await
     }
@@ -267,7 +268,10 @@ impl PayoutStore for DynamoStore {
     ) -> Result<Vec<PayoutSchedule>, StoreError> {
         schedules::list(self, after, limit).await
     }
+}
 
+#[async_trait]
+impl LedgerStore for DynamoStore {
     async fn insert_earnings(
         &self,
         earnings: &[Earning],
@@ -296,7 +300,10 @@ impl PayoutStore for DynamoStore {
     ) -> Result<OpenActivity, StoreError> {
         ledger::open_activity(self, barber, currency, cutoff).await
     }
+}
 
+#[async_trait]
+impl PayoutStore for DynamoStore {
     async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
         payouts::create(self, creation).await
     }
@@ -346,7 +353,10 @@ impl PayoutStore for DynamoStore {
     ) -> Result<Vec<Payout>, StoreError> {
         payouts::stalled(self, stale_before, limit).await
     }
+}
 
+#[async_trait]
+impl BarberLocks for DynamoStore {
     async fn try_lock(
         &self,
         barber: &BarberId,
@@ -360,7 +370,10 @@ impl PayoutStore for DynamoStore {
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
         records::release_lock(self, barber, owner).await
     }
+}
 
+#[async_trait]
+impl NotificationOutbox for DynamoStore {
     async fn record_notification(
         &self,
         notification: &Notification,
@@ -393,7 +406,32 @@ impl PayoutStore for DynamoStore {
     ) -> Result<Vec<SentNotification>, StoreError> {
         outbox::list_notifications(self, barber, limit).await
     }
+}
 
+#[async_trait]
+impl WebhookInbox for DynamoStore {
+    async fn record_webhook_event(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        records::record_once(self, &format!("WEBHOOK#{event_id}"), at).await
+    }
+
+    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key(format!("WEBHOOK#{event_id}"), "ONCE")))
+            .send()
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl PlanningFailures for DynamoStore {
     async fn record_planning_failure(
         &self,
         barber: &BarberId,
@@ -418,26 +456,10 @@ impl PayoutStore for DynamoStore {
     async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
         outbox::planning_failures(self, limit).await
     }
+}
 
-    async fn record_webhook_event(
-        &self,
-        event_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        records::record_once(self, &format!("WEBHOOK#{event_id}"), at).await
-    }
-
-    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key(format!("WEBHOOK#{event_id}"), "ONCE")))
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
-    }
-
+#[async_trait]
+impl Heartbeats for DynamoStore {
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         records::record_heartbeat(self, component, at).await
     }
@@ -445,7 +467,10 @@ impl PayoutStore for DynamoStore {
     async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         records::last_heartbeat(self, component).await
     }
+}
 
+#[async_trait]
+impl Reports for DynamoStore {
     async fn count_payouts_created(
         &self,
         from: DateTime<Utc>,

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use payout_app::ports::{PayoutQuery, PayoutStore};
+use payout_app::ports::{PayoutQuery, Store};
 use payout_core::money::Currency;
 use payout_core::status::PayoutStatus;
 
@@ -17,7 +17,7 @@ use crate::simulated_rail::RailTransfer;
 const ALL: usize = 100_000;
 
 pub async fn check(
-    store: &dyn PayoutStore,
+    store: &dyn Store,
     rail: &SimulatedRail,
     now: DateTime<Utc>,
 ) -> Result<Vec<String>, payout_app::AppError> {

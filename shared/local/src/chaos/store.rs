@@ -7,9 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
-    NoticeDelivery, Notification, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore,
-    PendingNotification, PlanningFailure, SentNotification, StoreError, WriteOutcome,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
+    LedgerStore, LedgerTotals, NoticeDelivery, Notification, NotificationOutbox, OpenActivity,
+    PayoutCreation, PayoutQuery, PayoutStore, PendingNotification, PlanningFailure,
+    PlanningFailures, Reports, ScheduleStore, SentNotification, Store, StoreError, WebhookInbox,
+    WriteOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -22,7 +24,7 @@ use super::faults::{Chaos, FaultKind};
 use super::scheduler::{STALL, STALL_YIELDS, TaskCtx, yield_now};
 
 pub struct ChaosStore {
-    pub inner: Arc<dyn PayoutStore>,
+    pub inner: Arc<dyn Store>,
     pub chaos: Chaos,
     pub task: Arc<TaskCtx>,
 }
@@ -55,7 +57,7 @@ impl ChaosStore {
 }
 
 #[async_trait]
-impl PayoutStore for ChaosStore {
+impl ScheduleStore for ChaosStore {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
         self.point().await;
         self.inner.put_schedule(schedule).await
@@ -122,7 +124,10 @@ impl PayoutStore for ChaosStore {
         self.point().await;
         self.inner.list_schedules(after, limit).await
     }
+}
 
+#[async_trait]
+impl LedgerStore for ChaosStore {
     async fn insert_earnings(
         &self,
         earnings: &[Earning],
@@ -155,7 +160,10 @@ impl PayoutStore for ChaosStore {
         self.point().await;
         self.inner.open_activity(barber, currency, cutoff).await
     }
+}
 
+#[async_trait]
+impl PayoutStore for ChaosStore {
     async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
         self.point().await;
         self.inner.create_payout(creation).await
@@ -241,7 +249,10 @@ impl PayoutStore for ChaosStore {
         self.point().await;
         self.inner.stalled_payouts(stale_before, limit).await
     }
+}
 
+#[async_trait]
+impl BarberLocks for ChaosStore {
     async fn try_lock(
         &self,
         barber: &BarberId,
@@ -262,7 +273,10 @@ impl PayoutStore for ChaosStore {
         self.point().await;
         self.inner.release_lock(barber, owner).await
     }
+}
 
+#[async_trait]
+impl NotificationOutbox for ChaosStore {
     async fn record_notification(
         &self,
         notification: &Notification,
@@ -293,6 +307,35 @@ impl PayoutStore for ChaosStore {
         self.inner.due_notifications(now, limit).await
     }
 
+    async fn list_notifications(
+        &self,
+        barber: &BarberId,
+        limit: usize,
+    ) -> Result<Vec<SentNotification>, StoreError> {
+        self.point().await;
+        self.inner.list_notifications(barber, limit).await
+    }
+}
+
+#[async_trait]
+impl WebhookInbox for ChaosStore {
+    async fn record_webhook_event(
+        &self,
+        event_id: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.point().await;
+        self.inner.record_webhook_event(event_id, at).await
+    }
+
+    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
+        self.point().await;
+        self.inner.forget_webhook_event(event_id).await
+    }
+}
+
+#[async_trait]
+impl PlanningFailures for ChaosStore {
     async fn record_planning_failure(
         &self,
         barber: &BarberId,
@@ -323,30 +366,10 @@ impl PayoutStore for ChaosStore {
         self.point().await;
         self.inner.planning_failures(limit).await
     }
+}
 
-    async fn list_notifications(
-        &self,
-        barber: &BarberId,
-        limit: usize,
-    ) -> Result<Vec<SentNotification>, StoreError> {
-        self.point().await;
-        self.inner.list_notifications(barber, limit).await
-    }
-
-    async fn record_webhook_event(
-        &self,
-        event_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.point().await;
-        self.inner.record_webhook_event(event_id, at).await
-    }
-
-    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.forget_webhook_event(event_id).await
-    }
-
+#[async_trait]
+impl Heartbeats for ChaosStore {
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.point().await;
         self.inner.record_heartbeat(component, at).await
@@ -356,7 +379,10 @@ impl PayoutStore for ChaosStore {
         self.point().await;
         self.inner.last_heartbeat(component).await
     }
+}
 
+#[async_trait]
+impl Reports for ChaosStore {
     async fn count_payouts_created(
         &self,
         from: DateTime<Utc>,

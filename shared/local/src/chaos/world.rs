@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use payout_app::ingest::ingest_earnings;
 use payout_app::plan::plan_due_payouts;
-use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, PayoutStore};
+use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, Store};
 use payout_app::recovery::recover_stalled;
 use payout_app::schedule_change::save_schedule;
 use payout_app::worker::process_delivery;
@@ -75,7 +75,7 @@ pub fn run_one(seed: u64, sabotage: Sabotage, trace: bool) -> RunOutcome {
 /// The run of `seed` on `store` (empty) and `queue` (empty), `ticks` long: the embedded
 /// adapters in [`run_one`], the DynamoDB and SQS adapters on an emulator in the AWS tests.
 pub async fn run_on(
-    store: Arc<dyn PayoutStore>,
+    store: Arc<dyn Store>,
     queue: Arc<dyn JobQueue>,
     seed: u64,
     sabotage: Sabotage,
@@ -91,7 +91,7 @@ struct Run {
     seed: u64,
     chaos: Chaos,
     clock: ManualClock,
-    store: Arc<dyn PayoutStore>,
+    store: Arc<dyn Store>,
     rail: Arc<SimulatedRail>,
     queue: Arc<ChaosQueue>,
     config: AppConfig,
@@ -133,7 +133,7 @@ fn calendar(rng: &mut SimRng) -> Calendar {
 
 impl Run {
     fn new(
-        store: Arc<dyn PayoutStore>,
+        store: Arc<dyn Store>,
         queue: Arc<dyn JobQueue>,
         seed: u64,
         sabotage: Sabotage,

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc, Weekday};
 use payout_app::ingest::{MAX_BATCH, ingest_deduction, ingest_earnings};
 use payout_app::plan::plan_due_payouts;
-use payout_app::ports::PayoutStore;
 use payout_app::recovery::recover_stalled;
 use payout_app::schedule_change::save_schedule;
 use payout_app::worker::drain_once;
@@ -31,6 +30,7 @@ use crate::log_notifier::LogNotifier;
 use crate::memory_queue::MemoryQueue;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
+use payout_app::ports::Reports;
 use population::Barber;
 
 #[derive(Debug, Clone)]

@@ -22,8 +22,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, DueCursor, DueSchedule, IntakeOutcome, LedgerTotals,
-    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, StoreError, WriteOutcome,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
+    LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery,
+    PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -264,7 +265,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl PayoutStore for SqliteStore {
+impl ScheduleStore for SqliteStore {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
         schedules::put(&self.conn.lock(), schedule)
     }
@@ -325,7 +326,10 @@ impl PayoutStore for SqliteStore {
     ) -> Result<Vec<PayoutSchedule>, StoreError> {
         schedules::list(&self.conn.lock(), after, limit)
     }
+}
 
+#[async_trait]
+impl LedgerStore for SqliteStore {
     async fn insert_earnings(
         &self,
         earnings: &[Earning],
@@ -357,7 +361,10 @@ impl PayoutStore for SqliteStore {
     ) -> Result<OpenActivity, StoreError> {
         ledger::open_activity(&self.conn.lock(), barber, currency, cutoff)
     }
+}
 
+#[async_trait]
+impl PayoutStore for SqliteStore {
     async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
         self.transaction(
             |tx| payouts::create(tx, creation),
@@ -422,7 +429,10 @@ impl PayoutStore for SqliteStore {
     ) -> Result<Vec<Payout>, StoreError> {
         payouts::stalled(&self.conn.lock(), stale_before, limit)
     }
+}
 
+#[async_trait]
+impl BarberLocks for SqliteStore {
     async fn try_lock(
         &self,
         barber: &BarberId,
@@ -436,7 +446,10 @@ impl PayoutStore for SqliteStore {
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
         locks::release(&self.conn.lock(), barber, owner)
     }
+}
 
+#[async_trait]
+impl NotificationOutbox for SqliteStore {
     async fn record_notification(
         &self,
         notification: &Notification,
@@ -472,32 +485,10 @@ impl PayoutStore for SqliteStore {
     ) -> Result<Vec<SentNotification>, StoreError> {
         outbox::list(&self.conn.lock(), barber, limit)
     }
+}
 
-    async fn record_planning_failure(
-        &self,
-        barber: &BarberId,
-        reason: &str,
-        at: DateTime<Utc>,
-        retry_at: DateTime<Utc>,
-    ) -> Result<PlanningFailure, StoreError> {
-        planning::record(&self.conn.lock(), barber, reason, at, retry_at)
-    }
-
-    async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
-        planning::clear(&self.conn.lock(), barber)
-    }
-
-    async fn planning_failure(
-        &self,
-        barber: &BarberId,
-    ) -> Result<Option<PlanningFailure>, StoreError> {
-        planning::get(&self.conn.lock(), barber)
-    }
-
-    async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
-        planning::list(&self.conn.lock(), limit)
-    }
-
+#[async_trait]
+impl WebhookInbox for SqliteStore {
     async fn record_webhook_event(
         &self,
         event_id: &str,
@@ -525,7 +516,38 @@ impl PayoutStore for SqliteStore {
             .map_err(backend)?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl PlanningFailures for SqliteStore {
+    async fn record_planning_failure(
+        &self,
+        barber: &BarberId,
+        reason: &str,
+        at: DateTime<Utc>,
+        retry_at: DateTime<Utc>,
+    ) -> Result<PlanningFailure, StoreError> {
+        planning::record(&self.conn.lock(), barber, reason, at, retry_at)
+    }
+
+    async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
+        planning::clear(&self.conn.lock(), barber)
+    }
+
+    async fn planning_failure(
+        &self,
+        barber: &BarberId,
+    ) -> Result<Option<PlanningFailure>, StoreError> {
+        planning::get(&self.conn.lock(), barber)
+    }
+
+    async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
+        planning::list(&self.conn.lock(), limit)
+    }
+}
+
+#[async_trait]
+impl Heartbeats for SqliteStore {
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.conn
             .lock()
@@ -553,7 +575,10 @@ impl PayoutStore for SqliteStore {
             .map_err(backend)?;
         micros.map(codec::instant).transpose()
     }
+}
 
+#[async_trait]
+impl Reports for SqliteStore {
     async fn count_payouts_created(
         &self,
         from: DateTime<Utc>,
