@@ -56,349 +56,208 @@ impl ChaosStore {
     }
 }
 
-#[async_trait]
-impl ScheduleStore for ChaosStore {
-    async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.put_schedule(schedule).await
-    }
-
-    async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
-        self.point().await;
-        self.inner.insert_schedule(schedule).await
-    }
-
-    async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
-        self.point().await;
-        self.inner.get_schedule(barber).await
-    }
-
-    async fn due_schedules(
-        &self,
-        now: DateTime<Utc>,
-        cursor: Option<&DueCursor>,
-        limit: usize,
-    ) -> Result<Vec<DueSchedule>, StoreError> {
-        self.point().await;
-        self.inner.due_schedules(now, cursor, limit).await
-    }
-
-    async fn advance_schedule(
-        &self,
-        barber: &BarberId,
-        expected: DateTime<Utc>,
-        next: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.point().await;
-        self.inner.advance_schedule(barber, expected, next).await
-    }
-
-    async fn mark_advance_notice(
-        &self,
-        notice: &AdvanceNotice,
-        notice_at: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.mark_advance_notice(notice, notice_at).await
-    }
-
-    async fn due_advance_notices(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<AdvanceNotice>, StoreError> {
-        self.point().await;
-        self.inner.due_advance_notices(now, limit).await
-    }
-
-    async fn clear_advance_notice(&self, notice: &AdvanceNotice) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.clear_advance_notice(notice).await
-    }
-
-    async fn list_schedules(
-        &self,
-        after: Option<&BarberId>,
-        limit: usize,
-    ) -> Result<Vec<PayoutSchedule>, StoreError> {
-        self.point().await;
-        self.inner.list_schedules(after, limit).await
-    }
-}
-
-#[async_trait]
-impl LedgerStore for ChaosStore {
-    async fn insert_earnings(
-        &self,
-        earnings: &[Earning],
-        content_hashes: &[String],
-    ) -> Result<Vec<IntakeOutcome>, StoreError> {
-        self.point().await;
-        self.inner.insert_earnings(earnings, content_hashes).await
-    }
-
-    async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError> {
-        self.point().await;
-        self.inner.get_earning(id).await
-    }
-
-    async fn insert_deduction(
-        &self,
-        deduction: &Deduction,
-        content_hash: &str,
-    ) -> Result<IntakeOutcome, StoreError> {
-        self.point().await;
-        self.inner.insert_deduction(deduction, content_hash).await
-    }
-
-    async fn open_activity(
-        &self,
-        barber: &BarberId,
-        currency: Currency,
-        cutoff: DateTime<Utc>,
-    ) -> Result<OpenActivity, StoreError> {
-        self.point().await;
-        self.inner.open_activity(barber, currency, cutoff).await
-    }
-}
-
-#[async_trait]
-impl PayoutStore for ChaosStore {
-    async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
-        self.point().await;
-        self.inner.create_payout(creation).await
-    }
-
-    async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
-        self.point().await;
-        self.inner.get_payout(id).await
-    }
-
-    async fn list_payouts(
-        &self,
-        query: &PayoutQuery,
-        limit: usize,
-    ) -> Result<Vec<Payout>, StoreError> {
-        self.point().await;
-        self.inner.list_payouts(query, limit).await
-    }
-
-    async fn update_payout(
-        &self,
-        payout: &Payout,
-        expected_version: u64,
-        event: &AuditEvent,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.point().await;
-        self.maybe_stall().await;
-        if self.task.may_crash && self.chaos.roll(|r| r.store_conflict) {
-            // Another writer got there first: the condition fails and nothing is written.
-            self.chaos.injected(FaultKind::StoreConflict);
-            return Ok(WriteOutcome::Stale);
+/// Implements `$trait` for [`ChaosStore`]: each listed method is a scheduling point, then the
+/// inner store's method; `custom` methods (where faults are injected) are written out.
+macro_rules! delegate_with_yield_points {
+    ($trait:ident {
+        $(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*
+    } $(custom { $($custom:tt)* })?) => {
+        #[async_trait]
+        impl $trait for ChaosStore {
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> $ret {
+                    self.point().await;
+                    self.inner.$name($($arg),*).await
+                }
+            )*
+            $($($custom)*)?
         }
-        let outcome = self
-            .inner
-            .update_payout(payout, expected_version, event)
-            .await?;
-        if outcome == WriteOutcome::Written {
-            self.chaos.note(|| {
-                format!(
-                    "{} v{} -> {} ({})",
-                    payout.id, expected_version, payout.status, event.actor
-                )
-            });
-            self.maybe_crash(if payout.status == PayoutStatus::Processing {
-                FaultKind::CrashAfterProcessing
-            } else {
-                FaultKind::CrashAfterResult
-            })
-            .await;
-            // Paused with the write done: for a processing mark, just before paying.
+    };
+}
+
+delegate_with_yield_points! {
+    ScheduleStore {
+        fn put_schedule(schedule: &PayoutSchedule) -> Result<(), StoreError>;
+        fn insert_schedule(schedule: &PayoutSchedule) -> Result<bool, StoreError>;
+        fn get_schedule(barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError>;
+        fn due_schedules(
+            now: DateTime<Utc>,
+            cursor: Option<&DueCursor>,
+            limit: usize,
+        ) -> Result<Vec<DueSchedule>, StoreError>;
+        fn advance_schedule(
+            barber: &BarberId,
+            expected: DateTime<Utc>,
+            next: DateTime<Utc>,
+        ) -> Result<bool, StoreError>;
+        fn mark_advance_notice(
+            notice: &AdvanceNotice,
+            notice_at: DateTime<Utc>,
+        ) -> Result<(), StoreError>;
+        fn due_advance_notices(
+            now: DateTime<Utc>,
+            limit: usize,
+        ) -> Result<Vec<AdvanceNotice>, StoreError>;
+        fn clear_advance_notice(notice: &AdvanceNotice) -> Result<(), StoreError>;
+        fn list_schedules(
+            after: Option<&BarberId>,
+            limit: usize,
+        ) -> Result<Vec<PayoutSchedule>, StoreError>;
+    }
+}
+
+delegate_with_yield_points! {
+    LedgerStore {
+        fn insert_earnings(
+            earnings: &[Earning],
+            content_hashes: &[String],
+        ) -> Result<Vec<IntakeOutcome>, StoreError>;
+        fn get_earning(id: &EarningId) -> Result<Option<Earning>, StoreError>;
+        fn insert_deduction(
+            deduction: &Deduction,
+            content_hash: &str,
+        ) -> Result<IntakeOutcome, StoreError>;
+        fn open_activity(
+            barber: &BarberId,
+            currency: Currency,
+            cutoff: DateTime<Utc>,
+        ) -> Result<OpenActivity, StoreError>;
+    }
+}
+
+delegate_with_yield_points! {
+    PayoutStore {
+        fn create_payout(creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
+        fn get_payout(id: &PayoutId) -> Result<Option<Payout>, StoreError>;
+        fn list_payouts(query: &PayoutQuery, limit: usize) -> Result<Vec<Payout>, StoreError>;
+        fn cancel_payout(
+            payout: &Payout,
+            expected_version: u64,
+            event: &AuditEvent,
+        ) -> Result<WriteOutcome, StoreError>;
+        fn failed_payout_count(barber: &BarberId) -> Result<u32, StoreError>;
+        fn audit_trail(id: &PayoutId) -> Result<Vec<AuditEvent>, StoreError>;
+        fn stalled_payouts(
+            stale_before: DateTime<Utc>,
+            limit: usize,
+        ) -> Result<Vec<Payout>, StoreError>;
+    }
+    custom {
+        async fn update_payout(
+            &self,
+            payout: &Payout,
+            expected_version: u64,
+            event: &AuditEvent,
+        ) -> Result<WriteOutcome, StoreError> {
+            self.point().await;
             self.maybe_stall().await;
+            if self.task.may_crash && self.chaos.roll(|r| r.store_conflict) {
+                // Another writer got there first: the condition fails and nothing is written.
+                self.chaos.injected(FaultKind::StoreConflict);
+                return Ok(WriteOutcome::Stale);
+            }
+            let outcome = self
+                .inner
+                .update_payout(payout, expected_version, event)
+                .await?;
+            if outcome == WriteOutcome::Written {
+                self.chaos.note(|| {
+                    format!(
+                        "{} v{} -> {} ({})",
+                        payout.id, expected_version, payout.status, event.actor
+                    )
+                });
+                self.maybe_crash(if payout.status == PayoutStatus::Processing {
+                    FaultKind::CrashAfterProcessing
+                } else {
+                    FaultKind::CrashAfterResult
+                })
+                .await;
+                // Paused with the write done: for a processing mark, just before paying.
+                self.maybe_stall().await;
+            }
+            Ok(outcome)
         }
-        Ok(outcome)
-    }
-
-    async fn cancel_payout(
-        &self,
-        payout: &Payout,
-        expected_version: u64,
-        event: &AuditEvent,
-    ) -> Result<WriteOutcome, StoreError> {
-        self.point().await;
-        self.inner
-            .cancel_payout(payout, expected_version, event)
-            .await
-    }
-
-    async fn failed_payout_count(&self, barber: &BarberId) -> Result<u32, StoreError> {
-        self.point().await;
-        self.inner.failed_payout_count(barber).await
-    }
-
-    async fn audit_trail(&self, id: &PayoutId) -> Result<Vec<AuditEvent>, StoreError> {
-        self.point().await;
-        self.inner.audit_trail(id).await
-    }
-
-    async fn stalled_payouts(
-        &self,
-        stale_before: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<Payout>, StoreError> {
-        self.point().await;
-        self.inner.stalled_payouts(stale_before, limit).await
     }
 }
 
-#[async_trait]
-impl BarberLocks for ChaosStore {
-    async fn try_lock(
-        &self,
-        barber: &BarberId,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.point().await;
-        let taken = self.inner.try_lock(barber, owner, now, lease_until).await?;
-        if taken {
-            self.chaos.note(|| format!("{owner} locks {barber}"));
-            self.maybe_crash(FaultKind::CrashAfterLock).await;
+delegate_with_yield_points! {
+    BarberLocks {
+        fn release_lock(barber: &BarberId, owner: &str) -> Result<(), StoreError>;
+    }
+    custom {
+        async fn try_lock(
+            &self,
+            barber: &BarberId,
+            owner: &str,
+            now: DateTime<Utc>,
+            lease_until: DateTime<Utc>,
+        ) -> Result<bool, StoreError> {
+            self.point().await;
+            let taken = self.inner.try_lock(barber, owner, now, lease_until).await?;
+            if taken {
+                self.chaos.note(|| format!("{owner} locks {barber}"));
+                self.maybe_crash(FaultKind::CrashAfterLock).await;
+            }
+            Ok(taken)
         }
-        Ok(taken)
-    }
-
-    async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.release_lock(barber, owner).await
     }
 }
 
-#[async_trait]
-impl NotificationOutbox for ChaosStore {
-    async fn record_notification(
-        &self,
-        notification: &Notification,
-        at: DateTime<Utc>,
-        retry_at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.point().await;
-        self.inner
-            .record_notification(notification, at, retry_at)
-            .await
-    }
-
-    async fn settle_notification(
-        &self,
-        dedupe_key: &str,
-        delivery: NoticeDelivery,
-    ) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.settle_notification(dedupe_key, delivery).await
-    }
-
-    async fn due_notifications(
-        &self,
-        now: DateTime<Utc>,
-        limit: usize,
-    ) -> Result<Vec<PendingNotification>, StoreError> {
-        self.point().await;
-        self.inner.due_notifications(now, limit).await
-    }
-
-    async fn list_notifications(
-        &self,
-        barber: &BarberId,
-        limit: usize,
-    ) -> Result<Vec<SentNotification>, StoreError> {
-        self.point().await;
-        self.inner.list_notifications(barber, limit).await
+delegate_with_yield_points! {
+    NotificationOutbox {
+        fn record_notification(
+            notification: &Notification,
+            at: DateTime<Utc>,
+            retry_at: DateTime<Utc>,
+        ) -> Result<bool, StoreError>;
+        fn settle_notification(
+            dedupe_key: &str,
+            delivery: NoticeDelivery,
+        ) -> Result<(), StoreError>;
+        fn due_notifications(
+            now: DateTime<Utc>,
+            limit: usize,
+        ) -> Result<Vec<PendingNotification>, StoreError>;
+        fn list_notifications(
+            barber: &BarberId,
+            limit: usize,
+        ) -> Result<Vec<SentNotification>, StoreError>;
     }
 }
 
-#[async_trait]
-impl WebhookInbox for ChaosStore {
-    async fn record_webhook_event(
-        &self,
-        event_id: &str,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.point().await;
-        self.inner.record_webhook_event(event_id, at).await
-    }
-
-    async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.forget_webhook_event(event_id).await
+delegate_with_yield_points! {
+    WebhookInbox {
+        fn record_webhook_event(event_id: &str, at: DateTime<Utc>) -> Result<bool, StoreError>;
+        fn forget_webhook_event(event_id: &str) -> Result<(), StoreError>;
     }
 }
 
-#[async_trait]
-impl PlanningFailures for ChaosStore {
-    async fn record_planning_failure(
-        &self,
-        barber: &BarberId,
-        reason: &str,
-        at: DateTime<Utc>,
-        retry_at: DateTime<Utc>,
-    ) -> Result<PlanningFailure, StoreError> {
-        self.point().await;
-        self.inner
-            .record_planning_failure(barber, reason, at, retry_at)
-            .await
-    }
-
-    async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.clear_planning_failure(barber).await
-    }
-
-    async fn planning_failure(
-        &self,
-        barber: &BarberId,
-    ) -> Result<Option<PlanningFailure>, StoreError> {
-        self.point().await;
-        self.inner.planning_failure(barber).await
-    }
-
-    async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
-        self.point().await;
-        self.inner.planning_failures(limit).await
+delegate_with_yield_points! {
+    PlanningFailures {
+        fn record_planning_failure(
+            barber: &BarberId,
+            reason: &str,
+            at: DateTime<Utc>,
+            retry_at: DateTime<Utc>,
+        ) -> Result<PlanningFailure, StoreError>;
+        fn clear_planning_failure(barber: &BarberId) -> Result<(), StoreError>;
+        fn planning_failure(barber: &BarberId) -> Result<Option<PlanningFailure>, StoreError>;
+        fn planning_failures(limit: usize) -> Result<Vec<PlanningFailure>, StoreError>;
     }
 }
 
-#[async_trait]
-impl Heartbeats for ChaosStore {
-    async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.point().await;
-        self.inner.record_heartbeat(component, at).await
-    }
-
-    async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        self.point().await;
-        self.inner.last_heartbeat(component).await
+delegate_with_yield_points! {
+    Heartbeats {
+        fn record_heartbeat(component: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+        fn last_heartbeat(component: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
     }
 }
 
-#[async_trait]
-impl Reports for ChaosStore {
-    async fn count_payouts_created(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        self.point().await;
-        self.inner.count_payouts_created(from, to).await
-    }
-
-    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
-        self.point().await;
-        self.inner.count_by_status().await
-    }
-
-    async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError> {
-        self.point().await;
-        self.inner.ledger_totals(currency).await
+delegate_with_yield_points! {
+    Reports {
+        fn count_payouts_created(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u64, StoreError>;
+        fn count_by_status() -> Result<Vec<(PayoutStatus, u64)>, StoreError>;
+        fn ledger_totals(currency: Currency) -> Result<LedgerTotals, StoreError>;
     }
 }
