@@ -8,14 +8,15 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeDelta, Utc, Weekday};
 use payout_app::ingest::ingest_earnings;
 use payout_aws::DynamoStore;
-use payout_aws::lambda::{
-    AwsRuntime, handle_job_batch, handle_schedule_tick, receive_as_event_source,
-};
+use payout_aws::event_source::receive_as_event_source;
+use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::retry::{FailureKind, RetryPolicy};
 use payout_core::status::PayoutStatus;
 use payout_local::{FailurePlan, SimulatedRail};
+use payout_tests::inboxes::SnsInbox;
 use payout_tests::moto::Moto;
+use payout_tests::notifier_contract::Inbox;
 use payout_tests::scenarios::racing_executors_pay_exactly_once;
 use payout_tests::world::World;
 use serde_json::{Value, json};
@@ -79,41 +80,16 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
         .await
         .unwrap();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    // An SQS queue subscribed to the topic stands in for the email and SMS subscriptions.
-    let inbox = sqs
-        .create_queue()
-        .queue_name("inbox")
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    let inbox_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&inbox)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes()
-        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-        .clone();
-    sns.subscribe()
-        .topic_arn(&resources.topic_arn)
-        .protocol("sqs")
-        .endpoint(&inbox_arn)
-        .send()
-        .await
-        .unwrap();
+    // A queue subscribed to the topic stands in for the email and SMS subscriptions.
+    let inbox = SnsInbox::subscribe(&sdk, &resources.topic_arn).await;
 
     let rail = Arc::new(SimulatedRail::new(5, FailurePlan::default()));
     let mut runtime = AwsRuntime::new(&sdk, &resources, rail.clone(), "executor");
     // Real SQS delays run in real time: seconds instead of 5 / 15 / 60 minutes.
-    runtime.pipeline.config.retry = RetryPolicy {
+    runtime.services.config.retry = RetryPolicy {
         delays_seconds: vec![2, 2, 2],
     };
-    let p = &runtime.pipeline;
+    let p = &runtime.services;
 
     let now = Utc::now();
     let barbers = ["steady", "flaky", "unverified"];
@@ -213,42 +189,12 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
         invoke_executor(&runtime, &sqs, &resources.queue_url).await;
         tokio::time::sleep(Duration::from_millis(1100)).await;
     }
-    let depth = runtime.pipeline.queue.depth(Utc::now()).await.unwrap();
+    let depth = runtime.services.queue.depth(Utc::now()).await.unwrap();
     assert_eq!(depth.dead_letter, 1, "{depth:?}");
 
     // One "completed" notice per completed payout, with filterable attributes; an account notice.
-    let mut notices = Vec::new();
-    loop {
-        let output = sqs
-            .receive_message()
-            .queue_url(&inbox)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if output.messages().is_empty() {
-            break;
-        }
-        for message in output.messages() {
-            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
-            notices.push(envelope);
-            sqs.delete_message()
-                .queue_url(&inbox)
-                .receipt_handle(message.receipt_handle().unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    let kinds: Vec<String> = notices
-        .iter()
-        .map(|n| {
-            n["MessageAttributes"]["kind"]["Value"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let notices = inbox.received().await;
+    let kinds: Vec<String> = notices.iter().map(|n| n.kind.clone()).collect();
     assert_eq!(
         kinds.iter().filter(|k| *k == "completed").count(),
         2,
@@ -263,8 +209,8 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
         "{kinds:?}"
     );
     for notice in &notices {
-        assert_eq!(notice["MessageAttributes"]["channel"]["Value"], "email");
-        assert!(notice["MessageAttributes"]["barber_id"]["Value"].is_string());
+        assert_eq!(notice.channel, "email");
+        assert!(!notice.barber_id.is_empty());
     }
 }
 
@@ -305,7 +251,7 @@ async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
     assert_eq!(report.schedules_due, 0);
     assert!(
         runtime
-            .pipeline
+            .services
             .store
             .last_heartbeat(payout_app::plan::PLANNER)
             .await

@@ -99,14 +99,14 @@ async fn six_percent_failures_and_31_seconds_fire_both_alerts() {
     let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
     let now = utc(2026, 3, 2, 12, 0);
     finished_payouts(
-        world.pipeline.store.as_ref(),
+        world.services.store.as_ref(),
         now,
         50,
         3,
         TimeDelta::seconds(31),
     )
     .await;
-    let report = check_health(&world.pipeline, now).await.unwrap();
+    let report = check_health(&world.services, now).await.unwrap();
     assert_eq!(alert_names(&report), ["failure_rate", "processing_time"]);
     assert!(!report.is_healthy());
     assert_eq!(report.last_hour.failure_rate.as_deref(), Some("0.06"));
@@ -117,21 +117,21 @@ async fn four_percent_failures_and_29_seconds_fire_none() {
     let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
     let now = utc(2026, 3, 2, 12, 0);
     finished_payouts(
-        world.pipeline.store.as_ref(),
+        world.services.store.as_ref(),
         now,
         50,
         2,
         TimeDelta::seconds(29),
     )
     .await;
-    let report = check_health(&world.pipeline, now).await.unwrap();
+    let report = check_health(&world.services, now).await.unwrap();
     assert!(report.alerts.is_empty(), "{:?}", report.alerts);
     assert_eq!(report.status, "healthy");
 }
 
 fn world_with_figures(now: DateTime<Utc>) -> World {
     let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
-    world.pipeline.metrics = Arc::new(MetricsWindow::new(Arc::new(ManualClock::starting_at(
+    world.services.metrics = Arc::new(MetricsWindow::new(Arc::new(ManualClock::starting_at(
         now - TimeDelta::minutes(5),
     ))));
     world
@@ -140,7 +140,7 @@ fn world_with_figures(now: DateTime<Utc>) -> World {
 async fn webhooks_with_failures(failed: usize) -> Vec<String> {
     let now = utc(2026, 3, 2, 12, 0);
     let world = world_with_figures(now);
-    let p = &world.pipeline;
+    let p = &world.services;
     p.store.record_heartbeat(PLANNER, now).await.unwrap();
     for i in 0..100 {
         p.metrics.publish(
@@ -172,7 +172,7 @@ async fn three_percent_webhook_failures_fire_and_two_percent_does_not() {
 async fn volume_today_against_ten_yesterday(today: usize) -> Vec<String> {
     let now = utc(2026, 3, 2, 12, 0);
     let world = world_with_figures(now);
-    let store = world.pipeline.store.as_ref();
+    let store = world.services.store.as_ref();
     finished_payouts(
         store,
         now - TimeDelta::hours(30),
@@ -182,7 +182,7 @@ async fn volume_today_against_ten_yesterday(today: usize) -> Vec<String> {
     )
     .await;
     finished_payouts(store, now, today, 0, TimeDelta::seconds(1)).await;
-    let report = check_health(&world.pipeline, now).await.unwrap();
+    let report = check_health(&world.services, now).await.unwrap();
     assert_eq!(report.payouts_created_yesterday, 10);
     assert_eq!(report.payouts_created_today as usize, today);
     alert_names(&report).into_iter().map(String::from).collect()
@@ -201,7 +201,7 @@ async fn a_daily_drop_of_more_than_half_fires() {
 async fn a_due_schedule_left_waiting_fires_planner_lag() {
     let now = utc(2026, 3, 6, 23, 0);
     let world = world_with_figures(now);
-    let p = &world.pipeline;
+    let p = &world.services;
     p.store.record_heartbeat(PLANNER, now).await.unwrap();
     let mut schedule = World::weekly_schedule("b1", Weekday::Fri, now - TimeDelta::days(7));
     schedule.next_run_at = now - TimeDelta::minutes(20);

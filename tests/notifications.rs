@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc, Weekday};
-use payout_app::Pipeline;
+use payout_app::Services;
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
 use payout_app::notify::{notify_payout, render_message};
@@ -87,14 +87,14 @@ fn the_completed_notice_of_the_brief_example_shows_every_line() {
 fn world_with_outbox() -> (World, Arc<Outbox>) {
     let mut world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
     let outbox = Arc::new(Outbox::default());
-    world.pipeline.notifier = outbox.clone();
+    world.services.notifier = outbox.clone();
     (world, outbox)
 }
 
 /// Barber b1 on `schedule`, with $120 earned on Monday and a manual payout of it an hour later
 /// (not yet executed). Returns the payout and that hour.
 async fn manual_payout_of_monday(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
 ) -> (Payout, DateTime<Utc>) {
     let monday = utc(2026, 3, 2, 12, 0);
@@ -114,7 +114,7 @@ async fn manual_payout_of_monday(
 
 async fn paid_with_preferences(email: bool, sms: bool) -> (Vec<Notification>, Arc<Outbox>, World) {
     let (world, outbox) = world_with_outbox();
-    let p = &world.pipeline;
+    let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     let mut schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
     schedule.notifications.email_notifications = email;
@@ -146,7 +146,7 @@ async fn each_preference_combination_gets_its_channels() {
 #[tokio::test]
 async fn a_notice_is_sent_at_most_once_per_payout_and_kind() {
     let (_, outbox, world) = paid_with_preferences(true, false).await;
-    let p = &world.pipeline;
+    let p = &world.services;
     let payout = p
         .store
         .list_payouts(&Default::default(), 1)
@@ -166,7 +166,7 @@ async fn a_notice_is_sent_at_most_once_per_payout_and_kind() {
 #[tokio::test]
 async fn an_unverified_account_is_told_what_to_fix() {
     let (world, outbox) = world_with_outbox();
-    let p = &world.pipeline;
+    let p = &world.services;
     world.rail.set_plan(
         &BarberId::parse("b1").unwrap(),
         FailurePlan {
@@ -191,7 +191,7 @@ async fn an_unverified_account_is_told_what_to_fix() {
 #[tokio::test]
 async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
     let (world, outbox) = world_with_outbox();
-    let p = &world.pipeline;
+    let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
     let mut quiet = World::weekly_schedule("b2", Weekday::Fri, monday);
@@ -260,7 +260,7 @@ async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
 #[tokio::test]
 async fn each_retry_and_the_final_failure_are_told_once() {
     let (world, outbox) = world_with_outbox();
-    let p = &world.pipeline;
+    let p = &world.services;
     let barber = BarberId::parse("b1").unwrap();
     world.rail.set_plan(
         &barber,
@@ -302,7 +302,7 @@ async fn each_retry_and_the_final_failure_are_told_once() {
 #[tokio::test]
 async fn a_period_below_the_minimum_is_told_it_rolls_forward() {
     let (world, outbox) = world_with_outbox();
-    let p = &world.pipeline;
+    let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
     save_schedule(p.store.as_ref(), &schedule).await.unwrap();

@@ -10,7 +10,7 @@ use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::ingest::ingest_earnings;
 use payout_app::payout_actions::{cancel_payout, manual_payout, retry_payout};
 use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
-use payout_app::{AppError, Pipeline};
+use payout_app::{AppError, Services};
 use payout_core::ids::PayoutId;
 use payout_core::retry::FailureKind;
 use payout_core::status::PayoutStatus;
@@ -23,7 +23,7 @@ async fn world_with_open_earnings(services: usize) -> (World, DateTime<Utc>) {
     let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
     let monday = utc(2026, 3, 2, 12, 0);
     world
-        .pipeline
+        .services
         .store
         .put_schedule(&World::weekly_schedule(BARBER, Weekday::Fri, monday))
         .await
@@ -31,7 +31,7 @@ async fn world_with_open_earnings(services: usize) -> (World, DateTime<Utc>) {
     let earnings: Vec<_> = (0..services)
         .map(|n| World::earning(BARBER, n, "50.00", monday + TimeDelta::minutes(n as i64)))
         .collect();
-    ingest_earnings(world.pipeline.store.as_ref(), &earnings)
+    ingest_earnings(world.services.store.as_ref(), &earnings)
         .await
         .unwrap();
     (world, monday + TimeDelta::hours(1))
@@ -63,15 +63,15 @@ impl PaymentRail for ScriptedRail {
     }
 }
 
-fn with_rail(world: &World, rail: Arc<dyn PaymentRail>) -> Pipeline {
-    Pipeline {
+fn with_rail(world: &World, rail: Arc<dyn PaymentRail>) -> Services {
+    Services {
         rail,
-        ..world.pipeline.clone()
+        ..world.services.clone()
     }
 }
 
 /// Executes the payout's job at each retry time until it settles; returns its final status.
-async fn run_to_end(p: &Pipeline, id: &PayoutId, mut now: DateTime<Utc>) -> PayoutStatus {
+async fn run_to_end(p: &Services, id: &PayoutId, mut now: DateTime<Utc>) -> PayoutStatus {
     for _ in 0..10 {
         match execute_payout(p, id, "test", now).await.unwrap() {
             JobOutcome::Finished => break,
@@ -84,7 +84,7 @@ async fn run_to_end(p: &Pipeline, id: &PayoutId, mut now: DateTime<Utc>) -> Payo
 #[tokio::test]
 async fn manual_payout_pays_the_open_balance_now_and_only_once() {
     let (world, now) = world_with_open_earnings(1).await;
-    let p = &world.pipeline;
+    let p = &world.services;
     let payout = manual_payout(p, &barber(), "early payout", "operator", now)
         .await
         .unwrap();
@@ -102,7 +102,7 @@ async fn manual_payout_pays_the_open_balance_now_and_only_once() {
 #[tokio::test]
 async fn cancel_returns_the_earnings_and_a_new_payout_claims_them() {
     let (world, now) = world_with_open_earnings(3).await;
-    let p = &world.pipeline;
+    let p = &world.services;
     let first = manual_payout(p, &barber(), "r", "operator", now)
         .await
         .unwrap();
@@ -172,7 +172,7 @@ async fn permanent_failures_fail_at_once_and_an_operator_retry_pays() {
     assert_eq!(failed.attempts, 1, "a permanent error is not retried");
     assert!(failed.failure_reason.unwrap().contains("onboarding"));
 
-    let p = &world.pipeline;
+    let p = &world.services;
     let later = now + TimeDelta::hours(1);
     retry_payout(p, &payout.id, "operator", later)
         .await
@@ -212,7 +212,7 @@ fn barber() -> payout_core::ids::BarberId {
 async fn a_manual_payout_never_waits_for_off_peak_hours() {
     let (world, _) = world_with_open_earnings(1).await;
     let peak = utc(2026, 3, 2, 15, 0);
-    let payout = manual_payout(&world.pipeline, &barber(), "now please", "operator", peak)
+    let payout = manual_payout(&world.services, &barber(), "now please", "operator", peak)
         .await
         .unwrap();
     assert_eq!(

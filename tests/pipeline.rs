@@ -27,7 +27,7 @@ async fn a_recurring_deduction_is_charged_once_per_scheduled_period() {
     use payout_tests::world::usd;
 
     let world = World::new(3, FailurePlan::default(), false, Duration::ZERO);
-    let p = &world.pipeline;
+    let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     let mut schedule = World::weekly_schedule("barber-r", Weekday::Fri, monday);
     schedule.recurring_deductions.push(RecurringDeduction {
@@ -64,8 +64,8 @@ async fn a_recurring_deduction_is_charged_once_per_scheduled_period() {
 #[tokio::test]
 async fn a_planner_cut_off_by_its_deadline_leaves_the_rest_for_the_next_run() {
     let mut world = World::new(4, FailurePlan::default(), false, Duration::ZERO);
-    world.pipeline.config.planner_page_size = 2;
-    let p = &world.pipeline;
+    world.services.config.planner_page_size = 2;
+    let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     for b in 0..5 {
         let barber = format!("barber-{b}");

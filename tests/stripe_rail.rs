@@ -108,9 +108,9 @@ async fn a_lost_response_is_reconciled_and_never_paid_twice() {
     let fake = FakeStripe::start().await;
     fake.set_scenario("acct_barber-1", Scenario::LoseResponse);
     let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
-    let p = payout_app::Pipeline {
+    let p = payout_app::Services {
         rail: Arc::new(rail(&fake)),
-        ..world.pipeline.clone()
+        ..world.services.clone()
     };
     let monday = utc(2026, 3, 2, 12, 0);
     p.store
@@ -299,9 +299,9 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
     let fake = FakeStripe::start().await;
     fake.set_scenario("acct_barber-1", Scenario::LoseResponse);
     let world = World::new(1, FailurePlan::default(), false, Duration::ZERO);
-    let stripe = payout_app::Pipeline {
+    let stripe = payout_app::Services {
         rail: Arc::new(rail(&fake)),
-        ..world.pipeline.clone()
+        ..world.services.clone()
     };
     let monday = utc(2026, 3, 2, 12, 0);
     for barber in ["barber-1", "barber-2"] {
@@ -333,7 +333,7 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
         .unwrap();
     // barber-2: recorded as paid by another rail; Stripe has no transfer for it.
     let other = manual_payout(
-        &world.pipeline,
+        &world.services,
         &BarberId::parse("barber-2").unwrap(),
         "r",
         "operator",
@@ -341,7 +341,7 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
     )
     .await
     .unwrap();
-    execute_payout(&world.pipeline, &other.id, "exec", now)
+    execute_payout(&world.services, &other.id, "exec", now)
         .await
         .unwrap();
 
@@ -381,24 +381,12 @@ async fn an_onboarding_link_comes_from_stripe_for_the_connected_account() {
 }
 
 /// The rail contract suite on the Stripe rail against the fake.
+async fn with_rail(test: impl AsyncFnOnce(&dyn PaymentRail)) {
+    let fake = FakeStripe::start().await;
+    test(&rail(&fake)).await;
+}
+
 mod contract {
-    use payout_tests::fake_stripe::FakeStripe;
-    use payout_tests::rail_contract;
-
-    macro_rules! rail_contract_tests {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let fake = FakeStripe::start().await;
-                    rail_contract::$name(&super::rail(&fake)).await;
-                }
-            )*
-        };
-    }
-
-    rail_contract_tests!(
-        a_transfer_is_idempotent_by_its_key,
-        a_paid_payout_is_found_and_an_unpaid_one_is_not,
-    );
+    use super::with_rail;
+    payout_tests::rail_contract_suite!(with_rail);
 }

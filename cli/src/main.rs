@@ -199,14 +199,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Reconcile { db, days, repair } => {
             anyhow::ensure!(db.exists(), "{} does not exist", db.display());
             let rail = payout_stripe::StripeRail::new(&payout_stripe::StripeConfig::from_env()?)?;
-            let mut pipeline = payout_local::runtime::embedded_pipeline(
+            let mut services = payout_local::runtime::embedded_services(
                 &db,
                 std::sync::Arc::default(),
                 std::sync::Arc::new(payout_app::ports::SystemClock),
             )?;
-            pipeline.rail = std::sync::Arc::new(rail);
+            services.rail = std::sync::Arc::new(rail);
             let report = payout_app::reconcile::reconcile(
-                &pipeline,
+                &services,
                 chrono::Utc::now(),
                 days,
                 payout_app::reconcile::ReconcileScope::Everything,

@@ -10,13 +10,19 @@
 //! - [`queue_contract`]: the same for every `JobQueue` (the in-process queue and SQS).
 //! - [`rail_contract`]: the same for every rail that moves money itself (the simulated
 //!   provider and the Stripe rail on the fake).
+//! - [`notifier_contract`]: the same for every notifier (the log and SNS), reading back what
+//!   each delivered through [`inboxes`].
+//! - [`suites`]: each suite's list of checks, expanded into tests for one adapter by a macro.
 
 pub mod app;
 pub mod contract;
 pub mod fake_stripe;
+pub mod inboxes;
 pub mod moto;
+pub mod notifier_contract;
 pub mod queue_contract;
 pub mod rail_contract;
 pub mod scenarios;
 pub mod served;
+pub mod suites;
 pub mod world;

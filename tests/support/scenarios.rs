@@ -18,7 +18,7 @@ const SERVICES: usize = 30;
 /// (the world's plan): every earning is paid exactly once and retries follow 5 / 15 / 60 min.
 /// Needs a multi-threaded runtime, so the executors truly overlap.
 pub async fn racing_executors_pay_exactly_once(world: &World) {
-    let p = &world.pipeline;
+    let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     for b in 0..BARBERS {
         let barber = format!("barber-{b}");
@@ -177,8 +177,8 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
         refused: refused.clone(),
         delivered: parking_lot::Mutex::new(Vec::new()),
     });
-    world.pipeline.notifier = notifier.clone();
-    let p = &world.pipeline;
+    world.services.notifier = notifier.clone();
+    let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     let mut healthy: Vec<String> = (0..HEALTHY).map(|b| format!("barber-{b}")).collect();
     healthy.push(refused.to_string());

@@ -10,7 +10,7 @@ use payout_app::ports::{
     Delivery, JobQueue, PaymentRail, PayoutJob, QueueDepth, QueueError, RailError, Store,
     TransferReceipt, TransferRequest,
 };
-use payout_app::{AppConfig, Pipeline};
+use payout_app::{AppConfig, Services};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::Earning;
@@ -22,7 +22,7 @@ use payout_local::sqlite::Durability;
 use payout_local::{FailurePlan, LogNotifier, MemoryQueue, SimulatedRail, SqliteStore};
 
 pub struct World {
-    pub pipeline: Pipeline,
+    pub services: Services,
     pub rail: Arc<SimulatedRail>,
     pub queue: Arc<MemoryQueue>,
     _dir: tempfile::TempDir,
@@ -67,7 +67,7 @@ impl World {
     ) -> Self {
         let rail = Arc::new(SimulatedRail::new(seed, plan));
         let queue = Arc::new(MemoryQueue::new(TimeDelta::minutes(30), 20));
-        let pipeline = Pipeline {
+        let services = Services {
             store,
             queue: if duplicate_deliveries {
                 Arc::new(DuplicatingQueue(queue.clone()))
@@ -84,7 +84,7 @@ impl World {
             config: AppConfig::default(),
         };
         Self {
-            pipeline,
+            services,
             rail,
             queue,
             _dir: dir,

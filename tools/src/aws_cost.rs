@@ -17,9 +17,8 @@ use parking_lot::Mutex;
 use payout_app::ingest::ingest_earnings;
 use payout_app::schedule_change::save_schedule;
 use payout_aws::DynamoStore;
-use payout_aws::lambda::{
-    AwsRuntime, handle_job_batch, handle_schedule_tick, receive_as_event_source,
-};
+use payout_aws::event_source::receive_as_event_source;
+use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId};
@@ -250,7 +249,7 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
         "executor",
     );
     // Metric lines cost no request; they would only crowd the figures.
-    runtime.pipeline.metrics = Arc::new(payout_app::ports::NoMetrics);
+    runtime.services.metrics = Arc::new(payout_app::ports::NoMetrics);
     let now = cutoff + TimeDelta::minutes(1);
     let mut invocations = 0u64;
     let started = Instant::now();

@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let secret =
         std::env::var("JWT_SECRET").map_err(|_| "environment variable JWT_SECRET is not set")?;
     let app = router(ApiState {
-        pipeline: runtime.pipeline,
+        services: runtime.services,
         clock: Arc::new(SystemClock),
         auth: AuthConfig::hs256(secret.as_bytes()),
         onboarding: Some(stripe),

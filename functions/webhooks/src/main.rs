@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let secret = std::env::var("STRIPE_WEBHOOK_SECRET")
         .map_err(|_| "environment variable STRIPE_WEBHOOK_SECRET is not set")?;
     let app = webhooks_router(ApiState {
-        pipeline: runtime.pipeline,
+        services: runtime.services,
         clock: Arc::new(SystemClock),
         // Webhooks authenticate by signature; no bearer token is ever accepted here.
         auth: AuthConfig::hs256(Vec::new()),

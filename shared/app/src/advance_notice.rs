@@ -14,9 +14,9 @@ use payout_core::schedule::PayoutSchedule;
 use crate::error::AppError;
 use crate::notify::notify_advance;
 use crate::period::settlement_at;
-use crate::pipeline::Pipeline;
 use crate::planning_failure::record_planning_failure;
 use crate::ports::{AdvanceNotice, ScheduleStore, StoreError};
+use crate::services::Services;
 
 /// Notices read per page by the planner.
 const NOTICE_PAGE: usize = 500;
@@ -39,7 +39,7 @@ pub async fn remember_advance_notice(
 
 /// Sends every advance notice due at `now`; returns how many were sent.
 pub async fn send_due_advance_notices(
-    p: &Pipeline,
+    p: &Services,
     now: DateTime<Utc>,
     keep_going: &(dyn Fn() -> bool + Sync),
 ) -> Result<u64, AppError> {
@@ -76,7 +76,7 @@ pub async fn send_due_advance_notices(
 }
 
 async fn send_one(
-    p: &Pipeline,
+    p: &Services,
     notice: &AdvanceNotice,
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {

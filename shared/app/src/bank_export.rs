@@ -8,13 +8,13 @@ use payout_core::payout::Payout;
 use payout_core::status::PayoutStatus;
 
 use crate::error::AppError;
-use crate::pipeline::Pipeline;
 use crate::ports::PayoutQuery;
+use crate::services::Services;
 
 const PAGE: usize = 500;
 
 /// The bank-transfer payouts waiting for the bank, created on `day`.
-pub async fn bank_batch(p: &Pipeline, day: NaiveDate) -> Result<Vec<Payout>, AppError> {
+pub async fn bank_batch(p: &Services, day: NaiveDate) -> Result<Vec<Payout>, AppError> {
     let start = day.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc();
     let mut query = PayoutQuery {
         method: Some(PaymentMethod::BankTransfer),

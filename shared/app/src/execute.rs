@@ -22,10 +22,10 @@ use payout_core::status::PayoutStatus;
 
 use crate::error::AppError;
 use crate::notify::notify_payout;
-use crate::pipeline::Pipeline;
 use crate::ports::{
     Metric, NotificationKind, RailError, TransferReceipt, TransferRequest, Unit, WriteOutcome,
 };
+use crate::services::Services;
 
 /// What the queue should do with the delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub enum JobOutcome {
 
 /// Executes the job for `payout_id` as executor `owner`.
 pub async fn execute_payout(
-    p: &Pipeline,
+    p: &Services,
     payout_id: &PayoutId,
     owner: &str,
     now: DateTime<Utc>,
@@ -84,7 +84,7 @@ fn not_runnable(payout: &Payout, now: DateTime<Utc>) -> Option<JobOutcome> {
 type Notice = Option<(Payout, NotificationKind)>;
 
 async fn execute_locked(
-    p: &Pipeline,
+    p: &Services,
     payout_id: &PayoutId,
     owner: &str,
     now: DateTime<Utc>,
@@ -161,7 +161,7 @@ async fn execute_locked(
     }
 }
 
-async fn call_rail(p: &Pipeline, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
+async fn call_rail(p: &Services, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
     match tokio::time::timeout(p.config.rail_timeout, p.rail.transfer(request)).await {
         Ok(result) => result,
         Err(_) => Err(RailError {
@@ -172,7 +172,7 @@ async fn call_rail(p: &Pipeline, request: &TransferRequest) -> Result<TransferRe
 }
 
 async fn record_failure(
-    p: &Pipeline,
+    p: &Services,
     mut payout: Payout,
     attempt_version: u64,
     actor: &str,
@@ -222,7 +222,7 @@ async fn record_failure(
 }
 
 /// The figures of a recorded outcome: one attempt, and what became of it.
-fn publish_outcome(p: &Pipeline, payout: &Payout, event: &AuditEvent) {
+fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
     let method = payout.method.as_str();
     let mut metrics = vec![Metric::count("PayoutsAttempted", 1)];
     match payout.status {
@@ -249,7 +249,7 @@ fn publish_outcome(p: &Pipeline, payout: &Payout, event: &AuditEvent) {
 
 /// Writes the outcome conditionally; on a lost race the next delivery re-reads and reconciles.
 async fn finish(
-    p: &Pipeline,
+    p: &Services,
     payout: Payout,
     read_version: u64,
     event: AuditEvent,

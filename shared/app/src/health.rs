@@ -11,9 +11,9 @@ use rust_decimal_macros::dec;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::pipeline::Pipeline;
 use crate::plan::{PLANNER, planner_lag};
 use crate::ports::{PayoutQuery, PlanningFailure, QueueDepth};
+use crate::services::Services;
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -119,7 +119,7 @@ fn fraction(value: Decimal) -> String {
     value.round_dp(4).normalize().to_string()
 }
 
-pub async fn check_health(p: &Pipeline, now: DateTime<Utc>) -> Result<HealthReport, AppError> {
+pub async fn check_health(p: &Services, now: DateTime<Utc>) -> Result<HealthReport, AppError> {
     let thresholds = &p.config.health;
     let last_planner_run = p.store.last_heartbeat(PLANNER).await?;
     let queue = p.queue.depth(now).await?;

@@ -14,8 +14,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::pipeline::Pipeline;
 use crate::ports::PayoutQuery;
+use crate::services::Services;
 
 /// The most payouts one analytics request reads.
 const HISTORY_LIMIT: usize = 20_000;
@@ -23,7 +23,7 @@ const PAGE: usize = 1_000;
 
 /// Payouts of `barber` (or everyone) created in `[from, to)`, in `currency`.
 pub async fn payout_history(
-    p: &Pipeline,
+    p: &Services,
     barber: Option<&BarberId>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
@@ -277,7 +277,7 @@ pub struct Recommendation {
 
 /// Suggestions for `schedule` from its payouts of the last `history` window.
 pub fn recommendations(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
     history: &[Payout],
     window: TimeDelta,

@@ -7,7 +7,7 @@
 //! 1. [`ports`] (the traits the use cases need: store with lock, queue, rail, notifier, clock)
 //!    and [`error`].
 //! 2. [`config`]: the tunables with the brief's defaults, intake limits, health thresholds.
-//! 3. [`pipeline`]: the ports and configuration bundled for the use cases.
+//! 3. [`services`]: the ports and configuration a use case runs with.
 //! 4. Use cases:
 //!    - [`ingest`]: earnings and deductions in, idempotent by id, within the intake limits.
 //!    - [`period`]: close one barber's period (shared by the planner and manual payouts), and
@@ -21,6 +21,8 @@
 //!      confirm and return.
 //!    - [`rails`]: bank transfer and manual rails, and the router by payment method.
 //!    - [`bank_export`]: the daily bank transfer file.
+//!    - [`schedule_edit`]: what a request makes of a schedule: defaults, partial changes, the
+//!      cut-off rule.
 //!    - [`schedule_change`]: saving a schedule; a new destination is audited and announced.
 //!    - [`reconcile`]: the store compared with the payment provider.
 //!    - [`recovery`]: re-enqueue payouts whose job was lost.
@@ -44,7 +46,6 @@ pub mod insights;
 pub mod notify;
 pub mod payout_actions;
 pub mod period;
-pub mod pipeline;
 pub mod plan;
 pub mod planning_failure;
 pub mod ports;
@@ -52,9 +53,11 @@ pub mod rails;
 pub mod reconcile;
 pub mod recovery;
 pub mod schedule_change;
+pub mod schedule_edit;
+pub mod services;
 pub mod webhooks;
 pub mod worker;
 
 pub use config::AppConfig;
 pub use error::AppError;
-pub use pipeline::Pipeline;
+pub use services::Services;

@@ -16,8 +16,8 @@ use payout_core::retry::FailureKind;
 use payout_core::schedule::{DestinationChange, NotificationPrefs, PayoutSchedule};
 
 use crate::error::AppError;
-use crate::pipeline::Pipeline;
 use crate::ports::{Channel, Metric, NoticeDelivery, Notification, NotificationKind};
+use crate::services::Services;
 
 fn channels(prefs: &NotificationPrefs) -> Vec<Channel> {
     let mut channels = Vec::new();
@@ -233,7 +233,7 @@ pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> No
 
 /// Notifies the outcome of a payout. Failures are logged: the payout itself is recorded already.
 pub async fn notify_payout(
-    p: &Pipeline,
+    p: &Services,
     payout: &Payout,
     kind: NotificationKind,
     now: DateTime<Utc>,
@@ -243,7 +243,7 @@ pub async fn notify_payout(
 
 /// Tells the barber their period was carried forward because the net was under the minimum.
 pub async fn notify_below_minimum(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
     cutoff: DateTime<Utc>,
     breakdown: &PayoutBreakdown,
@@ -296,7 +296,7 @@ fn advance_message(
 
 /// Tells the barber the run at `cutoff` is coming and what it would pay now.
 pub async fn notify_advance(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
     cutoff: DateTime<Utc>,
     expected: &PayoutBreakdown,
@@ -325,7 +325,7 @@ pub async fn notify_advance(
 /// Records `notification` in the outbox, then makes the first delivery attempt. Once recorded
 /// it is delivered at least once: a failed publish is retried by [`deliver_due_notices`], and a
 /// process that dies before publishing leaves it pending for the same sweep.
-async fn send(p: &Pipeline, notification: Notification, now: DateTime<Utc>) {
+async fn send(p: &Services, notification: Notification, now: DateTime<Utc>) {
     if notification.channels.is_empty() {
         return;
     }
@@ -345,13 +345,13 @@ async fn send(p: &Pipeline, notification: Notification, now: DateTime<Utc>) {
 
 /// The wait after `failed` attempts (the first wait also guards the first attempt), or none
 /// when every configured retry has been made.
-fn retry_delay(p: &Pipeline, failed: u32) -> Option<chrono::TimeDelta> {
+fn retry_delay(p: &Services, failed: u32) -> Option<chrono::TimeDelta> {
     let index = usize::try_from(failed.saturating_sub(1)).ok()?;
     p.config.notice_retry_delays.get(index).copied()
 }
 
 /// One delivery attempt after `attempts` earlier ones, and its outcome in the outbox.
-async fn deliver(p: &Pipeline, notification: &Notification, attempts: u32, now: DateTime<Utc>) {
+async fn deliver(p: &Services, notification: &Notification, attempts: u32, now: DateTime<Utc>) {
     let attempts = attempts + 1;
     let delivery = match p.notifier.publish(notification).await {
         Ok(()) => NoticeDelivery::Delivered,
@@ -388,7 +388,7 @@ async fn deliver(p: &Pipeline, notification: &Notification, attempts: u32, now: 
 const NOTICE_SWEEP: usize = 500;
 
 /// Attempts every pending notice whose time has come; returns how many were attempted.
-pub async fn deliver_due_notices(p: &Pipeline, now: DateTime<Utc>) -> Result<u64, AppError> {
+pub async fn deliver_due_notices(p: &Services, now: DateTime<Utc>) -> Result<u64, AppError> {
     let due = p.store.due_notifications(now, NOTICE_SWEEP).await?;
     for pending in &due {
         deliver(p, &pending.notification, pending.attempts, now).await;
@@ -398,7 +398,7 @@ pub async fn deliver_due_notices(p: &Pipeline, now: DateTime<Utc>) -> Result<u64
 
 /// Tells a barber where their money goes now, so a change they did not ask for is noticed.
 pub async fn notify_destination_changed(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
     change: &DestinationChange,
     now: DateTime<Utc>,
@@ -436,7 +436,7 @@ pub async fn notify_destination_changed(
 
 /// Tells a barber that the provider disabled payouts to their account.
 pub async fn notify_account_action(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
     reason: &str,
     event_id: &str,

@@ -12,12 +12,12 @@ use payout_core::status::IllegalTransition;
 
 use crate::error::AppError;
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
-use crate::pipeline::Pipeline;
 use crate::ports::{NotificationKind, PayoutJob, WriteOutcome};
+use crate::services::Services;
 
 /// Pays the barber's whole open balance now through the normal pipeline, minimum ignored.
 pub async fn manual_payout(
-    p: &Pipeline,
+    p: &Services,
     barber: &BarberId,
     reason: &str,
     actor: &str,
@@ -70,7 +70,7 @@ pub async fn manual_payout(
     }
 }
 
-async fn load(p: &Pipeline, id: &PayoutId) -> Result<Payout, AppError> {
+async fn load(p: &Services, id: &PayoutId) -> Result<Payout, AppError> {
     p.store
         .get_payout(id)
         .await?
@@ -79,7 +79,7 @@ async fn load(p: &Pipeline, id: &PayoutId) -> Result<Payout, AppError> {
 
 /// Puts a failed payout back on the queue with a fresh retry ladder.
 pub async fn retry_payout(
-    p: &Pipeline,
+    p: &Services,
     id: &PayoutId,
     actor: &str,
     now: DateTime<Utc>,
@@ -106,7 +106,7 @@ pub async fn retry_payout(
 /// Under the barber's lock, and after asking the rail: a payout whose last attempt had an
 /// unknown outcome may have been paid, and cancelling it would pay those earnings twice.
 pub async fn cancel_payout(
-    p: &Pipeline,
+    p: &Services,
     id: &PayoutId,
     actor: &str,
     reason: &str,
@@ -129,7 +129,7 @@ pub async fn cancel_payout(
 }
 
 async fn cancel_locked(
-    p: &Pipeline,
+    p: &Services,
     id: &PayoutId,
     actor: &str,
     reason: &str,
@@ -173,7 +173,7 @@ async fn cancel_locked(
 
 /// What closing the barber's period now would do; nothing is written.
 pub async fn preview_payout(
-    p: &Pipeline,
+    p: &Services,
     barber: &BarberId,
     now: DateTime<Utc>,
 ) -> Result<(PayoutSchedule, SettlementDecision), AppError> {
@@ -188,7 +188,7 @@ pub async fn preview_payout(
 
 /// An operator confirms that a bank transfer or manual payment arrived, with its reference.
 pub async fn confirm_payout(
-    p: &Pipeline,
+    p: &Services,
     id: &PayoutId,
     reference: &str,
     actor: &str,
@@ -207,7 +207,7 @@ pub async fn confirm_payout(
 /// An operator records that the bank returned a transfer; the payout fails with the reason and
 /// can be retried or cancelled like any failed payout.
 pub async fn return_payout(
-    p: &Pipeline,
+    p: &Services,
     id: &PayoutId,
     reason: &str,
     actor: &str,
@@ -226,7 +226,7 @@ pub async fn return_payout(
 
 /// Applies an operator's verdict on an offline payout in transit, then tells the barber.
 async fn settle_offline(
-    p: &Pipeline,
+    p: &Services,
     id: &PayoutId,
     now: DateTime<Utc>,
     notice: NotificationKind,

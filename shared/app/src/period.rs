@@ -13,8 +13,8 @@ use payout_core::schedule::PayoutSchedule;
 
 use crate::error::AppError;
 use crate::ingest::within_limit;
-use crate::pipeline::Pipeline;
 use crate::ports::{CreateOutcome, PayoutCreation, PayoutJob};
+use crate::services::Services;
 
 /// What closing a period did.
 #[derive(Debug)]
@@ -49,7 +49,7 @@ pub struct PeriodRequest<'a> {
 /// Retries of the read-compute-claim loop when entries arrive between the read and the write.
 const CLAIM_ATTEMPTS: usize = 5;
 
-pub async fn close_period(p: &Pipeline, req: PeriodRequest<'_>) -> Result<PeriodOutcome, AppError> {
+pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<PeriodOutcome, AppError> {
     let schedule = req.schedule;
     let schedule_advance = req.next_run.map(|next| (req.cutoff, next));
     for _ in 0..CLAIM_ATTEMPTS {
@@ -159,7 +159,7 @@ pub async fn close_period(p: &Pipeline, req: PeriodRequest<'_>) -> Result<Period
     )))
 }
 
-async fn advance_only(p: &Pipeline, req: &PeriodRequest<'_>) -> Result<(), AppError> {
+async fn advance_only(p: &Services, req: &PeriodRequest<'_>) -> Result<(), AppError> {
     if let Some(next) = req.next_run {
         p.store
             .advance_schedule(&req.schedule.barber_id, req.cutoff, next)
@@ -169,7 +169,7 @@ async fn advance_only(p: &Pipeline, req: &PeriodRequest<'_>) -> Result<(), AppEr
 }
 
 async fn priority_of(
-    p: &Pipeline,
+    p: &Services,
     req: &PeriodRequest<'_>,
     breakdown: &PayoutBreakdown,
 ) -> Result<u8, AppError> {
@@ -184,7 +184,7 @@ async fn priority_of(
 
 /// How the barber's open balance up to `now` would settle under their schedule.
 pub async fn settlement_at(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
     now: DateTime<Utc>,
 ) -> Result<SettlementDecision, AppError> {

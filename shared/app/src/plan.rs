@@ -15,9 +15,9 @@ use crate::error::AppError;
 use crate::ingest::ingest_deduction;
 use crate::notify::{deliver_due_notices, notify_below_minimum};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period};
-use crate::pipeline::Pipeline;
 use crate::planning_failure::{planning_failures_by_barber, record_planning_failure};
 use crate::ports::{DueCursor, DueSchedule, PayoutJob, StoreError};
+use crate::services::Services;
 
 /// The planner's name in audit trails and in the heartbeat health reads.
 pub const PLANNER: &str = "planner";
@@ -42,7 +42,7 @@ pub struct PlanReport {
 
 /// How long the oldest due schedule has waited for the planner at `now` (zero when none is
 /// due). Barbers held after a planning failure are reported as such, not as lag.
-pub async fn planner_lag(p: &Pipeline, now: DateTime<Utc>) -> Result<TimeDelta, AppError> {
+pub async fn planner_lag(p: &Services, now: DateTime<Utc>) -> Result<TimeDelta, AppError> {
     let held = planning_failures_by_barber(p).await?;
     Ok(p.store
         .due_schedules(now, None, held.len() + 1)
@@ -60,7 +60,7 @@ pub async fn planner_lag(p: &Pipeline, now: DateTime<Utc>) -> Result<TimeDelta, 
 /// `/health` and the schedule), counted, and retried with backoff while everybody else is
 /// planned. Only a failure to record it, which means the store itself is failing, ends the run.
 pub async fn plan_due_payouts(
-    p: &Pipeline,
+    p: &Services,
     now: DateTime<Utc>,
     keep_going: &(dyn Fn() -> bool + Sync),
 ) -> Result<PlanReport, AppError> {
@@ -125,7 +125,7 @@ pub async fn plan_due_payouts(
 }
 
 async fn plan_one(
-    p: &Pipeline,
+    p: &Services,
     schedule: &PayoutSchedule,
     now: DateTime<Utc>,
     report: &mut PlanReport,

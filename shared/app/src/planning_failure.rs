@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use payout_core::ids::BarberId;
 
 use crate::error::AppError;
-use crate::pipeline::Pipeline;
 use crate::ports::{Metric, PlanningFailure};
+use crate::services::Services;
 
 /// Records that planning `barber` failed, leaving it alone for the configured backoff,
 /// doubled per failure in a row up to its maximum.
 pub async fn record_planning_failure(
-    p: &Pipeline,
+    p: &Services,
     barber: &BarberId,
     reason: &str,
     now: DateTime<Utc>,
@@ -43,7 +43,7 @@ const READ_LIMIT: usize = 1000;
 
 /// The barbers whose planning is failing, by barber.
 pub async fn planning_failures_by_barber(
-    p: &Pipeline,
+    p: &Services,
 ) -> Result<HashMap<BarberId, PlanningFailure>, AppError> {
     Ok(p.store
         .planning_failures(READ_LIMIT)

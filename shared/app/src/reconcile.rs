@@ -9,8 +9,8 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::pipeline::Pipeline;
 use crate::ports::{PayoutQuery, WriteOutcome};
+use crate::services::Services;
 
 const PAGE: usize = 500;
 const ACTOR: &str = "reconciliation";
@@ -26,7 +26,7 @@ pub struct ReconcileReport {
 }
 
 async fn payouts_in(
-    p: &Pipeline,
+    p: &Services,
     status: PayoutStatus,
     since: DateTime<Utc>,
 ) -> Result<Vec<Payout>, AppError> {
@@ -66,7 +66,7 @@ pub enum ReconcileScope {
 /// Checks the Stripe payouts created in the last `days`; with `repair`, adopts the transfers the
 /// store missed.
 pub async fn reconcile(
-    p: &Pipeline,
+    p: &Services,
     now: DateTime<Utc>,
     days: u32,
     scope: ReconcileScope,

@@ -5,21 +5,21 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
-use crate::pipeline::Pipeline;
 use crate::ports::PayoutJob;
+use crate::services::Services;
 
 const PAGE: usize = 500;
 
 /// Sends a job for every payout that should have run more than `stale_after` ago. Returns how
 /// many were re-enqueued.
-pub async fn recover_stalled(p: &Pipeline, now: DateTime<Utc>) -> Result<usize, AppError> {
+pub async fn recover_stalled(p: &Services, now: DateTime<Utc>) -> Result<usize, AppError> {
     recover_older_than(p, now - p.config.stale_after, now).await
 }
 
 /// As [`recover_stalled`], for everything due before `stale_before` (a process that just started
 /// passes `now`: its in-process queue is empty).
 pub async fn recover_older_than(
-    p: &Pipeline,
+    p: &Services,
     stale_before: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {

@@ -17,9 +17,9 @@ use sha2::Sha256;
 
 use crate::error::AppError;
 use crate::notify::{notify_account_action, notify_payout};
-use crate::pipeline::Pipeline;
 use crate::ports::{Metric, NotificationKind, WriteOutcome};
 use crate::schedule_change::save_schedule;
+use crate::services::Services;
 
 /// Stripe's own default tolerance.
 pub const TOLERANCE: TimeDelta = TimeDelta::seconds(300);
@@ -131,7 +131,7 @@ pub enum WebhookOutcome {
 /// counts towards the webhook failure rate: anybody can post garbage to a public endpoint, and
 /// that must not raise an alert by itself. Refused deliveries are their own figure.
 pub async fn handle_stripe_webhook(
-    p: &Pipeline,
+    p: &Services,
     secret: &[u8],
     signature: Option<&str>,
     body: &[u8],
@@ -178,7 +178,7 @@ fn authenticate(
 }
 
 async fn receive(
-    p: &Pipeline,
+    p: &Services,
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<WebhookOutcome, WebhookError> {
@@ -211,7 +211,7 @@ fn text<'a>(object: &'a serde_json::Value, path: &[&str]) -> Option<&'a str> {
 }
 
 async fn apply(
-    p: &Pipeline,
+    p: &Services,
     event: &Event,
     now: DateTime<Utc>,
 ) -> Result<WebhookOutcome, AppError> {
@@ -277,7 +277,7 @@ async fn apply(
 
 /// `account.updated` with `payouts_enabled: false` pauses the schedules paying that account.
 async fn pause_if_payouts_disabled(
-    p: &Pipeline,
+    p: &Services,
     account: &serde_json::Value,
     event_id: &str,
     now: DateTime<Utc>,

@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
 use crate::execute::{JobOutcome, execute_payout};
-use crate::pipeline::Pipeline;
 use crate::ports::{Delivery, PayoutJob};
+use crate::services::Services;
 
 /// Applies one delivery. On an error the delivery is neither acknowledged nor deferred: its
 /// visibility timeout brings it back.
 pub async fn process_delivery(
-    p: &Pipeline,
+    p: &Services,
     delivery: &Delivery,
     owner: &str,
     now: DateTime<Utc>,
@@ -38,7 +38,7 @@ pub async fn process_delivery(
 /// Receives up to `max` visible deliveries and processes them one by one. Returns how many
 /// were received.
 pub async fn drain_once(
-    p: &Pipeline,
+    p: &Services,
     owner: &str,
     now: DateTime<Utc>,
     max: usize,

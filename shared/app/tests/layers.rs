@@ -1,5 +1,5 @@
 //! The modules of `payout-app` form layers, each importing only downward: ports (and the error
-//! they share) -> config -> pipeline -> use cases -> read models (the HTTP API is a crate of
+//! they share) -> config -> services -> use cases -> read models (the HTTP API is a crate of
 //! its own above them). This reads every
 //! module's `crate::` paths and fails on a cycle, or on a lower layer reaching a higher one.
 
@@ -11,7 +11,7 @@ const LAYERS: [(&str, u8); 7] = [
     ("ports", 0),
     ("error", 0),
     ("config", 1),
-    ("pipeline", 2),
+    ("services", 2),
     ("health", 4),
     ("insights", 4),
     ("lib", 5),

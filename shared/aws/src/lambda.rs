@@ -14,7 +14,7 @@ use payout_app::plan::{PlanReport, plan_due_payouts, planner_lag};
 use payout_app::ports::{JobQueue, Metric, PayoutJob};
 use payout_app::reconcile::{ReconcileScope, reconcile};
 use payout_app::recovery::recover_stalled;
-use payout_app::{AppConfig, AppError, Pipeline};
+use payout_app::{AppConfig, AppError, Services};
 use payout_core::retry::FailureKind;
 
 use crate::dynamo::DynamoStore;
@@ -55,7 +55,7 @@ impl Resources {
 /// Everything a function needs, built once at cold start and reused by every invocation.
 #[derive(Clone)]
 pub struct AwsRuntime {
-    pub pipeline: Pipeline,
+    pub services: Services,
     pub queue: Arc<SqsQueue>,
 }
 
@@ -73,7 +73,7 @@ impl AwsRuntime {
             &resources.dead_letter_url,
         ));
         Self {
-            pipeline: Pipeline {
+            services: Services {
                 store: Arc::new(DynamoStore::new(
                     aws_sdk_dynamodb::Client::new(sdk),
                     &resources.table,
@@ -142,11 +142,11 @@ pub async fn handle_schedule_tick(
     deadline: std::time::Instant,
 ) -> Result<PlanReport, AppError> {
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
-    let lag = planner_lag(&runtime.pipeline, now)
+    let lag = planner_lag(&runtime.services, now)
         .await?
         .num_milliseconds();
-    let report = plan_due_payouts(&runtime.pipeline, now, &keep_going).await?;
-    runtime.pipeline.metrics.publish(
+    let report = plan_due_payouts(&runtime.services, now, &keep_going).await?;
+    runtime.services.metrics.publish(
         &[],
         &[
             Metric::millis("PlannerLag", lag),
@@ -157,11 +157,11 @@ pub async fn handle_schedule_tick(
         ],
     );
     if keep_going() {
-        recover_stalled(&runtime.pipeline, now).await?;
+        recover_stalled(&runtime.services, now).await?;
     }
     if keep_going() {
         let found = reconcile(
-            &runtime.pipeline,
+            &runtime.services,
             now,
             SWEEP_DAYS,
             ReconcileScope::Unsettled,
@@ -195,7 +195,7 @@ pub async fn handle_job_batch(
         .filter_map(|message| message.attributes.get("SentTimestamp")?.parse::<i64>().ok())
         .min();
     if let Some(sent_ms) = oldest_sent_ms {
-        runtime.pipeline.metrics.publish(
+        runtime.services.metrics.publish(
             &[],
             &[Metric::millis("QueueAge", now.timestamp_millis() - sent_ms)],
         );
@@ -223,7 +223,7 @@ async fn handle_job(
     owner: &str,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    match execute_payout(&runtime.pipeline, &job.payout_id, owner, now).await? {
+    match execute_payout(&runtime.services, &job.payout_id, owner, now).await? {
         JobOutcome::Finished => Ok(()),
         // A retry or a deferral goes back as a fresh message, and this one is deleted: a
         // changed visibility would count towards the dead-letter threshold, and waiting is not
@@ -263,43 +263,4 @@ impl payout_app::ports::PaymentRail for UnconfiguredRail {
     ) -> Result<Option<payout_app::ports::TransferReceipt>, payout_app::ports::RailError> {
         Ok(None)
     }
-}
-
-/// One receive as the SQS event source mapping makes it (up to 10 messages), shaped as the
-/// event it invokes the executor with, and each message's (id, receipt handle) to delete after.
-/// For the emulator tests and benches, which play the mapping's part.
-pub async fn receive_as_event_source(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
-) -> Result<(SqsEvent, Vec<(String, String)>), payout_app::ports::QueueError> {
-    let failed = |e: &dyn std::fmt::Display| payout_app::ports::QueueError(e.to_string());
-    let output = sqs
-        .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(10)
-        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
-        .send()
-        .await
-        .map_err(|e| failed(&aws_sdk_sqs::error::DisplayErrorContext(e)))?;
-    let mut handles = Vec::new();
-    let records: Vec<serde_json::Value> = output
-        .messages()
-        .iter()
-        .map(|m| {
-            let id = m.message_id().unwrap_or_default().to_string();
-            handles.push((
-                id.clone(),
-                m.receipt_handle().unwrap_or_default().to_string(),
-            ));
-            serde_json::json!({"messageId": id, "receiptHandle": m.receipt_handle(),
-                "body": m.body(), "attributes": m.attributes().map(|attributes| attributes
-                    .iter()
-                    .map(|(name, value)| (name.as_str().to_string(), value.clone()))
-                    .collect::<std::collections::BTreeMap<_, _>>()),
-                "messageAttributes": {}, "eventSource": "aws:sqs"})
-        })
-        .collect();
-    let event =
-        serde_json::from_value(serde_json::json!({"Records": records})).map_err(|e| failed(&e))?;
-    Ok((event, handles))
 }

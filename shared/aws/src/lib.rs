@@ -7,15 +7,20 @@
 //! - [`sns`]: notifications through SNS with filterable message attributes.
 //! - [`emf`]: metrics as CloudWatch Embedded Metric Format log lines.
 //! - [`lambda`]: what the Lambda functions do with their events (thin mains call these).
-//! - [`stack`]: the deployment's resources created on an emulator (`payouts-tools aws-local up`).
+//! - With the `emulator` feature (tests and `payouts-tools`, never a Lambda): [`stack`], the
+//!   deployment's resources created on an emulator (`payouts-tools aws-local up`), and
+//!   [`event_source`], the SQS event source mapping played by hand.
 //! - [`config`]: SDK configuration (an `AWS_ENDPOINT_URL` points everything at an emulator).
 
 pub mod config;
 pub mod dynamo;
 pub mod emf;
+#[cfg(feature = "emulator")]
+pub mod event_source;
 pub mod lambda;
 pub mod sns;
 pub mod sqs;
+#[cfg(feature = "emulator")]
 pub mod stack;
 
 pub use dynamo::DynamoStore;

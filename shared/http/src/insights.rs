@@ -21,7 +21,7 @@ fn barber(raw: &str) -> Result<BarberId, AppError> {
 }
 
 /// Totals, counts by status, success rate, processing times, fee shares and a daily trend.
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/analytics", params(AnalyticsParams),
+#[utoipa::path(get, path = "/analytics", params(AnalyticsParams),
     security(("bearer" = [])), tag = "insights",
     responses((status = 200, body = Analytics), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_analytics(
@@ -46,7 +46,7 @@ pub async fn get_analytics(
     };
     let currency = match &barber {
         Some(id) => state
-            .pipeline
+            .services
             .store
             .get_schedule(id)
             .await?
@@ -56,7 +56,7 @@ pub async fn get_analytics(
     };
     let to = state.clock.now();
     let from = to - TimeDelta::days(i64::from(days));
-    let history = payout_history(&state.pipeline, barber.as_ref(), from, to, currency).await?;
+    let history = payout_history(&state.services, barber.as_ref(), from, to, currency).await?;
     Ok(Json(analytics(
         &history,
         barber.as_ref(),
@@ -77,7 +77,7 @@ pub struct Recommendations {
 const RECOMMENDATION_WINDOW_DAYS: u32 = 90;
 
 /// Schedule suggestions from the last 90 days, each with its reason and numbers.
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/recommendations", params(BarberParam),
+#[utoipa::path(get, path = "/recommendations", params(BarberParam),
     security(("bearer" = [])), tag = "insights",
     responses((status = 200, body = Recommendations), (status = 404, body = Problem)))]
 pub async fn get_recommendations(
@@ -88,7 +88,7 @@ pub async fn get_recommendations(
     let barber = barber(&params.barber_id)?;
     caller.may_see(&barber)?;
     let schedule = state
-        .pipeline
+        .services
         .store
         .get_schedule(&barber)
         .await?
@@ -96,7 +96,7 @@ pub async fn get_recommendations(
     let window = TimeDelta::days(i64::from(RECOMMENDATION_WINDOW_DAYS));
     let to = state.clock.now();
     let history = payout_history(
-        &state.pipeline,
+        &state.services,
         Some(&barber),
         to - window,
         to,
@@ -106,6 +106,6 @@ pub async fn get_recommendations(
     Ok(Json(Recommendations {
         barber_id: barber.to_string(),
         based_on_days: RECOMMENDATION_WINDOW_DAYS,
-        recommendations: recommendations(&state.pipeline, &schedule, &history, window),
+        recommendations: recommendations(&state.services, &schedule, &history, window),
     }))
 }

@@ -68,7 +68,7 @@ fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> 
 
 /// Records one earning (201, or 200 with the stored record for a repeat) or a batch of up to
 /// 500, all or nothing. A repeated id with different content is 409 and writes nothing.
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/earnings", request_body = EarningsBody,
+#[utoipa::path(post, path = "/earnings", request_body = EarningsBody,
     security(("bearer" = [])), tag = "ledger",
     responses((status = 201, body = EarningsBatchView), (status = 200, body = EarningView),
                (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
@@ -90,8 +90,8 @@ pub async fn post_earnings(
         .iter()
         .map(|b| earning(b, now))
         .collect::<Result<Vec<_>, _>>()?;
-    check_earnings(&state.pipeline.config.intake, &earnings, now)?;
-    let store = state.pipeline.store.as_ref();
+    check_earnings(&state.services.config.intake, &earnings, now)?;
+    let store = state.services.store.as_ref();
     let outcomes = ingest_earnings(store, &earnings).await?;
     let conflicts: Vec<&str> = earnings
         .iter()
@@ -133,7 +133,7 @@ pub async fn post_earnings(
 }
 
 /// Records a deduction; `recurring` ones are charged at every scheduled period from now on.
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/deductions", request_body = DeductionBody,
+#[utoipa::path(post, path = "/deductions", request_body = DeductionBody,
     security(("bearer" = [])), tag = "ledger",
     responses((status = 201, body = DeductionView), (status = 200, body = DeductionView),
                (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
@@ -150,7 +150,7 @@ pub async fn post_deduction(
     within_limit(
         "deduction amount",
         amount,
-        state.pipeline.config.intake.max_deduction,
+        state.services.config.intake.max_deduction,
         "intake.max_deduction",
     )?;
     free_text("description", &body.description, MAX_DESCRIPTION_CHARS)
@@ -169,7 +169,7 @@ pub async fn post_deduction(
         }
     };
     if body.recurring {
-        let store = &state.pipeline.store;
+        let store = &state.services.store;
         let mut schedule = store
             .get_schedule(&barber_id)
             .await?
@@ -215,7 +215,7 @@ pub async fn post_deduction(
         description: body.description.clone(),
         recorded_at: now,
     };
-    match ingest_deduction(state.pipeline.store.as_ref(), &deduction).await? {
+    match ingest_deduction(state.services.store.as_ref(), &deduction).await? {
         IntakeOutcome::Created => Ok((StatusCode::CREATED, Json(DeductionView::from(&deduction)))),
         IntakeOutcome::Duplicate => Ok((StatusCode::OK, Json(DeductionView::from(&deduction)))),
         IntakeOutcome::Conflict => Err(AppError::Conflict(format!(

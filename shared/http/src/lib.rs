@@ -24,14 +24,17 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 
 use auth::AuthConfig;
 use error::{ApiError, problem_response};
 use payout_app::error::AppError;
-use payout_app::pipeline::Pipeline;
 use payout_app::ports::Clock;
+use payout_app::services::Services;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub const BASE_PATH: &str = "/api/v1/payout-scheduler";
 
@@ -40,7 +43,7 @@ pub const BODY_LIMIT: usize = 512 * 1024;
 
 #[derive(Clone)]
 pub struct ApiState {
-    pub pipeline: Pipeline,
+    pub services: Services,
     pub clock: Arc<dyn Clock>,
     pub auth: AuthConfig,
     /// Where onboarding links come from (Stripe Connect); the route is refused when absent.
@@ -59,75 +62,71 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<usize, ApiError> {
     }
 }
 
+/// Every route, each bound once with its OpenAPI operation (`utoipa-axum` reads the path and
+/// method from the handler's annotation), and the document of them at `/openapi.json`.
 pub fn router(state: ApiState) -> Router {
-    let api = Router::new()
-        .route("/health", get(operations::health))
-        .route("/openapi.json", get(|| async { Json(openapi::document()) }))
-        .route("/schedules", post(schedules::create).get(schedules::list))
-        .route(
-            "/schedules/{barber_id}",
-            get(schedules::get)
-                .put(schedules::update)
-                .delete(schedules::pause),
-        )
-        .route(
-            "/schedules/{barber_id}/onboarding-link",
-            post(schedules::onboarding_link),
-        )
-        .route("/earnings", post(ledger::post_earnings))
-        .route("/deductions", post(ledger::post_deduction))
-        .route("/payouts", get(payouts::list))
-        .route("/payouts/manual", post(payouts::manual))
-        .route("/payouts/preview", get(payouts::preview))
-        .route("/payouts/{id}", get(payouts::detail))
-        .route("/payouts/{id}/retry", post(payouts::retry))
-        .route("/payouts/{id}/cancel", post(payouts::cancel))
-        .route("/payouts/{id}/confirm", post(payouts::confirm))
-        .route("/payouts/{id}/return", post(payouts::mark_returned))
-        .route("/bank-transfers/{day}", get(payouts::bank_file))
-        .route("/notifications", get(operations::list_notifications))
-        .route("/analytics", get(insights::get_analytics))
-        .route("/recommendations", get(insights::get_recommendations))
-        .route(
-            "/test-notification/{payout_id}",
-            post(operations::test_notification),
-        )
-        .route(
-            "/dead-letters/replay",
-            post(operations::replay_dead_letters),
-        )
+    let routes = OpenApiRouter::new()
+        .routes(routes!(operations::health))
+        .routes(routes!(schedules::create, schedules::list))
+        .routes(routes!(schedules::get, schedules::update, schedules::pause))
+        .routes(routes!(schedules::onboarding_link))
+        .routes(routes!(ledger::post_earnings))
+        .routes(routes!(ledger::post_deduction))
+        .routes(routes!(payouts::list))
+        .routes(routes!(payouts::manual))
+        .routes(routes!(payouts::preview))
+        .routes(routes!(payouts::detail))
+        .routes(routes!(payouts::retry))
+        .routes(routes!(payouts::cancel))
+        .routes(routes!(payouts::confirm))
+        .routes(routes!(payouts::mark_returned))
+        .routes(routes!(payouts::bank_file))
+        .routes(routes!(operations::list_notifications))
+        .routes(routes!(insights::get_analytics))
+        .routes(routes!(insights::get_recommendations))
+        .routes(routes!(operations::test_notification))
+        .routes(routes!(operations::replay_dead_letters))
         .merge(webhook_routes());
+    let (api, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .nest(BASE_PATH, routes)
+        .split_for_parts();
+    let document = Arc::new(openapi::finish(document));
+    let api = api.route(
+        &format!("{BASE_PATH}/openapi.json"),
+        get(move || async move { Json(document.as_ref().clone()) }),
+    );
     finish(api, state)
 }
 
 /// Only the webhook route, for the webhooks Lambda.
 pub fn webhooks_router(state: ApiState) -> Router {
-    finish(webhook_routes(), state)
+    let (api, _) = OpenApiRouter::new()
+        .nest(BASE_PATH, webhook_routes())
+        .split_for_parts();
+    finish(api, state)
 }
 
-fn webhook_routes() -> Router<ApiState> {
-    Router::new().route("/webhooks/stripe", post(webhooks::stripe))
+fn webhook_routes() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::new().routes(routes!(webhooks::stripe))
 }
 
 fn finish(api: Router<ApiState>, state: ApiState) -> Router {
-    Router::new()
-        .nest(BASE_PATH, api)
-        .fallback(|| async {
-            problem_response(
-                StatusCode::NOT_FOUND,
-                "not found",
-                "no such route".to_string(),
-            )
-        })
-        .method_not_allowed_fallback(|| async {
-            problem_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method not allowed",
-                "this route does not accept that method".to_string(),
-            )
-            .into_response()
-        })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::map_response(error::problems_only))
-        .with_state(state)
+    api.fallback(|| async {
+        problem_response(
+            StatusCode::NOT_FOUND,
+            "not found",
+            "no such route".to_string(),
+        )
+    })
+    .method_not_allowed_fallback(|| async {
+        problem_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed",
+            "this route does not accept that method".to_string(),
+        )
+        .into_response()
+    })
+    .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    .layer(axum::middleware::map_response(error::problems_only))
+    .with_state(state)
 }

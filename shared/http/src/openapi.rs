@@ -1,10 +1,11 @@
-//! The OpenAPI 3.1 document, generated from the handlers' annotations so it cannot drift.
+//! The OpenAPI 3.1 document: what no route says (title, security scheme, shared schemas, problem
+//! media type); the paths come from the routes themselves (`crate::router`), bound once.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, RefOr};
 use utoipa::{Modify, OpenApi};
 
-use crate::{error, insights, ledger, operations, payouts, schedules, webhooks, wire};
+use crate::{error, wire};
 
 struct BearerAuth;
 
@@ -64,23 +65,15 @@ impl Modify for ProblemMediaType {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Payout scheduler", description = "Barber payouts: schedules, earnings, payouts, analytics."),
-    paths(
-        schedules::create, schedules::get, schedules::update, schedules::pause, schedules::list,
-        schedules::onboarding_link,
-        ledger::post_earnings, ledger::post_deduction,
-        payouts::list, payouts::detail, payouts::manual, payouts::retry, payouts::cancel,
-        payouts::preview, payouts::confirm, payouts::mark_returned, payouts::bank_file,
-        insights::get_analytics, insights::get_recommendations,
-        operations::health, operations::test_notification, operations::replay_dead_letters,
-        webhooks::stripe, operations::list_notifications,
-    ),
     components(schemas(error::Problem, wire::ScheduleBody, wire::ScheduleView, wire::DestinationChangeView, wire::EarningsBody,
         wire::EarningView, wire::EarningsBatchView, wire::DeductionBody, wire::DeductionView,
         wire::PayoutView, wire::PayoutDetail)),
-    modifiers(&BearerAuth, &ProblemMediaType),
+    modifiers(&BearerAuth),
 )]
-struct ApiDoc;
+pub(crate) struct ApiDoc;
 
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+/// The document of `paths`, problem responses given the media type they are sent with.
+pub(crate) fn finish(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    ProblemMediaType.modify(&mut document);
+    document
 }

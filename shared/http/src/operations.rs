@@ -19,12 +19,12 @@ use payout_app::ports::{Notification, NotificationKind};
 
 /// Scheduler liveness, queue depths and the last hour against the alert thresholds: 200 when
 /// healthy, 503 when not. No token needed.
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/health", tag = "operations",
+#[utoipa::path(get, path = "/health", tag = "operations",
     responses((status = 200, body = HealthReport), (status = 503, body = HealthReport)))]
 pub async fn health(
     State(state): State<ApiState>,
 ) -> Result<(StatusCode, Json<HealthReport>), ApiError> {
-    let report = check_health(&state.pipeline, state.clock.now()).await?;
+    let report = check_health(&state.services, state.clock.now()).await?;
     let status = if report.is_healthy() {
         StatusCode::OK
     } else {
@@ -55,7 +55,7 @@ impl From<&Notification> for NotificationView {
 }
 
 /// Sends a sample notification of the given kind for a payout, bypassing the once-only rule.
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/test-notification/{payout_id}",
+#[utoipa::path(post, path = "/test-notification/{payout_id}",
     params(("payout_id" = String, Path), TestNotificationParams),
     security(("bearer" = [])), tag = "operations",
     responses((status = 200, body = NotificationView), (status = 400, body = Problem), (status = 404, body = Problem)))]
@@ -68,7 +68,7 @@ pub async fn test_notification(
     let not_found = || AppError::NotFound(format!("payout {payout_id}"));
     let id = PayoutId::parse(&payout_id).map_err(|_| not_found())?;
     let payout = state
-        .pipeline
+        .services
         .store
         .get_payout(&id)
         .await?
@@ -85,7 +85,7 @@ pub async fn test_notification(
     let mut notification = render_payout_notification(&payout, kind);
     notification.message = format!("[test] {}", notification.message);
     state
-        .pipeline
+        .services
         .notifier
         .publish(&notification)
         .await
@@ -99,7 +99,7 @@ pub struct ReplayView {
 }
 
 /// Moves every dead-lettered job back onto the queue (operators).
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/dead-letters/replay",
+#[utoipa::path(post, path = "/dead-letters/replay",
     security(("bearer" = [])), tag = "operations",
     responses((status = 200, body = ReplayView), (status = 403, body = Problem)))]
 pub async fn replay_dead_letters(
@@ -108,7 +108,7 @@ pub async fn replay_dead_letters(
 ) -> Result<Json<ReplayView>, ApiError> {
     caller.require_operator()?;
     let replayed = state
-        .pipeline
+        .services
         .queue
         .redrive_dead_letters(state.clock.now())
         .await?;
@@ -135,7 +135,7 @@ pub struct SentView {
 }
 
 /// What was sent to a barber, newest first.
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/notifications", params(NotificationParams),
+#[utoipa::path(get, path = "/notifications", params(NotificationParams),
     security(("bearer" = [])), tag = "operations",
     responses((status = 200, body = Vec<SentView>), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_notifications(
@@ -148,7 +148,7 @@ pub async fn list_notifications(
     caller.may_see(&barber)?;
     let limit = crate::page_limit(params.limit)?;
     let sent = state
-        .pipeline
+        .services
         .store
         .list_notifications(&barber, limit)
         .await?;

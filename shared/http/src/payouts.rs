@@ -43,7 +43,7 @@ fn parse_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, PayoutId), 
 }
 
 /// Payouts matching the filters, oldest first; barbers see only their own.
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/payouts", params(PayoutListParams),
+#[utoipa::path(get, path = "/payouts", params(PayoutListParams),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = Page<PayoutView>), (status = 400, body = Problem)))]
 pub async fn list(
@@ -84,7 +84,7 @@ pub async fn list(
         updated_from: None,
         after: params.cursor.as_deref().map(parse_cursor).transpose()?,
     };
-    let payouts = state.pipeline.store.list_payouts(&query, limit + 1).await?;
+    let payouts = state.services.store.list_payouts(&query, limit + 1).await?;
     let next_cursor = (payouts.len() > limit)
         .then(|| payouts.get(limit - 1))
         .flatten()
@@ -102,7 +102,7 @@ async fn load_visible(
 ) -> Result<payout_core::payout::Payout, ApiError> {
     let id = payout_id(raw)?;
     let payout = state
-        .pipeline
+        .services
         .store
         .get_payout(&id)
         .await?
@@ -114,7 +114,7 @@ async fn load_visible(
 }
 
 /// One payout with its full breakdown and audit trail.
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/payouts/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/payouts/{id}", params(("id" = String, Path)),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = PayoutDetail), (status = 404, body = Problem)))]
 pub async fn detail(
@@ -123,7 +123,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Json<PayoutDetail>, ApiError> {
     let payout = load_visible(&state, &caller, &id).await?;
-    let trail = state.pipeline.store.audit_trail(&payout.id).await?;
+    let trail = state.services.store.audit_trail(&payout.id).await?;
     Ok(Json(PayoutDetail {
         payout: PayoutView::from(&payout),
         audit_trail: trail.iter().map(AuditEventView::from).collect(),
@@ -131,7 +131,7 @@ pub async fn detail(
 }
 
 /// Pays the barber's open balance now (operators).
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/manual", request_body = ManualPayoutBody,
+#[utoipa::path(post, path = "/payouts/manual", request_body = ManualPayoutBody,
     security(("bearer" = [])), tag = "payouts",
     responses((status = 201, body = PayoutView), (status = 403, body = Problem),
                (status = 404, body = Problem), (status = 409, body = Problem)))]
@@ -144,7 +144,7 @@ pub async fn manual(
     let barber = BarberId::parse(&body.barber_id.0).map_err(|e| invalid(e.to_string()))?;
     let reason = text_or("reason", &body.reason, "manual payout")?;
     let payout = manual_payout(
-        &state.pipeline,
+        &state.services,
         &barber,
         &reason,
         &caller.actor(),
@@ -155,7 +155,7 @@ pub async fn manual(
 }
 
 /// Puts a failed payout back on the queue (operators).
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/retry", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/payouts/{id}/retry", params(("id" = String, Path)),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = PayoutView), (status = 403, body = Problem),
                (status = 404, body = Problem), (status = 409, body = Problem)))]
@@ -166,7 +166,7 @@ pub async fn retry(
 ) -> Result<Json<PayoutView>, ApiError> {
     caller.require_operator()?;
     let payout = retry_payout(
-        &state.pipeline,
+        &state.services,
         &payout_id(&id)?,
         &caller.actor(),
         state.clock.now(),
@@ -177,7 +177,7 @@ pub async fn retry(
 
 /// Cancels a payout that has not moved money; its earnings return to the open balance
 /// (operators).
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/cancel", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/payouts/{id}/cancel", params(("id" = String, Path)),
     request_body(content = CancelBody, description = "optional reason"),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = PayoutView), (status = 403, body = Problem),
@@ -191,7 +191,7 @@ pub async fn cancel(
     caller.require_operator()?;
     let reason = text_or("reason", &body.reason, "cancelled by an operator")?;
     let payout = cancel_payout(
-        &state.pipeline,
+        &state.services,
         &payout_id(&id)?,
         &caller.actor(),
         &reason,
@@ -222,7 +222,7 @@ pub struct PreviewView {
 }
 
 /// What would be paid if the period closed now; nothing is written.
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/payouts/preview", params(BarberParam),
+#[utoipa::path(get, path = "/payouts/preview", params(BarberParam),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = PreviewView), (status = 404, body = Problem)))]
 pub async fn preview(
@@ -232,7 +232,7 @@ pub async fn preview(
 ) -> Result<Json<PreviewView>, ApiError> {
     let barber = BarberId::parse(&params.barber_id).map_err(|e| invalid(e.to_string()))?;
     caller.may_see(&barber)?;
-    let (schedule, decision) = preview_payout(&state.pipeline, &barber, state.clock.now()).await?;
+    let (schedule, decision) = preview_payout(&state.services, &barber, state.clock.now()).await?;
     let (name, breakdown) = match decision {
         SettlementDecision::Pay(b) => ("pay", Some(b)),
         SettlementDecision::BelowMinimum(b) => ("below_minimum", Some(b)),
@@ -244,7 +244,7 @@ pub async fn preview(
         payout_core::breakdown::PayoutBreakdown {
             gross: zero,
             service_count: 0,
-            commission_rate: state.pipeline.config.policy.commission.rate_for(0),
+            commission_rate: state.services.config.policy.commission.rate_for(0),
             commission: zero,
             bonus: zero,
             deductions: vec![],
@@ -299,7 +299,7 @@ fn text_or(field: &'static str, value: &str, default: &str) -> Result<String, Ap
 }
 
 /// Confirms that a bank transfer or manual payment arrived (operators).
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/confirm", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/payouts/{id}/confirm", params(("id" = String, Path)),
     request_body = ConfirmBody, security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = PayoutView), (status = 400, body = Problem), (status = 403, body = Problem),
                (status = 404, body = Problem), (status = 409, body = Problem)))]
@@ -312,7 +312,7 @@ pub async fn confirm(
     caller.require_operator()?;
     let reference = short_text("reference", &body.reference)?;
     let payout = confirm_payout(
-        &state.pipeline,
+        &state.services,
         &payout_id(&id)?,
         &reference,
         &caller.actor(),
@@ -323,7 +323,7 @@ pub async fn confirm(
 }
 
 /// Records a bank transfer returned by the bank (operators).
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/payouts/{id}/return", params(("id" = String, Path)),
+#[utoipa::path(post, path = "/payouts/{id}/return", params(("id" = String, Path)),
     request_body = ReturnBody, security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = PayoutView), (status = 400, body = Problem), (status = 403, body = Problem),
                (status = 404, body = Problem), (status = 409, body = Problem)))]
@@ -336,7 +336,7 @@ pub async fn mark_returned(
     caller.require_operator()?;
     let reason = short_text("reason", &body.reason)?;
     let payout = return_payout(
-        &state.pipeline,
+        &state.services,
         &payout_id(&id)?,
         &reason,
         &caller.actor(),
@@ -347,7 +347,7 @@ pub async fn mark_returned(
 }
 
 /// The day's bank transfer file, CSV with a totals line (operators).
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/bank-transfers/{day}", params(("day" = String, Path, description = "YYYY-MM-DD (UTC)")),
+#[utoipa::path(get, path = "/bank-transfers/{day}", params(("day" = String, Path, description = "YYYY-MM-DD (UTC)")),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = String, content_type = "text/csv"), (status = 400, body = Problem), (status = 403, body = Problem)))]
 pub async fn bank_file(
@@ -359,7 +359,7 @@ pub async fn bank_file(
     caller.require_operator()?;
     let day = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map_err(|_| invalid(format!("`{day}` is not a date (YYYY-MM-DD)")))?;
-    let batch = payout_app::bank_export::bank_batch(&state.pipeline, day).await?;
+    let batch = payout_app::bank_export::bank_batch(&state.services, day).await?;
     let csv = payout_app::bank_export::render_csv(day, &batch)?;
     Ok((
         [

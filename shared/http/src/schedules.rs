@@ -3,13 +3,11 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{DateTime, Datelike, NaiveTime, Utc};
-use payout_core::calendar::{Calendar, CronExpr, DayOfMonth, Frequency, weekday_from_iso};
+use chrono::NaiveTime;
+use payout_core::calendar::Calendar;
 use payout_core::ids::BarberId;
 use payout_core::method::PaymentMethod;
-use payout_core::money::{Currency, Money};
-use payout_core::priority::BarberStanding;
-use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
+use payout_core::schedule::{PayoutSchedule, ScheduleState};
 
 use crate::ApiState;
 use crate::auth::Caller;
@@ -19,152 +17,67 @@ use crate::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_fi
 use payout_app::error::AppError;
 use payout_app::health::PlanningFailureView;
 use payout_app::schedule_change::save_schedule;
-use payout_app::schedule_change::{create_schedule, save_changed_schedule};
-use payout_core::input;
-
-const DEFAULT_MINIMUM: &str = "25.00";
-const DEFAULT_LOCAL_TIME: &str = "17:00";
+use payout_app::schedule_change::{change_schedule, create_schedule};
+use payout_app::schedule_edit::{FrequencyEdit, ScheduleEdit};
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
 }
 
-/// Builds the schedule the body describes, on top of `existing` for a partial update.
-fn build(
-    barber_id: BarberId,
-    body: &ScheduleBody,
-    existing: Option<&PayoutSchedule>,
-    now: DateTime<Utc>,
-) -> Result<PayoutSchedule, AppError> {
-    let calendar = build_calendar(body, existing.map(|s| &s.calendar), now)?;
-    let currency = match (&body.currency, existing) {
-        (Some(code), _) => parse_field::<Currency>("currency", code)?,
-        (None, Some(s)) => s.currency,
-        (None, None) => Currency::Usd,
-    };
-    if let Some(s) = existing
-        && s.currency != currency
-    {
-        return Err(invalid("currency cannot change once a schedule exists"));
-    }
-    let minimum_payout = match (&body.minimum_payout_amount, existing) {
-        (Some(amount), _) => {
-            let money = Money::new(amount.0, currency)
-                .map_err(|e| invalid(format!("minimum_payout_amount: {e}")))?;
-            if money.is_negative() {
-                return Err(invalid("minimum_payout_amount must not be negative"));
-            }
-            money
-        }
-        (None, Some(s)) => s.minimum_payout,
-        (None, None) => Money::parse(DEFAULT_MINIMUM, currency)?,
-    };
-    let method = match (&body.preferred_payment_method, existing) {
-        (Some(raw), _) => parse_field::<PaymentMethod>("preferred_payment_method", raw)?,
-        (None, Some(s)) => s.method,
-        (None, None) => PaymentMethod::StripeStandard,
-    };
-    let standing = match (&body.standing, existing) {
-        (Some(raw), _) => parse_field::<BarberStanding>("standing", raw)?,
-        (None, Some(s)) => s.standing,
-        (None, None) => BarberStanding::Regular,
-    };
-    let state = match (body.status.as_deref(), existing) {
-        (Some("active"), _) => ScheduleState::Active,
-        (Some("paused"), _) => ScheduleState::Paused,
-        (Some(other), _) => {
-            return Err(invalid(format!(
-                "status: `{other}` is not active or paused"
-            )));
-        }
-        (None, Some(s)) => s.state,
-        (None, None) => ScheduleState::Active,
-    };
-    let old = existing
-        .map(|s| s.notifications.clone())
-        .unwrap_or(NotificationPrefs {
-            email_notifications: true,
-            advance_notice_hours: 24,
-            ..NotificationPrefs::default()
-        });
-    if let Some(email) = &body.email {
-        input::email(email).map_err(|e| invalid(e.to_string()))?;
-    }
-    if let Some(phone) = &body.phone {
-        input::phone_e164(phone).map_err(|e| invalid(e.to_string()))?;
-    }
-    let notifications = NotificationPrefs {
-        email: body.email.clone().or(old.email),
-        phone: body.phone.clone().or(old.phone),
-        email_notifications: body.email_notifications.unwrap_or(old.email_notifications),
-        sms_notifications: body.sms_notifications.unwrap_or(old.sms_notifications),
-        advance_notice_hours: body
-            .advance_notice_hours
-            .unwrap_or(old.advance_notice_hours),
-    };
-    if notifications.advance_notice_hours > 24 * 14 {
-        return Err(invalid(
-            "advance_notice_hours must be at most 336 (two weeks)",
-        ));
-    }
-    // A new calendar, or a schedule coming back from a pause, starts from now; an unchanged
-    // active calendar keeps its pending cut-off (even an overdue one).
-    let keeps_cut_off = existing.is_some_and(|s| {
-        s.calendar == calendar
-            && !(s.state == ScheduleState::Paused && state == ScheduleState::Active)
-    });
-    let next_run_at = match existing {
-        Some(s) if keeps_cut_off => s.next_run_at,
-        Some(_) | None => calendar
-            .next_run_after(now)
-            .ok_or_else(|| invalid("the schedule never runs"))?,
-    };
-    let connected_account = body
-        .connected_account_id
-        .clone()
-        .or_else(|| existing.and_then(|s| s.connected_account.clone()));
-    if let Some(account) = &connected_account {
-        destination(method, account)?;
-    }
-    Ok(PayoutSchedule {
-        barber_id,
-        calendar,
-        currency,
-        minimum_payout,
-        method,
-        auto_payout_enabled: body
-            .auto_payout_enabled
-            .or(existing.map(|s| s.auto_payout_enabled))
-            .unwrap_or(true),
-        state,
-        standing,
-        connected_account,
-        notifications,
-        recurring_deductions: existing
-            .map(|s| s.recurring_deductions.clone())
-            .unwrap_or_default(),
-        next_run_at,
-        destination_changes: existing
-            .map(|s| s.destination_changes.clone())
-            .unwrap_or_default(),
+/// The edit the body asks for, its fields parsed; what they make is the app's rule.
+fn edit(body: &ScheduleBody) -> Result<ScheduleEdit, AppError> {
+    Ok(ScheduleEdit {
+        frequency: FrequencyEdit {
+            name: body.frequency.clone(),
+            day_of_week: body.day_of_week,
+            day_of_month: body.day_of_month,
+            anchor_date: body.anchor_date,
+            cron: body.cron.clone(),
+        },
+        time_zone: body
+            .time_zone
+            .as_deref()
+            .map(|name| Calendar::parse_time_zone(name).map_err(|e| invalid(e.to_string())))
+            .transpose()?,
+        local_time: body
+            .local_time
+            .as_deref()
+            .map(parse_local_time)
+            .transpose()?,
+        currency: optional_field("currency", &body.currency)?,
+        minimum_payout: body.minimum_payout_amount.as_ref().map(|amount| amount.0),
+        method: optional_field("preferred_payment_method", &body.preferred_payment_method)?,
+        standing: optional_field("standing", &body.standing)?,
+        state: body.status.as_deref().map(parse_state).transpose()?,
+        auto_payout_enabled: body.auto_payout_enabled,
+        connected_account: body.connected_account_id.clone(),
+        email: body.email.clone(),
+        phone: body.phone.clone(),
+        email_notifications: body.email_notifications,
+        sms_notifications: body.sms_notifications,
+        advance_notice_hours: body.advance_notice_hours,
     })
 }
 
-/// Stripe methods pay a connected account (`acct_...`); bank transfers and manual payments
-/// name the operator's reference for the barber's bank account, in the id alphabet.
-fn destination(method: PaymentMethod, account: &str) -> Result<(), AppError> {
-    match method {
-        PaymentMethod::StripeStandard | PaymentMethod::StripeInstant => {
-            input::connected_account(account).map_err(|e| invalid(e.to_string()))
-        }
-        PaymentMethod::BankTransfer | PaymentMethod::Manual => {
-            BarberId::parse(account).map(drop).map_err(|e| {
-                invalid(format!(
-                    "connected_account_id (the bank account reference) {}",
-                    e.reason
-                ))
-            })
-        }
+fn optional_field<T: std::str::FromStr>(
+    field: &str,
+    raw: &Option<String>,
+) -> Result<Option<T>, AppError>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.as_deref()
+        .map(|raw| parse_field(field, raw))
+        .transpose()
+}
+
+fn parse_state(raw: &str) -> Result<ScheduleState, AppError> {
+    match raw {
+        "active" => Ok(ScheduleState::Active),
+        "paused" => Ok(ScheduleState::Paused),
+        other => Err(invalid(format!(
+            "status: `{other}` is not active or paused"
+        ))),
     }
 }
 
@@ -212,120 +125,6 @@ fn barber_may_send(caller: &Caller, body: &ScheduleBody) -> Result<(), ApiError>
     }
 }
 
-fn build_calendar(
-    body: &ScheduleBody,
-    existing: Option<&Calendar>,
-    now: DateTime<Utc>,
-) -> Result<Calendar, AppError> {
-    let time_zone = match (&body.time_zone, existing) {
-        (Some(name), _) => Calendar::parse_time_zone(name).map_err(|e| invalid(e.to_string()))?,
-        (None, Some(c)) => c.time_zone,
-        (None, None) => chrono_tz::UTC,
-    };
-    let local_time = match (&body.local_time, existing) {
-        (Some(raw), _) => parse_local_time(raw)?,
-        (None, Some(c)) => c.local_time,
-        (None, None) => parse_local_time(DEFAULT_LOCAL_TIME)?,
-    };
-    let frequency_fields_given = body.frequency.is_some()
-        || body.day_of_week.is_some()
-        || body.day_of_month.is_some()
-        || body.anchor_date.is_some()
-        || body.cron.is_some();
-    let frequency = match (existing, frequency_fields_given) {
-        (Some(c), false) => c.frequency.clone(),
-        (existing, _) => {
-            let name = body
-                .frequency
-                .clone()
-                .or_else(|| existing.map(|c| c.frequency.name().to_string()))
-                .ok_or_else(|| invalid("frequency is required"))?;
-            build_frequency(&name, body, now.with_timezone(&time_zone).date_naive())?
-        }
-    };
-    Ok(Calendar {
-        frequency,
-        time_zone,
-        local_time,
-    })
-}
-
-/// Refuses a calendar field the frequency does not use, rather than dropping it silently.
-fn refuse_foreign_fields(name: &str, body: &ScheduleBody) -> Result<(), AppError> {
-    let uses: &[&str] = match name {
-        "weekly" => &["day_of_week"],
-        "biweekly" | "bi-weekly" => &["day_of_week", "anchor_date"],
-        "monthly" => &["day_of_month"],
-        "custom" => &["cron"],
-        _ => &[],
-    };
-    let given = [
-        ("day_of_week", body.day_of_week.is_some()),
-        ("day_of_month", body.day_of_month.is_some()),
-        ("anchor_date", body.anchor_date.is_some()),
-        ("cron", body.cron.is_some()),
-    ];
-    match given
-        .iter()
-        .find(|(field, present)| *present && !uses.contains(field))
-    {
-        Some((field, _)) => Err(invalid(format!(
-            "{field} does not apply to a {name} schedule"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// The number of fields the documented cron form has (minute hour day month weekday).
-const CRON_FIELDS: usize = 5;
-
-fn build_frequency(
-    name: &str,
-    body: &ScheduleBody,
-    today: chrono::NaiveDate,
-) -> Result<Frequency, AppError> {
-    refuse_foreign_fields(name, body)?;
-    let day_of_week = |required_by: &str| {
-        let day = body
-            .day_of_week
-            .ok_or_else(|| invalid(format!("day_of_week (1-7) is required for {required_by}")))?;
-        weekday_from_iso(day).map_err(|e| invalid(e.to_string()))
-    };
-    match name {
-        "daily" => Ok(Frequency::Daily),
-        "weekly" => Ok(Frequency::Weekly {
-            day_of_week: day_of_week("weekly")?,
-        }),
-        "biweekly" | "bi-weekly" => Ok(Frequency::Biweekly {
-            day_of_week: day_of_week("biweekly")?,
-            anchor: body.anchor_date.unwrap_or(today),
-        }),
-        "monthly" => {
-            let day = body.day_of_month.unwrap_or_else(|| today.day());
-            Ok(Frequency::Monthly {
-                day_of_month: DayOfMonth::new(day).map_err(|e| invalid(e.to_string()))?,
-            })
-        }
-        "custom" => {
-            let pattern = body
-                .cron
-                .as_deref()
-                .ok_or_else(|| invalid("cron is required for a custom frequency"))?;
-            if pattern.split_whitespace().count() != CRON_FIELDS {
-                return Err(invalid(
-                    "cron must have five fields: minute hour day-of-month month day-of-week",
-                ));
-            }
-            Ok(Frequency::Custom {
-                cron: Box::new(CronExpr::parse(pattern).map_err(|e| invalid(e.to_string()))?),
-            })
-        }
-        other => Err(invalid(format!(
-            "unknown frequency `{other}` (expected daily, weekly, biweekly, monthly or custom)"
-        ))),
-    }
-}
-
 fn parse_local_time(raw: &str) -> Result<NaiveTime, AppError> {
     NaiveTime::parse_from_str(raw, "%H:%M")
         .or_else(|_| NaiveTime::parse_from_str(raw, "%H:%M:%S"))
@@ -337,7 +136,7 @@ fn barber(raw: &str) -> Result<BarberId, AppError> {
 }
 
 /// Creates a schedule; a barber may create only its own.
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/schedules", request_body = ScheduleBody,
+#[utoipa::path(post, path = "/schedules", request_body = ScheduleBody,
     security(("bearer" = [])), tag = "schedules",
     responses((status = 201, body = ScheduleView), (status = 400, body = crate::error::Problem),
                (status = 409, body = crate::error::Problem)))]
@@ -353,10 +152,10 @@ pub async fn create(
     let barber_id = barber(&raw)?;
     caller.may_act_for(&barber_id)?;
     barber_may_send(&caller, &body)?;
-    let schedule = build(barber_id, &body, None, state.clock.now())?;
     let schedule = create_schedule(
-        &state.pipeline,
-        schedule,
+        &state.services,
+        barber_id,
+        &edit(&body)?,
         &caller.actor(),
         state.clock.now(),
     )
@@ -368,14 +167,14 @@ async fn load(state: &ApiState, caller: &Caller, raw: &str) -> Result<PayoutSche
     let barber_id = barber(raw)?;
     caller.may_see(&barber_id)?;
     state
-        .pipeline
+        .services
         .store
         .get_schedule(&barber_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("schedule of barber {barber_id}")).into())
 }
 
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/schedules/{barber_id}",
+#[utoipa::path(get, path = "/schedules/{barber_id}",
     params(("barber_id" = String, Path)), security(("bearer" = [])), tag = "schedules",
     responses((status = 200, body = ScheduleView), (status = 404, body = crate::error::Problem)))]
 pub async fn get(
@@ -386,7 +185,7 @@ pub async fn get(
     let schedule = load(&state, &caller, &barber_id).await?;
     let mut view = ScheduleView::from(&schedule);
     view.planning_failure = state
-        .pipeline
+        .services
         .store
         .planning_failure(&schedule.barber_id)
         .await?
@@ -396,7 +195,7 @@ pub async fn get(
 }
 
 /// Changes only the fields given.
-#[utoipa::path(put, path = "/api/v1/payout-scheduler/schedules/{barber_id}",
+#[utoipa::path(put, path = "/schedules/{barber_id}",
     params(("barber_id" = String, Path)), request_body = ScheduleBody,
     security(("bearer" = [])), tag = "schedules",
     responses((status = 200, body = ScheduleView), (status = 400, body = crate::error::Problem),
@@ -414,16 +213,10 @@ pub async fn update(
     {
         return Err(invalid("barber_id in the body does not match the path").into());
     }
-    let schedule = build(
-        existing.barber_id.clone(),
-        &body,
-        Some(&existing),
-        state.clock.now(),
-    )?;
-    let schedule = save_changed_schedule(
-        &state.pipeline,
-        schedule,
+    let schedule = change_schedule(
+        &state.services,
         &existing,
+        &edit(&body)?,
         &caller.actor(),
         state.clock.now(),
     )
@@ -432,7 +225,7 @@ pub async fn update(
 }
 
 /// Pauses the schedule; its history and open balance are kept.
-#[utoipa::path(delete, path = "/api/v1/payout-scheduler/schedules/{barber_id}",
+#[utoipa::path(delete, path = "/schedules/{barber_id}",
     params(("barber_id" = String, Path)), security(("bearer" = [])), tag = "schedules",
     responses((status = 200, body = ScheduleView), (status = 404, body = crate::error::Problem)))]
 pub async fn pause(
@@ -442,7 +235,7 @@ pub async fn pause(
 ) -> Result<Json<ScheduleView>, ApiError> {
     let mut schedule = load(&state, &caller, &barber_id).await?;
     schedule.state = ScheduleState::Paused;
-    save_schedule(state.pipeline.store.as_ref(), &schedule).await?;
+    save_schedule(state.services.store.as_ref(), &schedule).await?;
     Ok(Json(ScheduleView::from(&schedule)))
 }
 
@@ -457,7 +250,7 @@ fn parse_cursor(raw: &str) -> Result<BarberId, AppError> {
 }
 
 /// Every schedule, by barber id (operators).
-#[utoipa::path(get, path = "/api/v1/payout-scheduler/schedules", params(PageParams),
+#[utoipa::path(get, path = "/schedules", params(PageParams),
     security(("bearer" = [])), tag = "schedules",
     responses((status = 200, body = Page<ScheduleView>), (status = 403, body = crate::error::Problem)))]
 pub async fn list(
@@ -469,7 +262,7 @@ pub async fn list(
     let limit = crate::page_limit(page.limit)?;
     let after = page.cursor.as_deref().map(parse_cursor).transpose()?;
     let schedules = state
-        .pipeline
+        .services
         .store
         .list_schedules(after.as_ref(), limit + 1)
         .await?;
@@ -499,7 +292,7 @@ fn https_url(field: &str, raw: &str) -> Result<(), AppError> {
 }
 
 /// A Stripe Connect onboarding link for the barber's connected account.
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/schedules/{barber_id}/onboarding-link",
+#[utoipa::path(post, path = "/schedules/{barber_id}/onboarding-link",
     params(("barber_id" = String, Path)), request_body = crate::wire::OnboardingBody,
     security(("bearer" = [])), tag = "schedules",
     responses((status = 200, body = crate::wire::OnboardingView), (status = 400, body = crate::error::Problem),

@@ -20,7 +20,7 @@ pub struct WebhookReceipt {
 }
 
 /// Applies one Stripe event after checking its `Stripe-Signature`; a redelivery changes nothing.
-#[utoipa::path(post, path = "/api/v1/payout-scheduler/webhooks/stripe", tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "webhooks",
     request_body(content = String, description = "the event as Stripe sent it", content_type = "application/json"),
     params(("Stripe-Signature" = Option<String>, Header)),
     responses((status = 200, body = WebhookReceipt), (status = 400, body = crate::error::Problem),
@@ -36,7 +36,7 @@ pub async fn stripe(State(state): State<ApiState>, headers: HeaderMap, body: Byt
     let signature = headers
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok());
-    match handle_stripe_webhook(&state.pipeline, secret, signature, &body, state.clock.now()).await
+    match handle_stripe_webhook(&state.services, secret, signature, &body, state.clock.now()).await
     {
         Ok(outcome) => {
             let outcome = match outcome {

@@ -14,7 +14,7 @@ use payout_app::ports::{Clock, SystemClock};
 use payout_app::rails::RailsByMethod;
 use payout_app::recovery::{recover_older_than, recover_stalled};
 use payout_app::worker::drain_once;
-use payout_app::{AppConfig, AppError, Pipeline};
+use payout_app::{AppConfig, AppError, Services};
 use payout_http::auth::AuthConfig;
 use payout_http::{ApiState, router};
 use tokio::net::TcpListener;
@@ -54,19 +54,19 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
-/// Assembles the embedded pipeline on the SQLite file at `db_path`, with `provider` standing in
+/// Assembles the embedded services on the SQLite file at `db_path`, with `provider` standing in
 /// for Stripe and figures kept by `clock`'s time.
-pub fn embedded_pipeline(
+pub fn embedded_services(
     db_path: &std::path::Path,
     provider: Arc<SimulatedRail>,
     clock: Arc<dyn Clock>,
-) -> Result<Pipeline, AppError> {
+) -> Result<Services, AppError> {
     let store = SqliteStore::open(db_path, Durability::Full)?;
     let released = store.release_locks_of_dead_processes()?;
     if released > 0 {
         tracing::warn!(released, "released barber locks left by a previous process");
     }
-    Ok(Pipeline {
+    Ok(Services {
         store: Arc::new(store),
         queue: Arc::new(MemoryQueue::default()),
         // Bank transfers and manual payments go in transit until an operator confirms them, as
@@ -94,21 +94,21 @@ pub async fn serve(
             .with_latency(config.rail_latency),
     );
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let pipeline = embedded_pipeline(&config.db_path, provider.clone(), clock.clone())?;
-    let recovered = recover_older_than(&pipeline, clock.now(), clock.now()).await?;
+    let services = embedded_services(&config.db_path, provider.clone(), clock.clone())?;
+    let recovered = recover_older_than(&services, clock.now(), clock.now()).await?;
     tracing::info!(recovered, "recovered payouts left by a previous run");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     tasks.push(tokio::spawn(planner_loop(
-        pipeline.clone(),
+        services.clone(),
         clock.clone(),
         config.planner_interval,
         stop_rx.clone(),
     )));
     for index in 0..config.workers {
         tasks.push(tokio::spawn(worker_loop(
-            pipeline.clone(),
+            services.clone(),
             clock.clone(),
             format!("local-{}-{index}", std::process::id()),
             config.worker_poll,
@@ -124,7 +124,7 @@ pub async fn serve(
         auth = auth.with_audience(audience);
     }
     let app = router(ApiState {
-        pipeline,
+        services,
         clock,
         auth,
         onboarding: Some(provider),
@@ -145,7 +145,7 @@ pub async fn serve(
 }
 
 async fn planner_loop(
-    pipeline: Pipeline,
+    services: Services,
     clock: Arc<dyn Clock>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
@@ -153,10 +153,10 @@ async fn planner_loop(
     let always = || true;
     loop {
         let now = clock.now();
-        if let Err(error) = plan_due_payouts(&pipeline, now, &always).await {
+        if let Err(error) = plan_due_payouts(&services, now, &always).await {
             tracing::error!(%error, "planner run failed");
         }
-        if let Err(error) = recover_stalled(&pipeline, now).await {
+        if let Err(error) = recover_stalled(&services, now).await {
             tracing::error!(%error, "recovery sweep failed");
         }
         tokio::select! {
@@ -167,14 +167,14 @@ async fn planner_loop(
 }
 
 async fn worker_loop(
-    pipeline: Pipeline,
+    services: Services,
     clock: Arc<dyn Clock>,
     owner: String,
     poll: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let received = match drain_once(&pipeline, &owner, clock.now(), 10).await {
+        let received = match drain_once(&services, &owner, clock.now(), 10).await {
             Ok(received) => received,
             Err(error) => {
                 tracing::error!(%error, "worker poll failed");

@@ -19,7 +19,7 @@ use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{NoMetrics, SystemClock};
 use payout_app::schedule_change::save_schedule;
 use payout_app::worker::drain_once;
-use payout_app::{AppConfig, AppError, Pipeline};
+use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId};
 use payout_core::ledger::Earning;
@@ -154,7 +154,7 @@ pub async fn run_bench(
 ) -> Result<BenchReport, AppError> {
     let barbers = config.barbers.max(1);
     let store = Arc::new(SqliteStore::open(&config.db_path, config.durability)?);
-    let p = Pipeline {
+    let p = Services {
         store: store.clone(),
         queue: Arc::new(MemoryQueue::default()),
         rail: Arc::new(SimulatedRail::new(1, FailurePlan::default())),

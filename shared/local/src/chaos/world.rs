@@ -12,7 +12,7 @@ use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, Store};
 use payout_app::recovery::recover_stalled;
 use payout_app::schedule_change::save_schedule;
 use payout_app::worker::process_delivery;
-use payout_app::{AppConfig, AppError, Pipeline};
+use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId};
 use payout_core::ledger::Earning;
@@ -195,9 +195,9 @@ impl Run {
     }
 
     /// The pipeline one task sees, every port behind its injector.
-    fn pipeline(&self, task: &Arc<TaskCtx>) -> Pipeline {
+    fn services(&self, task: &Arc<TaskCtx>) -> Services {
         let store = self.store.clone();
-        Pipeline {
+        Services {
             store: Arc::new(ChaosStore {
                 inner: store,
                 chaos: self.chaos.clone(),
@@ -318,7 +318,7 @@ impl Run {
 
     fn spawn_executor(&mut self, tasks: &mut Tasks) {
         let ctx = TaskCtx::new(true);
-        let p = self.pipeline(&ctx);
+        let p = self.services(&ctx);
         let owner = self.owner("executor");
         let (clock, chaos) = (self.clock.clone(), self.chaos.clone());
         let max = usize::try_from(self.chaos.with_rng(|rng| rng.range(1, 4))).unwrap_or(1);
@@ -354,7 +354,7 @@ impl Run {
 
     fn spawn_planner(&mut self, tasks: &mut Tasks) {
         let ctx = TaskCtx::new(false);
-        let p = self.pipeline(&ctx);
+        let p = self.services(&ctx);
         let clock = self.clock.clone();
         tasks.spawn(ctx, async move {
             let now = clock.now();
@@ -424,7 +424,7 @@ impl Run {
             batch.push(earning);
         }
         let ctx = TaskCtx::new(false);
-        let p = self.pipeline(&ctx);
+        let p = self.services(&ctx);
         tasks.spawn(ctx, async move {
             let _ = ingest_earnings(p.store.as_ref(), &batch).await;
         });
@@ -456,7 +456,7 @@ impl Run {
         }
         self.schedules[index].state = schedule.state;
         let ctx = TaskCtx::new(false);
-        let p = self.pipeline(&ctx);
+        let p = self.services(&ctx);
         tasks.spawn(ctx, async move {
             let _ = save_schedule(p.store.as_ref(), &schedule).await;
         });

@@ -17,7 +17,7 @@ use payout_app::plan::plan_due_payouts;
 use payout_app::recovery::recover_stalled;
 use payout_app::schedule_change::save_schedule;
 use payout_app::worker::drain_once;
-use payout_app::{AppConfig, AppError, Pipeline};
+use payout_app::{AppConfig, AppError, Services};
 use payout_core::deduction::DeductionKind;
 use payout_core::ids::{DeductionId, EarningId};
 use payout_core::ledger::{Deduction, Earning};
@@ -59,7 +59,7 @@ pub async fn run_demo(
         Durability::ProcessCrashSafe,
     )?);
     let rail = Arc::new(SimulatedRail::new(config.seed, FailurePlan::default()));
-    let pipeline = Pipeline {
+    let services = Services {
         store: store.clone(),
         queue: Arc::new(MemoryQueue::default()),
         rail: rail.clone(),
@@ -71,7 +71,7 @@ pub async fn run_demo(
 
     let barbers = population::generate(config.barbers, config.seed, start);
     for barber in &barbers {
-        save_schedule(pipeline.store.as_ref(), &barber.schedule).await?;
+        save_schedule(services.store.as_ref(), &barber.schedule).await?;
         rail.set_plan(&barber.schedule.barber_id, barber.rail_plan);
     }
 
@@ -83,16 +83,16 @@ pub async fn run_demo(
         let now = start + STEP * i32::try_from(step).unwrap_or(i32::MAX);
         if now < end {
             if now.hour() == 23 && now.minute() == 0 {
-                record_the_day(&pipeline, &barbers, &mut dice, now).await?;
+                record_the_day(&services, &barbers, &mut dice, now).await?;
             }
-            let report = plan_due_payouts(&pipeline, now, &never_stop).await?;
+            let report = plan_due_payouts(&services, now, &never_stop).await?;
             below_minimum += report.below_minimum;
             settled_owed += report.settled_with_balance_owed;
         }
         if now.minute() == 0 {
-            recover_stalled(&pipeline, now).await?;
+            recover_stalled(&services, now).await?;
         }
-        while drain_once(&pipeline, WORKER, now, 100).await? > 0 {}
+        while drain_once(&services, WORKER, now, 100).await? > 0 {}
         if step % 48 == 0 || step + 1 == total_steps {
             progress(step + 1, total_steps);
         }
@@ -115,7 +115,7 @@ pub async fn run_demo(
 /// Ingests each barber's services of the day ending at `now` (Sundays off), and booth rent on
 /// Mondays.
 async fn record_the_day(
-    p: &Pipeline,
+    p: &Services,
     barbers: &[Barber],
     dice: &mut Dice,
     now: DateTime<Utc>,

@@ -36,6 +36,7 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
 use rusqlite::Connection;
+use tokio::runtime::RuntimeFlavor;
 
 /// How hard a commit tries to reach the disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,44 +201,14 @@ impl SqliteStore {
 impl SqliteStore {
     /// Rows in every table and the file's size per row (for the benchmark's storage floor).
     pub fn shape(&self) -> Result<StoreShape, StoreError> {
-        let conn = self.conn.lock();
-        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-            .map_err(backend)?;
-        let tables: Vec<String> = conn
-            .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
-            .and_then(|mut statement| {
-                statement
-                    .query_map([], |row| row.get(0))?
-                    .collect::<Result<Vec<String>, _>>()
-            })
-            .map_err(backend)?;
-        let mut rows = 0u64;
-        for table in tables {
-            let count: i64 = conn
-                .query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| {
-                    row.get(0)
-                })
-                .map_err(backend)?;
-            rows += u64::try_from(count).unwrap_or_default();
-        }
-        let bytes: i64 = conn
-            .query_row(
-                "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-                [],
-                |row| row.get(0),
-            )
-            .map_err(backend)?;
-        Ok(StoreShape {
-            rows,
-            average_row_bytes: u64::try_from(bytes).unwrap_or_default() / rows.max(1),
-        })
+        self.blocking(|conn| shape(conn))
     }
 
     /// Releases the locks a previous process left behind. Only for a process that owns the file
     /// alone (it is opened in exclusive mode): the holders of those locks are certainly dead,
     /// so their jobs need not wait out the lease.
     pub fn release_locks_of_dead_processes(&self) -> Result<usize, StoreError> {
-        locks::release_all(&self.conn.lock())
+        self.blocking(|conn| locks::release_all(conn))
     }
 }
 
@@ -245,37 +216,87 @@ pub(crate) fn backend(error: rusqlite::Error) -> StoreError {
     StoreError::Backend(error.to_string())
 }
 
+/// Rows in every table and the file's size per row.
+fn shape(conn: &Connection) -> Result<StoreShape, StoreError> {
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .map_err(backend)?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .and_then(|mut statement| {
+            statement
+                .query_map([], |row| row.get(0))?
+                .collect::<Result<Vec<String>, _>>()
+        })
+        .map_err(backend)?;
+    let mut rows = 0u64;
+    for table in tables {
+        let count: i64 = conn
+            .query_row(&format!("SELECT COUNT(*) FROM \"{table}\""), [], |row| {
+                row.get(0)
+            })
+            .map_err(backend)?;
+        rows += u64::try_from(count).unwrap_or_default();
+    }
+    let bytes: i64 = conn
+        .query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(backend)?;
+    Ok(StoreShape {
+        rows,
+        average_row_bytes: u64::try_from(bytes).unwrap_or_default() / rows.max(1),
+    })
+}
+
 impl SqliteStore {
+    /// Runs `work` on the connection, off the async runtime's workers: every commit may fsync
+    /// and another writer may hold the connection, so on a multi-threaded runtime the worker
+    /// thread becomes a blocking thread for the call (`block_in_place`) and the runtime's other
+    /// tasks move to a fresh worker. A current-thread runtime (the deterministic simulation,
+    /// `#[tokio::test]`) has no other worker and runs it inline.
+    fn blocking<T>(&self, work: impl FnOnce(&mut Connection) -> T) -> T {
+        let run = || work(&mut self.conn.lock());
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(run)
+            }
+            _ => run(),
+        }
+    }
+
     /// Runs `write` in an IMMEDIATE transaction, committed only when `keep` says so.
     fn transaction<T>(
         &self,
         write: impl FnOnce(&Connection) -> Result<T, StoreError>,
         keep: impl FnOnce(&T) -> bool,
     ) -> Result<T, StoreError> {
-        let mut conn = self.conn.lock();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(backend)?;
-        let result = write(&tx)?;
-        if keep(&result) {
-            tx.commit().map_err(backend)?;
-        }
-        Ok(result)
+        self.blocking(|conn| {
+            let tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            let result = write(&tx)?;
+            if keep(&result) {
+                tx.commit().map_err(backend)?;
+            }
+            Ok(result)
+        })
     }
 }
 
 #[async_trait]
 impl ScheduleStore for SqliteStore {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
-        schedules::put(&self.conn.lock(), schedule)
+        self.blocking(|conn| schedules::put(conn, schedule))
     }
 
     async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
-        schedules::insert(&self.conn.lock(), schedule)
+        self.blocking(|conn| schedules::insert(conn, schedule))
     }
 
     async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
-        schedules::get(&self.conn.lock(), barber)
+        self.blocking(|conn| schedules::get(conn, barber))
     }
 
     async fn due_schedules(
@@ -284,7 +305,7 @@ impl ScheduleStore for SqliteStore {
         cursor: Option<&DueCursor>,
         limit: usize,
     ) -> Result<Vec<DueSchedule>, StoreError> {
-        schedules::due(&self.conn.lock(), now, cursor, limit)
+        self.blocking(|conn| schedules::due(conn, now, cursor, limit))
     }
 
     async fn advance_schedule(
@@ -304,7 +325,7 @@ impl ScheduleStore for SqliteStore {
         notice: &AdvanceNotice,
         notice_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        schedules::mark_notice(&self.conn.lock(), notice, notice_at)
+        self.blocking(|conn| schedules::mark_notice(conn, notice, notice_at))
     }
 
     async fn due_advance_notices(
@@ -312,11 +333,11 @@ impl ScheduleStore for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<AdvanceNotice>, StoreError> {
-        schedules::due_notices(&self.conn.lock(), now, limit)
+        self.blocking(|conn| schedules::due_notices(conn, now, limit))
     }
 
     async fn clear_advance_notice(&self, notice: &AdvanceNotice) -> Result<(), StoreError> {
-        schedules::clear_notice(&self.conn.lock(), notice)
+        self.blocking(|conn| schedules::clear_notice(conn, notice))
     }
 
     async fn list_schedules(
@@ -324,7 +345,7 @@ impl ScheduleStore for SqliteStore {
         after: Option<&BarberId>,
         limit: usize,
     ) -> Result<Vec<PayoutSchedule>, StoreError> {
-        schedules::list(&self.conn.lock(), after, limit)
+        self.blocking(|conn| schedules::list(conn, after, limit))
     }
 }
 
@@ -342,7 +363,7 @@ impl LedgerStore for SqliteStore {
     }
 
     async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError> {
-        ledger::get_earning(&self.conn.lock(), id)
+        self.blocking(|conn| ledger::get_earning(conn, id))
     }
 
     async fn insert_deduction(
@@ -350,7 +371,7 @@ impl LedgerStore for SqliteStore {
         deduction: &Deduction,
         content_hash: &str,
     ) -> Result<IntakeOutcome, StoreError> {
-        ledger::insert_deduction(&self.conn.lock(), deduction, content_hash)
+        self.blocking(|conn| ledger::insert_deduction(conn, deduction, content_hash))
     }
 
     async fn open_activity(
@@ -359,7 +380,7 @@ impl LedgerStore for SqliteStore {
         currency: Currency,
         cutoff: DateTime<Utc>,
     ) -> Result<OpenActivity, StoreError> {
-        ledger::open_activity(&self.conn.lock(), barber, currency, cutoff)
+        self.blocking(|conn| ledger::open_activity(conn, barber, currency, cutoff))
     }
 }
 
@@ -373,7 +394,7 @@ impl PayoutStore for SqliteStore {
     }
 
     async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
-        payouts::get(&self.conn.lock(), id)
+        self.blocking(|conn| payouts::get(conn, id))
     }
 
     async fn list_payouts(
@@ -381,7 +402,7 @@ impl PayoutStore for SqliteStore {
         query: &PayoutQuery,
         limit: usize,
     ) -> Result<Vec<Payout>, StoreError> {
-        payouts::list(&self.conn.lock(), query, limit)
+        self.blocking(|conn| payouts::list(conn, query, limit))
     }
 
     async fn update_payout(
@@ -415,11 +436,11 @@ impl PayoutStore for SqliteStore {
     }
 
     async fn failed_payout_count(&self, barber: &BarberId) -> Result<u32, StoreError> {
-        payouts::failed_count(&self.conn.lock(), barber)
+        self.blocking(|conn| payouts::failed_count(conn, barber))
     }
 
     async fn audit_trail(&self, id: &PayoutId) -> Result<Vec<AuditEvent>, StoreError> {
-        payouts::audit_trail(&self.conn.lock(), id)
+        self.blocking(|conn| payouts::audit_trail(conn, id))
     }
 
     async fn stalled_payouts(
@@ -427,7 +448,7 @@ impl PayoutStore for SqliteStore {
         stale_before: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Payout>, StoreError> {
-        payouts::stalled(&self.conn.lock(), stale_before, limit)
+        self.blocking(|conn| payouts::stalled(conn, stale_before, limit))
     }
 }
 
@@ -440,11 +461,11 @@ impl BarberLocks for SqliteStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        locks::try_lock(&self.conn.lock(), barber, owner, now, lease_until)
+        self.blocking(|conn| locks::try_lock(conn, barber, owner, now, lease_until))
     }
 
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
-        locks::release(&self.conn.lock(), barber, owner)
+        self.blocking(|conn| locks::release(conn, barber, owner))
     }
 }
 
@@ -467,7 +488,7 @@ impl NotificationOutbox for SqliteStore {
         dedupe_key: &str,
         delivery: NoticeDelivery,
     ) -> Result<(), StoreError> {
-        outbox::settle(&self.conn.lock(), dedupe_key, delivery)
+        self.blocking(|conn| outbox::settle(conn, dedupe_key, delivery))
     }
 
     async fn due_notifications(
@@ -475,7 +496,7 @@ impl NotificationOutbox for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<PendingNotification>, StoreError> {
-        outbox::due(&self.conn.lock(), now, limit)
+        self.blocking(|conn| outbox::due(conn, now, limit))
     }
 
     async fn list_notifications(
@@ -483,7 +504,7 @@ impl NotificationOutbox for SqliteStore {
         barber: &BarberId,
         limit: usize,
     ) -> Result<Vec<SentNotification>, StoreError> {
-        outbox::list(&self.conn.lock(), barber, limit)
+        self.blocking(|conn| outbox::list(conn, barber, limit))
     }
 }
 
@@ -527,22 +548,22 @@ impl PlanningFailures for SqliteStore {
         at: DateTime<Utc>,
         retry_at: DateTime<Utc>,
     ) -> Result<PlanningFailure, StoreError> {
-        planning::record(&self.conn.lock(), barber, reason, at, retry_at)
+        self.blocking(|conn| planning::record(conn, barber, reason, at, retry_at))
     }
 
     async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
-        planning::clear(&self.conn.lock(), barber)
+        self.blocking(|conn| planning::clear(conn, barber))
     }
 
     async fn planning_failure(
         &self,
         barber: &BarberId,
     ) -> Result<Option<PlanningFailure>, StoreError> {
-        planning::get(&self.conn.lock(), barber)
+        self.blocking(|conn| planning::get(conn, barber))
     }
 
     async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
-        planning::list(&self.conn.lock(), limit)
+        self.blocking(|conn| planning::list(conn, limit))
     }
 }
 
@@ -584,14 +605,14 @@ impl Reports for SqliteStore {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        totals::count_created(&self.conn.lock(), from, to)
+        self.blocking(|conn| totals::count_created(conn, from, to))
     }
 
     async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
-        totals::count_by_status(&self.conn.lock())
+        self.blocking(|conn| totals::count_by_status(conn))
     }
 
     async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError> {
-        totals::ledger_totals(&self.conn.lock(), currency)
+        self.blocking(|conn| totals::ledger_totals(conn, currency))
     }
 }

@@ -1,4 +1,5 @@
-//! The ports and configuration the use cases run on, assembled once per process.
+//! The services a use case runs with: the ports (store, queue, rail, notifier, metrics, a
+//! stopwatch) and the configuration, assembled once per process.
 
 use std::sync::Arc;
 
@@ -6,7 +7,7 @@ use crate::config::AppConfig;
 use crate::ports::{Clock, JobQueue, Metrics, Notifier, PaymentRail, Store};
 
 #[derive(Clone)]
-pub struct Pipeline {
+pub struct Services {
     pub store: Arc<dyn Store>,
     pub queue: Arc<dyn JobQueue>,
     pub rail: Arc<dyn PaymentRail>,
