@@ -235,9 +235,12 @@ async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
     assert_eq!(sent[0].barber_id.as_str(), "b1");
     assert!(sent[0].message.contains("$83.45"), "{}", sent[0].message);
     assert!(
-        sent[0]
-            .message
-            .contains(&friday_run.format("%Y-%m-%d %H:%M UTC").to_string()),
+        sent[0].message.contains(
+            &friday_run
+                .with_timezone(&chrono_tz::America::New_York)
+                .format("%Y-%m-%d %H:%M EST")
+                .to_string()
+        ),
         "{}",
         sent[0].message
     );

@@ -7,16 +7,16 @@ mod summary;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use payout_core::ids::BarberId;
 use payout_http::auth::{AuthConfig, Role};
-use payout_local::FailurePlan;
 use payout_local::demo::{DemoConfig, run_demo};
 use payout_local::runtime::{ServeConfig, serve};
+use payout_local::sqlite::backup;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -58,30 +58,54 @@ enum Command {
     },
     /// Run the planner, executor workers and the HTTP API in one process.
     Serve {
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: SocketAddr,
-        #[arg(long, default_value = "payouts.db")]
-        db: PathBuf,
-        /// Seconds between planner runs.
-        #[arg(long, default_value_t = 60)]
-        planner_interval: u64,
-        #[arg(long, default_value_t = 2)]
-        workers: usize,
-        /// HS256 secret for API tokens.
-        #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
-        jwt_secret: String,
-        /// Tokens must carry this issuer (`iss`) when set.
+        /// The configuration file (TOML, see payouts.example.toml); `PAYOUTS_<SECTION>__<KEY>`
+        /// environment variables override it, these flags override both.
+        #[arg(long, env = "PAYOUTS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Where to listen (server.addr).
+        #[arg(long)]
+        addr: Option<String>,
+        /// The SQLite database (server.db).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// HS256 secret for API tokens (server.jwt_secret). Required off loopback.
+        #[arg(long, env = "PAYOUTS_JWT_SECRET", hide_env_values = true)]
+        jwt_secret: Option<String>,
+        /// Tokens must carry this issuer, `iss` (server.jwt_issuer).
         #[arg(long, env = "PAYOUTS_JWT_ISSUER")]
         jwt_issuer: Option<String>,
-        /// Tokens must carry this audience (`aud`) when set.
+        /// Tokens must carry this audience, `aud` (server.jwt_audience).
         #[arg(long, env = "PAYOUTS_JWT_AUDIENCE")]
         jwt_audience: Option<String>,
-        /// Stripe webhook endpoint secret (whsec_...); webhooks are refused without one.
-        #[arg(long, env = "STRIPE_WEBHOOK_SECRET")]
+        /// Stripe webhook endpoint secret, whsec_... (server.stripe_webhook_secret).
+        #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
         stripe_webhook_secret: Option<String>,
-        /// Milliseconds the simulated provider takes to answer a transfer.
-        #[arg(long, default_value_t = 0)]
-        rail_latency_ms: u64,
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
+    },
+    /// Copy a database, even one `serve` is using, to a new file (SQLite's online backup).
+    Backup {
+        #[arg(long, default_value = "payouts.db")]
+        db: PathBuf,
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Replace a database no process is using with a backup, after checking the backup.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, default_value = "payouts.db")]
+        db: PathBuf,
+    },
+    /// Check a database: SQLite's integrity check and the money identities (USD).
+    Check {
+        #[arg(long, default_value = "payouts.db")]
+        db: PathBuf,
+    },
+    /// Check a configuration file, or show the effective configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
     },
     /// Compare the store's Stripe payouts with Stripe (STRIPE_SECRET_KEY) and report differences.
     Reconcile {
@@ -110,6 +134,24 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ConfigAction {
+    /// Validate FILE (with the environment's overrides); exits non-zero naming the key at fault.
+    Check { file: PathBuf },
+    /// Print the effective configuration (defaults, file, environment), secrets masked.
+    Show {
+        #[arg(long, env = "PAYOUTS_CONFIG")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum RoleArg {
     Operator,
@@ -125,8 +167,8 @@ impl From<RoleArg> for Role {
     }
 }
 
-/// The secret `serve` and `token` share when none is configured: fine on a laptop, refused
-/// nowhere, and announced in the log so nobody deploys it by accident.
+/// The secret `serve` and `token` share when none is configured: fine on a laptop, announced in
+/// the log, and refused when `serve` listens anywhere but loopback.
 const DEV_SECRET: &str = "payouts-local-development-secret";
 
 #[tokio::main]
@@ -137,15 +179,25 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { .. }
         | Command::Chaos { .. }
         | Command::Token { .. }
+        | Command::Config { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
+        | Command::Check { .. }
         | Command::Reconcile { .. } => "error",
         Command::Serve { .. } => "info",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.command {
+        Command::Serve {
+            log_format: LogFormat::Json,
+            ..
+        } => logs.json().init(),
+        _ => logs.init(),
+    }
     match cli.command {
         Command::Demo {
             barbers,
@@ -161,50 +213,80 @@ async fn main() -> anyhow::Result<()> {
             json,
         } => tokio::task::spawn_blocking(move || chaos::chaos(runs, seed, threads, json)).await?,
         Command::Serve {
+            config,
             addr,
             db,
-            planner_interval,
-            workers,
             jwt_secret,
             jwt_issuer,
             jwt_audience,
             stripe_webhook_secret,
-            rail_latency_ms,
+            log_format: _,
         } => {
-            if jwt_secret == DEV_SECRET {
-                tracing::warn!("PAYOUTS_JWT_SECRET is not set: using the local development secret");
-            }
-            let listener = tokio::net::TcpListener::bind(addr)
-                .await
-                .with_context(|| format!("cannot listen on {addr}"))?;
-            eprintln!("payouts serving on http://{}", listener.local_addr()?);
-            let config = ServeConfig {
-                db_path: db,
-                planner_interval: Duration::from_secs(planner_interval.max(1)),
-                worker_poll: Duration::from_millis(250),
-                workers: workers.max(1),
-                jwt_secret,
-                jwt_issuer,
-                jwt_audience,
-                stripe_webhook_secret,
-                rail_failures: FailurePlan::default(),
-                rail_latency: Duration::from_millis(rail_latency_ms),
-            };
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            serve(config, listener, shutdown).await?;
+            let mut settings = payout_app::config::load::read_settings(config.as_deref())?;
+            let server = &mut settings.server;
+            server.addr = addr.unwrap_or(server.addr.clone());
+            server.db = db.map_or(server.db.clone(), |db| db.display().to_string());
+            server.jwt_secret = jwt_secret.or(server.jwt_secret.take());
+            server.jwt_issuer = jwt_issuer.or(server.jwt_issuer.take());
+            server.jwt_audience = jwt_audience.or(server.jwt_audience.take());
+            server.stripe_webhook_secret =
+                stripe_webhook_secret.or(server.stripe_webhook_secret.take());
+            serve_for_real(settings).await
+        }
+        Command::Backup { db, to } => {
+            let pages = backup::backup(&db, &to)?;
+            println!(
+                "{} -> {}: {pages} pages, integrity ok",
+                db.display(),
+                to.display()
+            );
             Ok(())
         }
+        Command::Restore { from, db } => {
+            let pages = backup::restore(&from, &db)?;
+            println!(
+                "{} -> {}: {pages} pages restored",
+                from.display(),
+                db.display()
+            );
+            Ok(())
+        }
+        Command::Check { db } => {
+            let checked = backup::check(&db, payout_core::money::Currency::Usd).await?;
+            anyhow::ensure!(
+                checked.conserves_money,
+                "{}: the money identities do not hold",
+                db.display()
+            );
+            println!(
+                "{}: {} pages, integrity ok, money identities hold",
+                db.display(),
+                checked.pages
+            );
+            Ok(())
+        }
+        Command::Config { action } => match action {
+            ConfigAction::Check { file } => {
+                payout_app::config::load(Some(&file))?;
+                println!("{}: valid", file.display());
+                Ok(())
+            }
+            ConfigAction::Show { config } => {
+                let (settings, _) = payout_app::config::load(config.as_deref())?;
+                print!("{}", toml::to_string(&settings.masked())?);
+                Ok(())
+            }
+        },
         Command::Reconcile { db, days, repair } => {
             anyhow::ensure!(db.exists(), "{} does not exist", db.display());
             let rail = payout_stripe::StripeRail::new(&payout_stripe::StripeConfig::from_env()?)?;
-            let mut services = payout_local::runtime::embedded_services(
+            let services = payout_local::runtime::embedded_services(
                 &db,
-                std::sync::Arc::default(),
+                std::sync::Arc::new(rail),
+                std::sync::Arc::new(payout_local::LogNotifier),
                 std::sync::Arc::new(payout_app::ports::SystemClock),
+                payout_app::AppConfig::default(),
             )?;
-            services.rail = std::sync::Arc::new(rail);
             let report = payout_app::reconcile::reconcile(
                 &services,
                 chrono::Utc::now(),
@@ -244,6 +326,56 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `payouts serve` with `settings` (flags applied): checked, then served until SIGINT.
+async fn serve_for_real(mut settings: payout_app::config::Settings) -> anyhow::Result<()> {
+    let addr: SocketAddr = settings
+        .server
+        .addr
+        .parse()
+        .with_context(|| format!("server.addr: `{}` is not host:port", settings.server.addr))?;
+    match settings.server.jwt_secret.as_deref() {
+        None | Some(DEV_SECRET) if !addr.ip().is_loopback() => anyhow::bail!(
+            "server.jwt_secret (or PAYOUTS_JWT_SECRET) must be set to a secret of your own to \
+             serve on {addr}: the development secret is public"
+        ),
+        None => {
+            tracing::warn!("PAYOUTS_JWT_SECRET is not set: using the local development secret");
+            settings.server.jwt_secret = Some(DEV_SECRET.to_string());
+        }
+        Some(_) => {}
+    }
+    let app = payout_app::config::load::app_config(&settings)?;
+    let config = ServeConfig::from_settings(&settings, app)?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    eprintln!("payouts serving on http://{}", listener.local_addr()?);
+    serve(config, listener, stop_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves at the first SIGTERM or SIGINT: `serve` stops taking requests and jobs, lets the
+/// jobs in hand finish, and returns. A second signal exits at once.
+async fn stop_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).expect("a SIGTERM handler");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("a SIGINT handler");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    tracing::info!("stopping: finishing the jobs in hand (a second signal exits at once)");
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(130);
+    });
 }
 
 async fn demo(

@@ -18,8 +18,8 @@ fn start(db: &Path) -> Served {
     Served::start(
         env!("CARGO_BIN_EXE_payouts"),
         db,
-        &["--rail-latency-ms", "20"],
         &[],
+        &[("PAYOUTS_RAIL__SIMULATED_LATENCY", "20ms")],
     )
 }
 
@@ -32,18 +32,6 @@ fn journal_lines(db: &Path) -> Vec<Value> {
         .collect()
 }
 
-async fn post(client: &reqwest::Client, server: &Served, path: &str, body: Value) -> u16 {
-    client
-        .post(format!("{}{path}", server.base))
-        .bearer_auth(operator())
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn a_server_killed_mid_batch_finishes_it_after_restart_paying_each_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -53,15 +41,15 @@ async fn a_server_killed_mid_batch_finishes_it_after_restart_paying_each_once() 
     for barber in 0..BARBERS {
         let schedule = json!({"barber_id": format!("b{barber}"), "frequency": "weekly",
                               "day_of_week": 5, "minimum_payout_amount": "10.00"});
-        assert_eq!(post(&client, &first, "/schedules", schedule).await, 201);
+        assert_eq!(first.post(&client, "/schedules", schedule).await, 201);
         let earning = json!({"earning_id": format!("e{barber}"), "barber_id": format!("b{barber}"),
                              "amount": "120.00", "occurred_at": "2026-11-20T15:00:00Z",
                              "service": "haircut"});
-        assert_eq!(post(&client, &first, "/earnings", earning).await, 201);
+        assert_eq!(first.post(&client, "/earnings", earning).await, 201);
     }
     for barber in 0..BARBERS {
         let manual = json!({"barber_id": format!("b{barber}"), "reason": "batch"});
-        assert_eq!(post(&client, &first, "/payouts/manual", manual).await, 201);
+        assert_eq!(first.post(&client, "/payouts/manual", manual).await, 201);
     }
     // Kill as soon as the provider has paid a few: the rest are queued or mid-flight.
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -4,10 +4,11 @@
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
+use payout_app::AppConfig;
 use payout_core::ids::BarberId;
 use payout_http::auth::{AuthConfig, Role};
 use payout_local::FailurePlan;
-use payout_local::runtime::{ServeConfig, serve};
+use payout_local::runtime::{Provider, ServeConfig, serve};
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -51,6 +52,7 @@ impl TestApp {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let config = ServeConfig {
             db_path: dir.path().join("api.db"),
+            app: AppConfig::default(),
             planner_interval: Duration::from_millis(200),
             worker_poll: Duration::from_millis(10),
             workers: 2,
@@ -58,8 +60,11 @@ impl TestApp {
             jwt_issuer: None,
             jwt_audience: None,
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
-            rail_failures,
-            rail_latency: Duration::ZERO,
+            notifier: Default::default(),
+            provider: Provider::Simulated {
+                failures: rail_failures,
+                latency: Duration::ZERO,
+            },
         };
         let server = tokio::spawn(async move {
             serve(config, listener, async {

@@ -381,6 +381,7 @@ pub async fn notifications_are_recorded_once(store: &dyn Store) {
         payout_id: None,
         kind: payout_app::ports::NotificationKind::Completed,
         channels: vec![payout_app::ports::Channel::Email],
+        recipient: Default::default(),
         message: format!("message {key}"),
     };
     assert!(
@@ -432,6 +433,7 @@ pub async fn pending_notices_come_due_until_settled(store: &dyn Store) {
         payout_id: None,
         kind: payout_app::ports::NotificationKind::Completed,
         channels: vec![payout_app::ports::Channel::Sms],
+        recipient: Default::default(),
         message: format!("message {key}"),
     };
     let minute = TimeDelta::minutes(1);

@@ -24,6 +24,9 @@ pub enum Scenario {
     },
     /// Make the transfer, then answer 500: the caller cannot know it was paid.
     LoseResponse,
+    /// Answer `times` more transfer requests with this status (429 is Stripe's rate limit,
+    /// any other an api_error), then pay normally.
+    Transient { status: u16, times: u32 },
     /// The instant payout step fails with this code.
     InstantError { code: &'static str },
 }
@@ -138,9 +141,29 @@ async fn create_transfer(
         .to_string();
     let scenario = ledger.scenarios.get(&destination).cloned();
     idempotent(&mut ledger, &headers, "transfer", &params, |ledger| {
-        if let Some(Scenario::Error { status, code, kind }) = &scenario {
-            let message = format!("simulated {}", code.unwrap_or(kind));
-            return (*status, error_body(kind, *code, &message));
+        match &scenario {
+            Some(Scenario::Error { status, code, kind }) => {
+                let message = format!("simulated {}", code.unwrap_or(kind));
+                return (*status, error_body(kind, *code, &message));
+            }
+            Some(Scenario::Transient { status, times }) if *times > 0 => {
+                let (kind, code) = match status {
+                    429 => ("rate_limit_error", Some("rate_limit")),
+                    _ => ("api_error", None),
+                };
+                ledger.scenarios.insert(
+                    destination.clone(),
+                    Scenario::Transient {
+                        status: *status,
+                        times: times - 1,
+                    },
+                );
+                return (
+                    *status,
+                    error_body(kind, code, "simulated transient failure"),
+                );
+            }
+            _ => {}
         }
         let id = format!("tr_fake_{:04}", ledger.transfers.len() + 1);
         let transfer = json!({

@@ -4,6 +4,8 @@
 //!   barbers and earnings, and fault-injecting wrappers (duplicating queue, slow rail).
 //! - [`app`]: `spawn_app`, the whole service on a free port, and an HTTP client for it.
 //! - [`served`]: the real `payouts serve` binary on a free port, for black-box tests.
+//! - [`emulator`]: an emulator process on a free port, killed by PID ([`moto`] is one);
+//!   [`sinks`]: the SMTP sink and the SMS provider fake the notice tests read.
 //! - [`scenarios`]: whole-pipeline scenarios run on more than one store.
 //! - [`contract`]: the store contract suite, one set of checks every `Store` adapter must
 //!   pass (SQLite here; DynamoDB runs the same functions).
@@ -16,6 +18,7 @@
 
 pub mod app;
 pub mod contract;
+pub mod emulator;
 pub mod fake_stripe;
 pub mod inboxes;
 pub mod moto;
@@ -24,5 +27,6 @@ pub mod queue_contract;
 pub mod rail_contract;
 pub mod scenarios;
 pub mod served;
+pub mod sinks;
 pub mod suites;
 pub mod world;

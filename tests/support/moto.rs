@@ -2,70 +2,37 @@
 //! killed when the test ends. `scripts/test` installs it (`.venv/bin/moto_server`); set
 //! `MOTO_SERVER` to use another binary.
 
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
 
+use crate::emulator::{Emulator, venv_tool};
+
 pub struct Moto {
-    child: Child,
+    _process: Emulator,
     pub endpoint: String,
 }
 
 fn binary() -> PathBuf {
-    if let Ok(path) = std::env::var("MOTO_SERVER") {
-        return path.into();
-    }
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    workspace.join(".venv/bin/moto_server")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free port on 127.0.0.1")
+    std::env::var("MOTO_SERVER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| venv_tool("moto_server"))
 }
 
 impl Moto {
     pub fn start() -> Self {
-        // Until our server has bound its port, no other test may pick a port, or two servers
-        // could race for the same one.
-        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-        let _starting = STARTING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let binary = binary();
-        assert!(
-            binary.exists(),
-            "moto_server not found at {}: run ./scripts/test (it installs moto into .venv) or set MOTO_SERVER",
-            binary.display()
-        );
-        let port = free_port();
-        let mut child = Command::new(&binary)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on {port}"
-            );
-            assert!(
-                child.try_wait().ok().flatten().is_none(),
-                "moto_server exited before listening on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let process = Emulator::start(&binary(), |port| {
+            vec![
+                "-H".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                port.to_string(),
+            ]
+        });
         Self {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: format!("http://127.0.0.1:{}", process.port),
+            _process: process,
         }
     }
 
@@ -77,12 +44,5 @@ impl Moto {
             .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
             .load()
             .await
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

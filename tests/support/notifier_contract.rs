@@ -36,6 +36,7 @@ fn notice(id: &str, payout: Option<&str>, channels: Vec<Channel>, message: &str)
         payout_id: payout.map(|p| PayoutId::parse(p).unwrap()),
         kind: NotificationKind::Completed,
         channels,
+        recipient: Default::default(),
         message: message.to_string(),
     }
 }

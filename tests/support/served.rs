@@ -15,14 +15,16 @@ pub struct Served {
 
 impl Served {
     /// Starts `binary serve --db db` with `args` and `envs` (the test's JWT secret set), on a
-    /// free port, planning every second, and waits until it listens.
+    /// free port, planning every second (unless `envs` says otherwise), and waits until it
+    /// listens.
     pub fn start(binary: &str, db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
         let mut child = Command::new(binary)
-            .args(["serve", "--addr", "127.0.0.1:0", "--planner-interval", "1"])
+            .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
             .arg("--db")
             .arg(db)
             .env("PAYOUTS_JWT_SECRET", SECRET)
+            .env("PAYOUTS_PLANNER__INTERVAL", "1s")
             .envs(envs.iter().copied())
             .env(
                 "RUST_LOG",
@@ -47,6 +49,29 @@ impl Served {
             child,
             base: format!("http://{addr}/api/v1/payout-scheduler"),
         }
+    }
+
+    /// POSTs `body` to `path` under the API with an operator's token; the status.
+    pub async fn post(&self, client: &reqwest::Client, path: &str, body: serde_json::Value) -> u16 {
+        client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(crate::app::operator())
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    /// Sends SIGTERM, as a service manager stops it, and waits for the process to exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM");
+        self.child.wait().unwrap()
     }
 
     pub fn kill(mut self) {

@@ -116,6 +116,7 @@ impl World {
                 email_notifications: true,
                 sms_notifications: false,
                 advance_notice_hours: 24,
+                time_zone: Tz::America__New_York,
             },
         }
     }

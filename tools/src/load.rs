@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use payout_app::AppConfig;
 use payout_http::auth::{AuthConfig, Role};
 use payout_local::FailurePlan;
-use payout_local::runtime::{ServeConfig, serve};
+use payout_local::runtime::{Provider, ServeConfig, serve};
 use serde_json::{Value, json};
 
 const SECRET: &str = "payouts-load-secret";
@@ -53,6 +54,7 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let config = ServeConfig {
         db_path: dir.path().join("load.db"),
+        app: AppConfig::default(),
         planner_interval: Duration::from_secs(60),
         worker_poll: Duration::from_millis(50),
         workers: 1,
@@ -60,8 +62,11 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
         jwt_issuer: None,
         jwt_audience: None,
         stripe_webhook_secret: None,
-        rail_failures: FailurePlan::default(),
-        rail_latency: Duration::ZERO,
+        notifier: Default::default(),
+        provider: Provider::Simulated {
+            failures: FailurePlan::default(),
+            latency: Duration::ZERO,
+        },
     };
     let server = tokio::spawn(serve(config, listener, async {
         let _ = stopped.await;

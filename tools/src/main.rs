@@ -6,6 +6,7 @@ mod aws_cost;
 mod bench;
 mod coldstart;
 mod load;
+mod soak;
 
 use std::path::PathBuf;
 
@@ -51,6 +52,16 @@ enum Command {
         #[arg(long, default_value_t = 20_000)]
         requests: u64,
         #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+    },
+    /// Drives a `payouts serve` process for N minutes and prints its resident size every 15 s.
+    Soak {
+        /// The `payouts` binary to run (build it with --release first).
+        #[arg(long, default_value = "target/release/payouts")]
+        binary: PathBuf,
+        #[arg(long, default_value_t = 10)]
+        minutes: u64,
+        #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
     /// Cold start of Lambda bootstraps against a minimal Runtime API on 127.0.0.1.
@@ -130,6 +141,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::AwsCost { payouts } => aws_cost::aws_cost(payouts.max(1)).await,
         Command::Coldstart { binaries } => coldstart::coldstart(binaries).await,
+        Command::Soak {
+            binary,
+            minutes,
+            concurrency,
+        } => {
+            soak::soak(soak::SoakArgs {
+                binary,
+                minutes: minutes.max(1),
+                concurrency: concurrency.max(1),
+            })
+            .await
+        }
         Command::Load {
             requests,
             concurrency,

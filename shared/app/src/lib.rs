@@ -13,6 +13,8 @@
 //!    - [`period`]: close one barber's period (shared by the planner and manual payouts), and
 //!      what it would settle now.
 //!    - [`plan`]: close due periods into payouts and enqueue their jobs.
+//!    - [`planner_tick`]: one planner run (plan, recover lost jobs, reconcile), on a Lambda
+//!      tick or in `payouts serve`'s loop.
 //!    - [`planning_failure`]: a barber that could not be planned, recorded and retried with
 //!      backoff.
 //!    - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
@@ -47,6 +49,7 @@ pub mod notify;
 pub mod payout_actions;
 pub mod period;
 pub mod plan;
+pub mod planner_tick;
 pub mod planning_failure;
 pub mod ports;
 pub mod rails;

@@ -16,8 +16,15 @@ use payout_core::retry::FailureKind;
 use payout_core::schedule::{DestinationChange, NotificationPrefs, PayoutSchedule};
 
 use crate::error::AppError;
-use crate::ports::{Channel, Metric, NoticeDelivery, Notification, NotificationKind};
+use crate::ports::{Channel, Metric, NoticeDelivery, Notification, NotificationKind, Recipient};
 use crate::services::Services;
+
+fn recipient(prefs: &NotificationPrefs) -> Recipient {
+    Recipient {
+        email: prefs.email.clone(),
+        phone: prefs.phone.clone(),
+    }
+}
 
 fn channels(prefs: &NotificationPrefs) -> Vec<Channel> {
     let mut channels = Vec::new();
@@ -126,6 +133,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
         NotificationKind::AdvanceNotice => advance_message(
             &payout.barber_id,
             payout.method,
+            &payout.notifications,
             &payout.breakdown,
             payout.cutoff,
         ),
@@ -169,7 +177,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 reason => reason.unwrap_or("a temporary problem"),
                 next_attempt => payout
                     .next_attempt_at
-                    .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+                    .map(|at| payout.notifications.local_time(at))
                     .unwrap_or_default(),
             },
         ),
@@ -198,7 +206,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 method => method,
                 account => payout.destination.as_deref(),
                 actor => "an operator",
-                when => payout.updated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                when => payout.notifications.local_time(payout.updated_at),
             },
         ),
     }
@@ -227,6 +235,7 @@ pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> No
         payout_id: Some(payout.id.clone()),
         kind,
         channels: channels(&payout.notifications),
+        recipient: recipient(&payout.notifications),
         message,
     }
 }
@@ -270,6 +279,7 @@ pub async fn notify_below_minimum(
             payout_id: None,
             kind: NotificationKind::BelowMinimum,
             channels: channels(&schedule.notifications),
+            recipient: recipient(&schedule.notifications),
             message,
         },
         now,
@@ -280,6 +290,7 @@ pub async fn notify_below_minimum(
 fn advance_message(
     barber: &BarberId,
     method: PaymentMethod,
+    prefs: &NotificationPrefs,
     expected: &PayoutBreakdown,
     cutoff: DateTime<Utc>,
 ) -> String {
@@ -289,7 +300,7 @@ fn advance_message(
             barber_id => barber.as_str(),
             net => expected.net.formatted(),
             method => method_label(method).0,
-            when => cutoff.format("%Y-%m-%d %H:%M UTC").to_string(),
+            when => prefs.local_time(cutoff),
         },
     )
 }
@@ -315,7 +326,14 @@ pub async fn notify_advance(
             payout_id: None,
             kind: NotificationKind::AdvanceNotice,
             channels: channels(&schedule.notifications),
-            message: advance_message(&schedule.barber_id, schedule.method, expected, cutoff),
+            recipient: recipient(&schedule.notifications),
+            message: advance_message(
+                &schedule.barber_id,
+                schedule.method,
+                &schedule.notifications,
+                expected,
+                cutoff,
+            ),
         },
         now,
     )
@@ -411,7 +429,7 @@ pub async fn notify_destination_changed(
             account => change.account.as_deref(),
             previous => change.previous_account.as_deref(),
             actor => change.actor.as_str(),
-            when => change.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            when => schedule.notifications.local_time(change.at),
         },
     );
     send(
@@ -427,6 +445,7 @@ pub async fn notify_destination_changed(
             payout_id: None,
             kind: NotificationKind::DestinationChanged,
             channels: channels(&schedule.notifications),
+            recipient: recipient(&schedule.notifications),
             message,
         },
         now,
@@ -462,6 +481,7 @@ pub async fn notify_account_action(
             payout_id: None,
             kind: NotificationKind::AccountActionNeeded,
             channels: channels(&schedule.notifications),
+            recipient: recipient(&schedule.notifications),
             message,
         },
         now,

@@ -33,7 +33,7 @@ pub async fn create_schedule(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<PayoutSchedule, AppError> {
-    let mut schedule = edit.apply(barber_id, None, now)?;
+    let mut schedule = edit.apply(barber_id, None, &p.config.schedule_defaults, now)?;
     let change = schedule.audit_destination(None, actor, now);
     if !p.store.insert_schedule(&schedule).await? {
         return Err(AppError::Conflict(format!(
@@ -55,7 +55,12 @@ pub async fn change_schedule(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<PayoutSchedule, AppError> {
-    let mut schedule = edit.apply(before.barber_id.clone(), Some(before), now)?;
+    let mut schedule = edit.apply(
+        before.barber_id.clone(),
+        Some(before),
+        &p.config.schedule_defaults,
+        now,
+    )?;
     let change = schedule.audit_destination(Some(before), actor, now);
     save_schedule(p.store.as_ref(), &schedule).await?;
     announce(p, &schedule, change, now).await;

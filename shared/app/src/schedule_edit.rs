@@ -13,17 +13,10 @@ use payout_core::money::{Currency, Money};
 use payout_core::priority::BarberStanding;
 use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
 use rust_decimal::Decimal;
-use rust_decimal_macros::dec;
 
+use crate::config::{MAX_ADVANCE_NOTICE_HOURS, ScheduleDefaults};
 use crate::error::AppError;
 
-/// The minimum payout of a new schedule, in its currency.
-const DEFAULT_MINIMUM: Decimal = dec!(25.00);
-/// The local time of day of a new schedule's cut-off.
-const DEFAULT_LOCAL_TIME: NaiveTime = NaiveTime::from_hms_opt(17, 0, 0).unwrap();
-const DEFAULT_ADVANCE_NOTICE_HOURS: u32 = 24;
-/// The longest advance notice: two weeks.
-const MAX_ADVANCE_NOTICE_HOURS: u32 = 24 * 14;
 /// The number of fields the documented cron form has (minute hour day month weekday).
 const CRON_FIELDS: usize = 5;
 
@@ -74,14 +67,15 @@ fn invalid(message: impl Into<String>) -> AppError {
 }
 
 impl ScheduleEdit {
-    /// The schedule this edit makes of `existing` (or of the defaults, for a new one).
+    /// The schedule this edit makes of `existing` (or of `defaults`, for a new one).
     pub fn apply(
         &self,
         barber_id: BarberId,
         existing: Option<&PayoutSchedule>,
+        defaults: &ScheduleDefaults,
         now: DateTime<Utc>,
     ) -> Result<PayoutSchedule, AppError> {
-        let calendar = self.calendar(existing.map(|s| &s.calendar), now)?;
+        let calendar = self.calendar(existing.map(|s| &s.calendar), defaults, now)?;
         let currency = self
             .currency
             .or(existing.map(|s| s.currency))
@@ -99,7 +93,7 @@ impl ScheduleEdit {
                 money
             }
             (None, Some(s)) => s.minimum_payout,
-            (None, None) => Money::new(DEFAULT_MINIMUM, currency)
+            (None, None) => Money::new(defaults.minimum_payout, currency)
                 .map_err(|e| invalid(format!("minimum_payout_amount: {e}")))?,
         };
         let method = self
@@ -110,7 +104,8 @@ impl ScheduleEdit {
             .state
             .or(existing.map(|s| s.state))
             .unwrap_or(ScheduleState::Active);
-        let notifications = self.notifications(existing)?;
+        let mut notifications = self.notifications(existing, defaults)?;
+        notifications.time_zone = calendar.time_zone;
         let keeps_cut_off = existing.is_some_and(|s| {
             s.calendar == calendar
                 && !(s.state == ScheduleState::Paused && state == ScheduleState::Active)
@@ -158,12 +153,13 @@ impl ScheduleEdit {
     fn notifications(
         &self,
         existing: Option<&PayoutSchedule>,
+        defaults: &ScheduleDefaults,
     ) -> Result<NotificationPrefs, AppError> {
         let old = existing
             .map(|s| s.notifications.clone())
             .unwrap_or(NotificationPrefs {
                 email_notifications: true,
-                advance_notice_hours: DEFAULT_ADVANCE_NOTICE_HOURS,
+                advance_notice_hours: defaults.advance_notice_hours,
                 ..NotificationPrefs::default()
             });
         if let Some(email) = &self.email {
@@ -180,6 +176,7 @@ impl ScheduleEdit {
             advance_notice_hours: self
                 .advance_notice_hours
                 .unwrap_or(old.advance_notice_hours),
+            time_zone: old.time_zone,
         };
         if notifications.advance_notice_hours > MAX_ADVANCE_NOTICE_HOURS {
             return Err(invalid(format!(
@@ -192,6 +189,7 @@ impl ScheduleEdit {
     fn calendar(
         &self,
         existing: Option<&Calendar>,
+        defaults: &ScheduleDefaults,
         now: DateTime<Utc>,
     ) -> Result<Calendar, AppError> {
         let time_zone = self
@@ -201,7 +199,7 @@ impl ScheduleEdit {
         let local_time = self
             .local_time
             .or(existing.map(|c| c.local_time))
-            .unwrap_or(DEFAULT_LOCAL_TIME);
+            .unwrap_or(defaults.local_time);
         let frequency = match (existing, self.frequency.is_empty()) {
             (Some(c), true) => c.frequency.clone(),
             (existing, _) => {

@@ -10,10 +10,9 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use payout_app::execute::{JobOutcome, execute_payout};
-use payout_app::plan::{PlanReport, plan_due_payouts, planner_lag};
+use payout_app::plan::PlanReport;
+use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{JobQueue, Metric, PayoutJob};
-use payout_app::reconcile::{ReconcileScope, reconcile};
-use payout_app::recovery::recover_stalled;
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::retry::FailureKind;
 
@@ -26,6 +25,8 @@ use crate::sqs::{SqsQueue, parse_job};
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    #[error(transparent)]
+    Settings(#[from] payout_app::config::ConfigError),
 }
 
 fn env(name: &'static str) -> Result<String, ConfigError> {
@@ -108,17 +109,18 @@ pub fn init_logging() {
 
 /// Builds the runtime from the environment; what every function's cold start does. Functions
 /// that pay (executor) or confirm payments (api) pass the Stripe rail; the planner never pays.
+/// The tunables are `payouts serve`'s configuration: the file `PAYOUTS_CONFIG` names (bundled
+/// with the function) when set, and `PAYOUTS_<SECTION>__<KEY>` variables over the defaults.
 pub async fn runtime_from_env(
     service: &str,
     rail: Arc<dyn payout_app::ports::PaymentRail>,
 ) -> Result<AwsRuntime, ConfigError> {
+    let file = std::env::var_os("PAYOUTS_CONFIG").map(std::path::PathBuf::from);
+    let (_, config) = payout_app::config::load(file.as_deref())?;
     let sdk = crate::config::sdk_config().await;
-    Ok(AwsRuntime::new(
-        &sdk,
-        &Resources::from_env()?,
-        rail,
-        service,
-    ))
+    let mut runtime = AwsRuntime::new(&sdk, &Resources::from_env()?, rail, service);
+    runtime.services.config = config;
+    Ok(runtime)
 }
 
 /// The Lambda deadline (milliseconds since the epoch) as an instant of this process.
@@ -127,55 +129,18 @@ pub fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
     std::time::Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
-/// How far back the planner's reconciliation sweep looks.
-const SWEEP_DAYS: u32 = 2;
-
 /// Time the planner leaves itself before the Lambda deadline to finish its page and report.
 pub const PLANNER_MARGIN: Duration = Duration::from_secs(10);
 
-/// The scheduled tick: plan page by page until done or `deadline` (minus the margin), then
-/// sweep for lost jobs and reconcile payouts whose last attempt may have paid. A cut-off run leaves the rest for the next tick; nothing is half done,
-/// since each payout is one conditional write.
+/// The scheduled tick: the planner's run ([`planner_tick`]) until done or `deadline` (minus the
+/// margin).
 pub async fn handle_schedule_tick(
     runtime: &AwsRuntime,
     now: DateTime<Utc>,
     deadline: std::time::Instant,
 ) -> Result<PlanReport, AppError> {
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
-    let lag = planner_lag(&runtime.services, now)
-        .await?
-        .num_milliseconds();
-    let report = plan_due_payouts(&runtime.services, now, &keep_going).await?;
-    runtime.services.metrics.publish(
-        &[],
-        &[
-            Metric::millis("PlannerLag", lag),
-            Metric::count(
-                "PayoutsPlanned",
-                i64::try_from(report.payouts_queued).unwrap_or(i64::MAX),
-            ),
-        ],
-    );
-    if keep_going() {
-        recover_stalled(&runtime.services, now).await?;
-    }
-    if keep_going() {
-        let found = reconcile(
-            &runtime.services,
-            now,
-            SWEEP_DAYS,
-            ReconcileScope::Unsettled,
-            true,
-        )
-        .await?;
-        if !found.paid_not_recorded.is_empty() {
-            tracing::warn!(
-                ?found,
-                "reconciliation adopted transfers the store had missed"
-            );
-        }
-    }
-    Ok(report)
+    planner_tick(&runtime.services, now, &keep_going).await
 }
 
 /// One SQS batch: every message is handled on its own; the ones to see again are reported as

@@ -1,6 +1,7 @@
 //! A barber's payout schedule: when, how, and the thresholds that apply.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
@@ -27,6 +28,19 @@ pub struct NotificationPrefs {
     pub email_notifications: bool,
     pub sms_notifications: bool,
     pub advance_notice_hours: u32,
+    /// The zone a notice gives times in: the schedule's own (kept equal to its calendar's when
+    /// the schedule is saved); UTC in records from before.
+    #[serde(default)]
+    pub time_zone: Tz,
+}
+
+impl NotificationPrefs {
+    /// `at` as the barber reads it: local date, time and zone ("2026-11-27 06:24 EST").
+    pub fn local_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.time_zone)
+            .format("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,7 @@
 //!
 //! - [`schedules`], [`ledger`] (earnings, deductions), [`payouts`], [`insights`] (analytics,
 //!   recommendations), [`operations`] (health, test notification, dead-letter replay): handlers.
+//! - [`prometheus`]: `GET /metrics`, the process's figures for a machine's monitoring.
 //! - [`webhooks`]: Stripe's deliveries, authenticated by signature.
 //! - [`auth`]: bearer JWT and roles; [`error`]: problem details; [`extract`]: body and query
 //!   extractors with useful rejections; [`wire`]: the JSON contract; [`openapi`]: the document.
@@ -15,6 +16,7 @@ pub mod ledger;
 pub mod openapi;
 pub mod operations;
 pub mod payouts;
+pub mod prometheus;
 pub mod schedules;
 pub mod webhooks;
 pub mod wire;
@@ -91,10 +93,12 @@ pub fn router(state: ApiState) -> Router {
         .nest(BASE_PATH, routes)
         .split_for_parts();
     let document = Arc::new(openapi::finish(document));
-    let api = api.route(
-        &format!("{BASE_PATH}/openapi.json"),
-        get(move || async move { Json(document.as_ref().clone()) }),
-    );
+    let api = api
+        .route(
+            &format!("{BASE_PATH}/openapi.json"),
+            get(move || async move { Json(document.as_ref().clone()) }),
+        )
+        .route("/metrics", get(prometheus::metrics));
     finish(api, state)
 }
 

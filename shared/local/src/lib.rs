@@ -5,7 +5,7 @@
 //! - [`memory_queue`]: an in-process delay queue with visibility timeouts and redelivery.
 //! - [`simulated_rail`]: a payment rail with deterministic failure injection, Stripe-like
 //!   idempotency keys, and its own ledger of transfers to check the store against.
-//! - [`log_notifier`]: notifications written to the log.
+//! - [`notices`]: notices by email (SMTP), SMS (an HTTP provider) or to the log.
 //! - [`metrics_window`]: the last two days of operational figures, for `/health`.
 //! - [`bench`]: the end-to-end benchmark against the storage floor.
 //! - [`chaos`]: the deterministic fault-injection simulation of the whole pipeline.
@@ -15,15 +15,15 @@
 pub mod bench;
 pub mod chaos;
 pub mod demo;
-pub mod log_notifier;
 pub mod memory_queue;
 pub mod metrics_window;
+pub mod notices;
 pub mod runtime;
 pub mod simulated_rail;
 pub mod sqlite;
 
-pub use log_notifier::LogNotifier;
 pub use memory_queue::MemoryQueue;
 pub use metrics_window::MetricsWindow;
+pub use notices::log::LogNotifier;
 pub use simulated_rail::{FailurePlan, SimulatedRail};
 pub use sqlite::SqliteStore;

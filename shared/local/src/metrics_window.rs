@@ -1,5 +1,7 @@
 //! The operational figures of the last two days, kept in memory by minute, so the embedded
-//! default's `/health` evaluates the same rules the CloudWatch alarms do in AWS.
+//! default's `/health` evaluates the same rules the CloudWatch alarms do in AWS; and each
+//! figure since the process started, for `/metrics`. Both are bounded: a minute per minute for
+//! two days, an entry per metric name.
 //!
 //! A restart forgets them; the rules that need history across restarts (the daily volume drop)
 //! read the store instead.
@@ -9,7 +11,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
-use payout_app::ports::{Clock, Metric, Metrics};
+use payout_app::ports::{Clock, Cumulative, Metric, Metrics};
 
 /// Minutes kept: two days, enough for every rule's window.
 const MINUTES_KEPT: i64 = 2 * 24 * 60;
@@ -23,6 +25,7 @@ fn minute_of(at: DateTime<Utc>) -> Minute {
 pub struct MetricsWindow {
     clock: Arc<dyn Clock>,
     minutes: Mutex<BTreeMap<Minute, BTreeMap<&'static str, i64>>>,
+    since_start: Mutex<BTreeMap<&'static str, Cumulative>>,
 }
 
 impl MetricsWindow {
@@ -30,6 +33,7 @@ impl MetricsWindow {
         Self {
             clock,
             minutes: Mutex::new(BTreeMap::new()),
+            since_start: Mutex::new(BTreeMap::new()),
         }
     }
 }
@@ -44,6 +48,21 @@ impl Metrics for MetricsWindow {
             *totals.entry(metric.name).or_default() += metric.value;
         }
         *minutes = minutes.split_off(&(minute - MINUTES_KEPT));
+        drop(minutes);
+        let mut since_start = self.since_start.lock();
+        for metric in metrics {
+            let figures = since_start.entry(metric.name).or_insert(Cumulative {
+                unit: metric.unit,
+                sum: 0,
+                samples: 0,
+            });
+            figures.sum = figures.sum.saturating_add(metric.value);
+            figures.samples += 1;
+        }
+    }
+
+    fn since_start(&self) -> Option<BTreeMap<&'static str, Cumulative>> {
+        Some(self.since_start.lock().clone())
     }
 
     fn totals_since(&self, since: DateTime<Utc>) -> Option<BTreeMap<&'static str, i64>> {

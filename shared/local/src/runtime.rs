@@ -2,33 +2,39 @@
 //! in-process queue, and the HTTP API, in one process until shutdown.
 //!
 //! On start it re-enqueues every payout still owed work, since the in-process queue of a
-//! previous run died with it; the store is the source of truth.
+//! previous run died with it; the store is the source of truth. It pays through the simulated
+//! provider (the default) or Stripe Connect, as the configuration's `rail.kind` says.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use payout_app::plan::plan_due_payouts;
-use payout_app::ports::{Clock, SystemClock};
+use payout_app::config::Settings;
+use payout_app::config::file::{NotifierSection, RailKind};
+use payout_app::planner_tick::planner_tick;
+use payout_app::ports::{AccountOnboarding, Clock, Notifier, PaymentRail, SystemClock};
 use payout_app::rails::RailsByMethod;
-use payout_app::recovery::{recover_older_than, recover_stalled};
+use payout_app::recovery::recover_older_than;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
 use payout_http::auth::AuthConfig;
 use payout_http::{ApiState, router};
+use payout_stripe::{StripeConfig, StripeRail};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::log_notifier::LogNotifier;
 use crate::memory_queue::MemoryQueue;
 use crate::metrics_window::MetricsWindow;
+use crate::notices::ByChannel;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     pub db_path: PathBuf,
+    /// What the use cases run with.
+    pub app: AppConfig,
     pub planner_interval: Duration,
     pub worker_poll: Duration,
     pub workers: usize,
@@ -40,10 +46,54 @@ pub struct ServeConfig {
     pub jwt_audience: Option<String>,
     /// The Stripe webhook endpoint secret; webhooks are refused without one.
     pub stripe_webhook_secret: Option<String>,
-    /// How the simulated rail fails (never, by default).
-    pub rail_failures: FailurePlan,
-    /// How long the simulated rail takes to answer a transfer.
-    pub rail_latency: Duration,
+    pub provider: Provider,
+    /// Email and SMS senders; a channel without one goes to the log.
+    pub notifier: NotifierSection,
+}
+
+/// Who moves the money.
+#[derive(Debug, Clone)]
+pub enum Provider {
+    /// The in-process stand-in, journaled beside the database; failing as `failures` says
+    /// (never, by default) and answering after `latency`.
+    Simulated {
+        failures: FailurePlan,
+        latency: Duration,
+    },
+    /// Stripe Connect.
+    Stripe(StripeConfig),
+}
+
+/// How often an idle worker looks at the queue again.
+const WORKER_POLL: Duration = Duration::from_millis(250);
+
+impl ServeConfig {
+    /// `payouts serve`'s configuration from the checked settings (the command line's flags and
+    /// secrets already applied to them); Stripe's key comes from `STRIPE_SECRET_KEY`.
+    pub fn from_settings(settings: &Settings, app: AppConfig) -> Result<Self, ServeError> {
+        let provider = match settings.rail.kind {
+            RailKind::Simulated => Provider::Simulated {
+                failures: FailurePlan::default(),
+                latency: settings.rail.simulated_latency,
+            },
+            RailKind::Stripe => Provider::Stripe(StripeConfig::from_env().map_err(|e| {
+                ServeError::Config(format!("rail.kind = \"stripe\": {}", e.message))
+            })?),
+        };
+        Ok(Self {
+            db_path: PathBuf::from(&settings.server.db),
+            app,
+            planner_interval: settings.planner.interval,
+            worker_poll: WORKER_POLL,
+            workers: settings.executor.workers,
+            jwt_secret: settings.server.jwt_secret.clone().unwrap_or_default(),
+            jwt_issuer: settings.server.jwt_issuer.clone(),
+            jwt_audience: settings.server.jwt_audience.clone(),
+            stripe_webhook_secret: settings.server.stripe_webhook_secret.clone(),
+            provider,
+            notifier: settings.notifier.clone(),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,14 +102,19 @@ pub enum ServeError {
     App(#[from] AppError),
     #[error("http server: {0}")]
     Io(#[from] std::io::Error),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
-/// Assembles the embedded services on the SQLite file at `db_path`, with `provider` standing in
-/// for Stripe and figures kept by `clock`'s time.
+/// Assembles the embedded services on the SQLite file at `db_path`, paying through `provider`
+/// (bank transfers and manual payments aside), telling barbers through `notifier` and keeping
+/// figures by `clock`'s time.
 pub fn embedded_services(
     db_path: &std::path::Path,
-    provider: Arc<SimulatedRail>,
+    provider: Arc<dyn PaymentRail>,
+    notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
+    config: AppConfig,
 ) -> Result<Services, AppError> {
     let store = SqliteStore::open(db_path, Durability::Full)?;
     let released = store.release_locks_of_dead_processes()?;
@@ -72,10 +127,10 @@ pub fn embedded_services(
         // Bank transfers and manual payments go in transit until an operator confirms them, as
         // in production.
         rail: Arc::new(RailsByMethod::new(provider)),
-        notifier: Arc::new(LogNotifier),
+        notifier,
         metrics: Arc::new(MetricsWindow::new(clock.clone())),
         stopwatch: clock,
-        config: AppConfig::default(),
+        config,
     })
 }
 
@@ -85,16 +140,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    // The simulated provider keeps its ledger beside the database, so a restarted process
-    // reconciles against what it paid before, as it would against Stripe.
-    let mut journal = config.db_path.clone().into_os_string();
-    journal.push(".simulated-rail.jsonl");
-    let provider = Arc::new(
-        SimulatedRail::journaled(0, config.rail_failures, Path::new(&journal))?
-            .with_latency(config.rail_latency),
-    );
+    let provider = provider(&config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let services = embedded_services(&config.db_path, provider.clone(), clock.clone())?;
+    let notifier = ByChannel::from_settings(&config.notifier)
+        .map_err(|e| ServeError::Config(e.to_string()))?;
+    let services = embedded_services(
+        &config.db_path,
+        provider.clone(),
+        Arc::new(notifier),
+        clock.clone(),
+        config.app.clone(),
+    )?;
     let recovered = recover_older_than(&services, clock.now(), clock.now()).await?;
     tracing::info!(recovered, "recovered payouts left by a previous run");
 
@@ -144,6 +200,32 @@ pub async fn serve(
     Ok(())
 }
 
+/// The rail and the onboarding links of `config`'s provider. The simulated provider keeps its
+/// ledger beside the database, so a restarted process reconciles against what it paid before,
+/// as it would against Stripe.
+fn provider(config: &ServeConfig) -> Result<Arc<dyn ConnectProvider>, ServeError> {
+    match &config.provider {
+        Provider::Simulated { failures, latency } => {
+            let mut journal = config.db_path.clone().into_os_string();
+            journal.push(".simulated-rail.jsonl");
+            let rail = Arc::new(
+                SimulatedRail::journaled(0, *failures, Path::new(&journal))?.with_latency(*latency),
+            );
+            Ok(rail)
+        }
+        Provider::Stripe(stripe) => {
+            let rail =
+                Arc::new(StripeRail::new(stripe).map_err(|e| ServeError::Config(e.message))?);
+            Ok(rail)
+        }
+    }
+}
+
+/// A provider that both moves money and onboards the accounts it pays.
+trait ConnectProvider: PaymentRail + AccountOnboarding {}
+
+impl<T: PaymentRail + AccountOnboarding> ConnectProvider for T {}
+
 async fn planner_loop(
     services: Services,
     clock: Arc<dyn Clock>,
@@ -152,12 +234,8 @@ async fn planner_loop(
 ) {
     let always = || true;
     loop {
-        let now = clock.now();
-        if let Err(error) = plan_due_payouts(&services, now, &always).await {
+        if let Err(error) = planner_tick(&services, clock.now(), &always).await {
             tracing::error!(%error, "planner run failed");
-        }
-        if let Err(error) = recover_stalled(&services, now).await {
-            tracing::error!(%error, "recovery sweep failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
@@ -166,6 +244,9 @@ async fn planner_loop(
     }
 }
 
+/// Takes one job at a time, so a stop lets the job in hand finish (nothing is left
+/// `processing`) and takes no other: what stays queued is re-enqueued from the store at the
+/// next start.
 async fn worker_loop(
     services: Services,
     clock: Arc<dyn Clock>,
@@ -174,16 +255,16 @@ async fn worker_loop(
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let received = match drain_once(&services, &owner, clock.now(), 10).await {
+        if *stop.borrow() {
+            return;
+        }
+        let received = match drain_once(&services, &owner, clock.now(), 1).await {
             Ok(received) => received,
             Err(error) => {
                 tracing::error!(%error, "worker poll failed");
                 0
             }
         };
-        if *stop.borrow() {
-            return;
-        }
         if received == 0 {
             tokio::select! {
                 _ = tokio::time::sleep(poll) => {}

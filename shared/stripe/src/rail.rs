@@ -18,22 +18,34 @@ use stripe_core::payout::{CreatePayout, CreatePayoutMethod};
 use crate::errors::map_error;
 
 /// Where and how to reach Stripe; tests point `base_url` at a local server.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StripeConfig {
     pub secret_key: String,
     /// Stripe's API when `None`; otherwise a base URL ending in `/` (`v1/...` is appended).
     pub base_url: Option<String>,
 }
 
+impl std::fmt::Debug for StripeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StripeConfig")
+            .field("secret_key", &"********")
+            .field("base_url", &self.base_url)
+            .finish()
+    }
+}
+
 impl StripeConfig {
     /// `STRIPE_SECRET_KEY`, and `STRIPE_API_BASE` to point at another server.
     pub fn from_env() -> Result<Self, RailError> {
-        let secret_key = std::env::var("STRIPE_SECRET_KEY").map_err(|_| {
-            refused(
-                FailureKind::InsufficientPermissions,
-                "STRIPE_SECRET_KEY is not set",
-            )
-        })?;
+        let secret_key = std::env::var("STRIPE_SECRET_KEY")
+            .ok()
+            .filter(|key| !key.trim().is_empty())
+            .ok_or_else(|| {
+                refused(
+                    FailureKind::InsufficientPermissions,
+                    "STRIPE_SECRET_KEY is not set",
+                )
+            })?;
         Ok(Self {
             secret_key,
             base_url: std::env::var("STRIPE_API_BASE").ok(),

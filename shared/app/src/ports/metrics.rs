@@ -48,6 +48,20 @@ pub trait Metrics: Send + Sync {
     fn totals_since(&self, _since: DateTime<Utc>) -> Option<BTreeMap<&'static str, i64>> {
         None
     }
+
+    /// Every metric since the process started, by name, where this process keeps them.
+    fn since_start(&self) -> Option<BTreeMap<&'static str, Cumulative>> {
+        None
+    }
+}
+
+/// A metric's figures since the process started: the sum of its values and how many were
+/// published (for a duration, the count of samples it was measured over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cumulative {
+    pub unit: Unit,
+    pub sum: i64,
+    pub samples: u64,
 }
 
 /// For processes that need no figures (the demo, tests).

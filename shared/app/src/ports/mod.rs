@@ -10,10 +10,10 @@ pub mod rail;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use metrics::{Metric, Metrics, NoMetrics, Unit};
+pub use metrics::{Cumulative, Metric, Metrics, NoMetrics, Unit};
 pub use notifier::{
     Channel, NoticeState, Notification, NotificationKind, Notifier, NotifyError,
-    PendingNotification, SentNotification,
+    PendingNotification, Recipient, SentNotification,
 };
 pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};

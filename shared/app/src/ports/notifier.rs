@@ -64,6 +64,14 @@ impl Channel {
     }
 }
 
+/// Where the barber is reached, as their schedule said when the notice was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Notification {
     /// Unique per event, and the notice's stable id in every message: the store records it
@@ -73,6 +81,9 @@ pub struct Notification {
     pub payout_id: Option<PayoutId>,
     pub kind: NotificationKind,
     pub channels: Vec<Channel>,
+    /// Empty in notices recorded before addresses were kept (SNS subscribers resolve them).
+    #[serde(default)]
+    pub recipient: Recipient,
     pub message: String,
 }
 

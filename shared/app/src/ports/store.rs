@@ -201,6 +201,26 @@ pub struct LedgerTotals {
     pub payouts: Vec<PayoutTotalsRow>,
 }
 
+impl LedgerTotals {
+    /// The store's two money identities: every earning is either open or in a payout that
+    /// still holds it (a cancelled one returned its earnings), and each payout's gross splits
+    /// exactly into the shop's share, deductions, fees and the barber's net.
+    pub fn conserves_money(&self) -> bool {
+        let held: Vec<&StatusTotals> = self
+            .payouts
+            .iter()
+            .filter(|row| row.status != PayoutStatus::Cancelled)
+            .map(|row| &row.totals)
+            .collect();
+        let gross: i64 = held.iter().map(|t| t.gross_minor).sum();
+        let split: i64 = held
+            .iter()
+            .map(|t| t.shop_share_minor + t.deductions_minor + t.fee_minor + t.net_minor)
+            .sum();
+        self.earnings_minor == gross + self.open_earnings_minor && gross == split
+    }
+}
+
 /// Schedules, their due index and pending advance notices.
 #[async_trait]
 pub trait ScheduleStore: Send + Sync {

@@ -29,8 +29,8 @@ use payout_core::priority::BarberStanding;
 use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
 use serde::Serialize;
 
-use crate::log_notifier::LogNotifier;
 use crate::memory_queue::MemoryQueue;
+use crate::notices::log::LogNotifier;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
 
@@ -96,6 +96,7 @@ pub fn bench_schedule(
             email_notifications: true,
             sms_notifications: false,
             advance_notice_hours: 0,
+            time_zone: chrono_tz::UTC,
         },
         recurring_deductions: Vec::new(),
         next_run_at,

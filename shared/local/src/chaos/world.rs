@@ -172,6 +172,7 @@ impl Run {
                         email_notifications: true,
                         sms_notifications: false,
                         advance_notice_hours: if rng.chance(500) { 12 } else { 0 },
+                        time_zone: chrono_tz::UTC,
                     },
                     recurring_deductions: Vec::new(),
                 }

@@ -26,8 +26,8 @@ use payout_core::money::{Currency, Money};
 pub use population::{Dice, default_start};
 pub use report::DemoReport;
 
-use crate::log_notifier::LogNotifier;
 use crate::memory_queue::MemoryQueue;
+use crate::notices::log::LogNotifier;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
 use payout_app::ports::Reports;

@@ -188,6 +188,7 @@ pub fn generate(count: usize, seed: u64, start: DateTime<Utc>) -> Vec<Barber> {
                         email_notifications: email,
                         sms_notifications: sms,
                         advance_notice_hours: 24,
+                        time_zone: chrono_tz::UTC,
                     },
                     recurring_deductions: Vec::new(),
                     next_run_at,

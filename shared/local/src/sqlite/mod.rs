@@ -6,6 +6,7 @@
 //! failed, exactly where DynamoDB raises ConditionalCheckFailed. Money is stored in minor
 //! units (INTEGER), so sums in SQL are exact.
 
+pub mod backup;
 mod codec;
 mod ledger;
 mod locks;
@@ -75,6 +76,9 @@ pub struct StoreShape {
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// The lock on `<db>.lock` that makes this process the file's only writer; released when
+    /// the store is dropped or the process dies.
+    _owner: Option<std::fs::File>,
 }
 
 const SCHEMA: &str = r#"
@@ -177,15 +181,16 @@ CREATE INDEX IF NOT EXISTS notifications_by_barber ON notifications (barber_id, 
 "#;
 
 impl SqliteStore {
+    /// Opens (creating or migrating) the database at `path` for this process alone: a second
+    /// process opening it is refused, since two writers' barber locks and recoveries would
+    /// trample each other. Readers such as `payouts backup` are not writers and may read it.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let owner = claim(path)?;
         let mut conn = Connection::open(path).map_err(backend)?;
         let synchronous = durability.synchronous();
-        // One process owns the file (the embedded default is single-process), so exclusive
-        // locking spares a pair of fcntl calls per transaction.
         conn.execute_batch(&format!(
-            "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL; \
-             PRAGMA synchronous = {synchronous}; PRAGMA busy_timeout = 5000; \
-             PRAGMA wal_autocheckpoint = 4000;"
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
+             PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000;"
         ))
         .map_err(backend)?;
         migrations::migrate(&mut conn)?;
@@ -194,8 +199,42 @@ impl SqliteStore {
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Self {
             conn: Mutex::new(conn),
+            _owner: owner,
         })
     }
+}
+
+/// Takes the lock on `<path>.lock` (keeping this process's id in it for the next one's error
+/// message), or refuses when another process holds it. An in-memory database has no file.
+fn claim(path: &Path) -> Result<Option<std::fs::File>, StoreError> {
+    use std::io::{Read, Seek, Write};
+    if path == Path::new(":memory:") {
+        return Ok(None);
+    }
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&name)
+        .map_err(|e| StoreError::Backend(format!("{}: {e}", Path::new(&name).display())))?;
+    if file.try_lock().is_err() {
+        let mut holder = String::new();
+        let _ = file.read_to_string(&mut holder);
+        return Err(StoreError::Backend(format!(
+            "{} is in use by another process (pid {}); stop it first",
+            path.display(),
+            holder.trim()
+        )));
+    }
+    let written = file
+        .set_len(0)
+        .and_then(|()| file.rewind())
+        .and_then(|()| write!(file, "{}", std::process::id()));
+    written.map_err(|e| StoreError::Backend(format!("{}: {e}", Path::new(&name).display())))?;
+    Ok(Some(file))
 }
 
 impl SqliteStore {
@@ -204,9 +243,9 @@ impl SqliteStore {
         self.blocking(|conn| shape(conn))
     }
 
-    /// Releases the locks a previous process left behind. Only for a process that owns the file
-    /// alone (it is opened in exclusive mode): the holders of those locks are certainly dead,
-    /// so their jobs need not wait out the lease.
+    /// Releases the barber locks a previous process left behind. This process owns the file
+    /// alone (see [`SqliteStore::open`]), so the holders of those locks are certainly dead and
+    /// their jobs need not wait out the lease.
     pub fn release_locks_of_dead_processes(&self) -> Result<usize, StoreError> {
         self.blocking(|conn| locks::release_all(conn))
     }

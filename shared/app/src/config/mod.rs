@@ -1,11 +1,21 @@
-//! Tunables of the pipeline, with the brief's defaults.
+//! Configuration: what the use cases run with ([`AppConfig`]), the file's shape ([`file`]) and
+//! how it is read and checked ([`load`]). The defaults are the brief's, in one place: the
+//! file's sections (over the domain's own policies); [`AppConfig::default`] is those checked.
 
-use chrono::TimeDelta;
+pub mod file;
+pub mod load;
+
+use chrono::{NaiveTime, TimeDelta};
 use payout_core::breakdown::PayoutPolicy;
 use payout_core::priority::PriorityPolicy;
 use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
-use rust_decimal_macros::dec;
+
+pub use file::Settings;
+pub use load::{ConfigError, load};
+
+/// The longest advance notice a schedule may ask for: two weeks.
+pub const MAX_ADVANCE_NOTICE_HOURS: u32 = 24 * 14;
 
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -31,6 +41,16 @@ pub struct AppConfig {
     pub notice_retry_delays: Vec<TimeDelta>,
     pub intake: IntakeLimits,
     pub health: HealthThresholds,
+    pub schedule_defaults: ScheduleDefaults,
+}
+
+/// What a new schedule gets when its request does not say.
+#[derive(Debug, Clone)]
+pub struct ScheduleDefaults {
+    pub minimum_payout: Decimal,
+    /// The local time of day of the cut-off.
+    pub local_time: NaiveTime,
+    pub advance_notice_hours: u32,
 }
 
 /// What intake accepts, so every sum the planner and the stores make stays far inside `i64`
@@ -45,43 +65,6 @@ pub struct IntakeLimits {
     pub occurred_within_past: TimeDelta,
     /// How far ahead an earning's `occurred_at` may lie (clock skew at the booking platform).
     pub occurred_within_future: TimeDelta,
-}
-
-impl Default for IntakeLimits {
-    fn default() -> Self {
-        Self {
-            max_earning: dec!(10000),
-            max_deduction: dec!(10000),
-            max_payout: dec!(100000),
-            occurred_within_past: TimeDelta::days(366),
-            occurred_within_future: TimeDelta::days(1),
-        }
-    }
-}
-
-impl Default for AppConfig {
-    fn default() -> Self {
-        Self {
-            policy: PayoutPolicy::default(),
-            retry: RetryPolicy::default(),
-            priority: PriorityPolicy::default(),
-            lock_lease: TimeDelta::minutes(5),
-            rail_timeout: std::time::Duration::from_secs(60),
-            busy_backoff: TimeDelta::seconds(30),
-            stale_after: TimeDelta::minutes(15),
-            planner_page_size: 500,
-            planning_backoff: TimeDelta::minutes(1),
-            planning_backoff_max: TimeDelta::hours(1),
-            notice_retry_delays: vec![
-                TimeDelta::minutes(1),
-                TimeDelta::minutes(5),
-                TimeDelta::minutes(30),
-                TimeDelta::hours(2),
-            ],
-            intake: IntakeLimits::default(),
-            health: HealthThresholds::default(),
-        }
-    }
 }
 
 /// When health turns unhealthy (the brief's alert thresholds).
@@ -99,14 +82,8 @@ pub struct HealthThresholds {
     pub daily_volume_floor: Decimal,
 }
 
-impl Default for HealthThresholds {
+impl Default for AppConfig {
     fn default() -> Self {
-        Self {
-            failure_rate: dec!(0.05),
-            processing_time: TimeDelta::seconds(30),
-            planner_silence: TimeDelta::minutes(15),
-            webhook_failure_rate: dec!(0.02),
-            daily_volume_floor: dec!(0.5),
-        }
+        load::app_config(&Settings::default()).expect("the brief's defaults pass every rule")
     }
 }

@@ -1,0 +1,17 @@
+//! The `payouts` binary driven as a user runs it, one test binary:
+//!
+//! - [`demo`]: `payouts demo --json`, no duplicate payment, every cent conserved.
+//! - [`config`]: configuration checked and shown; `serve`'s refusals.
+//! - [`hostile`]: an attacker's probe against `payouts serve`.
+//! - [`notices`]: the completed notice by email (SMTP sink) and SMS (provider fake).
+//! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
+//! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
+//! - [`crash`]: `payouts serve` killed mid-batch and restarted pays each payout once.
+
+mod config;
+mod crash;
+mod demo;
+mod hostile;
+mod notices;
+mod operations;
+mod stripe;

@@ -1,0 +1,471 @@
+//! The configuration file's shape: one section per concern, every key optional over the
+//! brief's defaults (the domain's own, where the domain has one), unknown keys refused. Durations are humantime strings (`"5m"`, `"3s"`),
+//! amounts and rates decimal strings (`"25.00"`, `"0.72"`), so nothing passes through a float.
+
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use payout_core::commission::CommissionPolicy;
+use payout_core::method::{FeeSchedule, MethodFee};
+use payout_core::priority::{PeakWindow, PriorityPolicy};
+use payout_core::retry::RetryPolicy;
+use rust_decimal::Decimal;
+use rust_decimal_macros::dec;
+use serde::{Deserialize, Serialize};
+
+/// Amounts and rates are read exactly: from decimal strings (`"25.00"`), whole numbers, or a
+/// number with a fraction (`0.05`, as an environment variable's value is parsed) through its
+/// shortest decimal text, which is the literal as written; never through float arithmetic.
+mod exact {
+    use rust_decimal::Decimal;
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Decimal, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&value.to_string())
+    }
+
+    struct Exact;
+
+    impl Visitor<'_> for Exact {
+        type Value = Decimal;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a decimal such as \"25.00\"")
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Decimal, E> {
+            text.trim().parse().map_err(E::custom)
+        }
+
+        fn visit_i64<E: de::Error>(self, value: i64) -> Result<Decimal, E> {
+            Ok(Decimal::from(value))
+        }
+
+        fn visit_u64<E: de::Error>(self, value: u64) -> Result<Decimal, E> {
+            Ok(Decimal::from(value))
+        }
+
+        fn visit_f64<E: de::Error>(self, value: f64) -> Result<Decimal, E> {
+            self.visit_str(&value.to_string())
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decimal, D::Error> {
+        deserializer.deserialize_any(Exact)
+    }
+}
+
+/// A duration in a list, written as humantime (`"5m"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Span(#[serde(with = "humantime_serde")] pub Duration);
+
+/// The whole file. `payouts config show` prints it back, secrets masked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    pub commission: CommissionSection,
+    pub fees: FeesSection,
+    pub schedules: SchedulesSection,
+    pub priority: PrioritySection,
+    pub intake: IntakeSection,
+    pub retry: RetrySection,
+    pub rail: RailSection,
+    pub executor: ExecutorSection,
+    pub planner: PlannerSection,
+    pub notifier: NotifierSection,
+    pub health: HealthSection,
+    pub server: ServerSection,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CommissionSection {
+    #[serde(with = "exact")]
+    pub base_rate: Decimal,
+    pub tiers: Vec<TierEntry>,
+    #[serde(with = "exact")]
+    pub volume_bonus_gross_above: Decimal,
+    #[serde(with = "exact")]
+    pub volume_bonus_rate: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierEntry {
+    pub more_than_services: u32,
+    #[serde(with = "exact")]
+    pub rate: Decimal,
+}
+
+impl Default for CommissionSection {
+    fn default() -> Self {
+        let policy = CommissionPolicy::default();
+        Self {
+            base_rate: policy.base_rate.fraction(),
+            tiers: policy
+                .tiers
+                .iter()
+                .map(|tier| TierEntry {
+                    more_than_services: tier.more_than_services,
+                    rate: tier.rate.fraction(),
+                })
+                .collect(),
+            volume_bonus_gross_above: policy.volume_bonus.gross_above,
+            volume_bonus_rate: policy.volume_bonus.rate.fraction(),
+        }
+    }
+}
+
+/// A method's fee: a share of gross plus a fixed amount in the payout's currency.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeEntry {
+    #[serde(with = "exact")]
+    pub percent_of_gross: Decimal,
+    #[serde(with = "exact")]
+    pub fixed: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FeesSection {
+    pub stripe: FeeEntry,
+    pub stripe_instant: FeeEntry,
+    pub bank_transfer: FeeEntry,
+    pub manual: FeeEntry,
+}
+
+impl From<MethodFee> for FeeEntry {
+    fn from(fee: MethodFee) -> Self {
+        Self {
+            percent_of_gross: fee.percent_of_gross.fraction(),
+            fixed: fee.fixed,
+        }
+    }
+}
+
+impl Default for FeesSection {
+    fn default() -> Self {
+        let fees = FeeSchedule::default();
+        Self {
+            stripe: fees.stripe_standard.into(),
+            stripe_instant: fees.stripe_instant.into(),
+            bank_transfer: fees.bank_transfer.into(),
+            manual: fees.manual.into(),
+        }
+    }
+}
+
+/// What a new schedule gets when its request does not say.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulesSection {
+    #[serde(with = "exact")]
+    pub default_minimum: Decimal,
+    pub default_local_time: NaiveTime,
+    pub default_advance_notice_hours: u32,
+}
+
+impl Default for SchedulesSection {
+    fn default() -> Self {
+        Self {
+            default_minimum: dec!(25.00),
+            default_local_time: NaiveTime::from_hms_opt(17, 0, 0).expect("a valid time"),
+            default_advance_notice_hours: 24,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrioritySection {
+    #[serde(with = "exact")]
+    pub high_value: Decimal,
+    /// Low-priority payouts created inside the UTC window from `peak_start` to `peak_end` start
+    /// when it ends; `peak_enabled = false` turns that off.
+    pub peak_enabled: bool,
+    pub peak_start: NaiveTime,
+    pub peak_end: NaiveTime,
+}
+
+impl Default for PrioritySection {
+    fn default() -> Self {
+        let policy = PriorityPolicy::default();
+        let peak = policy.peak.unwrap_or(PeakWindow {
+            start: NaiveTime::MIN,
+            end: NaiveTime::MIN,
+        });
+        Self {
+            high_value: policy.high_value,
+            peak_enabled: policy.peak.is_some(),
+            peak_start: peak.start,
+            peak_end: peak.end,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IntakeSection {
+    #[serde(with = "exact")]
+    pub max_earning: Decimal,
+    #[serde(with = "exact")]
+    pub max_deduction: Decimal,
+    #[serde(with = "exact")]
+    pub max_payout: Decimal,
+    #[serde(with = "humantime_serde")]
+    pub occurred_within_past: Duration,
+    #[serde(with = "humantime_serde")]
+    pub occurred_within_future: Duration,
+}
+
+impl Default for IntakeSection {
+    fn default() -> Self {
+        Self {
+            max_earning: dec!(10000),
+            max_deduction: dec!(10000),
+            max_payout: dec!(100000),
+            occurred_within_past: Duration::from_secs(366 * 86_400),
+            occurred_within_future: Duration::from_secs(86_400),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySection {
+    /// The wait before each further attempt after a retryable failure; when they run out the
+    /// payout fails.
+    pub delays: Vec<Span>,
+}
+
+impl Default for RetrySection {
+    fn default() -> Self {
+        Self {
+            delays: RetryPolicy::default()
+                .delays_seconds
+                .iter()
+                .map(|seconds| Span(Duration::from_secs(u64::from(*seconds))))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RailKind {
+    /// The in-process stand-in for a provider: pays instantly, never for real.
+    Simulated,
+    /// Stripe Connect, with `STRIPE_SECRET_KEY` (and `STRIPE_API_BASE` to point elsewhere).
+    Stripe,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RailSection {
+    pub kind: RailKind,
+    /// The longest the executor waits for the provider before the outcome is unknown.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// How long the simulated provider takes to answer.
+    #[serde(with = "humantime_serde")]
+    pub simulated_latency: Duration,
+}
+
+impl Default for RailSection {
+    fn default() -> Self {
+        Self {
+            kind: RailKind::Simulated,
+            timeout: Duration::from_secs(60),
+            simulated_latency: Duration::ZERO,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExecutorSection {
+    /// How long a barber lock is held; longer than the rail timeout plus the bookkeeping
+    /// around the call.
+    #[serde(with = "humantime_serde")]
+    pub lock_lease: Duration,
+    /// How long a job waits when another executor holds the barber's lock.
+    #[serde(with = "humantime_serde")]
+    pub busy_backoff: Duration,
+    /// A payout whose job should have run this long ago is re-enqueued.
+    #[serde(with = "humantime_serde")]
+    pub stale_after: Duration,
+    /// Executor workers in `payouts serve`.
+    pub workers: usize,
+}
+
+impl Default for ExecutorSection {
+    fn default() -> Self {
+        Self {
+            lock_lease: Duration::from_secs(5 * 60),
+            busy_backoff: Duration::from_secs(30),
+            stale_after: Duration::from_secs(15 * 60),
+            workers: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlannerSection {
+    /// Between planner runs in `payouts serve` (EventBridge's schedule on AWS).
+    #[serde(with = "humantime_serde")]
+    pub interval: Duration,
+    pub page_size: usize,
+    /// A barber that could not be planned waits this long, doubled per failure up to
+    /// `backoff_max`.
+    #[serde(with = "humantime_serde")]
+    pub backoff: Duration,
+    #[serde(with = "humantime_serde")]
+    pub backoff_max: Duration,
+}
+
+impl Default for PlannerSection {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            page_size: 500,
+            backoff: Duration::from_secs(60),
+            backoff_max: Duration::from_secs(3600),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailTls {
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same machine.
+    None,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSection {
+    pub host: String,
+    pub port: u16,
+    pub tls: EmailTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// The sender, e.g. `"Payouts <payouts@shop.example>"`.
+    pub from: String,
+}
+
+/// An SMS provider with Twilio's Messages API shape.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSection {
+    /// `https://api.twilio.com` unless pointed elsewhere.
+    pub api_base: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    /// The sending number, E.164.
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifierSection {
+    /// Waits before each further delivery attempt of a notice; then it is given up.
+    pub retry_delays: Vec<Span>,
+    /// Email over SMTP; without it email notices go to the log.
+    pub email: Option<EmailSection>,
+    /// SMS over HTTP; without it SMS notices go to the log.
+    pub sms: Option<SmsSection>,
+}
+
+impl Default for NotifierSection {
+    fn default() -> Self {
+        Self {
+            retry_delays: [60, 5 * 60, 30 * 60, 2 * 3600]
+                .map(|seconds| Span(Duration::from_secs(seconds)))
+                .to_vec(),
+            email: None,
+            sms: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSection {
+    #[serde(with = "exact")]
+    pub failure_rate: Decimal,
+    #[serde(with = "humantime_serde")]
+    pub processing_time: Duration,
+    #[serde(with = "humantime_serde")]
+    pub planner_silence: Duration,
+    #[serde(with = "exact")]
+    pub webhook_failure_rate: Decimal,
+    #[serde(with = "exact")]
+    pub daily_volume_floor: Decimal,
+}
+
+impl Default for HealthSection {
+    fn default() -> Self {
+        Self {
+            failure_rate: dec!(0.05),
+            processing_time: Duration::from_secs(30),
+            planner_silence: Duration::from_secs(15 * 60),
+            webhook_failure_rate: dec!(0.02),
+            daily_volume_floor: dec!(0.5),
+        }
+    }
+}
+
+/// `payouts serve`: where it listens, its database, and the secrets of its API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    pub addr: String,
+    pub db: String,
+    /// HS256 secret for API tokens; the development secret is refused off loopback.
+    pub jwt_secret: Option<String>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    /// Stripe's endpoint secret (`whsec_...`); webhooks are refused without one.
+    pub stripe_webhook_secret: Option<String>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        Self {
+            addr: "127.0.0.1:8080".to_string(),
+            db: "payouts.db".to_string(),
+            jwt_secret: None,
+            jwt_issuer: None,
+            jwt_audience: None,
+            stripe_webhook_secret: None,
+        }
+    }
+}
+
+/// What `payouts config show` prints in place of a secret.
+pub const MASK: &str = "********";
+
+impl Settings {
+    /// These settings with every secret replaced by [`MASK`], for printing.
+    pub fn masked(&self) -> Settings {
+        let mask = |secret: &Option<String>| secret.as_ref().map(|_| MASK.to_string());
+        let mut masked = self.clone();
+        masked.server.jwt_secret = mask(&self.server.jwt_secret);
+        masked.server.stripe_webhook_secret = mask(&self.server.stripe_webhook_secret);
+        if let Some(email) = &mut masked.notifier.email {
+            email.password = mask(&email.password);
+        }
+        if let Some(sms) = &mut masked.notifier.sms {
+            sms.auth_token = MASK.to_string();
+        }
+        masked
+    }
+}

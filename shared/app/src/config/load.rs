@@ -1,0 +1,447 @@
+//! Reading the configuration: the brief's defaults, then the TOML file (`--config FILE` or
+//! `PAYOUTS_CONFIG`), then `PAYOUTS_<SECTION>__<KEY>` environment variables; then every rule
+//! checked, each error naming the key it is about.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::TimeDelta;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use payout_core::breakdown::PayoutPolicy;
+use payout_core::commission::{CommissionPolicy, CommissionTier, VolumeBonus};
+use payout_core::method::{FeeSchedule, MethodFee};
+use payout_core::priority::{PeakWindow, PriorityPolicy};
+use payout_core::rate::Rate;
+use payout_core::retry::RetryPolicy;
+use rust_decimal::Decimal;
+
+use super::file::{FeeEntry, Settings};
+use super::{AppConfig, HealthThresholds, IntakeLimits, ScheduleDefaults};
+
+/// The environment variables that override the file: `PAYOUTS_RAIL__TIMEOUT=3s` sets
+/// `rail.timeout`. Variables without a double underscore (`PAYOUTS_CONFIG`,
+/// `PAYOUTS_JWT_SECRET`) are the command line's, not the file's.
+pub const ENV_PREFIX: &str = "PAYOUTS_";
+
+/// The rail timeout plus this must fit inside the lock lease: the bookkeeping around the
+/// rail call (the attempt recorded before, the outcome after) happens under the same lock.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    Missing(String),
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("{key}: {rule}")]
+    Invalid { key: &'static str, rule: String },
+}
+
+fn invalid(key: &'static str, rule: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        rule: rule.into(),
+    }
+}
+
+/// The settings from the defaults, `file` and the environment, not yet checked.
+pub fn read_settings(file: Option<&Path>) -> Result<Settings, ConfigError> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    if let Some(path) = file {
+        if !path.is_file() {
+            return Err(ConfigError::Missing(path.display().to_string()));
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment
+        .merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        )
+        .extract()
+        .map_err(|error| ConfigError::Unreadable(error.to_string()))
+}
+
+/// Reads and checks the configuration; what the use cases run with, and the settings the
+/// entry point wires its adapters from.
+pub fn load(file: Option<&Path>) -> Result<(Settings, AppConfig), ConfigError> {
+    let settings = read_settings(file)?;
+    let config = app_config(&settings)?;
+    Ok((settings, config))
+}
+
+fn rate(key: &'static str, value: Decimal) -> Result<Rate, ConfigError> {
+    Rate::new(value).map_err(|_| invalid(key, format!("{value} is not a fraction from 0 to 1")))
+}
+
+fn positive(key: &'static str, value: Decimal) -> Result<Decimal, ConfigError> {
+    if value > Decimal::ZERO {
+        Ok(value)
+    } else {
+        Err(invalid(key, format!("{value} must be above 0")))
+    }
+}
+
+fn not_negative(key: &'static str, value: Decimal) -> Result<Decimal, ConfigError> {
+    if value >= Decimal::ZERO {
+        Ok(value)
+    } else {
+        Err(invalid(key, format!("{value} must not be negative")))
+    }
+}
+
+fn delta(key: &'static str, value: Duration) -> Result<TimeDelta, ConfigError> {
+    match TimeDelta::from_std(value) {
+        Ok(delta) if delta > TimeDelta::zero() => Ok(delta),
+        _ => Err(invalid(key, "must be a duration above 0 (e.g. \"5m\")")),
+    }
+}
+
+fn fee(key: &'static str, entry: FeeEntry) -> Result<MethodFee, ConfigError> {
+    Ok(MethodFee {
+        percent_of_gross: rate(key, entry.percent_of_gross)?,
+        fixed: not_negative(key, entry.fixed)?,
+    })
+}
+
+/// Checks every rule and builds the use cases' configuration.
+pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
+    let tiers = s
+        .commission
+        .tiers
+        .iter()
+        .map(|tier| {
+            Ok(CommissionTier {
+                more_than_services: tier.more_than_services,
+                rate: rate("commission.tiers.rate", tier.rate)?,
+            })
+        })
+        .collect::<Result<Vec<_>, ConfigError>>()?;
+    let policy = PayoutPolicy {
+        commission: CommissionPolicy {
+            base_rate: rate("commission.base_rate", s.commission.base_rate)?,
+            tiers,
+            volume_bonus: VolumeBonus {
+                gross_above: not_negative(
+                    "commission.volume_bonus_gross_above",
+                    s.commission.volume_bonus_gross_above,
+                )?,
+                rate: rate(
+                    "commission.volume_bonus_rate",
+                    s.commission.volume_bonus_rate,
+                )?,
+            },
+        },
+        fees: FeeSchedule {
+            stripe_standard: fee("fees.stripe", s.fees.stripe)?,
+            stripe_instant: fee("fees.stripe_instant", s.fees.stripe_instant)?,
+            bank_transfer: fee("fees.bank_transfer", s.fees.bank_transfer)?,
+            manual: fee("fees.manual", s.fees.manual)?,
+        },
+    };
+    let priority = PriorityPolicy {
+        high_value: positive("priority.high_value", s.priority.high_value)?,
+        peak: match s.priority.peak_enabled {
+            true if s.priority.peak_start == s.priority.peak_end => {
+                return Err(invalid(
+                    "priority.peak_end",
+                    "the peak window must not start and end at the same time",
+                ));
+            }
+            true => Some(PeakWindow {
+                start: s.priority.peak_start,
+                end: s.priority.peak_end,
+            }),
+            false => None,
+        },
+    };
+    if s.retry.delays.len() > 10 {
+        return Err(invalid("retry.delays", "at most 10 retries"));
+    }
+    let retry = RetryPolicy {
+        delays_seconds: s
+            .retry
+            .delays
+            .iter()
+            .map(|delay| {
+                u32::try_from(delta("retry.delays", delay.0)?.num_seconds())
+                    .ok()
+                    .filter(|seconds| *seconds >= 1)
+                    .ok_or_else(|| invalid("retry.delays", "each delay is 1s to 136 years"))
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let rail_timeout = s.rail.timeout;
+    if rail_timeout.is_zero() {
+        return Err(invalid("rail.timeout", "must be above 0"));
+    }
+    if s.executor.lock_lease <= rail_timeout + LEASE_MARGIN {
+        return Err(invalid(
+            "executor.lock_lease",
+            format!(
+                "must be longer than rail.timeout ({}) plus {} for the bookkeeping around the call, \
+                 or a lock could lapse while its holder can still pay",
+                humantime::format_duration(rail_timeout),
+                humantime::format_duration(LEASE_MARGIN)
+            ),
+        ));
+    }
+    if s.executor.workers == 0 {
+        return Err(invalid("executor.workers", "at least 1"));
+    }
+    if !(1..=10_000).contains(&s.planner.page_size) {
+        return Err(invalid("planner.page_size", "from 1 to 10000"));
+    }
+    delta("planner.interval", s.planner.interval)?;
+    let planning_backoff = delta("planner.backoff", s.planner.backoff)?;
+    let planning_backoff_max = delta("planner.backoff_max", s.planner.backoff_max)?;
+    if planning_backoff_max < planning_backoff {
+        return Err(invalid(
+            "planner.backoff_max",
+            "must not be shorter than planner.backoff",
+        ));
+    }
+    if s.notifier.retry_delays.is_empty() {
+        return Err(invalid(
+            "notifier.retry_delays",
+            "at least one retry: a notice is delivered at least once",
+        ));
+    }
+    let intake = IntakeLimits {
+        max_earning: positive("intake.max_earning", s.intake.max_earning)?,
+        max_deduction: positive("intake.max_deduction", s.intake.max_deduction)?,
+        max_payout: positive("intake.max_payout", s.intake.max_payout)?,
+        occurred_within_past: delta("intake.occurred_within_past", s.intake.occurred_within_past)?,
+        occurred_within_future: delta(
+            "intake.occurred_within_future",
+            s.intake.occurred_within_future,
+        )?,
+    };
+    if intake.max_payout < intake.max_earning {
+        return Err(invalid(
+            "intake.max_payout",
+            "must not be below intake.max_earning: one earning alone could never be paid",
+        ));
+    }
+    let health = HealthThresholds {
+        failure_rate: rate("health.failure_rate", s.health.failure_rate)?.fraction(),
+        processing_time: delta("health.processing_time", s.health.processing_time)?,
+        planner_silence: delta("health.planner_silence", s.health.planner_silence)?,
+        webhook_failure_rate: rate("health.webhook_failure_rate", s.health.webhook_failure_rate)?
+            .fraction(),
+        daily_volume_floor: rate("health.daily_volume_floor", s.health.daily_volume_floor)?
+            .fraction(),
+    };
+    if s.schedules.default_advance_notice_hours > super::MAX_ADVANCE_NOTICE_HOURS {
+        return Err(invalid(
+            "schedules.default_advance_notice_hours",
+            format!("at most {}", super::MAX_ADVANCE_NOTICE_HOURS),
+        ));
+    }
+    Ok(AppConfig {
+        policy,
+        retry,
+        priority,
+        lock_lease: delta("executor.lock_lease", s.executor.lock_lease)?,
+        rail_timeout,
+        busy_backoff: delta("executor.busy_backoff", s.executor.busy_backoff)?,
+        stale_after: delta("executor.stale_after", s.executor.stale_after)?,
+        planner_page_size: s.planner.page_size,
+        planning_backoff,
+        planning_backoff_max,
+        notice_retry_delays: s
+            .notifier
+            .retry_delays
+            .iter()
+            .map(|delay| delta("notifier.retry_delays", delay.0))
+            .collect::<Result<_, _>>()?,
+        intake,
+        health,
+        schedule_defaults: ScheduleDefaults {
+            minimum_payout: not_negative("schedules.default_minimum", s.schedules.default_minimum)?,
+            local_time: s.schedules.default_local_time,
+            advance_notice_hours: s.schedules.default_advance_notice_hours,
+        },
+    })
+}
+
+#[cfg(test)]
+// figment's Jail returns its own (large) error type.
+#[allow(clippy::result_large_err)]
+mod tests {
+    use figment::Jail;
+
+    use super::*;
+    use crate::config::file::RailKind;
+
+    /// Loads `toml` as the configuration file inside a jail (its own directory and
+    /// environment), with `env` set.
+    fn load_in_jail(
+        toml: &str,
+        env: &[(&str, &str)],
+        check: impl FnOnce(Result<(Settings, AppConfig), ConfigError>),
+    ) {
+        Jail::expect_with(|jail| {
+            jail.create_file("payouts.toml", toml)?;
+            for (name, value) in env {
+                jail.set_env(name, value);
+            }
+            check(load(Some(Path::new("payouts.toml"))));
+            Ok(())
+        });
+    }
+
+    fn refused(toml: &str, key: &str, rule: &str) {
+        load_in_jail(toml, &[], |loaded| {
+            let error = loaded.expect_err("refused").to_string();
+            assert!(error.contains(key), "{error} names {key}");
+            assert!(error.contains(rule), "{error} says {rule}");
+        });
+    }
+
+    #[test]
+    fn the_defaults_are_the_briefs() {
+        let config = AppConfig::default();
+        assert_eq!(config.retry.delays_seconds, [300, 900, 3600]);
+        assert_eq!(config.lock_lease, TimeDelta::minutes(5));
+        assert_eq!(config.rail_timeout, Duration::from_secs(60));
+        assert_eq!(config.schedule_defaults.minimum_payout.to_string(), "25.00");
+        assert_eq!(config.intake.max_payout.to_string(), "100000");
+    }
+
+    #[test]
+    fn the_documented_keys_work() {
+        let toml = "[rail]\nkind = \"stripe\"\ntimeout = \"3s\"\n[retry]\ndelays = [\"1s\", \"2s\", \"3s\"]\n";
+        load_in_jail(toml, &[], |loaded| {
+            let (settings, config) = loaded.unwrap();
+            assert_eq!(settings.rail.kind, RailKind::Stripe);
+            assert_eq!(config.rail_timeout, Duration::from_secs(3));
+            assert_eq!(config.retry.delays_seconds, [1, 2, 3]);
+        });
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        load_in_jail(
+            "[rail]\ntimeout = \"3s\"\n",
+            &[
+                ("PAYOUTS_RAIL__TIMEOUT", "7s"),
+                ("PAYOUTS_PLANNER__PAGE_SIZE", "50"),
+                // The command line's variables are not configuration keys.
+                ("PAYOUTS_JWT_SECRET", "not-a-key"),
+            ],
+            |loaded| {
+                let (_, config) = loaded.unwrap();
+                assert_eq!(config.rail_timeout, Duration::from_secs(7));
+                assert_eq!(config.planner_page_size, 50);
+            },
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_refused_by_name() {
+        refused("[rail]\ntimout = \"3s\"\n", "timout", "unknown field");
+        refused("[rial]\n", "rial", "unknown field");
+    }
+
+    #[test]
+    fn a_lease_not_longer_than_the_rail_timeout_and_its_margin_is_refused() {
+        refused(
+            "[rail]\ntimeout = \"5m\"\n",
+            "executor.lock_lease",
+            "longer than rail.timeout",
+        );
+    }
+
+    #[test]
+    fn each_rule_names_its_key() {
+        for (toml, key, rule) in [
+            (
+                "[commission]\nbase_rate = \"1.5\"\n",
+                "commission.base_rate",
+                "fraction",
+            ),
+            (
+                "[fees.stripe]\npercent_of_gross = \"0.01\"\nfixed = \"-1\"\n",
+                "fees.stripe",
+                "negative",
+            ),
+            (
+                "[intake]\nmax_payout = \"5\"\n",
+                "intake.max_payout",
+                "max_earning",
+            ),
+            (
+                "[intake]\nmax_earning = \"0\"\n",
+                "intake.max_earning",
+                "above 0",
+            ),
+            ("[retry]\ndelays = [\"0s\"]\n", "retry.delays", "above 0"),
+            (
+                "[planner]\npage_size = 0\n",
+                "planner.page_size",
+                "1 to 10000",
+            ),
+            (
+                "[planner]\nbackoff = \"2h\"\n",
+                "planner.backoff_max",
+                "shorter",
+            ),
+            (
+                "[executor]\nworkers = 0\n",
+                "executor.workers",
+                "at least 1",
+            ),
+            (
+                "[notifier]\nretry_delays = []\n",
+                "notifier.retry_delays",
+                "at least one",
+            ),
+            (
+                "[health]\nfailure_rate = \"2\"\n",
+                "health.failure_rate",
+                "fraction",
+            ),
+            (
+                "[priority]\npeak_start = \"10:00:00\"\npeak_end = \"10:00:00\"\n",
+                "priority.peak_end",
+                "same time",
+            ),
+            (
+                "[schedules]\ndefault_advance_notice_hours = 1000\n",
+                "schedules.default_advance_notice_hours",
+                "at most",
+            ),
+        ] {
+            refused(toml, key, rule);
+        }
+    }
+
+    #[test]
+    fn amounts_are_read_exactly_as_written() {
+        let toml = "[intake]\nmax_earning = 1234.56\n[health]\nfailure_rate = \"0.1\"\n";
+        load_in_jail(toml, &[("PAYOUTS_FEES__STRIPE__FIXED", "0.3")], |loaded| {
+            let (settings, config) = loaded.unwrap();
+            assert_eq!(config.intake.max_earning.to_string(), "1234.56");
+            assert_eq!(config.health.failure_rate.to_string(), "0.1");
+            assert_eq!(settings.fees.stripe.fixed.to_string(), "0.3");
+        });
+        refused("[intake]\nmax_earning = \"12,50\"\n", "max_earning", "");
+    }
+
+    #[test]
+    fn a_duration_must_be_humantime() {
+        refused("[rail]\ntimeout = \"soon\"\n", "timeout", "");
+    }
+
+    #[test]
+    fn a_missing_file_is_an_error() {
+        Jail::expect_with(|_| {
+            let error = load(Some(Path::new("nowhere.toml"))).unwrap_err();
+            assert!(matches!(error, ConfigError::Missing(_)), "{error}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,49 @@
+//! One run of the planner, the same on a Lambda tick and in `payouts serve`'s loop: plan what
+//! is due page by page while `keep_going` allows, then re-enqueue payouts whose job was lost,
+//! then reconcile payouts whose last attempt may have paid. A run cut off by `keep_going`
+//! leaves the rest for the next; nothing is half done, since each payout is one conditional
+//! write.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::AppError;
+use crate::plan::{PlanReport, plan_due_payouts, planner_lag};
+use crate::ports::Metric;
+use crate::reconcile::{ReconcileScope, reconcile};
+use crate::recovery::recover_stalled;
+use crate::services::Services;
+
+/// How far back the reconciliation sweep looks.
+const SWEEP_DAYS: u32 = 2;
+
+pub async fn planner_tick(
+    p: &Services,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<PlanReport, AppError> {
+    let lag = planner_lag(p, now).await?.num_milliseconds();
+    let report = plan_due_payouts(p, now, keep_going).await?;
+    p.metrics.publish(
+        &[],
+        &[
+            Metric::millis("PlannerLag", lag),
+            Metric::count(
+                "PayoutsPlanned",
+                i64::try_from(report.payouts_queued).unwrap_or(i64::MAX),
+            ),
+        ],
+    );
+    if keep_going() {
+        recover_stalled(p, now).await?;
+    }
+    if keep_going() {
+        let found = reconcile(p, now, SWEEP_DAYS, ReconcileScope::Unsettled, true).await?;
+        if !found.paid_not_recorded.is_empty() {
+            tracing::warn!(
+                ?found,
+                "reconciliation adopted transfers the store had missed"
+            );
+        }
+    }
+    Ok(report)
+}
