@@ -259,3 +259,43 @@ async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
             .is_some()
     );
 }
+
+/// A function's secrets and configuration come from SSM Parameter Store at init: a
+/// SecureString decrypted, and the configuration file's text checked like a file.
+#[tokio::test]
+async fn secrets_and_configuration_are_read_from_parameter_store() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    for (name, value, kind) in [
+        (
+            "/payouts/stripe/secret-key",
+            "sk_test_from_ssm",
+            aws_sdk_ssm::types::ParameterType::SecureString,
+        ),
+        (
+            "/payouts/config",
+            "[rail]\ntimeout = \"3s\"\n",
+            aws_sdk_ssm::types::ParameterType::String,
+        ),
+    ] {
+        ssm.put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(kind)
+            .send()
+            .await
+            .unwrap();
+    }
+    let key = payout_aws::secrets::parameter(&sdk, "/payouts/stripe/secret-key")
+        .await
+        .unwrap();
+    assert_eq!(key, "sk_test_from_ssm");
+    let text = payout_aws::secrets::parameter(&sdk, "/payouts/config")
+        .await
+        .unwrap();
+    let (_, config) = payout_app::config::load::load_text(&text).unwrap();
+    assert_eq!(config.rail_timeout, Duration::from_secs(3));
+    let missing = payout_aws::secrets::parameter(&sdk, "/payouts/nothing").await;
+    assert!(missing.is_err(), "a missing parameter stops the cold start");
+}

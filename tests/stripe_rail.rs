@@ -362,6 +362,21 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
     let adopted = stripe.store.get_payout(&lost.id).await.unwrap().unwrap();
     assert_eq!(adopted.status, PayoutStatus::Completed);
     assert_eq!(fake.transfers().len(), 1, "nothing paid twice");
+    let told = stripe
+        .store
+        .list_notifications(&adopted.barber_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        told.iter()
+            .filter(
+                |sent| sent.notification.payout_id.as_ref() == Some(&lost.id)
+                    && sent.notification.kind == payout_app::ports::NotificationKind::Completed
+            )
+            .count(),
+        1,
+        "the barber is told of the adopted payout once: {told:?}"
+    );
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 //! `payouts serve --config` with the issue's own configuration (`rail.kind = "stripe"`, a 3 s
-//! timeout, retries after 1, 2 and 3 s) paying 24 barbers through the project's Stripe fake
+//! timeout, retries after 1, 2 and 3 s) paying 25 barbers through the project's Stripe fake
 //! while it misbehaves: responses lost after Stripe committed, 5xx and 429 answers, disabled
 //! accounts, instant payouts (completed by Stripe's signed `payout.paid` webhook). Counted from
 //! the fake's own ledger.
@@ -25,6 +25,8 @@ const CONFIG: &str =
 enum Account {
     Healthy,
     Instant,
+    /// Instant, and the answer to its transfer is lost: recovery must still pay out instantly.
+    InstantLosesResponses,
     LosesResponses,
     ServerErrors,
     RateLimited,
@@ -35,6 +37,7 @@ fn accounts() -> Vec<(String, Account)> {
     let kinds = [
         (Account::Healthy, 12),
         (Account::Instant, 3),
+        (Account::InstantLosesResponses, 1),
         (Account::LosesResponses, 3),
         (Account::ServerErrors, 2),
         (Account::RateLimited, 2),
@@ -84,7 +87,9 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
     for (barber, kind) in accounts() {
         let account = format!("acct_{barber}");
         match kind {
-            Account::LosesResponses => fake.set_scenario(&account, Scenario::LoseResponse),
+            Account::LosesResponses | Account::InstantLosesResponses => {
+                fake.set_scenario(&account, Scenario::LoseResponse)
+            }
             Account::ServerErrors => fake.set_scenario(
                 &account,
                 Scenario::Transient {
@@ -109,11 +114,8 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
             ),
             Account::Healthy | Account::Instant => {}
         }
-        let method = if kind == Account::Instant {
-            "stripe_instant"
-        } else {
-            "stripe"
-        };
+        let instant = matches!(kind, Account::Instant | Account::InstantLosesResponses);
+        let method = if instant { "stripe_instant" } else { "stripe" };
         let schedule = json!({"barber_id": barber, "frequency": "weekly", "day_of_week": 5,
             "connected_account_id": account, "preferred_payment_method": method,
             "email": format!("{barber}@shop.example")});
@@ -133,7 +135,7 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
     // for good.
     let payouts = settled(&client, &server, &["completed", "failed", "in_transit"]).await;
     for (barber, kind) in accounts() {
-        if kind == Account::Instant {
+        if matches!(kind, Account::Instant | Account::InstantLosesResponses) {
             assert_eq!(payouts[&barber]["status"], "in_transit", "{barber}");
             payout_paid(&client, &server, payouts[&barber]["id"].as_str().unwrap()).await;
         }
@@ -181,7 +183,7 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
         }
     }
     // The machine's monitoring sees the same figures: the executor counts the 19 payouts it
-    // completed and the 2 that failed (the 3 instant ones it left in transit were completed by
+    // completed and the 2 that failed (the 4 instant ones it left in transit were completed by
     // Stripe's webhook).
     let root = server.base.trim_end_matches("/api/v1/payout-scheduler");
     let metrics = client
@@ -204,7 +206,7 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
         let account = format!("acct_{barber}");
         assert_eq!(
             instant.contains(&account),
-            kind == Account::Instant,
+            matches!(kind, Account::Instant | Account::InstantLosesResponses),
             "{account}: an instant payout only for instant barbers"
         );
     }

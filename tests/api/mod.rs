@@ -2,6 +2,7 @@
 
 mod auth;
 mod flows;
+mod gateway;
 mod inputs;
 mod offline;
 mod webhooks;

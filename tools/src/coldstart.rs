@@ -170,7 +170,6 @@ async fn one_start(binary: &Path) -> anyhow::Result<Sample> {
             ),
             ("STRIPE_SECRET_KEY", "sk_test_bench".into()),
             ("STRIPE_API_BASE", format!("{endpoint}/stripe")),
-            ("JWT_SECRET", "bench".into()),
             ("STRIPE_WEBHOOK_SECRET", "whsec_bench".into()),
         ])
         .stdout(Stdio::null())

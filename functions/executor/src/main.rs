@@ -6,19 +6,17 @@ use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use payout_app::rails::RailsByMethod;
+use payout_aws::config::sdk_config;
 use payout_aws::lambda::{handle_job_batch, init_logging, runtime_from_env};
+use payout_aws::secrets::{STRIPE_KEY, STRIPE_KEY_PARAMETER, secret};
 use payout_stripe::{StripeConfig, StripeRail};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let runtime = runtime_from_env(
-        "executor",
-        Arc::new(RailsByMethod::new(Arc::new(StripeRail::new(
-            &StripeConfig::from_env()?,
-        )?))),
-    )
-    .await?;
+    let key = secret(&sdk_config().await, STRIPE_KEY_PARAMETER, STRIPE_KEY).await?;
+    let stripe = Arc::new(StripeRail::new(&StripeConfig::with_key(key))?);
+    let runtime = runtime_from_env("executor", Arc::new(RailsByMethod::new(stripe))).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let runtime = runtime.clone();
         async move {

@@ -5,20 +5,18 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use std::sync::Arc;
 
 use payout_app::rails::RailsByMethod;
+use payout_aws::config::sdk_config;
 use payout_aws::lambda::{deadline_instant, handle_schedule_tick, init_logging, runtime_from_env};
+use payout_aws::secrets::{STRIPE_KEY, STRIPE_KEY_PARAMETER, secret};
 use payout_stripe::{StripeConfig, StripeRail};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     init_logging();
-    let runtime = runtime_from_env(
-        "planner",
-        Arc::new(RailsByMethod::new(Arc::new(StripeRail::new(
-            &StripeConfig::from_env()?,
-        )?))),
-    )
-    .await?;
+    let key = secret(&sdk_config().await, STRIPE_KEY_PARAMETER, STRIPE_KEY).await?;
+    let stripe = Arc::new(StripeRail::new(&StripeConfig::with_key(key))?);
+    let runtime = runtime_from_env("planner", Arc::new(RailsByMethod::new(stripe))).await?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let runtime = runtime.clone();
         async move {

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use payout_app::ports::SystemClock;
+use payout_aws::config::sdk_config;
 use payout_aws::lambda::{UnconfiguredRail, init_logging, runtime_from_env};
+use payout_aws::secrets::secret;
 use payout_http::auth::AuthConfig;
 use payout_http::{ApiState, webhooks_router};
 
@@ -11,15 +13,19 @@ use payout_http::{ApiState, webhooks_router};
 async fn main() -> Result<(), lambda_http::Error> {
     init_logging();
     let runtime = runtime_from_env("webhooks", Arc::new(UnconfiguredRail)).await?;
-    let secret = std::env::var("STRIPE_WEBHOOK_SECRET")
-        .map_err(|_| "environment variable STRIPE_WEBHOOK_SECRET is not set")?;
+    let signing = secret(
+        &sdk_config().await,
+        "STRIPE_WEBHOOK_SECRET_PARAMETER",
+        "STRIPE_WEBHOOK_SECRET",
+    )
+    .await?;
     let app = webhooks_router(ApiState {
         services: runtime.services,
         clock: Arc::new(SystemClock),
         // Webhooks authenticate by signature; no bearer token is ever accepted here.
         auth: AuthConfig::hs256(Vec::new()),
         onboarding: None,
-        stripe_webhook_secret: Some(Arc::from(secret.as_bytes())),
+        stripe_webhook_secret: Some(Arc::from(signing.as_bytes())),
     });
     lambda_http::run(app).await
 }

@@ -9,6 +9,8 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::notify::notify_payout;
+use crate::ports::NotificationKind;
 use crate::ports::{PayoutQuery, WriteOutcome};
 use crate::services::Services;
 
@@ -119,6 +121,8 @@ pub async fn reconcile(
             p.store.release_lock(&payout.barber_id, &owner).await?;
             if outcome? == WriteOutcome::Written {
                 report.adopted.push(payout.id.to_string());
+                // Settled here, so told here: once, by the outbox's key for this payout's notice.
+                notify_payout(p, &payout, NotificationKind::Completed, now).await;
             }
         }
     }

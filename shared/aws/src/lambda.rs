@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
+use payout_app::config::Settings;
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::plan::PlanReport;
 use payout_app::planner_tick::planner_tick;
@@ -27,6 +28,8 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error(transparent)]
     Settings(#[from] payout_app::config::ConfigError),
+    #[error("secret parameter {0}")]
+    Secret(String),
 }
 
 fn env(name: &'static str) -> Result<String, ConfigError> {
@@ -58,6 +61,8 @@ impl Resources {
 pub struct AwsRuntime {
     pub services: Services,
     pub queue: Arc<SqsQueue>,
+    /// The whole configuration, for what the functions wire beyond the use cases (sign-in).
+    pub settings: Settings,
 }
 
 impl AwsRuntime {
@@ -90,6 +95,7 @@ impl AwsRuntime {
                 config: AppConfig::default(),
             },
             queue,
+            settings: Settings::default(),
         }
     }
 }
@@ -109,17 +115,27 @@ pub fn init_logging() {
 
 /// Builds the runtime from the environment; what every function's cold start does. Functions
 /// that pay (executor) or confirm payments (api) pass the Stripe rail; the planner never pays.
-/// The tunables are `payouts serve`'s configuration: the file `PAYOUTS_CONFIG` names (bundled
-/// with the function) when set, and `PAYOUTS_<SECTION>__<KEY>` variables over the defaults.
+/// The tunables are `payouts serve`'s configuration: the SSM parameter
+/// `PAYOUTS_CONFIG_PARAMETER` names, or the file `PAYOUTS_CONFIG` names (bundled with the
+/// function), and `PAYOUTS_<SECTION>__<KEY>` variables, over the defaults.
 pub async fn runtime_from_env(
     service: &str,
     rail: Arc<dyn payout_app::ports::PaymentRail>,
 ) -> Result<AwsRuntime, ConfigError> {
-    let file = std::env::var_os("PAYOUTS_CONFIG").map(std::path::PathBuf::from);
-    let (_, config) = payout_app::config::load(file.as_deref())?;
     let sdk = crate::config::sdk_config().await;
+    let (settings, config) = match std::env::var("PAYOUTS_CONFIG_PARAMETER") {
+        Ok(name) if !name.is_empty() => {
+            let text = crate::secrets::parameter(&sdk, &name).await?;
+            payout_app::config::load::load_text(&text)?
+        }
+        _ => {
+            let file = std::env::var_os("PAYOUTS_CONFIG").map(std::path::PathBuf::from);
+            payout_app::config::load(file.as_deref())?
+        }
+    };
     let mut runtime = AwsRuntime::new(&sdk, &Resources::from_env()?, rail, service);
     runtime.services.config = config;
+    runtime.settings = settings;
     Ok(runtime)
 }
 

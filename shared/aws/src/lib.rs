@@ -10,6 +10,7 @@
 //! - With the `emulator` feature (tests and `payouts-tools`, never a Lambda): [`stack`], the
 //!   deployment's resources created on an emulator (`payouts-tools aws-local up`), and
 //!   [`event_source`], the SQS event source mapping played by hand.
+//! - [`secrets`]: secrets (and the configuration) read at init from SSM Parameter Store.
 //! - [`config`]: SDK configuration (an `AWS_ENDPOINT_URL` points everything at an emulator).
 
 pub mod config;
@@ -18,6 +19,7 @@ pub mod emf;
 #[cfg(feature = "emulator")]
 pub mod event_source;
 pub mod lambda;
+pub mod secrets;
 pub mod sns;
 pub mod sqs;
 #[cfg(feature = "emulator")]

@@ -1,9 +1,11 @@
 //! Bearer JWT authentication and the two roles.
 //!
-//! In AWS the API Gateway JWT authorizer validates tokens before the Lambda runs; locally (and
-//! again in the Lambda, which costs microseconds) the app validates HS256 tokens signed with the
-//! configured secret. An operator sees everything; a barber only its own records, and other
-//! barbers' records are 404 so their ids do not leak.
+//! Two ways to know the caller: in AWS, API Gateway's JWT authorizer has verified the token
+//! (signature against the issuer's keys, `iss`, `aud`, `exp`) before the Lambda runs, and the
+//! API authorises from the claims it forwards ([`VerifiedClaims`], mapped by [`ClaimMapping`]),
+//! never from a token it cannot verify itself; on one machine `payouts serve` verifies HS256
+//! tokens signed with its secret. An operator sees everything; a barber only its own records,
+//! and other barbers' records are 404 so their ids do not leak.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -37,34 +39,136 @@ pub struct Claims {
 /// Clock skew tolerated between the token's issuer and this process, for `exp`, `nbf` and `iat`.
 pub const CLOCK_LEEWAY_SECONDS: u64 = 30;
 
-/// The HS256 secret tokens are signed with, and the issuer and audience they must name when
-/// those are configured.
+/// How callers are authenticated.
 #[derive(Clone)]
 pub struct AuthConfig {
-    secret: Vec<u8>,
-    issuer: Option<String>,
-    audience: Option<String>,
+    verifier: Verifier,
+}
+
+#[derive(Clone)]
+enum Verifier {
+    /// Tokens signed with this secret, naming the issuer and audience when those are set.
+    Hs256 {
+        secret: Vec<u8>,
+        issuer: Option<String>,
+        audience: Option<String>,
+    },
+    /// An authorizer in front of this process verified the token; its claims come with the
+    /// request as [`VerifiedClaims`].
+    Authorizer(ClaimMapping),
+}
+
+/// The claims of a token an authorizer in front of this process verified (API Gateway's JWT
+/// authorizer, whose claims the Lambda adapter puts on the request). Every value is a string:
+/// API Gateway forwards an array claim as `[operator barber]`.
+#[derive(Debug, Clone, Default)]
+pub struct VerifiedClaims(pub std::collections::HashMap<String, String>);
+
+/// Which claims name the caller's role and barber id.
+#[derive(Debug, Clone)]
+pub struct ClaimMapping {
+    pub role_claim: String,
+    pub operator_group: String,
+    pub barber_group: String,
+    pub barber_claim: String,
+}
+
+impl From<&payout_app::config::file::AuthSection> for ClaimMapping {
+    fn from(section: &payout_app::config::file::AuthSection) -> Self {
+        Self {
+            role_claim: section.role_claim.clone(),
+            operator_group: section.operator_group.clone(),
+            barber_group: section.barber_group.clone(),
+            barber_claim: section.barber_claim.clone(),
+        }
+    }
+}
+
+/// The entries of a claim that may list several: `[operator barber]` (API Gateway's form of an
+/// array), `["operator"]`, `operator,barber` or a single `operator`.
+fn entries(raw: &str) -> impl Iterator<Item = &str> {
+    raw.trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .map(|entry| entry.trim_matches('"'))
+        .filter(|entry| !entry.is_empty())
+}
+
+impl ClaimMapping {
+    /// The caller `claims` describe: an operator when its groups include the operator group
+    /// (whatever else they include), a barber with the barber claim when they include the
+    /// barber group; anyone else is refused.
+    pub fn caller(&self, claims: &VerifiedClaims) -> Result<Caller, ApiError> {
+        let subject = claims
+            .0
+            .get("sub")
+            .cloned()
+            .ok_or_else(|| ApiError::Unauthorized("the verified token has no sub".into()))?;
+        let groups: Vec<&str> = claims
+            .0
+            .get(&self.role_claim)
+            .map(|raw| entries(raw).collect())
+            .unwrap_or_default();
+        if groups.contains(&self.operator_group.as_str()) {
+            return Ok(Caller::Operator { subject });
+        }
+        if !groups.contains(&self.barber_group.as_str()) {
+            return Err(ApiError::Forbidden(format!(
+                "the token's {} names neither {} nor {}",
+                self.role_claim, self.operator_group, self.barber_group
+            )));
+        }
+        let raw = claims.0.get(&self.barber_claim).ok_or_else(|| {
+            ApiError::Forbidden(format!("a barber's token needs {}", self.barber_claim))
+        })?;
+        let barber = BarberId::parse(raw.as_str())
+            .map_err(|e| ApiError::Forbidden(format!("{}: {e}", self.barber_claim)))?;
+        Ok(Caller::Barber { subject, barber })
+    }
 }
 
 impl AuthConfig {
     pub fn hs256(secret: impl Into<Vec<u8>>) -> Self {
         Self {
-            secret: secret.into(),
-            issuer: None,
-            audience: None,
+            verifier: Verifier::Hs256 {
+                secret: secret.into(),
+                issuer: None,
+                audience: None,
+            },
         }
     }
 
-    /// Tokens must carry `iss` equal to `issuer`.
+    /// Callers are who an authorizer in front of this process says, by `mapping`.
+    pub fn authorizer(mapping: ClaimMapping) -> Self {
+        Self {
+            verifier: Verifier::Authorizer(mapping),
+        }
+    }
+
+    /// HS256 tokens must carry `iss` equal to `issuer`.
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuer = Some(issuer.into());
+        if let Verifier::Hs256 { issuer: slot, .. } = &mut self.verifier {
+            *slot = Some(issuer.into());
+        }
         self
     }
 
-    /// Tokens must carry `aud` naming `audience`.
+    /// HS256 tokens must carry `aud` naming `audience`.
     pub fn with_audience(mut self, audience: impl Into<String>) -> Self {
-        self.audience = Some(audience.into());
+        if let Verifier::Hs256 { audience: slot, .. } = &mut self.verifier {
+            *slot = Some(audience.into());
+        }
         self
+    }
+
+    fn secret(&self) -> Result<&[u8], AppError> {
+        match &self.verifier {
+            Verifier::Hs256 { secret, .. } => Ok(secret),
+            Verifier::Authorizer(_) => Err(AppError::Invalid(
+                "tokens come from the identity provider here".into(),
+            )),
+        }
     }
 
     /// A token for `role` (and `barber` when the role is barber) valid for `ttl` from `now`.
@@ -86,24 +190,30 @@ impl AuthConfig {
         jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(&self.secret),
+            &EncodingKey::from_secret(self.secret()?),
         )
         .map_err(|e| AppError::Invalid(format!("cannot sign token: {e}")))
     }
 
-    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Claims, ApiError> {
+    fn verify_hs256(
+        secret: &[u8],
+        issuer: Option<&String>,
+        audience: Option<&String>,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claims, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = CLOCK_LEEWAY_SECONDS;
         validation.validate_nbf = true;
         let mut required = vec!["exp", "sub"];
-        match &self.issuer {
+        match issuer {
             Some(issuer) => {
                 validation.set_issuer(&[issuer]);
                 required.push("iss");
             }
             None => validation.iss = None,
         }
-        match &self.audience {
+        match audience {
             Some(audience) => {
                 validation.set_audience(&[audience]);
                 required.push("aud");
@@ -112,13 +222,10 @@ impl AuthConfig {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        let claims = jsonwebtoken::decode::<Claims>(
-            token,
-            &DecodingKey::from_secret(&self.secret),
-            &validation,
-        )
-        .map(|data| data.claims)
-        .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
+                .map(|data| data.claims)
+                .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
         // jsonwebtoken leaves `iat` unchecked: a token issued in the future is forged or from a
         // clock that cannot be trusted.
         if claims
@@ -194,6 +301,21 @@ impl FromRequestParts<ApiState> for Caller {
         parts: &mut Parts,
         state: &ApiState,
     ) -> Result<Self, Self::Rejection> {
+        let (secret, issuer, audience) = match &state.auth.verifier {
+            Verifier::Authorizer(mapping) => {
+                let claims = parts.extensions.get::<VerifiedClaims>().ok_or_else(|| {
+                    ApiError::Unauthorized(
+                        "no verified token: this route is behind the JWT authorizer".into(),
+                    )
+                })?;
+                return mapping.caller(claims);
+            }
+            Verifier::Hs256 {
+                secret,
+                issuer,
+                audience,
+            } => (secret, issuer.as_ref(), audience.as_ref()),
+        };
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -205,7 +327,8 @@ impl FromRequestParts<ApiState> for Caller {
             .ok_or_else(|| {
                 ApiError::Unauthorized("expected Authorization: Bearer <token>".into())
             })?;
-        let claims = state.auth.verify(token.trim(), state.clock.now())?;
+        let claims =
+            AuthConfig::verify_hs256(secret, issuer, audience, token.trim(), state.clock.now())?;
         match claims.role {
             Role::Operator => Ok(Caller::Operator {
                 subject: claims.sub,

@@ -5,12 +5,15 @@
 //!   recommendations), [`operations`] (health, test notification, dead-letter replay): handlers.
 //! - [`prometheus`]: `GET /metrics`, the process's figures for a machine's monitoring.
 //! - [`webhooks`]: Stripe's deliveries, authenticated by signature.
-//! - [`auth`]: bearer JWT and roles; [`error`]: problem details; [`extract`]: body and query
+//! - [`auth`]: bearer JWT or an authorizer's verified claims, and roles (`gateway`, with the
+//!   `lambda` feature: API Gateway's claims onto the request); [`error`]: problem details; [`extract`]: body and query
 //!   extractors with useful rejections; [`wire`]: the JSON contract; [`openapi`]: the document.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
+#[cfg(feature = "lambda")]
+pub mod gateway;
 pub mod insights;
 pub mod ledger;
 pub mod openapi;

@@ -35,6 +35,15 @@ impl std::fmt::Debug for StripeConfig {
 }
 
 impl StripeConfig {
+    /// `secret_key` (read from wherever secrets are kept), and `STRIPE_API_BASE` to point at
+    /// another server.
+    pub fn with_key(secret_key: String) -> Self {
+        Self {
+            secret_key,
+            base_url: std::env::var("STRIPE_API_BASE").ok(),
+        }
+    }
+
     /// `STRIPE_SECRET_KEY`, and `STRIPE_API_BASE` to point at another server.
     pub fn from_env() -> Result<Self, RailError> {
         let secret_key = std::env::var("STRIPE_SECRET_KEY")
@@ -46,10 +55,7 @@ impl StripeConfig {
                     "STRIPE_SECRET_KEY is not set",
                 )
             })?;
-        Ok(Self {
-            secret_key,
-            base_url: std::env::var("STRIPE_API_BASE").ok(),
-        })
+        Ok(Self::with_key(secret_key))
     }
 }
 
@@ -118,6 +124,7 @@ impl PaymentRail for StripeRail {
             ("payout_id".to_string(), request.payout_id.to_string()),
             ("barber_id".to_string(), request.barber_id.to_string()),
             ("attempt_key".to_string(), request.idempotency_key.clone()),
+            ("method".to_string(), request.method.to_string()),
         ]);
         // Each step has its own key derived from the attempt's, so a replay of the attempt
         // replays both steps and never creates a second transfer or payout.
@@ -137,19 +144,8 @@ impl PaymentRail for StripeRail {
                 settled: true,
             });
         }
-        CreatePayout::new(amount, currency)
-            .method(CreatePayoutMethod::Instant)
-            .metadata(metadata)
-            .customize()
-            .account_id(
-                stripe::AccountId::from_str(&account).map_err(|_| {
-                    refused(FailureKind::AccountNotVerified, "malformed account id")
-                })?,
-            )
-            .request_strategy(key(format!("{}:instant_payout", request.idempotency_key))?)
-            .send(&self.client)
-            .await
-            .map_err(map_error)?;
+        self.instant_payout(&account, amount, currency, metadata)
+            .await?;
         // The money is on its way to the card; payout.paid (webhook) confirms arrival.
         Ok(TransferReceipt {
             transfer_id: transfer.id.to_string(),
@@ -157,6 +153,10 @@ impl PaymentRail for StripeRail {
         })
     }
 
+    /// The payout's transfer. An instant payout's protocol is resumed where it stopped: the
+    /// transfer found, its instant payout on the connected account is made (or, made already,
+    /// found by its own idempotency key), so a lost answer never leaves the barber paying the
+    /// instant fee for a standard arrival.
     async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
         let transfers = ListTransfer::new()
             .transfer_group(payout.to_string())
@@ -164,14 +164,64 @@ impl PaymentRail for StripeRail {
             .send(&self.client)
             .await
             .map_err(map_error)?;
-        Ok(transfers
-            .data
-            .into_iter()
-            .find(|t| !t.reversed)
-            .map(|t| TransferReceipt {
-                transfer_id: t.id.to_string(),
+        let Some(transfer) = transfers.data.into_iter().find(|t| !t.reversed) else {
+            return Ok(None);
+        };
+        let instant = transfer.metadata.get("method").map(String::as_str)
+            == Some(PaymentMethod::StripeInstant.as_str());
+        let account = transfer.destination.as_ref().map(|d| d.id().to_string());
+        match (instant, account) {
+            (true, Some(account)) => {
+                self.instant_payout(
+                    &account,
+                    transfer.amount,
+                    transfer.currency.clone(),
+                    transfer.metadata.clone(),
+                )
+                .await?;
+                Ok(Some(TransferReceipt {
+                    transfer_id: transfer.id.to_string(),
+                    settled: false,
+                }))
+            }
+            _ => Ok(Some(TransferReceipt {
+                transfer_id: transfer.id.to_string(),
                 settled: true,
-            }))
+            })),
+        }
+    }
+}
+
+impl StripeRail {
+    /// The instant payout of a transfer's amount on the connected account, keyed by the
+    /// attempt's key so a replay (or a resumed protocol) never makes a second one.
+    async fn instant_payout(
+        &self,
+        account: &str,
+        amount: i64,
+        currency: stripe_types::Currency,
+        metadata: HashMap<String, String>,
+    ) -> Result<(), RailError> {
+        let attempt_key = metadata.get("attempt_key").cloned().ok_or_else(|| {
+            refused(
+                FailureKind::IdempotencyConflict,
+                "the transfer has no attempt key to resume its instant payout with",
+            )
+        })?;
+        CreatePayout::new(amount, currency)
+            .method(CreatePayoutMethod::Instant)
+            .metadata(metadata)
+            .customize()
+            .account_id(
+                stripe::AccountId::from_str(account).map_err(|_| {
+                    refused(FailureKind::AccountNotVerified, "malformed account id")
+                })?,
+            )
+            .request_strategy(key(format!("{attempt_key}:instant_payout"))?)
+            .send(&self.client)
+            .await
+            .map_err(map_error)?;
+        Ok(())
     }
 }
 

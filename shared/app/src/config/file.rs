@@ -77,6 +77,7 @@ pub struct Settings {
     pub notifier: NotifierSection,
     pub health: HealthSection,
     pub server: ServerSection,
+    pub auth: AuthSection,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -446,6 +447,32 @@ impl Default for ServerSection {
             jwt_issuer: None,
             jwt_audience: None,
             stripe_webhook_secret: None,
+        }
+    }
+}
+
+/// Which verified claims of a token say who the caller is, where an identity provider issues
+/// the tokens (API Gateway's JWT authorizer in AWS). The defaults fit Amazon Cognito.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// The claim listing the caller's groups or roles.
+    pub role_claim: String,
+    /// The group (in `role_claim`) of operators, who see and do everything.
+    pub operator_group: String,
+    /// The group of barbers, who see only their own records.
+    pub barber_group: String,
+    /// The claim holding a barber's id.
+    pub barber_claim: String,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            role_claim: "cognito:groups".to_string(),
+            operator_group: "operator".to_string(),
+            barber_group: "barber".to_string(),
+            barber_claim: "custom:barber_id".to_string(),
         }
     }
 }

@@ -54,6 +54,19 @@ pub fn read_settings(file: Option<&Path>) -> Result<Settings, ConfigError> {
         }
         figment = figment.merge(Toml::file_exact(path));
     }
+    over_environment(figment)
+}
+
+/// [`load`] with the file's text given (read from SSM Parameter Store by a Lambda).
+pub fn load_text(toml: &str) -> Result<(Settings, AppConfig), ConfigError> {
+    let settings = over_environment(
+        Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml)),
+    )?;
+    let config = app_config(&settings)?;
+    Ok((settings, config))
+}
+
+fn over_environment(figment: Figment) -> Result<Settings, ConfigError> {
     figment
         .merge(
             Env::prefixed(ENV_PREFIX)
