@@ -182,9 +182,9 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
             assert_eq!(paid[0]["amount"], json!(payout_minor(payout)), "{barber}");
         }
     }
-    // The machine's monitoring sees the same figures: the executor counts the 19 payouts it
-    // completed and the 2 that failed (the 4 instant ones it left in transit were completed by
-    // Stripe's webhook).
+    // The machine's monitoring sees the same figures: every payout that moved money counted
+    // once as it was paid (by the executor, or by the reconciliation that adopted a lost
+    // answer's transfer), and the 2 that failed.
     let root = server.base.trim_end_matches("/api/v1/payout-scheduler");
     let metrics = client
         .get(format!("{root}/metrics"))
@@ -194,7 +194,7 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
         .text()
         .await
         .unwrap();
-    for figure in ["payouts_succeeded_total 19\n", "payouts_failed_total 2\n"] {
+    for figure in ["payouts_succeeded_total 23\n", "payouts_failed_total 2\n"] {
         assert!(metrics.contains(figure), "{figure} missing:\n{metrics}");
     }
     let instant: Vec<String> = fake

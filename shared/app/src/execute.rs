@@ -222,7 +222,9 @@ async fn record_failure(
 }
 
 /// The figures of a recorded outcome: one attempt, and what became of it.
-fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
+/// The figures of a payout's recorded outcome (attempted, and succeeded with the amount and
+/// processing time, failed or retried), by method.
+pub fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
     let method = payout.method.as_str();
     let mut metrics = vec![Metric::count("PayoutsAttempted", 1)];
     match payout.status {

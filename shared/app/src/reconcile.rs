@@ -9,6 +9,7 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::execute::publish_outcome;
 use crate::notify::notify_payout;
 use crate::ports::NotificationKind;
 use crate::ports::{PayoutQuery, WriteOutcome};
@@ -115,13 +116,17 @@ pub async fn reconcile(
                     .store
                     .update_payout(&payout, read, &event)
                     .await
+                    .map(|written| (written, event))
                     .map_err(AppError::from),
                 Err(illegal) => Err(illegal.into()),
             };
             p.store.release_lock(&payout.barber_id, &owner).await?;
-            if outcome? == WriteOutcome::Written {
+            let (written, event) = outcome?;
+            if written == WriteOutcome::Written {
                 report.adopted.push(payout.id.to_string());
-                // Settled here, so told here: once, by the outbox's key for this payout's notice.
+                // Settled here, so counted and told here, as the executor would have: the
+                // notice once, by the outbox's key for this payout's notice.
+                publish_outcome(p, &payout, &event);
                 notify_payout(p, &payout, NotificationKind::Completed, now).await;
             }
         }
