@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
 use payout_app::webhooks::sign;
+use payout_core::money::{Currency, Money};
 use payout_tests::app::operator;
 use payout_tests::fake_stripe::{FakeStripe, Scenario};
 use payout_tests::served::Served;
@@ -261,9 +262,7 @@ async fn payout_paid(client: &Client, server: &Served, payout_id: &str) {
 
 /// The payout's net in cents, as Stripe is asked for it.
 fn payout_minor(payout: &Value) -> i64 {
-    let net: rust_decimal::Decimal = payout["net_amount"].as_str().unwrap().parse().unwrap();
-    (net * rust_decimal::Decimal::from(100))
-        .round()
-        .try_into()
+    Money::parse(payout["net_amount"].as_str().unwrap(), Currency::Usd)
+        .and_then(Money::to_minor)
         .unwrap()
 }

@@ -5,22 +5,19 @@ use std::process::Command;
 
 use payout_tests::moto::Moto;
 
+use crate::tools;
+
 /// Runs `payouts-tools ARGS` against the emulator; it must succeed. Returns what it printed.
 fn payouts_on(moto: &Moto, args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_payouts-tools"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", &moto.endpoint)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    tools(
+        args,
+        &[
+            ("AWS_ENDPOINT_URL", &moto.endpoint),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+        ],
+    )
 }
 
 #[tokio::test]

@@ -1,26 +1,15 @@
 //! The benchmarks still run end to end (small sizes: the figures are for BENCHMARKS.md, not CI).
 
-use std::process::Command;
-
 use serde_json::Value;
 
-/// Runs `payouts-tools ARGS`; it must succeed. Returns what it printed.
-fn payouts(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_payouts-tools"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::tools;
 
 #[test]
 fn a_small_bench_pays_every_barber_and_prints_its_figures() {
-    let printed = payouts(&["bench", "--barbers", "200", "--earnings", "10000", "--json"]);
+    let printed = tools(
+        &["bench", "--barbers", "200", "--earnings", "10000", "--json"],
+        &[],
+    );
     let reports: Value = serde_json::from_str(&printed).unwrap();
     let report = &reports[0];
     assert_eq!(report["payouts_completed"], 200);
@@ -36,7 +25,7 @@ fn a_small_bench_pays_every_barber_and_prints_its_figures() {
 
 #[test]
 fn a_small_load_run_prints_throughput_and_latency() {
-    let printed = payouts(&["load", "--requests", "200", "--concurrency", "4"]);
+    let printed = tools(&["load", "--requests", "200", "--concurrency", "4"], &[]);
     for route in ["GET /payouts/{id}", "POST /earnings"] {
         let line = printed.lines().find(|line| line.contains(route)).unwrap();
         assert!(line.contains(" 0 errors") && line.contains("p99"), "{line}");

@@ -6,7 +6,7 @@ use payout_app::ports::SystemClock;
 use payout_aws::config::sdk_config;
 use payout_aws::lambda::{UnconfiguredRail, init_logging, runtime_from_env};
 use payout_aws::secrets::secret;
-use payout_http::auth::AuthConfig;
+use payout_http::auth::{AuthConfig, ClaimMapping};
 use payout_http::{ApiState, webhooks_router};
 
 #[tokio::main]
@@ -22,8 +22,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let app = webhooks_router(ApiState {
         services: runtime.services,
         clock: Arc::new(SystemClock),
-        // Webhooks authenticate by signature; no bearer token is ever accepted here.
-        auth: AuthConfig::hs256(Vec::new()),
+        // Webhooks authenticate by signature. No bearer token is ever accepted here: the
+        // authorizer mode with no claims attached refuses every caller.
+        auth: AuthConfig::authorizer(ClaimMapping::from(&runtime.settings.auth)),
         onboarding: None,
         stripe_webhook_secret: Some(Arc::from(signing.as_bytes())),
     });
