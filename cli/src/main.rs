@@ -77,6 +77,13 @@ enum Command {
         /// Tokens must carry this audience, `aud` (server.jwt_audience).
         #[arg(long, env = "PAYOUTS_JWT_AUDIENCE")]
         jwt_audience: Option<String>,
+        /// An OIDC issuer's keys, its jwks_uri (server.jwks_url): tokens are the issuer's,
+        /// checked against them, with --jwt-issuer and --jwt-audience.
+        #[arg(long, conflicts_with = "jwks_file")]
+        jwks_url: Option<String>,
+        /// The issuer's keys from a JWKS file (server.jwks_file).
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
         /// Stripe webhook endpoint secret, whsec_... (server.stripe_webhook_secret).
         #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
         stripe_webhook_secret: Option<String>,
@@ -219,6 +226,8 @@ async fn main() -> anyhow::Result<()> {
             jwt_secret,
             jwt_issuer,
             jwt_audience,
+            jwks_url,
+            jwks_file,
             stripe_webhook_secret,
             log_format: _,
         } => {
@@ -229,6 +238,10 @@ async fn main() -> anyhow::Result<()> {
             server.jwt_secret = jwt_secret.or(server.jwt_secret.take());
             server.jwt_issuer = jwt_issuer.or(server.jwt_issuer.take());
             server.jwt_audience = jwt_audience.or(server.jwt_audience.take());
+            server.jwks_url = jwks_url.or(server.jwks_url.take());
+            server.jwks_file = jwks_file
+                .map(|file| file.display().to_string())
+                .or(server.jwks_file.take());
             server.stripe_webhook_secret =
                 stripe_webhook_secret.or(server.stripe_webhook_secret.take());
             serve_for_real(settings).await
@@ -335,10 +348,13 @@ async fn serve_for_real(mut settings: payout_app::config::Settings) -> anyhow::R
         .addr
         .parse()
         .with_context(|| format!("server.addr: `{}` is not host:port", settings.server.addr))?;
+    let issuer_keys = settings.server.jwks_url.is_some() || settings.server.jwks_file.is_some();
     match settings.server.jwt_secret.as_deref() {
+        None if issuer_keys => {}
         None | Some(DEV_SECRET) if !addr.ip().is_loopback() => anyhow::bail!(
-            "server.jwt_secret (or PAYOUTS_JWT_SECRET) must be set to a secret of your own to \
-             serve on {addr}: the development secret is public"
+            "server.jwt_secret (or PAYOUTS_JWT_SECRET) must be set to a secret of your own, or \
+             server.jwks_url to an issuer's keys, to serve on {addr}: the development secret is \
+             public"
         ),
         None => {
             tracing::warn!("PAYOUTS_JWT_SECRET is not set: using the local development secret");

@@ -89,6 +89,35 @@ fn serve_refuses_the_development_secret_off_loopback() {
 }
 
 #[test]
+fn serve_with_an_issuers_keys_needs_its_issuer_and_audience_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("payouts.db").display().to_string();
+    let keys = ["--jwks-file", "/nonexistent/jwks.json"];
+    let serve = ["serve", "--addr", "127.0.0.1:0", "--db", &db];
+    for (extra, key) in [
+        (vec!["--jwt-audience", "payouts"], "server.jwt_issuer"),
+        (vec!["--jwt-issuer", "https://i"], "server.jwt_audience"),
+        (
+            vec![
+                "--jwt-issuer",
+                "https://i",
+                "--jwt-audience",
+                "a",
+                "--jwt-secret",
+                "s",
+            ],
+            "server.jwt_secret",
+        ),
+    ] {
+        let args: Vec<&str> = serve.iter().chain(&keys).chain(&extra).copied().collect();
+        let output = payouts(&args, &[]);
+        assert!(!output.status.success(), "{args:?} was accepted");
+        assert!(stderr(&output).contains(key), "{}", stderr(&output));
+    }
+    assert!(!dir.path().join("payouts.db").exists(), "nothing written");
+}
+
+#[test]
 fn serve_on_stripe_without_a_key_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = file(&dir, "[rail]\nkind = \"stripe\"\n");

@@ -5,6 +5,7 @@
 //! - [`hostile`]: an attacker's probe against `payouts serve`.
 //! - [`notices`]: the completed notice by email (SMTP sink) and SMS (provider fake).
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
+//! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
 //! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
 //! - [`crash`]: `payouts serve` killed mid-batch and restarted pays each payout once.
 
@@ -14,4 +15,5 @@ mod demo;
 mod hostile;
 mod notices;
 mod operations;
+mod sign_in;
 mod stripe;

@@ -9,6 +9,7 @@ use payout_core::ids::BarberId;
 use payout_http::auth::{AuthConfig, Role};
 use payout_local::FailurePlan;
 use payout_local::runtime::{Provider, ServeConfig, serve};
+use payout_local::serve_auth::ServeAuth;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 use tokio::net::TcpListener;
@@ -56,9 +57,7 @@ impl TestApp {
             planner_interval: Duration::from_millis(200),
             worker_poll: Duration::from_millis(10),
             workers: 2,
-            jwt_secret: SECRET.into(),
-            jwt_issuer: None,
-            jwt_audience: None,
+            auth: ServeAuth::hs256(SECRET),
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
             notifier: Default::default(),
             provider: Provider::Simulated {

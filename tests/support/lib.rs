@@ -4,6 +4,8 @@
 //!   barbers and earnings, and fault-injecting wrappers (duplicating queue, slow rail).
 //! - [`app`]: `spawn_app`, the whole service on a free port, and an HTTP client for it.
 //! - [`served`]: the real `payouts serve` binary on a free port, for black-box tests.
+//! - [`issuer`]: an OpenID Connect issuer (signed tokens, its JWKS on a free port) and API
+//!   Gateway's JWT authorizer in front of it.
 //! - [`emulator`]: an emulator process on a free port, killed by PID ([`moto`] is one);
 //!   [`sinks`]: the SMTP sink and the SMS provider fake the notice tests read.
 //! - [`scenarios`]: whole-pipeline scenarios run on more than one store.
@@ -21,6 +23,7 @@ pub mod contract;
 pub mod emulator;
 pub mod fake_stripe;
 pub mod inboxes;
+pub mod issuer;
 pub mod moto;
 pub mod notifier_contract;
 pub mod queue_contract;

@@ -18,7 +18,13 @@ impl Served {
     /// free port, planning every second (unless `envs` says otherwise), and waits until it
     /// listens.
     pub fn start(binary: &str, db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(binary)
+        Self::spawn(Self::command(binary, db, args, envs))
+    }
+
+    /// The command [`Served::start`] runs, for a test to change before [`Served::spawn`].
+    pub fn command(binary: &str, db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
+        let mut command = Command::new(binary);
+        command
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
             .arg("--db")
@@ -30,9 +36,13 @@ impl Served {
                 "RUST_LOG",
                 "payout_app=debug,payout_local=debug,payouts=debug",
             )
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        command
+    }
+
+    /// Runs `command` and waits until the server listens.
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command.spawn().unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
         let addr = loop {
             let line = lines

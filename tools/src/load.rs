@@ -11,6 +11,7 @@ use payout_app::AppConfig;
 use payout_http::auth::{AuthConfig, Role};
 use payout_local::FailurePlan;
 use payout_local::runtime::{Provider, ServeConfig, serve};
+use payout_local::serve_auth::ServeAuth;
 use serde_json::{Value, json};
 
 const SECRET: &str = "payouts-load-secret";
@@ -58,9 +59,7 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
         planner_interval: Duration::from_secs(60),
         worker_poll: Duration::from_millis(50),
         workers: 1,
-        jwt_secret: SECRET.into(),
-        jwt_issuer: None,
-        jwt_audience: None,
+        auth: ServeAuth::hs256(SECRET),
         stripe_webhook_secret: None,
         notifier: Default::default(),
         provider: Provider::Simulated {

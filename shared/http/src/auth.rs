@@ -3,9 +3,12 @@
 //! Two ways to know the caller: in AWS, API Gateway's JWT authorizer has verified the token
 //! (signature against the issuer's keys, `iss`, `aud`, `exp`) before the Lambda runs, and the
 //! API authorises from the claims it forwards ([`VerifiedClaims`], mapped by [`ClaimMapping`]),
-//! never from a token it cannot verify itself; on one machine `payouts serve` verifies HS256
-//! tokens signed with its secret. An operator sees everything; a barber only its own records,
+//! never from a token it cannot verify itself; on one machine `payouts serve` verifies an OIDC
+//! issuer's tokens against its published keys ([`crate::oidc`], the same mapping), or HS256
+//! tokens signed with its development secret. An operator sees everything; a barber only its own records,
 //! and other barbers' records are 404 so their ids do not leak.
+
+use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -16,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ApiState;
 use crate::error::ApiError;
+use crate::oidc::OidcVerifier;
 use payout_app::error::AppError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +60,11 @@ enum Verifier {
     /// An authorizer in front of this process verified the token; its claims come with the
     /// request as [`VerifiedClaims`].
     Authorizer(ClaimMapping),
+    /// An OpenID Connect issuer's tokens, verified here against its keys.
+    Oidc {
+        verifier: Arc<OidcVerifier>,
+        mapping: ClaimMapping,
+    },
 }
 
 /// The claims of a token an authorizer in front of this process verified (API Gateway's JWT
@@ -146,6 +155,16 @@ impl AuthConfig {
         }
     }
 
+    /// Callers are who `verifier`'s issuer says, by `mapping`.
+    pub fn oidc(verifier: OidcVerifier, mapping: ClaimMapping) -> Self {
+        Self {
+            verifier: Verifier::Oidc {
+                verifier: Arc::new(verifier),
+                mapping,
+            },
+        }
+    }
+
     /// HS256 tokens must carry `iss` equal to `issuer`.
     pub fn with_issuer(mut self, issuer: impl Into<String>) -> Self {
         if let Verifier::Hs256 { issuer: slot, .. } = &mut self.verifier {
@@ -165,7 +184,7 @@ impl AuthConfig {
     fn secret(&self) -> Result<&[u8], AppError> {
         match &self.verifier {
             Verifier::Hs256 { secret, .. } => Ok(secret),
-            Verifier::Authorizer(_) => Err(AppError::Invalid(
+            Verifier::Authorizer(_) | Verifier::Oidc { .. } => Err(AppError::Invalid(
                 "tokens come from the identity provider here".into(),
             )),
         }
@@ -226,18 +245,33 @@ impl AuthConfig {
             jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
                 .map(|data| data.claims)
                 .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
-        // jsonwebtoken leaves `iat` unchecked: a token issued in the future is forged or from a
-        // clock that cannot be trusted.
-        if claims
-            .iat
-            .is_some_and(|iat| iat > now.timestamp() + CLOCK_LEEWAY_SECONDS as i64)
-        {
+        if issued_in_the_future(claims.iat, now) {
             return Err(ApiError::Unauthorized(
                 "invalid token: issued in the future (iat)".into(),
             ));
         }
         Ok(claims)
     }
+}
+
+/// jsonwebtoken leaves `iat` unchecked: a token issued in the future is forged or from a clock
+/// that cannot be trusted.
+pub(crate) fn issued_in_the_future(iat: Option<i64>, now: DateTime<Utc>) -> bool {
+    iat.is_some_and(|iat| iat > now.timestamp() + CLOCK_LEEWAY_SECONDS as i64)
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer token".into()))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::Unauthorized("expected Authorization: Bearer <token>".into()))
 }
 
 /// Who is calling, once their token has been verified.
@@ -310,25 +344,18 @@ impl FromRequestParts<ApiState> for Caller {
                 })?;
                 return mapping.caller(claims);
             }
+            Verifier::Oidc { verifier, mapping } => {
+                let claims = verifier.verify(bearer(parts)?, state.clock.now()).await?;
+                return mapping.caller(&claims);
+            }
             Verifier::Hs256 {
                 secret,
                 issuer,
                 audience,
             } => (secret, issuer.as_ref(), audience.as_ref()),
         };
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer token".into()))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::Unauthorized("expected Authorization: Bearer <token>".into())
-            })?;
         let claims =
-            AuthConfig::verify_hs256(secret, issuer, audience, token.trim(), state.clock.now())?;
+            AuthConfig::verify_hs256(secret, issuer, audience, bearer(parts)?, state.clock.now())?;
         match claims.role {
             Role::Operator => Ok(Caller::Operator {
                 subject: claims.sub,

@@ -15,6 +15,8 @@ pub enum ApiError {
     Unauthorized(String),
     Forbidden(String),
     PayloadTooLarge(String),
+    /// Something this process depends on failed (the cause is logged, never shown).
+    Unavailable(String),
 }
 
 impl<E: Into<AppError>> From<E> for ApiError {
@@ -45,6 +47,10 @@ impl ApiError {
                 "payload too large",
                 detail.clone(),
             ),
+            ApiError::Unavailable(cause) => {
+                tracing::error!(%cause, "request failed");
+                unavailable()
+            }
             ApiError::App(error) => match error {
                 AppError::Invalid(_) | AppError::Money(_) => (
                     StatusCode::BAD_REQUEST,
@@ -57,15 +63,19 @@ impl ApiError {
                 }
                 AppError::Store(_) | AppError::Queue(_) => {
                     tracing::error!(error = ?error, "request failed");
-                    (
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "temporarily unavailable",
-                        "the service could not complete the request; retry later".to_string(),
-                    )
+                    unavailable()
                 }
             },
         }
     }
+}
+
+fn unavailable() -> (StatusCode, &'static str, String) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily unavailable",
+        "the service could not complete the request; retry later".to_string(),
+    )
 }
 
 pub fn problem_response(status: StatusCode, title: &str, detail: String) -> Response {

@@ -5,7 +5,8 @@
 //!   recommendations), [`operations`] (health, test notification, dead-letter replay): handlers.
 //! - [`prometheus`]: `GET /metrics`, the process's figures for a machine's monitoring.
 //! - [`webhooks`]: Stripe's deliveries, authenticated by signature.
-//! - [`auth`]: bearer JWT or an authorizer's verified claims, and roles (`gateway`, with the
+//! - [`auth`]: bearer JWT ([`oidc`]: an issuer's tokens checked against its keys) or an
+//!   authorizer's verified claims, and roles (`gateway`, with the
 //!   `lambda` feature: API Gateway's claims onto the request); [`error`]: problem details; [`extract`]: body and query
 //!   extractors with useful rejections; [`wire`]: the JSON contract; [`openapi`]: the document.
 
@@ -16,6 +17,7 @@ pub mod extract;
 pub mod gateway;
 pub mod insights;
 pub mod ledger;
+pub mod oidc;
 pub mod openapi;
 pub mod operations;
 pub mod payouts;

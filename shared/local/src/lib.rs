@@ -10,7 +10,8 @@
 //! - [`bench`]: the end-to-end benchmark against the storage floor.
 //! - [`chaos`]: the deterministic fault-injection simulation of the whole pipeline.
 //! - [`demo`]: a simulated month of a barbershop marketplace, end to end.
-//! - [`runtime`]: `payouts serve`: planner timer, executor workers and the HTTP API.
+//! - [`runtime`]: `payouts serve`: planner timer, executor workers and the HTTP API;
+//!   [`serve_auth`]: its callers' tokens (its own HS256 secret or an OIDC issuer's keys).
 
 pub mod bench;
 pub mod chaos;
@@ -19,6 +20,7 @@ pub mod memory_queue;
 pub mod metrics_window;
 pub mod notices;
 pub mod runtime;
+pub mod serve_auth;
 pub mod simulated_rail;
 pub mod sqlite;
 

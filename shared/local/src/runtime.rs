@@ -18,7 +18,6 @@ use payout_app::rails::RailsByMethod;
 use payout_app::recovery::recover_older_than;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
-use payout_http::auth::AuthConfig;
 use payout_http::{ApiState, router};
 use payout_stripe::{StripeConfig, StripeRail};
 use tokio::net::TcpListener;
@@ -27,6 +26,7 @@ use tokio::sync::watch;
 use crate::memory_queue::MemoryQueue;
 use crate::metrics_window::MetricsWindow;
 use crate::notices::ByChannel;
+use crate::serve_auth::ServeAuth;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
 
@@ -38,12 +38,8 @@ pub struct ServeConfig {
     pub planner_interval: Duration,
     pub worker_poll: Duration,
     pub workers: usize,
-    /// The HS256 secret API tokens are signed with.
-    pub jwt_secret: String,
-    /// When set, tokens must carry this `iss`.
-    pub jwt_issuer: Option<String>,
-    /// When set, tokens must carry this `aud`.
-    pub jwt_audience: Option<String>,
+    /// Who may call the API.
+    pub auth: ServeAuth,
     /// The Stripe webhook endpoint secret; webhooks are refused without one.
     pub stripe_webhook_secret: Option<String>,
     pub provider: Provider,
@@ -86,9 +82,7 @@ impl ServeConfig {
             planner_interval: settings.planner.interval,
             worker_poll: WORKER_POLL,
             workers: settings.executor.workers,
-            jwt_secret: settings.server.jwt_secret.clone().unwrap_or_default(),
-            jwt_issuer: settings.server.jwt_issuer.clone(),
-            jwt_audience: settings.server.jwt_audience.clone(),
+            auth: ServeAuth::from_settings(settings)?,
             stripe_webhook_secret: settings.server.stripe_webhook_secret.clone(),
             provider,
             notifier: settings.notifier.clone(),
@@ -172,13 +166,7 @@ pub async fn serve(
         )));
     }
 
-    let mut auth = AuthConfig::hs256(config.jwt_secret.as_bytes());
-    if let Some(issuer) = &config.jwt_issuer {
-        auth = auth.with_issuer(issuer);
-    }
-    if let Some(audience) = &config.jwt_audience {
-        auth = auth.with_audience(audience);
-    }
+    let auth = config.auth.auth_config()?;
     let app = router(ApiState {
         services,
         clock,

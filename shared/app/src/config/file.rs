@@ -432,8 +432,15 @@ pub struct ServerSection {
     pub db: String,
     /// HS256 secret for API tokens; the development secret is refused off loopback.
     pub jwt_secret: Option<String>,
+    /// Tokens must carry this `iss` (required with an OIDC issuer's keys).
     pub jwt_issuer: Option<String>,
+    /// Tokens must carry this `aud` (required with an OIDC issuer's keys).
     pub jwt_audience: Option<String>,
+    /// An OIDC issuer's keys (its `jwks_uri`): tokens are RS256/ES256 tokens it signed, and
+    /// the `[auth]` claims say who the caller is. Exclusive with `jwt_secret`.
+    pub jwks_url: Option<String>,
+    /// The same keys from a JWKS file.
+    pub jwks_file: Option<String>,
     /// Stripe's endpoint secret (`whsec_...`); webhooks are refused without one.
     pub stripe_webhook_secret: Option<String>,
 }
@@ -446,6 +453,8 @@ impl Default for ServerSection {
             jwt_secret: None,
             jwt_issuer: None,
             jwt_audience: None,
+            jwks_url: None,
+            jwks_file: None,
             stripe_webhook_secret: None,
         }
     }
