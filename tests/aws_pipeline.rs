@@ -46,6 +46,11 @@ async fn racing_executors_on_dynamodb_pay_every_earning_exactly_once() {
 }
 
 /// One Lambda invocation over one real batch: handler, then delete what it did not report.
+/// A Lambda invocation's deadline with the executor's timeout (60 s) ahead.
+fn a_minute_from_now() -> chrono::DateTime<Utc> {
+    Utc::now() + TimeDelta::seconds(60)
+}
+
 async fn invoke_executor(
     runtime: &AwsRuntime,
     sqs: &aws_sdk_sqs::Client,
@@ -53,7 +58,14 @@ async fn invoke_executor(
 ) -> (usize, usize) {
     let (event, handles) = receive_as_event_source(sqs, url).await.unwrap();
     let received = handles.len();
-    let response = handle_job_batch(runtime, event, "test-executor", Utc::now()).await;
+    let response = handle_job_batch(
+        runtime,
+        event,
+        "test-executor",
+        Utc::now(),
+        a_minute_from_now(),
+    )
+    .await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()
@@ -229,7 +241,8 @@ async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
     );
     let event: SqsEvent = serde_json::from_str(include_str!("fixtures/sqs_batch.json")).unwrap();
     // The first job names a payout that does not exist (acknowledged); the second is poison.
-    let response = handle_job_batch(&runtime, event, "fixture", Utc::now()).await;
+    let response =
+        handle_job_batch(&runtime, event, "fixture", Utc::now(), a_minute_from_now()).await;
     let failed: Vec<&str> = response
         .batch_item_failures
         .iter()

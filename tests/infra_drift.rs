@@ -1,6 +1,9 @@
 //! The SAM template and the stack `payouts-tools aws-local up` creates come from the same figures:
 //! this test reads `infra/template.yaml` and compares it with `payout_aws`'s definitions.
 
+use std::time::Duration;
+
+use payout_app::execute::MIN_RAIL_WINDOW;
 use payout_aws::dynamo::table::{KEYS, TTL_ATTRIBUTE};
 use payout_aws::stack::{
     DEAD_LETTER_RETENTION_SECONDS, EXECUTOR_TIMEOUT_SECONDS, JOB_VISIBILITY_SECONDS,
@@ -114,5 +117,130 @@ fn every_function_is_built_by_cargo_lambda_for_arm64() {
             t["Resources"][alarm]["Type"], "AWS::CloudWatch::Alarm",
             "{alarm}"
         );
+    }
+}
+
+/// The executor's configuration as the template sets it: its `PAYOUTS_<SECTION>__<KEY>`
+/// variables over the defaults, read the way the function reads them.
+fn executor_config(template: &Value) -> payout_app::AppConfig {
+    let variables = resource(template, "ExecutorFunction")["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap();
+    let mut toml = String::new();
+    for (name, value) in variables {
+        let name = name.as_str().unwrap();
+        if let Some((section, key)) = name
+            .strip_prefix("PAYOUTS_")
+            .and_then(|rest| rest.split_once("__"))
+        {
+            let value = value.as_str().unwrap();
+            toml += &format!(
+                "{}.{} = \"{value}\"\n",
+                section.to_lowercase(),
+                key.to_lowercase()
+            );
+        }
+    }
+    payout_app::config::load::load_text(&toml).unwrap().1
+}
+
+#[test]
+fn the_executors_timeout_rail_timeout_lease_and_visibility_are_consistent() {
+    let t = template();
+    let config = executor_config(&t);
+    let timeout = Duration::from_secs(u64::from(EXECUTOR_TIMEOUT_SECONDS));
+    let visibility = Duration::from_secs(u64::from(JOB_VISIBILITY_SECONDS));
+    let margin = config.deadline_margin.to_std().unwrap();
+    let lease = config.lock_lease.to_std().unwrap();
+    assert!(
+        config.rail_timeout + 2 * margin <= timeout,
+        "a whole rail call ({:?}) and the deadline margin before and after it ({margin:?}) must \
+         fit in the executor's timeout ({timeout:?})",
+        config.rail_timeout
+    );
+    assert!(
+        config.rail_timeout >= MIN_RAIL_WINDOW,
+        "the rail timeout is shorter than any call"
+    );
+    assert!(
+        lease >= timeout,
+        "the lock's lease ({lease:?}) must outlive an invocation ({timeout:?})"
+    );
+    assert!(
+        lease <= visibility,
+        "a killed executor's lock ({lease:?}) must lapse before its jobs are visible again \
+         ({visibility:?})"
+    );
+    let scaling = &resource(&t, "ExecutorFunction")["Events"]["Jobs"]["Properties"]["ScalingConfig"]
+        ["MaximumConcurrency"];
+    let parameter = match scaling {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().unwrap(),
+        other => panic!("MaximumConcurrency should name a parameter: {other:?}"),
+    };
+    let default = number(&t["Parameters"][parameter]["Default"]);
+    assert!(
+        (2..=20).contains(&default),
+        "executors at once by default: {default}"
+    );
+}
+
+#[test]
+fn no_secret_is_in_the_template_and_every_log_group_has_a_retention() {
+    let t = template();
+    for (name, parameter) in t["Parameters"].as_mapping().unwrap() {
+        assert!(
+            parameter.get("NoEcho").is_none(),
+            "{name:?}: secrets belong in Parameter Store"
+        );
+    }
+    for (function, log_group) in [
+        ("PlannerFunction", "PlannerLogGroup"),
+        ("ExecutorFunction", "ExecutorLogGroup"),
+        ("ApiFunction", "ApiLogGroup"),
+        ("WebhooksFunction", "WebhooksLogGroup"),
+    ] {
+        let group = resource(&t, log_group);
+        let name = format!("{:?}", group["LogGroupName"]);
+        assert!(name.contains(function), "{log_group} is {function}'s");
+        assert!(
+            group.get("RetentionInDays").is_some(),
+            "{log_group} keeps logs forever"
+        );
+        for (variable, _) in resource(&t, function)["Environment"]["Variables"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+        {
+            let variable = variable.as_str().unwrap();
+            assert!(
+                !variable.contains("SECRET") || variable.ends_with("_PARAMETER"),
+                "{function} has a secret in its environment: {variable}"
+            );
+        }
+    }
+}
+
+#[test]
+fn no_user_of_the_pool_can_write_its_own_barber_id() {
+    let t = template();
+    let client = resource(&t, "UserPoolClient");
+    let writable: Vec<&str> = client["WriteAttributes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|attribute| attribute.as_str().unwrap())
+        .collect();
+    assert!(
+        !writable.contains(&"custom:barber_id"),
+        "a barber could point its token at another barber's money"
+    );
+    let settings = payout_app::config::Settings::default();
+    assert_eq!(settings.auth.barber_claim, "custom:barber_id");
+    assert_eq!(settings.auth.role_claim, "cognito:groups");
+    for group in [&settings.auth.operator_group, &settings.auth.barber_group] {
+        let declared = ["OperatorGroup", "BarberGroup"]
+            .iter()
+            .any(|resource_name| resource(&t, resource_name)["GroupName"] == group.as_str());
+        assert!(declared, "the pool has no group {group}");
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc, Weekday};
 use parking_lot::Mutex;
-use payout_app::execute::{JobOutcome, execute_payout};
+use payout_app::execute::{JobOutcome, execute_payout, execute_payout_before, time_for_a_job};
 use payout_app::ingest::ingest_earnings;
 use payout_app::payout_actions::{cancel_payout, manual_payout, retry_payout};
 use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
@@ -15,7 +15,7 @@ use payout_core::ids::PayoutId;
 use payout_core::retry::FailureKind;
 use payout_core::status::PayoutStatus;
 use payout_local::FailurePlan;
-use payout_tests::world::{World, utc};
+use payout_tests::world::{SlowRail, World, utc};
 
 const BARBER: &str = "barber-1";
 
@@ -220,4 +220,56 @@ async fn a_manual_payout_never_waits_for_off_peak_hours() {
         Some(peak),
         "a small payout in the peak window"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_rail_call_ends_before_the_invocations_deadline() {
+    let (world, now) = world_with_open_earnings(2).await;
+    let hung = Arc::new(SlowRail {
+        inner: world.rail.clone(),
+        delay: Duration::from_secs(3600),
+    });
+    let mut p = with_rail(&world, hung);
+    p.config.deadline_margin = TimeDelta::seconds(1);
+    let payout = manual_payout(&p, &barber(), "r", "operator", now)
+        .await
+        .unwrap();
+
+    // Four seconds left: the call gets three (less the reads), then the outcome is recorded.
+    let started = std::time::Instant::now();
+    let deadline = Utc::now() + TimeDelta::seconds(4);
+    let outcome = execute_payout_before(&p, &payout.id, "lambda", now, deadline)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, JobOutcome::RetryAt(_)), "{outcome:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "returned after the deadline: {:?}",
+        started.elapsed()
+    );
+    let stored = p.store.get_payout(&payout.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, PayoutStatus::RetryScheduled);
+    assert_eq!(stored.failure_kind, Some(FailureKind::Timeout));
+    let later = now + TimeDelta::hours(1);
+    assert!(
+        p.store
+            .try_lock(&barber(), "another", later, later + TimeDelta::minutes(1))
+            .await
+            .unwrap(),
+        "the barber's lock was released"
+    );
+    p.store.release_lock(&barber(), "another").await.unwrap();
+
+    // Too little left for a call: no attempt is recorded, the job waits for its next delivery.
+    let deadline = Utc::now() + TimeDelta::milliseconds(2500);
+    assert!(!time_for_a_job(&p, deadline));
+    let retry_at = stored.next_attempt_at.unwrap();
+    let outcome = execute_payout_before(&p, &payout.id, "lambda", retry_at, deadline)
+        .await
+        .unwrap();
+    assert_eq!(outcome, JobOutcome::NotYet(retry_at));
+    let untouched = p.store.get_payout(&payout.id).await.unwrap().unwrap();
+    assert_eq!(untouched.attempts, stored.attempts, "no attempt recorded");
+    assert_eq!(untouched.status, PayoutStatus::RetryScheduled);
+    assert!(world.rail.transfers().is_empty());
 }

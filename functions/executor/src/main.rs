@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use payout_app::rails::RailsByMethod;
 use payout_aws::config::sdk_config;
-use payout_aws::lambda::{handle_job_batch, init_logging, runtime_from_env};
+use payout_aws::lambda::{deadline_at, handle_job_batch, init_logging, runtime_from_env};
 use payout_aws::secrets::{STRIPE_KEY, STRIPE_KEY_PARAMETER, secret};
 use payout_stripe::{StripeConfig, StripeRail};
 
@@ -21,8 +21,10 @@ async fn main() -> Result<(), Error> {
         let runtime = runtime.clone();
         async move {
             let owner = event.context.request_id.clone();
+            let deadline = deadline_at(event.context.deadline);
+            let now = chrono::Utc::now();
             let response: SqsBatchResponse =
-                handle_job_batch(&runtime, event.payload, &owner, chrono::Utc::now()).await;
+                handle_job_batch(&runtime, event.payload, &owner, now, deadline).await;
             Ok::<_, Error>(response)
         }
     }))

@@ -10,8 +10,15 @@
 //! 5. Record the outcome conditionally on the version written in step 4.
 //! 6. Release the lock, then notify.
 //!
+//! Where the invocation has a deadline (Lambda), each rail call gets at most the time left
+//! before it less `deadline_margin` (to record the answer and unlock), and a job with too little
+//! time left stops before it records an attempt: it is left for the next delivery rather than
+//! killed mid-call with the barber's lock held.
+//!
 //! A crash anywhere leaves the payout queued, processing or retry-scheduled with its job still
 //! on the queue (or re-enqueued by recovery), and the next delivery finishes it from step 1.
+
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
@@ -38,12 +45,55 @@ pub enum JobOutcome {
     NotYet(DateTime<Utc>),
 }
 
-/// Executes the job for `payout_id` as executor `owner`.
+/// The shortest rail call worth making; with less time left before the deadline, the job is
+/// left for the next delivery before any attempt is recorded.
+pub const MIN_RAIL_WINDOW: Duration = Duration::from_secs(2);
+
+/// Executes the job for `payout_id` as executor `owner`, with the whole rail timeout.
 pub async fn execute_payout(
     p: &Services,
     payout_id: &PayoutId,
     owner: &str,
     now: DateTime<Utc>,
+) -> Result<JobOutcome, AppError> {
+    execute(p, payout_id, owner, now, None).await
+}
+
+/// The same in an invocation that ends at `deadline` (by the services' stopwatch).
+pub async fn execute_payout_before(
+    p: &Services,
+    payout_id: &PayoutId,
+    owner: &str,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) -> Result<JobOutcome, AppError> {
+    execute(p, payout_id, owner, now, Some(deadline)).await
+}
+
+/// Whether an invocation ending at `deadline` has time to start a job: its reads and lock
+/// (given the margin too), a rail call of [`MIN_RAIL_WINDOW`], and the margin to record it.
+pub fn time_for_a_job(p: &Services, deadline: DateTime<Utc>) -> bool {
+    rail_window(p, Some(deadline - p.config.deadline_margin)).is_some()
+}
+
+/// How long the next rail call may take: the rail timeout, cut to what is left before
+/// `deadline` less the margin; `None` when that is under [`MIN_RAIL_WINDOW`].
+fn rail_window(p: &Services, deadline: Option<DateTime<Utc>>) -> Option<Duration> {
+    let Some(deadline) = deadline else {
+        return Some(p.config.rail_timeout);
+    };
+    let left = (deadline - p.config.deadline_margin - p.stopwatch.now())
+        .to_std()
+        .ok()?;
+    (left >= MIN_RAIL_WINDOW).then(|| left.min(p.config.rail_timeout))
+}
+
+async fn execute(
+    p: &Services,
+    payout_id: &PayoutId,
+    owner: &str,
+    now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
 ) -> Result<JobOutcome, AppError> {
     let Some(payout) = p.store.get_payout(payout_id).await? else {
         tracing::warn!(%payout_id, "job for an unknown payout acknowledged");
@@ -61,7 +111,7 @@ pub async fn execute_payout(
         return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
     }
     let locked_at = p.stopwatch.now();
-    let result = execute_locked(p, payout_id, owner, now, locked_at).await;
+    let result = execute_locked(p, payout_id, owner, now, locked_at, deadline).await;
     p.store.release_lock(&payout.barber_id, owner).await?;
     let (outcome, notice) = result?;
     if let Some((payout, kind)) = notice {
@@ -89,6 +139,7 @@ async fn execute_locked(
     owner: &str,
     now: DateTime<Utc>,
     locked_at: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
 ) -> Result<(JobOutcome, Notice), AppError> {
     let actor = format!("executor:{owner}");
     let Some(mut payout) = p.store.get_payout(payout_id).await? else {
@@ -99,7 +150,10 @@ async fn execute_locked(
     }
 
     if payout.attempts > 0 {
-        match p.rail.find_transfer(&payout.id).await {
+        let Some(window) = rail_window(p, deadline) else {
+            return Ok((out_of_time(&payout, now), None));
+        };
+        match find_transfer(p, &payout.id, window).await {
             Ok(Some(receipt)) => {
                 let read_version = payout.version;
                 let event = payout.record_transfer(
@@ -120,6 +174,9 @@ async fn execute_locked(
         }
     }
 
+    let Some(window) = rail_window(p, deadline) else {
+        return Ok((out_of_time(&payout, now), None));
+    };
     let read_version = payout.version;
     let event = payout.begin_attempt(now, &actor)?;
     if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
@@ -139,14 +196,13 @@ async fn execute_locked(
     };
     // An executor that was paused (or slow) long enough for its lease to lapse may have been
     // overtaken by another that found no transfer and paid: it must not pay now. Checked with
-    // nothing awaited between here and the call, and with the whole rail timeout to spare.
+    // nothing awaited between here and the call, and with the whole call's window to spare.
     let held = p.stopwatch.now() - locked_at;
-    let rail_timeout = TimeDelta::from_std(p.config.rail_timeout).unwrap_or(TimeDelta::MAX);
-    if held + rail_timeout >= p.config.lock_lease {
+    if held + TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX) >= p.config.lock_lease {
         tracing::warn!(payout_id = %payout.id, held_ms = held.num_milliseconds(), "lock held too long to pay safely; leaving the attempt to reconciliation");
         return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
     }
-    let result = call_rail(p, &request).await;
+    let result = call_rail(p, &request, window).await;
 
     let attempt_version = payout.version;
     match result {
@@ -157,18 +213,43 @@ async fn execute_locked(
             let event = payout.record_transfer(now, &actor, transfer_id, settled, "paid")?;
             finish(p, payout, attempt_version, event, JobOutcome::Finished).await
         }
-        Err(error) => record_failure(p, payout, attempt_version, &actor, error, now).await,
+        Err(error) => {
+            record_failure(p, payout, attempt_version, &actor, error, now, deadline).await
+        }
     }
 }
 
-async fn call_rail(p: &Services, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
-    match tokio::time::timeout(p.config.rail_timeout, p.rail.transfer(request)).await {
-        Ok(result) => result,
-        Err(_) => Err(RailError {
-            kind: FailureKind::Timeout,
-            message: format!("no answer within {:?}", p.config.rail_timeout),
-        }),
+/// A job stopped for want of time: the next delivery takes it from the top.
+fn out_of_time(payout: &Payout, now: DateTime<Utc>) -> JobOutcome {
+    tracing::warn!(payout_id = %payout.id, "too little time left before the deadline; left for the next delivery");
+    JobOutcome::NotYet(now)
+}
+
+fn timed_out(window: Duration) -> RailError {
+    RailError {
+        kind: FailureKind::Timeout,
+        message: format!("no answer within {window:?}"),
     }
+}
+
+async fn call_rail(
+    p: &Services,
+    request: &TransferRequest,
+    window: Duration,
+) -> Result<TransferReceipt, RailError> {
+    tokio::time::timeout(window, p.rail.transfer(request))
+        .await
+        .unwrap_or_else(|_| Err(timed_out(window)))
+}
+
+async fn find_transfer(
+    p: &Services,
+    payout_id: &PayoutId,
+    window: Duration,
+) -> Result<Option<TransferReceipt>, RailError> {
+    tokio::time::timeout(window, p.rail.find_transfer(payout_id))
+        .await
+        .unwrap_or_else(|_| Err(timed_out(window)))
 }
 
 async fn record_failure(
@@ -178,6 +259,7 @@ async fn record_failure(
     actor: &str,
     error: RailError,
     now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
 ) -> Result<(JobOutcome, Notice), AppError> {
     tracing::warn!(payout_id = %payout.id, attempt = payout.attempts, %error, "payment attempt failed");
     let decision = match error.kind.class() {
@@ -192,8 +274,13 @@ async fn record_failure(
         }
         RetryDecision::GiveUp if error.kind.outcome_unknown() => {
             // The last attempt may have paid; failing it would send its earnings back to an
-            // operator who could pay them again.
-            match p.rail.find_transfer(&payout.id).await {
+            // operator who could pay them again. Out of time, there is no lookup and the
+            // payout stays processing for the next delivery or reconciliation.
+            let found = match rail_window(p, deadline) {
+                Some(window) => find_transfer(p, &payout.id, window).await,
+                None => Err(timed_out(Duration::ZERO)),
+            };
+            match found {
                 Ok(Some(receipt)) => {
                     let event = payout.record_transfer(
                         now,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use payout_app::config::Settings;
-use payout_app::execute::{JobOutcome, execute_payout};
+use payout_app::execute::{JobOutcome, execute_payout_before, time_for_a_job};
 use payout_app::plan::PlanReport;
 use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{JobQueue, Metric, PayoutJob};
@@ -145,6 +145,14 @@ pub fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
     std::time::Instant::now() + Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }
 
+/// The Lambda deadline (milliseconds since the epoch) as a time.
+pub fn deadline_at(deadline_ms: u64) -> DateTime<Utc> {
+    i64::try_from(deadline_ms)
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Time the planner leaves itself before the Lambda deadline to finish its page and report.
 pub const PLANNER_MARGIN: Duration = Duration::from_secs(10);
 
@@ -161,12 +169,15 @@ pub async fn handle_schedule_tick(
 
 /// One SQS batch: every message is handled on its own; the ones to see again are reported as
 /// batch item failures, so one bad message never fails the batch. A message that cannot be parsed
-/// is reported every time and reaches the dead-letter queue after maxReceiveCount.
+/// is reported every time and reaches the dead-letter queue after maxReceiveCount. Jobs are
+/// taken while the invocation (ending at `deadline`) has time for one; the rest are reported
+/// for redelivery untouched.
 pub async fn handle_job_batch(
     runtime: &AwsRuntime,
     event: SqsEvent,
     owner: &str,
     now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
 ) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     // How long the oldest job of the batch waited on the queue.
@@ -181,12 +192,25 @@ pub async fn handle_job_batch(
             &[Metric::millis("QueueAge", now.timestamp_millis() - sent_ms)],
         );
     }
-    for message in event.records {
+    let mut messages = event.records.into_iter();
+    while let Some(message) = messages.next() {
         let id = message.message_id.clone().unwrap_or_default();
+        if !time_for_a_job(&runtime.services, deadline) {
+            let left: Vec<String> = std::iter::once(message)
+                .chain(messages.by_ref())
+                .map(|message| message.message_id.unwrap_or_default())
+                .collect();
+            tracing::warn!(
+                jobs = left.len(),
+                "too little time left before the deadline; jobs left for redelivery"
+            );
+            left.into_iter().for_each(|id| response.add_failure(id));
+            break;
+        }
         let span = tracing::info_span!("job", message_id = %id);
         let _entered = span.enter();
         let outcome = match parse_job(message.body.as_deref().unwrap_or_default()) {
-            Ok(job) => handle_job(runtime, &job, owner, now).await,
+            Ok(job) => handle_job(runtime, &job, owner, now, deadline).await,
             Err(error) => Err(AppError::Invalid(error.to_string())),
         };
         if let Err(error) = outcome {
@@ -203,8 +227,9 @@ async fn handle_job(
     job: &PayoutJob,
     owner: &str,
     now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    match execute_payout(&runtime.services, &job.payout_id, owner, now).await? {
+    match execute_payout_before(&runtime.services, &job.payout_id, owner, now, deadline).await? {
         JobOutcome::Finished => Ok(()),
         // A retry or a deferral goes back as a fresh message, and this one is deleted: a
         // changed visibility would count towards the dead-letter threshold, and waiting is not

@@ -298,6 +298,10 @@ pub struct ExecutorSection {
     /// A payout whose job should have run this long ago is re-enqueued.
     #[serde(with = "humantime_serde")]
     pub stale_after: Duration,
+    /// Where an invocation has a deadline (Lambda), the time kept back from it to record a
+    /// rail call's outcome and release the lock: the call gets at most what is left before.
+    #[serde(with = "humantime_serde")]
+    pub deadline_margin: Duration,
     /// Executor workers in `payouts serve`.
     pub workers: usize,
 }
@@ -308,6 +312,7 @@ impl Default for ExecutorSection {
             lock_lease: Duration::from_secs(5 * 60),
             busy_backoff: Duration::from_secs(30),
             stale_after: Duration::from_secs(15 * 60),
+            deadline_margin: Duration::from_secs(5),
             workers: 2,
         }
     }

@@ -260,6 +260,7 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
         lock_lease: delta("executor.lock_lease", s.executor.lock_lease)?,
         rail_timeout,
         busy_backoff: delta("executor.busy_backoff", s.executor.busy_backoff)?,
+        deadline_margin: delta("executor.deadline_margin", s.executor.deadline_margin)?,
         stale_after: delta("executor.stale_after", s.executor.stale_after)?,
         planner_page_size: s.planner.page_size,
         planning_backoff,

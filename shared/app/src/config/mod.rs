@@ -29,6 +29,8 @@ pub struct AppConfig {
     pub rail_timeout: std::time::Duration,
     /// How long a delivery waits when the barber's lock is held by another executor.
     pub busy_backoff: TimeDelta,
+    /// Kept back from an invocation's deadline to record the rail's answer and unlock.
+    pub deadline_margin: TimeDelta,
     /// A payout whose job should have run this long ago is re-enqueued by recovery.
     pub stale_after: TimeDelta,
     pub planner_page_size: usize,
