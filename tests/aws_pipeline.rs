@@ -279,27 +279,11 @@ async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
 async fn secrets_and_configuration_are_read_from_parameter_store() {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
-    for (name, value, kind) in [
-        (
-            "/payouts/stripe/secret-key",
-            "sk_test_from_ssm",
-            aws_sdk_ssm::types::ParameterType::SecureString,
-        ),
-        (
-            "/payouts/config",
-            "[rail]\ntimeout = \"3s\"\n",
-            aws_sdk_ssm::types::ParameterType::String,
-        ),
-    ] {
-        ssm.put_parameter()
-            .name(name)
-            .value(value)
-            .r#type(kind)
-            .send()
-            .await
-            .unwrap();
-    }
+    moto.put_parameters(&[
+        ("/payouts/stripe/secret-key", "sk_test_from_ssm", true),
+        ("/payouts/config", "[rail]\ntimeout = \"3s\"\n", false),
+    ])
+    .await;
     let key = payout_aws::secrets::parameter(&sdk, "/payouts/stripe/secret-key")
         .await
         .unwrap();

@@ -9,8 +9,9 @@
 //! - The pipeline: [`pipeline`] (duplicates, racing executors, a flaky rail), [`operator`]
 //!   (manual payouts, retry, cancel), [`notifications`], [`health`], [`poison`] (one bad barber
 //!   among healthy ones).
-//! - The AWS shape: [`aws_pipeline`] (the handlers on moto), [`infra_drift`] (the template and
-//!   the local stack agree).
+//! - The AWS shape: [`aws_pipeline`] (the handlers on moto), [`bootstrap`] (the four Lambda
+//!   bootstraps behind a Runtime API, driven with AWS's events), [`infra_drift`] (the template
+//!   and the local stack agree).
 //! - The deterministic simulation under faults: [`chaos`], [`chaos_dynamodb`].
 //! - The REST API as a black box: [`api`].
 //!
@@ -19,6 +20,7 @@
 
 mod api;
 mod aws_pipeline;
+mod bootstrap;
 mod chaos;
 mod chaos_dynamodb;
 mod contracts_aws;

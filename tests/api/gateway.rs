@@ -12,32 +12,14 @@ use payout_http::auth::{AuthConfig, ClaimMapping};
 use payout_http::gateway::with_authorizer_claims;
 use payout_http::{ApiState, router};
 use payout_local::FailurePlan;
+use payout_tests::aws_events::http_request;
 use payout_tests::world::World;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-/// An HTTP API v2 event for `method path` with `body`, and these verified claims (none for a
-/// route without the authorizer).
+/// An HTTP API v2 event for `method path` with `body` and these verified claims.
 fn event(method: &str, path: &str, claims: Option<Value>, body: Option<Value>) -> String {
-    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
-    let mut context = json!({
-        "accountId": "123456789012", "apiId": "api1", "domainName": "api1.execute-api.eu-west-1.amazonaws.com",
-        "domainPrefix": "api1", "requestId": "req-1", "routeKey": "ANY /api/v1/payout-scheduler/{proxy+}",
-        "stage": "$default", "time": "27/Nov/2026:15:00:00 +0000", "timeEpoch": 1_795_791_600_000_i64,
-        "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
-                 "sourceIp": "203.0.113.7", "userAgent": "curl/8"}
-    });
-    if let Some(claims) = claims {
-        context["authorizer"] = json!({"jwt": {"claims": claims, "scopes": null}});
-    }
-    json!({
-        "version": "2.0", "routeKey": "ANY /api/v1/payout-scheduler/{proxy+}",
-        "rawPath": raw_path, "rawQueryString": query,
-        "headers": {"content-type": "application/json", "host": "api1.execute-api.eu-west-1.amazonaws.com"},
-        "requestContext": context,
-        "body": body.map(|b| b.to_string()), "isBase64Encoded": false
-    })
-    .to_string()
+    http_request(method, path, claims, &[], body.map(|b| b.to_string())).to_string()
 }
 
 fn operator_claims() -> Value {

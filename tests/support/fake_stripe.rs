@@ -29,6 +29,9 @@ pub enum Scenario {
     Transient { status: u16, times: u32 },
     /// The instant payout step fails with this code.
     InstantError { code: &'static str },
+    /// Make the next transfer, then hold the answer this long (a call that commits and hangs);
+    /// later transfers are answered at once.
+    HangAfterCommit(std::time::Duration),
 }
 
 #[derive(Default)]
@@ -135,12 +138,28 @@ async fn create_transfer(
     headers: HeaderMap,
     Form(params): Form<Vec<(String, String)>>,
 ) -> Response {
-    let mut ledger = ledger.lock().unwrap();
-    let destination = param(&params, "destination")
-        .unwrap_or_default()
-        .to_string();
+    let (response, hang) = {
+        let mut ledger = ledger.lock().unwrap();
+        let destination = param(&params, "destination").unwrap_or_default();
+        let hang = match ledger.scenarios.get(destination) {
+            Some(Scenario::HangAfterCommit(hang)) => Some(*hang),
+            _ => None,
+        };
+        if hang.is_some() {
+            ledger.scenarios.remove(destination);
+        }
+        (transfer(&mut ledger, &headers, &params), hang)
+    };
+    if let Some(hang) = hang {
+        tokio::time::sleep(hang).await;
+    }
+    response
+}
+
+fn transfer(ledger: &mut Ledger, headers: &HeaderMap, params: &[(String, String)]) -> Response {
+    let destination = param(params, "destination").unwrap_or_default().to_string();
     let scenario = ledger.scenarios.get(&destination).cloned();
-    idempotent(&mut ledger, &headers, "transfer", &params, |ledger| {
+    idempotent(ledger, headers, "transfer", params, |ledger| {
         match &scenario {
             Some(Scenario::Error { status, code, kind }) => {
                 let message = format!("simulated {}", code.unwrap_or(kind));
@@ -168,14 +187,14 @@ async fn create_transfer(
         let id = format!("tr_fake_{:04}", ledger.transfers.len() + 1);
         let transfer = json!({
             "id": id, "object": "transfer",
-            "amount": param(&params, "amount").and_then(|a| a.parse::<i64>().ok()).unwrap_or(0),
+            "amount": param(params, "amount").and_then(|a| a.parse::<i64>().ok()).unwrap_or(0),
             "amount_reversed": 0, "balance_transaction": null, "created": 1_772_834_400,
-            "currency": param(&params, "currency").unwrap_or("usd"),
-            "description": param(&params, "description"), "destination": destination,
-            "destination_payment": null, "livemode": false, "metadata": metadata(&params),
+            "currency": param(params, "currency").unwrap_or("usd"),
+            "description": param(params, "description"), "destination": destination,
+            "destination_payment": null, "livemode": false, "metadata": metadata(params),
             "reversals": {"object": "list", "data": [], "has_more": false, "url": format!("/v1/transfers/{id}/reversals")},
             "reversed": false, "source_transaction": null, "source_type": "card",
-            "transfer_group": param(&params, "transfer_group"),
+            "transfer_group": param(params, "transfer_group"),
         });
         ledger.transfers.push(transfer.clone());
         match scenario {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
-use aws_sdk_sqs::types::QueueAttributeName;
 use parking_lot::Mutex;
 use serde_json::Value;
 use tracing::field::{Field, Visit};
@@ -88,16 +87,7 @@ impl SnsInbox {
             .unwrap()
             .queue_url
             .unwrap();
-        let queue_arn = sqs
-            .get_queue_attributes()
-            .queue_url(&queue_url)
-            .attribute_names(QueueAttributeName::QueueArn)
-            .send()
-            .await
-            .unwrap()
-            .attributes()
-            .unwrap()[&QueueAttributeName::QueueArn]
-            .clone();
+        let queue_arn = crate::moto::queue_arn(&sqs, &queue_url).await;
         aws_sdk_sns::Client::new(sdk)
             .subscribe()
             .topic_arn(topic_arn)

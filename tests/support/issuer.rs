@@ -167,14 +167,14 @@ impl KeySource for FixtureKeys {
 
 /// API Gateway's JWT authorizer for this issuer: the claims it forwards for `token` (each a
 /// string, arrays as `[a b]`), or `None` where it answers 401 without calling the function.
-pub async fn gateway_claims(token: &str) -> Option<serde_json::Map<String, Value>> {
+pub async fn gateway_claims(token: &str) -> Option<Value> {
     let authorizer = OidcVerifier::new(ISSUER, AUDIENCE, Arc::new(FixtureKeys));
     let claims = authorizer.verify(token, Utc::now()).await.ok()?;
-    Some(
+    Some(Value::Object(
         claims
             .0
             .into_iter()
             .map(|(name, value)| (name, Value::String(value)))
             .collect(),
-    )
+    ))
 }

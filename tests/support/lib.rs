@@ -8,6 +8,8 @@
 //!   Gateway's JWT authorizer in front of it.
 //! - [`emulator`]: an emulator process on a free port, killed by PID ([`moto`] is one);
 //!   [`sinks`]: the SMTP sink and the SMS provider fake the notice tests read.
+//! - [`aws_events`]: API Gateway, SQS and Scheduler events as AWS shapes them.
+//! - [`lambda`]: a Lambda bootstrap run as Lambda runs it, behind a Runtime API of the test's.
 //! - [`scenarios`]: whole-pipeline scenarios run on more than one store.
 //! - [`contract`]: the store contract suite, one set of checks every `Store` adapter must
 //!   pass (SQLite here; DynamoDB runs the same functions).
@@ -19,11 +21,13 @@
 //! - [`suites`]: each suite's list of checks, expanded into tests for one adapter by a macro.
 
 pub mod app;
+pub mod aws_events;
 pub mod contract;
 pub mod emulator;
 pub mod fake_stripe;
 pub mod inboxes;
 pub mod issuer;
+pub mod lambda;
 pub mod moto;
 pub mod notifier_contract;
 pub mod queue_contract;

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_dynamodb::config::Credentials;
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_sdk_ssm::types::ParameterType;
 
 use crate::emulator::{Emulator, venv_tool};
 
@@ -45,4 +47,36 @@ impl Moto {
             .load()
             .await
     }
+
+    /// Puts Parameter Store parameters: `(name, value, secure)`, a SecureString when secure.
+    pub async fn put_parameters(&self, parameters: &[(&str, &str, bool)]) {
+        let ssm = aws_sdk_ssm::Client::new(&self.sdk_config().await);
+        for (name, value, secure) in parameters {
+            let kind = if *secure {
+                ParameterType::SecureString
+            } else {
+                ParameterType::String
+            };
+            ssm.put_parameter()
+                .name(*name)
+                .value(*value)
+                .r#type(kind)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The ARN of the queue at `queue_url`.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .unwrap()[&QueueAttributeName::QueueArn]
+        .clone()
 }

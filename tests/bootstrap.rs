@@ -1,0 +1,479 @@
+//! The deployment path as AWS runs it: the four Lambda bootstraps (debug builds of the same
+//! mains `cargo lambda` ships) started behind a Runtime API of the test's, warm across
+//! invocations, with `infra/template.yaml`'s environment for each function, against moto
+//! (DynamoDB, SQS, SNS, SSM Parameter Store) and the project's Stripe fake. Driven with the
+//! events AWS sends: HTTP API requests carrying the claims API Gateway's JWT authorizer
+//! verified from RS256 tokens, SQS batches from the job queue (messages not reported as failed
+//! are deleted, as the event source does), a Scheduler tick, a signed Stripe webhook. Stripe
+//! commits a transfer and hangs, answers 429, and a batch is delivered twice; each barber is
+//! paid once, the executor answers before its deadline, notices reach the topic, the DLQ
+//! stays empty.
+//!
+//! The one departure from the template: the job queue's visibility is 5 s instead of 360 s, so
+//! the test does not wait minutes for a redelivery.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use chrono::{TimeDelta, Utc};
+use payout_app::webhooks::sign;
+use payout_aws::lambda::Resources;
+use payout_aws::stack::{StackNames, create_stack};
+use payout_core::money::{Currency, Money};
+use payout_tests::aws_events::{http_request, scheduled_tick, sqs_batch};
+use payout_tests::fake_stripe::{FakeStripe, Scenario};
+use payout_tests::inboxes::SnsInbox;
+use payout_tests::issuer::{
+    Key, barber_token, claims, gateway_claims, operator_token, sign as sign_token,
+};
+use payout_tests::lambda::LambdaFunction;
+use payout_tests::moto::{Moto, queue_arn};
+use payout_tests::notifier_contract::Inbox;
+use serde_json::{Value, json};
+use serde_norway::Value as Yaml;
+
+const BASE: &str = "/api/v1/payout-scheduler";
+const WEBHOOK_SECRET: &str = "whsec_bootstrap";
+/// The template's executor timeout, and the API's.
+const EXECUTOR_TIMEOUT: Duration = Duration::from_secs(60);
+const API_TIMEOUT: Duration = Duration::from_secs(29);
+
+fn template() -> Yaml {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `function`'s environment as the template declares it (globals, then its own), each `!Ref`
+/// resolved to the emulated resource or the parameter's default.
+fn template_environment(
+    template: &Yaml,
+    function: &str,
+    resources: &Resources,
+) -> Vec<(String, String)> {
+    let resolve = |value: &Yaml| -> String {
+        match value {
+            Yaml::String(text) => text.clone(),
+            Yaml::Tagged(tagged) if tagged.tag == "Ref" => {
+                let name = tagged.value.as_str().unwrap();
+                match name {
+                    "PayoutTable" => resources.table.clone(),
+                    "JobQueue" => resources.queue_url.clone(),
+                    "JobDeadLetterQueue" => resources.dead_letter_url.clone(),
+                    "NotificationTopic" => resources.topic_arn.clone(),
+                    parameter => template["Parameters"][parameter]["Default"]
+                        .as_str()
+                        .unwrap_or_else(|| panic!("{function}: cannot resolve !Ref {parameter}"))
+                        .to_string(),
+                }
+            }
+            other => panic!("{function}: unexpected environment value {other:?}"),
+        }
+    };
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let own = &template["Resources"][function]["Properties"]["Environment"]["Variables"];
+    [globals, own]
+        .into_iter()
+        .filter_map(Yaml::as_mapping)
+        .flatten()
+        .map(|(name, value)| (name.as_str().unwrap().to_string(), resolve(value)))
+        .collect()
+}
+
+struct Deployment {
+    api: LambdaFunction,
+    executor: LambdaFunction,
+    planner: LambdaFunction,
+    webhooks: LambdaFunction,
+    sqs: aws_sdk_sqs::Client,
+    resources: Resources,
+    queue_arn: String,
+}
+
+impl Deployment {
+    /// An API request through the API function: the response's status and JSON body.
+    async fn call(
+        &mut self,
+        method: &str,
+        path: &str,
+        claims: Option<&Value>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let event = http_request(
+            method,
+            &format!("{BASE}{path}"),
+            claims.cloned(),
+            &[],
+            body.map(|body| body.to_string()),
+        );
+        gateway_response(self.api.invoke(event, API_TIMEOUT).await)
+    }
+
+    /// Up to ten jobs waiting on the queue.
+    async fn receive(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        self.sqs
+            .receive_message()
+            .queue_url(&self.resources.queue_url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+    }
+
+    /// Hands `messages` to the executor as the event source does, with `timeout` to run, and
+    /// deletes those it did not report as failed.
+    async fn execute(
+        &mut self,
+        messages: &[aws_sdk_sqs::types::Message],
+        timeout: Duration,
+    ) -> Value {
+        let answer = self
+            .executor
+            .invoke(sqs_batch(messages, &self.queue_arn), timeout)
+            .await
+            .expect("the executor answers");
+        let failed: Vec<&str> = answer["batchItemFailures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|failure| failure["itemIdentifier"].as_str().unwrap())
+            .collect();
+        for message in messages {
+            if !failed.contains(&message.message_id().unwrap()) {
+                // A message already deleted (a duplicate delivery) is fine to delete again.
+                let _ = self
+                    .sqs
+                    .delete_message()
+                    .queue_url(&self.resources.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await;
+            }
+        }
+        answer
+    }
+
+    /// The payout `id` as an operator reads it.
+    async fn payout(&mut self, id: &str, operator: &Value) -> Value {
+        let (status, payout) = self
+            .call("GET", &format!("/payouts/{id}"), Some(operator), None)
+            .await;
+        assert_eq!(status, 200, "{payout}");
+        payout
+    }
+
+    async fn depth(&self, queue_url: &str) -> u64 {
+        let attributes = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(queue_url)
+            .attribute_names(QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let attributes = attributes.attributes().unwrap();
+        [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ]
+        .iter()
+        .map(|name| attributes[name].parse::<u64>().unwrap())
+        .sum()
+    }
+}
+
+/// A Lambda proxy response (payload 2.0) as API Gateway reads it.
+fn gateway_response(answer: Result<Value, Value>) -> (u16, Value) {
+    let response = answer.expect("the function answers");
+    let status = response["statusCode"].as_u64().unwrap() as u16;
+    let body = response["body"].as_str().unwrap_or_default();
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
+    let sdk = moto.sdk_config().await;
+    let resources = create_stack(&sdk, &StackNames::with_prefix("boot"), Some(5))
+        .await
+        .unwrap();
+    let template = template();
+    let key_parameter = template["Parameters"]["StripeSecretKeyParameter"]["Default"]
+        .as_str()
+        .unwrap();
+    let webhook_parameter = template["Parameters"]["StripeWebhookSecretParameter"]["Default"]
+        .as_str()
+        .unwrap();
+    // Real SQS delays pass in real time: retries after a second, not minutes.
+    let config = "[retry]\ndelays = [\"1s\", \"1s\", \"1s\"]\n";
+    moto.put_parameters(&[
+        (key_parameter, "sk_test_bootstrap", true),
+        (webhook_parameter, WEBHOOK_SECRET, true),
+        ("/payouts/config", config, false),
+    ])
+    .await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_arn = queue_arn(&sqs, &resources.queue_url).await;
+    let aws = [
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
+        ("AWS_ACCESS_KEY_ID", "test".to_string()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_string()),
+        ("AWS_SESSION_TOKEN", "test".to_string()),
+        // Where moto and the fake stand in for AWS and Stripe.
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("STRIPE_API_BASE", stripe.base_url.clone()),
+        // A deployment's own choice: its configuration in Parameter Store.
+        ("PAYOUTS_CONFIG_PARAMETER", "/payouts/config".to_string()),
+    ];
+    let environment = |function: &str| {
+        let mut environment = template_environment(&template, function, &resources);
+        environment.extend(
+            aws.iter()
+                .map(|(name, value)| (name.to_string(), value.clone())),
+        );
+        environment
+    };
+    Deployment {
+        api: LambdaFunction::start("payout-api", &environment("ApiFunction")).await,
+        executor: LambdaFunction::start("payout-executor", &environment("ExecutorFunction")).await,
+        planner: LambdaFunction::start("payout-planner", &environment("PlannerFunction")).await,
+        webhooks: LambdaFunction::start("payout-webhooks", &environment("WebhooksFunction")).await,
+        sqs,
+        resources,
+        queue_arn,
+    }
+}
+
+/// The brief's week for barber 123: 60 services making $1,000.00 and $50.00 of booth rent, paid
+/// $667.25 by Stripe; barber 456: three $40.00 services paid out instantly.
+async fn the_week(deployment: &mut Deployment, operator: &Value) {
+    let at = (Utc::now() - TimeDelta::hours(1)).to_rfc3339();
+    for (barber, method) in [("123", "stripe"), ("456", "stripe_instant")] {
+        let schedule = json!({"barber_id": barber, "frequency": "weekly", "day_of_week": 5,
+            "connected_account_id": format!("acct_barber{barber}"),
+            "preferred_payment_method": method, "email": format!("{barber}@shop.example")});
+        let (status, body) = deployment
+            .call("POST", "/schedules", Some(operator), Some(schedule))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let mut earnings: Vec<Value> = (0..60)
+        .map(|n| {
+            json!({"earning_id": format!("e{n}"), "barber_id": "123",
+                "amount": if n < 40 { "16.00" } else { "18.00" }, "occurred_at": at, "service": "haircut"})
+        })
+        .collect();
+    earnings.extend((0..3).map(|n| {
+        json!({"earning_id": format!("f{n}"), "barber_id": "456", "amount": "40.00",
+            "occurred_at": at, "service": "fade"})
+    }));
+    let (status, body) = deployment
+        .call("POST", "/earnings", Some(operator), Some(json!(earnings)))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let rent = json!({"barber_id": "123", "kind": "booth_rent", "amount": "50.00",
+        "description": "booth rent"});
+    let (status, body) = deployment
+        .call("POST", "/deductions", Some(operator), Some(rent))
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
+    let moto = Moto::start();
+    let stripe = FakeStripe::start().await;
+    let mut deployment = deploy(&moto, &stripe).await;
+    let sdk = moto.sdk_config().await;
+    let inbox = SnsInbox::subscribe(&sdk, &deployment.resources.topic_arn).await;
+
+    // Tokens as the issuer signs them; claims as API Gateway forwards them.
+    let operator = gateway_claims(&operator_token())
+        .await
+        .expect("a valid operator token");
+    let barber = gateway_claims(&barber_token("456"))
+        .await
+        .expect("a valid barber token");
+    let expired = {
+        let mut expired = claims(&["operator"], None);
+        expired["exp"] = json!(Utc::now().timestamp() - 3600);
+        sign_token(Key::RsaA, &expired)
+    };
+    assert!(
+        gateway_claims(&expired).await.is_none(),
+        "the gateway refuses an expired token"
+    );
+
+    the_week(&mut deployment, &operator).await;
+
+    // Refused: no claims on a protected route (a route the authorizer does not guard), a
+    // barber reading another barber, a barber on an operator route.
+    assert_eq!(deployment.call("GET", "/payouts", None, None).await.0, 401);
+    assert_eq!(
+        deployment
+            .call("GET", "/schedules/123", Some(&barber), None)
+            .await
+            .0,
+        404
+    );
+    let earning = json!([{"earning_id": "x", "barber_id": "456", "amount": "1000.00",
+        "occurred_at": Utc::now().to_rfc3339(), "service": "haircut"}]);
+    assert_eq!(
+        deployment
+            .call("POST", "/earnings", Some(&barber), Some(earning))
+            .await
+            .0,
+        403
+    );
+    assert_eq!(
+        deployment
+            .call("GET", "/schedules/456", Some(&barber), None)
+            .await
+            .0,
+        200
+    );
+
+    // Stripe commits 123's transfer and hangs; it rate-limits 456 once.
+    stripe.set_scenario(
+        "acct_barber123",
+        Scenario::HangAfterCommit(Duration::from_secs(120)),
+    );
+    stripe.set_scenario(
+        "acct_barber456",
+        Scenario::Transient {
+            status: 429,
+            times: 1,
+        },
+    );
+    let mut ids = HashMap::new();
+    for barber_id in ["123", "456"] {
+        let manual = json!({"barber_id": barber_id, "reason": "end of week"});
+        let (status, body) = deployment
+            .call("POST", "/payouts/manual", Some(&operator), Some(manual))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.insert(barber_id, body["id"].as_str().unwrap().to_string());
+        if barber_id == "123" {
+            assert_eq!(body["net_amount"], "667.25", "{body}");
+        }
+    }
+
+    // The planner's tick from EventBridge Scheduler.
+    let report = deployment
+        .planner
+        .invoke(scheduled_tick(Utc::now()), Duration::from_secs(300))
+        .await
+        .expect("the planner answers");
+    assert!(report["payouts_queued"].is_u64(), "{report}");
+
+    // The first batch with 13 s left: the hung call is cut off in time to record it, and a
+    // job behind it that no longer fits is handed back for redelivery, untouched.
+    let mut first = deployment.receive().await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while first.len() < 2 && Instant::now() < deadline {
+        first.extend(deployment.receive().await);
+    }
+    assert_eq!(first.len(), 2, "one job per manual payout");
+    let started = Instant::now();
+    let answer = deployment.execute(&first, Duration::from_secs(13)).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(13),
+        "answered before the deadline"
+    );
+    let failures = answer["batchItemFailures"].as_array().unwrap();
+    assert!(
+        failures.len() <= 1,
+        "only a job after the hung one: {answer}"
+    );
+    let standard = deployment.payout(&ids["123"], &operator).await;
+    assert_eq!(standard["status"], "retry_scheduled", "{standard}");
+    let last = standard["audit_trail"].as_array().unwrap().last().unwrap();
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer in time"),
+        "{last}"
+    );
+    // SQS delivers at least once: the same batch again.
+    deployment.execute(&first, EXECUTOR_TIMEOUT).await;
+
+    // The retries come back after their delay; run them until both barbers are paid.
+    let settled = Instant::now() + Duration::from_secs(60);
+    loop {
+        let standard = deployment.payout(&ids["123"], &operator).await;
+        let instant = deployment.payout(&ids["456"], &operator).await;
+        if standard["status"] == "completed" && instant["status"] == "in_transit" {
+            break;
+        }
+        assert!(
+            Instant::now() < settled,
+            "not settled: {standard} {instant}"
+        );
+        let messages = deployment.receive().await;
+        if !messages.is_empty() {
+            deployment.execute(&messages, EXECUTOR_TIMEOUT).await;
+        }
+    }
+
+    // Stripe says the instant payout arrived: a signed webhook through the webhooks function.
+    let body = json!({
+        "id": "evt_bootstrap_1", "object": "event", "type": "payout.paid", "api_version": "2024-06-20",
+        "created": Utc::now().timestamp(), "livemode": false,
+        "data": {"object": {"id": "po_bootstrap", "object": "payout", "status": "paid",
+            "method": "instant", "metadata": {"payout_id": ids["456"]}}}
+    })
+    .to_string();
+    let signature = sign(
+        body.as_bytes(),
+        WEBHOOK_SECRET.as_bytes(),
+        Utc::now().timestamp(),
+    );
+    let event = http_request(
+        "POST",
+        &format!("{BASE}/webhooks/stripe"),
+        None,
+        &[("Stripe-Signature", &signature)],
+        Some(body),
+    );
+    let (status, answer) = gateway_response(deployment.webhooks.invoke(event, API_TIMEOUT).await);
+    assert_eq!(status, 200, "{answer}");
+    // The fake's ledger: one transfer per payout, its net, to its barber's account; 456's
+    // instant payout on its connected account.
+    let transfers = stripe.transfers();
+    for barber_id in ["123", "456"] {
+        let payout = deployment.payout(&ids[barber_id], &operator).await;
+        assert_eq!(payout["status"], "completed", "{payout}");
+        let net = Money::parse(payout["net_amount"].as_str().unwrap(), Currency::Usd)
+            .and_then(Money::to_minor)
+            .unwrap();
+        let paid: Vec<&Value> = transfers
+            .iter()
+            .filter(|transfer| transfer["destination"] == json!(format!("acct_barber{barber_id}")))
+            .collect();
+        assert_eq!(paid.len(), 1, "{barber_id} paid once: {transfers:?}");
+        assert_eq!(paid[0]["amount"], json!(net), "{barber_id} paid its net");
+    }
+    let instant_payouts = stripe.payouts();
+    assert_eq!(instant_payouts.len(), 1, "{instant_payouts:?}");
+    assert_eq!(instant_payouts[0].0, "acct_barber456");
+    assert_eq!(instant_payouts[0].1["method"], "instant");
+
+    // One completed notice each on the topic; nothing dead-lettered, nothing left queued.
+    let notices = inbox.received().await;
+    for barber_id in ["123", "456"] {
+        let completed = notices
+            .iter()
+            .filter(|notice| notice.barber_id == barber_id && notice.kind == "completed")
+            .count();
+        assert_eq!(completed, 1, "{barber_id}: {notices:?}");
+    }
+    let dead_letter_url = deployment.resources.dead_letter_url.clone();
+    assert_eq!(deployment.depth(&dead_letter_url).await, 0, "dead letters");
+    let queue_url = deployment.resources.queue_url.clone();
+    assert_eq!(deployment.depth(&queue_url).await, 0, "jobs left");
+}
