@@ -13,7 +13,7 @@
 //!   bootstraps behind a Runtime API, driven with AWS's events), [`infra_drift`] (the template
 //!   and the local stack agree).
 //! - The deterministic simulation under faults: [`chaos`], [`chaos_dynamodb`].
-//! - The REST API as a black box: [`api`].
+//! - The REST API as a black box: [`api`]; the platform's event contract: [`event_schemas`].
 //!
 //! The shared rig (moto, the Stripe fake, scenarios, the contract functions) is the crate's
 //! library, `support/`.
@@ -26,6 +26,7 @@ mod chaos_dynamodb;
 mod contracts_aws;
 mod contracts_embedded;
 mod embedded_store;
+mod event_schemas;
 mod health;
 mod infra_drift;
 mod notifications;

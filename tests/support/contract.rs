@@ -4,7 +4,7 @@
 use chrono::{TimeDelta, Weekday};
 use payout_app::ports::{
     AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, PayoutCreation,
-    PayoutQuery, Store, WriteOutcome,
+    PayoutQuery, Store, VoidOutcome, WriteOutcome,
 };
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
@@ -681,4 +681,61 @@ pub async fn heartbeats_keep_the_latest(store: &dyn Store) {
         store.last_heartbeat("planner").await.unwrap(),
         Some(t0 + TimeDelta::minutes(5))
     );
+}
+
+pub async fn a_voided_earning_leaves_the_balance_for_good(store: &dyn Store) {
+    let (creation, cutoff) = seed_period(store).await;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let refunded = World::earning("b1", 0, "100.00", monday);
+    assert_eq!(
+        store.void_earning(&refunded.id, cutoff).await.unwrap(),
+        VoidOutcome::Voided
+    );
+    assert_eq!(
+        store.void_earning(&refunded.id, cutoff).await.unwrap(),
+        VoidOutcome::AlreadyVoided
+    );
+    let unknown = payout_core::ids::EarningId::parse("never-recorded").unwrap();
+    assert_eq!(
+        store.void_earning(&unknown, cutoff).await.unwrap(),
+        VoidOutcome::Unknown
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!((open.gross_minor, open.services), (20000, 2));
+    // A repeat of its completion does not bring it back.
+    let repeat = store
+        .insert_earnings(std::slice::from_ref(&refunded), &["h0".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(repeat, vec![IntakeOutcome::Duplicate]);
+    let totals = store.ledger_totals(Currency::Usd).await.unwrap();
+    assert_eq!(
+        totals.earnings_minor, 20000,
+        "a voided earning is no earning"
+    );
+    assert!(totals.conserves_money());
+    // A period closed on what was read before the void no longer matches.
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::ClaimChanged
+    );
+}
+
+pub async fn a_claimed_earning_is_not_voided_and_names_its_payout(store: &dyn Store) {
+    let (creation, cutoff) = seed_period(store).await;
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::Created
+    );
+    let paid = World::earning("b1", 1, "100.00", utc(2026, 3, 2, 12, 1));
+    assert_eq!(
+        store.void_earning(&paid.id, cutoff).await.unwrap(),
+        VoidOutcome::Claimed(creation.payout.id.clone())
+    );
+    let totals = store.ledger_totals(Currency::Usd).await.unwrap();
+    assert_eq!(totals.earnings_minor, 30000);
+    assert!(totals.conserves_money());
 }

@@ -10,6 +10,8 @@
 //! 3. [`services`]: the ports and configuration a use case runs with.
 //! 4. Use cases:
 //!    - [`ingest`]: earnings and deductions in, idempotent by id, within the intake limits.
+//!    - [`platform_events`]: the booking platform's completed and refunded services, as
+//!      earnings recorded, voided or clawed back.
 //!    - [`period`]: close one barber's period (shared by the planner and manual payouts), and
 //!      what it would settle now.
 //!    - [`plan`]: close due periods into payouts and enqueue their jobs.
@@ -51,6 +53,7 @@ pub mod period;
 pub mod plan;
 pub mod planner_tick;
 pub mod planning_failure;
+pub mod platform_events;
 pub mod ports;
 pub mod rails;
 pub mod reconcile;

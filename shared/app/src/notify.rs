@@ -88,6 +88,7 @@ fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
         DeductionKind::BoothRent => "Booth rent".to_string(),
         DeductionKind::SupplyFee => "Supply fee".to_string(),
         DeductionKind::CarriedBalance => "Balance carried from an earlier period".to_string(),
+        DeductionKind::Refund => "Refunded service".to_string(),
         DeductionKind::Other if line.description.trim().is_empty() => "Other deduction".to_string(),
         DeductionKind::Other => line.description.trim().to_string(),
     }

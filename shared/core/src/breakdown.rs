@@ -58,6 +58,24 @@ pub enum SettlementDecision {
     CarryOwed(PayoutBreakdown),
 }
 
+impl PayoutBreakdown {
+    /// What the barber was paid for `amount` of this payout's gross: its commission at the
+    /// payout's rate and its share of the volume bonus, each rounded once. What a refund of
+    /// that service takes back.
+    pub fn share_of(&self, amount: Money) -> Result<Money, MoneyError> {
+        let commission =
+            Money::rounded(self.commission_rate.of(amount.amount()), amount.currency());
+        if self.gross.amount().is_zero() {
+            return Ok(commission);
+        }
+        let bonus = Money::rounded(
+            self.bonus.amount() * amount.amount() / self.gross.amount(),
+            amount.currency(),
+        );
+        commission.checked_add(bonus)
+    }
+}
+
 impl PayoutPolicy {
     /// Computes the breakdown for `activity` paid by `method`.
     pub fn breakdown(
@@ -146,6 +164,34 @@ mod tests {
             services,
             deductions,
         }
+    }
+
+    #[test]
+    fn a_refunded_service_takes_back_its_commission_and_bonus_share() {
+        let policy = PayoutPolicy::default();
+        let brief = policy
+            .breakdown(
+                &activity("1000.00", 60, vec![]),
+                PaymentMethod::StripeStandard,
+            )
+            .unwrap();
+        // 72 % of $16.00, no bonus below the threshold.
+        assert_eq!(brief.share_of(usd("16.00")).unwrap(), usd("11.52"));
+        let busy = policy
+            .breakdown(
+                &activity("20000.00", 120, vec![]),
+                PaymentMethod::StripeStandard,
+            )
+            .unwrap();
+        let share = busy.share_of(usd("200.00")).unwrap();
+        let bonus_share = Money::rounded(busy.bonus.amount() * Decimal::new(1, 2), Currency::Usd);
+        assert!(!busy.bonus.amount().is_zero());
+        assert_eq!(
+            share,
+            Money::rounded(busy.commission_rate.of(Decimal::new(200, 0)), Currency::Usd)
+                .checked_add(bonus_share)
+                .unwrap()
+        );
     }
 
     #[test]

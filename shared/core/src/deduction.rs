@@ -21,6 +21,9 @@ pub enum DeductionKind {
     Other,
     /// A negative balance from an earlier period, carried as owed. Written by the planner only.
     CarriedBalance,
+    /// What a barber was paid for a service the customer was refunded afterwards. Written by
+    /// the platform's refund events only.
+    Refund,
 }
 
 impl DeductionKind {
@@ -30,13 +33,16 @@ impl DeductionKind {
             DeductionKind::SupplyFee => "supply_fee",
             DeductionKind::Other => "other",
             DeductionKind::CarriedBalance => "carried_balance",
+            DeductionKind::Refund => "refund",
         }
     }
 
-    /// Kinds an operator may submit; a carried balance is only ever derived.
+    /// Kinds an operator may submit; a carried balance and a refund are only ever derived.
     pub fn parse_submitted(raw: &str) -> Result<Self, UnknownDeductionKind> {
         match raw.parse()? {
-            DeductionKind::CarriedBalance => Err(UnknownDeductionKind(raw.to_string())),
+            DeductionKind::CarriedBalance | DeductionKind::Refund => {
+                Err(UnknownDeductionKind(raw.to_string()))
+            }
             kind => Ok(kind),
         }
     }
@@ -50,6 +56,7 @@ impl FromStr for DeductionKind {
             "supply_fee" => Ok(DeductionKind::SupplyFee),
             "other" => Ok(DeductionKind::Other),
             "carried_balance" => Ok(DeductionKind::CarriedBalance),
+            "refund" => Ok(DeductionKind::Refund),
             _ => Err(UnknownDeductionKind(raw.to_string())),
         }
     }

@@ -1,8 +1,9 @@
 //! The HTTP API under `/api/v1/payout-scheduler`: one axum router for `payouts serve` and the
 //! API Lambda.
 //!
-//! - [`schedules`], [`ledger`] (earnings, deductions), [`payouts`], [`insights`] (analytics,
-//!   recommendations), [`operations`] (health, test notification, dead-letter replay): handlers.
+//! - [`schedules`], [`ledger`] (earnings, deductions), [`events`] (the platform's events),
+//!   [`payouts`], [`insights`] (analytics, recommendations), [`operations`] (health, test
+//!   notification, dead-letter replay): handlers.
 //! - [`prometheus`]: `GET /metrics`, the process's figures for a machine's monitoring.
 //! - [`webhooks`]: Stripe's deliveries, authenticated by signature.
 //! - [`auth`]: bearer JWT ([`oidc`]: an issuer's tokens checked against its keys) or an
@@ -12,6 +13,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod events;
 pub mod extract;
 #[cfg(feature = "lambda")]
 pub mod gateway;
@@ -79,6 +81,7 @@ pub fn router(state: ApiState) -> Router {
         .routes(routes!(schedules::onboarding_link))
         .routes(routes!(ledger::post_earnings))
         .routes(routes!(ledger::post_deduction))
+        .routes(routes!(events::post_event))
         .routes(routes!(payouts::list))
         .routes(routes!(payouts::manual))
         .routes(routes!(payouts::preview))

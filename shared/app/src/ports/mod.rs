@@ -22,5 +22,5 @@ pub use store::{
     AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
     LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity, PayoutCreation,
     PayoutQuery, PayoutStore, PayoutTotalsRow, PlanningFailure, PlanningFailures, Reports,
-    ScheduleStore, StatusTotals, Store, StoreError, WebhookInbox, WriteOutcome,
+    ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
 };

@@ -40,6 +40,18 @@ pub enum IntakeOutcome {
     Conflict,
 }
 
+/// What became of voiding an earning (its service was refunded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VoidOutcome {
+    /// It was open and is out of the balance for good.
+    Voided,
+    AlreadyVoided,
+    /// A payout holds it (paid, or on its way): the barber is paid for it.
+    Claimed(PayoutId),
+    /// No such earning.
+    Unknown,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
     Written,
@@ -278,6 +290,13 @@ pub trait LedgerStore: Send + Sync {
         content_hashes: &[String],
     ) -> Result<Vec<IntakeOutcome>, StoreError>;
     async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError>;
+    /// Takes an open earning out of the balance for good, if no payout holds it; a voided
+    /// earning is never claimed, counted or re-created by a repeat of its id.
+    async fn void_earning(
+        &self,
+        id: &EarningId,
+        at: DateTime<Utc>,
+    ) -> Result<VoidOutcome, StoreError>;
     async fn insert_deduction(
         &self,
         deduction: &Deduction,

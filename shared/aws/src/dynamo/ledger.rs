@@ -4,9 +4,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError};
+use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError, VoidOutcome};
 use payout_core::deduction::{DeductionKind, DeductionLine};
-use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::{Currency, Money};
 
@@ -191,6 +191,47 @@ pub async fn get_earning(
         .await?
         .map(|record| earning_from(&record))
         .transpose()
+}
+
+/// Voids an open earning: its open-index keys go, so no balance sees it and no claim (whose
+/// condition requires no `voided_at`) can take it.
+pub async fn void_earning(
+    store: &DynamoStore,
+    id: &EarningId,
+    at: DateTime<Utc>,
+) -> Result<VoidOutcome, StoreError> {
+    let result = store
+        .client
+        .update_item()
+        .table_name(&store.table)
+        .set_key(Some(earning_key(id.as_str())))
+        .update_expression("SET voided_at = :at REMOVE gsi1pk, gsi1sk")
+        .condition_expression(
+            "attribute_exists(pk) AND attribute_not_exists(payout_id) \
+             AND attribute_not_exists(voided_at)",
+        )
+        .expression_attribute_values(":at", micros(at))
+        .send()
+        .await;
+    match result {
+        Ok(_) => Ok(VoidOutcome::Voided),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            let Some(record) = store.get(earning_key(id.as_str())).await? else {
+                return Ok(VoidOutcome::Unknown);
+            };
+            if record.contains_key("voided_at") {
+                return Ok(VoidOutcome::AlreadyVoided);
+            }
+            let payout = get_s(&record, "payout_id")?;
+            Ok(VoidOutcome::Claimed(
+                PayoutId::parse(payout).map_err(corrupt)?,
+            ))
+        }
+        Err(e) => Err(backend(e)),
+    }
 }
 
 pub async fn insert_deduction(

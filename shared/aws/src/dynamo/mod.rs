@@ -35,7 +35,8 @@ use chrono::{DateTime, Utc};
 use payout_app::ports::{
     AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
     LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery,
-    PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox, WriteOutcome,
+    PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, VoidOutcome, WebhookInbox,
+    WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -282,6 +283,14 @@ impl LedgerStore for DynamoStore {
 
     async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError> {
         ledger::get_earning(self, id).await
+    }
+
+    async fn void_earning(
+        &self,
+        id: &EarningId,
+        at: DateTime<Utc>,
+    ) -> Result<VoidOutcome, StoreError> {
+        ledger::void_earning(self, id, at).await
     }
 
     async fn insert_deduction(

@@ -108,10 +108,11 @@ fn claim_item(
         .split_once('#')
         .ok_or_else(|| corrupt("key without a prefix"))?;
     let letter = if prefix == "EARNING" { "E" } else { "D" };
+    // A voided earning is never claimed, even by a claim read before it was voided.
     let condition = if repeatable {
-        "attribute_not_exists(payout_id) OR payout_id = :p"
+        "attribute_not_exists(voided_at) AND (attribute_not_exists(payout_id) OR payout_id = :p)"
     } else {
-        "attribute_not_exists(payout_id)"
+        "attribute_not_exists(voided_at) AND attribute_not_exists(payout_id)"
     };
     Ok(TransactWriteItem::builder()
         .update(

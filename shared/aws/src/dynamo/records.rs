@@ -186,6 +186,9 @@ pub async fn ledger_totals(
         })
         .await?
     {
+        if record.contains_key("voided_at") {
+            continue;
+        }
         let amount = get_n(&record, "amount_minor")?;
         add(&mut totals.earnings_minor, amount)?;
         totals.earnings_count += 1;

@@ -10,8 +10,8 @@ use payout_app::ports::{
     AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
     LedgerStore, LedgerTotals, NoticeDelivery, Notification, NotificationOutbox, OpenActivity,
     PayoutCreation, PayoutQuery, PayoutStore, PendingNotification, PlanningFailure,
-    PlanningFailures, Reports, ScheduleStore, SentNotification, Store, StoreError, WebhookInbox,
-    WriteOutcome,
+    PlanningFailures, Reports, ScheduleStore, SentNotification, Store, StoreError, VoidOutcome,
+    WebhookInbox, WriteOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -113,6 +113,7 @@ delegate_with_yield_points! {
             content_hashes: &[String],
         ) -> Result<Vec<IntakeOutcome>, StoreError>;
         fn get_earning(id: &EarningId) -> Result<Option<Earning>, StoreError>;
+        fn void_earning(id: &EarningId, at: DateTime<Utc>) -> Result<VoidOutcome, StoreError>;
         fn insert_deduction(
             deduction: &Deduction,
             content_hash: &str,

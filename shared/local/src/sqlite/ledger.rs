@@ -1,9 +1,9 @@
 //! Earnings and deductions: idempotent inserts and the open balance.
 
 use chrono::{DateTime, Utc};
-use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError};
+use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError, VoidOutcome};
 use payout_core::deduction::{DeductionKind, DeductionLine};
-use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::{Currency, Money};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -103,7 +103,8 @@ pub fn open_activity(
     let (gross_minor, services): (i64, i64) = conn
         .prepare_cached(
             "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM earnings
-             WHERE barber_id = ?1 AND payout_id IS NULL AND recorded_at <= ?2 AND currency = ?3",
+             WHERE barber_id = ?1 AND payout_id IS NULL AND voided_at IS NULL AND recorded_at <= ?2
+               AND currency = ?3",
         )
         .and_then(|mut statement| {
             statement.query_row(
@@ -151,6 +152,39 @@ pub fn open_activity(
         gross_minor,
         services: u32::try_from(services).map_err(|_| StoreError::Corrupt("count".into()))?,
         deductions,
+    })
+}
+
+pub fn void_earning(
+    conn: &Connection,
+    id: &EarningId,
+    at: DateTime<Utc>,
+) -> Result<VoidOutcome, StoreError> {
+    let voided = conn
+        .prepare_cached(
+            "UPDATE earnings SET voided_at = ?2
+             WHERE id = ?1 AND payout_id IS NULL AND voided_at IS NULL",
+        )
+        .and_then(|mut statement| statement.execute(params![id.as_str(), micros(at)]))
+        .map_err(backend)?;
+    if voided == 1 {
+        return Ok(VoidOutcome::Voided);
+    }
+    let stored: Option<(Option<String>, Option<i64>)> = conn
+        .prepare_cached("SELECT payout_id, voided_at FROM earnings WHERE id = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([id.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()
+        })
+        .map_err(backend)?;
+    Ok(match stored {
+        None => VoidOutcome::Unknown,
+        Some((_, Some(_))) => VoidOutcome::AlreadyVoided,
+        Some((Some(payout), None)) => VoidOutcome::Claimed(
+            PayoutId::parse(payout).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        ),
+        Some((None, None)) => VoidOutcome::Unknown,
     })
 }
 

@@ -11,12 +11,14 @@ use rusqlite::Connection;
 use super::{backend, outbox, planning};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 2] = [
+const MIGRATIONS: [&[&str]; 3] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
     // 2: the notification outbox's delivery state and the planner's failure records.
     &[outbox::SCHEMA, planning::SCHEMA],
+    // 3: earnings voided by a refund.
+    &["ALTER TABLE earnings ADD COLUMN voided_at INTEGER"],
 ];
 
 /// The version this build writes.

@@ -29,6 +29,7 @@ use payout_app::ports::{
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
+    VoidOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -403,6 +404,14 @@ impl LedgerStore for SqliteStore {
 
     async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError> {
         self.blocking(|conn| ledger::get_earning(conn, id))
+    }
+
+    async fn void_earning(
+        &self,
+        id: &EarningId,
+        at: DateTime<Utc>,
+    ) -> Result<VoidOutcome, StoreError> {
+        self.blocking(|conn| ledger::void_earning(conn, id, at))
     }
 
     async fn insert_deduction(

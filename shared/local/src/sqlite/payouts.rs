@@ -74,7 +74,8 @@ pub fn create(conn: &Connection, creation: &PayoutCreation) -> Result<CreateOutc
     let (claimed_gross, claimed_count): (Option<i64>, i64) = conn
         .prepare_cached(
             "UPDATE earnings SET payout_id = ?1
-             WHERE barber_id = ?2 AND payout_id IS NULL AND recorded_at <= ?3 AND currency = ?4
+             WHERE barber_id = ?2 AND payout_id IS NULL AND voided_at IS NULL
+               AND recorded_at <= ?3 AND currency = ?4
              RETURNING amount_minor",
         )
         .and_then(|mut statement| {

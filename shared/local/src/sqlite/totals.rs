@@ -51,7 +51,7 @@ pub fn ledger_totals(conn: &Connection, currency: Currency) -> Result<LedgerTota
         .query_row(
             "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*),
                     COALESCE(SUM(CASE WHEN payout_id IS NULL THEN amount_minor ELSE 0 END), 0)
-             FROM earnings WHERE currency = ?1",
+             FROM earnings WHERE currency = ?1 AND voided_at IS NULL",
             [code],
             |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
         )

@@ -1,0 +1,220 @@
+//! The booking platform's events in (EventBridge on AWS, `POST /events` on one machine): a
+//! completed service is an earning, idempotent by its booking id; a refunded one is reversed.
+//! An open (unpaid) earning is voided; one a payout holds becomes a deduction of kind `refund`
+//! for what the barber was paid for it (its commission and bonus share, never the service's
+//! price), idempotent by the booking too. A repeat that disagrees with what was recorded is a
+//! conflict, never silently dropped.
+//!
+//! The contract (`detail-type`, `detail`) is these types; their JSON Schemas are generated
+//! into `schemas/` and checked against them by a test.
+
+use chrono::{DateTime, Utc};
+use payout_core::deduction::DeductionKind;
+use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::ledger::{Deduction, Earning};
+use payout_core::money::{Currency, Money};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::AppError;
+use crate::ingest::{check_earnings, content_hash, ingest_earnings};
+use crate::ports::{IntakeOutcome, VoidOutcome};
+use crate::services::Services;
+
+/// The contract's version this build reads.
+pub const VERSION: u32 = 1;
+
+/// `detail-type` of a completed service.
+pub const SERVICE_COMPLETED: &str = "ServiceCompleted";
+/// `detail-type` of a refunded service.
+pub const SERVICE_REFUNDED: &str = "ServiceRefunded";
+
+/// A service the platform completed (and charged), or refunded: the event's `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ServiceDetail {
+    /// The booking; one completion and at most one refund per booking.
+    pub booking_id: String,
+    pub barber_id: String,
+    /// The service's price, a decimal string (`"45.00"`).
+    pub amount: String,
+    /// ISO 4217, the barber's payout currency (`USD`).
+    pub currency: String,
+    /// When the service was performed (completed) or refunded, RFC 3339.
+    pub occurred_at: DateTime<Utc>,
+    /// What was performed (`haircut`).
+    pub service: String,
+    /// The contract's version: 1.
+    pub version: u32,
+}
+
+/// A platform event this system acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformEvent {
+    ServiceCompleted(ServiceDetail),
+    ServiceRefunded(ServiceDetail),
+}
+
+/// What an event did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Applied {
+    /// The completed service is an open earning now.
+    Recorded,
+    /// The same event again: nothing changed.
+    Duplicate,
+    /// The refunded service's open earning is out of the balance.
+    Voided,
+    /// The refunded service was paid: what the barber was paid for it is owed back.
+    ClawedBack {
+        deduction_id: String,
+        amount: String,
+    },
+}
+
+impl PlatformEvent {
+    /// The event of `detail_type` with `detail`; an unknown type or a malformed detail is
+    /// invalid (a message to dead-letter, not to retry).
+    pub fn parse(detail_type: &str, detail: &Value) -> Result<Self, AppError> {
+        let parsed = |detail: &Value| {
+            let detail: ServiceDetail = serde_json::from_value(detail.clone())
+                .map_err(|e| AppError::Invalid(format!("{detail_type} detail: {e}")))?;
+            if detail.version != VERSION {
+                return Err(AppError::Invalid(format!(
+                    "{detail_type} version {} (this build reads version {VERSION})",
+                    detail.version
+                )));
+            }
+            Ok(detail)
+        };
+        match detail_type {
+            SERVICE_COMPLETED => Ok(PlatformEvent::ServiceCompleted(parsed(detail)?)),
+            SERVICE_REFUNDED => Ok(PlatformEvent::ServiceRefunded(parsed(detail)?)),
+            other => Err(AppError::Invalid(format!(
+                "unknown detail-type `{other}` (expected {SERVICE_COMPLETED} or {SERVICE_REFUNDED})"
+            ))),
+        }
+    }
+}
+
+impl ServiceDetail {
+    /// The earning this service is, recorded at `now`.
+    fn earning(&self, now: DateTime<Utc>) -> Result<Earning, AppError> {
+        let invalid = |e: &dyn std::fmt::Display| AppError::Invalid(format!("{e}"));
+        let currency: Currency = self.currency.parse().map_err(|e| invalid(&e))?;
+        Ok(Earning {
+            id: EarningId::parse(self.booking_id.as_str()).map_err(|e| invalid(&e))?,
+            barber_id: BarberId::parse(self.barber_id.as_str()).map_err(|e| invalid(&e))?,
+            amount: Money::parse(&self.amount, currency)?,
+            occurred_at: self.occurred_at,
+            service: self.service.clone(),
+            recorded_at: now,
+        })
+    }
+}
+
+/// Applies `event` at `now`.
+pub async fn apply_platform_event(
+    p: &Services,
+    event: &PlatformEvent,
+    now: DateTime<Utc>,
+) -> Result<Applied, AppError> {
+    match event {
+        PlatformEvent::ServiceCompleted(detail) => {
+            let earning = detail.earning(now)?;
+            check_earnings(&p.config.intake, std::slice::from_ref(&earning), now)?;
+            match ingest_earnings(p.store.as_ref(), std::slice::from_ref(&earning)).await?[..] {
+                [IntakeOutcome::Created] => Ok(Applied::Recorded),
+                [IntakeOutcome::Duplicate] => Ok(Applied::Duplicate),
+                _ => Err(AppError::Conflict(format!(
+                    "booking {} was recorded with other details",
+                    detail.booking_id
+                ))),
+            }
+        }
+        PlatformEvent::ServiceRefunded(detail) => refund(p, detail, now).await,
+    }
+}
+
+async fn refund(
+    p: &Services,
+    detail: &ServiceDetail,
+    now: DateTime<Utc>,
+) -> Result<Applied, AppError> {
+    let refunded = detail.earning(now)?;
+    let earning = p.store.get_earning(&refunded.id).await?.ok_or_else(|| {
+        // Events may arrive out of order: the completion may still be on its way.
+        AppError::NotFound(format!("the earning of booking {}", detail.booking_id))
+    })?;
+    if earning.barber_id != refunded.barber_id || earning.amount != refunded.amount {
+        return Err(AppError::Conflict(format!(
+            "refund of {} {} by barber {} for booking {}, which earned {} {} for barber {} \
+             (partial refunds are not supported)",
+            refunded.amount.amount(),
+            refunded.amount.currency(),
+            refunded.barber_id,
+            detail.booking_id,
+            earning.amount.amount(),
+            earning.amount.currency(),
+            earning.barber_id
+        )));
+    }
+    let payout_id = match p.store.void_earning(&earning.id, now).await? {
+        VoidOutcome::Voided => return Ok(Applied::Voided),
+        VoidOutcome::AlreadyVoided => return Ok(Applied::Duplicate),
+        VoidOutcome::Unknown => {
+            return Err(AppError::NotFound(format!(
+                "the earning of booking {}",
+                detail.booking_id
+            )));
+        }
+        VoidOutcome::Claimed(payout_id) => payout_id,
+    };
+    let payout = p
+        .store
+        .get_payout(&payout_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("payout {payout_id}")))?;
+    let deduction = Deduction {
+        id: DeductionId::parse(format!("refund-{}", earning.id))
+            .map_err(|e| AppError::Invalid(e.to_string()))?,
+        barber_id: earning.barber_id.clone(),
+        kind: DeductionKind::Refund,
+        amount: payout.breakdown.share_of(earning.amount)?,
+        description: format!("refund of booking {} (paid in {payout_id})", earning.id),
+        recorded_at: now,
+    };
+    let hash = content_hash(&deduction.canonical_content());
+    match p.store.insert_deduction(&deduction, &hash).await? {
+        IntakeOutcome::Created => Ok(Applied::ClawedBack {
+            deduction_id: deduction.id.to_string(),
+            amount: deduction.amount.amount().to_string(),
+        }),
+        IntakeOutcome::Duplicate => Ok(Applied::Duplicate),
+        IntakeOutcome::Conflict => Err(AppError::Conflict(format!(
+            "booking {}'s refund was recorded with another amount",
+            detail.booking_id
+        ))),
+    }
+}
+
+/// The JSON Schema of a `detail_type` event's detail, as `schemas/` holds it.
+#[cfg(feature = "schemas")]
+pub fn detail_schema(detail_type: &str) -> Value {
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(ServiceDetail)).expect("a schema is JSON");
+    schema["$id"] = Value::String(format!(
+        "https://github.com/payout-scheduler/schemas/{detail_type}.v{VERSION}.json"
+    ));
+    schema["title"] = Value::String(format!("{detail_type} detail, version {VERSION}"));
+    schema["description"] = Value::String(match detail_type {
+        SERVICE_REFUNDED => "A service the booking platform refunded in full: its open earning is \
+                             voided, or, once paid, what the barber was paid for it is owed back."
+            .to_string(),
+        _ => "A service the booking platform completed: the barber's earning, recorded once per \
+              booking."
+            .to_string(),
+    });
+    schema
+}
