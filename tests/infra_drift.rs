@@ -101,6 +101,7 @@ fn every_function_is_built_by_cargo_lambda_for_arm64() {
         ("ExecutorFunction", "payout-executor"),
         ("ApiFunction", "payout-api"),
         ("WebhooksFunction", "payout-webhooks"),
+        ("IntakeFunction", "payout-intake"),
     ] {
         let metadata = &t["Resources"][function]["Metadata"];
         assert_eq!(metadata["BuildMethod"], "rust-cargolambda");
@@ -112,6 +113,8 @@ fn every_function_is_built_by_cargo_lambda_for_arm64() {
         "ProcessingTimeAlarm",
         "DailyVolumeDropAlarm",
         "DeadLetterAlarm",
+        "IntakeDeadLetterAlarm",
+        "IntakeRejectedAlarm",
     ] {
         assert_eq!(
             t["Resources"][alarm]["Type"], "AWS::CloudWatch::Alarm",
@@ -198,6 +201,7 @@ fn no_secret_is_in_the_template_and_every_log_group_has_a_retention() {
         ("ExecutorFunction", "ExecutorLogGroup"),
         ("ApiFunction", "ApiLogGroup"),
         ("WebhooksFunction", "WebhooksLogGroup"),
+        ("IntakeFunction", "IntakeLogGroup"),
     ] {
         let group = resource(&t, log_group);
         let name = format!("{:?}", group["LogGroupName"]);
@@ -242,5 +246,32 @@ fn no_user_of_the_pool_can_write_its_own_barber_id() {
             .iter()
             .any(|resource_name| resource(&t, resource_name)["GroupName"] == group.as_str());
         assert!(declared, "the pool has no group {group}");
+    }
+}
+
+/// The functions publish every metric without dimensions too (`payout_aws::emf`), and an
+/// alarm on a metric with dimensions would watch only one slice of it: the alarms on the
+/// service's own metrics name none.
+#[test]
+fn the_alarms_watch_the_metrics_the_functions_publish() {
+    let t = template();
+    for (name, resource) in t["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::CloudWatch::Alarm" {
+            continue;
+        }
+        let alarm = &resource["Properties"];
+        let mut watched = vec![alarm.clone()];
+        for query in alarm["Metrics"].as_sequence().into_iter().flatten() {
+            watched.push(query["MetricStat"]["Metric"].clone());
+        }
+        for metric in watched {
+            if metric["Namespace"] == payout_aws::emf::NAMESPACE {
+                assert!(
+                    metric.get("Dimensions").is_none(),
+                    "{name:?} watches {:?} by dimension",
+                    metric["MetricName"]
+                );
+            }
+        }
     }
 }

@@ -9,7 +9,8 @@
 //! - The pipeline: [`pipeline`] (duplicates, racing executors, a flaky rail), [`operator`]
 //!   (manual payouts, retry, cancel), [`notifications`], [`health`], [`poison`] (one bad barber
 //!   among healthy ones).
-//! - The AWS shape: [`aws_pipeline`] (the handlers on moto), [`bootstrap`] (the four Lambda
+//! - The AWS shape: [`aws_pipeline`] (the handlers on moto), [`platform_events_aws`] (the
+//!   platform's events from an EventBridge rule through the intake queue), [`bootstrap`] (the four Lambda
 //!   bootstraps behind a Runtime API, driven with AWS's events), [`infra_drift`] (the template
 //!   and the local stack agree).
 //! - The deterministic simulation under faults: [`chaos`], [`chaos_dynamodb`].
@@ -32,5 +33,6 @@ mod infra_drift;
 mod notifications;
 mod operator;
 mod pipeline;
+mod platform_events_aws;
 mod poison;
 mod stripe_rail;

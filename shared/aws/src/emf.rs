@@ -45,7 +45,9 @@ impl EmfMetrics {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [keys],
+                    // Each metric also without dimensions: the alarms watch the totals, and
+                    // CloudWatch never sums a metric across its dimension sets.
+                    "Dimensions": [keys, []],
                     "Metrics": definitions,
                 }],
             }),
@@ -86,7 +88,11 @@ mod tests {
         assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], NAMESPACE);
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
-            json!(["Service", "Method"])
+            json!(["Service", "Method"]),
+        );
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][1],
+            json!([])
         );
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][1],

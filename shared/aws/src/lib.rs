@@ -6,7 +6,8 @@
 //! - [`sqs`]: the job queue on SQS, delays beyond SQS's 15-minute limit included.
 //! - [`sns`]: notifications through SNS with filterable message attributes.
 //! - [`emf`]: metrics as CloudWatch Embedded Metric Format log lines.
-//! - [`lambda`]: what the Lambda functions do with their events (thin mains call these).
+//! - [`lambda`]: what the Lambda functions do with their events (thin mains call these);
+//!   [`intake`]: the booking platform's events from EventBridge through the intake queue.
 //! - With the `emulator` feature (tests and `payouts-tools`, never a Lambda): [`stack`], the
 //!   deployment's resources created on an emulator (`payouts-tools aws-local up`), and
 //!   [`event_source`], the SQS event source mapping played by hand.
@@ -18,6 +19,7 @@ pub mod dynamo;
 pub mod emf;
 #[cfg(feature = "emulator")]
 pub mod event_source;
+pub mod intake;
 pub mod lambda;
 pub mod secrets;
 pub mod sns;
