@@ -8,12 +8,12 @@ use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeDelta, Utc, Weekday};
 use payout_app::ingest::ingest_earnings;
 use payout_aws::DynamoStore;
-use payout_aws::event_source::receive_as_event_source;
 use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::retry::{FailureKind, RetryPolicy};
 use payout_core::status::PayoutStatus;
 use payout_local::{FailurePlan, SimulatedRail};
+use payout_tests::aws_events::{a_minute_from_now, invoke_executor};
 use payout_tests::inboxes::SnsInbox;
 use payout_tests::moto::Moto;
 use payout_tests::notifier_contract::Inbox;
@@ -43,45 +43,6 @@ async fn racing_executors_on_dynamodb_pay_every_earning_exactly_once() {
         Duration::from_millis(2),
     );
     racing_executors_pay_exactly_once(&world).await;
-}
-
-/// One Lambda invocation over one real batch: handler, then delete what it did not report.
-/// A Lambda invocation's deadline with the executor's timeout (60 s) ahead.
-fn a_minute_from_now() -> chrono::DateTime<Utc> {
-    Utc::now() + TimeDelta::seconds(60)
-}
-
-async fn invoke_executor(
-    runtime: &AwsRuntime,
-    sqs: &aws_sdk_sqs::Client,
-    url: &str,
-) -> (usize, usize) {
-    let (event, handles) = receive_as_event_source(sqs, url).await.unwrap();
-    let received = handles.len();
-    let response = handle_job_batch(
-        runtime,
-        event,
-        "test-executor",
-        Utc::now(),
-        a_minute_from_now(),
-    )
-    .await;
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    for (id, handle) in &handles {
-        if !failed.contains(&id.as_str()) {
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(handle)
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    (received, failed.len())
 }
 
 #[tokio::test]

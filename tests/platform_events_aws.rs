@@ -1,24 +1,29 @@
-//! The booking platform's events on AWS, on moto: a rule on the event bus sends
+//! The booking platform's events on AWS, on moto. In: a rule on the event bus sends
 //! `ServiceCompleted`/`ServiceRefunded` to the intake queue, and the intake handler applies
 //! what the queue receives. Earnings are recorded once, a duplicate is absorbed, a conflicting
 //! repeat reaches the intake dead-letter queue with its reason, a refund voids an open earning
-//! and claws back a paid one's share.
+//! and claws back a paid one's share. Out: a payout the executor completes reaches a second
+//! rule's queue as one `PayoutCompleted`, through `PutEvents` partial failures.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
 use aws_sdk_sqs::types::MessageSystemAttributeName;
-use chrono::{TimeDelta, Utc, Weekday};
+use chrono::{TimeDelta, Utc};
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::payout_actions::manual_payout;
+use payout_app::ports::{EventPublisher, OutboundEvent};
+use payout_aws::eventbridge::EventBridgePublisher;
 use payout_aws::intake::{Rejections, handle_intake_batch};
-use payout_aws::lambda::AwsRuntime;
+use payout_aws::lambda::{AwsRuntime, publish_events};
 use payout_aws::stack::{StackNames, create_stack};
-use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::ids::{DeductionId, EarningId};
 use payout_core::money::{Currency, Money};
 use payout_local::{FailurePlan, SimulatedRail};
-use payout_tests::aws_events::sqs_batch;
+use payout_tests::aws_events::{invoke_executor, sqs_batch};
 use payout_tests::moto::{Moto, queue_arn};
 use payout_tests::world::World;
 use serde_json::{Value, json};
@@ -174,16 +179,7 @@ async fn platform_events_from_the_bus_move_the_ledger_once() {
     let rail = Arc::new(SimulatedRail::new(3, FailurePlan::default()));
     let runtime = AwsRuntime::new(&sdk, &resources, rail.clone(), "intake");
     let p = &runtime.services;
-    let barber = BarberId::parse("7").unwrap();
-    let now = Utc::now();
-    p.store
-        .put_schedule(&World::weekly_schedule(
-            "7",
-            Weekday::Fri,
-            now - TimeDelta::days(1),
-        ))
-        .await
-        .unwrap();
+    let barber = World::open_barber(p, "7", None, Utc::now()).await;
     let intake = Intake::create(&sdk).await;
 
     // Two services, one of them twice, and a repeat that disagrees.
@@ -255,4 +251,136 @@ async fn platform_events_from_the_bus_move_the_ledger_once() {
         "the commission, not the price"
     );
     assert_eq!(rail.transfers().len(), 1);
+}
+
+/// `PutEvents` failing for every other entry of its first call (reported, never sent), then
+/// passing everything through: a partial failure as EventBridge reports one.
+struct PartlyFailingOnce {
+    inner: EventBridgePublisher,
+    failed: AtomicBool,
+}
+
+#[async_trait]
+impl EventPublisher for PartlyFailingOnce {
+    async fn publish(&self, events: &[OutboundEvent]) -> Vec<Result<(), String>> {
+        if self.failed.swap(true, Ordering::SeqCst) {
+            return self.inner.publish(events).await;
+        }
+        let passed: Vec<OutboundEvent> = events.iter().skip(1).step_by(2).cloned().collect();
+        let mut sent = self.inner.publish(&passed).await.into_iter();
+        (0..events.len())
+            .map(|index| {
+                if index % 2 == 0 {
+                    Err("ThrottlingException: injected".to_string())
+                } else {
+                    sent.next().unwrap()
+                }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_completed_payout_reaches_the_platform_once_through_partial_failures() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let resources = create_stack(&sdk, &StackNames::with_prefix("out"), None)
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let platform_queue = sqs
+        .create_queue()
+        .queue_name("platform-payout-events")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let pattern =
+        json!({"source": [payout_aws::eventbridge::SOURCE], "detail-type": ["PayoutCompleted"]});
+    events
+        .put_rule()
+        .name("payouts-completed")
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    let target = queue_arn(&sqs, &platform_queue).await;
+    events
+        .put_targets()
+        .rule("payouts-completed")
+        .targets(
+            Target::builder()
+                .id("platform")
+                .arn(target)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let rail = Arc::new(SimulatedRail::new(4, FailurePlan::default()));
+    let mut runtime = AwsRuntime::new(&sdk, &resources, rail, "executor");
+    runtime.events = Some(Arc::new(PartlyFailingOnce {
+        inner: EventBridgePublisher::new(events.clone(), "default"),
+        failed: AtomicBool::new(false),
+    }));
+    let p = &runtime.services;
+    let now = Utc::now();
+    let mut paid = Vec::new();
+    for barber in ["8", "9"] {
+        let barber = World::open_barber(p, barber, Some("80.00"), now).await;
+        paid.push(
+            manual_payout(p, &barber, "end of day", "operator", now)
+                .await
+                .unwrap(),
+        );
+    }
+    // The executor pays both and publishes what it can: half its events fail.
+    let (received, failed) = invoke_executor(&runtime, &sqs, &resources.queue_url).await;
+    assert_eq!((received, failed), (2, 0));
+    assert!(
+        !p.store.unpublished_events(10).await.unwrap().is_empty(),
+        "some were left"
+    );
+    // The next invocation publishes the rest.
+    publish_events(&runtime).await;
+    assert!(p.store.unpublished_events(10).await.unwrap().is_empty());
+    publish_events(&runtime).await;
+
+    let mut completed = Vec::new();
+    for _ in 0..10 {
+        let output = sqs
+            .receive_message()
+            .queue_url(&platform_queue)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        completed.extend(
+            output
+                .messages
+                .unwrap_or_default()
+                .iter()
+                .map(|message| serde_json::from_str::<Value>(message.body().unwrap()).unwrap()),
+        );
+        if completed.len() >= 2 {
+            break;
+        }
+    }
+    let mut payouts: Vec<&str> = completed
+        .iter()
+        .map(|event| {
+            assert_eq!(event["detail-type"], "PayoutCompleted");
+            assert_eq!(event["detail"]["status"], "completed");
+            assert!(event["detail"]["event_id"].as_str().unwrap().contains(':'));
+            event["detail"]["payout_id"].as_str().unwrap()
+        })
+        .collect();
+    payouts.sort_unstable();
+    let mut expected: Vec<&str> = paid.iter().map(|payout| payout.id.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(payouts, expected, "one PayoutCompleted per payout");
 }

@@ -1,9 +1,11 @@
 //! Events shaped exactly as AWS delivers them to a function: API Gateway HTTP API (payload
 //! 2.0) requests with the claims its JWT authorizer verified, SQS batches from received
-//! messages, and EventBridge Scheduler's tick.
+//! messages, and EventBridge Scheduler's tick; and an executor invocation on a real batch.
 
 use aws_sdk_sqs::types::Message;
 use chrono::{DateTime, Utc};
+use payout_aws::event_source::receive_as_event_source;
+use payout_aws::lambda::{AwsRuntime, handle_job_batch};
 use serde_json::{Value, json};
 
 pub const ROUTE_KEY: &str = "ANY /api/v1/payout-scheduler/{proxy+}";
@@ -75,4 +77,44 @@ pub fn scheduled_tick(time: DateTime<Utc>) -> Value {
         "resources": ["arn:aws:scheduler:us-east-1:123456789012:schedule/default/payout-planner"],
         "detail": {}
     })
+}
+
+/// A Lambda invocation's deadline with the executor's timeout (60 s) ahead.
+pub fn a_minute_from_now() -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::TimeDelta::seconds(60)
+}
+
+/// One executor invocation over one real batch of the job queue at `url`, as the event source
+/// makes it: the handler, then the deletion of what it did not report. (received, failed).
+pub async fn invoke_executor(
+    runtime: &AwsRuntime,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> (usize, usize) {
+    let (event, handles) = receive_as_event_source(sqs, url).await.unwrap();
+    let received = handles.len();
+    let response = handle_job_batch(
+        runtime,
+        event,
+        "test-executor",
+        Utc::now(),
+        a_minute_from_now(),
+    )
+    .await;
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    for (id, handle) in &handles {
+        if !failed.contains(&id.as_str()) {
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(handle)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    (received, failed.len())
 }

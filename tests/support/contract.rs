@@ -739,3 +739,42 @@ pub async fn a_claimed_earning_is_not_voided_and_names_its_payout(store: &dyn St
     assert_eq!(totals.earnings_minor, 30000);
     assert!(totals.conserves_money());
 }
+
+pub async fn payout_events_wait_in_the_outbox_until_published(store: &dyn Store) {
+    let (creation, cutoff) = seed_period(store).await;
+    store.create_payout(&creation).await.unwrap();
+    let mut payout = creation.payout.clone();
+    let read = payout.version;
+    let attempt = payout.begin_attempt(cutoff, "exec").unwrap();
+    // A stale write leaves no event behind.
+    let mut stale = creation.payout.clone();
+    let lost = stale.begin_attempt(cutoff, "other").unwrap();
+    store.update_payout(&payout, read, &attempt).await.unwrap();
+    assert_eq!(
+        store.update_payout(&stale, read, &lost).await.unwrap(),
+        WriteOutcome::Stale
+    );
+    let pending = store.unpublished_events(10).await.unwrap();
+    let trail = store.audit_trail(&payout.id).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|(_, event)| event.clone())
+            .collect::<Vec<_>>(),
+        trail,
+        "each recorded change, oldest first"
+    );
+    let (first_seq, _) = pending[0];
+    store
+        .mark_published(&[(payout.id.clone(), first_seq)])
+        .await
+        .unwrap();
+    let left = store.unpublished_events(10).await.unwrap();
+    assert_eq!(left, pending[1..].to_vec());
+    let rest: Vec<_> = left
+        .iter()
+        .map(|(seq, _)| (payout.id.clone(), *seq))
+        .collect();
+    store.mark_published(&rest).await.unwrap();
+    assert!(store.unpublished_events(10).await.unwrap().is_empty());
+}

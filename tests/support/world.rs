@@ -6,6 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc, Weekday};
 use chrono_tz::Tz;
+use payout_app::ingest::ingest_earnings;
 use payout_app::ports::{
     Delivery, JobQueue, PaymentRail, PayoutJob, QueueDepth, QueueError, RailError, Store,
     TransferReceipt, TransferRequest,
@@ -119,6 +120,23 @@ impl World {
                 time_zone: Tz::America__New_York,
             },
         }
+    }
+
+    /// Gives `barber` a weekly schedule in `p`'s store and, with `amount`, one open earning
+    /// from an hour before `now`.
+    pub async fn open_barber(
+        p: &Services,
+        barber: &str,
+        amount: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> BarberId {
+        let schedule = Self::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(1));
+        p.store.put_schedule(&schedule).await.unwrap();
+        if let Some(amount) = amount {
+            let earning = Self::earning(barber, 0, amount, now - TimeDelta::hours(1));
+            ingest_earnings(p.store.as_ref(), &[earning]).await.unwrap();
+        }
+        schedule.barber_id
     }
 
     pub fn earning(barber: &str, n: usize, amount: &str, at: DateTime<Utc>) -> Earning {

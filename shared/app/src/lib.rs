@@ -31,6 +31,7 @@
 //!    - [`reconcile`]: the store compared with the payment provider.
 //!    - [`recovery`]: re-enqueue payouts whose job was lost.
 //!    - [`notify`]: tell the barber once per event, delivered at least once.
+//!    - [`payout_events`]: payout state changes out to the platform, from the store's outbox.
 //!    - [`advance_notice`]: tell the barber ahead of a scheduled run what to expect.
 //!    - [`webhooks`]: Stripe webhook verification and the events it applies.
 //! 5. Read models: [`insights`] (analytics and schedule recommendations) and [`health`] (the
@@ -49,6 +50,7 @@ pub mod ingest;
 pub mod insights;
 pub mod notify;
 pub mod payout_actions;
+pub mod payout_events;
 pub mod period;
 pub mod plan;
 pub mod planner_tick;

@@ -11,14 +11,16 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use payout_app::config::Settings;
 use payout_app::execute::{JobOutcome, execute_payout_before, time_for_a_job};
+use payout_app::payout_events::publish_payout_events;
 use payout_app::plan::PlanReport;
 use payout_app::planner_tick::planner_tick;
-use payout_app::ports::{JobQueue, Metric, PayoutJob};
+use payout_app::ports::{EventPublisher, JobQueue, Metric, PayoutJob};
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::retry::FailureKind;
 
 use crate::dynamo::DynamoStore;
 use crate::emf::EmfMetrics;
+use crate::eventbridge::EventBridgePublisher;
 use crate::sns::SnsNotifier;
 use crate::sqs::{SqsQueue, parse_job};
 
@@ -63,6 +65,8 @@ pub struct AwsRuntime {
     pub queue: Arc<SqsQueue>,
     /// The whole configuration, for what the functions wire beyond the use cases (sign-in).
     pub settings: Settings,
+    /// Where payout events go (the bus `EVENT_BUS_NAME` names); none without one.
+    pub events: Option<Arc<dyn EventPublisher>>,
 }
 
 impl AwsRuntime {
@@ -96,6 +100,7 @@ impl AwsRuntime {
             },
             queue,
             settings: Settings::default(),
+            events: None,
         }
     }
 }
@@ -136,6 +141,14 @@ pub async fn runtime_from_env(
     let mut runtime = AwsRuntime::new(&sdk, &Resources::from_env()?, rail, service);
     runtime.services.config = config;
     runtime.settings = settings;
+    if let Ok(bus) = std::env::var("EVENT_BUS_NAME")
+        && !bus.is_empty()
+    {
+        runtime.events = Some(Arc::new(EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&sdk),
+            bus,
+        )));
+    }
     Ok(runtime)
 }
 
@@ -164,7 +177,24 @@ pub async fn handle_schedule_tick(
     deadline: std::time::Instant,
 ) -> Result<PlanReport, AppError> {
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
-    planner_tick(&runtime.services, now, &keep_going).await
+    let report = planner_tick(&runtime.services, now, &keep_going).await;
+    publish_events(runtime).await;
+    report
+}
+
+/// Publishes the outbox's payout events when the function has a bus; what fails is logged and
+/// left in the outbox for the next invocation.
+pub async fn publish_events(runtime: &AwsRuntime) {
+    let Some(publisher) = &runtime.events else {
+        return;
+    };
+    match publish_payout_events(&runtime.services, publisher.as_ref()).await {
+        Ok(report) if report.published + report.failed > 0 => {
+            tracing::info!(?report, "payout events published");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::warn!(%error, "payout events not published; retried later"),
+    }
 }
 
 /// One SQS batch: every message is handled on its own; the ones to see again are reported as
@@ -218,6 +248,7 @@ pub async fn handle_job_batch(
             response.add_failure(id);
         }
     }
+    publish_events(runtime).await;
     response
 }
 

@@ -6,6 +6,7 @@
 //! - [`sqs`]: the job queue on SQS, delays beyond SQS's 15-minute limit included.
 //! - [`sns`]: notifications through SNS with filterable message attributes.
 //! - [`emf`]: metrics as CloudWatch Embedded Metric Format log lines.
+//! - [`eventbridge`]: payout events onto the platform's EventBridge bus.
 //! - [`lambda`]: what the Lambda functions do with their events (thin mains call these);
 //!   [`intake`]: the booking platform's events from EventBridge through the intake queue.
 //! - With the `emulator` feature (tests and `payouts-tools`, never a Lambda): [`stack`], the
@@ -19,6 +20,7 @@ pub mod dynamo;
 pub mod emf;
 #[cfg(feature = "emulator")]
 pub mod event_source;
+pub mod eventbridge;
 pub mod intake;
 pub mod lambda;
 pub mod secrets;

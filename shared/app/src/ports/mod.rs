@@ -2,6 +2,7 @@
 //! (`payout-local`) and the AWS adapters implement them and pass one contract suite.
 
 pub mod clock;
+pub mod events;
 pub mod metrics;
 pub mod notifier;
 pub mod onboarding;
@@ -10,6 +11,7 @@ pub mod rail;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use events::{EventPublisher, OutboundEvent};
 pub use metrics::{Cumulative, Metric, Metrics, NoMetrics, Unit};
 pub use notifier::{
     Channel, NoticeState, Notification, NotificationKind, Notifier, NotifyError,
@@ -19,8 +21,9 @@ pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
-    LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity, PayoutCreation,
-    PayoutQuery, PayoutStore, PayoutTotalsRow, PlanningFailure, PlanningFailures, Reports,
-    ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
+    IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity,
+    PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, PlanningFailure, PlanningFailures,
+    Reports, ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox,
+    WriteOutcome,
 };

@@ -407,6 +407,18 @@ pub trait WebhookInbox: Send + Sync {
     async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError>;
 }
 
+/// The payout events the platform hears of: each audit event is written with the state change
+/// it records (in the same transaction), unpublished, and stays so until a publisher delivered
+/// it. Events of a store older than this outbox count as published.
+#[async_trait]
+pub trait EventOutbox: Send + Sync {
+    /// Up to `limit` unpublished audit events with their sequence in the payout's trail,
+    /// oldest first.
+    async fn unpublished_events(&self, limit: usize) -> Result<Vec<(u64, AuditEvent)>, StoreError>;
+    /// Marks these (payout, sequence) events published.
+    async fn mark_published(&self, events: &[(PayoutId, u64)]) -> Result<(), StoreError>;
+}
+
 /// Barbers the planner could not plan.
 #[async_trait]
 pub trait PlanningFailures: Send + Sync {
@@ -458,6 +470,7 @@ pub trait Store:
     + PayoutStore
     + BarberLocks
     + NotificationOutbox
+    + EventOutbox
     + WebhookInbox
     + PlanningFailures
     + Heartbeats
@@ -471,6 +484,7 @@ impl<T> Store for T where
         + PayoutStore
         + BarberLocks
         + NotificationOutbox
+        + EventOutbox
         + WebhookInbox
         + PlanningFailures
         + Heartbeats

@@ -7,7 +7,7 @@
 //! | earning         | `EARNING#e`         | `EARNING`           | `OPEN#b` / `E#recorded#e` (open)    | `CLAIM#p` / `E#e` (claimed)  |
 //! | deduction       | `DEDUCTION#d`       | `DEDUCTION`         | `OPEN#b` / `D#recorded#d` (open)    | `CLAIM#p` / `D#d` (claimed)  |
 //! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      |
-//! | audit event     | `PAYOUT#p`          | `EVENT#seq`         |                                     |                              |
+//! | audit event     | `PAYOUT#p`          | `EVENT#seq`         |                                     | `EVENTS_OUT` / `at#p#seq` (unpublished) |
 //! | barber lock     | `LOCK#BARBER#b`     | `LOCK`              |                                     |                              |
 //! | notification    | `NOTIFY#key`        | `NOTIFY`            | `NOTICES#b` / `sent#key`            | `OUTBOX` / `next#key` (pending) |
 //! | planning failure| `BARBER#b`          | `PLANNING`          |                                     | `PLANNING_FAILURES` / `b`    |
@@ -20,6 +20,7 @@
 //! expression here; a failed one is `ConditionalCheckFailed`, reported as the port's typed
 //! outcome, never as an error.
 
+mod events_out;
 mod item;
 mod ledger;
 mod outbox;
@@ -33,10 +34,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
-    LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery,
-    PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, VoidOutcome, WebhookInbox,
-    WriteOutcome,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
+    IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation,
+    PayoutQuery, PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, VoidOutcome,
+    WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -268,6 +269,17 @@ impl ScheduleStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<PayoutSchedule>, StoreError> {
         schedules::list(self, after, limit).await
+    }
+}
+
+#[async_trait]
+impl EventOutbox for DynamoStore {
+    async fn unpublished_events(&self, limit: usize) -> Result<Vec<(u64, AuditEvent)>, StoreError> {
+        events_out::unpublished_events(self, limit).await
+    }
+
+    async fn mark_published(&self, events: &[(PayoutId, u64)]) -> Result<(), StoreError> {
+        events_out::mark_published(self, events).await
     }
 }
 

@@ -93,6 +93,7 @@ fn event_item(
 ) -> Result<TransactWriteItem, StoreError> {
     let mut record = event_key(&event.payout_id, seq);
     record.insert("json_doc".into(), to_json(event)?);
+    record.extend(super::events_out::outbox_keys(event, seq));
     put(store, record, Some("attribute_not_exists(pk)"))
 }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
-    LedgerStore, LedgerTotals, NoticeDelivery, Notification, NotificationOutbox, OpenActivity,
-    PayoutCreation, PayoutQuery, PayoutStore, PendingNotification, PlanningFailure,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
+    IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, Notification, NotificationOutbox,
+    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PendingNotification, PlanningFailure,
     PlanningFailures, Reports, ScheduleStore, SentNotification, Store, StoreError, VoidOutcome,
     WebhookInbox, WriteOutcome,
 };
@@ -224,6 +224,13 @@ delegate_with_yield_points! {
             barber: &BarberId,
             limit: usize,
         ) -> Result<Vec<SentNotification>, StoreError>;
+    }
+}
+
+delegate_with_yield_points! {
+    EventOutbox {
+        fn unpublished_events(limit: usize) -> Result<Vec<(u64, AuditEvent)>, StoreError>;
+        fn mark_published(events: &[(PayoutId, u64)]) -> Result<(), StoreError>;
     }
 }
 

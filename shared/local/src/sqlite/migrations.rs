@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{backend, outbox, planning};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 3] = [
+const MIGRATIONS: [&[&str]; 4] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -19,6 +19,12 @@ const MIGRATIONS: [&[&str]; 3] = [
     &[outbox::SCHEMA, planning::SCHEMA],
     // 3: earnings voided by a refund.
     &["ALTER TABLE earnings ADD COLUMN voided_at INTEGER"],
+    // 4: the payout events' outbox. Events written before it count as published: an upgrade
+    // does not replay history to the platform.
+    &[
+        "ALTER TABLE audit_events ADD COLUMN published INTEGER NOT NULL DEFAULT 1",
+        "CREATE INDEX audit_events_unpublished ON audit_events (payout_id, seq) WHERE published = 0",
+    ],
 ];
 
 /// The version this build writes.

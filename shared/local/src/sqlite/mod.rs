@@ -23,9 +23,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use payout_app::ports::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, Heartbeats, IntakeOutcome,
-    LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery,
-    PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox, WriteOutcome,
+    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
+    IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation,
+    PayoutQuery, PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox,
+    WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -386,6 +387,17 @@ impl ScheduleStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<PayoutSchedule>, StoreError> {
         self.blocking(|conn| schedules::list(conn, after, limit))
+    }
+}
+
+#[async_trait]
+impl EventOutbox for SqliteStore {
+    async fn unpublished_events(&self, limit: usize) -> Result<Vec<(u64, AuditEvent)>, StoreError> {
+        self.blocking(|conn| payouts::unpublished_events(conn, limit))
+    }
+
+    async fn mark_published(&self, events: &[(PayoutId, u64)]) -> Result<(), StoreError> {
+        self.transaction(|tx| payouts::mark_published(tx, events), |_| true)
     }
 }
 

@@ -15,11 +15,13 @@ use super::schedules;
 
 fn append_event(conn: &Connection, seq: u64, event: &AuditEvent) -> Result<(), StoreError> {
     let body = to_json(event)?;
-    conn.prepare_cached("INSERT INTO audit_events (payout_id, seq, body) VALUES (?1, ?2, ?3)")
-        .and_then(|mut statement| {
-            statement.execute(params![event.payout_id.as_str(), seq as i64, body])
-        })
-        .map_err(backend)?;
+    conn.prepare_cached(
+        "INSERT INTO audit_events (payout_id, seq, body, published) VALUES (?1, ?2, ?3, 0)",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![event.payout_id.as_str(), seq as i64, body])
+    })
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -212,6 +214,39 @@ pub fn audit_trail(conn: &Connection, id: &PayoutId) -> Result<Vec<AuditEvent>, 
         .collect::<Result<Vec<_>, _>>()
         .map_err(backend)?;
     bodies.iter().map(|body| from_json(body)).collect()
+}
+
+pub fn unpublished_events(
+    conn: &Connection,
+    limit: usize,
+) -> Result<Vec<(u64, AuditEvent)>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT seq, body FROM audit_events WHERE published = 0 ORDER BY rowid LIMIT ?1",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([limit as i64], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    rows.iter()
+        .map(|(seq, body)| Ok((*seq as u64, from_json(body)?)))
+        .collect()
+}
+
+pub fn mark_published(conn: &Connection, events: &[(PayoutId, u64)]) -> Result<(), StoreError> {
+    let mut statement = conn
+        .prepare_cached("UPDATE audit_events SET published = 1 WHERE payout_id = ?1 AND seq = ?2")
+        .map_err(backend)?;
+    for (payout, seq) in events {
+        statement
+            .execute(params![payout.as_str(), *seq as i64])
+            .map_err(backend)?;
+    }
+    Ok(())
 }
 
 pub fn stalled(
