@@ -7,6 +7,7 @@
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
 //! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
 //! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
+//! - [`webhooks_out`]: payout events to a webhook receiver, signed, redelivered after a 500.
 //! - [`crash`]: `payouts serve` killed mid-batch and restarted pays each payout once.
 
 mod config;
@@ -17,3 +18,4 @@ mod notices;
 mod operations;
 mod sign_in;
 mod stripe;
+mod webhooks_out;

@@ -60,6 +60,7 @@ impl TestApp {
             auth: ServeAuth::hs256(SECRET),
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),
             notifier: Default::default(),
+            webhooks: Vec::new(),
             provider: Provider::Simulated {
                 failures: rail_failures,
                 latency: Duration::ZERO,

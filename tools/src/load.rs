@@ -62,6 +62,7 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
         auth: ServeAuth::hs256(SECRET),
         stripe_webhook_secret: None,
         notifier: Default::default(),
+        webhooks: Vec::new(),
         provider: Provider::Simulated {
             failures: FailurePlan::default(),
             latency: Duration::ZERO,

@@ -4,7 +4,8 @@
 //! store's outbox (each audit event, written in the transaction of the change it records). An
 //! event is marked published only once the publisher delivered it; a partial failure is
 //! retried for what failed. Each carries a stable id (`<payout>:<sequence>`) for consumers to
-//! drop duplicates.
+//! drop duplicates. One not delivered within `events.expire_after` of its change is given up
+//! (counted as `EventsExpired`).
 
 use std::collections::HashMap;
 
@@ -130,15 +131,29 @@ pub struct PublishReport {
     pub published: usize,
     /// Events that failed, left in the outbox for the next call.
     pub failed: usize,
+    /// Events given up: undelivered past `events.expire_after`.
+    pub expired: usize,
 }
 
 /// Publishes up to [`PUBLISH_BATCH`] events of the outbox through `publisher`, marking the
-/// audit events whose every event was delivered.
+/// audit events whose every event was delivered, or that expired by `now`.
 pub async fn publish_payout_events(
     p: &Services,
     publisher: &dyn EventPublisher,
+    now: DateTime<Utc>,
 ) -> Result<PublishReport, AppError> {
-    let pending = p.store.unpublished_events(PUBLISH_BATCH).await?;
+    let mut report = PublishReport::default();
+    let mut delivered = Vec::new();
+    let mut pending = Vec::new();
+    for (seq, event) in p.store.unpublished_events(PUBLISH_BATCH).await? {
+        if event.at + p.config.events_expire_after < now {
+            tracing::warn!(payout_id = %event.payout_id, seq, "payout event expired undelivered");
+            report.expired += 1;
+            delivered.push((event.payout_id.clone(), seq));
+        } else {
+            pending.push((seq, event));
+        }
+    }
     let mut payouts: HashMap<PayoutId, Payout> = HashMap::new();
     let mut events = Vec::new();
     // For each audit event, the range of `events` it made.
@@ -161,8 +176,6 @@ pub async fn publish_payout_events(
     } else {
         publisher.publish(&events).await
     };
-    let mut delivered = Vec::new();
-    let mut report = PublishReport::default();
     for ((seq, event), range) in pending.iter().zip(made) {
         let failures = results[range.clone()].iter().filter(|r| r.is_err()).count();
         report.failed += failures;
@@ -182,6 +195,7 @@ pub async fn publish_payout_events(
         &[
             Metric::count("EventsPublished", report.published as i64),
             Metric::count("EventsPublishFailed", report.failed as i64),
+            Metric::count("EventsExpired", report.expired as i64),
         ],
     );
     Ok(report)

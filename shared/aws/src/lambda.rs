@@ -11,7 +11,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use payout_app::config::Settings;
 use payout_app::execute::{JobOutcome, execute_payout_before, time_for_a_job};
-use payout_app::payout_events::publish_payout_events;
+use payout_app::payout_events::{PublishReport, publish_payout_events};
 use payout_app::plan::PlanReport;
 use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{EventPublisher, JobQueue, Metric, PayoutJob};
@@ -188,8 +188,8 @@ pub async fn publish_events(runtime: &AwsRuntime) {
     let Some(publisher) = &runtime.events else {
         return;
     };
-    match publish_payout_events(&runtime.services, publisher.as_ref()).await {
-        Ok(report) if report.published + report.failed > 0 => {
+    match publish_payout_events(&runtime.services, publisher.as_ref(), Utc::now()).await {
+        Ok(report) if report != PublishReport::default() => {
             tracing::info!(?report, "payout events published");
         }
         Ok(_) => {}
@@ -248,7 +248,10 @@ pub async fn handle_job_batch(
             response.add_failure(id);
         }
     }
-    publish_events(runtime).await;
+    // The events wait in the outbox for the next invocation if this one has no time left.
+    if time_for_a_job(&runtime.services, deadline) {
+        publish_events(runtime).await;
+    }
     response
 }
 

@@ -5,6 +5,7 @@
 //! - [`memory_queue`]: an in-process delay queue with visibility timeouts and redelivery.
 //! - [`simulated_rail`]: a payment rail with deterministic failure injection, Stripe-like
 //!   idempotency keys, and its own ledger of transfers to check the store against.
+//! - [`webhooks_out`]: payout events to the platform as signed webhooks.
 //! - [`notices`]: notices by email (SMTP), SMS (an HTTP provider) or to the log.
 //! - [`metrics_window`]: the last two days of operational figures, for `/health`.
 //! - [`bench`]: the end-to-end benchmark against the storage floor.
@@ -23,6 +24,7 @@ pub mod runtime;
 pub mod serve_auth;
 pub mod simulated_rail;
 pub mod sqlite;
+pub mod webhooks_out;
 
 pub use memory_queue::MemoryQueue;
 pub use metrics_window::MetricsWindow;

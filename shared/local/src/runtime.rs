@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payout_app::config::Settings;
-use payout_app::config::file::{NotifierSection, RailKind};
+use payout_app::config::file::{NotifierSection, RailKind, WebhookEndpoint};
+use payout_app::payout_events::publish_payout_events;
 use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{AccountOnboarding, Clock, Notifier, PaymentRail, SystemClock};
 use payout_app::rails::RailsByMethod;
@@ -29,6 +30,7 @@ use crate::notices::ByChannel;
 use crate::serve_auth::ServeAuth;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
+use crate::webhooks_out::WebhookPublisher;
 
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
@@ -45,6 +47,8 @@ pub struct ServeConfig {
     pub provider: Provider,
     /// Email and SMS senders; a channel without one goes to the log.
     pub notifier: NotifierSection,
+    /// Where payout events go as signed webhooks; none, and they stay in the outbox.
+    pub webhooks: Vec<WebhookEndpoint>,
 }
 
 /// Who moves the money.
@@ -76,6 +80,8 @@ impl ServeConfig {
                 ServeError::Config(format!("rail.kind = \"stripe\": {}", e.message))
             })?),
         };
+        // Refused now, naming the entry, rather than when the first event is due.
+        WebhookPublisher::new(&settings.webhooks).map_err(ServeError::Config)?;
         Ok(Self {
             db_path: PathBuf::from(&settings.server.db),
             app,
@@ -86,6 +92,7 @@ impl ServeConfig {
             stripe_webhook_secret: settings.server.stripe_webhook_secret.clone(),
             provider,
             notifier: settings.notifier.clone(),
+            webhooks: settings.webhooks.clone(),
         })
     }
 }
@@ -156,6 +163,15 @@ pub async fn serve(
         config.planner_interval,
         stop_rx.clone(),
     )));
+    if !config.webhooks.is_empty() {
+        let publisher = WebhookPublisher::new(&config.webhooks).map_err(ServeError::Config)?;
+        tasks.push(tokio::spawn(events_loop(
+            services.clone(),
+            clock.clone(),
+            publisher,
+            stop_rx.clone(),
+        )));
+    }
     for index in 0..config.workers {
         tasks.push(tokio::spawn(worker_loop(
             services.clone(),
@@ -227,6 +243,38 @@ async fn planner_loop(
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// How soon the events loop looks at the outbox again; doubled after each failed delivery up
+/// to [`EVENTS_BACKOFF_MAX`], back to this once one succeeds.
+const EVENTS_POLL: Duration = Duration::from_secs(1);
+const EVENTS_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+
+/// Sends the outbox's payout events to the webhook endpoints, backing off while they fail.
+async fn events_loop(
+    services: Services,
+    clock: Arc<dyn Clock>,
+    publisher: WebhookPublisher,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut wait = EVENTS_POLL;
+    loop {
+        wait = match publish_payout_events(&services, &publisher, clock.now()).await {
+            Ok(report) if report.failed == 0 => EVENTS_POLL,
+            Ok(report) => {
+                tracing::warn!(?report, retry_in = ?wait * 2, "payout events not delivered");
+                (wait * 2).min(EVENTS_BACKOFF_MAX)
+            }
+            Err(error) => {
+                tracing::error!(%error, "payout events not published");
+                (wait * 2).min(EVENTS_BACKOFF_MAX)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
         }
     }

@@ -78,6 +78,35 @@ pub struct Settings {
     pub health: HealthSection,
     pub server: ServerSection,
     pub auth: AuthSection,
+    pub events: EventsSection,
+    /// Where `payouts serve` sends payout events as signed webhooks, each a `[[webhooks]]`.
+    pub webhooks: Vec<WebhookEndpoint>,
+}
+
+/// Payout events out to the platform.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSection {
+    /// An event not delivered this long after its change is given up (counted, alarmed).
+    #[serde(with = "humantime_serde")]
+    pub expire_after: Duration,
+}
+
+impl Default for EventsSection {
+    fn default() -> Self {
+        Self {
+            expire_after: Duration::from_secs(3 * 24 * 60 * 60),
+        }
+    }
+}
+
+/// One webhook endpoint (the Standard Webhooks convention).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookEndpoint {
+    pub url: String,
+    /// `whsec_` and the base64 of the signing key.
+    pub secret: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -506,6 +535,9 @@ impl Settings {
         }
         if let Some(sms) = &mut masked.notifier.sms {
             sms.auth_token = MASK.to_string();
+        }
+        for endpoint in &mut masked.webhooks {
+            endpoint.secret = MASK.to_string();
         }
         masked
     }

@@ -261,6 +261,7 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
         rail_timeout,
         busy_backoff: delta("executor.busy_backoff", s.executor.busy_backoff)?,
         deadline_margin: delta("executor.deadline_margin", s.executor.deadline_margin)?,
+        events_expire_after: delta("events.expire_after", s.events.expire_after)?,
         stale_after: delta("executor.stale_after", s.executor.stale_after)?,
         planner_page_size: s.planner.page_size,
         planning_backoff,

@@ -31,6 +31,8 @@ pub struct AppConfig {
     pub busy_backoff: TimeDelta,
     /// Kept back from an invocation's deadline to record the rail's answer and unlock.
     pub deadline_margin: TimeDelta,
+    /// A payout event not delivered this long after its change is given up.
+    pub events_expire_after: TimeDelta,
     /// A payout whose job should have run this long ago is re-enqueued by recovery.
     pub stale_after: TimeDelta,
     pub planner_page_size: usize,
