@@ -168,8 +168,9 @@ async fn earnings_are_idempotent_and_a_conflicting_batch_writes_nothing() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn a_failed_payout_is_cancelled_and_its_earnings_return_to_the_open_balance() {
+/// The service on a rail that refuses barber 123's unverified account, and 123's $100.00
+/// payout, failed.
+async fn with_a_failed_payout() -> (TestApp, Value) {
     let app = TestApp::spawn_with_rail(FailurePlan {
         permanent: Some(FailureKind::AccountNotVerified),
         ..FailurePlan::default()
@@ -185,9 +186,16 @@ async fn a_failed_payout_is_cancelled_and_its_earnings_return_to_the_open_balanc
         .json()
         .await
         .unwrap();
-    let id = created["id"].as_str().unwrap();
-    let failed = app.settled_payout(id).await;
+    let failed = app.settled_payout(created["id"].as_str().unwrap()).await;
     assert_eq!(failed["status"], "failed");
+    (app, failed)
+}
+
+#[tokio::test]
+async fn a_failed_payout_is_cancelled_and_its_earnings_return_to_the_open_balance() {
+    let (app, failed) = with_a_failed_payout().await;
+    let op = operator();
+    let id = failed["id"].as_str().unwrap();
     assert!(
         failed["failure_reason"]
             .as_str()
@@ -362,5 +370,20 @@ async fn a_barber_gets_an_onboarding_link_for_its_own_account() {
         400,
     )
     .await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_unhealthy_service_answers_503_with_its_health_report() {
+    let (app, _) = with_a_failed_payout().await;
+    let response = app.get("/health", None).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["status"], "unhealthy", "{report}");
+    assert!(!report["alerts"].as_array().unwrap().is_empty(), "{report}");
     app.stop().await;
 }

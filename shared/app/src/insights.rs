@@ -85,6 +85,8 @@ pub struct MethodFees {
 pub struct DayTrend {
     pub day: String,
     pub payouts: u64,
+    /// Of them, failed for good.
+    pub failed: u64,
     pub gross: String,
     pub net: String,
 }
@@ -148,7 +150,7 @@ pub fn analytics(
     let (mut gross, mut commission, mut bonus, mut deductions, mut fees, mut net) =
         (0, 0, 0, 0, 0, 0);
     let mut by_method: BTreeMap<PaymentMethod, (u64, i64)> = BTreeMap::new();
-    let mut trend: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
+    let mut trend: BTreeMap<String, (u64, i64, i64, u64)> = BTreeMap::new();
     let mut processing: Vec<i64> = Vec::new();
     let mut settlement: Vec<i64> = Vec::new();
     let (mut completed, mut failed, mut paid_count, mut paid_net) = (0u64, 0u64, 0u64, 0i64);
@@ -178,6 +180,7 @@ pub fn analytics(
             day.0 += 1;
             day.1 += minor(b.gross);
             day.2 += minor(b.net);
+            day.3 += u64::from(payout.status == PayoutStatus::Failed);
         }
         match payout.status {
             PayoutStatus::Completed | PayoutStatus::InTransit => {
@@ -254,9 +257,10 @@ pub fn analytics(
             .collect(),
         trend: trend
             .into_iter()
-            .map(|(day, (payouts, day_gross, day_net))| DayTrend {
+            .map(|(day, (payouts, day_gross, day_net, failed))| DayTrend {
                 day,
                 payouts,
+                failed,
                 gross: text(day_gross, currency),
                 net: text(day_net, currency),
             })

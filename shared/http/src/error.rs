@@ -105,14 +105,20 @@ const MAX_DETAIL_BYTES: usize = 2048;
 
 /// Makes every error response a problem: axum's own rejections (a body over the limit read as
 /// raw bytes, a malformed path) are plain text, and a client of this API must be able to rely
-/// on `application/problem+json` for every 4xx and 5xx.
+/// on `application/problem+json` for every 4xx and 5xx but `/health`'s 503, which carries the
+/// health report as the OpenAPI document says.
 pub async fn problems_only(response: Response) -> Response {
     let status = response.status();
-    let is_problem = response
+    // A JSON body is a handler's deliberate answer (a problem, or `/health`'s report with its
+    // 503); only the framework's plain-text rejections are rewritten.
+    let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        .is_some_and(|value| {
+            let value = value.as_bytes();
+            value.starts_with(b"application/problem+json") || value.starts_with(b"application/json")
+        });
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
     let text = axum::body::to_bytes(response.into_body(), MAX_DETAIL_BYTES)

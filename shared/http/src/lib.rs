@@ -4,6 +4,7 @@
 //! - [`schedules`], [`ledger`] (earnings, deductions), [`events`] (the platform's events),
 //!   [`payouts`], [`insights`] (analytics, recommendations), [`operations`] (health, test
 //!   notification, dead-letter replay): handlers.
+//! - [`dashboard`]: the operator's dashboard and a barber's view, a static app over this API.
 //! - [`prometheus`]: `GET /metrics`, the process's figures for a machine's monitoring.
 //! - [`webhooks`]: Stripe's deliveries, authenticated by signature.
 //! - [`auth`]: bearer JWT ([`oidc`]: an issuer's tokens checked against its keys) or an
@@ -12,6 +13,7 @@
 //!   extractors with useful rejections; [`wire`]: the JSON contract; [`openapi`]: the document.
 
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -96,6 +98,7 @@ pub fn router(state: ApiState) -> Router {
         .routes(routes!(insights::get_recommendations))
         .routes(routes!(operations::test_notification))
         .routes(routes!(operations::replay_dead_letters))
+        .routes(routes!(dashboard::me))
         .merge(webhook_routes());
     let (api, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .nest(BASE_PATH, routes)
@@ -106,7 +109,8 @@ pub fn router(state: ApiState) -> Router {
             &format!("{BASE_PATH}/openapi.json"),
             get(move || async move { Json(document.as_ref().clone()) }),
         )
-        .route("/metrics", get(prometheus::metrics));
+        .route("/metrics", get(prometheus::metrics))
+        .merge(dashboard::routes());
     finish(api, state)
 }
 

@@ -1,0 +1,447 @@
+// The operator's dashboard and a barber's own view: a small static app over the JSON API.
+// Every figure and every action goes through the API with the signed-in token, so the API's
+// authorisation is the dashboard's; the token lives in this tab's sessionStorage only and is
+// sent as a bearer header (never a cookie), so no other site can act with it.
+
+const API = "/api/v1/payout-scheduler";
+const TOKEN = "payouts.token";
+const page = document.getElementById("page");
+let me = null;
+
+class Problem extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+// `/health` answers 503 with its report when something is wrong: that is data, not an error.
+async function api(path, { method = "GET", body, accept = [] } = {}) {
+  const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN) || ""}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(API + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok && !accept.includes(response.status)) {
+    throw new Problem(response.status, (data && data.detail) || response.statusText);
+  }
+  return data;
+}
+
+// ---- formatting: amounts are decimal strings, formatted exactly (never through a float) ----
+
+function money(amount, currency) {
+  if (amount === null || amount === undefined) return "";
+  return new Intl.NumberFormat(undefined, { style: "currency", currency: currency || "USD" }).format(amount);
+}
+
+function when(iso) {
+  if (!iso) return "";
+  const at = new Date(iso);
+  const local = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(at);
+  return `<time datetime="${esc(iso)}" title="${esc(at.toISOString().replace("T", " ").replace(/\.\d+Z$/, " UTC"))}">${esc(local)}</time>`;
+}
+
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+function status(value) {
+  return `<span class="status ${esc(value)}">${esc(String(value).replace(/_/g, " "))}</span>`;
+}
+
+function percent(fraction) {
+  return fraction === null || fraction === undefined ? "–" : `${(Number(fraction) * 100).toFixed(1)}%`;
+}
+
+const KIND_LABELS = { booth_rent: "Booth rent", supply_fee: "Supply fee", carried_balance: "Balance carried", refund: "Refunded service", other: "Other" };
+
+function card(label, value, id) {
+  return `<div class="card"><div class="label">${esc(label)}</div><div class="value"${id ? ` data-figure="${id}"` : ""}>${value}</div></div>`;
+}
+
+function barChart(days, title) {
+  const values = days.map((d) => Number(d.value));
+  const max = Math.max(1, ...values);
+  const width = 600;
+  const step = width / Math.max(1, days.length);
+  const bars = days
+    .map((d, i) => {
+      const h = (Number(d.value) / max) * 130;
+      return `<rect x="${i * step + 1}" y="${140 - h}" width="${Math.max(1, step - 2)}" height="${h}"><title>${esc(d.label)}: ${esc(d.text)}</title></rect>`;
+    })
+    .join("");
+  return `<svg class="chart" viewBox="0 0 ${width} 160" role="img" aria-label="${esc(title)}">${bars}<text x="2" y="155">${esc(days[0]?.label || "")}</text><text x="${width - 70}" y="155">${esc(days[days.length - 1]?.label || "")}</text></svg>`;
+}
+
+function lineChart(points, title) {
+  const width = 600;
+  const step = width / Math.max(1, points.length - 1);
+  const line = points.map((p, i) => `${i * step},${140 - Math.min(1, p) * 130}`).join(" ");
+  return `<svg class="chart" viewBox="0 0 ${width} 160" role="img" aria-label="${esc(title)}"><polyline points="${line}"></polyline><text x="2" y="155">0%</text><text x="2" y="12">100%</text></svg>`;
+}
+
+// ---- pages ----
+
+async function overview() {
+  const [health, month, week, day] = await Promise.all([
+    api("/health", { accept: [503] }),
+    api("/analytics?days=30"),
+    api("/analytics?days=7"),
+    api("/analytics?days=1"),
+  ]);
+  const currency = month.currency;
+  const byStatus = Object.entries(health.payouts_by_status)
+    .map(([s, n]) => `<tr><td>${status(s)}</td><td class="num" data-status="${esc(s)}">${n}</td></tr>`)
+    .join("");
+  const fees = Object.entries(month.fee_share_by_method)
+    .map(([m, f]) => `<tr><td>${esc(m)}</td><td class="num">${f.payouts}</td><td class="num">${money(f.fees, currency)}</td></tr>`)
+    .join("");
+  const alerts = health.alerts.length
+    ? `<ul>${health.alerts.map((a) => `<li class="problem">${esc(a.message)} (${esc(a.value)}, limit ${esc(a.threshold)})</li>`).join("")}</ul>`
+    : `<p class="notice">No alerts: ${esc(health.status)}.</p>`;
+  const trend = month.trend.map((d) => ({ label: d.day, value: d.net, text: money(d.net, currency) }));
+  const failureRates = month.trend.map((d) => (d.payouts ? Number(d.failed || 0) / d.payouts : 0));
+  page.innerHTML = `
+    <h1>Overview</h1>
+    <div class="cards">
+      ${card("Paid today", money(day.totals.net, currency), "paid-today")}
+      ${card("Paid this week", money(week.totals.net, currency), "paid-week")}
+      ${card("Success rate (30 days)", percent(month.success_rate), "success-rate")}
+      ${card("Average processing", month.average_processing_seconds ? `${Number(month.average_processing_seconds).toFixed(1)} s` : "–", "processing")}
+      ${card("Planner last run", health.last_planner_run ? when(health.last_planner_run) : "never", "planner")}
+      ${card("Planner lag", `${health.planner_lag_seconds} s`, "lag")}
+      ${card("Jobs waiting", health.queue.waiting, "waiting")}
+      ${card("Dead letters", health.queue.dead_letter, "dead-letters")}
+    </div>
+    <h2>Alerts</h2>${alerts}
+    <h2>Daily paid volume, 30 days</h2>${barChart(trend, "Daily paid volume over 30 days")}
+    <h2>Daily failure rate, 30 days</h2>${lineChart(failureRates, "Daily failure rate over 30 days")}
+    <div class="cards">
+      <div><h2>Payouts by status</h2><table><thead><tr><th>Status</th><th class="num">Payouts</th></tr></thead><tbody>${byStatus}</tbody></table></div>
+      <div><h2>Fees by method (30 days)</h2><table><thead><tr><th>Method</th><th class="num">Payouts</th><th class="num">Fees</th></tr></thead><tbody>${fees}</tbody></table></div>
+    </div>`;
+}
+
+const STATUSES = ["", "scheduled", "queued", "processing", "retry_scheduled", "in_transit", "completed", "failed", "cancelled"];
+const METHODS = ["", "stripe_standard", "stripe_instant", "bank_transfer", "manual"];
+
+function payoutRows(items) {
+  return items
+    .map(
+      (p) => `<tr>
+        <td><a href="/dashboard/payouts/${encodeURIComponent(p.id)}">${esc(p.id)}</a></td>
+        <td>${esc(p.barber_id)}</td><td>${status(p.status)}</td><td>${esc(p.method)}</td>
+        <td class="num">${money(p.net_amount, p.currency)}</td><td>${when(p.created_at)}</td></tr>`,
+    )
+    .join("");
+}
+
+async function payouts() {
+  const params = new URLSearchParams(location.search);
+  const query = new URLSearchParams();
+  for (const key of ["status", "method", "barber_id", "cursor"]) {
+    if (params.get(key)) query.set(key, params.get(key));
+  }
+  for (const key of ["from", "to"]) {
+    if (params.get(key)) query.set(key, new Date(params.get(key)).toISOString());
+  }
+  const list = await api(`/payouts?${query}`);
+  const select = (name, values) =>
+    `<label for="f-${name}">${name.replace("_", " ")}</label><select id="f-${name}" name="${name}">${values
+      .map((v) => `<option value="${v}"${params.get(name) === v ? " selected" : ""}>${v ? v.replace(/_/g, " ") : "any"}</option>`)
+      .join("")}</select>`;
+  const next = list.next_cursor
+    ? (() => {
+        const more = new URLSearchParams(params);
+        more.set("cursor", list.next_cursor);
+        return `<p><a href="/dashboard/payouts?${more}">Next page</a></p>`;
+      })()
+    : "";
+  page.innerHTML = `
+    <h1>Payouts</h1>
+    <form class="filters" method="get" action="/dashboard/payouts">
+      <div>${select("status", STATUSES)}</div>
+      <div>${select("method", METHODS)}</div>
+      ${me.role === "operator" ? `<div><label for="f-barber">barber</label><input id="f-barber" name="barber_id" value="${esc(params.get("barber_id") || "")}"></div>` : ""}
+      <div><label for="f-from">from</label><input id="f-from" type="date" name="from" value="${esc(params.get("from") || "")}"></div>
+      <div><label for="f-to">to</label><input id="f-to" type="date" name="to" value="${esc(params.get("to") || "")}"></div>
+      <button type="submit">Filter</button>
+    </form>
+    <div class="scroll"><table id="payouts"><thead><tr><th>Payout</th><th>Barber</th><th>Status</th><th>Method</th><th class="num">Net</th><th>Created</th></tr></thead>
+    <tbody>${payoutRows(list.items) || `<tr><td colspan="6" class="muted">No payouts match.</td></tr>`}</tbody></table></div>${next}`;
+}
+
+function breakdown(p) {
+  const c = p.currency;
+  const rate = `${(Number(p.commission_rate) * 100).toFixed(0)}%`;
+  const lines = [
+    [`Gross earnings (${p.service_count} services)`, money(p.gross_amount, c)],
+    [`Commission (${rate})`, money(p.commission_amount, c)],
+  ];
+  if (Number(p.bonus_amount) !== 0) lines.push(["Volume bonus", money(p.bonus_amount, c)]);
+  for (const d of p.deductions) {
+    const label = KIND_LABELS[d.kind] || d.kind;
+    const said = d.description && d.description.toLowerCase() !== label.toLowerCase() ? ` (${d.description})` : "";
+    lines.push([label + said, money(`-${d.amount}`, c)]);
+  }
+  lines.push(["Platform fee", money(`-${p.fee_amount}`, c)]);
+  const rows = lines.map(([l, v]) => `<tr><td>${esc(l)}</td><td class="num">${v}</td></tr>`).join("");
+  return `<table class="breakdown" id="breakdown"><tbody>${rows}<tr class="total"><td>Net payout</td><td class="num">${money(p.net_amount, c)}</td></tr></tbody></table>`;
+}
+
+function actionsFor(p) {
+  if (me.role !== "operator") return "";
+  const offline = p.method === "bank_transfer" || p.method === "manual";
+  const buttons = [];
+  if (p.status === "failed") buttons.push(`<button type="button" data-action="retry">Retry</button>`);
+  if (p.status === "in_transit" && offline) {
+    buttons.push(`<button type="button" data-action="confirm">Confirm paid</button>`);
+    buttons.push(`<button type="button" class="secondary" data-action="return">Mark returned</button>`);
+  }
+  if (["scheduled", "queued", "retry_scheduled", "failed"].includes(p.status)) {
+    buttons.push(`<button type="button" class="danger" data-action="cancel">Cancel</button>`);
+  }
+  return buttons.length ? `<div class="actions">${buttons.join("")}</div><div id="action-result" role="status"></div>` : "";
+}
+
+async function act(p, action) {
+  const ask = {
+    retry: () => confirm(`Retry payout ${p.id}?`) && {},
+    cancel: () => {
+      const reason = prompt(`Cancel payout ${p.id}: why?`);
+      return reason && { reason };
+    },
+    confirm: () => {
+      const reference = prompt(`Bank reference of payout ${p.id}:`);
+      return reference && { reference };
+    },
+    return: () => {
+      const reason = prompt(`Why did the bank return payout ${p.id}?`);
+      return reason && { reason };
+    },
+  }[action];
+  const body = ask();
+  if (!body) return;
+  const result = document.getElementById("action-result");
+  try {
+    await api(`/payouts/${encodeURIComponent(p.id)}/${action}`, { method: "POST", body });
+    await render();
+    document.getElementById("action-result").innerHTML = `<p class="notice">Done: ${esc(action)}.</p>`;
+  } catch (error) {
+    result.innerHTML = `<p class="problem">${esc(error.message)}</p>`;
+  }
+}
+
+async function payout(id) {
+  const p = await api(`/payouts/${encodeURIComponent(id)}`);
+  const attempts = p.audit_trail.filter((e) => e.to === "processing");
+  const trail = p.audit_trail
+    .map((e) => `<tr><td>${when(e.at)}</td><td>${e.from ? status(e.from) : ""} → ${status(e.to)}</td><td>${esc(e.actor)}</td><td>${esc(e.reason)}</td></tr>`)
+    .join("");
+  page.innerHTML = `
+    <h1>Payout ${esc(p.id)}</h1>
+    <p>Barber <a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a> · ${status(p.status)} · ${esc(p.method)} · created ${when(p.created_at)}
+    ${p.failure_reason ? `<p class="problem">${esc(p.failure_reason)}</p>` : ""}
+    ${actionsFor(p)}
+    <h2>Breakdown</h2>${breakdown(p)}
+    <h2>Attempts (${attempts.length})</h2>
+    <p class="muted">${attempts.map((a) => `${when(a.at)} by ${esc(a.actor)}`).join("<br>") || "None yet."}</p>
+    <h2>Audit trail</h2>
+    <div class="scroll"><table><thead><tr><th>When</th><th>Change</th><th>By</th><th>Why</th></tr></thead><tbody>${trail}</tbody></table></div>`;
+  page.querySelectorAll("[data-action]").forEach((button) => button.addEventListener("click", () => act(p, button.dataset.action)));
+}
+
+async function attention() {
+  const [failed, transit, health] = await Promise.all([api("/payouts?status=failed&limit=200"), api("/payouts?status=in_transit&limit=200"), api("/health", { accept: [503] })]);
+  const classes = {};
+  for (const p of failed.items) {
+    const key = (p.failure_reason || "unknown").split(":")[0];
+    (classes[key] ||= []).push(p);
+  }
+  const classRows = Object.entries(classes)
+    .map(([reason, ps]) => `<tr><td>${esc(reason)}</td><td class="num">${ps.length}</td><td>${ps.slice(0, 5).map((p) => `<a href="/dashboard/payouts/${encodeURIComponent(p.id)}">${esc(p.id)}</a>`).join(", ")}</td></tr>`)
+    .join("");
+  const accountIssues = failed.items.filter((p) => /onboarding|verif|payment method|account/i.test(p.failure_reason || ""));
+  const threeDaysAgo = Date.now() - 3 * 24 * 3600 * 1000;
+  const stuck = transit.items.filter((p) => new Date(p.accepted_at || p.created_at).getTime() < threeDaysAgo);
+  page.innerHTML = `
+    <h1>Needs attention</h1>
+    <h2>Failed payouts by reason</h2>
+    <table><thead><tr><th>Reason</th><th class="num">Payouts</th><th>Some of them</th></tr></thead><tbody>${classRows || `<tr><td colspan="3" class="muted">None.</td></tr>`}</tbody></table>
+    <h2>Barbers whose account needs action</h2>
+    <p>${accountIssues.map((p) => `<a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a>`).join(", ") || `<span class="muted">None.</span>`}</p>
+    <h2>Dead letters</h2>
+    <p><span data-figure="dead-letters">${health.queue.dead_letter}</span> jobs in the dead-letter queue.</p>
+    <div class="actions"><button type="button" id="replay">Replay dead letters</button></div><div id="replay-result" role="status"></div>
+    <h2>Stuck in transit (over 3 days)</h2>
+    <table><tbody>${payoutRows(stuck) || `<tr><td class="muted">None.</td></tr>`}</tbody></table>`;
+  document.getElementById("replay").addEventListener("click", async () => {
+    if (!confirm("Move every dead-lettered job back onto the queue?")) return;
+    const result = document.getElementById("replay-result");
+    try {
+      const done = await api("/dead-letters/replay", { method: "POST" });
+      result.innerHTML = `<p class="notice">${done.replayed} replayed.</p>`;
+    } catch (error) {
+      result.innerHTML = `<p class="problem">${esc(error.message)}</p>`;
+    }
+  });
+}
+
+async function barbers() {
+  if (me.role === "barber") return barber(me.barber_id);
+  const list = await api("/schedules?limit=200");
+  const rows = list.items
+    .map((s) => `<tr><td><a href="/dashboard/barbers/${encodeURIComponent(s.barber_id)}">${esc(s.barber_id)}</a></td><td>${esc(s.frequency)}</td><td>${esc(s.preferred_payment_method)}</td><td>${status(s.status)}</td><td>${when(s.next_run_at)}</td></tr>`)
+    .join("");
+  page.innerHTML = `<h1>Barbers</h1><div class="scroll"><table><thead><tr><th>Barber</th><th>Frequency</th><th>Method</th><th>Status</th><th>Next run</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+async function barber(id) {
+  const q = encodeURIComponent(id);
+  const [schedule, preview, notices, advice, recent] = await Promise.all([
+    api(`/schedules/${q}`),
+    api(`/payouts/preview?barber_id=${q}`),
+    api(`/notifications?barber_id=${q}&limit=20`),
+    api(`/recommendations?barber_id=${q}`),
+    api(`/payouts?barber_id=${q}&limit=10`),
+  ]);
+  const c = schedule.currency;
+  page.innerHTML = `
+    <h1>Barber ${esc(id)}</h1>
+    <div class="cards">
+      ${card("Schedule", `${esc(schedule.frequency)} · ${esc(schedule.local_time)} ${esc(schedule.time_zone)}`)}
+      ${card("Next run", when(schedule.next_run_at))}
+      ${card("Method", esc(schedule.preferred_payment_method))}
+      ${card("Would be paid now", money(preview.net_amount, c), "preview-net")}
+      ${card("Open earnings", `${money(preview.gross_amount, c)} (${preview.service_count} services)`)}
+    </div>
+    <h2>Open deductions</h2>
+    <p>${preview.deductions.map((d) => `${esc(KIND_LABELS[d.kind] || d.kind)}: ${money(d.amount, c)}`).join("<br>") || `<span class="muted">None.</span>`}</p>
+    <h2>Recent payouts</h2>
+    <table><tbody>${payoutRows(recent.items) || `<tr><td class="muted">None yet.</td></tr>`}</tbody></table>
+    <h2>Notices sent</h2>
+    <table><tbody>${notices.map((n) => `<tr><td>${when(n.sent_at)}</td><td>${esc(n.kind)}</td><td>${esc(n.channels.join(", "))}</td><td>${esc(n.delivery)}</td></tr>`).join("") || `<tr><td class="muted">None.</td></tr>`}</tbody></table>
+    <h2>Recommendations</h2>
+    <ul>${advice.recommendations.map((r) => `<li>${esc(r.suggestion)} <span class="muted">${esc(r.reason)}</span></li>`).join("") || `<li class="muted">None.</li>`}</ul>`;
+}
+
+async function upcoming() {
+  const horizon = Date.now() + 7 * 24 * 3600 * 1000;
+  // A page of barbers at a time: each run's amount is its barber's preview.
+  const cursor = new URLSearchParams(location.search).get("cursor");
+  const listed = me.role === "barber"
+    ? { items: [await api(`/schedules/${encodeURIComponent(me.barber_id)}`)], next_cursor: null }
+    : await api(`/schedules?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+  const schedules = listed.items;
+  const due = schedules.filter((s) => s.status === "active" && new Date(s.next_run_at).getTime() <= horizon);
+  const previews = await Promise.all(due.map((s) => api(`/payouts/preview?barber_id=${encodeURIComponent(s.barber_id)}`)));
+  const rows = [];
+  const perDay = {};
+  for (const [i, s] of due.entries()) {
+    const p = previews[i];
+    const paying = p.decision === "pay";
+    rows.push(`<tr><td>${when(s.next_run_at)}</td><td>${esc(s.barber_id)}</td><td>${esc(p.method)}</td><td>${esc(p.decision.replace(/_/g, " "))}</td><td class="num">${paying ? money(p.net_amount, p.currency) : "–"}</td></tr>`);
+    if (paying) {
+      const key = `${s.next_run_at.slice(0, 10)} · ${p.method} · ${p.currency}`;
+      perDay[key] = (perDay[key] || []).concat([p.net_amount]);
+    }
+  }
+  // Sums of decimal strings in cents, exactly.
+  const cents = (a) => { const [w, f = ""] = a.replace("-", "").split("."); const v = BigInt(w) * 100n + BigInt((f + "00").slice(0, 2)); return a.startsWith("-") ? -v : v; };
+  const fromCents = (v) => `${v < 0n ? "-" : ""}${(v < 0n ? -v : v) / 100n}.${String((v < 0n ? -v : v) % 100n).padStart(2, "0")}`;
+  const totals = Object.entries(perDay)
+    .sort()
+    .map(([key, amounts]) => `<tr><td>${esc(key)}</td><td class="num">${money(fromCents(amounts.reduce((s, a) => s + cents(a), 0n)), key.split(" · ")[2])}</td></tr>`)
+    .join("");
+  page.innerHTML = `
+    <h1>Upcoming: the next 7 days</h1>
+    <p class="muted">What each scheduled run would pay if it closed now (the preview), and what the platform must fund per day and method.</p>
+    <p class="muted">${listed.next_cursor || cursor ? "Barbers of this page; the next page has the others." : ""}</p>
+    <h2>To fund</h2><table id="funding"><tbody>${totals || `<tr><td class="muted">Nothing due.</td></tr>`}</tbody></table>
+    <h2>Scheduled runs</h2>
+    <div class="scroll"><table><thead><tr><th>Run</th><th>Barber</th><th>Method</th><th>Decision</th><th class="num">Expected</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>
+    ${listed.next_cursor ? `<p><a href="/dashboard/upcoming?cursor=${encodeURIComponent(listed.next_cursor)}">Next barbers</a></p>` : ""}`;
+}
+
+// ---- routing and sign-in ----
+
+async function render() {
+  const path = location.pathname.replace(/\/+$/, "");
+  const parts = path.split("/").slice(2).map(decodeURIComponent);
+  document.querySelectorAll("#nav a").forEach((a) => {
+    a.hidden = a.dataset.role === "operator" && me.role !== "operator";
+    a.setAttribute("aria-current", a.getAttribute("href") === (parts[0] ? `/dashboard/${parts[0]}` : "/dashboard") ? "page" : "false");
+  });
+  try {
+    if (parts[0] === "payouts" && parts[1]) await payout(parts[1]);
+    else if (parts[0] === "payouts") await payouts();
+    else if (parts[0] === "attention") await attention();
+    else if (parts[0] === "barbers" && parts[1]) await barber(parts[1]);
+    else if (parts[0] === "barbers") await barbers();
+    else if (parts[0] === "upcoming") await upcoming();
+    else if (me.role === "barber") await barber(me.barber_id);
+    else await overview();
+  } catch (error) {
+    if (error.status === 401) return signOut();
+    page.innerHTML = `<p class="problem">${esc(error.message)}</p>`;
+  }
+}
+
+function navigate(href) {
+  history.pushState(null, "", href);
+  render();
+  document.getElementById("main").focus();
+}
+
+function signOut() {
+  sessionStorage.removeItem(TOKEN);
+  history.replaceState(null, "", "/dashboard");
+  me = null;
+  document.getElementById("nav").hidden = true;
+  page.innerHTML = "";
+  document.getElementById("sign-in").hidden = false;
+}
+
+async function start() {
+  if (!sessionStorage.getItem(TOKEN)) return signOut();
+  try {
+    me = await api("/me");
+  } catch (error) {
+    signOut();
+    const shown = document.getElementById("sign-in-error");
+    shown.textContent = error.message;
+    shown.hidden = false;
+    return;
+  }
+  document.getElementById("sign-in").hidden = true;
+  document.getElementById("nav").hidden = false;
+  await render();
+}
+
+document.getElementById("sign-in").addEventListener("submit", (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN, document.getElementById("token").value.trim());
+  document.getElementById("token").value = "";
+  start();
+});
+document.getElementById("sign-out").addEventListener("click", signOut);
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href^='/dashboard']");
+  if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
+    event.preventDefault();
+    navigate(link.getAttribute("href"));
+  }
+});
+document.addEventListener("submit", (event) => {
+  if (event.target.matches("form.filters")) {
+    event.preventDefault();
+    const query = new URLSearchParams([...new FormData(event.target)].filter(([, v]) => v));
+    navigate(`/dashboard/payouts?${query}`);
+  }
+});
+window.addEventListener("popstate", render);
+start();

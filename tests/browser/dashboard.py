@@ -1,0 +1,211 @@
+"""The dashboard in a real browser (Debian's chromium, driven by Playwright), against a
+`payouts serve` the calling script started: sign in, the overview's figures against the API's,
+payouts filtered, the brief's $1,000 example read as $667.25 line by line, a failed bank payout
+retried and confirmed, dead letters replayed, and a barber who sees only its own. Screenshots of
+each page go to the directory given.
+
+Usage: dashboard.py BASE_URL OPERATOR_TOKEN BARBER_456_TOKEN SCREENSHOT_DIR
+"""
+
+import json
+import re
+import sys
+import time
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+BASE, OPERATOR, BARBER, SHOTS = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+API = f"{BASE}/api/v1/payout-scheduler"
+PAGE_BUDGET_S = 1.0
+
+
+def call(method, path, body=None, token=OPERATOR):
+    request = urllib.request.Request(
+        f"{API}{path}",
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request) as response:
+            return json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        if path == "/health" and error.code == 503:  # unhealthy: the report still comes
+            return json.loads(error.read())
+        raise
+
+
+def wait_for(predicate, what, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def settled(payout_id, statuses):
+    return wait_for(
+        lambda: (p := call("GET", f"/payouts/{payout_id}"))["status"] in statuses and p,
+        f"payout {payout_id} to reach {statuses}",
+    )
+
+
+def seed():
+    """The brief's barber 123 (Stripe), barber 456 paid by bank transfer, and a few others."""
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    barbers = {"123": "stripe", "456": "bank_transfer"} | {str(n): "stripe" for n in range(700, 706)}
+    for barber, method in barbers.items():
+        call("POST", "/schedules", {"barber_id": barber, "frequency": "weekly", "day_of_week": 5,
+                                    "preferred_payment_method": method, "minimum_payout_amount": "10.00"})
+    earnings = [{"earning_id": f"e{n}", "barber_id": "123", "amount": "16.00" if n < 40 else "18.00",
+                 "occurred_at": at, "service": "haircut"} for n in range(60)]
+    earnings += [{"earning_id": f"{b}-{n}", "barber_id": b, "amount": "40.00", "occurred_at": at,
+                  "service": "fade"} for b in barbers if b != "123" for n in range(3)]
+    call("POST", "/earnings", earnings)
+    call("POST", "/deductions", {"barber_id": "123", "kind": "booth_rent", "amount": "50.00",
+                                 "description": "booth rent"})
+    ids = {b: call("POST", "/payouts/manual", {"barber_id": b, "reason": "end of week"})["id"]
+           for b in barbers}
+    settled(ids["123"], {"completed"})
+    settled(ids["456"], {"in_transit"})
+    call("POST", f"/payouts/{ids['456']}/return", {"reason": "account closed"})
+    settled(ids["456"], {"failed"})
+    for barber in barbers:
+        settled(ids[barber], {"completed", "failed"})
+    return ids
+
+
+def amount(text):
+    return Decimal(re.sub(r"[^0-9.\-]", "", text))
+
+
+def timed_goto(page, path):
+    """Opens `path`; the seconds until its content is on screen, within the budget."""
+    started = time.time()
+    page.goto(f"{BASE}{path}")
+    page.wait_for_selector("#page h1")
+    elapsed = time.time() - started
+    page.wait_for_load_state("networkidle")
+    assert elapsed < PAGE_BUDGET_S, f"{path} took {elapsed:.2f} s"
+    return elapsed
+
+
+def main():
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    ids = seed()
+    timings = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        errors = []
+        page.on("pageerror", lambda error: errors.append(f"{error}: {error.stack}"))
+        page.on("dialog", lambda dialog: dialog.accept("REF-2026-11-27") if dialog.type == "prompt" else dialog.accept())
+
+        # Sign in.
+        page.goto(f"{BASE}/dashboard")
+        page.get_by_label("Token").fill(OPERATOR)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_timeout(500)
+        assert not errors, errors
+        expect(page.get_by_role("heading", name="Overview")).to_be_visible()
+
+        # The overview's figures are the API's.
+        week = call("GET", "/analytics?days=7")
+        health = call("GET", "/health")
+        assert amount(page.locator("[data-figure=paid-week]").inner_text()) == Decimal(week["totals"]["net"])
+        for status, count in health["payouts_by_status"].items():
+            assert page.locator(f"[data-status={status}]").inner_text() == str(count), status
+        assert page.locator("[data-figure=dead-letters]").inner_text() == str(health["queue"]["dead_letter"])
+        timings["overview"] = timed_goto(page, "/dashboard")
+        page.screenshot(path=SHOTS / "overview.png", full_page=True)
+
+        # Payouts, filtered.
+        page.get_by_role("link", name="Payouts").click()
+        page.get_by_label("status").select_option("completed")
+        page.get_by_role("button", name="Filter").click()
+        expect(page).to_have_url(re.compile(r"status=completed"))
+        statuses = page.locator("#payouts tbody .status").all_inner_texts()
+        assert statuses and all(s == "completed" for s in statuses), statuses
+        page.get_by_label("barber").fill("123")
+        page.get_by_role("button", name="Filter").click()
+        expect(page.locator("#payouts tbody tr")).to_have_count(1)
+        page.screenshot(path=SHOTS / "payouts.png", full_page=True)
+        timings["payouts"] = timed_goto(page, "/dashboard/payouts")
+
+        # The brief's example, line by line.
+        timings["payout"] = timed_goto(page, f"/dashboard/payouts/{ids['123']}")
+        lines = page.locator("#breakdown tr").all_inner_texts()
+        expected = [
+            "Gross earnings (60 services)\t$1,000.00",
+            "Commission (72%)\t$720.00",
+            "Booth rent\t-$50.00",
+            "Platform fee\t-$2.75",
+            "Net payout\t$667.25",
+        ]
+        assert lines == expected, lines
+        page.screenshot(path=SHOTS / "payout.png", full_page=True)
+
+        # A failed (returned) bank payout: retried, then confirmed paid.
+        page.goto(f"{BASE}/dashboard/payouts/{ids['456']}")
+        page.get_by_role("button", name="Retry").click()
+        expect(page.get_by_text("Done: retry.")).to_be_visible()
+        settled(ids["456"], {"in_transit"})
+        page.reload()
+        page.get_by_role("button", name="Confirm paid").click()
+        expect(page.locator("#page .status").first).to_have_text("completed")
+        assert call("GET", f"/payouts/{ids['456']}")["status"] == "completed"
+        # A refused action shows the API's problem: cancelling a completed payout is not offered,
+        # so ask the API directly through the page's own client for the same refusal text.
+
+        # Needs attention: dead letters replayed.
+        timings["attention"] = timed_goto(page, "/dashboard/attention")
+        page.get_by_role("button", name="Replay dead letters").click()
+        expect(page.get_by_text("0 replayed.")).to_be_visible()
+        page.screenshot(path=SHOTS / "attention.png", full_page=True)
+
+        timings["barbers"] = timed_goto(page, "/dashboard/barbers")
+        page.screenshot(path=SHOTS / "barbers.png", full_page=True)
+        timings["barber"] = timed_goto(page, "/dashboard/barbers/123")
+        page.screenshot(path=SHOTS / "barber.png", full_page=True)
+        timings["upcoming"] = timed_goto(page, "/dashboard/upcoming")
+        page.screenshot(path=SHOTS / "upcoming.png", full_page=True)
+
+        # On a phone.
+        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        phone.goto(f"{BASE}/dashboard")
+        phone.get_by_label("Token").fill(OPERATOR)
+        phone.get_by_role("button", name="Sign in").click()
+        expect(phone.get_by_role("heading", name="Overview")).to_be_visible()
+        phone.screenshot(path=SHOTS / "overview-phone.png", full_page=True)
+
+        # A barber: its own records only, no operator page or action.
+        page.get_by_role("button", name="Sign out").click()
+        page.get_by_label("Token").fill(BARBER)
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Barber 456")).to_be_visible()
+        assert not page.get_by_role("link", name="Overview").is_visible()
+        assert not page.get_by_role("link", name="Needs attention").is_visible()
+        page.screenshot(path=SHOTS / "barber-view.png", full_page=True)
+        page.goto(f"{BASE}/dashboard/payouts")
+        page.wait_for_selector("#payouts")
+        barbers_seen = set(page.locator("#payouts tbody tr td:nth-child(2)").all_inner_texts())
+        assert barbers_seen == {"456"}, barbers_seen
+        page.goto(f"{BASE}/dashboard/payouts/{ids['123']}")
+        expect(page.locator("#page .problem")).to_contain_text("not found")
+        assert "667.25" not in page.content()
+        page.goto(f"{BASE}/dashboard/payouts/{ids['456']}")
+        page.wait_for_selector("#breakdown")
+        assert page.locator("[data-action]").count() == 0, "a barber is offered an operator action"
+        browser.close()
+    assert not errors, errors
+    print(json.dumps({"page_seconds": {k: round(v, 3) for k, v in timings.items()}}))
+
+
+if __name__ == "__main__":
+    main()
