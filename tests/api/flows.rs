@@ -2,7 +2,7 @@
 
 use payout_core::retry::FailureKind;
 use payout_local::FailurePlan;
-use payout_tests::app::{TestApp, operator, problem};
+use payout_tests::app::{TestApp, barber, operator, problem};
 use serde_json::{Value, json};
 
 async fn brief_schedule(app: &TestApp) {
@@ -385,5 +385,36 @@ async fn an_unhealthy_service_answers_503_with_its_health_report() {
     let report: Value = response.json().await.unwrap();
     assert_eq!(report["status"], "unhealthy", "{report}");
     assert!(!report["alerts"].as_array().unwrap().is_empty(), "{report}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_forecast_lists_each_due_run_and_what_the_platform_must_fund() {
+    let app = TestApp::spawn().await;
+    let op = operator();
+    brief_schedule(&app).await;
+    let response = app
+        .post(
+            "/earnings",
+            Some(&op),
+            &json!([earning("f1", json!("100.00"))]),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let preview: Value = app
+        .get_json("/payouts/preview?barber_id=123", Some(&op))
+        .await;
+    // The brief's Friday run falls within two weeks, whatever today is.
+    let forecast: Value = app.get_json("/forecast?days=14", Some(&op)).await;
+    assert_eq!(forecast["total_runs"], 1, "{forecast}");
+    let run = &forecast["runs"][0];
+    assert_eq!(run["barber_id"], "123");
+    assert_eq!(run["decision"], preview["decision"]);
+    assert_eq!(run["net_amount"], preview["net_amount"]);
+    assert_eq!(forecast["funding"][0]["net_amount"], preview["net_amount"]);
+    assert_eq!(forecast["funding"][0]["payouts"], 1);
+    let response = app.get("/forecast", Some(&barber("123"))).await;
+    assert_eq!(response.status(), 403);
+    problem(app.get("/forecast?days=0", Some(&op)).await, 400).await;
     app.stop().await;
 }

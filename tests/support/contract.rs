@@ -778,3 +778,30 @@ pub async fn payout_events_wait_in_the_outbox_until_published(store: &dyn Store)
     store.mark_published(&rest).await.unwrap();
     assert!(store.unpublished_events(10).await.unwrap().is_empty());
 }
+
+pub async fn open_activities_agree_with_open_activity(store: &dyn Store) {
+    let (_, cutoff) = seed_period_of(store, "b1", 3).await;
+    seed_period_of(store, "b2", 2).await;
+    let rent = payout_core::ledger::Deduction {
+        id: payout_core::ids::DeductionId::parse("rent-b2").unwrap(),
+        barber_id: barber("b2"),
+        kind: payout_core::deduction::DeductionKind::BoothRent,
+        amount: crate::world::usd("25.00"),
+        description: "booth rent".into(),
+        recorded_at: cutoff - TimeDelta::hours(1),
+    };
+    store.insert_deduction(&rent, "rent").await.unwrap();
+    let asked = [
+        (barber("b2"), Currency::Usd),
+        (barber("nobody"), Currency::Usd),
+        (barber("b1"), Currency::Usd),
+        (barber("b1"), Currency::Eur),
+    ];
+    let batch = store.open_activities(&asked, cutoff).await.unwrap();
+    for ((who, currency), together) in asked.iter().zip(&batch) {
+        let alone = store.open_activity(who, *currency, cutoff).await.unwrap();
+        assert_eq!(together, &alone, "{who} in {currency}");
+    }
+    assert_eq!((batch[2].gross_minor, batch[2].services), (30000, 3));
+    assert_eq!(batch[0].deductions.len(), 1);
+}

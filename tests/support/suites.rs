@@ -39,6 +39,7 @@ macro_rules! store_contract_suite {
             a_voided_earning_leaves_the_balance_for_good,
             a_claimed_earning_is_not_voided_and_names_its_payout,
             payout_events_wait_in_the_outbox_until_published,
+            open_activities_agree_with_open_activity,
         );
     };
 }

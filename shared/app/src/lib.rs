@@ -32,6 +32,7 @@
 //!    - [`recovery`]: re-enqueue payouts whose job was lost.
 //!    - [`notify`]: tell the barber once per event, delivered at least once.
 //!    - [`payout_events`]: payout state changes out to the platform, from the store's outbox.
+//!    - [`forecast`]: what the coming days' runs would pay, and what the platform must fund.
 //!    - [`advance_notice`]: tell the barber ahead of a scheduled run what to expect.
 //!    - [`webhooks`]: Stripe webhook verification and the events it applies.
 //! 5. Read models: [`insights`] (analytics and schedule recommendations) and [`health`] (the
@@ -45,6 +46,7 @@ pub mod bank_export;
 pub mod config;
 pub mod error;
 pub mod execute;
+pub mod forecast;
 pub mod health;
 pub mod ingest;
 pub mod insights;

@@ -13,7 +13,7 @@ use payout_core::schedule::PayoutSchedule;
 
 use crate::error::AppError;
 use crate::ingest::within_limit;
-use crate::ports::{CreateOutcome, PayoutCreation, PayoutJob};
+use crate::ports::{CreateOutcome, OpenActivity, PayoutCreation, PayoutJob};
 use crate::services::Services;
 
 /// What closing a period did.
@@ -192,6 +192,15 @@ pub async fn settlement_at(
         .store
         .open_activity(&schedule.barber_id, schedule.currency, now)
         .await?;
+    settle_open(p, schedule, open)
+}
+
+/// How `open` (the barber's open balance) would settle under `schedule`.
+pub fn settle_open(
+    p: &Services,
+    schedule: &PayoutSchedule,
+    open: OpenActivity,
+) -> Result<SettlementDecision, AppError> {
     let activity = PeriodActivity {
         gross: Money::from_minor(open.gross_minor, schedule.currency),
         services: open.services,

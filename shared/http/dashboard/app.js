@@ -330,41 +330,32 @@ async function barber(id) {
 }
 
 async function upcoming() {
-  const horizon = Date.now() + 7 * 24 * 3600 * 1000;
-  // A page of barbers at a time: each run's amount is its barber's preview.
-  const cursor = new URLSearchParams(location.search).get("cursor");
-  const listed = me.role === "barber"
-    ? { items: [await api(`/schedules/${encodeURIComponent(me.barber_id)}`)], next_cursor: null }
-    : await api(`/schedules?limit=50${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
-  const schedules = listed.items;
-  const due = schedules.filter((s) => s.status === "active" && new Date(s.next_run_at).getTime() <= horizon);
-  const previews = await Promise.all(due.map((s) => api(`/payouts/preview?barber_id=${encodeURIComponent(s.barber_id)}`)));
-  const rows = [];
-  const perDay = {};
-  for (const [i, s] of due.entries()) {
-    const p = previews[i];
-    const paying = p.decision === "pay";
-    rows.push(`<tr><td>${when(s.next_run_at)}</td><td>${esc(s.barber_id)}</td><td>${esc(p.method)}</td><td>${esc(p.decision.replace(/_/g, " "))}</td><td class="num">${paying ? money(p.net_amount, p.currency) : "–"}</td></tr>`);
-    if (paying) {
-      const key = `${s.next_run_at.slice(0, 10)} · ${p.method} · ${p.currency}`;
-      perDay[key] = (perDay[key] || []).concat([p.net_amount]);
-    }
-  }
-  // Sums of decimal strings in cents, exactly.
-  const cents = (a) => { const [w, f = ""] = a.replace("-", "").split("."); const v = BigInt(w) * 100n + BigInt((f + "00").slice(0, 2)); return a.startsWith("-") ? -v : v; };
-  const fromCents = (v) => `${v < 0n ? "-" : ""}${(v < 0n ? -v : v) / 100n}.${String((v < 0n ? -v : v) % 100n).padStart(2, "0")}`;
-  const totals = Object.entries(perDay)
-    .sort()
-    .map(([key, amounts]) => `<tr><td>${esc(key)}</td><td class="num">${money(fromCents(amounts.reduce((s, a) => s + cents(a), 0n)), key.split(" · ")[2])}</td></tr>`)
+  const forecast = me.role === "operator" ? await api("/forecast?days=7&limit=200") : await ownForecast();
+  const rows = forecast.runs
+    .map((r) => `<tr><td>${when(r.run_at)}</td><td>${esc(r.barber_id)}</td><td>${esc(r.method)}</td><td>${esc(r.decision.replace(/_/g, " "))}</td><td class="num">${r.decision === "pay" ? money(r.net_amount, r.currency) : "–"}</td></tr>`)
     .join("");
+  const funding = forecast.funding
+    .map((f) => `<tr><td>${esc(f.day)}</td><td>${esc(f.method)}</td><td class="num">${f.payouts}</td><td class="num">${money(f.net_amount, f.currency)}</td></tr>`)
+    .join("");
+  const more = forecast.total_runs > forecast.runs.length ? `<p class="muted">The first ${forecast.runs.length} of ${forecast.total_runs} runs; the totals cover them all.</p>` : "";
   page.innerHTML = `
     <h1>Upcoming: the next 7 days</h1>
     <p class="muted">What each scheduled run would pay if it closed now (the preview), and what the platform must fund per day and method.</p>
-    <p class="muted">${listed.next_cursor || cursor ? "Barbers of this page; the next page has the others." : ""}</p>
-    <h2>To fund</h2><table id="funding"><tbody>${totals || `<tr><td class="muted">Nothing due.</td></tr>`}</tbody></table>
-    <h2>Scheduled runs</h2>
-    <div class="scroll"><table><thead><tr><th>Run</th><th>Barber</th><th>Method</th><th>Decision</th><th class="num">Expected</th></tr></thead><tbody>${rows.join("")}</tbody></table></div>
-    ${listed.next_cursor ? `<p><a href="/dashboard/upcoming?cursor=${encodeURIComponent(listed.next_cursor)}">Next barbers</a></p>` : ""}`;
+    <h2>To fund</h2>
+    <table id="funding"><thead><tr><th>Day (UTC)</th><th>Method</th><th class="num">Payouts</th><th class="num">Amount</th></tr></thead><tbody>${funding || `<tr><td colspan="4" class="muted">Nothing due.</td></tr>`}</tbody></table>
+    <h2>Scheduled runs</h2>${more}
+    <div class="scroll"><table><thead><tr><th>Run</th><th>Barber</th><th>Method</th><th>Decision</th><th class="num">Expected</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+}
+
+// A barber's own forecast, in the forecast's shape: its next run, if within the week.
+async function ownForecast() {
+  const schedule = await api(`/schedules/${encodeURIComponent(me.barber_id)}`);
+  const due = schedule.status === "active" && new Date(schedule.next_run_at).getTime() <= Date.now() + 7 * 24 * 3600 * 1000;
+  if (!due) return { runs: [], funding: [], total_runs: 0 };
+  const p = await api(`/payouts/preview?barber_id=${encodeURIComponent(me.barber_id)}`);
+  const run = { barber_id: me.barber_id, run_at: schedule.next_run_at, method: p.method, currency: p.currency, decision: p.decision, net_amount: p.net_amount };
+  const funding = p.decision === "pay" ? [{ day: schedule.next_run_at.slice(0, 10), method: p.method, currency: p.currency, payouts: 1, net_amount: p.net_amount }] : [];
+  return { runs: [run], funding, total_runs: 1 };
 }
 
 // ---- routing and sign-in ----

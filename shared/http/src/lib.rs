@@ -2,8 +2,9 @@
 //! API Lambda.
 //!
 //! - [`schedules`], [`ledger`] (earnings, deductions), [`events`] (the platform's events),
-//!   [`payouts`], [`insights`] (analytics, recommendations), [`operations`] (health, test
-//!   notification, dead-letter replay): handlers.
+//!   [`payouts`], [`forecast`] (the coming days' runs), [`insights`] (analytics,
+//!   recommendations), [`operations`] (health, test notification, dead-letter replay):
+//!   handlers.
 //! - [`dashboard`]: the operator's dashboard and a barber's view, a static app over this API.
 //! - [`prometheus`]: `GET /metrics`, the process's figures for a machine's monitoring.
 //! - [`webhooks`]: Stripe's deliveries, authenticated by signature.
@@ -17,6 +18,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod forecast;
 #[cfg(feature = "lambda")]
 pub mod gateway;
 pub mod insights;
@@ -87,6 +89,7 @@ pub fn router(state: ApiState) -> Router {
         .routes(routes!(payouts::list))
         .routes(routes!(payouts::manual))
         .routes(routes!(payouts::preview))
+        .routes(routes!(forecast::get_forecast))
         .routes(routes!(payouts::detail))
         .routes(routes!(payouts::retry))
         .routes(routes!(payouts::cancel))

@@ -70,7 +70,7 @@ pub enum CreateOutcome {
 }
 
 /// A barber's open (unpaid) entries recorded up to a cut-off.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenActivity {
     pub gross_minor: i64,
     pub services: u32,
@@ -308,6 +308,19 @@ pub trait LedgerStore: Send + Sync {
         currency: Currency,
         cutoff: DateTime<Utc>,
     ) -> Result<OpenActivity, StoreError>;
+    /// The open activity of each (barber, currency) up to `cutoff`, in the same order. An
+    /// adapter that can read many at once overrides this; by default it asks one at a time.
+    async fn open_activities(
+        &self,
+        barbers: &[(BarberId, Currency)],
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<OpenActivity>, StoreError> {
+        let mut all = Vec::with_capacity(barbers.len());
+        for (barber, currency) in barbers {
+            all.push(self.open_activity(barber, *currency, cutoff).await?);
+        }
+        Ok(all)
+    }
 }
 
 /// Payouts with their claims on the ledger, attempts and audit trail.

@@ -138,14 +138,7 @@ pub fn open_activity(
     let deductions = rows
         .into_iter()
         .map(|(id, kind, amount, description)| {
-            Ok(DeductionLine {
-                id: DeductionId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                kind: kind
-                    .parse::<DeductionKind>()
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                amount: Money::from_minor(amount, currency),
-                description,
-            })
+            deduction_line(id, &kind, amount, description, currency)
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     Ok(OpenActivity {
@@ -153,6 +146,103 @@ pub fn open_activity(
         services: u32::try_from(services).map_err(|_| StoreError::Corrupt("count".into()))?,
         deductions,
     })
+}
+
+fn deduction_line(
+    id: String,
+    kind: &str,
+    amount: i64,
+    description: String,
+    currency: Currency,
+) -> Result<DeductionLine, StoreError> {
+    Ok(DeductionLine {
+        id: DeductionId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        kind: kind
+            .parse::<DeductionKind>()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        amount: Money::from_minor(amount, currency),
+        description,
+    })
+}
+
+/// [`open_activity`] of many barbers in two queries (the barbers passed as a JSON array).
+pub fn open_activities(
+    conn: &Connection,
+    barbers: &[(BarberId, Currency)],
+    cutoff: DateTime<Utc>,
+) -> Result<Vec<OpenActivity>, StoreError> {
+    let ids = serde_json::to_string(
+        &barbers
+            .iter()
+            .map(|(barber, _)| barber.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .map_err(|e| StoreError::Backend(e.to_string()))?;
+    let mut open: std::collections::HashMap<(String, String), OpenActivity> =
+        std::collections::HashMap::new();
+    let mut earnings = conn
+        .prepare_cached(
+            "SELECT barber_id, currency, COALESCE(SUM(amount_minor), 0), COUNT(*) FROM earnings
+             WHERE barber_id IN (SELECT value FROM json_each(?1)) AND payout_id IS NULL
+               AND voided_at IS NULL AND recorded_at <= ?2
+             GROUP BY barber_id, currency",
+        )
+        .map_err(backend)?;
+    let rows = earnings
+        .query_map(params![ids, micros(cutoff)], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, i64>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (barber, currency, gross_minor, services) = row.map_err(backend)?;
+        let entry = open.entry((barber, currency)).or_default();
+        entry.gross_minor = gross_minor;
+        entry.services =
+            u32::try_from(services).map_err(|_| StoreError::Corrupt("count".into()))?;
+    }
+    let mut deductions = conn
+        .prepare_cached(
+            "SELECT barber_id, currency, id, kind, amount_minor, description FROM deductions
+             WHERE barber_id IN (SELECT value FROM json_each(?1)) AND payout_id IS NULL
+               AND recorded_at <= ?2
+             ORDER BY barber_id, recorded_at, id",
+        )
+        .map_err(backend)?;
+    let rows = deductions
+        .query_map(params![ids, micros(cutoff)], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+                row.get::<_, String>(5)?,
+            ))
+        })
+        .map_err(backend)?;
+    for row in rows {
+        let (barber, code, id, kind, amount, description) = row.map_err(backend)?;
+        let currency: Currency = code
+            .parse()
+            .map_err(|e: payout_core::money::MoneyError| StoreError::Corrupt(e.to_string()))?;
+        let line = deduction_line(id, &kind, amount, description, currency)?;
+        open.entry((barber, code))
+            .or_default()
+            .deductions
+            .push(line);
+    }
+    Ok(barbers
+        .iter()
+        .map(|(barber, currency)| {
+            open.remove(&(barber.as_str().to_string(), currency.code().to_string()))
+                .unwrap_or_default()
+        })
+        .collect())
 }
 
 pub fn void_earning(

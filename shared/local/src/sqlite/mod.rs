@@ -442,6 +442,14 @@ impl LedgerStore for SqliteStore {
     ) -> Result<OpenActivity, StoreError> {
         self.blocking(|conn| ledger::open_activity(conn, barber, currency, cutoff))
     }
+
+    async fn open_activities(
+        &self,
+        barbers: &[(BarberId, Currency)],
+        cutoff: DateTime<Utc>,
+    ) -> Result<Vec<OpenActivity>, StoreError> {
+        self.blocking(|conn| ledger::open_activities(conn, barbers, cutoff))
+    }
 }
 
 #[async_trait]
