@@ -1,10 +1,11 @@
-//! The deployment path as AWS runs it: the four Lambda bootstraps (debug builds of the same
+//! The deployment path as AWS runs it: the five Lambda bootstraps (debug builds of the same
 //! mains `cargo lambda` ships) started behind a Runtime API of the test's, warm across
 //! invocations, with `infra/template.yaml`'s environment for each function, against moto
-//! (DynamoDB, SQS, SNS, SSM Parameter Store) and the project's Stripe fake. Driven with the
-//! events AWS sends: HTTP API requests carrying the claims API Gateway's JWT authorizer
-//! verified from RS256 tokens, SQS batches from the job queue (messages not reported as failed
-//! are deleted, as the event source does), a Scheduler tick, a signed Stripe webhook. Stripe
+//! (DynamoDB, SQS, SNS, SSM Parameter Store, EventBridge) and the project's Stripe fake. Driven
+//! with the events AWS sends: HTTP API requests carrying the claims API Gateway's JWT
+//! authorizer verified from RS256 tokens, a platform event through the bus's rule and the
+//! intake queue, SQS batches from the job queue (messages not reported as failed are deleted,
+//! as the event source does), a Scheduler tick, a signed Stripe webhook. Stripe
 //! commits a transfer and hangs, answers 429, and a batch is delivered twice; each barber is
 //! paid once, the executor answers before its deadline, notices reach the topic, the DLQ
 //! stays empty.
@@ -28,7 +29,7 @@ use payout_tests::issuer::{
     Key, barber_token, claims, gateway_claims, operator_token, sign as sign_token,
 };
 use payout_tests::lambda::LambdaFunction;
-use payout_tests::moto::{Moto, queue_arn};
+use payout_tests::moto::{Moto, queue_arn, rule_to_queue};
 use payout_tests::notifier_contract::Inbox;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
@@ -50,6 +51,7 @@ fn template_environment(
     template: &Yaml,
     function: &str,
     resources: &Resources,
+    intake: &Intake,
 ) -> Vec<(String, String)> {
     let resolve = |value: &Yaml| -> String {
         match value {
@@ -61,6 +63,7 @@ fn template_environment(
                     "JobQueue" => resources.queue_url.clone(),
                     "JobDeadLetterQueue" => resources.dead_letter_url.clone(),
                     "NotificationTopic" => resources.topic_arn.clone(),
+                    "IntakeDeadLetterQueue" => intake.dead_letter_url.clone(),
                     parameter => template["Parameters"][parameter]["Default"]
                         .as_str()
                         .unwrap_or_else(|| panic!("{function}: cannot resolve !Ref {parameter}"))
@@ -80,11 +83,43 @@ fn template_environment(
         .collect()
 }
 
+/// The intake path as the template wires it: a rule on the bus feeding the intake queue.
+struct Intake {
+    queue_url: String,
+    queue_arn: String,
+    dead_letter_url: String,
+}
+
+impl Intake {
+    async fn create(sdk: &aws_config::SdkConfig, sqs: &aws_sdk_sqs::Client) -> Self {
+        let mut urls = Vec::new();
+        for name in ["boot-intake", "boot-intake-dlq"] {
+            let created = sqs.create_queue().queue_name(name).send().await.unwrap();
+            urls.push(created.queue_url.unwrap());
+        }
+        let queue_arn = queue_arn(sqs, &urls[0]).await;
+        let template = template();
+        let source = template["Parameters"]["PlatformEventSource"]["Default"]
+            .as_str()
+            .unwrap();
+        let pattern =
+            json!({"source": [source], "detail-type": ["ServiceCompleted", "ServiceRefunded"]});
+        rule_to_queue(sdk, "platform-events", &pattern, &queue_arn).await;
+        Self {
+            queue_url: urls[0].clone(),
+            queue_arn,
+            dead_letter_url: urls[1].clone(),
+        }
+    }
+}
+
 struct Deployment {
     api: LambdaFunction,
     executor: LambdaFunction,
     planner: LambdaFunction,
     webhooks: LambdaFunction,
+    intake: LambdaFunction,
+    platform: Intake,
     sqs: aws_sdk_sqs::Client,
     resources: Resources,
     queue_arn: String,
@@ -229,8 +264,9 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
         // A deployment's own choice: its configuration in Parameter Store.
         ("PAYOUTS_CONFIG_PARAMETER", "/payouts/config".to_string()),
     ];
+    let platform = Intake::create(&sdk, &sqs).await;
     let environment = |function: &str| {
-        let mut environment = template_environment(&template, function, &resources);
+        let mut environment = template_environment(&template, function, &resources, &platform);
         environment.extend(
             aws.iter()
                 .map(|(name, value)| (name.to_string(), value.clone())),
@@ -242,6 +278,8 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
         executor: LambdaFunction::start("payout-executor", &environment("ExecutorFunction")).await,
         planner: LambdaFunction::start("payout-planner", &environment("PlannerFunction")).await,
         webhooks: LambdaFunction::start("payout-webhooks", &environment("WebhooksFunction")).await,
+        intake: LambdaFunction::start("payout-intake", &environment("IntakeFunction")).await,
+        platform,
         sqs,
         resources,
         queue_arn,
@@ -309,6 +347,53 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
     );
 
     the_week(&mut deployment, &operator).await;
+
+    // The platform reports one more of 456's services on its bus; the rule queues it and the
+    // intake function records it.
+    let detail = json!({"booking_id": "bk-boot-1", "barber_id": "456", "amount": "40.00",
+        "currency": "USD", "occurred_at": (Utc::now() - TimeDelta::hours(1)).to_rfc3339(),
+        "service": "fade", "version": 1});
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .source("booking.platform")
+        .detail_type("ServiceCompleted")
+        .detail(detail.to_string())
+        .build();
+    aws_sdk_eventbridge::Client::new(&sdk)
+        .put_events()
+        .entries(entry)
+        .send()
+        .await
+        .unwrap();
+    let platform_events = deployment
+        .sqs
+        .receive_message()
+        .queue_url(&deployment.platform.queue_url)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default();
+    assert_eq!(platform_events.len(), 1, "the rule queued the event");
+    let answer = deployment
+        .intake
+        .invoke(
+            sqs_batch(&platform_events, &deployment.platform.queue_arn),
+            Duration::from_secs(30),
+        )
+        .await
+        .expect("the intake function answers");
+    assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+    let (_, preview) = deployment
+        .call(
+            "GET",
+            "/payouts/preview?barber_id=456",
+            Some(&operator),
+            None,
+        )
+        .await;
+    assert_eq!(preview["service_count"], 4, "{preview}");
 
     // Refused: no claims on a protected route (a route the authorizer does not guard), a
     // barber reading another barber, a barber on an operator route.

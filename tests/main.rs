@@ -10,9 +10,9 @@
 //!   (manual payouts, retry, cancel), [`notifications`], [`health`], [`poison`] (one bad barber
 //!   among healthy ones).
 //! - The AWS shape: [`aws_pipeline`] (the handlers on moto), [`platform_events_aws`] (the
-//!   platform's events from an EventBridge rule through the intake queue), [`bootstrap`] (the four Lambda
-//!   bootstraps behind a Runtime API, driven with AWS's events), [`infra_drift`] (the template
-//!   and the local stack agree).
+//!   platform's events from an EventBridge rule through the intake queue), [`bootstrap`] (the
+//!   five Lambda bootstraps behind a Runtime API, driven with AWS's events), [`infra_drift`]
+//!   (the template and the local stack agree).
 //! - The deterministic simulation under faults: [`chaos`], [`chaos_dynamodb`].
 //! - The REST API as a black box: [`api`]; the platform's event contract: [`event_schemas`].
 //!

@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{TimeDelta, Utc};
 use payout_app::execute::{JobOutcome, execute_payout};
@@ -24,7 +24,7 @@ use payout_core::ids::{DeductionId, EarningId};
 use payout_core::money::{Currency, Money};
 use payout_local::{FailurePlan, SimulatedRail};
 use payout_tests::aws_events::{invoke_executor, sqs_batch};
-use payout_tests::moto::{Moto, queue_arn};
+use payout_tests::moto::{Moto, queue_arn, rule_to_queue};
 use payout_tests::world::World;
 use serde_json::{Value, json};
 
@@ -48,29 +48,10 @@ impl Intake {
             urls.push(created.queue_url.unwrap());
         }
         let queue_arn = queue_arn(&sqs, &urls[0]).await;
-        let events = aws_sdk_eventbridge::Client::new(sdk);
         let pattern =
             json!({"source": [SOURCE], "detail-type": ["ServiceCompleted", "ServiceRefunded"]});
-        events
-            .put_rule()
-            .name("platform-events")
-            .event_pattern(pattern.to_string())
-            .send()
-            .await
-            .unwrap();
-        events
-            .put_targets()
-            .rule("platform-events")
-            .targets(
-                Target::builder()
-                    .id("intake")
-                    .arn(&queue_arn)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        rule_to_queue(sdk, "platform-events", &pattern, &queue_arn).await;
+        let events = aws_sdk_eventbridge::Client::new(sdk);
         Self {
             sqs,
             events,
@@ -296,30 +277,11 @@ async fn a_completed_payout_reaches_the_platform_once_through_partial_failures()
         .unwrap()
         .queue_url
         .unwrap();
-    let events = aws_sdk_eventbridge::Client::new(&sdk);
     let pattern =
         json!({"source": [payout_aws::eventbridge::SOURCE], "detail-type": ["PayoutCompleted"]});
-    events
-        .put_rule()
-        .name("payouts-completed")
-        .event_pattern(pattern.to_string())
-        .send()
-        .await
-        .unwrap();
     let target = queue_arn(&sqs, &platform_queue).await;
-    events
-        .put_targets()
-        .rule("payouts-completed")
-        .targets(
-            Target::builder()
-                .id("platform")
-                .arn(target)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    rule_to_queue(&sdk, "payouts-completed", &pattern, &target).await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
 
     let rail = Arc::new(SimulatedRail::new(4, FailurePlan::default()));
     let mut runtime = AwsRuntime::new(&sdk, &resources, rail, "executor");

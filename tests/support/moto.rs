@@ -80,3 +80,33 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
         .unwrap()[&QueueAttributeName::QueueArn]
         .clone()
 }
+
+/// An EventBridge rule on the default bus that sends the events matching `pattern` to the queue
+/// `queue_arn`, as the template's rules do.
+pub async fn rule_to_queue(
+    sdk: &SdkConfig,
+    rule: &str,
+    pattern: &serde_json::Value,
+    queue_arn: &str,
+) {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    events
+        .put_rule()
+        .name(rule)
+        .event_pattern(pattern.to_string())
+        .send()
+        .await
+        .unwrap();
+    let target = aws_sdk_eventbridge::types::Target::builder()
+        .id(format!("{rule}-target"))
+        .arn(queue_arn)
+        .build()
+        .unwrap();
+    events
+        .put_targets()
+        .rule(rule)
+        .targets(target)
+        .send()
+        .await
+        .unwrap();
+}
