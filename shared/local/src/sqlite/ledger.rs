@@ -100,52 +100,8 @@ pub fn open_activity(
     currency: Currency,
     cutoff: DateTime<Utc>,
 ) -> Result<OpenActivity, StoreError> {
-    let (gross_minor, services): (i64, i64) = conn
-        .prepare_cached(
-            "SELECT COALESCE(SUM(amount_minor), 0), COUNT(*) FROM earnings
-             WHERE barber_id = ?1 AND payout_id IS NULL AND voided_at IS NULL AND recorded_at <= ?2
-               AND currency = ?3",
-        )
-        .and_then(|mut statement| {
-            statement.query_row(
-                params![barber.as_str(), micros(cutoff), currency.code()],
-                |row| Ok((row.get(0)?, row.get(1)?)),
-            )
-        })
-        .map_err(backend)?;
-    let mut statement = conn
-        .prepare_cached(
-            "SELECT id, kind, amount_minor, description FROM deductions
-             WHERE barber_id = ?1 AND payout_id IS NULL AND recorded_at <= ?2 AND currency = ?3
-             ORDER BY recorded_at, id",
-        )
-        .map_err(backend)?;
-    let rows = statement
-        .query_map(
-            params![barber.as_str(), micros(cutoff), currency.code()],
-            |row| {
-                Ok((
-                    row.get::<_, String>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, i64>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            },
-        )
-        .map_err(backend)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend)?;
-    let deductions = rows
-        .into_iter()
-        .map(|(id, kind, amount, description)| {
-            deduction_line(id, &kind, amount, description, currency)
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    Ok(OpenActivity {
-        gross_minor,
-        services: u32::try_from(services).map_err(|_| StoreError::Corrupt("count".into()))?,
-        deductions,
-    })
+    let mut one = open_activities(conn, &[(barber.clone(), currency)], cutoff)?;
+    Ok(one.pop().unwrap_or_default())
 }
 
 fn deduction_line(
@@ -165,7 +121,8 @@ fn deduction_line(
     })
 }
 
-/// [`open_activity`] of many barbers in two queries (the barbers passed as a JSON array).
+/// The open activity of each (barber, currency) in two queries, whatever their number (the
+/// barbers passed as a JSON array).
 pub fn open_activities(
     conn: &Connection,
     barbers: &[(BarberId, Currency)],
