@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use payout_app::config::file::QueueSection;
 use payout_app::execute::MIN_RAIL_WINDOW;
 use payout_aws::dynamo::table::{KEYS, TTL_ATTRIBUTE};
 use payout_aws::stack::{
@@ -76,6 +77,8 @@ fn the_queues_and_the_executor_timeout_match() {
         number(&queue["RedrivePolicy"]["maxReceiveCount"]),
         u64::from(MAX_RECEIVE_COUNT)
     );
+    // `payouts serve`'s in-process queue dead-letters as the deployed one does.
+    assert_eq!(QueueSection::default().max_receives, MAX_RECEIVE_COUNT);
     let dead_letters = resource(&t, "JobDeadLetterQueue");
     assert_eq!(
         number(&dead_letters["MessageRetentionPeriod"]),

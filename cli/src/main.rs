@@ -295,6 +295,7 @@ async fn main() -> anyhow::Result<()> {
             let rail = payout_stripe::StripeRail::new(&payout_stripe::StripeConfig::from_env()?)?;
             let services = payout_local::runtime::embedded_services(
                 &db,
+                &payout_app::config::file::QueueSection::default(),
                 std::sync::Arc::new(rail),
                 std::sync::Arc::new(payout_local::LogNotifier),
                 std::sync::Arc::new(payout_app::ports::SystemClock),

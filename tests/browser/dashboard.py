@@ -1,14 +1,16 @@
 """The dashboard in a real browser (Debian's chromium, driven by Playwright), against a
 `payouts serve` the calling script started: sign in, the overview's figures against the API's,
 payouts filtered, the brief's $1,000 example read as $667.25 line by line, a failed bank payout
-retried and confirmed, dead letters replayed, and a barber who sees only its own. Screenshots of
-each page go to the directory given.
+retried and confirmed, a poisoned job dead-lettered and replayed once its cause is fixed, and a
+barber who sees only its own. Screenshots of each page go to the directory given.
 
-Usage: dashboard.py BASE_URL OPERATOR_TOKEN BARBER_456_TOKEN SCREENSHOT_DIR
+Usage: dashboard.py BASE_URL OPERATOR_TOKEN BARBER_456_TOKEN SCREENSHOT_DIR DATABASE
+(the server's queue dead-letters after 2 receives, 1 s apart)
 """
 
 import json
 import re
+import sqlite3
 import sys
 import time
 import urllib.error
@@ -18,7 +20,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-BASE, OPERATOR, BARBER, SHOTS = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+BASE, OPERATOR, BARBER, SHOTS, DATABASE = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]), sys.argv[5]
 API = f"{BASE}/api/v1/payout-scheduler"
 PAGE_BUDGET_S = 1.0
 
@@ -81,6 +83,35 @@ def seed():
     return ids
 
 
+POISONED_BARBER = "999"
+
+
+def poison_locks(poisoned):
+    """A bad day from outside: the store refuses to lock one barber (a trigger on the server's
+    own database), so its job fails on every receive until the trigger is gone."""
+    with sqlite3.connect(DATABASE, timeout=10) as db:
+        if poisoned:
+            db.execute(f"""CREATE TRIGGER poisoned BEFORE INSERT ON locks
+                           WHEN NEW.barber_id = '{POISONED_BARBER}'
+                           BEGIN SELECT RAISE(ABORT, 'poisoned for the test'); END""")
+        else:
+            db.execute("DROP TRIGGER poisoned")
+
+
+def dead_letter_one():
+    """A payout whose job fails until it is dead-lettered; its id."""
+    poison_locks(True)
+    call("POST", "/schedules", {"barber_id": POISONED_BARBER, "frequency": "weekly", "day_of_week": 5,
+                                "preferred_payment_method": "stripe", "minimum_payout_amount": "10.00"})
+    at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+    call("POST", "/earnings", [{"earning_id": "poisoned-1", "barber_id": POISONED_BARBER, "amount": "80.00",
+                                "occurred_at": at, "service": "fade"}])
+    payout = call("POST", "/payouts/manual", {"barber_id": POISONED_BARBER, "reason": "end of week"})["id"]
+    wait_for(lambda: call("GET", "/health")["queue"]["dead_letter"] == 1, "the poisoned job to be dead-lettered")
+    assert call("GET", f"/payouts/{payout}")["status"] == "queued"
+    return payout
+
+
 def amount(text):
     return Decimal(re.sub(r"[^0-9.\-]", "", text))
 
@@ -130,6 +161,7 @@ def main():
         page.get_by_label("status").select_option("completed")
         page.get_by_role("button", name="Filter").click()
         expect(page).to_have_url(re.compile(r"status=completed"))
+        expect(page.locator("#payouts tbody .status").filter(has_not_text="completed")).to_have_count(0)
         statuses = page.locator("#payouts tbody .status").all_inner_texts()
         assert statuses and all(s == "completed" for s in statuses), statuses
         page.get_by_label("barber").fill("123")
@@ -163,11 +195,16 @@ def main():
         # A refused action shows the API's problem: cancelling a completed payout is not offered,
         # so ask the API directly through the page's own client for the same refusal text.
 
-        # Needs attention: dead letters replayed.
+        # Needs attention: a dead letter, replayed once its cause is fixed, pays.
+        poisoned = dead_letter_one()
         timings["attention"] = timed_goto(page, "/dashboard/attention")
-        page.get_by_role("button", name="Replay dead letters").click()
-        expect(page.get_by_text("0 replayed.")).to_be_visible()
+        expect(page.locator("[data-figure=dead-letters]")).to_have_text("1")
         page.screenshot(path=SHOTS / "attention.png", full_page=True)
+        poison_locks(False)
+        page.get_by_role("button", name="Replay dead letters").click()
+        expect(page.get_by_text("1 replayed.")).to_be_visible()
+        settled(poisoned, {"completed"})
+        assert call("GET", "/health")["queue"]["dead_letter"] == 0
 
         timings["barbers"] = timed_goto(page, "/dashboard/barbers")
         page.screenshot(path=SHOTS / "barbers.png", full_page=True)
@@ -179,10 +216,17 @@ def main():
         # On a phone.
         phone = browser.new_page(viewport={"width": 390, "height": 844})
         phone.goto(f"{BASE}/dashboard")
+        # By keyboard alone: Tab from the token to the button, Tab along the navigation.
         phone.get_by_label("Token").fill(OPERATOR)
-        phone.get_by_role("button", name="Sign in").click()
+        phone.keyboard.press("Tab")
+        phone.keyboard.press("Enter")
         expect(phone.get_by_role("heading", name="Overview")).to_be_visible()
         phone.screenshot(path=SHOTS / "overview-phone.png", full_page=True)
+        for _ in range(3):
+            phone.keyboard.press("Tab")
+        assert phone.evaluate("document.activeElement.textContent") == "Payouts"
+        phone.keyboard.press("Enter")
+        expect(phone.get_by_role("heading", name="Payouts")).to_be_visible()
 
         # A barber: its own records only, no operator page or action.
         page.get_by_role("button", name="Sign out").click()

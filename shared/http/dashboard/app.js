@@ -275,7 +275,7 @@ async function attention() {
     <h2>Barbers whose account needs action</h2>
     <p>${accountIssues.map((p) => `<a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a>`).join(", ") || `<span class="muted">None.</span>`}</p>
     <h2>Dead letters</h2>
-    <p><span data-figure="dead-letters">${health.queue.dead_letter}</span> jobs in the dead-letter queue.</p>
+    <p>Jobs in the dead-letter queue: <span data-figure="dead-letters">${health.queue.dead_letter}</span>.</p>
     <div class="actions"><button type="button" id="replay">Replay dead letters</button></div><div id="replay-result" role="status"></div>
     <h2>Stuck in transit (over 3 days)</h2>
     <table><tbody>${payoutRows(stuck) || `<tr><td class="muted">None.</td></tr>`}</tbody></table>`;

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use parking_lot::Mutex;
+use payout_app::config::file::QueueSection;
 use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 
 #[derive(Debug)]
@@ -55,10 +56,17 @@ impl MemoryQueue {
     }
 }
 
+impl MemoryQueue {
+    pub fn from_settings(settings: &QueueSection) -> Self {
+        let visibility = TimeDelta::from_std(settings.visibility_timeout).unwrap_or(TimeDelta::MAX);
+        Self::new(visibility, settings.max_receives)
+    }
+}
+
 impl Default for MemoryQueue {
-    /// Visibility 30 min (6x a 5 min executor budget) and 10 receives, as the SAM template.
+    /// The configuration's defaults, which are the SAM template's.
     fn default() -> Self {
-        Self::new(TimeDelta::minutes(30), 10)
+        Self::from_settings(&QueueSection::default())
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use payout_app::config::Settings;
-use payout_app::config::file::{NotifierSection, RailKind, WebhookEndpoint};
+use payout_app::config::file::{NotifierSection, QueueSection, RailKind, WebhookEndpoint};
 use payout_app::payout_events::publish_payout_events;
 use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{AccountOnboarding, Clock, Notifier, PaymentRail, SystemClock};
@@ -40,6 +40,8 @@ pub struct ServeConfig {
     pub planner_interval: Duration,
     pub worker_poll: Duration,
     pub workers: usize,
+    /// The in-process job queue's visibility timeout and dead-letter threshold.
+    pub queue: QueueSection,
     /// Who may call the API.
     pub auth: ServeAuth,
     /// The Stripe webhook endpoint secret; webhooks are refused without one.
@@ -88,6 +90,7 @@ impl ServeConfig {
             planner_interval: settings.planner.interval,
             worker_poll: WORKER_POLL,
             workers: settings.executor.workers,
+            queue: settings.queue.clone(),
             auth: ServeAuth::from_settings(settings)?,
             stripe_webhook_secret: settings.server.stripe_webhook_secret.clone(),
             provider,
@@ -108,10 +111,11 @@ pub enum ServeError {
 }
 
 /// Assembles the embedded services on the SQLite file at `db_path`, paying through `provider`
-/// (bank transfers and manual payments aside), telling barbers through `notifier` and keeping
-/// figures by `clock`'s time.
+/// (bank transfers and manual payments aside), telling barbers through `notifier`, queueing
+/// jobs in memory as `queue` says and keeping figures by `clock`'s time.
 pub fn embedded_services(
     db_path: &std::path::Path,
+    queue: &QueueSection,
     provider: Arc<dyn PaymentRail>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
@@ -124,7 +128,7 @@ pub fn embedded_services(
     }
     Ok(Services {
         store: Arc::new(store),
-        queue: Arc::new(MemoryQueue::default()),
+        queue: Arc::new(MemoryQueue::from_settings(queue)),
         // Bank transfers and manual payments go in transit until an operator confirms them, as
         // in production.
         rail: Arc::new(RailsByMethod::new(provider)),
@@ -147,6 +151,7 @@ pub async fn serve(
         .map_err(|e| ServeError::Config(e.to_string()))?;
     let services = embedded_services(
         &config.db_path,
+        &config.queue,
         provider.clone(),
         Arc::new(notifier),
         clock.clone(),

@@ -73,6 +73,7 @@ pub struct Settings {
     pub retry: RetrySection,
     pub rail: RailSection,
     pub executor: ExecutorSection,
+    pub queue: QueueSection,
     pub planner: PlannerSection,
     pub notifier: NotifierSection,
     pub health: HealthSection,
@@ -343,6 +344,28 @@ impl Default for ExecutorSection {
             stale_after: Duration::from_secs(15 * 60),
             deadline_margin: Duration::from_secs(5),
             workers: 2,
+        }
+    }
+}
+
+/// `payouts serve`'s in-process job queue, with SQS's semantics; on AWS the template's queue
+/// says the same (`VisibilityTimeout`, the redrive policy's `maxReceiveCount`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QueueSection {
+    /// A received job not finished within this comes back for another worker.
+    #[serde(with = "humantime_serde")]
+    pub visibility_timeout: Duration,
+    /// A job received this many times without finishing goes to the dead letters, where an
+    /// operator replays it once its cause is fixed.
+    pub max_receives: u32,
+}
+
+impl Default for QueueSection {
+    fn default() -> Self {
+        Self {
+            visibility_timeout: Duration::from_secs(30 * 60),
+            max_receives: 5,
         }
     }
 }

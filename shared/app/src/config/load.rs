@@ -204,6 +204,10 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
     if s.executor.workers == 0 {
         return Err(invalid("executor.workers", "at least 1"));
     }
+    if s.queue.max_receives == 0 {
+        return Err(invalid("queue.max_receives", "at least 1"));
+    }
+    delta("queue.visibility_timeout", s.queue.visibility_timeout)?;
     if !(1..=10_000).contains(&s.planner.page_size) {
         return Err(invalid("planner.page_size", "from 1 to 10000"));
     }
@@ -408,6 +412,16 @@ mod tests {
                 "[executor]\nworkers = 0\n",
                 "executor.workers",
                 "at least 1",
+            ),
+            (
+                "[queue]\nmax_receives = 0\n",
+                "queue.max_receives",
+                "at least 1",
+            ),
+            (
+                "[queue]\nvisibility_timeout = \"0s\"\n",
+                "queue.visibility_timeout",
+                "above 0",
             ),
             (
                 "[notifier]\nretry_delays = []\n",
