@@ -64,10 +64,11 @@ fn template_environment(
                     "JobDeadLetterQueue" => resources.dead_letter_url.clone(),
                     "NotificationTopic" => resources.topic_arn.clone(),
                     "IntakeDeadLetterQueue" => intake.dead_letter_url.clone(),
-                    parameter => template["Parameters"][parameter]["Default"]
-                        .as_str()
-                        .unwrap_or_else(|| panic!("{function}: cannot resolve !Ref {parameter}"))
-                        .to_string(),
+                    parameter => match &template["Parameters"][parameter]["Default"] {
+                        Yaml::String(text) => text.clone(),
+                        Yaml::Number(number) => number.to_string(),
+                        _ => panic!("{function}: cannot resolve !Ref {parameter}"),
+                    },
                 }
             }
             other => panic!("{function}: unexpected environment value {other:?}"),

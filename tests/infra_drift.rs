@@ -127,7 +127,8 @@ fn every_function_is_built_by_cargo_lambda_for_arm64() {
 }
 
 /// The executor's configuration as the template sets it: its `PAYOUTS_<SECTION>__<KEY>`
-/// variables over the defaults, read the way the function reads them.
+/// variables (a parameter's at its default) over the defaults, read the way the function
+/// reads them.
 fn executor_config(template: &Value) -> payout_app::AppConfig {
     let variables = resource(template, "ExecutorFunction")["Environment"]["Variables"]
         .as_mapping()
@@ -139,9 +140,19 @@ fn executor_config(template: &Value) -> payout_app::AppConfig {
             .strip_prefix("PAYOUTS_")
             .and_then(|rest| rest.split_once("__"))
         {
-            let value = value.as_str().unwrap();
+            // A parameter's default, as the deployment gets it unless told otherwise.
+            let value = match value {
+                Value::Tagged(tagged) if tagged.tag == "Ref" => {
+                    &template["Parameters"][tagged.value.as_str().unwrap()]["Default"]
+                }
+                other => other,
+            };
+            let value = match value {
+                Value::Number(number) => number.to_string(),
+                text => format!("\"{}\"", text.as_str().unwrap()),
+            };
             toml += &format!(
-                "{}.{} = \"{value}\"\n",
+                "{}.{} = {value}\n",
                 section.to_lowercase(),
                 key.to_lowercase()
             );
@@ -187,6 +198,12 @@ fn the_executors_timeout_rail_timeout_lease_and_visibility_are_consistent() {
     assert!(
         (2..=20).contains(&default),
         "executors at once by default: {default}"
+    );
+    // The executors at once share the rail's rate: each paces itself to its share.
+    let shares = &resource(&t, "ExecutorFunction")["Environment"]["Variables"]["RAIL_PACE_SHARES"];
+    assert!(
+        matches!(shares, Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value.as_str() == Some(parameter)),
+        "RAIL_PACE_SHARES must be the executors' maximum concurrency ({parameter}): {shares:?}"
     );
 }
 

@@ -18,8 +18,7 @@ use serde_json::{Value, json};
 
 const WEBHOOK_SECRET: &str = "whsec_serve";
 
-const CONFIG: &str =
-    "[rail]\nkind = \"stripe\"\ntimeout = \"3s\"\n[retry]\ndelays = [\"1s\", \"2s\", \"3s\"]\n";
+const CONFIG: &str = "[rail]\nkind = \"stripe\"\ntimeout = \"3s\"\nhold_after_429 = \"300ms\"\n[retry]\ndelays = [\"1s\", \"2s\", \"3s\"]\n";
 
 /// How each barber's account behaves at the fake.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -98,11 +97,12 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
                     times: 2,
                 },
             ),
+            // More 429s than the retry ladder has rungs: backpressure, not failure.
             Account::RateLimited => fake.set_scenario(
                 &account,
                 Scenario::Transient {
                     status: 429,
-                    times: 2,
+                    times: 5,
                 },
             ),
             Account::Disabled => fake.set_scenario(

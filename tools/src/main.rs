@@ -8,10 +8,13 @@ mod coldstart;
 mod load;
 mod soak;
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use payout_core::pace::{PaceRate, PaceSettings};
+use payout_local::friday::{FridayConfig, simulate};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -75,6 +78,26 @@ enum Command {
     AwsCost {
         #[arg(long, default_value_t = 200)]
         payouts: usize,
+    },
+    /// Friday 17:00: a million barbers due at 17:00 local across four US zones against the
+    /// provider's rate limit, on a simulated clock.
+    Friday {
+        #[arg(long, default_value_t = 1_000_000)]
+        barbers: u64,
+        /// Executors paying at once (the template's ExecutorMaximumConcurrency).
+        #[arg(long, default_value_t = 50)]
+        executors: u32,
+        /// The deployment's rail rate (rail.requests_per_second), shared by the executors.
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        /// What the provider accepts in any second.
+        #[arg(long, default_value_t = 100)]
+        provider_limit: u32,
+        /// Retryable failures per thousand transfers.
+        #[arg(long, default_value_t = 20)]
+        failures_per_mille: u64,
+        #[arg(long, default_value_t = 17)]
+        seed: u64,
     },
     /// Create the deployment's table, queues and topic on an AWS emulator (AWS_ENDPOINT_URL).
     AwsLocal {
@@ -162,6 +185,34 @@ async fn main() -> anyhow::Result<()> {
                 concurrency: concurrency.max(1),
             })
             .await
+        }
+        Command::Friday {
+            barbers,
+            executors,
+            rate,
+            provider_limit,
+            failures_per_mille,
+            seed,
+        } => {
+            let base = FridayConfig::million();
+            let executors = NonZeroU32::new(executors).context("--executors: at least 1")?;
+            let config = FridayConfig {
+                barbers,
+                executors: executors.get(),
+                provider_limit: provider_limit.max(1),
+                pace: PaceSettings {
+                    rate: PaceRate {
+                        requests_per_second: NonZeroU32::new(rate).context("--rate: at least 1")?,
+                        shares: executors,
+                    },
+                    ..base.pace
+                },
+                retryable_failures_per_mille: failures_per_mille.min(1000),
+                seed,
+                ..base
+            };
+            println!("{}", serde_json::to_string_pretty(&simulate(&config))?);
+            Ok(())
         }
         Command::AwsLocal {
             action: AwsLocalAction::Up { prefix },

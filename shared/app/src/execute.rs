@@ -219,6 +219,20 @@ async fn execute_locked(
     }
 }
 
+/// Between one and two holds, spread by the payout's id so that payouts held back together
+/// do not come back together.
+fn held_back_for(payout: &PayoutId, hold: TimeDelta) -> TimeDelta {
+    let spread = payout
+        .as_str()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
+    let hold_ms = hold.num_milliseconds().max(1);
+    let extra_ms = i64::try_from(spread % hold_ms.unsigned_abs()).unwrap_or_default();
+    hold + TimeDelta::milliseconds(extra_ms)
+}
+
 /// A job stopped for want of time: the next delivery takes it from the top.
 fn out_of_time(payout: &Payout, now: DateTime<Utc>) -> JobOutcome {
     tracing::warn!(payout_id = %payout.id, "too little time left before the deadline; left for the next delivery");
@@ -261,6 +275,12 @@ async fn record_failure(
     now: DateTime<Utc>,
     deadline: Option<DateTime<Utc>>,
 ) -> Result<(JobOutcome, Notice), AppError> {
+    if error.kind.is_backpressure() {
+        let at = now + held_back_for(&payout.id, p.config.rail_pace.hold_after_429);
+        tracing::info!(payout_id = %payout.id, %error, %at, "held back by the rail's rate");
+        let event = payout.hold_back(now, actor, at, &error.message)?;
+        return finish(p, payout, attempt_version, event, JobOutcome::RetryAt(at)).await;
+    }
     tracing::warn!(payout_id = %payout.id, attempt = payout.attempts, %error, "payment attempt failed");
     let decision = match error.kind.class() {
         FailureClass::Retryable => p.config.retry.after_failure(payout.round_failures + 1),

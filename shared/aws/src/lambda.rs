@@ -4,6 +4,7 @@
 //! Functions are configured by environment (set by the SAM template): `TABLE_NAME`,
 //! `JOB_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `TOPIC_ARN`, and for the API `JWT_SECRET`.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use payout_app::payout_events::{PublishReport, publish_payout_events};
 use payout_app::plan::PlanReport;
 use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{EventPublisher, JobQueue, Metric, PayoutJob};
+use payout_app::rails::paced::PacedRail;
 use payout_app::{AppConfig, AppError, Services};
+use payout_core::pace::{PaceRate, PaceSettings};
 use payout_core::retry::FailureKind;
 
 use crate::dynamo::DynamoStore;
@@ -32,6 +35,8 @@ pub enum ConfigError {
     Settings(#[from] payout_app::config::ConfigError),
     #[error("secret parameter {0}")]
     Secret(String),
+    #[error("environment variable {0}: {1}")]
+    Invalid(&'static str, &'static str),
 }
 
 fn env(name: &'static str) -> Result<String, ConfigError> {
@@ -138,6 +143,11 @@ pub async fn runtime_from_env(
             payout_app::config::load(file.as_deref())?
         }
     };
+    let rail = Arc::new(PacedRail::new(
+        rail,
+        pace_share(config.rail_pace)?,
+        Arc::new(payout_app::ports::SystemClock),
+    ));
     let mut runtime = AwsRuntime::new(&sdk, &Resources::from_env()?, rail, service);
     runtime.services.config = config;
     runtime.settings = settings;
@@ -150,6 +160,24 @@ pub async fn runtime_from_env(
         )));
     }
     Ok(runtime)
+}
+
+/// This function's share of the deployment's rail rate: the executors running at once
+/// (`RAIL_PACE_SHARES`, the event source's maximum concurrency in the template) share it.
+fn pace_share(pace: PaceSettings) -> Result<PaceSettings, ConfigError> {
+    let shares = match std::env::var("RAIL_PACE_SHARES") {
+        Ok(text) => text
+            .parse::<NonZeroU32>()
+            .map_err(|_| ConfigError::Invalid("RAIL_PACE_SHARES", "a whole number from 1"))?,
+        Err(_) => NonZeroU32::MIN,
+    };
+    Ok(PaceSettings {
+        rate: PaceRate {
+            shares,
+            ..pace.rate
+        },
+        ..pace
+    })
 }
 
 /// The Lambda deadline (milliseconds since the epoch) as an instant of this process.

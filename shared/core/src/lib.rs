@@ -16,6 +16,7 @@
 //! - [`schedule`]: a barber's payout schedule.
 //! - [`priority`]: which payouts go first, and which wait for off-peak.
 //! - [`retry`]: failure classes and the 5 min / 15 min / 1 h retry ladder.
+//! - [`pace`]: how fast the payment provider may be called.
 //! - [`status`]: the payout state machine.
 //! - [`payout`]: the payout record and its audited transitions.
 
@@ -28,6 +29,7 @@ pub mod input;
 pub mod ledger;
 pub mod method;
 pub mod money;
+pub mod pace;
 pub mod payout;
 pub mod priority;
 pub mod rate;

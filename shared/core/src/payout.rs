@@ -252,20 +252,43 @@ impl Payout {
         kind: FailureKind,
         detail: &str,
     ) -> Result<AuditEvent, IllegalTransition> {
-        let event = self.move_to(
-            PayoutStatus::RetryScheduled,
-            now,
-            actor,
-            format!(
-                "{}: {detail}; retry at {}",
-                kind.describe(),
-                at.to_rfc3339()
-            ),
-        )?;
+        let reason = format!(
+            "{}: {detail}; retry at {}",
+            kind.describe(),
+            at.to_rfc3339()
+        );
+        let event = self.wait_until(now, actor, at, reason)?;
         self.round_failures += 1;
-        self.next_attempt_at = Some(at);
         self.failure_kind = Some(kind);
         self.failure_reason = Some(kind.describe().to_string());
+        Ok(event)
+    }
+
+    /// The provider refused the call for its rate (429): nothing was paid and nothing failed,
+    /// so the payout waits until `at` without using one of its retries.
+    pub fn hold_back(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        at: DateTime<Utc>,
+        detail: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let reason = format!(
+            "held back, not a failure: {detail}; next attempt at {}",
+            at.to_rfc3339()
+        );
+        self.wait_until(now, actor, at, reason)
+    }
+
+    fn wait_until(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        at: DateTime<Utc>,
+        reason: String,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let event = self.move_to(PayoutStatus::RetryScheduled, now, actor, reason)?;
+        self.next_attempt_at = Some(at);
         Ok(event)
     }
 
@@ -321,10 +344,7 @@ mod tests {
     use crate::breakdown::{PayoutPolicy, PeriodActivity};
     use crate::money::{Currency, Money};
 
-    /// A bank transfer accepted in 2 s and confirmed three days later processed in 2 s: the
-    /// days in transit are settlement, which the processing-time alert must not see.
-    #[test]
-    fn processing_ends_when_the_rail_accepts_and_settlement_is_apart() {
+    fn queued_payout(method: PaymentMethod, start: DateTime<Utc>) -> Payout {
         let breakdown = PayoutPolicy::default()
             .breakdown(
                 &PeriodActivity {
@@ -332,15 +352,14 @@ mod tests {
                     services: 5,
                     deductions: Vec::new(),
                 },
-                PaymentMethod::BankTransfer,
+                method,
             )
             .unwrap();
-        let start = Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap();
-        let (mut payout, _) = Payout::queued(
+        Payout::queued(
             PlannedPayout {
                 id: PayoutId::parse("po_1").unwrap(),
                 barber_id: BarberId::parse("123").unwrap(),
-                method: PaymentMethod::BankTransfer,
+                method,
                 breakdown,
                 trigger: PayoutTrigger::Scheduled,
                 cutoff: start,
@@ -351,7 +370,34 @@ mod tests {
             start,
             start,
             "planner",
-        );
+        )
+        .0
+    }
+
+    #[test]
+    fn a_hold_back_uses_no_retry_and_a_failure_does() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap();
+        let mut payout = queued_payout(PaymentMethod::StripeStandard, start);
+        payout.begin_attempt(start, "executor").unwrap();
+        let at = start + TimeDelta::seconds(2);
+        let event = payout.hold_back(start, "executor", at, "429").unwrap();
+        assert!(event.reason.contains("not a failure"), "{}", event.reason);
+        assert_eq!(payout.status, PayoutStatus::RetryScheduled);
+        assert_eq!(payout.next_attempt_at, Some(at));
+        assert_eq!((payout.round_failures, payout.failure_kind), (0, None));
+        payout.begin_attempt(at, "executor").unwrap();
+        payout
+            .schedule_retry(at, "executor", at, FailureKind::Timeout, "no answer")
+            .unwrap();
+        assert_eq!(payout.round_failures, 1);
+    }
+
+    /// A bank transfer accepted in 2 s and confirmed three days later processed in 2 s: the
+    /// days in transit are settlement, which the processing-time alert must not see.
+    #[test]
+    fn processing_ends_when_the_rail_accepts_and_settlement_is_apart() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap();
+        let mut payout = queued_payout(PaymentMethod::BankTransfer, start);
         payout.begin_attempt(start, "executor").unwrap();
         let accepted = start + TimeDelta::seconds(2);
         payout

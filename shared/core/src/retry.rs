@@ -47,6 +47,12 @@ impl FailureKind {
         }
     }
 
+    /// True when the provider refused the call for its rate, having done nothing: the payout
+    /// waits and tries again without using a retry (backpressure, not failure).
+    pub fn is_backpressure(self) -> bool {
+        self == FailureKind::RateLimited
+    }
+
     /// True when the provider may have made the transfer even though the call failed: the
     /// rail must be asked before the payout is retried or given up.
     pub fn outcome_unknown(self) -> bool {

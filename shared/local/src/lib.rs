@@ -10,6 +10,7 @@
 //! - [`metrics_window`]: the last two days of operational figures, for `/health`.
 //! - [`bench`]: the end-to-end benchmark against the storage floor.
 //! - [`chaos`]: the deterministic fault-injection simulation of the whole pipeline.
+//! - [`friday`]: a million barbers due at 17:00 against the provider's rate limit, simulated.
 //! - [`demo`]: a simulated month of a barbershop marketplace, end to end.
 //! - [`runtime`]: `payouts serve`: planner timer, executor workers and the HTTP API;
 //!   [`serve_auth`]: its callers' tokens (its own HS256 secret or an OIDC issuer's keys).
@@ -17,6 +18,7 @@
 pub mod bench;
 pub mod chaos;
 pub mod demo;
+pub mod friday;
 pub mod memory_queue;
 pub mod metrics_window;
 pub mod notices;

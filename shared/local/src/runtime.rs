@@ -16,6 +16,7 @@ use payout_app::payout_events::publish_payout_events;
 use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{AccountOnboarding, Clock, Notifier, PaymentRail, SystemClock};
 use payout_app::rails::RailsByMethod;
+use payout_app::rails::paced::PacedRail;
 use payout_app::recovery::recover_older_than;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
@@ -131,7 +132,11 @@ pub fn embedded_services(
         queue: Arc::new(MemoryQueue::from_settings(queue)),
         // Bank transfers and manual payments go in transit until an operator confirms them, as
         // in production.
-        rail: Arc::new(RailsByMethod::new(provider)),
+        rail: Arc::new(RailsByMethod::new(Arc::new(PacedRail::new(
+            provider,
+            config.rail_pace,
+            clock.clone(),
+        )))),
         notifier,
         metrics: Arc::new(MetricsWindow::new(clock.clone())),
         stopwatch: clock,

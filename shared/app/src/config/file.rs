@@ -303,6 +303,19 @@ pub struct RailSection {
     /// How long the simulated provider takes to answer.
     #[serde(with = "humantime_serde")]
     pub simulated_latency: Duration,
+    /// Transfers a second for the whole deployment (Stripe allows about 100 writes a second in
+    /// live mode and 25 in test mode; keep room for the rest of the platform's calls). On
+    /// Lambda each executor takes its share: this over the executor's maximum concurrency.
+    pub requests_per_second: u32,
+    /// The longest a transfer waits for its turn before it is held back (never less than one
+    /// turn of the process's share). At least `hold_after_429`, so that a process held back by
+    /// a 429 waits it out rather than taking job after job only to hold each back.
+    #[serde(with = "humantime_serde")]
+    pub pace_patience: Duration,
+    /// After a 429 (or a transfer held back), how long the payout and the process's later
+    /// transfers wait. Not a failure: no retry is used.
+    #[serde(with = "humantime_serde")]
+    pub hold_after_429: Duration,
 }
 
 impl Default for RailSection {
@@ -311,6 +324,9 @@ impl Default for RailSection {
             kind: RailKind::Simulated,
             timeout: Duration::from_secs(60),
             simulated_latency: Duration::ZERO,
+            requests_per_second: 80,
+            pace_patience: Duration::from_secs(5),
+            hold_after_429: Duration::from_secs(2),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! `PAYOUTS_CONFIG`), then `PAYOUTS_<SECTION>__<KEY>` environment variables; then every rule
 //! checked, each error naming the key it is about.
 
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use payout_core::breakdown::PayoutPolicy;
 use payout_core::commission::{CommissionPolicy, CommissionTier, VolumeBonus};
 use payout_core::method::{FeeSchedule, MethodFee};
+use payout_core::pace::{PaceRate, PaceSettings};
 use payout_core::priority::{PeakWindow, PriorityPolicy};
 use payout_core::rate::Rate;
 use payout_core::retry::RetryPolicy;
@@ -257,10 +259,26 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
             format!("at most {}", super::MAX_ADVANCE_NOTICE_HOURS),
         ));
     }
+    if s.rail.pace_patience < s.rail.hold_after_429 {
+        return Err(invalid(
+            "rail.pace_patience",
+            "at least rail.hold_after_429, or a process held back by a 429 holds back every job it takes",
+        ));
+    }
+    let rail_pace = PaceSettings {
+        rate: PaceRate {
+            requests_per_second: NonZeroU32::new(s.rail.requests_per_second)
+                .ok_or_else(|| invalid("rail.requests_per_second", "at least 1"))?,
+            shares: NonZeroU32::MIN,
+        },
+        patience: delta("rail.pace_patience", s.rail.pace_patience)?,
+        hold_after_429: delta("rail.hold_after_429", s.rail.hold_after_429)?,
+    };
     Ok(AppConfig {
         policy,
         retry,
         priority,
+        rail_pace,
         lock_lease: delta("executor.lock_lease", s.executor.lock_lease)?,
         rail_timeout,
         busy_backoff: delta("executor.busy_backoff", s.executor.busy_backoff)?,
@@ -412,6 +430,16 @@ mod tests {
                 "[executor]\nworkers = 0\n",
                 "executor.workers",
                 "at least 1",
+            ),
+            (
+                "[rail]\nrequests_per_second = 0\n",
+                "rail.requests_per_second",
+                "at least 1",
+            ),
+            (
+                "[rail]\npace_patience = \"1s\"\nhold_after_429 = \"2s\"\n",
+                "rail.pace_patience",
+                "at least rail.hold_after_429",
             ),
             (
                 "[queue]\nmax_receives = 0\n",

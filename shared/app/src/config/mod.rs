@@ -27,6 +27,9 @@ pub struct AppConfig {
     pub lock_lease: TimeDelta,
     /// The longest the executor waits for the rail before treating the outcome as unknown.
     pub rail_timeout: std::time::Duration,
+    /// How fast this process may send transfers (one share of the deployment's rate), and how
+    /// long a 429 holds it and the payout back.
+    pub rail_pace: payout_core::pace::PaceSettings,
     /// How long a delivery waits when the barber's lock is held by another executor.
     pub busy_backoff: TimeDelta,
     /// Kept back from an invocation's deadline to record the rail's answer and unlock.

@@ -3,8 +3,10 @@
 //!
 //! - [`offline`]: bank transfer (an export file an operator submits) and manual (paid outside
 //!   the system); both hand the payout over in transit until an operator confirms it.
+//! - [`paced`]: the provider's rail at the configured rate, a 429 treated as backpressure.
 
 pub mod offline;
+pub mod paced;
 
 use std::sync::Arc;
 

@@ -15,7 +15,7 @@ mod faults;
 mod invariants;
 mod queue;
 mod rail;
-mod rng;
+pub(crate) mod rng;
 mod scheduler;
 mod store;
 mod world;

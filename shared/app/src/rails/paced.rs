@@ -1,0 +1,168 @@
+//! The provider's rail at a configured pace: each transfer waits for its slot (see
+//! [`payout_core::pace`]), and a 429 holds every later slot of this process back.
+//!
+//! A transfer whose slot is further away than the patience is not sent: it is answered as
+//! rate limited at once, which the executor treats as backpressure (the payout waits without
+//! using a retry), as it treats the provider's own 429.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::TimeDelta;
+use parking_lot::Mutex;
+use payout_core::ids::PayoutId;
+use payout_core::pace::{PaceSettings, RailPace};
+use payout_core::retry::FailureKind;
+
+use crate::ports::{Clock, PaymentRail, RailError, TransferReceipt, TransferRequest};
+
+pub struct PacedRail {
+    inner: Arc<dyn PaymentRail>,
+    pace: Mutex<RailPace>,
+    patience: TimeDelta,
+    hold_after_429: TimeDelta,
+    clock: Arc<dyn Clock>,
+}
+
+impl PacedRail {
+    pub fn new(inner: Arc<dyn PaymentRail>, settings: PaceSettings, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner,
+            pace: Mutex::new(RailPace::new(settings.rate)),
+            patience: settings.patience.max(settings.rate.interval()),
+            hold_after_429: settings.hold_after_429,
+            clock,
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentRail for PacedRail {
+    async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
+        let now = self.clock.now();
+        let Some(slot) = self.pace.lock().reserve(now, self.patience) else {
+            return Err(RailError {
+                kind: FailureKind::RateLimited,
+                message: "held back before sending: over the configured rail rate".into(),
+            });
+        };
+        if let Ok(wait) = (slot - now).to_std() {
+            tokio::time::sleep(wait).await;
+        }
+        let result = self.inner.transfer(request).await;
+        if let Err(error) = &result
+            && error.kind.is_backpressure()
+        {
+            self.pace
+                .lock()
+                .hold_until(self.clock.now() + self.hold_after_429);
+        }
+        result
+    }
+
+    /// Lookups are reads, which the provider limits apart from writes.
+    async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
+        self.inner.find_transfer(payout).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Instant;
+
+    use payout_core::ids::BarberId;
+    use payout_core::method::PaymentMethod;
+    use payout_core::money::{Currency, Money};
+    use payout_core::pace::PaceRate;
+
+    use super::*;
+    use crate::ports::SystemClock;
+
+    /// Answers 429 to the calls whose (0-based) number it is given, and pays the others.
+    struct Provider {
+        calls: AtomicUsize,
+        rate_limited: Vec<usize>,
+    }
+
+    #[async_trait]
+    impl PaymentRail for Provider {
+        async fn transfer(&self, _: &TransferRequest) -> Result<TransferReceipt, RailError> {
+            let call = self.calls.fetch_add(1, Ordering::SeqCst);
+            if self.rate_limited.contains(&call) {
+                return Err(RailError {
+                    kind: FailureKind::RateLimited,
+                    message: "429".into(),
+                });
+            }
+            Ok(TransferReceipt {
+                transfer_id: format!("tr_{call}"),
+                settled: false,
+            })
+        }
+
+        async fn find_transfer(&self, _: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
+            Ok(None)
+        }
+    }
+
+    fn paced(rate_limited: Vec<usize>, requests_per_second: u32) -> (PacedRail, Arc<Provider>) {
+        let provider = Arc::new(Provider {
+            calls: AtomicUsize::new(0),
+            rate_limited,
+        });
+        let settings = PaceSettings {
+            rate: PaceRate {
+                requests_per_second: NonZeroU32::new(requests_per_second).unwrap(),
+                shares: NonZeroU32::MIN,
+            },
+            patience: TimeDelta::milliseconds(200),
+            hold_after_429: TimeDelta::seconds(5),
+        };
+        let rail = PacedRail::new(provider.clone(), settings, Arc::new(SystemClock));
+        (rail, provider)
+    }
+
+    fn request() -> TransferRequest {
+        TransferRequest {
+            payout_id: PayoutId::parse("po_1").unwrap(),
+            barber_id: BarberId::parse("123").unwrap(),
+            destination: Some("acct_1".into()),
+            amount: Money::from_minor(10_000, Currency::Usd),
+            method: PaymentMethod::StripeStandard,
+            idempotency_key: "po_1:1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn transfers_go_no_faster_than_the_rate() {
+        let (rail, provider) = paced(Vec::new(), 50);
+        let started = Instant::now();
+        for _ in 0..6 {
+            rail.transfer(&request()).await.unwrap();
+        }
+        // Five intervals of 20 ms between six calls.
+        assert!(
+            started.elapsed().as_millis() >= 100,
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(provider.calls.load(Ordering::SeqCst), 6);
+    }
+
+    #[tokio::test]
+    async fn after_a_429_nothing_is_sent_until_the_hold_is_over() {
+        let (rail, provider) = paced(vec![0], 100);
+        let first = rail.transfer(&request()).await.unwrap_err();
+        assert!(first.kind.is_backpressure());
+        let held = rail.transfer(&request()).await.unwrap_err();
+        assert!(held.kind.is_backpressure(), "{held:?}");
+        assert!(held.message.contains("held back"), "{}", held.message);
+        assert_eq!(
+            provider.calls.load(Ordering::SeqCst),
+            1,
+            "nothing sent while held"
+        );
+    }
+}
