@@ -95,10 +95,15 @@ fn the_queues_and_the_executor_timeout_match() {
     assert_eq!(jobs["FunctionResponseTypes"][0], "ReportBatchItemFailures");
 }
 
+/// Each function is built by `sam build` through the repository's Makefile: its own
+/// bootstrap, for arm64, with the deploy profile.
 #[test]
-fn every_function_is_built_by_cargo_lambda_for_arm64() {
+fn every_function_is_built_for_arm64_with_the_deploy_profile() {
     let t = template();
     assert_eq!(t["Globals"]["Function"]["Architectures"][0], "arm64");
+    let makefile =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Makefile")).unwrap();
+    assert!(makefile.contains("cargo lambda build --profile deploy --arm64"));
     for (function, binary) in [
         ("PlannerFunction", "payout-planner"),
         ("ExecutorFunction", "payout-executor"),
@@ -107,8 +112,13 @@ fn every_function_is_built_by_cargo_lambda_for_arm64() {
         ("IntakeFunction", "payout-intake"),
     ] {
         let metadata = &t["Resources"][function]["Metadata"];
-        assert_eq!(metadata["BuildMethod"], "rust-cargolambda");
-        assert_eq!(metadata["BuildProperties"]["Binary"], binary);
+        assert_eq!(metadata["BuildMethod"], "makefile", "{function}");
+        assert!(
+            makefile.contains(&format!(
+                "build-{function}:\n\t$(call bootstrap,{binary})\n"
+            )),
+            "the Makefile does not build {binary} for {function}"
+        );
     }
     for alarm in [
         "FailureRateAlarm",

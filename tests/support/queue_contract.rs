@@ -12,6 +12,7 @@ fn job(id: &str, delay: TimeDelta) -> PayoutJob {
     PayoutJob {
         payout_id: PayoutId::parse(id).unwrap(),
         not_before: Utc::now() + delay,
+        priority: 0,
     }
 }
 

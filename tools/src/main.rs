@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use payout_core::pace::{PaceRate, PaceSettings};
-use payout_local::friday::{FridayConfig, simulate};
+use payout_local::friday::{FridayConfig, QueueKind, simulate};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -96,6 +96,9 @@ enum Command {
         /// Retryable failures per thousand transfers.
         #[arg(long, default_value_t = 20)]
         failures_per_mille: u64,
+        /// `sent-order` as SQS delivers (the deployment), `priority` as `serve`'s queue.
+        #[arg(long, value_enum, default_value_t = QueueArg::SentOrder)]
+        queue: QueueArg,
         #[arg(long, default_value_t = 17)]
         seed: u64,
     },
@@ -114,6 +117,13 @@ enum AwsLocalAction {
         #[arg(long, default_value = "local")]
         prefix: String,
     },
+}
+
+/// How the Friday simulation's job queue hands out ready jobs.
+#[derive(Clone, Copy, ValueEnum)]
+enum QueueArg {
+    SentOrder,
+    Priority,
 }
 
 /// How hard the benchmark's commits try to reach the disk.
@@ -192,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
             rate,
             provider_limit,
             failures_per_mille,
+            queue,
             seed,
         } => {
             let base = FridayConfig::million();
@@ -208,10 +219,17 @@ async fn main() -> anyhow::Result<()> {
                     ..base.pace
                 },
                 retryable_failures_per_mille: failures_per_mille.min(1000),
+                queue: match queue {
+                    QueueArg::SentOrder => QueueKind::SentOrder,
+                    QueueArg::Priority => QueueKind::Priority,
+                },
                 seed,
                 ..base
             };
-            println!("{}", serde_json::to_string_pretty(&simulate(&config))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&simulate(&config).await)?
+            );
             Ok(())
         }
         Command::AwsLocal {

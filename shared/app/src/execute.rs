@@ -279,7 +279,16 @@ async fn record_failure(
         let at = now + held_back_for(&payout.id, p.config.rail_pace.hold_after_429);
         tracing::info!(payout_id = %payout.id, %error, %at, "held back by the rail's rate");
         let event = payout.hold_back(now, actor, at, &error.message)?;
-        return finish(p, payout, attempt_version, event, JobOutcome::RetryAt(at)).await;
+        // Neither a failure nor a retry: the barber is not told, and it is counted apart.
+        if let Some(stale) = write_outcome(p, &payout, attempt_version, &event).await? {
+            return Ok((stale, None));
+        }
+        let method = payout.method.as_str();
+        p.metrics.publish(
+            &[("Method", method)],
+            &[Metric::count("PayoutsHeldBack", 1)],
+        );
+        return Ok((JobOutcome::RetryAt(at), None));
     }
     tracing::warn!(payout_id = %payout.id, attempt = payout.attempts, %error, "payment attempt failed");
     let decision = match error.kind.class() {
@@ -328,7 +337,6 @@ async fn record_failure(
     }
 }
 
-/// The figures of a recorded outcome: one attempt, and what became of it.
 /// The figures of a payout's recorded outcome (attempted, and succeeded with the amount and
 /// processing time, failed or retried), by method.
 pub fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
@@ -356,7 +364,7 @@ pub fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
     p.metrics.publish(&[("Method", method)], &metrics);
 }
 
-/// Writes the outcome conditionally; on a lost race the next delivery re-reads and reconciles.
+/// Writes the outcome, counts it and says what the barber is told.
 async fn finish(
     p: &Services,
     payout: Payout,
@@ -364,31 +372,41 @@ async fn finish(
     event: AuditEvent,
     outcome: JobOutcome,
 ) -> Result<(JobOutcome, Notice), AppError> {
-    match p.store.update_payout(&payout, read_version, &event).await? {
-        WriteOutcome::Written => {
-            publish_outcome(p, &payout, &event);
-            let kind = match payout.status {
-                PayoutStatus::Completed | PayoutStatus::InTransit => {
-                    Some(NotificationKind::Completed)
-                }
-                PayoutStatus::RetryScheduled => Some(NotificationKind::RetryScheduled),
-                // A failure only the barber can fix is told as what to fix.
-                PayoutStatus::Failed => Some(match payout.failure_kind {
-                    Some(FailureKind::AccountNotVerified | FailureKind::InvalidPaymentMethod) => {
-                        NotificationKind::AccountActionNeeded
-                    }
-                    Some(_) | None => NotificationKind::Failed,
-                }),
-                PayoutStatus::Scheduled
-                | PayoutStatus::Queued
-                | PayoutStatus::Processing
-                | PayoutStatus::Cancelled => None,
-            };
-            Ok((outcome, kind.map(|kind| (payout, kind))))
-        }
+    if let Some(stale) = write_outcome(p, &payout, read_version, &event).await? {
+        return Ok((stale, None));
+    }
+    publish_outcome(p, &payout, &event);
+    let kind = match payout.status {
+        PayoutStatus::Completed | PayoutStatus::InTransit => Some(NotificationKind::Completed),
+        PayoutStatus::RetryScheduled => Some(NotificationKind::RetryScheduled),
+        // A failure only the barber can fix is told as what to fix.
+        PayoutStatus::Failed => Some(match payout.failure_kind {
+            Some(FailureKind::AccountNotVerified | FailureKind::InvalidPaymentMethod) => {
+                NotificationKind::AccountActionNeeded
+            }
+            Some(_) | None => NotificationKind::Failed,
+        }),
+        PayoutStatus::Scheduled
+        | PayoutStatus::Queued
+        | PayoutStatus::Processing
+        | PayoutStatus::Cancelled => None,
+    };
+    Ok((outcome, kind.map(|kind| (payout, kind))))
+}
+
+/// Writes the outcome conditionally; on a lost race, the job comes back for the next delivery
+/// to re-read and reconcile (returned).
+async fn write_outcome(
+    p: &Services,
+    payout: &Payout,
+    read_version: u64,
+    event: &AuditEvent,
+) -> Result<Option<JobOutcome>, AppError> {
+    match p.store.update_payout(payout, read_version, event).await? {
+        WriteOutcome::Written => Ok(None),
         WriteOutcome::Stale => {
             tracing::warn!(payout_id = %payout.id, "outcome not recorded: the payout changed meanwhile");
-            Ok((JobOutcome::NotYet(event.at + p.config.busy_backoff), None))
+            Ok(Some(JobOutcome::NotYet(event.at + p.config.busy_backoff)))
         }
     }
 }

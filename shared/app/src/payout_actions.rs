@@ -96,6 +96,7 @@ pub async fn retry_payout(
         .send(&[PayoutJob {
             payout_id: payout.id.clone(),
             not_before: now,
+            priority: PayoutJob::URGENT,
         }])
         .await?;
     Ok(payout)

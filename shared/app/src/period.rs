@@ -127,6 +127,10 @@ pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<Period
             let job = PayoutJob {
                 payout_id: payout.id.clone(),
                 not_before,
+                priority: match req.trigger {
+                    PayoutTrigger::Manual { .. } => PayoutJob::URGENT,
+                    PayoutTrigger::Scheduled => priority,
+                },
             };
             (payout, event, None, Some(job))
         };

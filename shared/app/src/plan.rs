@@ -112,8 +112,7 @@ pub async fn plan_due_payouts(
         if !jobs.is_empty() {
             // The highest priority first: a queue delivers roughly in the order it was sent,
             // and on a Friday evening the rail's rate decides who is paid when.
-            jobs.sort_by_key(|(priority, _)| std::cmp::Reverse(*priority));
-            let jobs: Vec<PayoutJob> = jobs.into_iter().map(|(_, job)| job).collect();
+            jobs.sort_by_key(|job| std::cmp::Reverse(job.priority));
             p.queue.send(&jobs).await?;
             report.jobs_enqueued += jobs.len() as u64;
         }
@@ -133,7 +132,7 @@ async fn plan_one(
     schedule: &PayoutSchedule,
     now: DateTime<Utc>,
     report: &mut PlanReport,
-) -> Result<Option<(u8, PayoutJob)>, AppError> {
+) -> Result<Option<PayoutJob>, AppError> {
     let cutoff = schedule.next_run_at;
     // A planner that was down for several periods closes them as one and resumes the calendar
     // from now, rather than replaying every missed run.
@@ -173,9 +172,9 @@ async fn plan_one(
     )
     .await?;
     Ok(match outcome {
-        PeriodOutcome::Queued(payout, job) => {
+        PeriodOutcome::Queued(_, job) => {
             report.payouts_queued += 1;
-            Some((payout.priority, job))
+            Some(job)
         }
         PeriodOutcome::SettledOwed(_) | PeriodOutcome::Owed(_) => {
             report.settled_with_balance_owed += 1;

@@ -32,6 +32,7 @@ pub async fn recover_older_than(
         .map(|payout| PayoutJob {
             payout_id: payout.id.clone(),
             not_before: payout.next_attempt_at.unwrap_or(now).max(now),
+            priority: payout.priority,
         })
         .collect();
     p.queue.send(&jobs).await?;

@@ -24,8 +24,8 @@ pub async fn process_delivery(
             // threshold, for genuinely poisonous jobs.
             p.queue
                 .send(&[PayoutJob {
-                    payout_id: delivery.job.payout_id.clone(),
                     not_before: at,
+                    ..delivery.job.clone()
                 }])
                 .await?;
             p.queue.ack(&delivery.receipt).await?;

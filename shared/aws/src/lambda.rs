@@ -300,8 +300,8 @@ async fn handle_job(
             runtime
                 .queue
                 .send(&[PayoutJob {
-                    payout_id: job.payout_id.clone(),
                     not_before: at,
+                    ..job.clone()
                 }])
                 .await?;
             Ok(())

@@ -158,8 +158,8 @@ impl JobQueue for SqsQueue {
         // dead-letter threshold, so a job deferred often enough would be dead-lettered while
         // merely waiting. It goes back as a fresh message instead (sent first: at least once).
         let job = PayoutJob {
-            payout_id: delivery.job.payout_id.clone(),
             not_before: until,
+            ..delivery.job.clone()
         };
         self.send_at(&self.queue_url, &[job], Utc::now()).await?;
         self.ack(&delivery.receipt).await

@@ -9,7 +9,8 @@
 //! [`PaceSettings::hold_after_429`] plus the same spread without using a retry, a retryable
 //! failure waits the [`RetryPolicy`]'s delay, and the payouts' priorities are the
 //! [`PriorityPolicy`]'s scores. The planner sends each page of due payouts highest priority
-//! first and the queue delivers in the order sent (SQS standard queues roughly do). The
+//! first. The queue is either SQS's (delivered in the order sent, as standard queues roughly
+//! do) or `serve`'s own [`MemoryQueue`] itself (the highest priority ready job first). The
 //! provider refuses a request beyond its limit in any one-second window. Not modelled: the
 //! store's own latency beyond a fixed cost per write, and the planner's time to plan (jobs are
 //! on the queue when due).
@@ -30,6 +31,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::chaos::rng::SimRng;
+use crate::memory_queue::MemoryQueue;
+use payout_app::ports::{JobQueue, PayoutJob};
+use payout_core::ids::PayoutId;
 
 /// The scenario.
 #[derive(Debug, Clone)]
@@ -51,6 +55,7 @@ pub struct FridayConfig {
     pub store_write: TimeDelta,
     pub retryable_failures_per_mille: u64,
     pub planner_page: usize,
+    pub queue: QueueKind,
     pub retry: RetryPolicy,
     pub priority: PriorityPolicy,
     pub seed: u64,
@@ -84,11 +89,22 @@ impl FridayConfig {
             store_write: TimeDelta::milliseconds(8),
             retryable_failures_per_mille: 20,
             planner_page: 500,
+            queue: QueueKind::SentOrder,
             retry: RetryPolicy::default(),
             priority: PriorityPolicy::default(),
             seed: 17,
         }
     }
+}
+
+/// How the job queue hands out ready jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    /// In the order sent, as SQS (the deployment) roughly does.
+    SentOrder,
+    /// `serve`'s in-process queue: the highest priority ready job first.
+    Priority,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,6 +117,7 @@ pub struct ClassFigures {
 
 #[derive(Debug, Serialize)]
 pub struct FridayReport {
+    pub queue: QueueKind,
     pub barbers: u64,
     pub paid: u64,
     pub failed: u64,
@@ -128,8 +145,75 @@ pub struct FridayReport {
 
 struct Job {
     due: DateTime<Utc>,
-    class: PriorityClass,
+    score: u8,
     failures: u32,
+}
+
+/// The job queue as the executors see it; jobs are indices into the night's payouts.
+#[async_trait::async_trait]
+trait NightQueue: Send {
+    async fn send(&mut self, at: DateTime<Utc>, job: usize, priority: u8);
+    /// The next job ready at `now`; without one, when to look again (`None`: never, the queue
+    /// is empty).
+    async fn take(&mut self, now: DateTime<Utc>) -> Result<usize, Option<DateTime<Utc>>>;
+}
+
+/// An idle executor polls again after this (a long poll, on SQS).
+const POLL: TimeDelta = TimeDelta::seconds(1);
+
+#[derive(Default)]
+struct SentOrder {
+    jobs: BTreeMap<(DateTime<Utc>, u64), usize>,
+    sent: u64,
+}
+
+#[async_trait::async_trait]
+impl NightQueue for SentOrder {
+    async fn send(&mut self, at: DateTime<Utc>, job: usize, _: u8) {
+        self.sent += 1;
+        self.jobs.insert((at, self.sent), job);
+    }
+
+    async fn take(&mut self, now: DateTime<Utc>) -> Result<usize, Option<DateTime<Utc>>> {
+        match self.jobs.first_entry() {
+            Some(entry) if entry.key().0 <= now => Ok(entry.remove()),
+            Some(entry) => Err(Some(entry.key().0.max(now + POLL))),
+            None => Err(None),
+        }
+    }
+}
+
+/// `serve`'s queue itself.
+struct Prioritised {
+    queue: MemoryQueue,
+    pending: usize,
+}
+
+#[async_trait::async_trait]
+impl NightQueue for Prioritised {
+    async fn send(&mut self, at: DateTime<Utc>, job: usize, priority: u8) {
+        let payout_id = PayoutId::parse(format!("po_{job}")).expect("a valid id");
+        let job = PayoutJob {
+            payout_id,
+            not_before: at,
+            priority,
+        };
+        self.queue.send(&[job]).await.expect("in memory");
+        self.pending += 1;
+    }
+
+    async fn take(&mut self, now: DateTime<Utc>) -> Result<usize, Option<DateTime<Utc>>> {
+        let delivery = self.queue.receive(now, 1).await.expect("in memory");
+        let Some(delivery) = delivery.first() else {
+            return Err((self.pending > 0).then_some(now + POLL));
+        };
+        // Taken for good: the night has no crashed executor to hand it back.
+        self.queue.ack(&delivery.receipt).await.expect("in memory");
+        self.pending -= 1;
+        Ok(delivery.job.payout_id.as_str()["po_".len()..]
+            .parse()
+            .expect("the index sent"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -143,7 +227,7 @@ enum Event {
 
 /// A transfer on its way: the job and how long the provider takes to answer after it arrives.
 struct InFlight {
-    job: Job,
+    job: usize,
     answer_after: TimeDelta,
 }
 
@@ -170,12 +254,11 @@ impl Provider {
     }
 }
 
-/// The planned payouts of every zone, each page highest priority first, in the order the
-/// queue delivers them: (ready at, send order) to job.
-fn plan(config: &FridayConfig, rng: &mut SimRng) -> BTreeMap<(DateTime<Utc>, u64), Job> {
+/// The planned payouts of every zone in the order the planner sends them: each page highest
+/// priority first.
+fn plan(config: &FridayConfig, rng: &mut SimRng) -> Vec<Job> {
     let total_weight: u64 = config.zones.iter().map(|(_, weight)| weight).sum();
-    let mut queue = BTreeMap::new();
-    let mut order = 0_u64;
+    let mut night = Vec::new();
     for (zone, weight) in &config.zones {
         let due = zone
             .from_local_datetime(&config.day.and_hms_opt(17, 0, 0).expect("valid"))
@@ -186,7 +269,7 @@ fn plan(config: &FridayConfig, rng: &mut SimRng) -> BTreeMap<(DateTime<Utc>, u64
         let mut planned: Vec<Job> = (0..barbers)
             .map(|_| Job {
                 due,
-                class: config.priority.class(config.priority.score(&PriorityInput {
+                score: config.priority.score(&PriorityInput {
                     overdue: TimeDelta::zero(),
                     net: Decimal::from(20 + rng.below(40) * rng.below(60)),
                     standing: match rng.below(10) {
@@ -195,29 +278,26 @@ fn plan(config: &FridayConfig, rng: &mut SimRng) -> BTreeMap<(DateTime<Utc>, u64
                         _ => BarberStanding::Regular,
                     },
                     past_failures: u32::from(rng.chance(50)),
-                })),
+                }),
                 failures: 0,
             })
             .collect();
         for page in planned.chunks_mut(config.planner_page) {
-            page.sort_by_key(|job| Reverse(job.class));
+            page.sort_by_key(|job| Reverse(job.score));
         }
-        for job in planned {
-            queue.insert((due, order), job);
-            order += 1;
-        }
+        night.extend(planned);
     }
-    queue
+    night
 }
 
 /// The earliest the last payment can be: for each wave, its start plus everything due from
 /// it on at the provider's limit.
-fn floor(queue: &BTreeMap<(DateTime<Utc>, u64), Job>, limit: u32) -> TimeDelta {
-    let first = queue.keys().next().map(|(due, _)| *due);
+fn floor(night: &[Job], limit: u32) -> TimeDelta {
     let mut waves: BTreeMap<DateTime<Utc>, u64> = BTreeMap::new();
-    for (due, _) in queue.keys() {
-        *waves.entry(*due).or_default() += 1;
+    for job in night {
+        *waves.entry(job.due).or_default() += 1;
     }
+    let first = waves.keys().next().copied();
     let total: u64 = waves.values().sum();
     let mut before = 0_u64;
     let mut latest = TimeDelta::zero();
@@ -235,12 +315,22 @@ fn seconds(delta: TimeDelta) -> f64 {
 }
 
 /// Runs the scenario; deterministic for a seed.
-pub fn simulate(config: &FridayConfig) -> FridayReport {
+pub async fn simulate(config: &FridayConfig) -> FridayReport {
     let started = Instant::now();
     let mut rng = SimRng::new(config.seed);
-    let mut queue = plan(config, &mut rng);
-    let floor = floor(&queue, config.provider_limit);
-    let first_due = queue.keys().next().map(|(due, _)| *due).unwrap_or_default();
+    let mut night = plan(config, &mut rng);
+    let floor = floor(&night, config.provider_limit);
+    let first_due = night.iter().map(|job| job.due).min().unwrap_or_default();
+    let mut queue: Box<dyn NightQueue> = match config.queue {
+        QueueKind::SentOrder => Box::new(SentOrder::default()),
+        QueueKind::Priority => Box::new(Prioritised {
+            queue: MemoryQueue::default(),
+            pending: 0,
+        }),
+    };
+    for (index, job) in night.iter().enumerate() {
+        queue.send(job.due, index, job.score).await;
+    }
     let mut provider = Provider {
         limit: config.provider_limit as usize,
         accepted: VecDeque::new(),
@@ -256,36 +346,35 @@ pub fn simulate(config: &FridayConfig) -> FridayReport {
         let offset = TimeDelta::milliseconds(i64::try_from(rng.below(1000)).unwrap_or(0));
         events.push(Reverse((first_due + offset, Event::Free(executor))));
     }
-    let mut order = u64::MAX / 2;
     let (mut requests, mut rate_limited, mut held_locally, mut retried, mut failed) =
         (0, 0, 0, 0, 0);
     let mut waits: BTreeMap<PriorityClass, Vec<i64>> = BTreeMap::new();
     let mut last_paid = first_due;
     let mut last_paid_first_try = first_due;
-    let poll = TimeDelta::seconds(1);
 
     let mut in_flight: Vec<Option<InFlight>> = (0..config.executors).map(|_| None).collect();
     while let Some(Reverse((now, event))) = events.pop() {
         match event {
             Event::Free(executor) => {
-                let Some(entry) = queue.first_entry().filter(|entry| entry.key().0 <= now) else {
-                    if !queue.is_empty() {
-                        // An idle executor polls again (a long poll, on SQS).
-                        let next = queue.keys().next().map(|(at, _)| *at).unwrap_or(now);
-                        events.push(Reverse((next.max(now + poll), Event::Free(executor))));
+                let index = match queue.take(now).await {
+                    Ok(index) => index,
+                    Err(Some(again)) => {
+                        events.push(Reverse((again, Event::Free(executor))));
+                        continue;
                     }
-                    continue;
+                    Err(None) => continue,
                 };
-                let job = entry.remove();
                 let attempt_recorded = now + config.store_write;
                 let Some(slot) = paces[executor as usize].reserve(attempt_recorded, patience)
                 else {
                     held_locally += 1;
                     let outcome_recorded = attempt_recorded + config.store_write;
-                    order += 1;
                     let spread =
                         TimeDelta::milliseconds(i64::try_from(rng.below(2000)).unwrap_or(0));
-                    queue.insert((outcome_recorded + hold + spread, order), job);
+                    let score = night[index].score;
+                    queue
+                        .send(outcome_recorded + hold + spread, index, score)
+                        .await;
                     events.push(Reverse((outcome_recorded, Event::Free(executor))));
                     continue;
                 };
@@ -294,14 +383,14 @@ pub fn simulate(config: &FridayConfig) -> FridayReport {
                 let tail = -tail_ms * (1.0 - (rng.below(1_000_000) as f64 / 1_000_000.0)).ln();
                 let latency = config.latency_base + TimeDelta::milliseconds(tail as i64);
                 in_flight[executor as usize] = Some(InFlight {
-                    job,
+                    job: index,
                     answer_after: latency / 2,
                 });
                 events.push(Reverse((slot + latency / 2, Event::Arrives(executor))));
             }
             Event::Arrives(executor) => {
                 let InFlight {
-                    mut job,
+                    job: index,
                     answer_after,
                 } = in_flight[executor as usize]
                     .take()
@@ -309,20 +398,21 @@ pub fn simulate(config: &FridayConfig) -> FridayReport {
                 let answered = now + answer_after;
                 let outcome_recorded = answered + config.store_write;
                 events.push(Reverse((outcome_recorded, Event::Free(executor))));
+                let job = &mut night[index];
                 if !provider.admit(now) {
                     rate_limited += 1;
                     paces[executor as usize].hold_until(answered + hold);
-                    order += 1;
                     let spread =
                         TimeDelta::milliseconds(i64::try_from(rng.below(2000)).unwrap_or(0));
-                    queue.insert((outcome_recorded + hold + spread, order), job);
+                    queue
+                        .send(outcome_recorded + hold + spread, index, job.score)
+                        .await;
                 } else if rng.chance(config.retryable_failures_per_mille) {
                     retried += 1;
                     job.failures += 1;
                     match config.retry.after_failure(job.failures) {
                         RetryDecision::RetryAfter(delay) => {
-                            order += 1;
-                            queue.insert((outcome_recorded + delay, order), job);
+                            queue.send(outcome_recorded + delay, index, job.score).await;
                         }
                         RetryDecision::GiveUp => failed += 1,
                     }
@@ -332,7 +422,7 @@ pub fn simulate(config: &FridayConfig) -> FridayReport {
                         last_paid_first_try = last_paid_first_try.max(outcome_recorded);
                     }
                     waits
-                        .entry(job.class)
+                        .entry(config.priority.class(job.score))
                         .or_default()
                         .push((outcome_recorded - job.due).num_milliseconds());
                 }
@@ -360,6 +450,7 @@ pub fn simulate(config: &FridayConfig) -> FridayReport {
         .collect();
     let last_paid_s = seconds(last_paid - first_due);
     FridayReport {
+        queue: config.queue,
         barbers: config.barbers,
         paid,
         failed,
@@ -406,17 +497,36 @@ mod tests {
         }
     }
 
-    #[test]
-    fn everybody_is_paid_near_the_floor_with_few_refusals() {
-        let report = simulate(&small());
+    #[tokio::test]
+    async fn everybody_is_paid_near_the_floor_with_few_refusals() {
+        let report = simulate(&small()).await;
         assert_eq!(report.paid + report.failed, report.barbers);
         assert!(report.over_floor_percent < 15.0, "{report:?}");
         assert!(report.rate_limited_percent < 1.0, "{report:?}");
     }
 
-    #[test]
-    fn a_seed_replays_the_same_night() {
-        let (a, b) = (simulate(&small()), simulate(&small()));
+    #[tokio::test]
+    async fn serves_queue_pays_higher_priority_first_and_sqs_order_does_not() {
+        let priority = simulate(&FridayConfig {
+            queue: QueueKind::Priority,
+            ..small()
+        })
+        .await;
+        let mean = |report: &FridayReport, class: &str| report.by_priority[class].mean_wait_s;
+        assert!(
+            mean(&priority, "high") < mean(&priority, "normal"),
+            "{priority:?}"
+        );
+        assert!(
+            mean(&priority, "normal") < mean(&priority, "low"),
+            "{priority:?}"
+        );
+        assert!(priority.over_floor_percent < 15.0, "{priority:?}");
+    }
+
+    #[tokio::test]
+    async fn a_seed_replays_the_same_night() {
+        let (a, b) = (simulate(&small()).await, simulate(&small()).await);
         assert_eq!(
             (a.last_paid_s, a.rate_limited, a.paid),
             (b.last_paid_s, b.rate_limited, b.paid)

@@ -1,10 +1,13 @@
 //! An in-process delay queue with SQS's delivery semantics: at least once, a visibility timeout
 //! after each receive, redelivery when it passes, and a dead-letter list after too many
-//! receives. Time is passed in, so a simulated clock drives it.
+//! receives. Unlike SQS it hands out the ready jobs highest priority first (oldest first among
+//! equals), so on a Friday evening the rail's rate is spent on the payouts that matter most.
+//! Time is passed in, so a simulated clock drives it.
 //!
 //! It lives in memory: a crash loses it, and the store's recovery sweep re-enqueues every
 //! payout still owed work (see `payout_app::recovery`).
 
+use std::cmp::Reverse;
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
@@ -20,15 +23,44 @@ struct Message {
     receive_count: u32,
     /// The receipt of the latest delivery; older receipts no longer act on the message.
     receipt: Option<String>,
+    /// In `ready` (visible, waiting to be received) rather than in `by_visibility`.
+    ready: bool,
 }
 
 #[derive(Debug, Default)]
 struct State {
     next_id: u64,
     messages: HashMap<u64, Message>,
-    /// (visible_at, id), so receiving takes the earliest visible messages first.
+    /// (visible_at, id) of the messages not visible yet: delayed, or in flight.
     by_visibility: BTreeSet<(DateTime<Utc>, u64)>,
+    /// (priority, highest first; id, oldest first) of the visible messages.
+    ready: BTreeSet<(Reverse<u8>, u64)>,
     dead_letter: Vec<PayoutJob>,
+}
+
+impl State {
+    /// Moves the messages visible at `now` to the ready index.
+    fn promote(&mut self, now: DateTime<Utc>) {
+        while let Some(&(visible_at, id)) = self.by_visibility.first() {
+            if visible_at > now {
+                break;
+            }
+            self.by_visibility.pop_first();
+            let message = self.messages.get_mut(&id).expect("indexed messages exist");
+            message.ready = true;
+            self.ready.insert((Reverse(message.job.priority), id));
+        }
+    }
+
+    /// Takes the message out of whichever index holds it.
+    fn unindex(&mut self, id: u64) {
+        let message = &self.messages[&id];
+        if message.ready {
+            self.ready.remove(&(Reverse(message.job.priority), id));
+        } else {
+            self.by_visibility.remove(&(message.visible_at, id));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -85,6 +117,7 @@ impl JobQueue for MemoryQueue {
                     visible_at: job.not_before,
                     receive_count: 0,
                     receipt: None,
+                    ready: false,
                 },
             );
         }
@@ -93,18 +126,14 @@ impl JobQueue for MemoryQueue {
 
     async fn receive(&self, now: DateTime<Utc>, max: usize) -> Result<Vec<Delivery>, QueueError> {
         let mut state = self.state.lock();
-        let visible: Vec<(DateTime<Utc>, u64)> = state
-            .by_visibility
-            .iter()
-            .take_while(|(visible_at, _)| *visible_at <= now)
-            .take(max)
-            .copied()
-            .collect();
-        let mut deliveries = Vec::with_capacity(visible.len());
-        for key in visible {
-            state.by_visibility.remove(&key);
-            let (_, id) = key;
+        state.promote(now);
+        let mut deliveries = Vec::with_capacity(max.min(state.ready.len()));
+        while deliveries.len() < max {
+            let Some((_, id)) = state.ready.pop_first() else {
+                break;
+            };
             let message = state.messages.get_mut(&id).expect("indexed messages exist");
+            message.ready = false;
             message.receive_count += 1;
             if message.receive_count > self.max_receives {
                 let message = state.messages.remove(&id).expect("present");
@@ -136,8 +165,8 @@ impl JobQueue for MemoryQueue {
             .get(&id)
             .is_some_and(|message| message.receipt.as_deref() == Some(receipt));
         if current {
-            let message = state.messages.remove(&id).expect("present");
-            state.by_visibility.remove(&(message.visible_at, id));
+            state.unindex(id);
+            state.messages.remove(&id);
         }
         Ok(())
     }
@@ -148,18 +177,20 @@ impl JobQueue for MemoryQueue {
         let Some(id) = Self::parse_receipt(receipt) else {
             return Err(QueueError(format!("malformed receipt `{receipt}`")));
         };
-        let Some(message) = state.messages.get_mut(&id) else {
-            return Ok(());
-        };
-        if message.receipt.as_deref() != Some(receipt) {
+        let current = state
+            .messages
+            .get(&id)
+            .is_some_and(|message| message.receipt.as_deref() == Some(receipt));
+        if !current {
             return Ok(());
         }
-        let old = (message.visible_at, id);
+        state.unindex(id);
+        let message = state.messages.get_mut(&id).expect("present");
         message.visible_at = until;
+        message.ready = false;
         // Deferring is not a failed receive: it does not count towards the dead-letter
         // threshold (the SQS adapter sends a fresh message for the same reason).
         message.receive_count = message.receive_count.saturating_sub(1);
-        state.by_visibility.remove(&old);
         state.by_visibility.insert((until, id));
         Ok(())
     }
@@ -177,23 +208,27 @@ impl JobQueue for MemoryQueue {
     }
 
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
-        let state = self.state.lock();
+        let mut state = self.state.lock();
+        state.promote(now);
         let mut depth = QueueDepth {
             dead_letter: state.dead_letter.len() as u64,
-            oldest_ready_ms: state
-                .by_visibility
-                .first()
-                .filter(|(visible_at, _)| *visible_at <= now)
-                .map(|(visible_at, _)| (now - *visible_at).num_milliseconds()),
             ..QueueDepth::default()
         };
+        let mut oldest_ready: Option<DateTime<Utc>> = None;
         for message in state.messages.values() {
-            if message.receipt.is_some() && message.visible_at > now {
+            if message.ready {
+                depth.waiting += 1;
+                oldest_ready = Some(
+                    oldest_ready
+                        .map_or(message.visible_at, |oldest| oldest.min(message.visible_at)),
+                );
+            } else if message.receipt.is_some() {
                 depth.in_flight += 1;
             } else {
                 depth.waiting += 1;
             }
         }
+        depth.oldest_ready_ms = oldest_ready.map(|at| (now - at).num_milliseconds());
         Ok(depth)
     }
 }
@@ -208,6 +243,7 @@ mod tests {
         PayoutJob {
             payout_id: PayoutId::parse(id).unwrap(),
             not_before: at,
+            priority: 0,
         }
     }
 
@@ -252,6 +288,40 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(queue.dead_letters().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_highest_priority_ready_job_goes_first_and_equals_in_order() {
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let queue = MemoryQueue::new(TimeDelta::minutes(1), 5);
+        let with = |id: &str, priority: u8, at: DateTime<Utc>| PayoutJob {
+            priority,
+            ..job(id, at)
+        };
+        queue
+            .send(&[
+                with("low", 10, t0),
+                with("normal-1", 30, t0),
+                with(
+                    "urgent-later",
+                    PayoutJob::URGENT,
+                    t0 + TimeDelta::minutes(1),
+                ),
+                with("high", 50, t0),
+                with("normal-2", 30, t0),
+            ])
+            .await
+            .unwrap();
+        let order: Vec<String> = queue
+            .receive(t0, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|delivery| delivery.job.payout_id.to_string())
+            .collect();
+        assert_eq!(order, ["high", "normal-1", "normal-2", "low"]);
+        let later = queue.receive(t0 + TimeDelta::minutes(1), 1).await.unwrap();
+        assert_eq!(later[0].job.payout_id.as_str(), "urgent-later");
     }
 
     #[tokio::test]

@@ -10,6 +10,16 @@ use serde::{Deserialize, Serialize};
 pub struct PayoutJob {
     pub payout_id: PayoutId,
     pub not_before: DateTime<Utc>,
+    /// Among jobs ready to run, a queue that can order them hands out the highest first: the
+    /// payout's priority score, or [`PayoutJob::URGENT`] for one an operator asked for. Jobs
+    /// sent before it existed read as 0.
+    #[serde(default)]
+    pub priority: u8,
+}
+
+impl PayoutJob {
+    /// A manual payout's job goes before every scheduled one.
+    pub const URGENT: u8 = u8::MAX;
 }
 
 /// A received job; `receipt` acknowledges or defers this delivery only.
