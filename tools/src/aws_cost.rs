@@ -18,6 +18,7 @@ use payout_app::ingest::ingest_earnings;
 use payout_app::schedule_change::save_schedule;
 use payout_aws::DynamoStore;
 use payout_aws::event_source::receive_as_event_source;
+use payout_aws::eventbridge::EventBridgePublisher;
 use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::calendar::{Calendar, Frequency};
@@ -167,10 +168,15 @@ async fn forward(
         .map_err(|_| StatusCode::BAD_GATEWAY)?;
     let (mut read, mut write) = (0.0, 0.0);
     if service == "DynamoDB" {
-        (read, write) = consumed(&serde_json::from_slice(&bytes).unwrap_or(Value::Null));
-        if read == 0.0 && write == 0.0 {
-            (read, write) = estimated(&op, &request_json);
-        }
+        let reported = consumed(&serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+        let estimate = estimated(&op, &request_json);
+        // moto reports nothing for most operations, and one unit for a whole BatchWriteItem
+        // whatever it writes: no fewer write units than items written are counted.
+        (read, write) = if reported == (0.0, 0.0) {
+            estimate
+        } else {
+            (reported.0, reported.1.max(estimate.1))
+        };
     }
     let mut tallies = proxy.counter.by_service.lock();
     let tally = tallies.entry((service, op)).or_default();
@@ -250,6 +256,12 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
     );
     // Metric lines cost no request; they would only crowd the figures.
     runtime.services.metrics = Arc::new(payout_app::ports::NoMetrics);
+    // Payout events go to a bus, as in a deployment with `EventBusName` set: the outbox's
+    // reads and marks are part of a payout's cost.
+    runtime.events = Some(Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&counted),
+        "default",
+    )));
     let now = cutoff + TimeDelta::minutes(1);
     let mut invocations = 0u64;
     let started = Instant::now();

@@ -149,7 +149,7 @@ pub async fn publish_payout_events(
         if event.at + p.config.events_expire_after < now {
             tracing::warn!(payout_id = %event.payout_id, seq, "payout event expired undelivered");
             report.expired += 1;
-            delivered.push((event.payout_id.clone(), seq));
+            delivered.push((seq, event));
         } else {
             pending.push((seq, event));
         }
@@ -181,7 +181,7 @@ pub async fn publish_payout_events(
         report.failed += failures;
         report.published += range.len() - failures;
         if failures == 0 {
-            delivered.push((event.payout_id.clone(), *seq));
+            delivered.push((*seq, event.clone()));
         }
     }
     for (event, result) in events.iter().zip(&results) {

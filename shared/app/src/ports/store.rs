@@ -428,8 +428,9 @@ pub trait EventOutbox: Send + Sync {
     /// Up to `limit` unpublished audit events with their sequence in the payout's trail,
     /// oldest first.
     async fn unpublished_events(&self, limit: usize) -> Result<Vec<(u64, AuditEvent)>, StoreError>;
-    /// Marks these (payout, sequence) events published.
-    async fn mark_published(&self, events: &[(PayoutId, u64)]) -> Result<(), StoreError>;
+    /// Marks these events (with their sequence, as [`Self::unpublished_events`] gave them)
+    /// published. The whole event is given so that a store can rewrite it in bulk.
+    async fn mark_published(&self, events: &[(u64, AuditEvent)]) -> Result<(), StoreError>;
 }
 
 /// Barbers the planner could not plan.

@@ -278,7 +278,7 @@ impl EventOutbox for DynamoStore {
         events_out::unpublished_events(self, limit).await
     }
 
-    async fn mark_published(&self, events: &[(PayoutId, u64)]) -> Result<(), StoreError> {
+    async fn mark_published(&self, events: &[(u64, AuditEvent)]) -> Result<(), StoreError> {
         events_out::mark_published(self, events).await
     }
 }

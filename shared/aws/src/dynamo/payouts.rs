@@ -91,10 +91,16 @@ fn event_item(
     seq: u64,
     event: &AuditEvent,
 ) -> Result<TransactWriteItem, StoreError> {
-    let mut record = event_key(&event.payout_id, seq);
-    record.insert("json_doc".into(), to_json(event)?);
+    let mut record = event_record(seq, event)?;
     record.extend(super::events_out::outbox_keys(event, seq));
     put(store, record, Some("attribute_not_exists(pk)"))
+}
+
+/// An audit event as stored, outside the outbox.
+pub(super) fn event_record(seq: u64, event: &AuditEvent) -> Result<Item, StoreError> {
+    let mut record = event_key(&event.payout_id, seq);
+    record.insert("json_doc".into(), to_json(event)?);
+    Ok(record)
 }
 
 /// Claims an open earning (`E`) or deduction (`D`) for `payout`.

@@ -230,7 +230,7 @@ delegate_with_yield_points! {
 delegate_with_yield_points! {
     EventOutbox {
         fn unpublished_events(limit: usize) -> Result<Vec<(u64, AuditEvent)>, StoreError>;
-        fn mark_published(events: &[(PayoutId, u64)]) -> Result<(), StoreError>;
+        fn mark_published(events: &[(u64, AuditEvent)]) -> Result<(), StoreError>;
     }
 }
 

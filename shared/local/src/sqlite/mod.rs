@@ -396,7 +396,7 @@ impl EventOutbox for SqliteStore {
         self.blocking(|conn| payouts::unpublished_events(conn, limit))
     }
 
-    async fn mark_published(&self, events: &[(PayoutId, u64)]) -> Result<(), StoreError> {
+    async fn mark_published(&self, events: &[(u64, AuditEvent)]) -> Result<(), StoreError> {
         self.transaction(|tx| payouts::mark_published(tx, events), |_| true)
     }
 }

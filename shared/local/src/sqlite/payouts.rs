@@ -237,13 +237,13 @@ pub fn unpublished_events(
         .collect()
 }
 
-pub fn mark_published(conn: &Connection, events: &[(PayoutId, u64)]) -> Result<(), StoreError> {
+pub fn mark_published(conn: &Connection, events: &[(u64, AuditEvent)]) -> Result<(), StoreError> {
     let mut statement = conn
         .prepare_cached("UPDATE audit_events SET published = 1 WHERE payout_id = ?1 AND seq = ?2")
         .map_err(backend)?;
-    for (payout, seq) in events {
+    for (seq, event) in events {
         statement
-            .execute(params![payout.as_str(), *seq as i64])
+            .execute(params![event.payout_id.as_str(), *seq as i64])
             .map_err(backend)?;
     }
     Ok(())
