@@ -764,6 +764,14 @@ pub async fn payout_events_wait_in_the_outbox_until_published(store: &dyn Store)
         trail,
         "each recorded change, oldest first"
     );
+    // What the publisher reads to describe them: those that exist, in one call.
+    let unknown = PayoutId::parse("po_unknown").unwrap();
+    let described = store
+        .get_payouts(&[payout.id.clone(), unknown])
+        .await
+        .unwrap();
+    let stored = store.get_payout(&payout.id).await.unwrap().unwrap();
+    assert_eq!(described, vec![stored]);
     store.mark_published(&pending[..1]).await.unwrap();
     let left = store.unpublished_events(10).await.unwrap();
     assert_eq!(left, pending[1..].to_vec());

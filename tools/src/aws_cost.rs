@@ -90,8 +90,13 @@ fn operation(headers: &HeaderMap, body: &[u8]) -> (String, String) {
     ("SNS".to_string(), action.to_string())
 }
 
-/// Capacity units of a DynamoDB response that reports them (the proxy asks for them).
-fn consumed(response: &Value) -> (f64, f64) {
+/// Capacity units of a DynamoDB response that reports them (the proxy asks for them); a
+/// total without a read/write split is a read's for the reading operations.
+fn consumed(op: &str, response: &Value) -> (f64, f64) {
+    let reads_only = matches!(
+        op,
+        "GetItem" | "BatchGetItem" | "Query" | "Scan" | "TransactGetItems"
+    );
     let entries: Vec<&Value> = match response.get("ConsumedCapacity") {
         Some(Value::Array(items)) => items.iter().collect(),
         Some(item @ Value::Object(_)) => vec![item],
@@ -102,6 +107,7 @@ fn consumed(response: &Value) -> (f64, f64) {
         let reads = entry["ReadCapacityUnits"].as_f64();
         let writes = entry["WriteCapacityUnits"].as_f64();
         match (reads, writes) {
+            (None, None) if reads_only => (read + total, write),
             (None, None) => (read, write + total),
             (r, w) => (read + r.unwrap_or_default(), write + w.unwrap_or_default()),
         }
@@ -168,7 +174,7 @@ async fn forward(
         .map_err(|_| StatusCode::BAD_GATEWAY)?;
     let (mut read, mut write) = (0.0, 0.0);
     if service == "DynamoDB" {
-        let reported = consumed(&serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+        let reported = consumed(&op, &serde_json::from_slice(&bytes).unwrap_or(Value::Null));
         let estimate = estimated(&op, &request_json);
         // moto reports nothing for most operations, and one unit for a whole BatchWriteItem
         // whatever it writes: no fewer write units than items written are counted.

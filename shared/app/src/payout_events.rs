@@ -154,21 +154,25 @@ pub async fn publish_payout_events(
             pending.push((seq, event));
         }
     }
-    let mut payouts: HashMap<PayoutId, Payout> = HashMap::new();
+    let mut ids: Vec<PayoutId> = pending.iter().map(|(_, e)| e.payout_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let payouts: HashMap<PayoutId, Payout> = p
+        .store
+        .get_payouts(&ids)
+        .await?
+        .into_iter()
+        .map(|payout| (payout.id.clone(), payout))
+        .collect();
     let mut events = Vec::new();
     // For each audit event, the range of `events` it made.
     let mut made = Vec::with_capacity(pending.len());
     for (seq, event) in &pending {
-        if !payouts.contains_key(&event.payout_id) {
-            let payout = p
-                .store
-                .get_payout(&event.payout_id)
-                .await?
-                .ok_or_else(|| AppError::NotFound(format!("payout {}", event.payout_id)))?;
-            payouts.insert(event.payout_id.clone(), payout);
-        }
+        let payout = payouts
+            .get(&event.payout_id)
+            .ok_or_else(|| AppError::NotFound(format!("payout {}", event.payout_id)))?;
         let start = events.len();
-        events.extend(outbound(*seq, event, &payouts[&event.payout_id]));
+        events.extend(outbound(*seq, event, payout));
         made.push(start..events.len());
     }
     let results = if events.is_empty() {

@@ -328,6 +328,9 @@ pub trait LedgerStore: Send + Sync {
 pub trait PayoutStore: Send + Sync {
     async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
     async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError>;
+    /// Those of `ids` that exist, in no particular order: what the payout-events publisher
+    /// describes (one request per 100 on DynamoDB, where it was a request per payout).
+    async fn get_payouts(&self, ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError>;
     /// Payouts matching `query`, ordered by (created_at, id).
     async fn list_payouts(
         &self,

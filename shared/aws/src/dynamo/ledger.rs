@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError, VoidOutcome};
 use payout_core::deduction::{DeductionKind, DeductionLine};
@@ -91,38 +91,14 @@ async fn stored_hashes(
     store: &DynamoStore,
     ids: &[&str],
 ) -> Result<HashMap<String, String>, StoreError> {
+    let records = store
+        .get_many(ids.iter().map(|id| earning_key(id)).collect())
+        .await?;
     let mut hashes = HashMap::new();
-    for chunk in ids.chunks(100) {
-        let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(chunk.iter().map(|id| earning_key(id)).collect()))
-                .consistent_read(true)
-                .build()
-                .map_err(build_error)?,
-        );
-        while let Some(keys) = pending.take() {
-            let output = store
-                .client
-                .batch_get_item()
-                .request_items(&store.table, keys)
-                .send()
-                .await
-                .map_err(backend)?;
-            for record in output
-                .responses()
-                .and_then(|r| r.get(&store.table))
-                .into_iter()
-                .flatten()
-            {
-                let pk = get_s(record, "pk")?;
-                let id = pk.trim_start_matches("EARNING#").to_string();
-                hashes.insert(id, get_s(record, "content_hash")?.to_string());
-            }
-            pending = output
-                .unprocessed_keys()
-                .and_then(|u| u.get(&store.table))
-                .cloned();
-        }
+    for record in &records {
+        let pk = get_s(record, "pk")?;
+        let id = pk.trim_start_matches("EARNING#").to_string();
+        hashes.insert(id, get_s(record, "content_hash")?.to_string());
     }
     Ok(hashes)
 }

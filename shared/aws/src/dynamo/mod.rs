@@ -31,7 +31,7 @@ pub mod table;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
     AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
@@ -163,6 +163,43 @@ impl DynamoStore {
             .map_err(backend)?
             .item
             .filter(|item| !item.is_empty()))
+    }
+
+    /// The items of `keys` that exist, read consistently 100 to a `BatchGetItem`, unprocessed
+    /// keys asked again; in no particular order.
+    async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(item::build_error)?,
+            );
+            while let Some(keys) = pending.take() {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, keys)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                found.extend(
+                    output
+                        .responses()
+                        .and_then(|r| r.get(&self.table))
+                        .into_iter()
+                        .flatten()
+                        .cloned(),
+                );
+                pending = output
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned();
+            }
+        }
+        Ok(found)
     }
 
     /// Writes `record` whatever was there.
@@ -331,6 +368,10 @@ impl PayoutStore for DynamoStore {
 
     async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
         payouts::get(self, id).await
+    }
+
+    async fn get_payouts(&self, ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError> {
+        payouts::get_many(self, ids).await
     }
 
     async fn list_payouts(

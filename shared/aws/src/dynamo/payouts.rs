@@ -350,6 +350,16 @@ pub async fn get(store: &DynamoStore, id: &PayoutId) -> Result<Option<Payout>, S
     }
 }
 
+/// Those of `ids` that exist and are visible.
+pub async fn get_many(store: &DynamoStore, ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError> {
+    let records = store.get_many(ids.iter().map(payout_key).collect()).await?;
+    records
+        .iter()
+        .filter(|record| visible(record))
+        .map(from_item)
+        .collect()
+}
+
 pub async fn list(
     store: &DynamoStore,
     query: &PayoutQuery,

@@ -130,6 +130,7 @@ delegate_with_yield_points! {
     PayoutStore {
         fn create_payout(creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
         fn get_payout(id: &PayoutId) -> Result<Option<Payout>, StoreError>;
+        fn get_payouts(ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError>;
         fn list_payouts(query: &PayoutQuery, limit: usize) -> Result<Vec<Payout>, StoreError>;
         fn cancel_payout(
             payout: &Payout,

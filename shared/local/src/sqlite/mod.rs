@@ -465,6 +465,14 @@ impl PayoutStore for SqliteStore {
         self.blocking(|conn| payouts::get(conn, id))
     }
 
+    async fn get_payouts(&self, ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError> {
+        self.blocking(|conn| {
+            ids.iter()
+                .filter_map(|id| payouts::get(conn, id).transpose())
+                .collect()
+        })
+    }
+
     async fn list_payouts(
         &self,
         query: &PayoutQuery,
