@@ -38,6 +38,14 @@ pub struct PaceSettings {
     pub hold_after_429: TimeDelta,
 }
 
+impl PaceSettings {
+    /// The patience a caller gets: never less than one turn of its share, or a process whose
+    /// turn is further apart than its patience could never send.
+    pub fn effective_patience(&self) -> TimeDelta {
+        self.patience.max(self.rate.interval())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct RailPace {
     interval: TimeDelta,
@@ -124,6 +132,21 @@ mod tests {
         assert_eq!(
             pace.reserve(a_bit_later, patience),
             Some(start() + TimeDelta::milliseconds(300))
+        );
+    }
+
+    #[test]
+    fn the_patience_is_at_least_one_turn() {
+        let settings = |shares, patience| PaceSettings {
+            rate: rate(10, shares),
+            patience,
+            hold_after_429: TimeDelta::seconds(2),
+        };
+        let second = TimeDelta::seconds(1);
+        assert_eq!(settings(1, second).effective_patience(), second);
+        assert_eq!(
+            settings(40, second).effective_patience(),
+            TimeDelta::seconds(4)
         );
     }
 

@@ -338,8 +338,10 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
     let mut paces: Vec<RailPace> = (0..config.executors)
         .map(|_| RailPace::new(config.pace.rate))
         .collect();
-    let patience = config.pace.patience.max(config.pace.rate.interval());
+    let patience = config.pace.effective_patience();
     let hold = config.pace.hold_after_429;
+    // Between one and two holds, as the executor spreads payouts held back together.
+    let hold_ms = u64::try_from(hold.num_milliseconds()).unwrap_or(0).max(1);
     let mut events = BinaryHeap::new();
     // Invocations start as the queue's pollers find the first messages, not in step.
     for executor in 0..config.executors {
@@ -370,7 +372,7 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
                     held_locally += 1;
                     let outcome_recorded = attempt_recorded + config.store_write;
                     let spread =
-                        TimeDelta::milliseconds(i64::try_from(rng.below(2000)).unwrap_or(0));
+                        TimeDelta::milliseconds(i64::try_from(rng.below(hold_ms)).unwrap_or(0));
                     let score = night[index].score;
                     queue
                         .send(outcome_recorded + hold + spread, index, score)
@@ -403,7 +405,7 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
                     rate_limited += 1;
                     paces[executor as usize].hold_until(answered + hold);
                     let spread =
-                        TimeDelta::milliseconds(i64::try_from(rng.below(2000)).unwrap_or(0));
+                        TimeDelta::milliseconds(i64::try_from(rng.below(hold_ms)).unwrap_or(0));
                     queue
                         .send(outcome_recorded + hold + spread, index, job.score)
                         .await;

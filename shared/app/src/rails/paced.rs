@@ -29,7 +29,7 @@ impl PacedRail {
         Self {
             inner,
             pace: Mutex::new(RailPace::new(settings.rate)),
-            patience: settings.patience.max(settings.rate.interval()),
+            patience: settings.effective_patience(),
             hold_after_429: settings.hold_after_429,
             clock,
         }
