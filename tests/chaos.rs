@@ -47,3 +47,34 @@ fn paying_after_the_lock_lease_lapsed_is_caught() {
         );
     }
 }
+
+#[test]
+fn a_batch_that_pays_before_its_attempts_are_recorded_is_caught() {
+    // A batch that writes its attempts with its results, after paying, would leave nothing to
+    // reconcile against if it died mid-batch: the rail sees each payment arrive before its
+    // recovery point.
+    caught_within_1000_runs(Sabotage::PayBeforeAttemptsRecorded, "(f)");
+}
+
+#[test]
+fn a_batch_that_loses_one_members_outcome_is_caught() {
+    // Its job is acknowledged with the payout still processing.
+    caught_within_1000_runs(Sabotage::LoseOneOutcome, "(g)");
+}
+
+/// The first of 1,000 runs with `sabotage` that breaks an invariant breaks the one named
+/// `invariant`, and its seed runs clean without the sabotage.
+fn caught_within_1000_runs(sabotage: Sabotage, invariant: &str) {
+    let report = run_many(1, 1000, 2, sabotage);
+    let (seed, violations) = report.violations.first().expect("the harness missed it");
+    assert!(
+        violations.iter().any(|v| v.starts_with(invariant)),
+        "seed {seed}: {violations:?}"
+    );
+    let fixed = run_one(*seed, Sabotage::None, false);
+    assert!(
+        fixed.violations.is_empty(),
+        "seed {seed}: {:?}",
+        fixed.violations
+    );
+}

@@ -38,12 +38,16 @@ fn count(db: &Path, sql: &str) -> i64 {
 async fn a_stop_signal_mid_batch_leaves_no_job_processing() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("stop.db");
-    // A provider that takes its time, so the signal lands while payments are in hand.
+    // A provider that takes its time and batches of two, so the signal lands while payments
+    // are in hand and others wait.
     let server = Served::start(
         env!("CARGO_BIN_EXE_payouts"),
         &db,
         &[],
-        &[("PAYOUTS_RAIL__SIMULATED_LATENCY", "300ms")],
+        &[
+            ("PAYOUTS_RAIL__SIMULATED_LATENCY", "300ms"),
+            ("PAYOUTS_EXECUTOR__BATCH_SIZE", "2"),
+        ],
     );
     let client = Client::new();
     let at = (Utc::now() - TimeDelta::hours(1)).to_rfc3339();

@@ -57,6 +57,7 @@ impl TestApp {
             planner_interval: Duration::from_millis(200),
             worker_poll: Duration::from_millis(10),
             workers: 2,
+            worker_batch: 10,
             queue: Default::default(),
             auth: ServeAuth::hs256(SECRET),
             stripe_webhook_secret: Some(WEBHOOK_SECRET.into()),

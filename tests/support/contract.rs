@@ -3,8 +3,9 @@
 
 use chrono::{TimeDelta, Weekday};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, PayoutCreation,
-    PayoutQuery, Store, VoidOutcome, WriteOutcome,
+    AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, NotificationKind,
+    OutcomeWrite, PayoutCreation, PayoutQuery, PayoutWrite, PeriodClose, PeriodWrite, Store,
+    VoidOutcome, WriteOutcome,
 };
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
@@ -810,4 +811,188 @@ pub async fn open_activities_agree_with_open_activity(store: &dyn Store) {
     }
     assert_eq!((batch[2].gross_minor, batch[2].services), (30000, 3));
     assert_eq!(batch[0].deductions.len(), 1);
+}
+
+/// The executor's batch steps hold each member to the single steps' conditions: a member whose
+/// barber is locked by another, or whose payout moved, is neither locked nor written; an
+/// outcome is written (with its notice) only at the attempt's version; every lock asked for is
+/// released; settled notices stop coming due.
+pub async fn batch_attempts_lock_record_and_unlock_each_member_alone(store: &dyn Store) {
+    let mut payouts = Vec::new();
+    for name in ["b1", "b2", "b3"] {
+        let (creation, cutoff) = seed_period_of(store, name, 1).await;
+        store.create_payout(&creation).await.unwrap();
+        payouts.push((creation.payout, cutoff));
+    }
+    let now = payouts[0].1;
+    let lease = now + TimeDelta::minutes(5);
+    assert!(
+        store
+            .try_lock(&barber("b2"), "other", now, lease)
+            .await
+            .unwrap()
+    );
+    let attempts: Vec<PayoutWrite> = payouts
+        .iter()
+        .enumerate()
+        .map(|(n, (payout, _))| {
+            let mut payout = payout.clone();
+            // The third was read at a version that is no longer stored.
+            let expected_version = payout.version + if n == 2 { 7 } else { 0 };
+            let event = payout.begin_attempt(now, "executor:x").unwrap();
+            PayoutWrite {
+                payout,
+                expected_version,
+                event,
+            }
+        })
+        .collect();
+    let started = store
+        .lock_and_record_attempts(&attempts, "x", now, lease)
+        .await
+        .unwrap();
+    assert_eq!(started, [true, false, false]);
+    let stored = |n: usize| attempts[n].payout.id.clone();
+    let twice = store.get_payouts(&[stored(0), stored(0)]).await.unwrap();
+    assert_eq!(twice.len(), 1, "a payout asked for twice is read once");
+    let b1 = store.get_payout(&stored(0)).await.unwrap().unwrap();
+    assert_eq!((b1.status, b1.attempts), (PayoutStatus::Processing, 1));
+    for n in [1, 2] {
+        let untouched = store.get_payout(&stored(n)).await.unwrap().unwrap();
+        assert_eq!(untouched, payouts[n].0, "member {n} is written by nothing");
+    }
+    // Another owner takes only the lock the batch did not keep.
+    let takes = |name: &'static str| async move {
+        store
+            .try_lock(&barber(name), "y", now, lease)
+            .await
+            .unwrap()
+    };
+    assert!(!takes("b1").await && !takes("b2").await && takes("b3").await);
+    store.release_lock(&barber("b3"), "y").await.unwrap();
+
+    let outcome = |payout: &Payout, expected_version: u64| {
+        let mut payout = payout.clone();
+        let event = payout
+            .record_transfer(now, "executor:x", "tr_1".into(), true, "paid")
+            .unwrap();
+        OutcomeWrite {
+            notice: payout_app::notify::outcome_notice(&payout, NotificationKind::Completed),
+            write: PayoutWrite {
+                payout,
+                expected_version,
+                event,
+            },
+        }
+    };
+    let outcomes = [outcome(&b1, b1.version), outcome(&b1, b1.version - 1)];
+    assert!(
+        outcomes[0].notice.is_some(),
+        "the seeded barber is told by email"
+    );
+    let written = store
+        .record_outcomes_and_unlock(&outcomes, &[barber("b1")], "x", now)
+        .await
+        .unwrap();
+    assert_eq!(written, [WriteOutcome::Written, WriteOutcome::Stale]);
+    let paid = store.get_payout(&b1.id).await.unwrap().unwrap();
+    assert_eq!(paid.status, PayoutStatus::Completed);
+    assert_eq!(store.audit_trail(&b1.id).await.unwrap().len(), 3);
+    let told = store.list_notifications(&barber("b1"), 10).await.unwrap();
+    assert_eq!(told.len(), 1, "the stale outcome's notice is not recorded");
+    assert!(takes("b1").await && !takes("b2").await);
+
+    let key = told[0].notification.dedupe_key.clone();
+    let later = now + TimeDelta::days(1);
+    assert_eq!(store.due_notifications(later, 10).await.unwrap().len(), 1);
+    store
+        .settle_notifications(&[(key, NoticeDelivery::Delivered)])
+        .await
+        .unwrap();
+    assert!(store.due_notifications(later, 10).await.unwrap().is_empty());
+}
+
+/// A page of periods closes member by member: one whose balance moved, or whose schedule
+/// another run advanced, neither claims nor advances anything, and the others close with their
+/// notices.
+pub async fn a_page_of_periods_closes_each_member_alone(store: &dyn Store) {
+    let (b1, cutoff) = seed_period_of(store, "b1", 2).await;
+    let (mut b2, _) = seed_period_of(store, "b2", 2).await;
+    b2.claimed_gross_minor += 1;
+    seed_period_of(store, "b3", 0).await;
+    seed_period_of(store, "b4", 0).await;
+    let (_, next) = b1.schedule_advance.unwrap();
+    let notice = |name: &str| {
+        let notice = AdvanceNotice {
+            barber_id: barber(name),
+            cutoff: next,
+        };
+        Some((notice, next - TimeDelta::hours(12)))
+    };
+    let advance = |name: &str, from| PeriodClose::Advance {
+        barber: barber(name),
+        from,
+        to: next,
+    };
+    let periods = [
+        PeriodWrite {
+            close: PeriodClose::Create(Box::new(b1.clone())),
+            advance_notice: notice("b1"),
+        },
+        PeriodWrite {
+            close: PeriodClose::Create(Box::new(b2.clone())),
+            advance_notice: notice("b2"),
+        },
+        PeriodWrite {
+            close: advance("b3", cutoff),
+            advance_notice: notice("b3"),
+        },
+        PeriodWrite {
+            close: advance("b4", cutoff - TimeDelta::days(7)),
+            advance_notice: notice("b4"),
+        },
+    ];
+    let closed = store.close_periods(&periods).await.unwrap();
+    assert_eq!(
+        closed,
+        [
+            CreateOutcome::Created,
+            CreateOutcome::ClaimChanged,
+            CreateOutcome::Created,
+            CreateOutcome::AlreadyExists
+        ]
+    );
+    assert!(store.get_payout(&b1.payout.id).await.unwrap().is_some());
+    assert!(store.get_payout(&b2.payout.id).await.unwrap().is_none());
+    let next_run = |name: &'static str| async move {
+        store
+            .get_schedule(&barber(name))
+            .await
+            .unwrap()
+            .unwrap()
+            .next_run_at
+    };
+    assert_eq!(next_run("b1").await, next);
+    assert_eq!(
+        next_run("b2").await,
+        cutoff,
+        "a member that did not close is not advanced"
+    );
+    assert_eq!(next_run("b3").await, next);
+    assert_eq!(next_run("b4").await, cutoff);
+    let noticed: Vec<BarberId> = store
+        .due_advance_notices(next, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|notice| notice.barber_id)
+        .collect();
+    // A notice may outlive a member that did not close (one whose run does not happen is
+    // dropped when it comes due); those that closed have theirs.
+    assert!(noticed.contains(&barber("b1")) && noticed.contains(&barber("b3")));
+    let open = store
+        .open_activity(&barber("b2"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!(open.services, 2, "the refused member claimed nothing");
 }

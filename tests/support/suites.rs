@@ -40,6 +40,8 @@ macro_rules! store_contract_suite {
             a_claimed_earning_is_not_voided_and_names_its_payout,
             payout_events_wait_in_the_outbox_until_published,
             open_activities_agree_with_open_activity,
+            batch_attempts_lock_record_and_unlock_each_member_alone,
+            a_page_of_periods_closes_each_member_alone,
         );
     };
 }

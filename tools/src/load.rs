@@ -59,6 +59,7 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
         planner_interval: Duration::from_secs(60),
         worker_poll: Duration::from_millis(50),
         workers: 1,
+        worker_batch: 10,
         queue: Default::default(),
         auth: ServeAuth::hs256(SECRET),
         stripe_webhook_secret: None,

@@ -27,14 +27,23 @@ pub async fn remember_advance_notice(
     schedule: &PayoutSchedule,
     cutoff: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let Some(notice_at) = schedule.advance_notice_at(cutoff) else {
-        return Ok(());
-    };
+    match advance_notice_of(schedule, cutoff) {
+        Some((notice, notice_at)) => store.mark_advance_notice(&notice, notice_at).await,
+        None => Ok(()),
+    }
+}
+
+/// The notice of the run at `cutoff` and when to send it, if the barber wants to hear of it.
+pub fn advance_notice_of(
+    schedule: &PayoutSchedule,
+    cutoff: DateTime<Utc>,
+) -> Option<(AdvanceNotice, DateTime<Utc>)> {
+    let notice_at = schedule.advance_notice_at(cutoff)?;
     let notice = AdvanceNotice {
         barber_id: schedule.barber_id.clone(),
         cutoff,
     };
-    store.mark_advance_notice(&notice, notice_at).await
+    Some((notice, notice_at))
 }
 
 /// Sends every advance notice due at `now`; returns how many were sent.

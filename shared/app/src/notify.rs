@@ -348,10 +348,9 @@ async fn send(p: &Services, notification: Notification, now: DateTime<Utc>) {
     if notification.channels.is_empty() {
         return;
     }
-    let retry_at = now + retry_delay(p, 0).unwrap_or_default();
     match p
         .store
-        .record_notification(&notification, now, retry_at)
+        .record_notification(&notification, now, first_retry_at(p, now))
         .await
     {
         Ok(true) => deliver(p, &notification, 0, now).await,
@@ -362,6 +361,35 @@ async fn send(p: &Services, notification: Notification, now: DateTime<Utc>) {
     }
 }
 
+/// The notice of a payout's outcome to record with it, unless the barber turned every
+/// channel off.
+pub fn outcome_notice(payout: &Payout, kind: NotificationKind) -> Option<Notification> {
+    Some(render_payout_notification(payout, kind)).filter(|notice| !notice.channels.is_empty())
+}
+
+/// When a notice recorded at `now` is due again if its first delivery does not settle it.
+pub fn first_retry_at(p: &Services, now: DateTime<Utc>) -> DateTime<Utc> {
+    now + retry_delay(p, 0).unwrap_or_default()
+}
+
+/// The first delivery attempt of notices recorded already (with the outcomes they tell), their
+/// outcomes settled together.
+pub async fn deliver_recorded(p: &Services, notices: &[Notification], now: DateTime<Utc>) {
+    if notices.is_empty() {
+        return;
+    }
+    let mut deliveries = Vec::with_capacity(notices.len());
+    for notice in notices {
+        let delivery = publish(p, notice, 0, now).await;
+        deliveries.push((notice.dedupe_key.clone(), delivery));
+    }
+    if let Err(error) = p.store.settle_notifications(&deliveries).await {
+        // Left pending: the sweep delivers them again, which the notice ids let a subscriber
+        // drop.
+        tracing::error!(%error, notices = notices.len(), "notification outcomes not recorded");
+    }
+}
+
 /// The wait after `failed` attempts (the first wait also guards the first attempt), or none
 /// when every configured retry has been made.
 fn retry_delay(p: &Services, failed: u32) -> Option<chrono::TimeDelta> {
@@ -369,10 +397,15 @@ fn retry_delay(p: &Services, failed: u32) -> Option<chrono::TimeDelta> {
     p.config.notice_retry_delays.get(index).copied()
 }
 
-/// One delivery attempt after `attempts` earlier ones, and its outcome in the outbox.
-async fn deliver(p: &Services, notification: &Notification, attempts: u32, now: DateTime<Utc>) {
+/// One delivery attempt after `attempts` earlier ones: what became of it, counted.
+async fn publish(
+    p: &Services,
+    notification: &Notification,
+    attempts: u32,
+    now: DateTime<Utc>,
+) -> NoticeDelivery {
     let attempts = attempts + 1;
-    let delivery = match p.notifier.publish(notification).await {
+    match p.notifier.publish(notification).await {
         Ok(()) => NoticeDelivery::Delivered,
         Err(error) => {
             let outcome = match retry_delay(p, attempts) {
@@ -392,7 +425,12 @@ async fn deliver(p: &Services, notification: &Notification, attempts: u32, now: 
                 .publish(&[("Kind", notification.kind.as_str())], &metrics);
             outcome
         }
-    };
+    }
+}
+
+/// One delivery attempt after `attempts` earlier ones, and its outcome in the outbox.
+async fn deliver(p: &Services, notification: &Notification, attempts: u32, now: DateTime<Utc>) {
+    let delivery = publish(p, notification, attempts, now).await;
     if let Err(error) = p
         .store
         .settle_notification(&notification.dedupe_key, delivery)

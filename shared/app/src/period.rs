@@ -49,108 +49,154 @@ pub struct PeriodRequest<'a> {
 /// Retries of the read-compute-claim loop when entries arrive between the read and the write.
 const CLAIM_ATTEMPTS: usize = 5;
 
+/// How a period closes at the open balance read, before anything is written.
+pub enum Closing {
+    /// Nothing open, or under the minimum (the outcome says which): the schedule only advances.
+    AdvanceOnly(PeriodOutcome),
+    /// Deductions exceed the barber's share and the payout is manual: nothing is written.
+    Owed(PayoutBreakdown),
+    /// A payout to create with this breakdown; it settles the balance owed when `settles_owed`.
+    Pay {
+        breakdown: PayoutBreakdown,
+        settles_owed: bool,
+    },
+}
+
+/// Decides how the period of `req` closes at the open balance `open`.
+pub fn closing(
+    p: &Services,
+    req: &PeriodRequest<'_>,
+    open: &OpenActivity,
+) -> Result<Closing, AppError> {
+    let schedule = req.schedule;
+    let (breakdown, settles_owed) = match settle(p, schedule, open, req.minimum)? {
+        SettlementDecision::Nothing => return Ok(Closing::AdvanceOnly(PeriodOutcome::Nothing)),
+        SettlementDecision::BelowMinimum(breakdown) => {
+            return Ok(Closing::AdvanceOnly(PeriodOutcome::BelowMinimum(breakdown)));
+        }
+        SettlementDecision::Pay(breakdown) => (breakdown, false),
+        SettlementDecision::CarryOwed(breakdown)
+            if !matches!(req.trigger, PayoutTrigger::Scheduled) =>
+        {
+            return Ok(Closing::Owed(breakdown));
+        }
+        SettlementDecision::CarryOwed(breakdown) => (breakdown, true),
+    };
+    within_limit(
+        &format!("payout for barber {}", schedule.barber_id),
+        breakdown.net,
+        p.config.intake.max_payout,
+        "intake.max_payout",
+    )?;
+    Ok(Closing::Pay {
+        breakdown,
+        settles_owed,
+    })
+}
+
+/// The payout of a period that pays `breakdown` from the open balance `open`, with its claims
+/// and its job (none for one that settles the balance owed). `past_failures` feeds its
+/// priority.
+pub fn payout_creation(
+    p: &Services,
+    req: &PeriodRequest<'_>,
+    open: &OpenActivity,
+    breakdown: PayoutBreakdown,
+    settles_owed: bool,
+    past_failures: u32,
+) -> (PayoutCreation, Option<PayoutJob>) {
+    let schedule = req.schedule;
+    let priority = p.config.priority.score(&PriorityInput {
+        overdue: req.now - req.cutoff,
+        net: breakdown.net.amount(),
+        standing: schedule.standing,
+        past_failures,
+    });
+    let planned = PlannedPayout {
+        id: req.payout_id.clone(),
+        barber_id: schedule.barber_id.clone(),
+        method: schedule.method,
+        breakdown,
+        trigger: req.trigger.clone(),
+        cutoff: req.cutoff,
+        destination: schedule.connected_account.clone(),
+        notifications: schedule.notifications.clone(),
+        priority,
+    };
+    let (payout, event, carried_balance, job) = if settles_owed {
+        let (payout, event) = Payout::settled_with_balance_owed(planned, req.now, req.actor);
+        let carried = Deduction {
+            id: DeductionId::carried_from(&payout.id),
+            barber_id: payout.barber_id.clone(),
+            kind: DeductionKind::CarriedBalance,
+            amount: payout.breakdown.net.negate(),
+            description: format!("balance owed from payout {}", payout.id),
+            recorded_at: req.now,
+        };
+        (payout, event, Some(carried), None)
+    } else {
+        let class = match req.trigger {
+            PayoutTrigger::Manual { .. } => PriorityClass::Urgent,
+            PayoutTrigger::Scheduled => p.config.priority.class(priority),
+        };
+        let not_before = p.config.priority.not_before(class, req.now);
+        let (payout, event) = Payout::queued(planned, req.now, not_before, req.actor);
+        let job = PayoutJob {
+            payout_id: payout.id.clone(),
+            not_before,
+            priority: match req.trigger {
+                PayoutTrigger::Manual { .. } => PayoutJob::URGENT,
+                PayoutTrigger::Scheduled => priority,
+            },
+        };
+        (payout, event, None, Some(job))
+    };
+    let creation = PayoutCreation {
+        payout,
+        event,
+        claimed_gross_minor: open.gross_minor,
+        claimed_services: open.services,
+        claimed_deductions: open.deductions.iter().map(|line| line.id.clone()).collect(),
+        carried_balance,
+        schedule_advance: req.next_run.map(|next| (req.cutoff, next)),
+    };
+    (creation, job)
+}
+
+/// What a created payout is, as a period's outcome.
+pub fn created(creation: PayoutCreation, job: Option<PayoutJob>) -> PeriodOutcome {
+    let payout = Box::new(creation.payout);
+    match job {
+        Some(job) => PeriodOutcome::Queued(payout, job),
+        None => PeriodOutcome::SettledOwed(payout),
+    }
+}
+
+/// Closes the period of `req`: reads the open balance, decides, and creates the payout with its
+/// claims in one conditional write, reading again when entries arrived in between.
 pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<PeriodOutcome, AppError> {
     let schedule = req.schedule;
-    let schedule_advance = req.next_run.map(|next| (req.cutoff, next));
     for _ in 0..CLAIM_ATTEMPTS {
         let open = p
             .store
             .open_activity(&schedule.barber_id, schedule.currency, req.cutoff)
             .await?;
-        let activity = PeriodActivity {
-            gross: Money::from_minor(open.gross_minor, schedule.currency),
-            services: open.services,
-            deductions: open.deductions.clone(),
-        };
-        let decision = p
-            .config
-            .policy
-            .settle(&activity, schedule.method, req.minimum)?;
-        let (breakdown, settles_owed) = match decision {
-            SettlementDecision::Nothing => {
+        let (breakdown, settles_owed) = match closing(p, &req, &open)? {
+            Closing::AdvanceOnly(outcome) => {
                 advance_only(p, &req).await?;
-                return Ok(PeriodOutcome::Nothing);
+                return Ok(outcome);
             }
-            SettlementDecision::BelowMinimum(breakdown) => {
-                advance_only(p, &req).await?;
-                return Ok(PeriodOutcome::BelowMinimum(breakdown));
-            }
-            SettlementDecision::Pay(breakdown) => (breakdown, false),
-            // A scheduled run closes the period by carrying the balance forward; a manual
-            // payout has nothing to pay, and a refusal writes nothing.
-            SettlementDecision::CarryOwed(breakdown)
-                if !matches!(req.trigger, PayoutTrigger::Scheduled) =>
-            {
-                return Ok(PeriodOutcome::Owed(breakdown));
-            }
-            SettlementDecision::CarryOwed(breakdown) => (breakdown, true),
+            Closing::Owed(breakdown) => return Ok(PeriodOutcome::Owed(breakdown)),
+            Closing::Pay {
+                breakdown,
+                settles_owed,
+            } => (breakdown, settles_owed),
         };
-        // An open balance this large is more likely a mistake than a week's work: it is held
-        // for an operator (planner) or refused (manual payout), and nothing is written.
-        within_limit(
-            &format!("payout for barber {}", schedule.barber_id),
-            breakdown.net,
-            p.config.intake.max_payout,
-            "intake.max_payout",
-        )?;
-        let priority = priority_of(p, &req, &breakdown).await?;
-        let planned = PlannedPayout {
-            id: req.payout_id.clone(),
-            barber_id: schedule.barber_id.clone(),
-            method: schedule.method,
-            breakdown,
-            trigger: req.trigger.clone(),
-            cutoff: req.cutoff,
-            destination: schedule.connected_account.clone(),
-            notifications: schedule.notifications.clone(),
-            priority,
-        };
-        let (payout, event, carried_balance, job) = if settles_owed {
-            let (payout, event) = Payout::settled_with_balance_owed(planned, req.now, req.actor);
-            let carried = Deduction {
-                id: DeductionId::carried_from(&payout.id),
-                barber_id: payout.barber_id.clone(),
-                kind: DeductionKind::CarriedBalance,
-                amount: payout.breakdown.net.negate(),
-                description: format!("balance owed from payout {}", payout.id),
-                recorded_at: req.now,
-            };
-            (payout, event, Some(carried), None)
-        } else {
-            // Somebody asked for a manual payout now: it never waits for off-peak hours.
-            let class = match req.trigger {
-                PayoutTrigger::Manual { .. } => PriorityClass::Urgent,
-                PayoutTrigger::Scheduled => p.config.priority.class(priority),
-            };
-            let not_before = p.config.priority.not_before(class, req.now);
-            let (payout, event) = Payout::queued(planned, req.now, not_before, req.actor);
-            let job = PayoutJob {
-                payout_id: payout.id.clone(),
-                not_before,
-                priority: match req.trigger {
-                    PayoutTrigger::Manual { .. } => PayoutJob::URGENT,
-                    PayoutTrigger::Scheduled => priority,
-                },
-            };
-            (payout, event, None, Some(job))
-        };
-        let creation = PayoutCreation {
-            payout,
-            event,
-            claimed_gross_minor: open.gross_minor,
-            claimed_services: open.services,
-            claimed_deductions: open.deductions.iter().map(|line| line.id.clone()).collect(),
-            carried_balance,
-            schedule_advance,
-        };
+        let past_failures = p.store.failed_payout_count(&schedule.barber_id).await?;
+        let (creation, job) =
+            payout_creation(p, &req, &open, breakdown, settles_owed, past_failures);
         match p.store.create_payout(&creation).await? {
-            CreateOutcome::Created => {
-                let payout = Box::new(creation.payout);
-                return Ok(match job {
-                    Some(job) => PeriodOutcome::Queued(payout, job),
-                    None => PeriodOutcome::SettledOwed(payout),
-                });
-            }
+            CreateOutcome::Created => return Ok(created(creation, job)),
             CreateOutcome::AlreadyExists => return Ok(PeriodOutcome::AlreadyPlanned),
             CreateOutcome::ClaimChanged => {
                 tracing::debug!(barber = %schedule.barber_id, "open balance changed while closing the period; reading it again");
@@ -172,20 +218,6 @@ async fn advance_only(p: &Services, req: &PeriodRequest<'_>) -> Result<(), AppEr
     Ok(())
 }
 
-async fn priority_of(
-    p: &Services,
-    req: &PeriodRequest<'_>,
-    breakdown: &PayoutBreakdown,
-) -> Result<u8, AppError> {
-    let past_failures = p.store.failed_payout_count(&req.schedule.barber_id).await?;
-    Ok(p.config.priority.score(&PriorityInput {
-        overdue: req.now - req.cutoff,
-        net: breakdown.net.amount(),
-        standing: req.schedule.standing,
-        past_failures,
-    }))
-}
-
 /// How the barber's open balance up to `now` would settle under their schedule.
 pub async fn settlement_at(
     p: &Services,
@@ -205,12 +237,21 @@ pub fn settle_open(
     schedule: &PayoutSchedule,
     open: OpenActivity,
 ) -> Result<SettlementDecision, AppError> {
+    settle(p, schedule, &open, schedule.minimum_payout)
+}
+
+fn settle(
+    p: &Services,
+    schedule: &PayoutSchedule,
+    open: &OpenActivity,
+    minimum: Money,
+) -> Result<SettlementDecision, AppError> {
     let activity = PeriodActivity {
         gross: Money::from_minor(open.gross_minor, schedule.currency),
         services: open.services,
-        deductions: open.deductions,
+        deductions: open.deductions.clone(),
     };
     Ok(p.config
         .policy
-        .settle(&activity, schedule.method, schedule.minimum_payout)?)
+        .settle(&activity, schedule.method, minimum)?)
 }

@@ -1,5 +1,8 @@
 //! The planner: finds due schedules page by page, closes each period into a payout, advances
-//! the schedule, and enqueues one job per payout.
+//! the schedule, and enqueues one job per payout. A page's periods are read and decided first,
+//! then written in one call (one commit on the embedded store); a period whose balance moved
+//! meanwhile, or that needs more than one write (recurring deductions, no automatic payout),
+//! closes one by one.
 //!
 //! Safe to run late, twice, or concurrently: payout ids are deterministic (barber + cut-off)
 //! and created by a conditional write, and a schedule advances only from the cut-off read.
@@ -10,13 +13,17 @@ use payout_core::payout::PayoutTrigger;
 use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
 
-use crate::advance_notice::{remember_advance_notice, send_due_advance_notices};
+use crate::advance_notice::{advance_notice_of, remember_advance_notice, send_due_advance_notices};
 use crate::error::AppError;
 use crate::ingest::ingest_deduction;
 use crate::notify::{deliver_due_notices, notify_below_minimum};
-use crate::period::{PeriodOutcome, PeriodRequest, close_period};
+use crate::period::{
+    Closing, PeriodOutcome, PeriodRequest, close_period, closing, created, payout_creation,
+};
 use crate::planning_failure::{planning_failures_by_barber, record_planning_failure};
-use crate::ports::{DueCursor, DueSchedule, PayoutJob, StoreError};
+use crate::ports::{
+    CreateOutcome, DueCursor, DueSchedule, PayoutJob, PeriodClose, PeriodWrite, StoreError,
+};
 use crate::services::Services;
 
 /// The planner's name in audit trails and in the heartbeat health reads.
@@ -82,30 +89,80 @@ pub async fn plan_due_payouts(
             barber_id: last.barber_id().clone(),
         });
         let mut jobs = Vec::new();
+        let mut together = Vec::new();
+        let mut one_by_one = Vec::new();
         for due in &page {
             report.schedules_due += 1;
             let barber = due.barber_id();
-            let failed_before = held.get(barber);
-            if failed_before.is_some_and(|failure| failure.retry_at > now) {
+            let failed_before = held.contains_key(barber);
+            if held
+                .get(barber)
+                .is_some_and(|failure| failure.retry_at > now)
+            {
                 report.held += 1;
                 continue;
             }
-            let planned = match due {
-                DueSchedule::Ready(schedule) => plan_one(p, schedule, now, &mut report).await,
+            let member = match due {
+                DueSchedule::Ready(schedule) if closes_with_the_page(schedule) => {
+                    prepare(p, schedule, now).await
+                }
+                DueSchedule::Ready(_) => Ok(None),
                 DueSchedule::Unreadable { reason, .. } => Err(AppError::Store(
                     StoreError::Corrupt(format!("the stored schedule cannot be read: {reason}")),
                 )),
             };
-            match planned {
+            match (member, due) {
+                (Ok(Some(member)), _) => together.push((member, failed_before)),
+                (Ok(None), DueSchedule::Ready(schedule)) => {
+                    one_by_one.push((schedule, failed_before));
+                }
+                (Ok(None), DueSchedule::Unreadable { .. }) => {}
+                (Err(error), _) => {
+                    report.failed += 1;
+                    record_planning_failure(p, barber, &error.to_string(), now).await?;
+                }
+            }
+        }
+        let writes: Vec<PeriodWrite> = together.iter().map(|(m, _)| m.write.clone()).collect();
+        let closed = match p.store.close_periods(&writes).await {
+            Ok(closed) if closed.len() == writes.len() => closed,
+            // One member the store cannot write must not stop the others: each is tried alone,
+            // and a failure is recorded against its barber.
+            failed => {
+                tracing::warn!(error = ?failed.err(), periods = writes.len(), "the page's periods did not close together; closing them one by one");
+                vec![CreateOutcome::ClaimChanged; writes.len()]
+            }
+        };
+        for ((member, failed_before), closed) in together.into_iter().zip(closed) {
+            let schedule = member.schedule;
+            let outcome = match closed {
+                CreateOutcome::Created => member.outcome,
+                CreateOutcome::AlreadyExists => PeriodOutcome::AlreadyPlanned,
+                CreateOutcome::ClaimChanged => {
+                    // Entries arrived since the read (or the page's write failed): the single
+                    // path reads again.
+                    one_by_one.push((schedule, failed_before));
+                    continue;
+                }
+            };
+            let cutoff = schedule.next_run_at;
+            jobs.extend(tally(p, schedule, cutoff, outcome, now, &mut report).await);
+            if failed_before {
+                p.store.clear_planning_failure(&schedule.barber_id).await?;
+            }
+        }
+        for (schedule, failed_before) in one_by_one {
+            match plan_one(p, schedule, now, &mut report).await {
                 Ok(job) => {
                     jobs.extend(job);
-                    if failed_before.is_some() {
-                        p.store.clear_planning_failure(barber).await?;
+                    if failed_before {
+                        p.store.clear_planning_failure(&schedule.barber_id).await?;
                     }
                 }
                 Err(error) => {
                     report.failed += 1;
-                    record_planning_failure(p, barber, &error.to_string(), now).await?;
+                    let reason = error.to_string();
+                    record_planning_failure(p, &schedule.barber_id, &reason, now).await?;
                 }
             }
         }
@@ -127,6 +184,96 @@ pub async fn plan_due_payouts(
     Ok(report)
 }
 
+/// A due schedule whose period closes in the page's one write: one that pays out on its own
+/// and has no recurring deductions to record first (the others close one by one).
+fn closes_with_the_page(schedule: &PayoutSchedule) -> bool {
+    schedule.auto_payout_enabled && schedule.recurring_deductions.is_empty()
+}
+
+/// A period of the page, read and decided, to be written with the others.
+struct PageMember<'a> {
+    schedule: &'a PayoutSchedule,
+    write: PeriodWrite,
+    /// What the period comes to once written.
+    outcome: PeriodOutcome,
+}
+
+/// Reads and decides the period of `schedule` for the page's write; `None` when it must
+/// close one by one.
+async fn prepare<'a>(
+    p: &Services,
+    schedule: &'a PayoutSchedule,
+    now: DateTime<Utc>,
+) -> Result<Option<PageMember<'a>>, AppError> {
+    let cutoff = schedule.next_run_at;
+    let next_run = next_run_of(schedule, now);
+    let advance_notice = advance_notice_of(schedule, next_run);
+    let req = scheduled_period(schedule, now, next_run);
+    let open = p
+        .store
+        .open_activity(&schedule.barber_id, schedule.currency, cutoff)
+        .await?;
+    let (close, outcome) = match closing(p, &req, &open)? {
+        Closing::AdvanceOnly(outcome) => {
+            let barber = schedule.barber_id.clone();
+            let advance = PeriodClose::Advance {
+                barber,
+                from: cutoff,
+                to: next_run,
+            };
+            (advance, outcome)
+        }
+        Closing::Owed(_) => return Ok(None),
+        Closing::Pay {
+            breakdown,
+            settles_owed,
+        } => {
+            let past_failures = p.store.failed_payout_count(&schedule.barber_id).await?;
+            let (creation, job) =
+                payout_creation(p, &req, &open, breakdown, settles_owed, past_failures);
+            let outcome = created(creation.clone(), job);
+            (PeriodClose::Create(Box::new(creation)), outcome)
+        }
+    };
+    Ok(Some(PageMember {
+        schedule,
+        write: PeriodWrite {
+            close,
+            advance_notice,
+        },
+        outcome,
+    }))
+}
+
+/// When the schedule runs next after the run due at its `next_run_at`. A planner that was down
+/// for several periods closes them as one and resumes the calendar from now, rather than
+/// replaying every missed run.
+fn next_run_of(schedule: &PayoutSchedule, now: DateTime<Utc>) -> DateTime<Utc> {
+    schedule
+        .calendar
+        .next_run_after(schedule.next_run_at.max(now))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// The scheduled run due at the schedule's `next_run_at`, closed by the planner.
+fn scheduled_period(
+    schedule: &PayoutSchedule,
+    now: DateTime<Utc>,
+    next_run: DateTime<Utc>,
+) -> PeriodRequest<'_> {
+    let cutoff = schedule.next_run_at;
+    PeriodRequest {
+        schedule,
+        payout_id: PayoutId::scheduled(&schedule.barber_id, cutoff),
+        cutoff,
+        now,
+        trigger: PayoutTrigger::Scheduled,
+        minimum: schedule.minimum_payout,
+        next_run: Some(next_run),
+        actor: PLANNER,
+    }
+}
+
 async fn plan_one(
     p: &Services,
     schedule: &PayoutSchedule,
@@ -134,12 +281,7 @@ async fn plan_one(
     report: &mut PlanReport,
 ) -> Result<Option<PayoutJob>, AppError> {
     let cutoff = schedule.next_run_at;
-    // A planner that was down for several periods closes them as one and resumes the calendar
-    // from now, rather than replaying every missed run.
-    let next_run = schedule
-        .calendar
-        .next_run_after(cutoff.max(now))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let next_run = next_run_of(schedule, now);
     // Before the advance: if this run stops after it, the next run's notice is not lost (and one
     // remembered for a run that did not happen is dropped when it comes due).
     remember_advance_notice(p.store.as_ref(), schedule, next_run).await?;
@@ -157,21 +299,21 @@ async fn plan_one(
         )
         .await?;
     }
-    let outcome = close_period(
-        p,
-        PeriodRequest {
-            schedule,
-            payout_id: PayoutId::scheduled(&schedule.barber_id, cutoff),
-            cutoff,
-            now,
-            trigger: PayoutTrigger::Scheduled,
-            minimum: schedule.minimum_payout,
-            next_run: Some(next_run),
-            actor: PLANNER,
-        },
-    )
-    .await?;
-    Ok(match outcome {
+    let outcome = close_period(p, scheduled_period(schedule, now, next_run)).await?;
+    Ok(tally(p, schedule, cutoff, outcome, now, report).await)
+}
+
+/// Counts what a period came to, tells a barber under the minimum, and returns the job of a
+/// queued payout.
+async fn tally(
+    p: &Services,
+    schedule: &PayoutSchedule,
+    cutoff: DateTime<Utc>,
+    outcome: PeriodOutcome,
+    now: DateTime<Utc>,
+    report: &mut PlanReport,
+) -> Option<PayoutJob> {
+    match outcome {
         PeriodOutcome::Queued(_, job) => {
             report.payouts_queued += 1;
             Some(job)
@@ -193,5 +335,5 @@ async fn plan_one(
             report.already_planned += 1;
             None
         }
-    })
+    }
 }

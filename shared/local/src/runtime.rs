@@ -41,6 +41,8 @@ pub struct ServeConfig {
     pub planner_interval: Duration,
     pub worker_poll: Duration,
     pub workers: usize,
+    /// Jobs a worker takes at once.
+    pub worker_batch: usize,
     /// The in-process job queue's visibility timeout and dead-letter threshold.
     pub queue: QueueSection,
     /// Who may call the API.
@@ -91,6 +93,7 @@ impl ServeConfig {
             planner_interval: settings.planner.interval,
             worker_poll: WORKER_POLL,
             workers: settings.executor.workers,
+            worker_batch: settings.executor.batch_size,
             queue: settings.queue.clone(),
             auth: ServeAuth::from_settings(settings)?,
             stripe_webhook_secret: settings.server.stripe_webhook_secret.clone(),
@@ -187,7 +190,7 @@ pub async fn serve(
             services.clone(),
             clock.clone(),
             format!("local-{}-{index}", std::process::id()),
-            config.worker_poll,
+            (config.worker_poll, config.worker_batch),
             stop_rx.clone(),
         )));
     }
@@ -290,21 +293,21 @@ async fn events_loop(
     }
 }
 
-/// Takes one job at a time, so a stop lets the job in hand finish (nothing is left
+/// Takes `batch` jobs at a time, so a stop lets the batch in hand finish (nothing is left
 /// `processing`) and takes no other: what stays queued is re-enqueued from the store at the
 /// next start.
 async fn worker_loop(
     services: Services,
     clock: Arc<dyn Clock>,
     owner: String,
-    poll: Duration,
+    (poll, batch): (Duration, usize),
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
         if *stop.borrow() {
             return;
         }
-        let received = match drain_once(&services, &owner, clock.now(), 1).await {
+        let received = match drain_once(&services, &owner, clock.now(), batch).await {
             Ok(received) => received,
             Err(error) => {
                 tracing::error!(%error, "worker poll failed");

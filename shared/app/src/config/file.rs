@@ -350,6 +350,9 @@ pub struct ExecutorSection {
     pub deadline_margin: Duration,
     /// Executor workers in `payouts serve`.
     pub workers: usize,
+    /// Jobs a `payouts serve` worker takes at once: their locks and attempts are recorded in
+    /// one commit, and their outcomes in another.
+    pub batch_size: usize,
 }
 
 impl Default for ExecutorSection {
@@ -360,6 +363,7 @@ impl Default for ExecutorSection {
             stale_after: Duration::from_secs(15 * 60),
             deadline_margin: Duration::from_secs(5),
             workers: 2,
+            batch_size: 10,
         }
     }
 }

@@ -30,6 +30,9 @@ pub const ENV_PREFIX: &str = "PAYOUTS_";
 /// rail call (the attempt recorded before, the outcome after) happens under the same lock.
 pub const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
+/// The most jobs a `payouts serve` worker takes at once (one transaction holds them all).
+pub const MAX_EXECUTOR_BATCH: usize = 500;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("configuration file {0} does not exist")]
@@ -205,6 +208,12 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
     }
     if s.executor.workers == 0 {
         return Err(invalid("executor.workers", "at least 1"));
+    }
+    if !(1..=MAX_EXECUTOR_BATCH).contains(&s.executor.batch_size) {
+        return Err(invalid(
+            "executor.batch_size",
+            format!("from 1 to {MAX_EXECUTOR_BATCH}"),
+        ));
     }
     if s.queue.max_receives == 0 {
         return Err(invalid("queue.max_receives", "at least 1"));

@@ -21,9 +21,10 @@ pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use store::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
-    IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity,
-    PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, PlanningFailure, PlanningFailures,
+    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
+    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox,
+    OpenActivity, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow,
+    PayoutWrite, PeriodBatches, PeriodClose, PeriodWrite, PlanningFailure, PlanningFailures,
     Reports, ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox,
     WriteOutcome,
 };

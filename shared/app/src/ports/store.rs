@@ -1,7 +1,9 @@
 //! Durable state: schedules, the earnings ledger, payouts with their audit trail, the per-barber
 //! lock and the notification outbox, one narrow trait per aggregate ([`ScheduleStore`],
 //! [`LedgerStore`], [`PayoutStore`], [`BarberLocks`], [`NotificationOutbox`], [`WebhookInbox`],
-//! [`PlanningFailures`], [`Heartbeats`], [`Reports`]) under one [`Store`] an adapter provides.
+//! [`PlanningFailures`], [`Heartbeats`], [`Reports`]) under one [`Store`] an adapter provides,
+//! and the batch steps: [`PeriodBatches`] (the planner's) and [`AttemptBatches`] (the
+//! executor's), for many barbers at once.
 //!
 //! Every write that could race is conditional, with the same meaning in every adapter:
 //! a payout is created only if its id is new and every earning it claims is still open; a
@@ -328,8 +330,8 @@ pub trait LedgerStore: Send + Sync {
 pub trait PayoutStore: Send + Sync {
     async fn create_payout(&self, creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
     async fn get_payout(&self, id: &PayoutId) -> Result<Option<Payout>, StoreError>;
-    /// Those of `ids` that exist, in no particular order: what the payout-events publisher
-    /// describes (one request per 100 on DynamoDB, where it was a request per payout).
+    /// Those of `ids` that exist, each once, in no particular order: what the payout-events
+    /// publisher describes and what a batch of jobs pays (one request per 100 on DynamoDB).
     async fn get_payouts(&self, ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError>;
     /// Payouts matching `query`, ordered by (created_at, id).
     async fn list_payouts(
@@ -376,6 +378,151 @@ pub trait BarberLocks: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// Releases the lock only if `owner` still holds it.
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError>;
+}
+
+/// How one barber's period closes, as the planner writes it.
+#[derive(Debug, Clone)]
+pub enum PeriodClose {
+    /// A payout (queued, or settled with the balance owed), its claims and the schedule's
+    /// advance, as [`PayoutStore::create_payout`] writes them.
+    Create(Box<PayoutCreation>),
+    /// Nothing to pay (or under the minimum): the schedule advances from `from` to `to`.
+    Advance {
+        barber: BarberId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+}
+
+/// A period to close, and the advance notice of the schedule's next run to remember with it.
+#[derive(Debug, Clone)]
+pub struct PeriodWrite {
+    pub close: PeriodClose,
+    pub advance_notice: Option<(AdvanceNotice, DateTime<Utc>)>,
+}
+
+/// The planner's writes for a page of due schedules, one commit where the adapter can make it
+/// one; the default takes them one by one, as the single steps do.
+#[async_trait]
+pub trait PeriodBatches: ScheduleStore + PayoutStore {
+    /// Closes each period, all of a member's close or none of it: `Created` where it closed,
+    /// `AlreadyExists` where another run closed it first (the payout exists, or the schedule
+    /// moved on), `ClaimChanged` where the open balance moved since it was read. Each notice is
+    /// remembered before its close, and may outlive a close that did not happen (a notice whose
+    /// run does not happen is dropped when it comes due).
+    async fn close_periods(
+        &self,
+        periods: &[PeriodWrite],
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(periods.len());
+        for period in periods {
+            if let Some((notice, notice_at)) = &period.advance_notice {
+                self.mark_advance_notice(notice, *notice_at).await?;
+            }
+            outcomes.push(match &period.close {
+                PeriodClose::Create(creation) => self.create_payout(creation).await?,
+                PeriodClose::Advance { barber, from, to } => {
+                    if self.advance_schedule(barber, *from, *to).await? {
+                        CreateOutcome::Created
+                    } else {
+                        CreateOutcome::AlreadyExists
+                    }
+                }
+            });
+        }
+        Ok(outcomes)
+    }
+}
+
+/// One payout's state change in a batch: `payout` with `event` appended, written only if the
+/// stored version is `expected_version`.
+#[derive(Debug, Clone)]
+pub struct PayoutWrite {
+    pub payout: Payout,
+    pub expected_version: u64,
+    pub event: AuditEvent,
+}
+
+/// An outcome to record for a payout paid under its barber's lock, and the notice it gives.
+#[derive(Debug, Clone)]
+pub struct OutcomeWrite {
+    pub write: PayoutWrite,
+    /// Recorded in the outbox (pending, due again at `notice_retry_at`) with the outcome, only
+    /// if the outcome is written.
+    pub notice: Option<Notification>,
+}
+
+/// The executor's protocol steps for a batch of payouts (DESIGN.md section 4), each step one
+/// commit where the adapter can make it one; the meaning per member is exactly that of the
+/// single steps, which the default methods take one by one (DynamoDB keeps them: a request per
+/// step either way).
+#[async_trait]
+pub trait AttemptBatches: PayoutStore + BarberLocks + NotificationOutbox {
+    /// For each write (a payout marked processing with its new attempt): takes its barber's
+    /// lock for `owner` until `lease_until` and records the attempt, both or neither. `true`
+    /// where both happened: the attempt is durable before the caller pays.
+    async fn lock_and_record_attempts(
+        &self,
+        attempts: &[PayoutWrite],
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut started = Vec::with_capacity(attempts.len());
+        for attempt in attempts {
+            let barber = &attempt.payout.barber_id;
+            let mut recorded = false;
+            if self.try_lock(barber, owner, now, lease_until).await? {
+                recorded = self
+                    .update_payout(&attempt.payout, attempt.expected_version, &attempt.event)
+                    .await?
+                    == WriteOutcome::Written;
+                if !recorded {
+                    self.release_lock(barber, owner).await?;
+                }
+            }
+            started.push(recorded);
+        }
+        Ok(started)
+    }
+
+    /// Records each outcome (with its notice) if its payout is still at the expected version,
+    /// then releases `owner`'s lock on every barber of `unlock`.
+    async fn record_outcomes_and_unlock(
+        &self,
+        outcomes: &[OutcomeWrite],
+        unlock: &[BarberId],
+        owner: &str,
+        notice_retry_at: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut written = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            let write = &outcome.write;
+            let result = self
+                .update_payout(&write.payout, write.expected_version, &write.event)
+                .await?;
+            if let (WriteOutcome::Written, Some(notice)) = (result, &outcome.notice) {
+                self.record_notification(notice, write.event.at, notice_retry_at)
+                    .await?;
+            }
+            written.push(result);
+        }
+        for barber in unlock {
+            self.release_lock(barber, owner).await?;
+        }
+        Ok(written)
+    }
+
+    /// Records what became of each delivery attempt of pending notices.
+    async fn settle_notifications(
+        &self,
+        deliveries: &[(String, NoticeDelivery)],
+    ) -> Result<(), StoreError> {
+        for (dedupe_key, delivery) in deliveries {
+            self.settle_notification(dedupe_key, *delivery).await?;
+        }
+        Ok(())
+    }
 }
 
 /// Notices to barbers, recorded before they are sent and kept until delivered.
@@ -486,6 +633,8 @@ pub trait Store:
     + LedgerStore
     + PayoutStore
     + BarberLocks
+    + PeriodBatches
+    + AttemptBatches
     + NotificationOutbox
     + EventOutbox
     + WebhookInbox
@@ -500,6 +649,8 @@ impl<T> Store for T where
         + LedgerStore
         + PayoutStore
         + BarberLocks
+        + PeriodBatches
+        + AttemptBatches
         + NotificationOutbox
         + EventOutbox
         + WebhookInbox

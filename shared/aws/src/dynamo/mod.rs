@@ -34,10 +34,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
-    IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation,
-    PayoutQuery, PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, VoidOutcome,
-    WebhookInbox, WriteOutcome,
+    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
+    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity,
+    PayoutCreation, PayoutQuery, PayoutStore, PeriodBatches, PlanningFailures, Reports,
+    ScheduleStore, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -433,6 +433,13 @@ impl BarberLocks for DynamoStore {
         records::release_lock(self, barber, owner).await
     }
 }
+
+/// A transaction per member, as the single steps make.
+impl PeriodBatches for DynamoStore {}
+
+/// A request per member and step, as the single steps make: DynamoDB cannot condition many
+/// items in one request more cheaply (a transaction costs twice the writes).
+impl AttemptBatches for DynamoStore {}
 
 #[async_trait]
 impl NotificationOutbox for DynamoStore {

@@ -352,7 +352,12 @@ pub async fn get(store: &DynamoStore, id: &PayoutId) -> Result<Option<Payout>, S
 
 /// Those of `ids` that exist and are visible.
 pub async fn get_many(store: &DynamoStore, ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError> {
-    let records = store.get_many(ids.iter().map(payout_key).collect()).await?;
+    // BatchGetItem refuses a request that names a key twice (a job delivered twice can be in
+    // one batch): each is asked for once.
+    let unique: std::collections::BTreeSet<&PayoutId> = ids.iter().collect();
+    let records = store
+        .get_many(unique.into_iter().map(payout_key).collect())
+        .await?;
     records
         .iter()
         .filter(|record| visible(record))

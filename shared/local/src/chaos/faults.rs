@@ -103,12 +103,19 @@ pub enum Sabotage {
     /// The executor pays however long it has held its lock (its stopwatch never moves), so a
     /// paused executor may pay after another has taken the payout over.
     IgnoreLeaseExpiry,
+    /// A batch takes its locks but writes its attempts only with its results, after paying:
+    /// no recovery point stands before the payments.
+    PayBeforeAttemptsRecorded,
+    /// A batch of two or more loses its last member's outcome, though the store says written.
+    LoseOneOutcome,
 }
 
 struct State {
     rng: SimRng,
     rates: FaultRates,
     injected: BTreeMap<FaultKind, u64>,
+    /// Invariants broken while the run went on, seen by the injectors themselves.
+    violations: Vec<String>,
     trace: Option<Vec<String>>,
 }
 
@@ -127,6 +134,7 @@ impl Chaos {
                 rng: SimRng::new(seed),
                 rates: FaultRates::CHAOTIC,
                 injected: BTreeMap::new(),
+                violations: Vec::new(),
                 trace: trace.then(Vec::new),
             })),
             clock,
@@ -152,6 +160,16 @@ impl Chaos {
     pub fn injected(&self, kind: FaultKind) {
         *self.state.lock().injected.entry(kind).or_default() += 1;
         self.note(|| format!("fault {}", kind.as_str()));
+    }
+
+    /// Records a broken invariant, seen as it happened.
+    pub fn violated(&self, violation: String) {
+        self.note(|| format!("violation {violation}"));
+        self.state.lock().violations.push(violation);
+    }
+
+    pub fn take_violations(&self) -> Vec<String> {
+        std::mem::take(&mut self.state.lock().violations)
     }
 
     pub fn counts(&self) -> BTreeMap<FaultKind, u64> {

@@ -1,18 +1,78 @@
 //! The job queue as one task sees it: jobs sent twice or late, deliveries handed out in another
 //! order. (A visibility timeout that expires mid-job is the executor task's fault: it stalls.)
+//!
+//! It also sees each acknowledgement: a job is done with only when its payout's outcome is
+//! recorded, or when a new job for the payout was sent while it ran (a retry's).
 
+use std::collections::HashMap;
 use std::sync::Arc;
+
+use parking_lot::Mutex;
+use payout_app::ports::Store;
+use payout_core::ids::PayoutId;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
+use payout_core::status::PayoutStatus;
 
 use super::faults::{Chaos, FaultKind};
 use super::scheduler::yield_now;
 
 pub struct ChaosQueue {
-    pub inner: Arc<dyn JobQueue>,
-    pub chaos: Chaos,
+    inner: Arc<dyn JobQueue>,
+    /// The store without faults, read at each acknowledgement.
+    store: Arc<dyn Store>,
+    chaos: Chaos,
+    seen: Mutex<Seen>,
+}
+
+#[derive(Default)]
+struct Seen {
+    /// Jobs sent per payout.
+    sent: HashMap<PayoutId, u64>,
+    /// Each delivery out: its payout, and the jobs sent for it when it was received.
+    out: HashMap<String, (PayoutId, u64)>,
+}
+
+impl ChaosQueue {
+    pub fn new(inner: Arc<dyn JobQueue>, store: Arc<dyn Store>, chaos: Chaos) -> Self {
+        Self {
+            inner,
+            store,
+            chaos,
+            seen: Mutex::default(),
+        }
+    }
+
+    /// (g) An acknowledged job leaves its payout settled, retry-scheduled with a new job, or
+    /// gone; never queued or processing with no job left to finish it.
+    async fn check_done(&self, receipt: &str) {
+        let Some((payout_id, sent_then)) = self.seen.lock().out.remove(receipt) else {
+            return;
+        };
+        let sent_since = self
+            .seen
+            .lock()
+            .sent
+            .get(&payout_id)
+            .copied()
+            .unwrap_or_default();
+        if sent_since > sent_then {
+            return;
+        }
+        if let Ok(Some(payout)) = self.store.get_payout(&payout_id).await
+            && matches!(
+                payout.status,
+                PayoutStatus::Queued | PayoutStatus::Processing
+            )
+        {
+            self.chaos.violated(format!(
+                "(g) the job of {payout_id} was acknowledged with the payout still {}: its outcome was lost",
+                payout.status
+            ));
+        }
+    }
 }
 
 #[async_trait]
@@ -21,6 +81,12 @@ impl JobQueue for ChaosQueue {
         yield_now().await;
         let mut sent = Vec::with_capacity(jobs.len());
         for job in jobs {
+            *self
+                .seen
+                .lock()
+                .sent
+                .entry(job.payout_id.clone())
+                .or_default() += 1;
             let mut job = job.clone();
             if self.chaos.roll(|r| r.queue_delay) {
                 self.chaos.injected(FaultKind::QueueDelay);
@@ -42,10 +108,17 @@ impl JobQueue for ChaosQueue {
             self.chaos.injected(FaultKind::QueueReorder);
             self.chaos.with_rng(|rng| rng.shuffle(&mut deliveries));
         }
+        let mut seen = self.seen.lock();
+        for delivery in &deliveries {
+            let payout_id = delivery.job.payout_id.clone();
+            let sent = seen.sent.get(&payout_id).copied().unwrap_or_default();
+            seen.out.insert(delivery.receipt.clone(), (payout_id, sent));
+        }
         Ok(deliveries)
     }
 
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
+        self.check_done(receipt).await;
         yield_now().await;
         self.inner.ack(receipt).await
     }

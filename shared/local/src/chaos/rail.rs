@@ -2,11 +2,14 @@
 //! without the transfer made, answers that arrive after the caller's lock lease has expired, and
 //! a caller that crashes as the success comes back. The transfer itself is applied by the
 //! simulated rail at the instant of the call, as a provider does; only the answer is at risk.
+//!
+//! It also sees, at each call, whether the store already holds the attempt being paid (the
+//! recovery point DESIGN.md section 4 puts before every payment).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use payout_app::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+use payout_app::ports::{PaymentRail, RailError, Store, TransferReceipt, TransferRequest};
 use payout_core::ids::PayoutId;
 use payout_core::retry::FailureKind;
 
@@ -18,6 +21,8 @@ pub struct ChaosRail {
     pub inner: Arc<SimulatedRail>,
     pub chaos: Chaos,
     pub task: Arc<TaskCtx>,
+    /// The store without faults, read at each call.
+    pub store: Arc<dyn Store>,
 }
 
 fn refusal(kind: FailureKind, message: &str) -> RailError {
@@ -28,6 +33,24 @@ fn refusal(kind: FailureKind, message: &str) -> RailError {
 }
 
 impl ChaosRail {
+    /// (f) The attempt a request pays (the number its idempotency key ends with) is recorded
+    /// before the provider is asked. A later attempt recorded meanwhile is no breach here; a
+    /// caller whose lease lapsed is another invariant's to catch.
+    async fn check_attempt_recorded(&self, request: &TransferRequest) {
+        let key = &request.idempotency_key;
+        let asked = key.rsplit(':').next().and_then(|n| n.parse::<u32>().ok());
+        let recorded = match self.store.get_payout(&request.payout_id).await {
+            Ok(payout) => payout.map(|payout| payout.attempts),
+            Err(_) => return,
+        };
+        if asked.is_none_or(|asked| recorded.is_none_or(|recorded| recorded < asked)) {
+            self.chaos.violated(format!(
+                "(f) {} was paid with key {key} before that attempt was recorded (the store holds {recorded:?})",
+                request.payout_id
+            ));
+        }
+    }
+
     fn pick_fault(&self) -> Option<FaultKind> {
         if !self.chaos.roll(|r| r.rail_fault) {
             return None;
@@ -51,7 +74,8 @@ impl ChaosRail {
 impl PaymentRail for ChaosRail {
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
         // No scheduling point before the provider acts: the executor's last lease check and the
-        // request leave together, as they do in a process.
+        // request leave together, as they do in a process (the embedded store reads inline).
+        self.check_attempt_recorded(request).await;
         let fault = self.pick_fault();
         if let Some(kind) = fault {
             self.chaos.injected(kind);
@@ -108,7 +132,10 @@ impl PaymentRail for ChaosRail {
         yield_now().await;
         match self.chaos.sabotage {
             Sabotage::SkipReconciliation => Ok(None),
-            Sabotage::None | Sabotage::IgnoreLeaseExpiry => self.inner.find_transfer(payout).await,
+            Sabotage::None
+            | Sabotage::IgnoreLeaseExpiry
+            | Sabotage::PayBeforeAttemptsRecorded
+            | Sabotage::LoseOneOutcome => self.inner.find_transfer(payout).await,
         }
     }
 }

@@ -1,15 +1,18 @@
 //! The store as one task sees it: every call is a scheduling point; an executor may crash right
-//! after its lock is taken or a payout write lands, stall until its lock lease has expired, or
-//! lose a conditional write to a (simulated) concurrent writer.
+//! after its lock is taken or a payout write lands (one member's or a batch's), stall until its
+//! lock lease has expired, or lose a conditional write to a (simulated) concurrent writer.
 
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
-    IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, Notification, NotificationOutbox,
-    OpenActivity, PayoutCreation, PayoutQuery, PayoutStore, PendingNotification, PlanningFailure,
+    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
+    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, Notification,
+    NotificationOutbox, OpenActivity, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore,
+    PayoutWrite, PendingNotification, PeriodBatches, PeriodWrite, PlanningFailure,
     PlanningFailures, Reports, ScheduleStore, SentNotification, Store, StoreError, VoidOutcome,
     WebhookInbox, WriteOutcome,
 };
@@ -20,13 +23,15 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
 
-use super::faults::{Chaos, FaultKind};
+use super::faults::{Chaos, FaultKind, Sabotage};
 use super::scheduler::{STALL, STALL_YIELDS, TaskCtx, yield_now};
 
 pub struct ChaosStore {
     pub inner: Arc<dyn Store>,
     pub chaos: Chaos,
     pub task: Arc<TaskCtx>,
+    /// Attempts a sabotaged batch has not written yet ([`Sabotage::PayBeforeAttemptsRecorded`]).
+    pub unwritten_attempts: Mutex<Vec<PayoutWrite>>,
 }
 
 impl ChaosStore {
@@ -41,6 +46,20 @@ impl ChaosStore {
             self.chaos.injected(kind);
             self.task.crash().await;
         }
+    }
+
+    /// Which of `count` conditional writes lose to a concurrent writer (nothing of theirs is
+    /// written).
+    fn conflicts(&self, count: usize) -> Vec<bool> {
+        (0..count)
+            .map(|_| {
+                let lost = self.task.may_crash && self.chaos.roll(|r| r.store_conflict);
+                if lost {
+                    self.chaos.injected(FaultKind::StoreConflict);
+                }
+                lost
+            })
+            .collect()
     }
 
     /// The task stops long enough for its lock lease, and its delivery's visibility, to run out
@@ -184,6 +203,12 @@ delegate_with_yield_points! {
 }
 
 delegate_with_yield_points! {
+    PeriodBatches {
+        fn close_periods(periods: &[PeriodWrite]) -> Result<Vec<CreateOutcome>, StoreError>;
+    }
+}
+
+delegate_with_yield_points! {
     BarberLocks {
         fn release_lock(barber: &BarberId, owner: &str) -> Result<(), StoreError>;
     }
@@ -268,5 +293,124 @@ delegate_with_yield_points! {
         fn count_payouts_created(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u64, StoreError>;
         fn count_by_status() -> Result<Vec<(PayoutStatus, u64)>, StoreError>;
         fn ledger_totals(currency: Currency) -> Result<LedgerTotals, StoreError>;
+    }
+}
+
+/// Puts the answers for the members that were tried back among those that lost to a
+/// concurrent writer (`lost`, answered with `lost_answer`).
+fn merge<T: Copy>(lost: &[bool], tried: Vec<T>, lost_answer: T) -> Vec<T> {
+    let mut tried = tried.into_iter();
+    lost.iter()
+        .map(|&lost| {
+            if lost {
+                lost_answer
+            } else {
+                tried.next().unwrap_or(lost_answer)
+            }
+        })
+        .collect()
+}
+
+fn kept<T: Clone>(all: &[T], lost: &[bool]) -> Vec<T> {
+    all.iter()
+        .zip(lost)
+        .filter(|(_, lost)| !**lost)
+        .map(|(item, _)| item.clone())
+        .collect()
+}
+
+#[async_trait]
+impl AttemptBatches for ChaosStore {
+    async fn lock_and_record_attempts(
+        &self,
+        attempts: &[PayoutWrite],
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.point().await;
+        self.maybe_stall().await;
+        let lost = self.conflicts(attempts.len());
+        let tried = kept(attempts, &lost);
+        let started = if self.chaos.sabotage == Sabotage::PayBeforeAttemptsRecorded {
+            let mut started = Vec::with_capacity(tried.len());
+            for attempt in tried {
+                let locked = self
+                    .inner
+                    .try_lock(&attempt.payout.barber_id, owner, now, lease_until)
+                    .await?;
+                if locked {
+                    self.unwritten_attempts.lock().push(attempt);
+                }
+                started.push(locked);
+            }
+            started
+        } else {
+            self.inner
+                .lock_and_record_attempts(&tried, owner, now, lease_until)
+                .await?
+        };
+        let started = merge(&lost, started, false);
+        if started.contains(&true) {
+            self.chaos.note(|| {
+                let ids: Vec<_> = attempts.iter().map(|a| a.payout.id.as_str()).collect();
+                format!("{owner} locks and records attempts of {ids:?}: {started:?}")
+            });
+            self.maybe_crash(FaultKind::CrashAfterProcessing).await;
+            // Paused with the attempts recorded, just before paying.
+            self.maybe_stall().await;
+        }
+        Ok(started)
+    }
+
+    async fn record_outcomes_and_unlock(
+        &self,
+        outcomes: &[OutcomeWrite],
+        unlock: &[BarberId],
+        owner: &str,
+        notice_retry_at: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.point().await;
+        self.maybe_stall().await;
+        let unwritten = std::mem::take(&mut *self.unwritten_attempts.lock());
+        for attempt in unwritten {
+            self.inner
+                .update_payout(&attempt.payout, attempt.expected_version, &attempt.event)
+                .await?;
+        }
+        let lost = self.conflicts(outcomes.len());
+        let mut tried = kept(outcomes, &lost);
+        let dropped = match self.chaos.sabotage {
+            Sabotage::LoseOneOutcome if tried.len() > 1 => tried.pop(),
+            _ => None,
+        };
+        let mut written = self
+            .inner
+            .record_outcomes_and_unlock(&tried, unlock, owner, notice_retry_at)
+            .await?;
+        if dropped.is_some() {
+            written.push(WriteOutcome::Written);
+        }
+        let written = merge(&lost, written, WriteOutcome::Stale);
+        if written.contains(&WriteOutcome::Written) {
+            self.chaos.note(|| {
+                let ids: Vec<_> = outcomes
+                    .iter()
+                    .map(|o| format!("{} -> {}", o.write.payout.id, o.write.payout.status))
+                    .collect();
+                format!("{owner} records {ids:?}: {written:?}")
+            });
+            self.maybe_crash(FaultKind::CrashAfterResult).await;
+            self.maybe_stall().await;
+        }
+        Ok(written)
+    }
+
+    async fn settle_notifications(
+        &self,
+        deliveries: &[(String, NoticeDelivery)],
+    ) -> Result<(), StoreError> {
+        self.point().await;
+        self.inner.settle_notifications(deliveries).await
     }
 }

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
+
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use payout_app::ingest::ingest_earnings;
@@ -11,7 +13,7 @@ use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, Store};
 use payout_app::recovery::recover_stalled;
 use payout_app::schedule_change::save_schedule;
-use payout_app::worker::process_delivery;
+use payout_app::worker::{process_deliveries, process_delivery};
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId};
@@ -180,10 +182,7 @@ impl Run {
             .collect();
         Self {
             seed,
-            queue: Arc::new(ChaosQueue {
-                inner: queue,
-                chaos: chaos.clone(),
-            }),
+            queue: Arc::new(ChaosQueue::new(queue, store.clone(), chaos.clone())),
             rail: Arc::new(SimulatedRail::new(seed, FailurePlan::default())),
             chaos,
             clock,
@@ -203,18 +202,23 @@ impl Run {
                 inner: store,
                 chaos: self.chaos.clone(),
                 task: task.clone(),
+                unwritten_attempts: Mutex::default(),
             }),
             queue: self.queue.clone(),
             rail: Arc::new(ChaosRail {
                 inner: self.rail.clone(),
                 chaos: self.chaos.clone(),
                 task: task.clone(),
+                store: self.store.clone(),
             }),
             notifier: Arc::new(LogNotifier),
             metrics: Arc::new(NoMetrics),
             stopwatch: match self.chaos.sabotage {
                 Sabotage::IgnoreLeaseExpiry => Arc::new(ManualClock::starting_at(self.clock.now())),
-                Sabotage::None | Sabotage::SkipReconciliation => Arc::new(self.clock.clone()),
+                Sabotage::None
+                | Sabotage::SkipReconciliation
+                | Sabotage::PayBeforeAttemptsRecorded
+                | Sabotage::LoseOneOutcome => Arc::new(self.clock.clone()),
             },
             config: self.config.clone(),
         }
@@ -256,11 +260,11 @@ impl Run {
         }
         self.drain().await;
         let now = self.clock.now();
-        let violations = match super::invariants::check(self.store.as_ref(), &self.rail, now).await
-        {
-            Ok(violations) => violations,
-            Err(error) => vec![format!("the check could not read the store: {error}")],
-        };
+        let mut violations = self.chaos.take_violations();
+        match super::invariants::check(self.store.as_ref(), &self.rail, now).await {
+            Ok(found) => violations.extend(found),
+            Err(error) => violations.push(format!("the check could not read the store: {error}")),
+        }
         let (payouts, completed) = self.payout_counts().await;
         RunOutcome {
             seed: self.seed,
@@ -323,6 +327,7 @@ impl Run {
         let owner = self.owner("executor");
         let (clock, chaos) = (self.clock.clone(), self.chaos.clone());
         let max = usize::try_from(self.chaos.with_rng(|rng| rng.range(1, 4))).unwrap_or(1);
+        let batched = self.roll(500);
         tasks.spawn(ctx, async move {
             // An executor polls the queue a few times, as a Lambda poller does, so it may pick up
             // what a stalled one let go of.
@@ -335,16 +340,17 @@ impl Run {
                         yield_now().await;
                     }
                 }
+                // Half the executors take their deliveries through the batch path, half one by
+                // one, so both are vetted against each other in the same runs.
+                if batched {
+                    stall_past_visibility(&chaos, &clock).await;
+                    chaos.note(|| format!("{owner} runs a batch of {}", deliveries.len()));
+                    // An error leaves the deliveries to come back after their visibility timeout.
+                    let _ = process_deliveries(&p, &deliveries, &owner, clock.now()).await;
+                    continue;
+                }
                 for delivery in &deliveries {
-                    if chaos.roll(|r| r.visibility_expiry) {
-                        // Still working when the delivery becomes visible again: another
-                        // executor may receive the same job meanwhile.
-                        chaos.injected(FaultKind::VisibilityExpiry);
-                        clock.advance(STALL);
-                        for _ in 0..STALL_YIELDS {
-                            yield_now().await;
-                        }
-                    }
+                    stall_past_visibility(&chaos, &clock).await;
                     chaos.note(|| format!("{owner} runs {}", delivery.job.payout_id));
                     // An error leaves the delivery to come back after its visibility timeout.
                     let _ = process_delivery(&p, delivery, &owner, clock.now()).await;
@@ -461,5 +467,17 @@ impl Run {
         tasks.spawn(ctx, async move {
             let _ = save_schedule(p.store.as_ref(), &schedule).await;
         });
+    }
+}
+
+/// Sometimes the executor is still working when its delivery becomes visible again: another
+/// executor may receive the same job meanwhile.
+async fn stall_past_visibility(chaos: &Chaos, clock: &ManualClock) {
+    if chaos.roll(|r| r.visibility_expiry) {
+        chaos.injected(FaultKind::VisibilityExpiry);
+        clock.advance(STALL);
+        for _ in 0..STALL_YIELDS {
+            yield_now().await;
+        }
     }
 }

@@ -23,14 +23,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use payout_app::ports::{
-    AdvanceNotice, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats,
-    IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation,
-    PayoutQuery, PayoutStore, PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox,
-    WriteOutcome,
+    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
+    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity,
+    PayoutCreation, PayoutQuery, PayoutStore, PeriodBatches, PeriodClose, PeriodWrite,
+    PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
-    NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
-    VoidOutcome,
+    NoticeDelivery, Notification, OutcomeWrite, PayoutWrite, PendingNotification, PlanningFailure,
+    SentNotification, VoidOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -466,8 +466,10 @@ impl PayoutStore for SqliteStore {
     }
 
     async fn get_payouts(&self, ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError> {
+        let unique: std::collections::BTreeSet<&PayoutId> = ids.iter().collect();
         self.blocking(|conn| {
-            ids.iter()
+            unique
+                .into_iter()
                 .filter_map(|id| payouts::get(conn, id).transpose())
                 .collect()
         })
@@ -542,6 +544,141 @@ impl BarberLocks for SqliteStore {
 
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
         self.blocking(|conn| locks::release(conn, barber, owner))
+    }
+}
+
+/// A page of periods is one IMMEDIATE transaction, each member in a savepoint of its own: a
+/// member that does not close leaves nothing behind, and the others commit together.
+#[async_trait]
+impl PeriodBatches for SqliteStore {
+    async fn close_periods(
+        &self,
+        periods: &[PeriodWrite],
+    ) -> Result<Vec<CreateOutcome>, StoreError> {
+        self.transaction(
+            |tx| {
+                let mut outcomes = Vec::with_capacity(periods.len());
+                for period in periods {
+                    outcomes.push(in_savepoint(
+                        tx,
+                        || {
+                            if let Some((notice, notice_at)) = &period.advance_notice {
+                                schedules::mark_notice(tx, notice, *notice_at)?;
+                            }
+                            Ok(match &period.close {
+                                PeriodClose::Create(creation) => payouts::create(tx, creation)?,
+                                PeriodClose::Advance { barber, from, to } => {
+                                    if schedules::advance(tx, barber, *from, *to)? {
+                                        CreateOutcome::Created
+                                    } else {
+                                        CreateOutcome::AlreadyExists
+                                    }
+                                }
+                            })
+                        },
+                        |outcome| *outcome == CreateOutcome::Created,
+                    )?);
+                }
+                Ok(outcomes)
+            },
+            |_| true,
+        )
+    }
+}
+
+/// Runs one member of a batch inside a savepoint of the open transaction, kept only when
+/// `keep` says so.
+fn in_savepoint<T>(
+    tx: &Connection,
+    write: impl FnOnce() -> Result<T, StoreError>,
+    keep: impl FnOnce(&T) -> bool,
+) -> Result<T, StoreError> {
+    tx.execute_batch("SAVEPOINT member").map_err(backend)?;
+    let result = write();
+    if !matches!(&result, Ok(value) if keep(value)) {
+        tx.execute_batch("ROLLBACK TO member").map_err(backend)?;
+    }
+    tx.execute_batch("RELEASE member").map_err(backend)?;
+    result
+}
+
+/// Each batch step is one IMMEDIATE transaction: one commit (one fsync) for the batch, with
+/// every member's condition checked as in the single steps.
+#[async_trait]
+impl AttemptBatches for SqliteStore {
+    async fn lock_and_record_attempts(
+        &self,
+        attempts: &[PayoutWrite],
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.transaction(
+            |tx| {
+                let mut started = Vec::with_capacity(attempts.len());
+                for attempt in attempts {
+                    let barber = &attempt.payout.barber_id;
+                    let mut recorded = false;
+                    if locks::try_lock(tx, barber, owner, now, lease_until)? {
+                        recorded = payouts::update(
+                            tx,
+                            &attempt.payout,
+                            attempt.expected_version,
+                            &attempt.event,
+                        )? == WriteOutcome::Written;
+                        if !recorded {
+                            locks::release(tx, barber, owner)?;
+                        }
+                    }
+                    started.push(recorded);
+                }
+                Ok(started)
+            },
+            |_| true,
+        )
+    }
+
+    async fn record_outcomes_and_unlock(
+        &self,
+        outcomes: &[OutcomeWrite],
+        unlock: &[BarberId],
+        owner: &str,
+        notice_retry_at: DateTime<Utc>,
+    ) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.transaction(
+            |tx| {
+                let mut written = Vec::with_capacity(outcomes.len());
+                for outcome in outcomes {
+                    let write = &outcome.write;
+                    let result =
+                        payouts::update(tx, &write.payout, write.expected_version, &write.event)?;
+                    if let (WriteOutcome::Written, Some(notice)) = (result, &outcome.notice) {
+                        outbox::record(tx, notice, write.event.at, notice_retry_at)?;
+                    }
+                    written.push(result);
+                }
+                for barber in unlock {
+                    locks::release(tx, barber, owner)?;
+                }
+                Ok(written)
+            },
+            |_| true,
+        )
+    }
+
+    async fn settle_notifications(
+        &self,
+        deliveries: &[(String, NoticeDelivery)],
+    ) -> Result<(), StoreError> {
+        self.transaction(
+            |tx| {
+                for (dedupe_key, delivery) in deliveries {
+                    outbox::settle(tx, dedupe_key, *delivery)?;
+                }
+                Ok(())
+            },
+            |_| true,
+        )
     }
 }
 

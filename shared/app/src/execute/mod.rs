@@ -18,13 +18,16 @@
 //! A crash anywhere leaves the payout queued, processing or retry-scheduled with its job still
 //! on the queue (or re-enqueued by recovery), and the next delivery finishes it from step 1.
 
+mod batch;
+mod settle;
+
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
 use payout_core::payout::AuditEvent;
 use payout_core::payout::Payout;
-use payout_core::retry::{FailureClass, FailureKind, RetryDecision};
+use payout_core::retry::FailureKind;
 use payout_core::status::PayoutStatus;
 
 use crate::error::AppError;
@@ -33,6 +36,8 @@ use crate::ports::{
     Metric, NotificationKind, RailError, TransferReceipt, TransferRequest, Unit, WriteOutcome,
 };
 use crate::services::Services;
+pub use batch::execute_payouts;
+use settle::{Settlement, count, notice_kind, settle};
 
 /// What the queue should do with the delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,7 +168,8 @@ async fn execute_locked(
                     receipt.settled,
                     "adopted the transfer found by reconciliation",
                 )?;
-                return finish(p, payout, read_version, event, JobOutcome::Finished).await;
+                let adopted = Settlement::recorded(payout, event, JobOutcome::Finished);
+                return apply(p, adopted, read_version).await;
             }
             Ok(None) => {}
             Err(error) => {
@@ -183,7 +189,23 @@ async fn execute_locked(
         return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
     }
 
-    let request = TransferRequest {
+    let request = transfer_request(&payout);
+    // An executor that was paused (or slow) long enough for its lease to lapse may have been
+    // overtaken by another that found no transfer and paid: it must not pay now. Checked with
+    // nothing awaited between here and the call, and with the whole call's window to spare.
+    if lease_could_lapse(p, locked_at, window) {
+        tracing::warn!(payout_id = %payout.id, "lock held too long to pay safely; leaving the attempt to reconciliation");
+        return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
+    }
+    let result = call_rail(p, &request, window).await;
+    let attempt_version = payout.version;
+    let settlement = settle(p, payout, &actor, result, now, deadline).await?;
+    apply(p, settlement, attempt_version).await
+}
+
+/// The transfer of the attempt just recorded on `payout`.
+fn transfer_request(payout: &Payout) -> TransferRequest {
+    TransferRequest {
         payout_id: payout.id.clone(),
         barber_id: payout.barber_id.clone(),
         destination: payout.destination.clone(),
@@ -193,44 +215,13 @@ async fn execute_locked(
             .idempotency_key
             .clone()
             .expect("begin_attempt sets the idempotency key"),
-    };
-    // An executor that was paused (or slow) long enough for its lease to lapse may have been
-    // overtaken by another that found no transfer and paid: it must not pay now. Checked with
-    // nothing awaited between here and the call, and with the whole call's window to spare.
-    let held = p.stopwatch.now() - locked_at;
-    if held + TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX) >= p.config.lock_lease {
-        tracing::warn!(payout_id = %payout.id, held_ms = held.num_milliseconds(), "lock held too long to pay safely; leaving the attempt to reconciliation");
-        return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
-    }
-    let result = call_rail(p, &request, window).await;
-
-    let attempt_version = payout.version;
-    match result {
-        Ok(TransferReceipt {
-            transfer_id,
-            settled,
-        }) => {
-            let event = payout.record_transfer(now, &actor, transfer_id, settled, "paid")?;
-            finish(p, payout, attempt_version, event, JobOutcome::Finished).await
-        }
-        Err(error) => {
-            record_failure(p, payout, attempt_version, &actor, error, now, deadline).await
-        }
     }
 }
 
-/// Between one and two holds, spread by the payout's id so that payouts held back together
-/// do not come back together.
-fn held_back_for(payout: &PayoutId, hold: TimeDelta) -> TimeDelta {
-    let spread = payout
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        });
-    let hold_ms = hold.num_milliseconds().max(1);
-    let extra_ms = i64::try_from(spread % hold_ms.unsigned_abs()).unwrap_or_default();
-    hold + TimeDelta::milliseconds(extra_ms)
+/// Whether a lock taken at `locked_at` could lapse before a call of `window` ends.
+fn lease_could_lapse(p: &Services, locked_at: DateTime<Utc>, window: Duration) -> bool {
+    let held = p.stopwatch.now() - locked_at;
+    held + TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX) >= p.config.lock_lease
 }
 
 /// A job stopped for want of time: the next delivery takes it from the top.
@@ -266,77 +257,6 @@ async fn find_transfer(
         .unwrap_or_else(|_| Err(timed_out(window)))
 }
 
-async fn record_failure(
-    p: &Services,
-    mut payout: Payout,
-    attempt_version: u64,
-    actor: &str,
-    error: RailError,
-    now: DateTime<Utc>,
-    deadline: Option<DateTime<Utc>>,
-) -> Result<(JobOutcome, Notice), AppError> {
-    if error.kind.is_backpressure() {
-        let at = now + held_back_for(&payout.id, p.config.rail_pace.hold_after_429);
-        tracing::info!(payout_id = %payout.id, %error, %at, "held back by the rail's rate");
-        let event = payout.hold_back(now, actor, at, &error.message)?;
-        // Neither a failure nor a retry: the barber is not told, and it is counted apart.
-        if let Some(stale) = write_outcome(p, &payout, attempt_version, &event).await? {
-            return Ok((stale, None));
-        }
-        let method = payout.method.as_str();
-        p.metrics.publish(
-            &[("Method", method)],
-            &[Metric::count("PayoutsHeldBack", 1)],
-        );
-        return Ok((JobOutcome::RetryAt(at), None));
-    }
-    tracing::warn!(payout_id = %payout.id, attempt = payout.attempts, %error, "payment attempt failed");
-    let decision = match error.kind.class() {
-        FailureClass::Retryable => p.config.retry.after_failure(payout.round_failures + 1),
-        FailureClass::Permanent => RetryDecision::GiveUp,
-    };
-    match decision {
-        RetryDecision::RetryAfter(delay) => {
-            let at = now + delay;
-            let event = payout.schedule_retry(now, actor, at, error.kind, &error.message)?;
-            finish(p, payout, attempt_version, event, JobOutcome::RetryAt(at)).await
-        }
-        RetryDecision::GiveUp if error.kind.outcome_unknown() => {
-            // The last attempt may have paid; failing it would send its earnings back to an
-            // operator who could pay them again. Out of time, there is no lookup and the
-            // payout stays processing for the next delivery or reconciliation.
-            let found = match rail_window(p, deadline) {
-                Some(window) => find_transfer(p, &payout.id, window).await,
-                None => Err(timed_out(Duration::ZERO)),
-            };
-            match found {
-                Ok(Some(receipt)) => {
-                    let event = payout.record_transfer(
-                        now,
-                        actor,
-                        receipt.transfer_id,
-                        receipt.settled,
-                        "adopted the transfer of an attempt whose answer was lost",
-                    )?;
-                    finish(p, payout, attempt_version, event, JobOutcome::Finished).await
-                }
-                Ok(None) => {
-                    let event = payout.fail(now, actor, error.kind, &error.message)?;
-                    finish(p, payout, attempt_version, event, JobOutcome::Finished).await
-                }
-                Err(lookup) => {
-                    tracing::warn!(payout_id = %payout.id, %lookup, "cannot confirm the last attempt; leaving it processing for reconciliation");
-                    Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None))
-                }
-            }
-        }
-        RetryDecision::GiveUp => {
-            let event = payout.fail(now, actor, error.kind, &error.message)?;
-            finish(p, payout, attempt_version, event, JobOutcome::Finished).await
-        }
-    }
-}
-
 /// The figures of a payout's recorded outcome (attempted, and succeeded with the amount and
 /// processing time, failed or retried), by method.
 pub fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
@@ -364,34 +284,30 @@ pub fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
     p.metrics.publish(&[("Method", method)], &metrics);
 }
 
-/// Writes the outcome, counts it and says what the barber is told.
-async fn finish(
+/// Writes a settlement, counts it and says what the barber is told.
+async fn apply(
     p: &Services,
-    payout: Payout,
+    settlement: Settlement,
     read_version: u64,
-    event: AuditEvent,
-    outcome: JobOutcome,
 ) -> Result<(JobOutcome, Notice), AppError> {
-    if let Some(stale) = write_outcome(p, &payout, read_version, &event).await? {
-        return Ok((stale, None));
-    }
-    publish_outcome(p, &payout, &event);
-    let kind = match payout.status {
-        PayoutStatus::Completed | PayoutStatus::InTransit => Some(NotificationKind::Completed),
-        PayoutStatus::RetryScheduled => Some(NotificationKind::RetryScheduled),
-        // A failure only the barber can fix is told as what to fix.
-        PayoutStatus::Failed => Some(match payout.failure_kind {
-            Some(FailureKind::AccountNotVerified | FailureKind::InvalidPaymentMethod) => {
-                NotificationKind::AccountActionNeeded
+    match settlement {
+        Settlement::Leave(outcome) => Ok((outcome, None)),
+        Settlement::Record {
+            payout,
+            event,
+            then,
+            held_back,
+        } => {
+            if let Some(stale) = write_outcome(p, &payout, read_version, &event).await? {
+                return Ok((stale, None));
             }
-            Some(_) | None => NotificationKind::Failed,
-        }),
-        PayoutStatus::Scheduled
-        | PayoutStatus::Queued
-        | PayoutStatus::Processing
-        | PayoutStatus::Cancelled => None,
-    };
-    Ok((outcome, kind.map(|kind| (payout, kind))))
+            count(p, &payout, &event, held_back);
+            Ok((
+                then,
+                notice_kind(&payout, held_back).map(|kind| (*payout, kind)),
+            ))
+        }
+    }
 }
 
 /// Writes the outcome conditionally; on a lost race, the job comes back for the next delivery

@@ -1,0 +1,219 @@
+//! The executor for a batch of deliveries: the steps of [`super::execute_payout`] taken for
+//! every member together, each step one commit where the store can make it one.
+//!
+//! 1. Load the batch's payouts in one read; settled ones are acknowledged, early ones wait.
+//! 2. A payout with an earlier attempt (the rail must be asked about it first) and a barber's
+//!    second payout in the batch go through the single executor, one by one, after the batch.
+//! 3. Lock every other member's barber and record every attempt, in one commit: each attempt
+//!    is durable before its payment, as in the single executor.
+//! 4. Pay each, concurrently (the rail's pace spaces the calls), unless the locks have been
+//!    held so long that a lease could lapse during the calls.
+//! 5. Record every outcome with its notice, and release every lock, in one commit.
+//! 6. Count, deliver the notices, and settle their deliveries in one commit.
+//!
+//! A crash between 3 and 5 leaves the members processing with their attempts recorded: their
+//! next deliveries ask the rail first, exactly as after a crash of the single executor.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use futures::future::join_all;
+use payout_core::ids::PayoutId;
+use payout_core::payout::Payout;
+
+use super::settle::{Settlement, count, notice_kind, settle};
+use super::{JobOutcome, call_rail, execute, lease_could_lapse, not_runnable, transfer_request};
+use crate::error::AppError;
+use crate::notify::{deliver_recorded, first_retry_at, outcome_notice};
+use crate::ports::{OutcomeWrite, PayoutWrite, StoreError, WriteOutcome};
+use crate::services::Services;
+
+/// Executes the jobs for `ids` as executor `owner`. What became of each, in order: `None`
+/// where that member's own work failed (logged; its delivery comes back after its visibility
+/// timeout, as after any error). An error is the batch's: the store failed it as a whole.
+pub async fn execute_payouts(
+    p: &Services,
+    ids: &[PayoutId],
+    owner: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<JobOutcome>>, AppError> {
+    let mut outcomes = vec![None; ids.len()];
+    let loaded: HashMap<PayoutId, Payout> = p
+        .store
+        .get_payouts(ids)
+        .await?
+        .into_iter()
+        .map(|payout| (payout.id.clone(), payout))
+        .collect();
+    let actor = format!("executor:{owner}");
+    let mut barbers = HashSet::new();
+    let mut attempts = Vec::new();
+    let mut one_by_one = Vec::new();
+    for (index, id) in ids.iter().enumerate() {
+        let Some(payout) = loaded.get(id) else {
+            tracing::warn!(payout_id = %id, "job for an unknown payout acknowledged");
+            outcomes[index] = Some(JobOutcome::Finished);
+            continue;
+        };
+        if let Some(outcome) = not_runnable(payout, now) {
+            outcomes[index] = Some(outcome);
+        } else if payout.attempts > 0 || !barbers.insert(payout.barber_id.clone()) {
+            one_by_one.push(index);
+        } else {
+            let mut payout = payout.clone();
+            let expected_version = payout.version;
+            match payout.begin_attempt(now, &actor) {
+                Ok(event) => attempts.push(Member {
+                    index,
+                    write: PayoutWrite {
+                        payout,
+                        expected_version,
+                        event,
+                    },
+                }),
+                Err(error) => {
+                    tracing::error!(payout_id = %id, %error, "attempt not begun; the job will be redelivered");
+                }
+            }
+        }
+    }
+    pay(p, attempts, &actor, owner, now, &mut outcomes).await?;
+    for index in one_by_one {
+        outcomes[index] = match execute(p, &ids[index], owner, now, None).await {
+            Ok(outcome) => Some(outcome),
+            Err(error) => {
+                tracing::error!(payout_id = %ids[index], %error, "job failed; it will be redelivered");
+                None
+            }
+        };
+    }
+    Ok(outcomes)
+}
+
+/// A payout of the batch and its place in it.
+struct Member<T> {
+    index: usize,
+    write: T,
+}
+
+/// Steps 3 to 6 for the members whose attempts are begun (not yet recorded).
+async fn pay(
+    p: &Services,
+    attempts: Vec<Member<PayoutWrite>>,
+    actor: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+    outcomes: &mut [Option<JobOutcome>],
+) -> Result<(), AppError> {
+    if attempts.is_empty() {
+        return Ok(());
+    }
+    let window = p.config.rail_timeout;
+    let busy = JobOutcome::NotYet(now + p.config.busy_backoff);
+    let (indexes, writes): (Vec<usize>, Vec<PayoutWrite>) = attempts
+        .into_iter()
+        .map(|member| (member.index, member.write))
+        .unzip();
+    // Read before the locks are asked for, so a pause while taking them counts against the
+    // lease.
+    let locked_at = p.stopwatch.now();
+    let started = p
+        .store
+        .lock_and_record_attempts(&writes, owner, now, now + p.config.lock_lease)
+        .await?;
+    same_length(&started, &writes)?;
+    let mut unlock = Vec::new();
+    let mut paying = Vec::new();
+    for ((index, write), started) in indexes.into_iter().zip(writes).zip(started) {
+        if started {
+            unlock.push(write.payout.barber_id.clone());
+            paying.push(Member {
+                index,
+                write: write.payout,
+            });
+        } else {
+            outcomes[index] = Some(busy);
+        }
+    }
+    // As in the single executor: checked with nothing awaited between here and the calls.
+    if lease_could_lapse(p, locked_at, window) {
+        tracing::warn!(
+            payouts = paying.len(),
+            "locks held too long to pay safely; leaving the attempts to reconciliation"
+        );
+        for member in paying.drain(..) {
+            outcomes[member.index] = Some(busy);
+        }
+    }
+    let requests: Vec<_> = paying.iter().map(|m| transfer_request(&m.write)).collect();
+    let answers = join_all(requests.iter().map(|request| call_rail(p, request, window))).await;
+
+    let mut recorded = Vec::new();
+    let mut writes = Vec::new();
+    for (member, answer) in paying.into_iter().zip(answers) {
+        let attempt_version = member.write.version;
+        match settle(p, member.write, actor, answer, now, None).await {
+            Ok(Settlement::Leave(outcome)) => outcomes[member.index] = Some(outcome),
+            Ok(Settlement::Record {
+                payout,
+                event,
+                then,
+                held_back,
+            }) => {
+                let notice =
+                    notice_kind(&payout, held_back).and_then(|kind| outcome_notice(&payout, kind));
+                recorded.push((member.index, then, held_back));
+                writes.push(OutcomeWrite {
+                    write: PayoutWrite {
+                        payout: *payout,
+                        expected_version: attempt_version,
+                        event,
+                    },
+                    notice,
+                });
+            }
+            Err(error) => {
+                // Left processing with its attempt recorded: the next delivery asks the rail.
+                tracing::error!(%error, "outcome not settled; the job will be redelivered");
+            }
+        }
+    }
+    let written = p
+        .store
+        .record_outcomes_and_unlock(&writes, &unlock, owner, first_retry_at(p, now))
+        .await?;
+    same_length(&written, &writes)?;
+    let mut notices = Vec::new();
+    for ((index, then, held_back), (outcome, written)) in
+        recorded.into_iter().zip(writes.into_iter().zip(written))
+    {
+        let PayoutWrite { payout, event, .. } = outcome.write;
+        outcomes[index] = Some(match written {
+            WriteOutcome::Written => {
+                count(p, &payout, &event, held_back);
+                notices.extend(outcome.notice);
+                then
+            }
+            WriteOutcome::Stale => {
+                tracing::warn!(payout_id = %payout.id, "outcome not recorded: the payout changed meanwhile");
+                JobOutcome::NotYet(event.at + p.config.busy_backoff)
+            }
+        });
+    }
+    deliver_recorded(p, &notices, now).await;
+    Ok(())
+}
+
+/// A store that answers for fewer (or more) members than it was given has lost track of
+/// some: nothing of the batch is trusted, and every delivery comes back.
+fn same_length<A, B>(answers: &[A], asked: &[B]) -> Result<(), StoreError> {
+    if answers.len() == asked.len() {
+        Ok(())
+    } else {
+        Err(StoreError::Backend(format!(
+            "the store answered for {} of a batch of {}",
+            answers.len(),
+            asked.len()
+        )))
+    }
+}
