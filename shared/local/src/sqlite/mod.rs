@@ -190,9 +190,12 @@ impl SqliteStore {
         let owner = claim(path)?;
         let mut conn = Connection::open(path).map_err(backend)?;
         let synchronous = durability.synchronous();
+        // A batch keeps each member in a savepoint, whose undo journal SQLite writes to a
+        // temporary file unless told to keep it in memory (a fifth of the planner's time).
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
-             PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000;"
+             PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000; \
+             PRAGMA temp_store = MEMORY;"
         ))
         .map_err(backend)?;
         migrations::migrate(&mut conn)?;
@@ -593,12 +596,17 @@ fn in_savepoint<T>(
     write: impl FnOnce() -> Result<T, StoreError>,
     keep: impl FnOnce(&T) -> bool,
 ) -> Result<T, StoreError> {
-    tx.execute_batch("SAVEPOINT member").map_err(backend)?;
+    let run = |sql: &str| {
+        tx.prepare_cached(sql)
+            .and_then(|mut statement| statement.execute([]))
+            .map_err(backend)
+    };
+    run("SAVEPOINT member")?;
     let result = write();
     if !matches!(&result, Ok(value) if keep(value)) {
-        tx.execute_batch("ROLLBACK TO member").map_err(backend)?;
+        run("ROLLBACK TO member")?;
     }
-    tx.execute_batch("RELEASE member").map_err(backend)?;
+    run("RELEASE member")?;
     result
 }
 
