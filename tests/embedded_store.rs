@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::Utc;
-use payout_app::ports::LedgerStore;
+use payout_app::ports::{IntakeOutcome, LedgerStore};
 use payout_local::SqliteStore;
 use payout_local::sqlite::Durability;
 use payout_tests::world::World;
@@ -45,4 +45,50 @@ async fn store_calls_leave_the_runtime_to_the_other_tasks() {
         ticks_while_writing > 0,
         "the other task never ran while the store was writing"
     );
+}
+
+/// Concurrent writers share commits (group commit): each write is kept once, whole, and is on
+/// disk when its call returns (read back by a fresh connection to the file, which sees only
+/// committed data), and a write refused by its own condition leaves its neighbours alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_share_commits_and_each_returns_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("payouts.db");
+    let store = Arc::new(SqliteStore::open(&path, Durability::Full).unwrap());
+    let now = Utc::now();
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..32 {
+        let (store, path) = (store.clone(), path.clone());
+        writers.spawn(async move {
+            for n in 0..20 {
+                let id = writer * 100 + n;
+                let earning = World::earning("b1", id, "10.00", now);
+                let hash = format!("hash-{id}");
+                let created = store
+                    .insert_earnings(std::slice::from_ref(&earning), &[hash])
+                    .await;
+                assert_eq!(created.unwrap(), [IntakeOutcome::Created]);
+                // The same id with other content is refused and writes nothing.
+                let refused = store.insert_earnings(&[earning], &["other".into()]).await;
+                assert_eq!(refused.unwrap(), [IntakeOutcome::Conflict]);
+                let reader = rusqlite::Connection::open(&path).unwrap();
+                let kept: i64 = reader
+                    .query_row(
+                        "SELECT COUNT(*) FROM earnings WHERE id = ?1",
+                        [format!("b1-svc-{id}")],
+                        |row| row.get(0),
+                    )
+                    .unwrap();
+                assert_eq!(kept, 1, "earning {id} is committed when its call returns");
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.unwrap();
+    }
+    let reader = rusqlite::Connection::open(&path).unwrap();
+    let all: i64 = reader
+        .query_row("SELECT COUNT(*) FROM earnings", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(all, 32 * 20);
 }

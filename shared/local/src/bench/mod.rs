@@ -30,6 +30,9 @@ use payout_core::schedule::{NotificationPrefs, PayoutSchedule, ScheduleState};
 use serde::Serialize;
 
 use crate::memory_queue::MemoryQueue;
+
+/// Clients writing schedules at once.
+const SCHEDULE_WRITERS: usize = 32;
 use crate::notices::log::LogNotifier;
 use crate::simulated_rail::{FailurePlan, SimulatedRail};
 use crate::sqlite::{Durability, SqliteStore};
@@ -169,8 +172,20 @@ pub async fn run_bench(
 
     progress("schedules");
     let started = Instant::now();
-    for index in 0..barbers {
-        save_schedule(p.store.as_ref(), &schedule(index)?).await?;
+    // One schedule per request, from many clients at once, as an API under load sees them:
+    // their commits are grouped.
+    let mut writers = tokio::task::JoinSet::new();
+    for writer in 0..SCHEDULE_WRITERS {
+        let store = p.store.clone();
+        writers.spawn(async move {
+            for index in (writer..barbers).step_by(SCHEDULE_WRITERS) {
+                save_schedule(store.as_ref(), &schedule(index)?).await?;
+            }
+            Ok::<(), AppError>(())
+        });
+    }
+    while let Some(written) = writers.join_next().await {
+        written.map_err(|e| AppError::Invalid(format!("a schedule writer stopped: {e}")))??;
     }
     log.record("schedules", barbers as u64, started);
 

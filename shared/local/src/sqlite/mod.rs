@@ -8,6 +8,7 @@
 
 pub mod backup;
 mod codec;
+mod group_commit;
 mod ledger;
 mod locks;
 pub mod migrations;
@@ -21,7 +22,7 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use parking_lot::Mutex;
+use group_commit::GroupCommit;
 use payout_app::ports::{
     AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
     Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity,
@@ -77,7 +78,7 @@ pub struct StoreShape {
 }
 
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    conn: GroupCommit,
     /// The lock on `<db>.lock` that makes this process the file's only writer; released when
     /// the store is dropped or the process dies.
     _owner: Option<std::fs::File>,
@@ -203,7 +204,7 @@ impl SqliteStore {
         // than the store has, and re-preparing costs more than running).
         conn.set_prepared_statement_cache_capacity(64);
         Ok(Self {
-            conn: Mutex::new(conn),
+            conn: GroupCommit::new(conn),
             _owner: owner,
         })
     }
@@ -300,8 +301,11 @@ impl SqliteStore {
     /// thread becomes a blocking thread for the call (`block_in_place`) and the runtime's other
     /// tasks move to a fresh worker. A current-thread runtime (the deterministic simulation,
     /// `#[tokio::test]`) has no other worker and runs it inline.
-    fn blocking<T>(&self, work: impl FnOnce(&mut Connection) -> T) -> T {
-        let run = || work(&mut self.conn.lock());
+    fn blocking<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let run = || self.conn.run(work);
         match tokio::runtime::Handle::try_current() {
             Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
                 tokio::task::block_in_place(run)
@@ -310,33 +314,32 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `write` in an IMMEDIATE transaction, committed only when `keep` says so.
+    /// Runs `write` in an IMMEDIATE transaction (shared with concurrent writers: one commit for
+    /// the group, see [`group_commit`]), its writes kept only when `keep` says so; returns once
+    /// they are durable.
     fn transaction<T>(
         &self,
         write: impl FnOnce(&Connection) -> Result<T, StoreError>,
         keep: impl FnOnce(&T) -> bool,
     ) -> Result<T, StoreError> {
-        self.blocking(|conn| {
-            let tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let result = write(&tx)?;
-            if keep(&result) {
-                tx.commit().map_err(backend)?;
+        let run = || self.conn.write(write, keep);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(run)
             }
-            Ok(result)
-        })
+            _ => run(),
+        }
     }
 }
 
 #[async_trait]
 impl ScheduleStore for SqliteStore {
     async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
-        self.blocking(|conn| schedules::put(conn, schedule))
+        self.transaction(|tx| schedules::put(tx, schedule), |_| true)
     }
 
     async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
-        self.blocking(|conn| schedules::insert(conn, schedule))
+        self.transaction(|tx| schedules::insert(tx, schedule), |_| true)
     }
 
     async fn get_schedule(&self, barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError> {
@@ -369,7 +372,7 @@ impl ScheduleStore for SqliteStore {
         notice: &AdvanceNotice,
         notice_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        self.blocking(|conn| schedules::mark_notice(conn, notice, notice_at))
+        self.transaction(|tx| schedules::mark_notice(tx, notice, notice_at), |_| true)
     }
 
     async fn due_advance_notices(
@@ -381,7 +384,7 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn clear_advance_notice(&self, notice: &AdvanceNotice) -> Result<(), StoreError> {
-        self.blocking(|conn| schedules::clear_notice(conn, notice))
+        self.transaction(|tx| schedules::clear_notice(tx, notice), |_| true)
     }
 
     async fn list_schedules(
@@ -426,7 +429,7 @@ impl LedgerStore for SqliteStore {
         id: &EarningId,
         at: DateTime<Utc>,
     ) -> Result<VoidOutcome, StoreError> {
-        self.blocking(|conn| ledger::void_earning(conn, id, at))
+        self.transaction(|tx| ledger::void_earning(tx, id, at), |_| true)
     }
 
     async fn insert_deduction(
@@ -434,7 +437,10 @@ impl LedgerStore for SqliteStore {
         deduction: &Deduction,
         content_hash: &str,
     ) -> Result<IntakeOutcome, StoreError> {
-        self.blocking(|conn| ledger::insert_deduction(conn, deduction, content_hash))
+        self.transaction(
+            |tx| ledger::insert_deduction(tx, deduction, content_hash),
+            |_| true,
+        )
     }
 
     async fn open_activity(
@@ -542,11 +548,14 @@ impl BarberLocks for SqliteStore {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        self.blocking(|conn| locks::try_lock(conn, barber, owner, now, lease_until))
+        self.transaction(
+            |tx| locks::try_lock(tx, barber, owner, now, lease_until),
+            |_| true,
+        )
     }
 
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
-        self.blocking(|conn| locks::release(conn, barber, owner))
+        self.transaction(|tx| locks::release(tx, barber, owner), |_| true)
     }
 }
 
@@ -709,7 +718,7 @@ impl NotificationOutbox for SqliteStore {
         dedupe_key: &str,
         delivery: NoticeDelivery,
     ) -> Result<(), StoreError> {
-        self.blocking(|conn| outbox::settle(conn, dedupe_key, delivery))
+        self.transaction(|tx| outbox::settle(tx, dedupe_key, delivery), |_| true)
     }
 
     async fn due_notifications(
@@ -736,26 +745,31 @@ impl WebhookInbox for SqliteStore {
         event_id: &str,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let inserted = self
-            .conn
-            .lock()
-            .prepare_cached(
-                "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2)
-                 ON CONFLICT (event_id) DO NOTHING",
-            )
-            .and_then(|mut statement| {
-                statement.execute(rusqlite::params![event_id, codec::micros(at)])
-            })
-            .map_err(backend)?;
+        let inserted = self.transaction(
+            |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO webhook_events (event_id, received_at) VALUES (?1, ?2)
+                     ON CONFLICT (event_id) DO NOTHING",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(rusqlite::params![event_id, codec::micros(at)])
+                })
+                .map_err(backend)
+            },
+            |_| true,
+        )?;
         Ok(inserted == 1)
     }
 
     async fn forget_webhook_event(&self, event_id: &str) -> Result<(), StoreError> {
-        self.conn
-            .lock()
-            .prepare_cached("DELETE FROM webhook_events WHERE event_id = ?1")
-            .and_then(|mut statement| statement.execute([event_id]))
-            .map_err(backend)?;
+        self.transaction(
+            |tx| {
+                tx.prepare_cached("DELETE FROM webhook_events WHERE event_id = ?1")
+                    .and_then(|mut statement| statement.execute([event_id]))
+                    .map_err(backend)
+            },
+            |_| true,
+        )?;
         Ok(())
     }
 }
@@ -769,11 +783,14 @@ impl PlanningFailures for SqliteStore {
         at: DateTime<Utc>,
         retry_at: DateTime<Utc>,
     ) -> Result<PlanningFailure, StoreError> {
-        self.blocking(|conn| planning::record(conn, barber, reason, at, retry_at))
+        self.transaction(
+            |tx| planning::record(tx, barber, reason, at, retry_at),
+            |_| true,
+        )
     }
 
     async fn clear_planning_failure(&self, barber: &BarberId) -> Result<(), StoreError> {
-        self.blocking(|conn| planning::clear(conn, barber))
+        self.transaction(|tx| planning::clear(tx, barber), |_| true)
     }
 
     async fn planning_failure(
@@ -791,30 +808,32 @@ impl PlanningFailures for SqliteStore {
 #[async_trait]
 impl Heartbeats for SqliteStore {
     async fn record_heartbeat(&self, component: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.conn
-            .lock()
-            .prepare_cached(
-                "INSERT INTO heartbeats (component, at) VALUES (?1, ?2)
-                 ON CONFLICT (component) DO UPDATE SET at = MAX(at, excluded.at)",
-            )
-            .and_then(|mut statement| {
-                statement.execute(rusqlite::params![component, codec::micros(at)])
-            })
-            .map_err(backend)?;
+        self.transaction(
+            |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO heartbeats (component, at) VALUES (?1, ?2)
+                     ON CONFLICT (component) DO UPDATE SET at = MAX(at, excluded.at)",
+                )
+                .and_then(|mut statement| {
+                    statement.execute(rusqlite::params![component, codec::micros(at)])
+                })
+                .map_err(backend)
+            },
+            |_| true,
+        )?;
         Ok(())
     }
 
     async fn last_heartbeat(&self, component: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let micros: Option<i64> = self
-            .conn
-            .lock()
-            .prepare_cached("SELECT at FROM heartbeats WHERE component = ?1")
-            .and_then(|mut statement| {
-                rusqlite::OptionalExtension::optional(
-                    statement.query_row([component], |row| row.get(0)),
-                )
-            })
-            .map_err(backend)?;
+        let micros: Option<i64> = self.blocking(|conn| {
+            conn.prepare_cached("SELECT at FROM heartbeats WHERE component = ?1")
+                .and_then(|mut statement| {
+                    rusqlite::OptionalExtension::optional(
+                        statement.query_row([component], |row| row.get(0)),
+                    )
+                })
+                .map_err(backend)
+        })?;
         micros.map(codec::instant).transpose()
     }
 }
