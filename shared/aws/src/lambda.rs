@@ -11,7 +11,9 @@ use std::time::Duration;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use chrono::{DateTime, Utc};
 use payout_app::config::Settings;
-use payout_app::execute::{JobOutcome, execute_payout_before, time_for_a_job};
+use payout_app::execute::{
+    JobOutcome, execute_payout_before, execute_payouts_before, time_for_a_job,
+};
 use payout_app::payout_events::{PublishReport, publish_payout_events};
 use payout_app::plan::PlanReport;
 use payout_app::planner_tick::planner_tick;
@@ -225,11 +227,13 @@ pub async fn publish_events(runtime: &AwsRuntime) {
     }
 }
 
-/// One SQS batch: every message is handled on its own; the ones to see again are reported as
-/// batch item failures, so one bad message never fails the batch. A message that cannot be parsed
-/// is reported every time and reaches the dead-letter queue after maxReceiveCount. Jobs are
-/// taken while the invocation (ending at `deadline`) has time for one; the rest are reported
-/// for redelivery untouched.
+/// One SQS batch, its jobs executed together ([`execute_payouts_before`]: one read, every
+/// attempt recorded before any payment, the payments concurrent); the ones to see again are
+/// reported as batch item failures, so one bad message never fails the batch. A message that
+/// cannot be parsed is reported every time and reaches the dead-letter queue after
+/// maxReceiveCount. A batch the store fails as a whole is taken job by job, while the
+/// invocation (ending at `deadline`) has time for one; the rest are reported for redelivery
+/// untouched.
 pub async fn handle_job_batch(
     runtime: &AwsRuntime,
     event: SqsEvent,
@@ -250,30 +254,32 @@ pub async fn handle_job_batch(
             &[Metric::millis("QueueAge", now.timestamp_millis() - sent_ms)],
         );
     }
-    let mut messages = event.records.into_iter();
-    while let Some(message) = messages.next() {
+    let mut jobs = Vec::new();
+    for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
-        if !time_for_a_job(&runtime.services, deadline) {
-            let left: Vec<String> = std::iter::once(message)
-                .chain(messages.by_ref())
-                .map(|message| message.message_id.unwrap_or_default())
-                .collect();
-            tracing::warn!(
-                jobs = left.len(),
-                "too little time left before the deadline; jobs left for redelivery"
-            );
-            left.into_iter().for_each(|id| response.add_failure(id));
-            break;
+        match parse_job(message.body.as_deref().unwrap_or_default()) {
+            Ok(job) => jobs.push((id, job)),
+            Err(error) => {
+                tracing::warn!(message_id = %id, %error, "job left for redelivery");
+                response.add_failure(id);
+            }
         }
-        let span = tracing::info_span!("job", message_id = %id);
-        let _entered = span.enter();
-        let outcome = match parse_job(message.body.as_deref().unwrap_or_default()) {
-            Ok(job) => handle_job(runtime, &job, owner, now, deadline).await,
-            Err(error) => Err(AppError::Invalid(error.to_string())),
-        };
-        if let Err(error) = outcome {
-            tracing::warn!(%error, "job left for redelivery");
-            response.add_failure(id);
+    }
+    if !time_for_a_job(&runtime.services, deadline) {
+        tracing::warn!(
+            jobs = jobs.len(),
+            "too little time left before the deadline; jobs left for redelivery"
+        );
+        jobs.into_iter()
+            .for_each(|(id, _)| response.add_failure(id));
+        return response;
+    }
+    let ids: Vec<_> = jobs.iter().map(|(_, job)| job.payout_id.clone()).collect();
+    match execute_payouts_before(&runtime.services, &ids, owner, now, deadline).await {
+        Ok(outcomes) => send_again(runtime, jobs, outcomes, &mut response).await,
+        Err(error) => {
+            tracing::warn!(%error, "the batch failed; taking its jobs one by one");
+            one_by_one(runtime, jobs, owner, now, deadline, &mut response).await;
         }
     }
     // The events wait in the outbox for the next invocation if this one has no time left.
@@ -281,6 +287,76 @@ pub async fn handle_job_batch(
         publish_events(runtime).await;
     }
     response
+}
+
+/// Sends a fresh message for each job to run again (a retry, or not yet), so that its message
+/// is deleted; reports the jobs whose work failed, or whose fresh message was not sent.
+async fn send_again(
+    runtime: &AwsRuntime,
+    jobs: Vec<(String, PayoutJob)>,
+    outcomes: Vec<Option<JobOutcome>>,
+    response: &mut SqsBatchResponse,
+) {
+    let mut again = Vec::new();
+    for ((id, job), outcome) in jobs.into_iter().zip(outcomes) {
+        match outcome {
+            Some(JobOutcome::Finished) => {}
+            // A retry or a deferral goes back as a fresh message, and this one is deleted: a
+            // changed visibility would count towards the dead-letter threshold, and waiting is
+            // not failing.
+            Some(JobOutcome::RetryAt(at) | JobOutcome::NotYet(at)) => {
+                again.push((
+                    id,
+                    PayoutJob {
+                        not_before: at,
+                        ..job
+                    },
+                ));
+            }
+            None => response.add_failure(id),
+        }
+    }
+    let fresh: Vec<PayoutJob> = again.iter().map(|(_, job)| job.clone()).collect();
+    if fresh.is_empty() {
+        return;
+    }
+    if let Err(error) = runtime.queue.send(&fresh).await {
+        tracing::warn!(%error, jobs = fresh.len(), "jobs left for redelivery");
+        again
+            .into_iter()
+            .for_each(|(id, _)| response.add_failure(id));
+    }
+}
+
+/// Each job on its own, while the invocation has time for one.
+async fn one_by_one(
+    runtime: &AwsRuntime,
+    jobs: Vec<(String, PayoutJob)>,
+    owner: &str,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    response: &mut SqsBatchResponse,
+) {
+    let mut jobs = jobs.into_iter();
+    while let Some((id, job)) = jobs.next() {
+        if !time_for_a_job(&runtime.services, deadline) {
+            let left: Vec<String> = std::iter::once(id)
+                .chain(jobs.by_ref().map(|(id, _)| id))
+                .collect();
+            tracing::warn!(
+                jobs = left.len(),
+                "too little time left before the deadline; jobs left for redelivery"
+            );
+            left.into_iter().for_each(|id| response.add_failure(id));
+            return;
+        }
+        let span = tracing::info_span!("job", message_id = %id);
+        let _entered = span.enter();
+        if let Err(error) = handle_job(runtime, &job, owner, now, deadline).await {
+            tracing::warn!(%error, "job left for redelivery");
+            response.add_failure(id);
+        }
+    }
 }
 
 /// `Ok` when the message may be deleted; `Err` to leave it on the queue.

@@ -22,7 +22,9 @@ use payout_core::ids::PayoutId;
 use payout_core::payout::Payout;
 
 use super::settle::{Settlement, count, notice_kind, settle};
-use super::{JobOutcome, call_rail, execute, lease_could_lapse, not_runnable, transfer_request};
+use super::{
+    JobOutcome, call_rail, execute, lease_could_lapse, not_runnable, rail_window, transfer_request,
+};
 use crate::error::AppError;
 use crate::notify::{deliver_recorded, first_retry_at, outcome_notice};
 use crate::ports::{OutcomeWrite, PayoutWrite, StoreError, WriteOutcome};
@@ -36,6 +38,29 @@ pub async fn execute_payouts(
     ids: &[PayoutId],
     owner: &str,
     now: DateTime<Utc>,
+) -> Result<Vec<Option<JobOutcome>>, AppError> {
+    execute_batch(p, ids, owner, now, None).await
+}
+
+/// The same in an invocation that ends at `deadline` (by the services' stopwatch): the rail
+/// calls get at most what is left before it less the margin, and a batch with too little left
+/// records no attempt (every member is left for its next delivery).
+pub async fn execute_payouts_before(
+    p: &Services,
+    ids: &[PayoutId],
+    owner: &str,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) -> Result<Vec<Option<JobOutcome>>, AppError> {
+    execute_batch(p, ids, owner, now, Some(deadline)).await
+}
+
+async fn execute_batch(
+    p: &Services,
+    ids: &[PayoutId],
+    owner: &str,
+    now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
 ) -> Result<Vec<Option<JobOutcome>>, AppError> {
     let mut outcomes = vec![None; ids.len()];
     let loaded: HashMap<PayoutId, Payout> = p
@@ -77,9 +102,15 @@ pub async fn execute_payouts(
             }
         }
     }
-    pay(p, attempts, &actor, owner, now, &mut outcomes).await?;
+    let batch = Batch {
+        actor: &actor,
+        owner,
+        now,
+        deadline,
+    };
+    pay(p, &batch, attempts, &mut outcomes).await?;
     for index in one_by_one {
-        outcomes[index] = match execute(p, &ids[index], owner, now, None).await {
+        outcomes[index] = match execute(p, &ids[index], owner, now, deadline).await {
             Ok(outcome) => Some(outcome),
             Err(error) => {
                 tracing::error!(payout_id = %ids[index], %error, "job failed; it will be redelivered");
@@ -88,6 +119,14 @@ pub async fn execute_payouts(
         };
     }
     Ok(outcomes)
+}
+
+/// Who runs the batch, and when.
+struct Batch<'a> {
+    actor: &'a str,
+    owner: &'a str,
+    now: DateTime<Utc>,
+    deadline: Option<DateTime<Utc>>,
 }
 
 /// A payout of the batch and its place in it.
@@ -99,16 +138,29 @@ struct Member<T> {
 /// Steps 3 to 6 for the members whose attempts are begun (not yet recorded).
 async fn pay(
     p: &Services,
+    batch: &Batch<'_>,
     attempts: Vec<Member<PayoutWrite>>,
-    actor: &str,
-    owner: &str,
-    now: DateTime<Utc>,
     outcomes: &mut [Option<JobOutcome>],
 ) -> Result<(), AppError> {
+    let Batch {
+        actor,
+        owner,
+        now,
+        deadline,
+    } = *batch;
     if attempts.is_empty() {
         return Ok(());
     }
-    let window = p.config.rail_timeout;
+    let Some(window) = rail_window(p, deadline) else {
+        tracing::warn!(
+            jobs = attempts.len(),
+            "too little time left before the deadline; left for the next delivery"
+        );
+        for member in attempts {
+            outcomes[member.index] = Some(JobOutcome::NotYet(now));
+        }
+        return Ok(());
+    };
     let busy = JobOutcome::NotYet(now + p.config.busy_backoff);
     let (indexes, writes): (Vec<usize>, Vec<PayoutWrite>) = attempts
         .into_iter()
@@ -152,7 +204,7 @@ async fn pay(
     let mut writes = Vec::new();
     for (member, answer) in paying.into_iter().zip(answers) {
         let attempt_version = member.write.version;
-        match settle(p, member.write, actor, answer, now, None).await {
+        match settle(p, member.write, actor, answer, now, deadline).await {
             Ok(Settlement::Leave(outcome)) => outcomes[member.index] = Some(outcome),
             Ok(Settlement::Record {
                 payout,

@@ -36,7 +36,7 @@ use crate::ports::{
     Metric, NotificationKind, RailError, TransferReceipt, TransferRequest, Unit, WriteOutcome,
 };
 use crate::services::Services;
-pub use batch::execute_payouts;
+pub use batch::{execute_payouts, execute_payouts_before};
 use settle::{Settlement, count, notice_kind, settle};
 
 /// What the queue should do with the delivery.
