@@ -202,11 +202,13 @@ async fn in_batches(
     Ok(true)
 }
 
-pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
+/// What a claim that no longer matches the open balance means: the period was closed by another
+/// run (the payout exists, or the schedule moved on), or the balance changed.
+async fn claim_changed(
+    store: &DynamoStore,
+    c: &PayoutCreation,
+) -> Result<CreateOutcome, StoreError> {
     let payout = &c.payout;
-    let currency = payout.breakdown.gross.currency();
-    // The same order of checks as the transaction's conditions, so a planner that ran twice
-    // learns that before it looks at the (now claimed) earnings.
     if store.get(payout_key(&payout.id)).await?.is_some() {
         return Ok(CreateOutcome::AlreadyExists);
     }
@@ -216,6 +218,15 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
             return Ok(CreateOutcome::AlreadyExists);
         }
     }
+    Ok(CreateOutcome::ClaimChanged)
+}
+
+pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOutcome, StoreError> {
+    let payout = &c.payout;
+    let currency = payout.breakdown.gross.currency();
+    // The payout's absence and the schedule's cut-off are the transaction's own conditions, so
+    // they are not read first; only a claim that no longer matches asks whether another run
+    // closed the period (its earnings are then claimed, not changed).
     let earnings: Vec<Item> = open_items(store, &payout.barber_id, "E", payout.cutoff)
         .await?
         .into_iter()
@@ -226,7 +237,7 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
         .map(|r| get_n(r, "amount_minor"))
         .sum::<Result<_, _>>()?;
     if gross != c.claimed_gross_minor || earnings.len() != c.claimed_services as usize {
-        return Ok(CreateOutcome::ClaimChanged);
+        return claim_changed(store, c).await;
     }
     let deductions: Vec<Item> = open_items(store, &payout.barber_id, "D", payout.cutoff)
         .await?
@@ -245,7 +256,7 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
     open_ids.sort();
     claimed_ids.sort();
     if open_ids != claimed_ids {
-        return Ok(CreateOutcome::ClaimChanged);
+        return claim_changed(store, c).await;
     }
 
     let claims_fit = 4 + earnings.len() + deductions.len() <= TRANSACTION_LIMIT;
