@@ -7,8 +7,10 @@
 //! Safe to run late, twice, or concurrently: payout ids are deterministic (barber + cut-off)
 //! and created by a conditional write, and a schedule advances only from the cut-off read.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, TimeDelta, Utc};
-use payout_core::ids::PayoutId;
+use payout_core::ids::{BarberId, PayoutId};
 use payout_core::payout::PayoutTrigger;
 use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
@@ -22,7 +24,8 @@ use crate::period::{
 };
 use crate::planning_failure::{planning_failures_by_barber, record_planning_failure};
 use crate::ports::{
-    CreateOutcome, DueCursor, DueSchedule, PayoutJob, PeriodClose, PeriodWrite, StoreError,
+    CreateOutcome, DueCursor, DueSchedule, PayoutJob, PeriodClose, PeriodWrite, PlanningFailure,
+    StoreError,
 };
 use crate::services::Services;
 
@@ -88,84 +91,7 @@ pub async fn plan_due_payouts(
             next_run_at: last.next_run_at(),
             barber_id: last.barber_id().clone(),
         });
-        let mut jobs = Vec::new();
-        let mut together = Vec::new();
-        let mut one_by_one = Vec::new();
-        for due in &page {
-            report.schedules_due += 1;
-            let barber = due.barber_id();
-            let failed_before = held.contains_key(barber);
-            if held
-                .get(barber)
-                .is_some_and(|failure| failure.retry_at > now)
-            {
-                report.held += 1;
-                continue;
-            }
-            let member = match due {
-                DueSchedule::Ready(schedule) if closes_with_the_page(schedule) => {
-                    prepare(p, schedule, now).await
-                }
-                DueSchedule::Ready(_) => Ok(None),
-                DueSchedule::Unreadable { reason, .. } => Err(AppError::Store(
-                    StoreError::Corrupt(format!("the stored schedule cannot be read: {reason}")),
-                )),
-            };
-            match (member, due) {
-                (Ok(Some(member)), _) => together.push((member, failed_before)),
-                (Ok(None), DueSchedule::Ready(schedule)) => {
-                    one_by_one.push((schedule, failed_before));
-                }
-                (Ok(None), DueSchedule::Unreadable { .. }) => {}
-                (Err(error), _) => {
-                    report.failed += 1;
-                    record_planning_failure(p, barber, &error.to_string(), now).await?;
-                }
-            }
-        }
-        let writes: Vec<PeriodWrite> = together.iter().map(|(m, _)| m.write.clone()).collect();
-        let closed = match p.store.close_periods(&writes).await {
-            Ok(closed) if closed.len() == writes.len() => closed,
-            // One member the store cannot write must not stop the others: each is tried alone,
-            // and a failure is recorded against its barber.
-            failed => {
-                tracing::warn!(error = ?failed.err(), periods = writes.len(), "the page's periods did not close together; closing them one by one");
-                vec![CreateOutcome::ClaimChanged; writes.len()]
-            }
-        };
-        for ((member, failed_before), closed) in together.into_iter().zip(closed) {
-            let schedule = member.schedule;
-            let outcome = match closed {
-                CreateOutcome::Created => member.outcome,
-                CreateOutcome::AlreadyExists => PeriodOutcome::AlreadyPlanned,
-                CreateOutcome::ClaimChanged => {
-                    // Entries arrived since the read (or the page's write failed): the single
-                    // path reads again.
-                    one_by_one.push((schedule, failed_before));
-                    continue;
-                }
-            };
-            let cutoff = schedule.next_run_at;
-            jobs.extend(tally(p, schedule, cutoff, outcome, now, &mut report).await);
-            if failed_before {
-                p.store.clear_planning_failure(&schedule.barber_id).await?;
-            }
-        }
-        for (schedule, failed_before) in one_by_one {
-            match plan_one(p, schedule, now, &mut report).await {
-                Ok(job) => {
-                    jobs.extend(job);
-                    if failed_before {
-                        p.store.clear_planning_failure(&schedule.barber_id).await?;
-                    }
-                }
-                Err(error) => {
-                    report.failed += 1;
-                    let reason = error.to_string();
-                    record_planning_failure(p, &schedule.barber_id, &reason, now).await?;
-                }
-            }
-        }
+        let mut jobs = plan_page(p, &page, &held, now, &mut report).await?;
         if !jobs.is_empty() {
             // The highest priority first: a queue delivers roughly in the order it was sent,
             // and on a Friday evening the rail's rate decides who is paid when.
@@ -182,6 +108,95 @@ pub async fn plan_due_payouts(
         tracing::info!(?report, "planner run finished");
     }
     Ok(report)
+}
+
+/// Plans one page of due schedules: reads and decides the periods that close together, writes
+/// them in one call, then closes the others one by one. Returns the jobs of the payouts queued.
+async fn plan_page(
+    p: &Services,
+    page: &[DueSchedule],
+    held: &HashMap<BarberId, PlanningFailure>,
+    now: DateTime<Utc>,
+    report: &mut PlanReport,
+) -> Result<Vec<PayoutJob>, AppError> {
+    let mut together = Vec::new();
+    let mut one_by_one = Vec::new();
+    for due in page {
+        report.schedules_due += 1;
+        let barber = due.barber_id();
+        let failed_before = held.contains_key(barber);
+        if held
+            .get(barber)
+            .is_some_and(|failure| failure.retry_at > now)
+        {
+            report.held += 1;
+            continue;
+        }
+        let decided = match due {
+            DueSchedule::Ready(schedule) if closes_with_the_page(schedule) => {
+                prepare(p, schedule, now)
+                    .await
+                    .map(|member| (schedule, member))
+            }
+            DueSchedule::Ready(schedule) => Ok((schedule, None)),
+            DueSchedule::Unreadable { reason, .. } => Err(AppError::Store(StoreError::Corrupt(
+                format!("the stored schedule cannot be read: {reason}"),
+            ))),
+        };
+        match decided {
+            Ok((_, Some(member))) => together.push((member, failed_before)),
+            Ok((schedule, None)) => one_by_one.push((schedule, failed_before)),
+            Err(error) => {
+                report.failed += 1;
+                record_planning_failure(p, barber, &error.to_string(), now).await?;
+            }
+        }
+    }
+    let mut jobs = Vec::new();
+    let writes: Vec<PeriodWrite> = together.iter().map(|(m, _)| m.write.clone()).collect();
+    let closed = match p.store.close_periods(&writes).await {
+        Ok(closed) if closed.len() == writes.len() => closed,
+        // One member the store cannot write must not stop the others: each is tried alone,
+        // and a failure is recorded against its barber.
+        failed => {
+            tracing::warn!(error = ?failed.err(), periods = writes.len(), "the page's periods did not close together; closing them one by one");
+            vec![CreateOutcome::ClaimChanged; writes.len()]
+        }
+    };
+    for ((member, failed_before), closed) in together.into_iter().zip(closed) {
+        let schedule = member.schedule;
+        let outcome = match closed {
+            CreateOutcome::Created => member.outcome,
+            CreateOutcome::AlreadyExists => PeriodOutcome::AlreadyPlanned,
+            CreateOutcome::ClaimChanged => {
+                // Entries arrived since the read (or the page's write failed): the single path
+                // reads again.
+                one_by_one.push((schedule, failed_before));
+                continue;
+            }
+        };
+        let cutoff = schedule.next_run_at;
+        jobs.extend(tally(p, schedule, cutoff, outcome, now, report).await);
+        if failed_before {
+            p.store.clear_planning_failure(&schedule.barber_id).await?;
+        }
+    }
+    for (schedule, failed_before) in one_by_one {
+        match plan_one(p, schedule, now, report).await {
+            Ok(job) => {
+                jobs.extend(job);
+                if failed_before {
+                    p.store.clear_planning_failure(&schedule.barber_id).await?;
+                }
+            }
+            Err(error) => {
+                report.failed += 1;
+                let reason = error.to_string();
+                record_planning_failure(p, &schedule.barber_id, &reason, now).await?;
+            }
+        }
+    }
+    Ok(jobs)
 }
 
 /// A due schedule whose period closes in the page's one write: one that pays out on its own
