@@ -275,13 +275,15 @@ pub async fn handle_job_batch(
         return response;
     }
     let ids: Vec<_> = jobs.iter().map(|(_, job)| job.payout_id.clone()).collect();
-    match execute_payouts_before(&runtime.services, &ids, owner, now, deadline).await {
-        Ok(outcomes) => send_again(runtime, jobs, outcomes, &mut response).await,
+    let outcomes = match execute_payouts_before(&runtime.services, &ids, owner, now, deadline).await
+    {
+        Ok(outcomes) => outcomes,
         Err(error) => {
             tracing::warn!(%error, "the batch failed; taking its jobs one by one");
-            one_by_one(runtime, jobs, owner, now, deadline, &mut response).await;
+            one_by_one(runtime, &jobs, owner, now, deadline).await
         }
-    }
+    };
+    send_again(runtime, jobs, outcomes, &mut response).await;
     // The events wait in the outbox for the next invocation if this one has no time left.
     if time_for_a_job(&runtime.services, deadline) {
         publish_events(runtime).await;
@@ -328,61 +330,37 @@ async fn send_again(
     }
 }
 
-/// Each job on its own, while the invocation has time for one.
+/// Each job on its own, while the invocation has time for one: what became of each, in order
+/// (`None` for a job that failed or was not started, left for redelivery).
 async fn one_by_one(
     runtime: &AwsRuntime,
-    jobs: Vec<(String, PayoutJob)>,
+    jobs: &[(String, PayoutJob)],
     owner: &str,
     now: DateTime<Utc>,
     deadline: DateTime<Utc>,
-    response: &mut SqsBatchResponse,
-) {
-    let mut jobs = jobs.into_iter();
-    while let Some((id, job)) = jobs.next() {
+) -> Vec<Option<JobOutcome>> {
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for (id, job) in jobs {
         if !time_for_a_job(&runtime.services, deadline) {
-            let left: Vec<String> = std::iter::once(id)
-                .chain(jobs.by_ref().map(|(id, _)| id))
-                .collect();
             tracing::warn!(
-                jobs = left.len(),
+                jobs = jobs.len() - outcomes.len(),
                 "too little time left before the deadline; jobs left for redelivery"
             );
-            left.into_iter().for_each(|id| response.add_failure(id));
-            return;
+            break;
         }
         let span = tracing::info_span!("job", message_id = %id);
         let _entered = span.enter();
-        if let Err(error) = handle_job(runtime, &job, owner, now, deadline).await {
-            tracing::warn!(%error, "job left for redelivery");
-            response.add_failure(id);
+        let p = &runtime.services;
+        match execute_payout_before(p, &job.payout_id, owner, now, deadline).await {
+            Ok(outcome) => outcomes.push(Some(outcome)),
+            Err(error) => {
+                tracing::warn!(%error, "job left for redelivery");
+                outcomes.push(None);
+            }
         }
     }
-}
-
-/// `Ok` when the message may be deleted; `Err` to leave it on the queue.
-async fn handle_job(
-    runtime: &AwsRuntime,
-    job: &PayoutJob,
-    owner: &str,
-    now: DateTime<Utc>,
-    deadline: DateTime<Utc>,
-) -> Result<(), AppError> {
-    match execute_payout_before(&runtime.services, &job.payout_id, owner, now, deadline).await? {
-        JobOutcome::Finished => Ok(()),
-        // A retry or a deferral goes back as a fresh message, and this one is deleted: a
-        // changed visibility would count towards the dead-letter threshold, and waiting is not
-        // failing.
-        JobOutcome::RetryAt(at) | JobOutcome::NotYet(at) => {
-            runtime
-                .queue
-                .send(&[PayoutJob {
-                    not_before: at,
-                    ..job.clone()
-                }])
-                .await?;
-            Ok(())
-        }
-    }
+    outcomes.resize(jobs.len(), None);
+    outcomes
 }
 
 /// The rail of a function that must never pay (the webhooks): it refuses every payment with a

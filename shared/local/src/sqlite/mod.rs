@@ -296,22 +296,13 @@ fn shape(conn: &Connection) -> Result<StoreShape, StoreError> {
 }
 
 impl SqliteStore {
-    /// Runs `work` on the connection, off the async runtime's workers: every commit may fsync
-    /// and another writer may hold the connection, so on a multi-threaded runtime the worker
-    /// thread becomes a blocking thread for the call (`block_in_place`) and the runtime's other
-    /// tasks move to a fresh worker. A current-thread runtime (the deterministic simulation,
-    /// `#[tokio::test]`) has no other worker and runs it inline.
+    /// Runs `work` on the connection (on its own, or in the open group of writes: see
+    /// [`group_commit`]).
     fn blocking<T>(
         &self,
         work: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let run = || self.conn.run(work);
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(run)
-            }
-            _ => run(),
-        }
+        off_the_workers(|| self.conn.run(work))
     }
 
     /// Runs `write` in an IMMEDIATE transaction (shared with concurrent writers: one commit for
@@ -322,13 +313,21 @@ impl SqliteStore {
         write: impl FnOnce(&Connection) -> Result<T, StoreError>,
         keep: impl FnOnce(&T) -> bool,
     ) -> Result<T, StoreError> {
-        let run = || self.conn.write(write, keep);
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
-                tokio::task::block_in_place(run)
-            }
-            _ => run(),
+        off_the_workers(|| self.conn.write(write, keep))
+    }
+}
+
+/// Runs a store call off the async runtime's workers: every commit may fsync and another
+/// writer may hold the connection, so on a multi-threaded runtime the worker thread becomes a
+/// blocking thread for the call (`block_in_place`) and the runtime's other tasks move to a
+/// fresh worker. A current-thread runtime (the deterministic simulation, `#[tokio::test]`) has
+/// no other worker and runs it inline.
+fn off_the_workers<T>(call: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
         }
+        _ => call(),
     }
 }
 
