@@ -17,8 +17,11 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use chrono::Weekday;
 use chrono::{TimeDelta, Utc};
+use payout_app::ports::{LedgerStore, ScheduleStore};
 use payout_app::webhooks::sign;
+use payout_aws::dynamo::{DUE_SHARDS, DynamoStore};
 use payout_aws::lambda::Resources;
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::money::{Currency, Money};
@@ -31,6 +34,7 @@ use payout_tests::issuer::{
 use payout_tests::lambda::LambdaFunction;
 use payout_tests::moto::{Moto, queue_arn, rule_to_queue};
 use payout_tests::notifier_contract::Inbox;
+use payout_tests::world::World;
 use serde_json::{Value, json};
 use serde_norway::Value as Yaml;
 
@@ -52,6 +56,7 @@ fn template_environment(
     function: &str,
     resources: &Resources,
     intake: &Intake,
+    plan_queue_url: &str,
 ) -> Vec<(String, String)> {
     let resolve = |value: &Yaml| -> String {
         match value {
@@ -64,6 +69,7 @@ fn template_environment(
                     "JobDeadLetterQueue" => resources.dead_letter_url.clone(),
                     "NotificationTopic" => resources.topic_arn.clone(),
                     "IntakeDeadLetterQueue" => intake.dead_letter_url.clone(),
+                    "PlanQueue" => plan_queue_url.to_string(),
                     parameter => match &template["Parameters"][parameter]["Default"] {
                         Yaml::String(text) => text.clone(),
                         Yaml::Number(number) => number.to_string(),
@@ -124,6 +130,7 @@ struct Deployment {
     sqs: aws_sdk_sqs::Client,
     resources: Resources,
     queue_arn: String,
+    plan_queue_url: String,
 }
 
 impl Deployment {
@@ -147,9 +154,14 @@ impl Deployment {
 
     /// Up to ten jobs waiting on the queue.
     async fn receive(&self) -> Vec<aws_sdk_sqs::types::Message> {
+        self.receive_from(&self.resources.queue_url).await
+    }
+
+    /// Up to ten messages waiting on `queue_url`.
+    async fn receive_from(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
         self.sqs
             .receive_message()
-            .queue_url(&self.resources.queue_url)
+            .queue_url(queue_url)
             .max_number_of_messages(10)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .wait_time_seconds(1)
@@ -190,6 +202,29 @@ impl Deployment {
                     .await;
             }
         }
+        answer
+    }
+
+    /// Hands one shard message to the planner as the shard queue's event source does (a batch
+    /// of one), with `timeout` to run, and deletes it unless reported as failed.
+    async fn plan(&mut self, message: &aws_sdk_sqs::types::Message, timeout: Duration) -> Value {
+        let event = sqs_batch(
+            std::slice::from_ref(message),
+            "arn:aws:sqs:us-east-1:123456789012:boot-plan",
+        );
+        let answer = self
+            .planner
+            .invoke(event, timeout)
+            .await
+            .expect("the planner answers");
+        assert_eq!(answer["batchItemFailures"], json!([]), "{answer}");
+        self.sqs
+            .delete_message()
+            .queue_url(&self.plan_queue_url)
+            .receipt_handle(message.receipt_handle().unwrap())
+            .send()
+            .await
+            .unwrap();
         answer
     }
 
@@ -244,7 +279,8 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
         .as_str()
         .unwrap();
     // Real SQS delays pass in real time: retries after a second, not minutes.
-    let config = "[retry]\ndelays = [\"1s\", \"1s\", \"1s\"]\n";
+    // Pages of two, so that a few due barbers make a shard of several pages.
+    let config = "[retry]\ndelays = [\"1s\", \"1s\", \"1s\"]\n[planner]\npage_size = 2\n";
     moto.put_parameters(&[
         (key_parameter, "sk_test_bootstrap", true),
         (webhook_parameter, WEBHOOK_SECRET, true),
@@ -266,8 +302,17 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
         ("PAYOUTS_CONFIG_PARAMETER", "/payouts/config".to_string()),
     ];
     let platform = Intake::create(&sdk, &sqs).await;
+    let plan_queue_url = sqs
+        .create_queue()
+        .queue_name("boot-plan")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
     let environment = |function: &str| {
-        let mut environment = template_environment(&template, function, &resources, &platform);
+        let mut environment =
+            template_environment(&template, function, &resources, &platform, &plan_queue_url);
         environment.extend(
             aws.iter()
                 .map(|(name, value)| (name.to_string(), value.clone())),
@@ -284,6 +329,7 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
         sqs,
         resources,
         queue_arn,
+        plan_queue_url,
     }
 }
 
@@ -571,4 +617,79 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
     let dead_letter_url = deployment.resources.dead_letter_url.clone();
     assert_eq!(deployment.depth(&dead_letter_url).await, 0, "dead letters");
     assert_eq!(deployment.depth(&queue_url).await, 0, "jobs left");
+}
+
+/// A Friday's tick as AWS runs it. The tick sends one message per shard of the due index to the
+/// shard queue and plans nothing itself; each message, handed to the planner by the queue's
+/// event source, plans its shard. An invocation inside the deadline margin plans one page and
+/// sends the rest of its shard back to the queue. Every due barber gets one payout and one job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_planners_tick_fans_out_and_each_shard_is_planned_by_invocations_of_its_own() {
+    let moto = Moto::start();
+    let stripe = FakeStripe::start().await;
+    let mut deployment = deploy(&moto, &stripe).await;
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        &deployment.resources.table,
+    );
+    let barbers = 80;
+    let last_week = Utc::now() - TimeDelta::days(7);
+    for n in 0..barbers {
+        let barber = format!("friday{n}");
+        let schedule = World::weekly_schedule(&barber, Weekday::Fri, last_week);
+        let before_cutoff = schedule.next_run_at - TimeDelta::hours(1);
+        store.put_schedule(&schedule).await.unwrap();
+        let earning = World::earning(&barber, 1, "40.00", before_cutoff);
+        store
+            .insert_earnings(&[earning], &[format!("hash{n}")])
+            .await
+            .unwrap();
+    }
+
+    let tick = deployment
+        .planner
+        .invoke(scheduled_tick(Utc::now()), Duration::from_secs(300))
+        .await
+        .expect("the planner answers");
+    assert_eq!(tick["shards_sent"], DUE_SHARDS, "{tick}");
+    assert_eq!(
+        tick["schedules_due"], 0,
+        "the tick plans nothing itself: {tick}"
+    );
+
+    // 10 s left is inside the planner's margin: each invocation plans one page.
+    let plan_queue_url = deployment.plan_queue_url.clone();
+    let mut invocations = 0;
+    loop {
+        let messages = deployment.receive_from(&plan_queue_url).await;
+        if messages.is_empty() {
+            break;
+        }
+        for message in &messages {
+            deployment.plan(message, Duration::from_secs(10)).await;
+            invocations += 1;
+        }
+    }
+    assert!(
+        invocations > DUE_SHARDS,
+        "shards of more than a page went back to the queue: {invocations} invocations"
+    );
+
+    let mut payouts = std::collections::BTreeSet::new();
+    loop {
+        let jobs = deployment.receive().await;
+        if jobs.is_empty() {
+            break;
+        }
+        for job in &jobs {
+            let job: Value = serde_json::from_str(job.body().unwrap()).unwrap();
+            assert!(
+                payouts.insert(job["payout_id"].as_str().unwrap().to_string()),
+                "one job per payout: {job}"
+            );
+        }
+    }
+    assert_eq!(payouts.len(), barbers, "one payout per due barber");
+    let still_due = store.due_schedules(Utc::now(), None, 1000).await.unwrap();
+    assert!(still_due.is_empty(), "{still_due:?}");
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use payout_app::config::file::QueueSection;
 use payout_app::execute::MIN_RAIL_WINDOW;
+use payout_aws::dynamo::DUE_SHARDS;
 use payout_aws::dynamo::table::{KEYS, TTL_ATTRIBUTE};
 use payout_aws::stack::{
     DEAD_LETTER_RETENTION_SECONDS, EXECUTOR_TIMEOUT_SECONDS, JOB_VISIBILITY_SECONDS,
@@ -93,6 +94,38 @@ fn the_queues_and_the_executor_timeout_match() {
     const { assert!(MAX_RECEIVE_COUNT >= 5) };
     let jobs = &executor["Events"]["Jobs"]["Properties"];
     assert_eq!(jobs["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+}
+
+/// The planner's tick sends one message per shard of the due index, and the shard queue's
+/// event source starts an invocation for each at once, each with the planner's whole timeout.
+#[test]
+fn the_planners_fan_out_plans_every_shard_at_once() {
+    let t = template();
+    let planner = resource(&t, "PlannerFunction");
+    let shards = &planner["Events"]["Shards"]["Properties"];
+    assert!(
+        matches!(&shards["Queue"], Value::Tagged(tagged) if tagged.tag == "GetAtt"
+            && tagged.value.as_str() == Some("PlanQueue.Arn")),
+        "{shards:?}"
+    );
+    assert_eq!(number(&shards["BatchSize"]), 1);
+    assert_eq!(
+        shards["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(
+        number(&shards["ScalingConfig"]["MaximumConcurrency"]),
+        u64::from(DUE_SHARDS),
+        "one planner at once per shard of the due index"
+    );
+    assert!(
+        matches!(&planner["Environment"]["Variables"]["PLAN_QUEUE_URL"], Value::Tagged(tagged)
+            if tagged.tag == "Ref" && tagged.value.as_str() == Some("PlanQueue")),
+        "the planner sends its shards to the queue it reads"
+    );
+    let queue = resource(&t, "PlanQueue");
+    assert!(number(&queue["VisibilityTimeout"]) >= 6 * number(&planner["Timeout"]));
+    assert!(number(&queue["RedrivePolicy"]["maxReceiveCount"]) >= 5);
 }
 
 /// Each function is built by `sam build` through the repository's Makefile: its own

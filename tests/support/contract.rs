@@ -296,6 +296,59 @@ pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn S
     assert_eq!(due_now.len(), 3);
 }
 
+/// The due index's shards split it: each due schedule is in exactly one shard, each shard pages
+/// in order, and a shard past the last has none.
+pub async fn the_due_index_shards_split_it_exactly(store: &dyn Store) {
+    let monday = utc(2026, 3, 2, 12, 0);
+    for i in 0..40 {
+        let day = [Weekday::Tue, Weekday::Wed, Weekday::Thu][i % 3];
+        store
+            .put_schedule(&World::weekly_schedule(&format!("b{i}"), day, monday))
+            .await
+            .unwrap();
+    }
+    let friday = utc(2026, 3, 6, 0, 0);
+    let key = |due: &payout_app::ports::DueSchedule| (due.next_run_at(), due.barber_id().clone());
+    let whole: Vec<_> = store
+        .due_schedules(friday, None, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    assert_eq!(whole.len(), 40);
+    let mut from_shards = Vec::new();
+    for shard in 0..store.due_shards() {
+        let mut cursor = None;
+        loop {
+            let page = store
+                .due_schedules_in_shard(shard, friday, cursor.as_ref(), 3)
+                .await
+                .unwrap();
+            let keys: Vec<_> = page.iter().map(key).collect();
+            assert!(keys.is_sorted(), "shard {shard} pages in order: {keys:?}");
+            let Some((next_run_at, barber_id)) = keys.last().cloned() else {
+                break;
+            };
+            from_shards.extend(keys);
+            cursor = Some(payout_app::ports::DueCursor {
+                next_run_at,
+                barber_id,
+            });
+        }
+    }
+    from_shards.sort();
+    assert_eq!(
+        from_shards, whole,
+        "every due schedule in exactly one shard"
+    );
+    let past_the_last = store
+        .due_schedules_in_shard(store.due_shards(), friday, None, 100)
+        .await
+        .unwrap();
+    assert!(past_the_last.is_empty());
+}
+
 /// A schedule is created once: a second create of the same barber's schedule writes nothing.
 pub async fn schedules_are_created_once(store: &dyn Store) {
     let monday = utc(2026, 3, 2, 12, 0);

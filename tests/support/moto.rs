@@ -1,6 +1,7 @@
 //! moto's server, the AWS emulator of the tests: one process per test on a free 127.0.0.1 port,
-//! killed when the test ends. `scripts/test` installs it (`.venv/bin/moto_server`); set
-//! `MOTO_SERVER` to use another binary.
+//! killed when the test ends. `scripts/test` installs it in `.venv`, and `scripts/moto-server`
+//! runs it taking one DynamoDB request at a time (moto's DynamoDB is not safe for concurrent
+//! requests; DynamoDB is); set `MOTO_SERVER` to use another binary.
 
 use std::path::PathBuf;
 
@@ -9,7 +10,7 @@ use aws_sdk_dynamodb::config::Credentials;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_ssm::types::ParameterType;
 
-use crate::emulator::{Emulator, venv_tool};
+use crate::emulator::Emulator;
 
 pub struct Moto {
     _process: Emulator,
@@ -19,7 +20,9 @@ pub struct Moto {
 fn binary() -> PathBuf {
     std::env::var("MOTO_SERVER")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| venv_tool("moto_server"))
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/moto-server")
+        })
 }
 
 impl Moto {

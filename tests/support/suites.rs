@@ -27,6 +27,7 @@ macro_rules! store_contract_suite {
             payout_updates_are_conditional_on_version,
             cancel_returns_earnings_to_the_open_balance,
             due_schedules_page_in_order_and_advance_conditionally,
+            the_due_index_shards_split_it_exactly,
             schedules_are_created_once,
             advance_notices_come_due_once_per_barber,
             notifications_are_recorded_once,

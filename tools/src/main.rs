@@ -3,8 +3,10 @@
 //! stack for trying the Lambdas locally. Parses arguments and prints.
 
 mod aws_cost;
+mod aws_proxy;
 mod bench;
 mod coldstart;
+mod fanout;
 mod load;
 mod soak;
 
@@ -78,6 +80,12 @@ enum Command {
     AwsCost {
         #[arg(long, default_value_t = 200)]
         payouts: usize,
+    },
+    /// The planner's fan-out on an emulator (AWS_ENDPOINT_URL): barbers due at once, planned
+    /// shard by shard with a region's round trip added to each request; projects a million.
+    Fanout {
+        #[arg(long, default_value_t = 3_200)]
+        schedules: usize,
     },
     /// Friday 17:00: a million barbers due at 17:00 local across four US zones against the
     /// provider's rate limit, on a simulated clock.
@@ -173,6 +181,7 @@ async fn main() -> anyhow::Result<()> {
             .await
         }
         Command::AwsCost { payouts } => aws_cost::aws_cost(payouts.max(1)).await,
+        Command::Fanout { schedules } => fanout::fanout(schedules.max(1)).await,
         Command::Coldstart { binaries } => coldstart::coldstart(binaries).await,
         Command::Soak {
             binary,

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use futures::StreamExt;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::payout::PayoutTrigger;
 use payout_core::schedule::PayoutSchedule;
@@ -25,7 +26,7 @@ use crate::period::{
 use crate::planning_failure::{planning_failures_by_barber, record_planning_failure};
 use crate::ports::{
     CreateOutcome, DueCursor, DueSchedule, PayoutJob, PeriodClose, PeriodWrite, PlanningFailure,
-    StoreError,
+    ShardPlan, ShardQueue, StoreError,
 };
 use crate::services::Services;
 
@@ -48,6 +49,8 @@ pub struct PlanReport {
     /// Barbers left alone this run because an earlier failure's backoff has not passed.
     pub held: u64,
     pub notices_attempted: u64,
+    /// Shards of the due index sent to be planned by runs of their own.
+    pub shards_sent: u64,
 }
 
 /// How long the oldest due schedule has waited for the planner at `now` (zero when none is
@@ -62,8 +65,9 @@ pub async fn planner_lag(p: &Services, now: DateTime<Utc>) -> Result<TimeDelta, 
         .map_or(TimeDelta::zero(), |oldest| now - oldest.next_run_at()))
 }
 
-/// Plans every schedule due at `now`. `keep_going` is asked between pages, so a caller with a
-/// deadline (a Lambda) stops cleanly and leaves the rest for its next run.
+/// Plans every schedule due at `now`, shard after shard of the due index. `keep_going` is asked
+/// between pages, so a caller with a deadline stops cleanly and leaves the rest for its next
+/// run.
 ///
 /// One barber's failure (an overflowing balance, a corrupt record, a payout over the limit)
 /// never stops the run: it is recorded against that barber with its reason (shown by
@@ -74,24 +78,96 @@ pub async fn plan_due_payouts(
     now: DateTime<Utc>,
     keep_going: &(dyn Fn() -> bool + Sync),
 ) -> Result<PlanReport, AppError> {
-    let mut report = PlanReport {
+    let mut report = deliver_notices(p, now, keep_going).await?;
+    let held = planning_failures_by_barber(p).await?;
+    for shard in 0..p.store.due_shards() {
+        let from_the_top = ShardPlan { shard, after: None };
+        if plan_pages(p, from_the_top, &held, now, keep_going, &mut report)
+            .await?
+            .is_some()
+        {
+            break;
+        }
+    }
+    finish_run(p, now, &report).await?;
+    Ok(report)
+}
+
+/// The tick of a planner whose shards are planned by runs of their own: delivers what notices
+/// are due and sends one [`ShardPlan`] per shard of the due index to `shards`.
+pub async fn fan_out_due_payouts(
+    p: &Services,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+    shards: &dyn ShardQueue,
+) -> Result<PlanReport, AppError> {
+    let mut report = deliver_notices(p, now, keep_going).await?;
+    let plans: Vec<ShardPlan> = (0..p.store.due_shards())
+        .map(|shard| ShardPlan { shard, after: None })
+        .collect();
+    shards.send_plans(&plans).await?;
+    report.shards_sent = plans.len() as u64;
+    finish_run(p, now, &report).await?;
+    Ok(report)
+}
+
+/// What a run does before it plans: payout notices still to deliver, and advance notices due.
+async fn deliver_notices(
+    p: &Services,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<PlanReport, AppError> {
+    Ok(PlanReport {
         notices_attempted: deliver_due_notices(p, now).await?,
         advance_notices_sent: send_due_advance_notices(p, now, keep_going).await?,
         ..PlanReport::default()
-    };
+    })
+}
+
+async fn finish_run(p: &Services, now: DateTime<Utc>, report: &PlanReport) -> Result<(), AppError> {
+    p.store.record_heartbeat(PLANNER, now).await?;
+    if report.schedules_due > 0 || report.failed > 0 {
+        tracing::info!(?report, "planner run finished");
+    }
+    Ok(())
+}
+
+/// Plans the schedules of one shard of the due index due at `now`, from where `plan` says, page
+/// by page while `keep_going` allows, adding to `report`. Returns where it stopped when it
+/// stopped with more to plan, `None` once the shard is done.
+pub async fn plan_shard(
+    p: &Services,
+    plan: ShardPlan,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+    report: &mut PlanReport,
+) -> Result<Option<DueCursor>, AppError> {
     let held = planning_failures_by_barber(p).await?;
-    let mut cursor: Option<DueCursor> = None;
+    plan_pages(p, plan, &held, now, keep_going, report).await
+}
+
+async fn plan_pages(
+    p: &Services,
+    plan: ShardPlan,
+    held: &HashMap<BarberId, PlanningFailure>,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+    report: &mut PlanReport,
+) -> Result<Option<DueCursor>, AppError> {
+    let mut cursor = plan.after;
     loop {
         let page = p
             .store
-            .due_schedules(now, cursor.as_ref(), p.config.planner_page_size)
+            .due_schedules_in_shard(plan.shard, now, cursor.as_ref(), p.config.planner_page_size)
             .await?;
-        let Some(last) = page.last() else { break };
+        let Some(last) = page.last() else {
+            return Ok(None);
+        };
         cursor = Some(DueCursor {
             next_run_at: last.next_run_at(),
             barber_id: last.barber_id().clone(),
         });
-        let mut jobs = plan_page(p, &page, &held, now, &mut report).await?;
+        let mut jobs = plan_page(p, &page, held, now, report).await?;
         if !jobs.is_empty() {
             // The highest priority first: a queue delivers roughly in the order it was sent,
             // and on a Friday evening the rail's rate decides who is paid when.
@@ -99,15 +175,13 @@ pub async fn plan_due_payouts(
             p.queue.send(&jobs).await?;
             report.jobs_enqueued += jobs.len() as u64;
         }
-        if page.len() < p.config.planner_page_size || !keep_going() {
-            break;
+        if page.len() < p.config.planner_page_size {
+            return Ok(None);
+        }
+        if !keep_going() {
+            return Ok(cursor);
         }
     }
-    p.store.record_heartbeat(PLANNER, now).await?;
-    if report.schedules_due > 0 || report.failed > 0 {
-        tracing::info!(?report, "planner run finished");
-    }
-    Ok(report)
 }
 
 /// Plans one page of due schedules: reads and decides the periods that close together, writes
@@ -119,12 +193,10 @@ async fn plan_page(
     now: DateTime<Utc>,
     report: &mut PlanReport,
 ) -> Result<Vec<PayoutJob>, AppError> {
-    let mut together = Vec::new();
-    let mut one_by_one = Vec::new();
+    let mut ready = Vec::new();
     for due in page {
         report.schedules_due += 1;
         let barber = due.barber_id();
-        let failed_before = held.contains_key(barber);
         if held
             .get(barber)
             .is_some_and(|failure| failure.retry_at > now)
@@ -132,23 +204,24 @@ async fn plan_page(
             report.held += 1;
             continue;
         }
-        let decided = match due {
-            DueSchedule::Ready(schedule) if closes_with_the_page(schedule) => {
-                prepare(p, schedule, now)
-                    .await
-                    .map(|member| (schedule, member))
-            }
-            DueSchedule::Ready(schedule) => Ok((schedule, None)),
-            DueSchedule::Unreadable { reason, .. } => Err(AppError::Store(StoreError::Corrupt(
-                format!("the stored schedule cannot be read: {reason}"),
-            ))),
-        };
+        ready.push((due, held.contains_key(barber)));
+    }
+    // A period's reads wait on the store rather than work (on DynamoDB, a round trip each), so
+    // the page's periods are read and decided at the same time.
+    let decisions: Vec<_> = ready.iter().map(|(due, _)| decide(p, due, now)).collect();
+    let decided: Vec<_> = futures::stream::iter(decisions)
+        .buffered(p.config.planner_concurrency)
+        .collect()
+        .await;
+    let mut together = Vec::new();
+    let mut one_by_one = Vec::new();
+    for ((due, failed_before), decided) in ready.into_iter().zip(decided) {
         match decided {
             Ok((_, Some(member))) => together.push((member, failed_before)),
             Ok((schedule, None)) => one_by_one.push((schedule, failed_before)),
             Err(error) => {
                 report.failed += 1;
-                record_planning_failure(p, barber, &error.to_string(), now).await?;
+                record_planning_failure(p, due.barber_id(), &error.to_string(), now).await?;
             }
         }
     }
@@ -197,6 +270,24 @@ async fn plan_page(
         }
     }
     Ok(jobs)
+}
+
+/// Reads and decides the period of a due schedule: the page's write for it, or none when it
+/// closes one by one.
+async fn decide<'a>(
+    p: &Services,
+    due: &'a DueSchedule,
+    now: DateTime<Utc>,
+) -> Result<(&'a PayoutSchedule, Option<PageMember<'a>>), AppError> {
+    match due {
+        DueSchedule::Ready(schedule) if closes_with_the_page(schedule) => {
+            Ok((schedule, prepare(p, schedule, now).await?))
+        }
+        DueSchedule::Ready(schedule) => Ok((schedule, None)),
+        DueSchedule::Unreadable { reason, .. } => Err(AppError::Store(StoreError::Corrupt(
+            format!("the stored schedule cannot be read: {reason}"),
+        ))),
+    }
 }
 
 /// A due schedule whose period closes in the page's one write: one that pays out on its own

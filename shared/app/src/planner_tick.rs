@@ -1,14 +1,14 @@
 //! One run of the planner, the same on a Lambda tick and in `payouts serve`'s loop: plan what
-//! is due page by page while `keep_going` allows, then re-enqueue payouts whose job was lost,
-//! then reconcile payouts whose last attempt may have paid. A run cut off by `keep_going`
-//! leaves the rest for the next; nothing is half done, since each payout is one conditional
-//! write.
+//! is due page by page while `keep_going` allows (or, on AWS, send each shard of the due index
+//! to be planned by an invocation of its own), then re-enqueue payouts whose job was lost, then
+//! reconcile payouts whose last attempt may have paid. A run cut off by `keep_going` leaves the
+//! rest for the next; nothing is half done, since each payout is one conditional write.
 
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
-use crate::plan::{PlanReport, plan_due_payouts, planner_lag};
-use crate::ports::Metric;
+use crate::plan::{PlanReport, fan_out_due_payouts, plan_due_payouts, planner_lag};
+use crate::ports::{Metric, ShardQueue};
 use crate::reconcile::{ReconcileScope, reconcile};
 use crate::recovery::recover_stalled;
 use crate::services::Services;
@@ -16,13 +16,19 @@ use crate::services::Services;
 /// How far back the reconciliation sweep looks.
 const SWEEP_DAYS: u32 = 2;
 
+/// With `shards`, the due index's shards are sent there to be planned apart; without, this run
+/// plans them.
 pub async fn planner_tick(
     p: &Services,
     now: DateTime<Utc>,
     keep_going: &(dyn Fn() -> bool + Sync),
+    shards: Option<&dyn ShardQueue>,
 ) -> Result<PlanReport, AppError> {
     let lag = planner_lag(p, now).await?.num_milliseconds();
-    let report = plan_due_payouts(p, now, keep_going).await?;
+    let report = match shards {
+        Some(shards) => fan_out_due_payouts(p, now, keep_going, shards).await?,
+        None => plan_due_payouts(p, now, keep_going).await?,
+    };
     p.metrics.publish(
         &[],
         &[

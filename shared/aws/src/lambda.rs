@@ -2,7 +2,8 @@
 //! tests drive the same code with recorded events.
 //!
 //! Functions are configured by environment (set by the SAM template): `TABLE_NAME`,
-//! `JOB_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `TOPIC_ARN`, and for the API `JWT_SECRET`.
+//! `JOB_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `TOPIC_ARN`, for the planner `PLAN_QUEUE_URL`,
+//! and for the API `JWT_SECRET`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -15,9 +16,11 @@ use payout_app::execute::{
     JobOutcome, execute_payout_before, execute_payouts_before, time_for_a_job,
 };
 use payout_app::payout_events::{PublishReport, publish_payout_events};
-use payout_app::plan::PlanReport;
+use payout_app::plan::{PlanReport, plan_shard};
 use payout_app::planner_tick::planner_tick;
-use payout_app::ports::{EventPublisher, JobQueue, Metric, PayoutJob};
+use payout_app::ports::{
+    EventPublisher, JobQueue, Metric, PayoutJob, QueueError, ShardPlan, ShardQueue,
+};
 use payout_app::rails::paced::PacedRail;
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::pace::{PaceRate, PaceSettings};
@@ -27,7 +30,7 @@ use crate::dynamo::DynamoStore;
 use crate::emf::EmfMetrics;
 use crate::eventbridge::EventBridgePublisher;
 use crate::sns::SnsNotifier;
-use crate::sqs::{SqsQueue, parse_job};
+use crate::sqs::{SqsQueue, SqsShardQueue, parse_job, parse_shard_plan};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -74,6 +77,9 @@ pub struct AwsRuntime {
     pub settings: Settings,
     /// Where payout events go (the bus `EVENT_BUS_NAME` names); none without one.
     pub events: Option<Arc<dyn EventPublisher>>,
+    /// The planner's queue of due-index shards (`PLAN_QUEUE_URL`): with one, its tick sends
+    /// each shard to be planned by an invocation of its own; without, the tick plans them all.
+    pub shards: Option<Arc<SqsShardQueue>>,
 }
 
 impl AwsRuntime {
@@ -108,6 +114,7 @@ impl AwsRuntime {
             queue,
             settings: Settings::default(),
             events: None,
+            shards: None,
         }
     }
 }
@@ -153,6 +160,14 @@ pub async fn runtime_from_env(
     let mut runtime = AwsRuntime::new(&sdk, &Resources::from_env()?, rail, service);
     runtime.services.config = config;
     runtime.settings = settings;
+    if let Ok(url) = std::env::var("PLAN_QUEUE_URL")
+        && !url.is_empty()
+    {
+        runtime.shards = Some(Arc::new(SqsShardQueue::new(
+            aws_sdk_sqs::Client::new(&sdk),
+            url,
+        )));
+    }
     if let Ok(bus) = std::env::var("EVENT_BUS_NAME")
         && !bus.is_empty()
     {
@@ -200,16 +215,80 @@ pub fn deadline_at(deadline_ms: u64) -> DateTime<Utc> {
 pub const PLANNER_MARGIN: Duration = Duration::from_secs(10);
 
 /// The scheduled tick: the planner's run ([`planner_tick`]) until done or `deadline` (minus the
-/// margin).
+/// margin). With a shard queue, the due index's shards go there, each planned by an
+/// invocation of its own ([`handle_shard_plans`]), so a Friday's million due schedules are
+/// planned by as many invocations at once as there are shards.
 pub async fn handle_schedule_tick(
     runtime: &AwsRuntime,
     now: DateTime<Utc>,
     deadline: std::time::Instant,
 ) -> Result<PlanReport, AppError> {
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
-    let report = planner_tick(&runtime.services, now, &keep_going).await;
+    let shards = runtime.shards.as_deref().map(|q| q as &dyn ShardQueue);
+    let report = planner_tick(&runtime.services, now, &keep_going, shards).await;
     publish_events(runtime).await;
     report
+}
+
+/// Messages from the shard queue: each shard is planned from where its message says until done
+/// or `deadline` (minus the margin); a shard with more to plan goes back on the queue as a fresh
+/// message starting where this one stopped. What failed is reported for redelivery (planning it
+/// again is harmless: every period closes by a conditional write).
+pub async fn handle_shard_plans(
+    runtime: &AwsRuntime,
+    event: SqsEvent,
+    now: DateTime<Utc>,
+    deadline: std::time::Instant,
+) -> SqsBatchResponse {
+    let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
+    let mut response = SqsBatchResponse::default();
+    let mut report = PlanReport::default();
+    for message in event.records {
+        let id = message.message_id.clone().unwrap_or_default();
+        let planned = match parse_shard_plan(message.body.as_deref().unwrap_or_default()) {
+            Ok(plan) => plan_and_continue(runtime, plan, now, &keep_going, &mut report).await,
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = planned {
+            tracing::warn!(message_id = %id, %error, "shard left for redelivery");
+            response.add_failure(id);
+        }
+    }
+    runtime.services.metrics.publish(
+        &[],
+        &[Metric::count(
+            "PayoutsPlanned",
+            i64::try_from(report.payouts_queued).unwrap_or(i64::MAX),
+        )],
+    );
+    tracing::info!(?report, "shards planned");
+    publish_events(runtime).await;
+    response
+}
+
+/// Plans one shard; when the deadline stops it with more to plan, sends where it stopped.
+async fn plan_and_continue(
+    runtime: &AwsRuntime,
+    plan: ShardPlan,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+    report: &mut PlanReport,
+) -> Result<(), AppError> {
+    let shard = plan.shard;
+    let stopped = plan_shard(&runtime.services, plan, now, keep_going, report).await?;
+    if let Some(after) = stopped {
+        let shards = runtime.shards.as_ref().ok_or_else(|| {
+            AppError::Queue(QueueError(
+                "a shard to continue, and no PLAN_QUEUE_URL to send it to".into(),
+            ))
+        })?;
+        let rest = ShardPlan {
+            shard,
+            after: Some(after),
+        };
+        shards.send_plans(&[rest]).await?;
+    }
+    Ok(())
 }
 
 /// Publishes the outbox's payout events when the function has a bus; what fails is logged and

@@ -1,4 +1,4 @@
-//! The job queue on SQS.
+//! The job queue on SQS, and the queue of due-index shards the planner fans out to.
 //!
 //! SQS delays a message by at most 15 minutes; a job due later (the 1 h retry, an off-peak
 //! start) is sent with the longest delay and, when delivered early, the executor sees the
@@ -14,7 +14,10 @@ use aws_sdk_sqs::types::{
     MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use chrono::{DateTime, Utc};
-use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
+use futures::{StreamExt, TryStreamExt};
+use payout_app::ports::{
+    Delivery, JobQueue, PayoutJob, QueueDepth, QueueError, ShardPlan, ShardQueue,
+};
 
 /// SQS's limits: 10 messages per batch call, 900 s of delay.
 const BATCH: usize = 10;
@@ -67,52 +70,108 @@ impl SqsQueue {
             .sum())
     }
 
-    async fn send_at(
-        &self,
-        url: &str,
-        jobs: &[PayoutJob],
-        now: DateTime<Utc>,
-    ) -> Result<(), QueueError> {
-        for chunk in jobs.chunks(BATCH) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, job)| {
-                    SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(
-                            serde_json::to_string(job).map_err(|e| QueueError(e.to_string()))?,
-                        )
-                        .delay_seconds(seconds_until(job.not_before, now, MAX_DELAY_SECONDS))
-                        .build()
-                        .map_err(error)
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let output = self
-                .client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .map_err(error)?;
-            if let Some(failed) = output.failed().first() {
-                return Err(QueueError(format!(
-                    "{} of {} jobs not sent: {}",
-                    output.failed().len(),
-                    chunk.len(),
-                    failed.message().unwrap_or("no reason given")
-                )));
-            }
+    async fn send_at(&self, jobs: &[PayoutJob], now: DateTime<Utc>) -> Result<(), QueueError> {
+        let messages = jobs
+            .iter()
+            .map(|job| {
+                let body = serde_json::to_string(job).map_err(|e| QueueError(e.to_string()))?;
+                Ok((body, seconds_until(job.not_before, now, MAX_DELAY_SECONDS)))
+            })
+            .collect::<Result<Vec<_>, QueueError>>()?;
+        send_messages(&self.client, &self.queue_url, &messages).await
+    }
+}
+
+/// Calls to SendMessageBatch in flight at once: a planner page of 500 jobs is 50 calls, whose
+/// round trips one after another would cost more than planning the page.
+const SENDS_AT_ONCE: usize = 8;
+
+/// Sends each (body, delay in seconds) to `url`, ten to a call.
+async fn send_messages(
+    client: &Client,
+    url: &str,
+    messages: &[(String, i32)],
+) -> Result<(), QueueError> {
+    let calls: Vec<_> = messages
+        .chunks(BATCH)
+        .map(|chunk| send_batch(client, url, chunk))
+        .collect();
+    futures::stream::iter(calls)
+        .buffer_unordered(SENDS_AT_ONCE)
+        .try_collect()
+        .await
+}
+
+async fn send_batch(client: &Client, url: &str, chunk: &[(String, i32)]) -> Result<(), QueueError> {
+    let entries = chunk
+        .iter()
+        .enumerate()
+        .map(|(i, (body, delay))| {
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(body)
+                .delay_seconds(*delay)
+                .build()
+                .map_err(error)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let output = client
+        .send_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(error)?;
+    match output.failed().first() {
+        Some(failed) => Err(QueueError(format!(
+            "{} of {} messages not sent: {}",
+            output.failed().len(),
+            chunk.len(),
+            failed.message().unwrap_or("no reason given")
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The queue of shards to plan: each message starts a planner invocation (its event source).
+#[derive(Clone)]
+pub struct SqsShardQueue {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsShardQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        Self {
+            client,
+            queue_url: queue_url.into(),
         }
-        Ok(())
+    }
+}
+
+/// The shard plan a message body carries (the planner parses its SQS events with this).
+pub fn parse_shard_plan(body: &str) -> Result<ShardPlan, QueueError> {
+    serde_json::from_str(body).map_err(|e| QueueError(format!("malformed shard message: {e}")))
+}
+
+#[async_trait]
+impl ShardQueue for SqsShardQueue {
+    async fn send_plans(&self, plans: &[ShardPlan]) -> Result<(), QueueError> {
+        let messages = plans
+            .iter()
+            .map(|plan| {
+                let body = serde_json::to_string(plan).map_err(|e| QueueError(e.to_string()))?;
+                Ok((body, 0))
+            })
+            .collect::<Result<Vec<_>, QueueError>>()?;
+        send_messages(&self.client, &self.queue_url, &messages).await
     }
 }
 
 #[async_trait]
 impl JobQueue for SqsQueue {
     async fn send(&self, jobs: &[PayoutJob]) -> Result<(), QueueError> {
-        self.send_at(&self.queue_url, jobs, Utc::now()).await
+        self.send_at(jobs, Utc::now()).await
     }
 
     async fn receive(&self, _now: DateTime<Utc>, max: usize) -> Result<Vec<Delivery>, QueueError> {
@@ -161,7 +220,7 @@ impl JobQueue for SqsQueue {
             not_before: until,
             ..delivery.job.clone()
         };
-        self.send_at(&self.queue_url, &[job], Utc::now()).await?;
+        self.send_at(&[job], Utc::now()).await?;
         self.ack(&delivery.receipt).await
     }
 
@@ -215,8 +274,7 @@ impl JobQueue for SqsQueue {
                     not_before: now,
                     ..job
                 };
-                self.send_at(&self.queue_url, std::slice::from_ref(&job), now)
-                    .await?;
+                self.send_at(std::slice::from_ref(&job), now).await?;
                 self.client
                     .delete_message()
                     .queue_url(&self.dead_letter_url)

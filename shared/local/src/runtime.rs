@@ -251,7 +251,7 @@ async fn planner_loop(
 ) {
     let always = || true;
     loop {
-        if let Err(error) = planner_tick(&services, clock.now(), &always).await {
+        if let Err(error) = planner_tick(&services, clock.now(), &always, None).await {
             tracing::error!(%error, "planner run failed");
         }
         tokio::select! {

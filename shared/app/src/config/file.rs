@@ -397,6 +397,9 @@ pub struct PlannerSection {
     #[serde(with = "humantime_serde")]
     pub interval: Duration,
     pub page_size: usize,
+    /// Periods of a page read and decided at the same time (each is a few store reads; on
+    /// DynamoDB their latency, not the work, bounds a planner).
+    pub concurrency: usize,
     /// A barber that could not be planned waits this long, doubled per failure up to
     /// `backoff_max`.
     #[serde(with = "humantime_serde")]
@@ -410,6 +413,7 @@ impl Default for PlannerSection {
         Self {
             interval: Duration::from_secs(60),
             page_size: 500,
+            concurrency: 16,
             backoff: Duration::from_secs(60),
             backoff_max: Duration::from_secs(3600),
         }

@@ -32,6 +32,8 @@ pub const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// The most jobs a `payouts serve` worker takes at once (one transaction holds them all).
 pub const MAX_EXECUTOR_BATCH: usize = 500;
+/// The most periods a planner reads at once.
+pub const MAX_PLANNER_CONCURRENCY: usize = 256;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -222,6 +224,12 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
     if !(1..=10_000).contains(&s.planner.page_size) {
         return Err(invalid("planner.page_size", "from 1 to 10000"));
     }
+    if !(1..=MAX_PLANNER_CONCURRENCY).contains(&s.planner.concurrency) {
+        return Err(invalid(
+            "planner.concurrency",
+            format!("from 1 to {MAX_PLANNER_CONCURRENCY}"),
+        ));
+    }
     delta("planner.interval", s.planner.interval)?;
     let planning_backoff = delta("planner.backoff", s.planner.backoff)?;
     let planning_backoff_max = delta("planner.backoff_max", s.planner.backoff_max)?;
@@ -295,6 +303,7 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
         events_expire_after: delta("events.expire_after", s.events.expire_after)?,
         stale_after: delta("executor.stale_after", s.executor.stale_after)?,
         planner_page_size: s.planner.page_size,
+        planner_concurrency: s.planner.concurrency,
         planning_backoff,
         planning_backoff_max,
         notice_retry_delays: s
@@ -429,6 +438,11 @@ mod tests {
                 "[planner]\npage_size = 0\n",
                 "planner.page_size",
                 "1 to 10000",
+            ),
+            (
+                "[planner]\nconcurrency = 0\n",
+                "planner.concurrency",
+                "1 to 256",
             ),
             (
                 "[planner]\nbackoff = \"2h\"\n",

@@ -39,6 +39,8 @@ pub struct AppConfig {
     /// A payout whose job should have run this long ago is re-enqueued by recovery.
     pub stale_after: TimeDelta,
     pub planner_page_size: usize,
+    /// Periods of a page read and decided at the same time.
+    pub planner_concurrency: usize,
     /// A barber whose planning failed is left alone for this long, doubled per further
     /// failure up to `planning_backoff_max`, while everybody else is planned.
     pub planning_backoff: TimeDelta,

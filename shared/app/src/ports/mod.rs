@@ -8,6 +8,7 @@ pub mod notifier;
 pub mod onboarding;
 pub mod queue;
 pub mod rail;
+pub mod shard_queue;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -20,6 +21,7 @@ pub use notifier::{
 pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+pub use shard_queue::{ShardPlan, ShardQueue};
 pub use store::{
     AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
     Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox,

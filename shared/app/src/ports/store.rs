@@ -12,6 +12,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use futures::{StreamExt, TryStreamExt};
 use payout_core::deduction::DeductionLine;
 use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -20,7 +21,7 @@ use payout_core::money::Currency;
 use payout_core::payout::{AuditEvent, Payout};
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ports::{Notification, PendingNotification, SentNotification};
 
@@ -140,7 +141,7 @@ impl DueSchedule {
 }
 
 /// Where a page of due schedules ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DueCursor {
     pub next_run_at: DateTime<Utc>,
     pub barber_id: BarberId,
@@ -247,6 +248,17 @@ pub trait ScheduleStore: Send + Sync {
     /// `cursor`; a record that cannot be decoded is reported in its place, not as an error.
     async fn due_schedules(
         &self,
+        now: DateTime<Utc>,
+        cursor: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<DueSchedule>, StoreError>;
+    /// How many shards the due index is kept in. Each can be planned apart from the others
+    /// (on AWS, by an invocation of its own) through `due_schedules_in_shard`.
+    fn due_shards(&self) -> u32;
+    /// `due_schedules` of one shard, `0..due_shards()` (a shard past the last has none).
+    async fn due_schedules_in_shard(
+        &self,
+        shard: u32,
         now: DateTime<Utc>,
         cursor: Option<&DueCursor>,
         limit: usize,
@@ -401,8 +413,13 @@ pub struct PeriodWrite {
     pub advance_notice: Option<(AdvanceNotice, DateTime<Utc>)>,
 }
 
+/// Members of a page the default `close_periods` writes at the same time.
+pub const PERIODS_AT_ONCE: usize = 16;
+
 /// The planner's writes for a page of due schedules, one commit where the adapter can make it
-/// one; the default takes them one by one, as the single steps do.
+/// one. The default takes each member by itself, as the single steps do, [`PERIODS_AT_ONCE`]
+/// members at a time: they are different barbers, so their order does not matter, and a store
+/// with a round trip per write (DynamoDB) would otherwise spend a page's time waiting.
 #[async_trait]
 pub trait PeriodBatches: ScheduleStore + PayoutStore {
     /// Closes each period, all of a member's close or none of it: `Created` where it closed,
@@ -414,23 +431,28 @@ pub trait PeriodBatches: ScheduleStore + PayoutStore {
         &self,
         periods: &[PeriodWrite],
     ) -> Result<Vec<CreateOutcome>, StoreError> {
-        let mut outcomes = Vec::with_capacity(periods.len());
-        for period in periods {
-            if let Some((notice, notice_at)) = &period.advance_notice {
-                self.mark_advance_notice(notice, *notice_at).await?;
-            }
-            outcomes.push(match &period.close {
-                PeriodClose::Create(creation) => self.create_payout(creation).await?,
-                PeriodClose::Advance { barber, from, to } => {
-                    if self.advance_schedule(barber, *from, *to).await? {
-                        CreateOutcome::Created
-                    } else {
-                        CreateOutcome::AlreadyExists
+        let closes: Vec<_> = periods
+            .iter()
+            .map(|period| async move {
+                if let Some((notice, notice_at)) = &period.advance_notice {
+                    self.mark_advance_notice(notice, *notice_at).await?;
+                }
+                match &period.close {
+                    PeriodClose::Create(creation) => self.create_payout(creation).await,
+                    PeriodClose::Advance { barber, from, to } => {
+                        Ok(if self.advance_schedule(barber, *from, *to).await? {
+                            CreateOutcome::Created
+                        } else {
+                            CreateOutcome::AlreadyExists
+                        })
                     }
                 }
-            });
-        }
-        Ok(outcomes)
+            })
+            .collect();
+        futures::stream::iter(closes)
+            .buffered(PERIODS_AT_ONCE)
+            .try_collect()
+            .await
     }
 }
 

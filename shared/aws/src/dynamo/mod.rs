@@ -27,6 +27,7 @@ mod outbox;
 mod payouts;
 mod records;
 mod schedules;
+pub use schedules::DUE_SHARDS;
 pub mod table;
 
 use async_trait::async_trait;
@@ -268,7 +269,22 @@ impl ScheduleStore for DynamoStore {
         cursor: Option<&DueCursor>,
         limit: usize,
     ) -> Result<Vec<DueSchedule>, StoreError> {
-        schedules::due(self, now, cursor, limit).await
+        schedules::due(self, schedules::all_shards(), now, cursor, limit).await
+    }
+
+    fn due_shards(&self) -> u32 {
+        schedules::DUE_SHARDS
+    }
+
+    async fn due_schedules_in_shard(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        cursor: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<DueSchedule>, StoreError> {
+        let shards = (shard < schedules::DUE_SHARDS).then_some(shard);
+        schedules::due(self, shards.into_iter(), now, cursor, limit).await
     }
 
     async fn advance_schedule(

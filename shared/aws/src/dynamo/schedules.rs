@@ -13,8 +13,17 @@ use super::item::{
 };
 use super::records::put_if;
 
-/// Due-index partitions; the planner reads all of them and merges.
-pub const DUE_SHARDS: u64 = 4;
+/// Due-index partitions. The planner's tick sends one message per shard, and each is planned
+/// by an invocation of its own; reads of the whole index query every shard at once and merge.
+/// 32 keeps each partition's index writes on a Friday (a million schedules advanced in a few
+/// minutes) well under DynamoDB's 1,000 writes a second per partition key. Raising it is safe:
+/// an item stays in its old shard until next written, and every shard below the count is read.
+pub const DUE_SHARDS: u32 = 32;
+
+/// Every shard of the due index.
+pub fn all_shards() -> std::ops::Range<u32> {
+    0..DUE_SHARDS
+}
 
 fn shard(barber: &BarberId) -> u64 {
     barber
@@ -23,7 +32,7 @@ fn shard(barber: &BarberId) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         })
-        % DUE_SHARDS
+        % u64::from(DUE_SHARDS)
 }
 
 pub fn schedule_key(barber: &BarberId) -> Item {
@@ -96,32 +105,33 @@ pub async fn get(
         .transpose()
 }
 
-/// Up to `limit` items of each shard of `prefix` whose index key lies in `low..=high`.
+/// Up to `limit` items of each of `shards` of `prefix` whose index key lies in `low..=high`,
+/// the shards queried at the same time.
 async fn due_in_shards(
     store: &DynamoStore,
+    shards: impl Iterator<Item = u32>,
     prefix: &str,
     low: &str,
     high: &str,
     limit: usize,
 ) -> Result<Vec<Item>, StoreError> {
-    let mut due = Vec::new();
-    for shard in 0..DUE_SHARDS {
-        due.extend(
-            store
-                .query(
-                    Some(super::table::GSI1),
-                    "gsi1pk = :shard AND gsi1sk BETWEEN :low AND :high",
-                    item([
-                        (":shard", s(format!("{prefix}#{shard}"))),
-                        (":low", s(low)),
-                        (":high", s(high)),
-                    ]),
-                    Some(limit),
-                )
-                .await?,
-        );
-    }
-    Ok(due)
+    let queries = shards.map(|shard| {
+        store.query(
+            Some(super::table::GSI1),
+            "gsi1pk = :shard AND gsi1sk BETWEEN :low AND :high",
+            item([
+                (":shard", s(format!("{prefix}#{shard}"))),
+                (":low", s(low)),
+                (":high", s(high)),
+            ]),
+            Some(limit),
+        )
+    });
+    Ok(futures::future::try_join_all(queries)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 // Ids use [A-Za-z0-9._-], all below `~` and above `!`, and keys may not be empty: these bounds
@@ -132,8 +142,10 @@ fn highest_key_at(now: DateTime<Utc>) -> String {
     format!("{}#~", time_key(now))
 }
 
+/// The due schedules of `shards`, merged in (next run, barber) order.
 pub async fn due(
     store: &DynamoStore,
+    shards: impl Iterator<Item = u32>,
     now: DateTime<Utc>,
     cursor: Option<&DueCursor>,
     limit: usize,
@@ -142,7 +154,7 @@ pub async fn due(
         Some(c) => format!("{}!", due_key(c.next_run_at, &c.barber_id)),
         None => LOWEST_KEY.to_string(),
     };
-    let mut due = due_in_shards(store, "DUE", &low, &highest_key_at(now), limit)
+    let mut due = due_in_shards(store, shards, "DUE", &low, &highest_key_at(now), limit)
         .await?
         .iter()
         .map(due_from_item)
@@ -250,19 +262,26 @@ pub async fn due_notices(
     now: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<AdvanceNotice>, StoreError> {
-    let mut due = due_in_shards(store, "NOTICE", LOWEST_KEY, &highest_key_at(now), limit)
-        .await?
-        .iter()
-        .map(|record| {
-            Ok((
-                get_s(record, "gsi1sk")?.to_string(),
-                AdvanceNotice {
-                    barber_id: BarberId::parse(get_s(record, "barber_id")?).map_err(corrupt)?,
-                    cutoff: get_time(record, "cutoff")?,
-                },
-            ))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut due = due_in_shards(
+        store,
+        all_shards(),
+        "NOTICE",
+        LOWEST_KEY,
+        &highest_key_at(now),
+        limit,
+    )
+    .await?
+    .iter()
+    .map(|record| {
+        Ok((
+            get_s(record, "gsi1sk")?.to_string(),
+            AdvanceNotice {
+                barber_id: BarberId::parse(get_s(record, "barber_id")?).map_err(corrupt)?,
+                cutoff: get_time(record, "cutoff")?,
+            },
+        ))
+    })
+    .collect::<Result<Vec<_>, StoreError>>()?;
     due.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(due
         .into_iter()

@@ -59,12 +59,15 @@ thread_local! {
 /// Gives the scheduler a chance to run another task.
 pub async fn yield_now() {
     let mut yielded = false;
-    std::future::poll_fn(|_| {
+    std::future::poll_fn(|cx| {
         if yielded {
             Poll::Ready(())
         } else {
             yielded = true;
             YIELDED.set(true);
+            // Ready to go on at once: a combinator that polls only what was woken (the
+            // planner's page of concurrent reads) polls it again.
+            cx.waker().wake_by_ref();
             Poll::Pending
         }
     })

@@ -122,6 +122,17 @@ delegate_with_yield_points! {
             after: Option<&BarberId>,
             limit: usize,
         ) -> Result<Vec<PayoutSchedule>, StoreError>;
+        fn due_schedules_in_shard(
+            shard: u32,
+            now: DateTime<Utc>,
+            cursor: Option<&DueCursor>,
+            limit: usize,
+        ) -> Result<Vec<DueSchedule>, StoreError>;
+    }
+    custom {
+        fn due_shards(&self) -> u32 {
+            self.inner.due_shards()
+        }
     }
 }
 

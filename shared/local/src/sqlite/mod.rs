@@ -354,6 +354,25 @@ impl ScheduleStore for SqliteStore {
         self.blocking(|conn| schedules::due(conn, now, cursor, limit))
     }
 
+    /// One process plans the whole index; it is not sharded.
+    fn due_shards(&self) -> u32 {
+        1
+    }
+
+    async fn due_schedules_in_shard(
+        &self,
+        shard: u32,
+        now: DateTime<Utc>,
+        cursor: Option<&DueCursor>,
+        limit: usize,
+    ) -> Result<Vec<DueSchedule>, StoreError> {
+        if shard == 0 {
+            self.due_schedules(now, cursor, limit).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
+
     async fn advance_schedule(
         &self,
         barber: &BarberId,

@@ -1,0 +1,201 @@
+//! A counting proxy on 127.0.0.1 in front of an AWS emulator: every request is forwarded, and
+//! counted by service and operation with the DynamoDB capacity units it used (reported, or
+//! estimated where the emulator reports none). It can add a latency per request, so that work
+//! whose time is round trips (the planner's) is timed as a region would serve it rather than as
+//! a local emulator does.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use parking_lot::Mutex;
+use serde_json::Value;
+
+#[derive(Default, Clone, Copy)]
+pub struct Tally {
+    pub requests: u64,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
+impl Tally {
+    pub fn add(&mut self, other: &Tally) {
+        self.requests += other.requests;
+        self.read_units += other.read_units;
+        self.write_units += other.write_units;
+    }
+}
+
+/// What went through the proxy, by (service, operation).
+#[derive(Clone, Default)]
+pub struct Counter {
+    pub by_service: Arc<Mutex<BTreeMap<(String, String), Tally>>>,
+}
+
+impl Counter {
+    /// Everything counted so far.
+    pub fn total(&self) -> Tally {
+        let mut total = Tally::default();
+        self.by_service.lock().values().for_each(|t| total.add(t));
+        total
+    }
+}
+
+/// The round trip to add to a request, by (service, operation).
+pub type Latency = fn(&str, &str) -> Duration;
+
+struct Proxy {
+    upstream: String,
+    client: reqwest::Client,
+    counter: Counter,
+    latency: Option<Latency>,
+}
+
+/// Which service and operation a request is: the JSON protocols name it in `X-Amz-Target`,
+/// SNS's query protocol in the `Action` form field.
+fn operation(headers: &HeaderMap, body: &[u8]) -> (String, String) {
+    if let Some(target) = headers.get("x-amz-target").and_then(|v| v.to_str().ok()) {
+        let (service, op) = target.split_once('.').unwrap_or((target, ""));
+        let service = if service.starts_with("DynamoDB") {
+            "DynamoDB"
+        } else if service.starts_with("AmazonSQS") {
+            "SQS"
+        } else {
+            service
+        };
+        return (service.to_string(), op.to_string());
+    }
+    let form = String::from_utf8_lossy(body);
+    let action = form
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("Action="))
+        .unwrap_or("unknown");
+    ("SNS".to_string(), action.to_string())
+}
+
+/// Capacity units of a DynamoDB response that reports them (the proxy asks for them); a
+/// total without a read/write split is a read's for the reading operations.
+fn consumed(op: &str, response: &Value) -> (f64, f64) {
+    let reads_only = matches!(
+        op,
+        "GetItem" | "BatchGetItem" | "Query" | "Scan" | "TransactGetItems"
+    );
+    let entries: Vec<&Value> = match response.get("ConsumedCapacity") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(item @ Value::Object(_)) => vec![item],
+        _ => Vec::new(),
+    };
+    entries.iter().fold((0.0, 0.0), |(read, write), entry| {
+        let total = entry["CapacityUnits"].as_f64().unwrap_or_default();
+        let reads = entry["ReadCapacityUnits"].as_f64();
+        let writes = entry["WriteCapacityUnits"].as_f64();
+        match (reads, writes) {
+            (None, None) if reads_only => (read + total, write),
+            (None, None) => (read, write + total),
+            (r, w) => (read + r.unwrap_or_default(), write + w.unwrap_or_default()),
+        }
+    })
+}
+
+/// Units when the emulator reports none: one per item written (two in a transaction), half a
+/// read unit per eventually consistent read request, one per consistent one.
+fn estimated(op: &str, request: &Value) -> (f64, f64) {
+    match op {
+        "PutItem" | "UpdateItem" | "DeleteItem" => (0.0, 1.0),
+        "TransactWriteItems" => (
+            0.0,
+            2.0 * request["TransactItems"].as_array().map_or(0, Vec::len) as f64,
+        ),
+        "BatchWriteItem" => (
+            0.0,
+            request["RequestItems"].as_object().map_or(0, |tables| {
+                tables
+                    .values()
+                    .filter_map(Value::as_array)
+                    .map(Vec::len)
+                    .sum()
+            }) as f64,
+        ),
+        _ if request["ConsistentRead"].as_bool() == Some(true) => (1.0, 0.0),
+        _ => (0.5, 0.0),
+    }
+}
+
+async fn forward(
+    State(proxy): State<Arc<Proxy>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, HeaderMap, Bytes), StatusCode> {
+    let (service, op) = operation(&headers, &body);
+    if let Some(latency) = proxy.latency {
+        tokio::time::sleep(latency(&service, &op)).await;
+    }
+    let request_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut forwarded = proxy
+        .client
+        .request(method, format!("{}{path}", proxy.upstream))
+        .body(body.clone());
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            forwarded = forwarded.header(name, value);
+        }
+    }
+    let response = forwarded
+        .send()
+        .await
+        .map_err(|_| StatusCode::BAD_GATEWAY)?;
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::OK);
+    let mut out_headers = HeaderMap::new();
+    for (name, value) in response.headers() {
+        if name != "content-length" && name != "transfer-encoding" {
+            out_headers.insert(name.clone(), value.clone());
+        }
+    }
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|_| StatusCode::BAD_GATEWAY)?;
+    let (mut read, mut write) = (0.0, 0.0);
+    if service == "DynamoDB" {
+        let reported = consumed(&op, &serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+        let estimate = estimated(&op, &request_json);
+        // moto reports nothing for most operations, and one unit for a whole BatchWriteItem
+        // whatever it writes: no fewer write units than items written are counted.
+        (read, write) = if reported == (0.0, 0.0) {
+            estimate
+        } else {
+            (reported.0, reported.1.max(estimate.1))
+        };
+    }
+    let mut tallies = proxy.counter.by_service.lock();
+    let tally = tallies.entry((service, op)).or_default();
+    tally.requests += 1;
+    tally.read_units += read;
+    tally.write_units += write;
+    Ok((status, out_headers, bytes))
+}
+
+/// Starts the proxy in front of `upstream`; returns its endpoint.
+pub async fn start_proxy(
+    upstream: String,
+    counter: Counter,
+    latency: Option<Latency>,
+) -> anyhow::Result<String> {
+    let proxy = Arc::new(Proxy {
+        upstream,
+        client: reqwest::Client::new(),
+        counter,
+        latency,
+    });
+    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(format!("http://{addr}"))
+}
