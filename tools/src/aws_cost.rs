@@ -46,17 +46,18 @@ mod prices {
 const LAMBDA_GB: f64 = 0.25;
 const EARNINGS_PER_BARBER: usize = 5;
 
+/// Barber `index`'s id.
+pub fn barber_id(index: usize) -> anyhow::Result<BarberId> {
+    Ok(BarberId::parse(format!("cost-{index:05}"))?)
+}
+
 fn schedule(index: usize, cutoff: DateTime<Utc>) -> anyhow::Result<PayoutSchedule> {
     let calendar = Calendar {
         frequency: Frequency::Daily,
         time_zone: chrono_tz::Tz::UTC,
         local_time: cutoff.time(),
     };
-    Ok(bench_schedule(
-        BarberId::parse(format!("cost-{index:05}"))?,
-        calendar,
-        cutoff,
-    ))
+    Ok(bench_schedule(barber_id(index)?, calendar, cutoff))
 }
 
 /// A cut-off off-peak, so no job is deferred, and in the past, so every SQS delay is zero.

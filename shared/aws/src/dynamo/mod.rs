@@ -27,7 +27,7 @@ mod outbox;
 mod payouts;
 mod records;
 mod schedules;
-pub use schedules::DUE_SHARDS;
+pub use schedules::{DUE_SHARDS, due_shard_of};
 pub mod table;
 
 use async_trait::async_trait;

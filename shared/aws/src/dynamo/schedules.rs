@@ -25,14 +25,15 @@ pub fn all_shards() -> std::ops::Range<u32> {
     0..DUE_SHARDS
 }
 
-fn shard(barber: &BarberId) -> u64 {
-    barber
+/// The due-index shard of a barber's schedule (and of its pending notice).
+pub fn due_shard_of(barber: &BarberId) -> u32 {
+    let hash = barber
         .as_str()
         .bytes()
         .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-        % u64::from(DUE_SHARDS)
+        });
+    u32::try_from(hash % u64::from(DUE_SHARDS)).unwrap_or(0)
 }
 
 pub fn schedule_key(barber: &BarberId) -> Item {
@@ -84,7 +85,10 @@ fn record(schedule: &PayoutSchedule) -> Result<Item, StoreError> {
     ]));
     if schedule.state == ScheduleState::Active {
         record.extend(item([
-            ("gsi1pk", s(format!("DUE#{}", shard(&schedule.barber_id)))),
+            (
+                "gsi1pk",
+                s(format!("DUE#{}", due_shard_of(&schedule.barber_id))),
+            ),
             (
                 "gsi1sk",
                 s(due_key(schedule.next_run_at, &schedule.barber_id)),
@@ -251,7 +255,7 @@ pub async fn mark_notice(
     record.extend(item([
         ("barber_id", s(barber.as_str())),
         ("cutoff", micros(notice.cutoff)),
-        ("gsi1pk", s(format!("NOTICE#{}", shard(barber)))),
+        ("gsi1pk", s(format!("NOTICE#{}", due_shard_of(barber)))),
         ("gsi1sk", s(due_key(notice_at, barber))),
     ]));
     store.put(record).await
