@@ -106,7 +106,7 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
     // each is planned by an invocation of its own.
     let shard_queue_url = create_shard_queue(&aws_sdk_sqs::Client::new(&sdk), &names).await?;
     let (mut runtime, counter, counted) =
-        counted_runtime(endpoint, &resources, &shard_queue_url, None).await?;
+        counted_runtime(endpoint, &resources, &shard_queue_url).await?;
     // Payout events go to a bus, as in a deployment with `EventBusName` set: the outbox's
     // reads and marks are part of a payout's cost.
     runtime.events = Some(Arc::new(EventBridgePublisher::new(

@@ -1,12 +1,9 @@
 //! A counting proxy on 127.0.0.1 in front of an AWS emulator: every request is forwarded, and
 //! counted by service and operation with the DynamoDB capacity units it used (reported, or
-//! estimated where the emulator reports none). It can add a latency per request, so that work
-//! whose time is round trips (the planner's) is timed as a region would serve it rather than as
-//! a local emulator does.
+//! estimated where the emulator reports none).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -44,14 +41,10 @@ impl Counter {
     }
 }
 
-/// The round trip to add to a request, by (service, operation).
-pub type Latency = fn(&str, &str) -> Duration;
-
 struct Proxy {
     upstream: String,
     client: reqwest::Client,
     counter: Counter,
-    latency: Option<Latency>,
 }
 
 /// Which service and operation a request is: the JSON protocols name it in `X-Amz-Target`,
@@ -132,9 +125,6 @@ async fn forward(
     body: Bytes,
 ) -> Result<(StatusCode, HeaderMap, Bytes), StatusCode> {
     let (service, op) = operation(&headers, &body);
-    if let Some(latency) = proxy.latency {
-        tokio::time::sleep(latency(&service, &op)).await;
-    }
     let request_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut forwarded = proxy
@@ -182,16 +172,11 @@ async fn forward(
 }
 
 /// Starts the proxy in front of `upstream`; returns its endpoint.
-pub async fn start_proxy(
-    upstream: String,
-    counter: Counter,
-    latency: Option<Latency>,
-) -> anyhow::Result<String> {
+pub async fn start_proxy(upstream: String, counter: Counter) -> anyhow::Result<String> {
     let proxy = Arc::new(Proxy {
         upstream,
         client: reqwest::Client::new(),
         counter,
-        latency,
     });
     let app = axum::Router::new().fallback(forward).with_state(proxy);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -2,7 +2,9 @@
 //! AWS). Barbers due at the same cut-off are seeded, all in one shard; the tick handler sends
 //! the due index's shards to a shard queue; each shard message is then handed to the shard handler as the
 //! queue's event source does (a batch of one), one invocation at a time, every AWS request
-//! going through the counting proxy with a region's round trip added to it.
+//! going through the counting proxy. An invocation's rate on AWS is modelled from the requests
+//! a schedule makes and a region's round trip for each (moto's own time is no guide: it copies
+//! a table for each transaction).
 //!
 //! On AWS the shards' invocations run at the same time and share nothing but the table's
 //! throughput, so a million due schedules take the longest of: one shard's share at one
@@ -27,7 +29,7 @@ use payout_aws::stack::{StackNames, create_stack};
 use payout_local::{FailurePlan, SimulatedRail};
 
 use crate::aws_cost::{barber_id, seed_due_barber, yesterday_off_peak};
-use crate::aws_proxy::{Counter, Latency, Tally, start_proxy};
+use crate::aws_proxy::{Counter, Tally, start_proxy};
 
 /// The planner's timeout in the SAM template.
 const PLANNER_TIMEOUT: Duration = Duration::from_secs(300);
@@ -42,7 +44,7 @@ const PARTITION_WRITE_UNITS_PER_SECOND: f64 = 1_000.0;
 /// next run (a delete and a put on the index).
 const INDEX_WRITES_PER_SCHEDULE: f64 = 2.0;
 
-/// A region's round trip, as assumed here (AWS publishes no latency figures beyond DynamoDB's
+/// A region's round trip, as assumed by the model (AWS publishes no latency figures beyond DynamoDB's
 /// "single-digit milliseconds"): the upper end of that for single-item requests and queries,
 /// more for batches and transactions (a transaction is two phases), SQS a little slower.
 fn region_latency(service: &str, op: &str) -> Duration {
@@ -69,7 +71,7 @@ pub async fn create_shard_queue(
         .unwrap_or_default())
 }
 
-/// A runtime whose every AWS request goes through a counting proxy (with `latency` added), paying
+/// A runtime whose every AWS request goes through a counting proxy, paying
 /// through a simulated rail, its planner's tick sending the due index's shards to
 /// `shard_queue_url` as deployed; with the proxy's counter and the SDK configuration that goes
 /// through it.
@@ -77,10 +79,9 @@ pub async fn counted_runtime(
     endpoint: String,
     resources: &Resources,
     shard_queue_url: &str,
-    latency: Option<Latency>,
 ) -> anyhow::Result<(AwsRuntime, Counter, SdkConfig)> {
     let counter = Counter::default();
-    let proxy = start_proxy(endpoint, counter.clone(), latency).await?;
+    let proxy = start_proxy(endpoint, counter.clone()).await?;
     let counted = aws_config::from_env().endpoint_url(&proxy).load().await;
     let mut runtime = AwsRuntime::new(
         &counted,
@@ -161,8 +162,7 @@ pub async fn fanout(schedules: usize) -> anyhow::Result<()> {
         seeded.elapsed().as_secs_f64()
     );
 
-    let (runtime, counter, _) =
-        counted_runtime(endpoint, &resources, &plan_queue_url, Some(region_latency)).await?;
+    let (runtime, counter, _) = counted_runtime(endpoint, &resources, &plan_queue_url).await?;
 
     let started = Instant::now();
     let now = cutoff + TimeDelta::minutes(1);
@@ -183,24 +183,34 @@ pub async fn fanout(schedules: usize) -> anyhow::Result<()> {
     let shards = counter.by_service.lock().clone();
     let planning_seconds: f64 = invocation_seconds.iter().sum();
     let slowest = invocation_seconds.iter().copied().fold(0.0, f64::max);
-    // The 31 empty shards' invocations run beside shard 0's on AWS: its time is the slowest.
-    let rate = schedules as f64 / slowest;
+    let per = |value: f64| value / schedules as f64;
+    // A schedule's requests one after another at a region's round trips, and the planner's
+    // periods at once: a page's reads and its closes each go that many at a time.
+    let in_sequence: f64 = shards
+        .iter()
+        .map(|((service, op), tally)| {
+            per(tally.requests as f64) * region_latency(service, op).as_secs_f64()
+        })
+        .sum();
+    let at_once = runtime.services.config.planner_concurrency;
+    let rate = at_once as f64 / in_sequence;
     println!(
         "\ntick: {} shards sent in {tick_seconds:.2} s ({} requests)",
         tick.shards_sent, tick_tally.requests
     );
     println!(
-        "shard invocations: {invocations} ({} shards), {planning_seconds:.1} s in all, slowest {slowest:.2} s",
-        DUE_SHARDS
+        "shard invocations: {invocations}, {planning_seconds:.1} s in all on the emulator, shard 0's \
+         {slowest:.1} s (moto copies a table for each transaction: its time, not a region's)"
     );
     println!(
-        "shard 0's invocation plans {rate:.0} schedules a second (every request + its round trip)"
+        "a schedule's requests in sequence at a region's round trips: {:.1} ms; {at_once} at once: \
+         an invocation plans {rate:.0} schedules a second",
+        in_sequence * 1000.0
     );
     println!(
         "\n  {:<10} {:<24} {:>14} {:>14}",
         "service", "operation", "req/schedule", "WRU/schedule"
     );
-    let per = |value: f64| value / schedules as f64;
     let mut all = Tally::default();
     for ((service, op), tally) in &shards {
         println!(
@@ -225,7 +235,7 @@ pub async fn fanout(schedules: usize) -> anyhow::Result<()> {
     let planned_in = invocations_bound.max(table_bound).max(partition_bound);
     println!("\na million due schedules in one tick, projected:");
     println!(
-        "  {per_shard:.0} per shard at {rate:.0}/s:            {invocations_bound:>7.0} s (each invocation stops {} s before its deadline and sends the rest of its shard on)",
+        "  {per_shard:.0} per shard at {rate:.0}/s:           {invocations_bound:>7.0} s (an invocation stops {} s before its deadline and sends the rest of its shard on)",
         PLANNER_MARGIN.as_secs()
     );
     println!(
