@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use aws_lambda_events::event::sqs::SqsEvent;
 use chrono::{TimeDelta, Utc, Weekday};
 use payout_app::ingest::ingest_earnings;
+use payout_app::payout_actions::manual_payout;
 use payout_aws::DynamoStore;
 use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
 use payout_aws::stack::{StackNames, create_stack};
@@ -185,6 +186,51 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
         assert_eq!(notice.channel, "email");
         assert!(!notice.barber_id.is_empty());
     }
+}
+
+/// An operator's payout goes in the urgent lane, and an executor invoked for the bulk's batch
+/// pays it before its own jobs: on a Friday it never waits behind the scheduled payouts.
+#[tokio::test]
+async fn an_executor_pays_the_urgent_lane_before_its_own_batch() {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let resources = create_stack(&sdk, &StackNames::with_prefix("lanes"), None)
+        .await
+        .unwrap();
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let rail = Arc::new(SimulatedRail::default());
+    let runtime = AwsRuntime::new(&sdk, &resources, rail.clone(), "executor");
+    let p = &runtime.services;
+    let now = Utc::now();
+    for barber in ["bulk-1", "bulk-2", "bulk-3"] {
+        let mut schedule = World::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(8));
+        schedule.next_run_at = now - TimeDelta::minutes(1);
+        p.store.put_schedule(&schedule).await.unwrap();
+        let earning = World::earning(barber, 0, "60.00", now - TimeDelta::hours(2));
+        ingest_earnings(p.store.as_ref(), &[earning]).await.unwrap();
+    }
+    let report = handle_schedule_tick(&runtime, now, Instant::now() + Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(report.jobs_enqueued, 3);
+    let operator_pays = World::open_barber(p, "urgent", Some("80.00"), now).await;
+    manual_payout(p, &operator_pays, "end of day", "operator", now)
+        .await
+        .unwrap();
+
+    let urgent_lane = resources.urgent_queue_url.as_ref().unwrap();
+    let (received, failed) = invoke_executor(&runtime, &sqs, &resources.queue_url).await;
+    assert_eq!((received, failed), (3, 0), "the bulk's batch");
+    let paid: Vec<String> = rail
+        .transfers()
+        .iter()
+        .map(|transfer| transfer.barber_id.to_string())
+        .collect();
+    assert_eq!(paid.len(), 4, "{paid:?}");
+    assert_eq!(paid[0], "urgent", "the urgent lane first: {paid:?}");
+    let (left, _) = invoke_executor(&runtime, &sqs, urgent_lane).await;
+    assert_eq!(left, 0, "the urgent job was deleted once paid");
+    assert_eq!(rail.duplicate_payments(), 0);
 }
 
 #[tokio::test]

@@ -58,24 +58,37 @@ fn template_environment(
     intake: &Intake,
     plan_queue_url: &str,
 ) -> Vec<(String, String)> {
+    let reference = |name: &str| -> String {
+        match name {
+            "PayoutTable" => resources.table.clone(),
+            "JobQueue" => resources.queue_url.clone(),
+            "UrgentJobQueue" => resources.urgent_queue_url.clone().unwrap(),
+            "JobDeadLetterQueue" => resources.dead_letter_url.clone(),
+            "NotificationTopic" => resources.topic_arn.clone(),
+            "IntakeDeadLetterQueue" => intake.dead_letter_url.clone(),
+            "PlanQueue" => plan_queue_url.to_string(),
+            parameter => match &template["Parameters"][parameter]["Default"] {
+                Yaml::String(text) => text.clone(),
+                Yaml::Number(number) => number.to_string(),
+                _ => panic!("{function}: cannot resolve !Ref {parameter}"),
+            },
+        }
+    };
     let resolve = |value: &Yaml| -> String {
         match value {
             Yaml::String(text) => text.clone(),
             Yaml::Tagged(tagged) if tagged.tag == "Ref" => {
-                let name = tagged.value.as_str().unwrap();
-                match name {
-                    "PayoutTable" => resources.table.clone(),
-                    "JobQueue" => resources.queue_url.clone(),
-                    "JobDeadLetterQueue" => resources.dead_letter_url.clone(),
-                    "NotificationTopic" => resources.topic_arn.clone(),
-                    "IntakeDeadLetterQueue" => intake.dead_letter_url.clone(),
-                    "PlanQueue" => plan_queue_url.to_string(),
-                    parameter => match &template["Parameters"][parameter]["Default"] {
-                        Yaml::String(text) => text.clone(),
-                        Yaml::Number(number) => number.to_string(),
-                        _ => panic!("{function}: cannot resolve !Ref {parameter}"),
-                    },
+                reference(tagged.value.as_str().unwrap())
+            }
+            // `${Name}` replaced as !Ref Name would be.
+            Yaml::Tagged(tagged) if tagged.tag == "Sub" => {
+                let mut text = tagged.value.as_str().unwrap().to_string();
+                while let Some(start) = text.find("${") {
+                    let end = start + text[start..].find('}').unwrap();
+                    let value = reference(&text[start + 2..end]);
+                    text.replace_range(start..=end, &value);
                 }
+                text
             }
             other => panic!("{function}: unexpected environment value {other:?}"),
         }
@@ -129,8 +142,16 @@ struct Deployment {
     platform: Intake,
     sqs: aws_sdk_sqs::Client,
     resources: Resources,
-    queue_arn: String,
+    /// The job queue's lanes, the urgent one first.
+    lanes: [Lane; 2],
     plan_queue_url: String,
+}
+
+/// A lane of the job queue, with the event source the executor has on it.
+#[derive(Clone)]
+struct Lane {
+    url: String,
+    arn: String,
 }
 
 impl Deployment {
@@ -152,9 +173,29 @@ impl Deployment {
         gateway_response(self.api.invoke(event, API_TIMEOUT).await)
     }
 
-    /// Up to ten jobs waiting on the queue.
-    async fn receive(&self) -> Vec<aws_sdk_sqs::types::Message> {
-        self.receive_from(&self.resources.queue_url).await
+    /// Jobs waiting or in hand in either lane.
+    async fn jobs_left(&self) -> u64 {
+        let mut left = 0;
+        for lane in &self.lanes {
+            left += self.depth(&lane.url).await;
+        }
+        left
+    }
+
+    fn urgent_lane(&self) -> Lane {
+        self.lanes[0].clone()
+    }
+
+    /// Up to ten jobs waiting in one lane of the job queue, the urgent lane's first: the lane
+    /// and its messages.
+    async fn receive(&self) -> (Lane, Vec<aws_sdk_sqs::types::Message>) {
+        for lane in &self.lanes {
+            let messages = self.receive_from(&lane.url).await;
+            if !messages.is_empty() {
+                return (lane.clone(), messages);
+            }
+        }
+        (self.lanes[1].clone(), Vec::new())
     }
 
     /// Up to ten messages waiting on `queue_url`.
@@ -172,16 +213,17 @@ impl Deployment {
             .unwrap_or_default()
     }
 
-    /// Hands `messages` to the executor as the event source does, with `timeout` to run, and
-    /// deletes those it did not report as failed.
+    /// Hands `messages` to the executor as `lane`'s event source does, with `timeout` to run,
+    /// and deletes those it did not report as failed.
     async fn execute(
         &mut self,
+        lane: &Lane,
         messages: &[aws_sdk_sqs::types::Message],
         timeout: Duration,
     ) -> Value {
         let answer = self
             .executor
-            .invoke(sqs_batch(messages, &self.queue_arn), timeout)
+            .invoke(sqs_batch(messages, &lane.arn), timeout)
             .await
             .expect("the executor answers");
         let failed: Vec<&str> = answer["batchItemFailures"]
@@ -196,7 +238,7 @@ impl Deployment {
                 let _ = self
                     .sqs
                     .delete_message()
-                    .queue_url(&self.resources.queue_url)
+                    .queue_url(&lane.url)
                     .receipt_handle(message.receipt_handle().unwrap())
                     .send()
                     .await;
@@ -288,7 +330,14 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
     ])
     .await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_arn = queue_arn(&sqs, &resources.queue_url).await;
+    let mut lanes = Vec::new();
+    for url in [
+        resources.urgent_queue_url.clone().unwrap(),
+        resources.queue_url.clone(),
+    ] {
+        let arn = queue_arn(&sqs, &url).await;
+        lanes.push(Lane { url, arn });
+    }
     let aws = [
         ("AWS_REGION", "us-east-1".to_string()),
         ("AWS_DEFAULT_REGION", "us-east-1".to_string()),
@@ -328,7 +377,7 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
         platform,
         sqs,
         resources,
-        queue_arn,
+        lanes: lanes.try_into().ok().unwrap(),
         plan_queue_url,
     }
 }
@@ -504,14 +553,22 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
 
     // The first batch with 13 s left: the hung call is cut off in time to record it, and a
     // job behind it that no longer fits is handed back for redelivery, untouched.
-    let mut first = deployment.receive().await;
+    // An operator's payouts go in the urgent lane, which an executor of its own takes.
+    let urgent = deployment.urgent_lane();
+    let mut first = deployment.receive_from(&urgent.url).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     while first.len() < 2 && Instant::now() < deadline {
-        first.extend(deployment.receive().await);
+        first.extend(deployment.receive_from(&urgent.url).await);
     }
-    assert_eq!(first.len(), 2, "one job per manual payout");
+    assert_eq!(
+        first.len(),
+        2,
+        "one job per manual payout, in the urgent lane"
+    );
     let started = Instant::now();
-    let answer = deployment.execute(&first, Duration::from_secs(13)).await;
+    let answer = deployment
+        .execute(&urgent, &first, Duration::from_secs(13))
+        .await;
     assert!(
         started.elapsed() < Duration::from_secs(13),
         "answered before the deadline"
@@ -532,7 +589,7 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
         "{last}"
     );
     // SQS delivers at least once: the same batch again.
-    deployment.execute(&first, EXECUTOR_TIMEOUT).await;
+    deployment.execute(&urgent, &first, EXECUTOR_TIMEOUT).await;
 
     // The retries come back after their delay; run them until both barbers are paid.
     let settled = Instant::now() + Duration::from_secs(60);
@@ -546,9 +603,9 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
             Instant::now() < settled,
             "not settled: {standard} {instant}"
         );
-        let messages = deployment.receive().await;
+        let (lane, messages) = deployment.receive().await;
         if !messages.is_empty() {
-            deployment.execute(&messages, EXECUTOR_TIMEOUT).await;
+            deployment.execute(&lane, &messages, EXECUTOR_TIMEOUT).await;
         }
     }
 
@@ -606,17 +663,16 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
     }
     // The duplicates the redelivered batch made (its jobs were not due yet) come back and are
     // acknowledged: nothing stays queued, nothing is dead-lettered.
-    let queue_url = deployment.resources.queue_url.clone();
     let drained = Instant::now() + Duration::from_secs(30);
-    while deployment.depth(&queue_url).await > 0 && Instant::now() < drained {
-        let messages = deployment.receive().await;
+    while deployment.jobs_left().await > 0 && Instant::now() < drained {
+        let (lane, messages) = deployment.receive().await;
         if !messages.is_empty() {
-            deployment.execute(&messages, EXECUTOR_TIMEOUT).await;
+            deployment.execute(&lane, &messages, EXECUTOR_TIMEOUT).await;
         }
     }
     let dead_letter_url = deployment.resources.dead_letter_url.clone();
     assert_eq!(deployment.depth(&dead_letter_url).await, 0, "dead letters");
-    assert_eq!(deployment.depth(&queue_url).await, 0, "jobs left");
+    assert_eq!(deployment.jobs_left().await, 0, "jobs left");
 }
 
 /// A Friday's tick as AWS runs it. The tick sends one message per shard of the due index to the
@@ -677,7 +733,7 @@ async fn the_planners_tick_fans_out_and_each_shard_is_planned_by_invocations_of_
 
     let mut payouts = std::collections::BTreeSet::new();
     loop {
-        let jobs = deployment.receive().await;
+        let (_, jobs) = deployment.receive().await;
         if jobs.is_empty() {
             break;
         }

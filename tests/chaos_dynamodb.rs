@@ -63,11 +63,14 @@ async fn chaos_runs_on_dynamodb_and_sqs_break_no_invariant() {
             aws_sdk_dynamodb::Client::new(&sdk),
             &resources.table,
         ));
-        let queue = Arc::new(SqsQueue::new(
+        // As deployed, with the urgent lane: the operators' payouts and retries of the chaos
+        // runs go there.
+        let queue = SqsQueue::new(
             aws_sdk_sqs::Client::new(&sdk),
             &resources.queue_url,
             &resources.dead_letter_url,
-        ));
+        );
+        let queue = Arc::new(queue.with_urgent_lane(resources.urgent_queue_url.clone().unwrap()));
         let outcome = run_on(store, queue, seed, Sabotage::None, false, SQS_TICKS).await;
         assert!(
             outcome.violations.is_empty(),

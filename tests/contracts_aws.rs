@@ -27,15 +27,13 @@ async fn with_stack(test: impl AsyncFnOnce(&aws_config::SdkConfig, &Resources)) 
     test(&sdk, &resources).await;
 }
 
+/// The job queue as deployed, with its urgent lane.
 async fn with_queue(test: impl AsyncFnOnce(&dyn JobQueue)) {
     with_stack(async |sdk, resources| {
         let client = aws_sdk_sqs::Client::new(sdk);
-        test(&SqsQueue::new(
-            client,
-            &resources.queue_url,
-            &resources.dead_letter_url,
-        ))
-        .await;
+        let queue = SqsQueue::new(client, &resources.queue_url, &resources.dead_letter_url);
+        let urgent_lane = resources.urgent_queue_url.as_ref().unwrap();
+        test(&queue.with_urgent_lane(urgent_lane)).await;
     })
     .await;
 }

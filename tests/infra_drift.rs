@@ -69,15 +69,25 @@ fn the_table_keys_indexes_and_ttl_match() {
 #[test]
 fn the_queues_and_the_executor_timeout_match() {
     let t = template();
-    let queue = resource(&t, "JobQueue");
-    assert_eq!(
-        number(&queue["VisibilityTimeout"]),
-        u64::from(JOB_VISIBILITY_SECONDS)
-    );
-    assert_eq!(
-        number(&queue["RedrivePolicy"]["maxReceiveCount"]),
-        u64::from(MAX_RECEIVE_COUNT)
-    );
+    // The urgent lane is a second job queue, alike in all but its name.
+    for lane in ["JobQueue", "UrgentJobQueue"] {
+        let queue = resource(&t, lane);
+        assert_eq!(
+            number(&queue["VisibilityTimeout"]),
+            u64::from(JOB_VISIBILITY_SECONDS),
+            "{lane}"
+        );
+        assert_eq!(
+            number(&queue["RedrivePolicy"]["maxReceiveCount"]),
+            u64::from(MAX_RECEIVE_COUNT),
+            "{lane}"
+        );
+        assert!(
+            matches!(&queue["RedrivePolicy"]["deadLetterTargetArn"], Value::Tagged(tagged)
+                if tagged.tag == "GetAtt" && tagged.value.as_str() == Some("JobDeadLetterQueue.Arn")),
+            "{lane} dead-letters where the operators look"
+        );
+    }
     // `payouts serve`'s in-process queue dead-letters as the deployed one does.
     assert_eq!(QueueSection::default().max_receives, MAX_RECEIVE_COUNT);
     let dead_letters = resource(&t, "JobDeadLetterQueue");
@@ -92,8 +102,26 @@ fn the_queues_and_the_executor_timeout_match() {
     );
     const { assert!(JOB_VISIBILITY_SECONDS >= 6 * EXECUTOR_TIMEOUT_SECONDS) };
     const { assert!(MAX_RECEIVE_COUNT >= 5) };
-    let jobs = &executor["Events"]["Jobs"]["Properties"];
-    assert_eq!(jobs["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+    for (event, lane) in [("Jobs", "JobQueue"), ("UrgentJobs", "UrgentJobQueue")] {
+        let jobs = &executor["Events"][event]["Properties"];
+        assert_eq!(jobs["FunctionResponseTypes"][0], "ReportBatchItemFailures");
+        assert!(
+            matches!(&jobs["Queue"], Value::Tagged(tagged) if tagged.tag == "GetAtt"
+                && tagged.value.as_str() == Some(&format!("{lane}.Arn"))),
+            "{event}: {jobs:?}"
+        );
+    }
+    let variables = &t["Globals"]["Function"]["Environment"]["Variables"];
+    for (variable, lane) in [
+        ("JOB_QUEUE_URL", "JobQueue"),
+        ("URGENT_JOB_QUEUE_URL", "UrgentJobQueue"),
+    ] {
+        assert!(
+            matches!(&variables[variable], Value::Tagged(tagged)
+                if tagged.tag == "Ref" && tagged.value.as_str() == Some(lane)),
+            "{variable}"
+        );
+    }
 }
 
 /// The planner's tick sends one message per shard of the due index, and the shard queue's
@@ -231,22 +259,29 @@ fn the_executors_timeout_rail_timeout_lease_and_visibility_are_consistent() {
         "a killed executor's lock ({lease:?}) must lapse before its jobs are visible again \
          ({visibility:?})"
     );
-    let scaling = &resource(&t, "ExecutorFunction")["Events"]["Jobs"]["Properties"]["ScalingConfig"]
-        ["MaximumConcurrency"];
-    let parameter = match scaling {
-        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().unwrap(),
-        other => panic!("MaximumConcurrency should name a parameter: {other:?}"),
-    };
-    let default = number(&t["Parameters"][parameter]["Default"]);
+    // Each event source's executors at once name a parameter; together they share the rail's
+    // rate, each pacing itself to its share.
+    let executor = resource(&t, "ExecutorFunction");
+    let mut parameters = Vec::new();
+    for event in ["Jobs", "UrgentJobs"] {
+        let scaling =
+            &executor["Events"][event]["Properties"]["ScalingConfig"]["MaximumConcurrency"];
+        let parameter = match scaling {
+            Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str().unwrap(),
+            other => panic!("{event}'s MaximumConcurrency should name a parameter: {other:?}"),
+        };
+        let default = number(&t["Parameters"][parameter]["Default"]);
+        assert!(
+            (2..=20).contains(&default),
+            "{event}'s executors at once by default: {default}"
+        );
+        parameters.push(format!("${{{parameter}}}"));
+    }
+    let shares = &executor["Environment"]["Variables"]["RAIL_PACE_SHARES"];
+    let sum = parameters.join("+");
     assert!(
-        (2..=20).contains(&default),
-        "executors at once by default: {default}"
-    );
-    // The executors at once share the rail's rate: each paces itself to its share.
-    let shares = &resource(&t, "ExecutorFunction")["Environment"]["Variables"]["RAIL_PACE_SHARES"];
-    assert!(
-        matches!(shares, Value::Tagged(tagged) if tagged.tag == "Ref" && tagged.value.as_str() == Some(parameter)),
-        "RAIL_PACE_SHARES must be the executors' maximum concurrency ({parameter}): {shares:?}"
+        matches!(shares, Value::Tagged(tagged) if tagged.tag == "Sub" && tagged.value.as_str() == Some(sum.as_str())),
+        "RAIL_PACE_SHARES must add up every event source's maximum concurrency ({sum}): {shares:?}"
     );
 }
 

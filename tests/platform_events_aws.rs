@@ -301,7 +301,9 @@ async fn a_completed_payout_reaches_the_platform_once_through_partial_failures()
         );
     }
     // The executor pays both and publishes what it can: half its events fail.
-    let (received, failed) = invoke_executor(&runtime, &sqs, &resources.queue_url).await;
+    // An operator's payouts are in the urgent lane.
+    let urgent_lane = resources.urgent_queue_url.as_ref().unwrap();
+    let (received, failed) = invoke_executor(&runtime, &sqs, urgent_lane).await;
     assert_eq!((received, failed), (2, 0));
     assert!(
         !p.store.unpublished_events(10).await.unwrap().is_empty(),

@@ -4,7 +4,7 @@
 
 use aws_sdk_sqs::types::Message;
 use chrono::{DateTime, Utc};
-use payout_aws::event_source::receive_as_event_source;
+use payout_aws::event_source::{delete_handled, receive_as_event_source};
 use payout_aws::lambda::{AwsRuntime, handle_job_batch};
 use serde_json::{Value, json};
 
@@ -101,20 +101,6 @@ pub async fn invoke_executor(
         a_minute_from_now(),
     )
     .await;
-    let failed: Vec<&str> = response
-        .batch_item_failures
-        .iter()
-        .map(|f| f.item_identifier.as_str())
-        .collect();
-    for (id, handle) in &handles {
-        if !failed.contains(&id.as_str()) {
-            sqs.delete_message()
-                .queue_url(url)
-                .receipt_handle(handle)
-                .send()
-                .await
-                .unwrap();
-        }
-    }
-    (received, failed.len())
+    delete_handled(sqs, url, &handles, &response).await.unwrap();
+    (received, response.batch_item_failures.len())
 }

@@ -79,3 +79,35 @@ pub async fn a_job_for_later_waits_and_depth_counts(queue: &dyn JobQueue) {
     assert_eq!(later.len(), 1);
     assert_eq!(later[0].job.payout_id.as_str(), "po_later");
 }
+
+/// Among jobs ready at once an operator's goes first, whatever was sent before it, and its
+/// receipt acknowledges it as any other does.
+pub async fn an_urgent_job_is_delivered_first(queue: &dyn JobQueue) {
+    queue
+        .send(&[
+            job("po_bulk_1", TimeDelta::zero()),
+            job("po_bulk_2", TimeDelta::zero()),
+        ])
+        .await
+        .unwrap();
+    let urgent = PayoutJob {
+        priority: PayoutJob::URGENT,
+        ..job("po_urgent", TimeDelta::zero())
+    };
+    queue.send(&[urgent]).await.unwrap();
+    let first = queue.receive(Utc::now(), 1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].job.payout_id.as_str(), "po_urgent");
+    queue.ack(&first[0].receipt).await.unwrap();
+    let mut rest = Vec::new();
+    for _ in 0..3 {
+        for delivery in queue.receive(Utc::now(), 10).await.unwrap() {
+            queue.ack(&delivery.receipt).await.unwrap();
+            rest.push(delivery.job.payout_id.to_string());
+        }
+    }
+    rest.sort();
+    assert_eq!(rest, ["po_bulk_1", "po_bulk_2"]);
+    let depth = queue.depth(Utc::now()).await.unwrap();
+    assert_eq!((depth.waiting, depth.in_flight), (0, 0), "{depth:?}");
+}

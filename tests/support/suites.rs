@@ -55,6 +55,7 @@ macro_rules! queue_contract_suite {
             a_job_is_delivered_then_gone_once_acknowledged,
             a_deferred_job_comes_back_at_its_time,
             a_job_for_later_waits_and_depth_counts,
+            an_urgent_job_is_delivered_first,
         );
     };
 }

@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::ingest::ingest_earnings;
 use payout_app::schedule_change::save_schedule;
 use payout_aws::DynamoStore;
-use payout_aws::event_source::receive_as_event_source;
+use payout_aws::event_source::{delete_handled, receive_as_event_source};
 use payout_aws::eventbridge::EventBridgePublisher;
 use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
 use payout_aws::stack::{StackNames, create_stack};
@@ -127,39 +127,31 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
     let (planner_seconds, mut invocations) =
         plan_tick(&runtime, &sqs, &shard_queue_url, now).await?;
     let mut executor_seconds = 0.0;
+    // Both lanes' event sources, the urgent one's first (a bulk invocation looks there too).
+    let lanes: Vec<&str> = resources
+        .urgent_queue_url
+        .iter()
+        .map(String::as_str)
+        .chain([resources.queue_url.as_str()])
+        .collect();
     let mut empty_polls = 0;
     while empty_polls < 3 {
-        let (event, handles) = receive_as_event_source(&sqs, &resources.queue_url).await?;
-        if handles.is_empty() {
-            empty_polls += 1;
-            continue;
+        let mut received = 0;
+        for lane in &lanes {
+            let (event, handles) = receive_as_event_source(&sqs, lane).await?;
+            if handles.is_empty() {
+                continue;
+            }
+            received += handles.len();
+            let started = Instant::now();
+            let response =
+                handle_job_batch(&runtime, event, "cost", now, DateTime::<Utc>::MAX_UTC).await;
+            executor_seconds += started.elapsed().as_secs_f64();
+            invocations += 1;
+            delete_handled(&sqs, lane, &handles, &response).await?;
         }
-        let started = Instant::now();
-        let response =
-            handle_job_batch(&runtime, event, "cost", now, DateTime::<Utc>::MAX_UTC).await;
-        executor_seconds += started.elapsed().as_secs_f64();
-        invocations += 1;
-        let failed: Vec<&str> = response
-            .batch_item_failures
-            .iter()
-            .map(|f| f.item_identifier.as_str())
-            .collect();
-        let entries: Vec<_> = handles
-            .iter()
-            .filter(|(id, _)| !failed.contains(&id.as_str()))
-            .map(|(id, handle)| {
-                aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
-                    .id(id)
-                    .receipt_handle(handle)
-                    .build()
-            })
-            .collect::<Result<_, _>>()?;
-        if !entries.is_empty() {
-            sqs.delete_message_batch()
-                .queue_url(&resources.queue_url)
-                .set_entries(Some(entries))
-                .send()
-                .await?;
+        if received == 0 {
+            empty_polls += 1;
         }
     }
     let tick = idle_tick.values().fold(Tally::default(), |mut all, t| {

@@ -161,6 +161,10 @@ async fn one_start(binary: &Path) -> anyhow::Result<Sample> {
             ("TABLE_NAME", "payouts".into()),
             ("JOB_QUEUE_URL", format!("{endpoint}/000000000000/jobs")),
             (
+                "URGENT_JOB_QUEUE_URL",
+                format!("{endpoint}/000000000000/urgent-jobs"),
+            ),
+            (
                 "DEAD_LETTER_QUEUE_URL",
                 format!("{endpoint}/000000000000/jobs-dlq"),
             ),

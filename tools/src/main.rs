@@ -104,8 +104,13 @@ enum Command {
         /// Retryable failures per thousand transfers.
         #[arg(long, default_value_t = 20)]
         failures_per_mille: u64,
-        /// `sent-order` as SQS delivers (the deployment), `priority` as `serve`'s queue.
-        #[arg(long, value_enum, default_value_t = QueueArg::SentOrder)]
+        /// Executors started for the urgent lane alone (the template's
+        /// UrgentExecutorMaximumConcurrency), with `--queue lanes`.
+        #[arg(long, default_value_t = 2)]
+        urgent_executors: u32,
+        /// `lanes` as deployed (SQS with the urgent lane), `sent-order` as one SQS queue
+        /// delivers, `priority` as `serve`'s queue.
+        #[arg(long, value_enum, default_value_t = QueueArg::Lanes)]
         queue: QueueArg,
         #[arg(long, default_value_t = 17)]
         seed: u64,
@@ -130,6 +135,7 @@ enum AwsLocalAction {
 /// How the Friday simulation's job queue hands out ready jobs.
 #[derive(Clone, Copy, ValueEnum)]
 enum QueueArg {
+    Lanes,
     SentOrder,
     Priority,
 }
@@ -208,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Friday {
             barbers,
             executors,
+            urgent_executors,
             rate,
             provider_limit,
             failures_per_mille,
@@ -215,23 +222,32 @@ async fn main() -> anyhow::Result<()> {
             seed,
         } => {
             let base = FridayConfig::million();
-            let executors = NonZeroU32::new(executors).context("--executors: at least 1")?;
+            let queue = match queue {
+                QueueArg::Lanes => QueueKind::Lanes,
+                QueueArg::SentOrder => QueueKind::SentOrder,
+                QueueArg::Priority => QueueKind::Priority,
+            };
+            // Every executor running at once shares the rate (the template's RAIL_PACE_SHARES).
+            let shares = match queue {
+                QueueKind::Lanes => executors.saturating_add(urgent_executors),
+                QueueKind::SentOrder | QueueKind::Priority => executors,
+            };
             let config = FridayConfig {
                 barbers,
-                executors: executors.get(),
+                executors: NonZeroU32::new(executors)
+                    .context("--executors: at least 1")?
+                    .get(),
+                urgent_executors,
                 provider_limit: provider_limit.max(1),
                 pace: PaceSettings {
                     rate: PaceRate {
                         requests_per_second: NonZeroU32::new(rate).context("--rate: at least 1")?,
-                        shares: executors,
+                        shares: NonZeroU32::new(shares).context("--executors: at least 1")?,
                     },
                     ..base.pace
                 },
                 retryable_failures_per_mille: failures_per_mille.min(1000),
-                queue: match queue {
-                    QueueArg::SentOrder => QueueKind::SentOrder,
-                    QueueArg::Priority => QueueKind::Priority,
-                },
+                queue,
                 seed,
                 ..base
             };
@@ -257,6 +273,9 @@ async fn main() -> anyhow::Result<()> {
             println!("export AWS_ENDPOINT_URL={endpoint}");
             println!("export TABLE_NAME={}", resources.table);
             println!("export JOB_QUEUE_URL={}", resources.queue_url);
+            if let Some(url) = &resources.urgent_queue_url {
+                println!("export URGENT_JOB_QUEUE_URL={url}");
+            }
             println!("export DEAD_LETTER_QUEUE_URL={}", resources.dead_letter_url);
             println!("export TOPIC_ARN={}", resources.topic_arn);
             Ok(())

@@ -2,8 +2,8 @@
 //! tests drive the same code with recorded events.
 //!
 //! Functions are configured by environment (set by the SAM template): `TABLE_NAME`,
-//! `JOB_QUEUE_URL`, `DEAD_LETTER_QUEUE_URL`, `TOPIC_ARN`, for the planner `PLAN_QUEUE_URL`,
-//! and for the API `JWT_SECRET`.
+//! `JOB_QUEUE_URL`, `URGENT_JOB_QUEUE_URL` (optional), `DEAD_LETTER_QUEUE_URL`, `TOPIC_ARN`,
+//! for the planner `PLAN_QUEUE_URL`, and for the API `JWT_SECRET`.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -28,6 +28,7 @@ use payout_core::retry::FailureKind;
 
 use crate::dynamo::DynamoStore;
 use crate::emf::EmfMetrics;
+use crate::event_source::{delete_handled, receive_as_event_source};
 use crate::eventbridge::EventBridgePublisher;
 use crate::sns::SnsNotifier;
 use crate::sqs::{SqsQueue, SqsShardQueue, parse_job, parse_shard_plan};
@@ -53,6 +54,8 @@ fn env(name: &'static str) -> Result<String, ConfigError> {
 pub struct Resources {
     pub table: String,
     pub queue_url: String,
+    /// The job queue's urgent lane (`URGENT_JOB_QUEUE_URL`), when the deployment has one.
+    pub urgent_queue_url: Option<String>,
     pub dead_letter_url: String,
     pub topic_arn: String,
 }
@@ -62,6 +65,7 @@ impl Resources {
         Ok(Self {
             table: env("TABLE_NAME")?,
             queue_url: env("JOB_QUEUE_URL")?,
+            urgent_queue_url: std::env::var("URGENT_JOB_QUEUE_URL").ok(),
             dead_letter_url: env("DEAD_LETTER_QUEUE_URL")?,
             topic_arn: env("TOPIC_ARN")?,
         })
@@ -90,11 +94,15 @@ impl AwsRuntime {
         rail: Arc<dyn payout_app::ports::PaymentRail>,
         service: &str,
     ) -> Self {
-        let queue = Arc::new(SqsQueue::new(
+        let queue = SqsQueue::new(
             aws_sdk_sqs::Client::new(sdk),
             &resources.queue_url,
             &resources.dead_letter_url,
-        ));
+        );
+        let queue = Arc::new(match &resources.urgent_queue_url {
+            Some(url) => queue.with_urgent_lane(url),
+            None => queue,
+        });
         Self {
             services: Services {
                 store: Arc::new(DynamoStore::new(
@@ -179,13 +187,16 @@ pub async fn runtime_from_env(
     Ok(runtime)
 }
 
-/// This function's share of the deployment's rail rate: the executors running at once
-/// (`RAIL_PACE_SHARES`, the event source's maximum concurrency in the template) share it.
+/// This function's share of the deployment's rail rate: the executors running at once share
+/// it. `RAIL_PACE_SHARES` is their number, or a sum of numbers (the template's
+/// `${ExecutorMaximumConcurrency}+${UrgentExecutorMaximumConcurrency}`, the two event sources'
+/// maximum concurrency, since CloudFormation has no arithmetic).
 fn pace_share(pace: PaceSettings) -> Result<PaceSettings, ConfigError> {
     let shares = match std::env::var("RAIL_PACE_SHARES") {
-        Ok(text) => text
-            .parse::<NonZeroU32>()
-            .map_err(|_| ConfigError::Invalid("RAIL_PACE_SHARES", "a whole number from 1"))?,
+        Ok(text) => parse_shares(&text).ok_or(ConfigError::Invalid(
+            "RAIL_PACE_SHARES",
+            "a whole number from 1, or a sum of them (5+2)",
+        ))?,
         Err(_) => NonZeroU32::MIN,
     };
     Ok(PaceSettings {
@@ -195,6 +206,13 @@ fn pace_share(pace: PaceSettings) -> Result<PaceSettings, ConfigError> {
         },
         ..pace
     })
+}
+
+fn parse_shares(text: &str) -> Option<NonZeroU32> {
+    text.split('+')
+        .map(|term| term.trim().parse::<NonZeroU32>().ok())
+        .try_fold(0_u32, |sum, term| sum.checked_add(term?.get()))
+        .and_then(NonZeroU32::new)
 }
 
 /// The Lambda deadline (milliseconds since the epoch) as an instant of this process.
@@ -312,8 +330,69 @@ pub async fn publish_events(runtime: &AwsRuntime) {
 /// cannot be parsed is reported every time and reaches the dead-letter queue after
 /// maxReceiveCount. A batch the store fails as a whole is taken job by job, while the
 /// invocation (ending at `deadline`) has time for one; the rest are reported for redelivery
-/// untouched.
+/// untouched. An invocation for the bulk of the jobs first pays what waits in the urgent lane.
 pub async fn handle_job_batch(
+    runtime: &AwsRuntime,
+    event: SqsEvent,
+    owner: &str,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) -> SqsBatchResponse {
+    if let Some(lane) = runtime.queue.urgent_lane()
+        && !from_queue(&event, lane)
+    {
+        pay_urgent_lane(runtime, lane, owner, now, deadline).await;
+    }
+    let response = pay_batch(runtime, event, owner, now, deadline).await;
+    // The events wait in the outbox for the next invocation if this one has no time left.
+    if time_for_a_job(&runtime.services, deadline) {
+        publish_events(runtime).await;
+    }
+    response
+}
+
+/// Whether the event's messages come from the queue at `url` (its ARN ends with the queue's
+/// name, as its URL does).
+fn from_queue(event: &SqsEvent, url: &str) -> bool {
+    let name = url.rsplit('/').next().unwrap_or(url);
+    event.records.iter().any(|message| {
+        message
+            .event_source_arn
+            .as_deref()
+            .is_some_and(|arn| arn.rsplit(':').next() == Some(name))
+    })
+}
+
+/// Pays a batch of the urgent lane's jobs, received as its event source would, and deletes what
+/// it does not report. The lane's own executors pay it too; this keeps an urgent job from
+/// waiting for one of them to start while the bulk's executors are all busy. A receive that
+/// finds nothing (SQS's short poll can miss a message) costs one request.
+async fn pay_urgent_lane(
+    runtime: &AwsRuntime,
+    lane: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+) {
+    if !time_for_a_job(&runtime.services, deadline) {
+        return;
+    }
+    let sqs = runtime.queue.client();
+    let paid = async {
+        let (event, handles) = receive_as_event_source(sqs, lane).await?;
+        if handles.is_empty() {
+            return Ok(());
+        }
+        let response = pay_batch(runtime, event, owner, now, deadline).await;
+        delete_handled(sqs, lane, &handles, &response).await
+    };
+    if let Err(error) = paid.await {
+        tracing::warn!(%error, "the urgent lane not looked at; its own executors pay it");
+    }
+}
+
+/// One batch of jobs through the protocol; the jobs to see again are reported.
+async fn pay_batch(
     runtime: &AwsRuntime,
     event: SqsEvent,
     owner: &str,
@@ -363,10 +442,6 @@ pub async fn handle_job_batch(
         }
     };
     send_again(runtime, jobs, outcomes, &mut response).await;
-    // The events wait in the outbox for the next invocation if this one has no time left.
-    if time_for_a_job(&runtime.services, deadline) {
-        publish_events(runtime).await;
-    }
     response
 }
 
@@ -463,5 +538,33 @@ impl payout_app::ports::PaymentRail for UnconfiguredRail {
         _payout: &payout_core::ids::PayoutId,
     ) -> Result<Option<payout_app::ports::TransferReceipt>, payout_app::ports::RailError> {
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rail_shares_are_a_number_or_a_sum_of_them() {
+        assert_eq!(parse_shares("5").map(NonZeroU32::get), Some(5));
+        assert_eq!(parse_shares("50+2").map(NonZeroU32::get), Some(52));
+        for bad in ["", "0", "5+", "5+0", "-1", "two", "4294967295+1"] {
+            assert_eq!(parse_shares(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_event_names_the_queue_its_messages_come_from() {
+        let event: SqsEvent = serde_json::from_value(serde_json::json!({"Records": [{
+            "messageId": "1", "body": "{}", "eventSource": "aws:sqs",
+            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:payouts-UrgentJobQueue-AbC"
+        }]}))
+        .unwrap();
+        let urgent = "https://sqs.us-east-1.amazonaws.com/123456789012/payouts-UrgentJobQueue-AbC";
+        let bulk = "https://sqs.us-east-1.amazonaws.com/123456789012/payouts-JobQueue-XyZ";
+        assert!(from_queue(&event, urgent));
+        assert!(!from_queue(&event, bulk));
+        assert!(!from_queue(&SqsEvent::default(), urgent));
     }
 }

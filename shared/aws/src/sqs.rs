@@ -1,4 +1,5 @@
-//! The job queue on SQS, and the queue of due-index shards the planner fans out to.
+//! The job queue on SQS (with its urgent lane), and the queue of due-index shards the planner
+//! fans out to.
 //!
 //! SQS delays a message by at most 15 minutes; a job due later (the 1 h retry, an off-peak
 //! start) is sent with the longest delay and, when delivered early, the executor sees the
@@ -23,10 +24,14 @@ use payout_app::ports::{
 const BATCH: usize = 10;
 const MAX_DELAY_SECONDS: i64 = 900;
 
+/// The job queue: one SQS queue, or two when the deployment has an urgent lane. SQS keeps no
+/// order of priority, so a job [`PayoutJob::in_urgent_lane`] goes to a queue of its own, which
+/// every executor looks at before its own batch; both dead-letter to the same queue.
 #[derive(Clone)]
 pub struct SqsQueue {
     client: Client,
     queue_url: String,
+    urgent_url: Option<String>,
     dead_letter_url: String,
 }
 
@@ -52,7 +57,40 @@ impl SqsQueue {
         Self {
             client,
             queue_url: queue_url.into(),
+            urgent_url: None,
             dead_letter_url: dead_letter_url.into(),
+        }
+    }
+
+    /// The same queue with its urgent lane at `url`.
+    pub fn with_urgent_lane(self, url: impl Into<String>) -> Self {
+        Self {
+            urgent_url: Some(url.into()),
+            ..self
+        }
+    }
+
+    /// The urgent lane's URL, when the deployment has one.
+    pub fn urgent_lane(&self) -> Option<&str> {
+        self.urgent_url.as_deref()
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The lanes, the urgent one first.
+    fn lanes(&self) -> impl Iterator<Item = &str> {
+        self.urgent_url
+            .as_deref()
+            .into_iter()
+            .chain(std::iter::once(self.queue_url.as_str()))
+    }
+
+    fn lane_of(&self, job: &PayoutJob) -> &str {
+        match &self.urgent_url {
+            Some(url) if job.in_urgent_lane() => url,
+            _ => &self.queue_url,
         }
     }
 
@@ -71,15 +109,67 @@ impl SqsQueue {
     }
 
     async fn send_at(&self, jobs: &[PayoutJob], now: DateTime<Utc>) -> Result<(), QueueError> {
-        let messages = jobs
-            .iter()
-            .map(|job| {
-                let body = serde_json::to_string(job).map_err(|e| QueueError(e.to_string()))?;
-                Ok((body, seconds_until(job.not_before, now, MAX_DELAY_SECONDS)))
-            })
-            .collect::<Result<Vec<_>, QueueError>>()?;
-        send_messages(&self.client, &self.queue_url, &messages).await
+        let mut by_lane: HashMap<&str, Vec<(String, i32)>> = HashMap::new();
+        for job in jobs {
+            let body = serde_json::to_string(job).map_err(|e| QueueError(e.to_string()))?;
+            by_lane
+                .entry(self.lane_of(job))
+                .or_default()
+                .push((body, seconds_until(job.not_before, now, MAX_DELAY_SECONDS)));
+        }
+        for (url, messages) in by_lane {
+            send_messages(&self.client, url, &messages).await?;
+        }
+        Ok(())
     }
+
+    async fn receive_from(&self, url: &str, max: usize) -> Result<Vec<Delivery>, QueueError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(i32::try_from(max.clamp(1, BATCH)).unwrap_or(10))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(error)?;
+        output
+            .messages()
+            .iter()
+            .map(|message| {
+                Ok(Delivery {
+                    receipt: receipt(url, message.receipt_handle().unwrap_or_default()),
+                    job: parse_job(message.body().unwrap_or_default())?,
+                    receive_count: message
+                        .attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .and_then(|count| count.parse().ok())
+                        .unwrap_or(1),
+                })
+            })
+            .collect()
+    }
+
+    /// Every lane's figure for `names`, summed.
+    async fn lanes_attribute(&self, names: &[QueueAttributeName]) -> Result<u64, QueueError> {
+        let mut total = 0;
+        for url in self.lanes() {
+            total += self.attribute(url, names).await?;
+        }
+        Ok(total)
+    }
+}
+
+/// A delivery's receipt names the lane it came from, whose URL its deletion needs (SQS's
+/// receipt handles and URLs hold no space).
+fn receipt(url: &str, handle: &str) -> String {
+    format!("{url} {handle}")
+}
+
+fn lane_and_handle(receipt: &str) -> Result<(&str, &str), QueueError> {
+    receipt
+        .split_once(' ')
+        .ok_or_else(|| QueueError(format!("not a receipt of this queue: {receipt}")))
 }
 
 /// Calls to SendMessageBatch in flight at once: a planner page of 500 jobs is 50 calls, whose
@@ -174,38 +264,25 @@ impl JobQueue for SqsQueue {
         self.send_at(jobs, Utc::now()).await
     }
 
+    /// The urgent lane's jobs first, then the others.
     async fn receive(&self, _now: DateTime<Utc>, max: usize) -> Result<Vec<Delivery>, QueueError> {
-        let output = self
-            .client
-            .receive_message()
-            .queue_url(&self.queue_url)
-            .max_number_of_messages(i32::try_from(max.clamp(1, BATCH)).unwrap_or(10))
-            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
-            .send()
-            .await
-            .map_err(error)?;
-        output
-            .messages()
-            .iter()
-            .map(|message| {
-                Ok(Delivery {
-                    receipt: message.receipt_handle().unwrap_or_default().to_string(),
-                    job: parse_job(message.body().unwrap_or_default())?,
-                    receive_count: message
-                        .attributes()
-                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                        .and_then(|count| count.parse().ok())
-                        .unwrap_or(1),
-                })
-            })
-            .collect()
+        let mut deliveries = Vec::new();
+        for url in self.lanes() {
+            let room = max.min(BATCH).saturating_sub(deliveries.len());
+            if room == 0 {
+                break;
+            }
+            deliveries.extend(self.receive_from(url, room).await?);
+        }
+        Ok(deliveries)
     }
 
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
+        let (url, handle) = lane_and_handle(receipt)?;
         self.client
             .delete_message()
-            .queue_url(&self.queue_url)
-            .receipt_handle(receipt)
+            .queue_url(url)
+            .receipt_handle(handle)
             .send()
             .await
             .map_err(error)?;
@@ -227,19 +304,13 @@ impl JobQueue for SqsQueue {
     async fn depth(&self, _now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
         Ok(QueueDepth {
             waiting: self
-                .attribute(
-                    &self.queue_url,
-                    &[
-                        QueueAttributeName::ApproximateNumberOfMessages,
-                        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-                    ],
-                )
+                .lanes_attribute(&[
+                    QueueAttributeName::ApproximateNumberOfMessages,
+                    QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+                ])
                 .await?,
             in_flight: self
-                .attribute(
-                    &self.queue_url,
-                    &[QueueAttributeName::ApproximateNumberOfMessagesNotVisible],
-                )
+                .lanes_attribute(&[QueueAttributeName::ApproximateNumberOfMessagesNotVisible])
                 .await?,
             dead_letter: self
                 .attribute(

@@ -22,6 +22,7 @@ pub const DEAD_LETTER_RETENTION_SECONDS: u32 = 14 * 24 * 60 * 60;
 pub struct StackNames {
     pub table: String,
     pub job_queue: String,
+    pub urgent_job_queue: String,
     pub dead_letter_queue: String,
     pub topic: String,
 }
@@ -31,6 +32,7 @@ impl StackNames {
         Self {
             table: format!("{prefix}-payouts"),
             job_queue: format!("{prefix}-payout-jobs"),
+            urgent_job_queue: format!("{prefix}-payout-urgent-jobs"),
             dead_letter_queue: format!("{prefix}-payout-jobs-dlq"),
             topic: format!("{prefix}-payout-notifications"),
         }
@@ -41,8 +43,8 @@ fn failed(what: &str, error: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(format!("{what}: {error}"))
 }
 
-/// Creates the table, the job queue with its dead-letter queue and redrive policy, and the
-/// notification topic. `visibility_seconds` overrides the job queue's visibility (tests use a
+/// Creates the table, the job queue and its urgent lane with their dead-letter queue and
+/// redrive policy, and the notification topic. `visibility_seconds` overrides the job queue's visibility (tests use a
 /// short one to see redeliveries quickly).
 pub async fn create_stack(
     sdk: &aws_config::SdkConfig,
@@ -87,26 +89,10 @@ pub async fn create_stack(
         "deadLetterTargetArn": dead_letter_arn,
         "maxReceiveCount": MAX_RECEIVE_COUNT,
     });
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(&names.job_queue)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            visibility_seconds
-                .unwrap_or(JOB_VISIBILITY_SECONDS)
-                .to_string(),
-        )
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await
-        .map_err(|e| {
-            failed(
-                "create job queue",
-                aws_sdk_sqs::error::DisplayErrorContext(e),
-            )
-        })?
-        .queue_url
-        .unwrap_or_default();
+    let visibility = visibility_seconds.unwrap_or(JOB_VISIBILITY_SECONDS);
+    let queue_url = create_job_queue(&sqs, &names.job_queue, visibility, &redrive).await?;
+    let urgent_queue_url =
+        create_job_queue(&sqs, &names.urgent_job_queue, visibility, &redrive).await?;
     let topic_arn = aws_sdk_sns::Client::new(sdk)
         .create_topic()
         .name(&names.topic)
@@ -118,7 +104,35 @@ pub async fn create_stack(
     Ok(Resources {
         table: names.table.clone(),
         queue_url,
+        urgent_queue_url: Some(urgent_queue_url),
         dead_letter_url,
         topic_arn,
     })
+}
+
+/// A lane of the job queue, dead-lettering by `redrive`.
+async fn create_job_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility_seconds: u32,
+    redrive: &serde_json::Value,
+) -> Result<String, StoreError> {
+    Ok(sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_seconds.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            failed(
+                "create job queue",
+                aws_sdk_sqs::error::DisplayErrorContext(e),
+            )
+        })?
+        .queue_url
+        .unwrap_or_default())
 }

@@ -59,6 +59,19 @@ pub enum PriorityClass {
     Urgent,
 }
 
+impl PriorityClass {
+    /// The class of a score (the policy's scores run from 0 to 100; an operator's own payout
+    /// is above them all).
+    pub fn of(score: u8) -> Self {
+        match score {
+            60..=u8::MAX => PriorityClass::Urgent,
+            35..=59 => PriorityClass::High,
+            15..=34 => PriorityClass::Normal,
+            0..=14 => PriorityClass::Low,
+        }
+    }
+}
+
 /// What the score looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct PriorityInput {
@@ -142,12 +155,7 @@ impl PriorityPolicy {
     }
 
     pub fn class(&self, score: u8) -> PriorityClass {
-        match score {
-            60..=u8::MAX => PriorityClass::Urgent,
-            35..=59 => PriorityClass::High,
-            15..=34 => PriorityClass::Normal,
-            0..=14 => PriorityClass::Low,
-        }
+        PriorityClass::of(score)
     }
 
     /// When a payout of `class` may start: now, or the end of the peak window for low priority.

@@ -9,8 +9,10 @@
 //! [`PaceSettings::hold_after_429`] plus the same spread without using a retry, a retryable
 //! failure waits the [`RetryPolicy`]'s delay, and the payouts' priorities are the
 //! [`PriorityPolicy`]'s scores. The planner sends each page of due payouts highest priority
-//! first. The queue is either SQS's (delivered in the order sent, as standard queues roughly
-//! do) or `serve`'s own [`MemoryQueue`] itself (the highest priority ready job first). The
+//! first. The queue is SQS's as deployed (two queues, each delivered in the order sent as
+//! standard queues roughly do: the urgent lane, which every executor looks at first and a few
+//! more executors read alone, and the bulk), one SQS queue (before the urgent lane), or
+//! `serve`'s own [`MemoryQueue`] itself (the highest priority ready job first). The
 //! provider refuses a request beyond its limit in any one-second window. Not modelled: the
 //! store's own latency beyond a fixed cost per write, and the planner's time to plan (jobs are
 //! on the queue when due).
@@ -47,6 +49,9 @@ pub struct FridayConfig {
     /// The deployment's configured rail rate and the executors sharing it.
     pub pace: PaceSettings,
     pub executors: u32,
+    /// With [`QueueKind::Lanes`], the executors started for the urgent lane alone (the
+    /// template's UrgentExecutorMaximumConcurrency); `pace` is shared by them too.
+    pub urgent_executors: u32,
     /// The provider's answer time: `latency_base` plus an exponential tail of mean
     /// `latency_tail`.
     pub latency_base: TimeDelta,
@@ -78,18 +83,19 @@ impl FridayConfig {
             pace: PaceSettings {
                 rate: PaceRate {
                     requests_per_second: NonZeroU32::new(100).expect("positive"),
-                    shares: NonZeroU32::new(50).expect("positive"),
+                    shares: NonZeroU32::new(52).expect("positive"),
                 },
                 patience: TimeDelta::seconds(5),
                 hold_after_429: TimeDelta::seconds(2),
             },
             executors: 50,
+            urgent_executors: 2,
             latency_base: TimeDelta::milliseconds(250),
             latency_tail: TimeDelta::milliseconds(150),
             store_write: TimeDelta::milliseconds(8),
             retryable_failures_per_mille: 20,
             planner_page: 500,
-            queue: QueueKind::SentOrder,
+            queue: QueueKind::Lanes,
             retry: RetryPolicy::default(),
             priority: PriorityPolicy::default(),
             seed: 17,
@@ -101,7 +107,12 @@ impl FridayConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueKind {
-    /// In the order sent, as SQS (the deployment) roughly does.
+    /// As deployed: two SQS queues, each in the order sent. The jobs
+    /// [`PayoutJob::urgent_lane_takes`] go to the urgent lane, which every executor looks at
+    /// before the bulk (before each job here; before each batch of up to 10 on Lambda), and
+    /// which [`FridayConfig::urgent_executors`] more read alone.
+    Lanes,
+    /// One SQS queue, in the order sent (the deployment before the urgent lane).
     SentOrder,
     /// `serve`'s in-process queue: the highest priority ready job first.
     Priority,
@@ -153,9 +164,13 @@ struct Job {
 #[async_trait::async_trait]
 trait NightQueue: Send {
     async fn send(&mut self, at: DateTime<Utc>, job: usize, priority: u8);
-    /// The next job ready at `now`; without one, when to look again (`None`: never, the queue
-    /// is empty).
-    async fn take(&mut self, now: DateTime<Utc>) -> Result<usize, Option<DateTime<Utc>>>;
+    /// The next job ready at `now` (of the urgent lane only, for an executor started for it);
+    /// without one, when to look again (`None`: never, the queue is empty).
+    async fn take(
+        &mut self,
+        now: DateTime<Utc>,
+        urgent_only: bool,
+    ) -> Result<usize, Option<DateTime<Utc>>>;
 }
 
 /// An idle executor polls again after this (a long poll, on SQS).
@@ -174,11 +189,49 @@ impl NightQueue for SentOrder {
         self.jobs.insert((at, self.sent), job);
     }
 
-    async fn take(&mut self, now: DateTime<Utc>) -> Result<usize, Option<DateTime<Utc>>> {
+    async fn take(&mut self, now: DateTime<Utc>, _: bool) -> Result<usize, Option<DateTime<Utc>>> {
         match self.jobs.first_entry() {
             Some(entry) if entry.key().0 <= now => Ok(entry.remove()),
             Some(entry) => Err(Some(entry.key().0.max(now + POLL))),
             None => Err(None),
+        }
+    }
+}
+
+/// The deployment's two queues.
+#[derive(Default)]
+struct Lanes {
+    urgent: SentOrder,
+    bulk: SentOrder,
+}
+
+#[async_trait::async_trait]
+impl NightQueue for Lanes {
+    async fn send(&mut self, at: DateTime<Utc>, job: usize, priority: u8) {
+        match PayoutJob::urgent_lane_takes(priority) {
+            true => self.urgent.send(at, job, priority).await,
+            false => self.bulk.send(at, job, priority).await,
+        }
+    }
+
+    async fn take(
+        &mut self,
+        now: DateTime<Utc>,
+        urgent_only: bool,
+    ) -> Result<usize, Option<DateTime<Utc>>> {
+        let urgent_again = match self.urgent.take(now, true).await {
+            Ok(job) => return Ok(job),
+            Err(again) => again,
+        };
+        if urgent_only {
+            return Err(urgent_again);
+        }
+        match self.bulk.take(now, false).await {
+            Ok(job) => Ok(job),
+            Err(bulk_again) => Err(match (urgent_again, bulk_again) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }),
         }
     }
 }
@@ -202,7 +255,7 @@ impl NightQueue for Prioritised {
         self.pending += 1;
     }
 
-    async fn take(&mut self, now: DateTime<Utc>) -> Result<usize, Option<DateTime<Utc>>> {
+    async fn take(&mut self, now: DateTime<Utc>, _: bool) -> Result<usize, Option<DateTime<Utc>>> {
         let delivery = self.queue.receive(now, 1).await.expect("in memory");
         let Some(delivery) = delivery.first() else {
             return Err((self.pending > 0).then_some(now + POLL));
@@ -322,6 +375,7 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
     let floor = floor(&night, config.provider_limit);
     let first_due = night.iter().map(|job| job.due).min().unwrap_or_default();
     let mut queue: Box<dyn NightQueue> = match config.queue {
+        QueueKind::Lanes => Box::new(Lanes::default()),
         QueueKind::SentOrder => Box::new(SentOrder::default()),
         QueueKind::Priority => Box::new(Prioritised {
             queue: MemoryQueue::default(),
@@ -335,7 +389,13 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
         limit: config.provider_limit as usize,
         accepted: VecDeque::new(),
     };
-    let mut paces: Vec<RailPace> = (0..config.executors)
+    // The bulk's executors, then the urgent lane's own.
+    let urgent_executors = match config.queue {
+        QueueKind::Lanes => config.urgent_executors,
+        QueueKind::SentOrder | QueueKind::Priority => 0,
+    };
+    let executors = config.executors + urgent_executors;
+    let mut paces: Vec<RailPace> = (0..executors)
         .map(|_| RailPace::new(config.pace.rate))
         .collect();
     let patience = config.pace.effective_patience();
@@ -344,7 +404,7 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
     let hold_ms = u64::try_from(hold.num_milliseconds()).unwrap_or(0).max(1);
     let mut events = BinaryHeap::new();
     // Invocations start as the queue's pollers find the first messages, not in step.
-    for executor in 0..config.executors {
+    for executor in 0..executors {
         let offset = TimeDelta::milliseconds(i64::try_from(rng.below(1000)).unwrap_or(0));
         events.push(Reverse((first_due + offset, Event::Free(executor))));
     }
@@ -354,11 +414,11 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
     let mut last_paid = first_due;
     let mut last_paid_first_try = first_due;
 
-    let mut in_flight: Vec<Option<InFlight>> = (0..config.executors).map(|_| None).collect();
+    let mut in_flight: Vec<Option<InFlight>> = (0..executors).map(|_| None).collect();
     while let Some(Reverse((now, event))) = events.pop() {
         match event {
             Event::Free(executor) => {
-                let index = match queue.take(now).await {
+                let index = match queue.take(now, executor >= config.executors).await {
                     Ok(index) => index,
                     Err(Some(again)) => {
                         events.push(Reverse((again, Event::Free(executor))));
@@ -491,7 +551,8 @@ mod tests {
             pace: PaceSettings {
                 rate: PaceRate {
                     requests_per_second: NonZeroU32::new(100).unwrap(),
-                    shares: NonZeroU32::new(20).unwrap(),
+                    // The bulk's 20 executors and the urgent lane's 2.
+                    shares: NonZeroU32::new(22).unwrap(),
                 },
                 ..FridayConfig::million().pace
             },
@@ -508,7 +569,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn serves_queue_pays_higher_priority_first_and_sqs_order_does_not() {
+    async fn serves_queue_pays_higher_priority_first() {
         let priority = simulate(&FridayConfig {
             queue: QueueKind::Priority,
             ..small()
@@ -524,6 +585,26 @@ mod tests {
             "{priority:?}"
         );
         assert!(priority.over_floor_percent < 15.0, "{priority:?}");
+    }
+
+    #[tokio::test]
+    async fn the_urgent_lane_pays_high_priority_first_where_one_sqs_queue_does_not() {
+        let lanes = simulate(&small()).await;
+        let one_queue = simulate(&FridayConfig {
+            queue: QueueKind::SentOrder,
+            ..small()
+        })
+        .await;
+        let mean = |report: &FridayReport, class: &str| report.by_priority[class].mean_wait_s;
+        assert!(
+            mean(&lanes, "high") * 4.0 < mean(&lanes, "normal"),
+            "{lanes:?}"
+        );
+        assert!(
+            mean(&one_queue, "high") * 1.25 > mean(&one_queue, "normal"),
+            "{one_queue:?}"
+        );
+        assert!(lanes.over_floor_percent < 15.0, "{lanes:?}");
     }
 
     #[tokio::test]

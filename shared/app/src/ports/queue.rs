@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_core::ids::PayoutId;
+use payout_core::priority::PriorityClass;
 use serde::{Deserialize, Serialize};
 
 /// "Execute this payout, not before this instant." Duplicates are expected and harmless.
@@ -20,6 +21,18 @@ pub struct PayoutJob {
 impl PayoutJob {
     /// A manual payout's job goes before every scheduled one.
     pub const URGENT: u8 = u8::MAX;
+
+    /// Whether a queue that cannot order its jobs (SQS) keeps this one in its urgent lane, a
+    /// queue of its own that every executor looks at first: an operator's payouts and the
+    /// high-priority ones, a few in a hundred on a Friday, so they never wait behind the bulk.
+    pub fn in_urgent_lane(&self) -> bool {
+        Self::urgent_lane_takes(self.priority)
+    }
+
+    /// Whether a job of `priority` goes in the urgent lane.
+    pub fn urgent_lane_takes(priority: u8) -> bool {
+        PriorityClass::of(priority) >= PriorityClass::High
+    }
 }
 
 /// A received job; `receipt` acknowledges or defers this delivery only.
