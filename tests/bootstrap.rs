@@ -733,16 +733,25 @@ async fn the_planners_tick_fans_out_and_each_shard_is_planned_by_invocations_of_
 
     let mut payouts = std::collections::BTreeSet::new();
     loop {
-        let (_, jobs) = deployment.receive().await;
+        let (lane, jobs) = deployment.receive().await;
         if jobs.is_empty() {
             break;
         }
-        for job in &jobs {
-            let job: Value = serde_json::from_str(job.body().unwrap()).unwrap();
+        for message in &jobs {
+            let job: Value = serde_json::from_str(message.body().unwrap()).unwrap();
             assert!(
                 payouts.insert(job["payout_id"].as_str().unwrap().to_string()),
                 "one job per payout: {job}"
             );
+            // Taken, so that it is not seen again when its visibility times out.
+            deployment
+                .sqs
+                .delete_message()
+                .queue_url(&lane.url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
         }
     }
     assert_eq!(payouts.len(), barbers, "one payout per due barber");
