@@ -191,7 +191,7 @@ impl SqliteStore {
         let owner = claim(path)?;
         let mut conn = Connection::open(path).map_err(backend)?;
         let synchronous = durability.synchronous();
-        // A batch keeps each member in a savepoint, whose undo journal SQLite writes to a
+        // A group commit keeps each writer in a savepoint, whose undo journal SQLite writes to a
         // temporary file unless told to keep it in memory (a fifth of the planner's time).
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous}; \
@@ -577,8 +577,8 @@ impl BarberLocks for SqliteStore {
     }
 }
 
-/// A page of periods is one IMMEDIATE transaction, each member in a savepoint of its own: a
-/// member that does not close leaves nothing behind, and the others commit together.
+/// A page of periods is one IMMEDIATE transaction. A member that does not close leaves nothing
+/// behind (each close reads its conditions before it writes), and the others commit together.
 #[async_trait]
 impl PeriodBatches for SqliteStore {
     async fn close_periods(
@@ -589,52 +589,28 @@ impl PeriodBatches for SqliteStore {
             |tx| {
                 let mut outcomes = Vec::with_capacity(periods.len());
                 for period in periods {
-                    outcomes.push(in_savepoint(
-                        tx,
-                        || {
-                            if let Some((notice, notice_at)) = &period.advance_notice {
-                                schedules::mark_notice(tx, notice, *notice_at)?;
+                    let outcome = match &period.close {
+                        PeriodClose::Create(creation) => payouts::create(tx, creation)?,
+                        PeriodClose::Advance { barber, from, to } => {
+                            if schedules::advance(tx, barber, *from, *to)? {
+                                CreateOutcome::Created
+                            } else {
+                                CreateOutcome::AlreadyExists
                             }
-                            Ok(match &period.close {
-                                PeriodClose::Create(creation) => payouts::create(tx, creation)?,
-                                PeriodClose::Advance { barber, from, to } => {
-                                    if schedules::advance(tx, barber, *from, *to)? {
-                                        CreateOutcome::Created
-                                    } else {
-                                        CreateOutcome::AlreadyExists
-                                    }
-                                }
-                            })
-                        },
-                        |outcome| *outcome == CreateOutcome::Created,
-                    )?);
+                        }
+                    };
+                    if outcome == CreateOutcome::Created
+                        && let Some((notice, notice_at)) = &period.advance_notice
+                    {
+                        schedules::mark_notice(tx, notice, *notice_at)?;
+                    }
+                    outcomes.push(outcome);
                 }
                 Ok(outcomes)
             },
             |_| true,
         )
     }
-}
-
-/// Runs one member of a batch inside a savepoint of the open transaction, kept only when
-/// `keep` says so.
-fn in_savepoint<T>(
-    tx: &Connection,
-    write: impl FnOnce() -> Result<T, StoreError>,
-    keep: impl FnOnce(&T) -> bool,
-) -> Result<T, StoreError> {
-    let run = |sql: &str| {
-        tx.prepare_cached(sql)
-            .and_then(|mut statement| statement.execute([]))
-            .map_err(backend)
-    };
-    run("SAVEPOINT member")?;
-    let result = write();
-    if !matches!(&result, Ok(value) if keep(value)) {
-        run("ROLLBACK TO member")?;
-    }
-    run("RELEASE member")?;
-    result
 }
 
 /// Each batch step is one IMMEDIATE transaction: one commit (one fsync) for the batch, with

@@ -107,6 +107,24 @@ pub fn due(
 }
 
 /// Moves the schedule's cut-off if it is still `expected`; the body is rewritten with it.
+/// Whether the barber's schedule is due at `expected` (so that advancing it from there would
+/// succeed).
+pub fn next_run_is(
+    conn: &Connection,
+    barber: &BarberId,
+    expected: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let next_run: Option<i64> = conn
+        .prepare_cached("SELECT next_run_at FROM schedules WHERE barber_id = ?1")
+        .and_then(|mut statement| {
+            statement
+                .query_row([barber.as_str()], |row| row.get(0))
+                .optional()
+        })
+        .map_err(backend)?;
+    Ok(next_run == Some(micros(expected)))
+}
+
 pub fn advance(
     conn: &Connection,
     barber: &BarberId,
