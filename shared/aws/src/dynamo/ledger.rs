@@ -253,25 +253,48 @@ pub fn put_deduction_item(
     put_new(store, deduction_item(deduction, "carried_balance")?)
 }
 
-/// The open items of a barber recorded up to `cutoff`: `E#` earnings or `D#` deductions.
-pub async fn open_items(
+/// A barber's open earnings and deductions recorded up to a cut-off, in any currency.
+pub struct OpenLedger {
+    pub earnings: Vec<Item>,
+    pub deductions: Vec<Item>,
+}
+
+/// The barber's open earnings and deductions up to `cutoff` in one query: both are kept under
+/// `OPEN#b`, deductions (`D#recorded#d`) sorting before earnings (`E#recorded#e`), so one key
+/// range holds every open deduction and the earnings up to the cut-off; the deductions recorded
+/// after it (rare: an adjustment for a later period) are left out here.
+pub async fn open_ledger(
     store: &DynamoStore,
     barber: &BarberId,
-    prefix: &str,
     cutoff: DateTime<Utc>,
-) -> Result<Vec<Item>, StoreError> {
-    store
+) -> Result<OpenLedger, StoreError> {
+    let cutoff_key = time_key(cutoff);
+    let items = store
         .query(
             Some(super::table::GSI1),
             "gsi1pk = :open AND gsi1sk BETWEEN :low AND :high",
             item([
                 (":open", s(format!("OPEN#{barber}"))),
-                (":low", s(format!("{prefix}#"))),
-                (":high", s(format!("{prefix}#{}#~", time_key(cutoff)))),
+                (":low", s("D#".to_string())),
+                (":high", s(format!("E#{cutoff_key}#~"))),
             ]),
             None,
         )
-        .await
+        .await?;
+    let last_deduction = format!("D#{cutoff_key}#~");
+    let mut open = OpenLedger {
+        earnings: Vec::new(),
+        deductions: Vec::new(),
+    };
+    for record in items {
+        let key = get_s(&record, "gsi1sk")?;
+        if key.starts_with("E#") {
+            open.earnings.push(record);
+        } else if key <= last_deduction.as_str() {
+            open.deductions.push(record);
+        }
+    }
+    Ok(open)
 }
 
 pub fn deduction_line(record: &Item, currency: Currency) -> Result<DeductionLine, StoreError> {
@@ -296,16 +319,16 @@ pub async fn open_activity(
     currency: Currency,
     cutoff: DateTime<Utc>,
 ) -> Result<OpenActivity, StoreError> {
-    let earnings = open_items(store, barber, "E", cutoff).await?;
+    let open = open_ledger(store, barber, cutoff).await?;
     let (mut gross_minor, mut services) = (0i64, 0u32);
-    for record in earnings.iter().filter(|r| in_currency(r, currency)) {
+    for record in open.earnings.iter().filter(|r| in_currency(r, currency)) {
         gross_minor = gross_minor
             .checked_add(get_n(record, "amount_minor")?)
             .ok_or_else(|| corrupt(format!("the open balance of barber {barber} overflows")))?;
         services += 1;
     }
-    let deductions = open_items(store, barber, "D", cutoff)
-        .await?
+    let deductions = open
+        .deductions
         .iter()
         .filter(|r| in_currency(r, currency))
         .map(|r| deduction_line(r, currency))

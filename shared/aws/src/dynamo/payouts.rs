@@ -19,7 +19,7 @@ use super::item::{
     Item, backend, build_error, corrupt, from_json, get_n, get_s, item, key, micros, n, s,
     time_key, to_json,
 };
-use super::ledger::{in_currency, open_items, put_deduction_item};
+use super::ledger::{in_currency, open_ledger, put_deduction_item};
 use super::schedules::advance_item;
 use super::{DynamoStore, TRANSACTION_LIMIT, Transaction};
 
@@ -227,8 +227,9 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
     // The payout's absence and the schedule's cut-off are the transaction's own conditions, so
     // they are not read first; only a claim that no longer matches asks whether another run
     // closed the period (its earnings are then claimed, not changed).
-    let earnings: Vec<Item> = open_items(store, &payout.barber_id, "E", payout.cutoff)
-        .await?
+    let open = open_ledger(store, &payout.barber_id, payout.cutoff).await?;
+    let earnings: Vec<Item> = open
+        .earnings
         .into_iter()
         .filter(|r| in_currency(r, currency))
         .collect();
@@ -239,8 +240,8 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
     if gross != c.claimed_gross_minor || earnings.len() != c.claimed_services as usize {
         return claim_changed(store, c).await;
     }
-    let deductions: Vec<Item> = open_items(store, &payout.barber_id, "D", payout.cutoff)
-        .await?
+    let deductions: Vec<Item> = open
+        .deductions
         .into_iter()
         .filter(|r| in_currency(r, currency))
         .collect();
