@@ -9,7 +9,9 @@ use chrono::{TimeDelta, Utc, Weekday};
 use payout_app::ingest::ingest_earnings;
 use payout_app::payout_actions::manual_payout;
 use payout_aws::DynamoStore;
-use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
+use payout_aws::dynamo::due_shard_of;
+use payout_aws::lambda::Resources;
+use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick, handle_shard_plans};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::retry::{FailureKind, RetryPolicy};
 use payout_core::status::PayoutStatus;
@@ -21,6 +23,26 @@ use payout_tests::notifier_contract::Inbox;
 use payout_tests::scenarios::racing_executors_pay_exactly_once;
 use payout_tests::world::World;
 use serde_json::{Value, json};
+
+/// A stack on a moto server of its own (kept alive by the returned handle) and a runtime on it
+/// that pays through a simulated rail.
+async fn stack_with_runtime(
+    prefix: &str,
+    service: &str,
+) -> (Moto, aws_config::SdkConfig, Resources, AwsRuntime) {
+    let moto = Moto::start();
+    let sdk = moto.sdk_config().await;
+    let resources = create_stack(&sdk, &StackNames::with_prefix(prefix), None)
+        .await
+        .unwrap();
+    let runtime = AwsRuntime::new(
+        &sdk,
+        &resources,
+        Arc::new(SimulatedRail::default()),
+        service,
+    );
+    (moto, sdk, resources, runtime)
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn racing_executors_on_dynamodb_pay_every_earning_exactly_once() {
@@ -233,19 +255,83 @@ async fn an_executor_pays_the_urgent_lane_before_its_own_batch() {
     assert_eq!(rail.duplicate_payments(), 0);
 }
 
+/// One planner invocation at a time per shard of the due index: a shard message that finds
+/// another invocation's lease on its shard leaves the shard to it, and one that comes after the
+/// lease is given back (or has lapsed) plans it.
+#[tokio::test]
+async fn a_shard_is_planned_by_one_invocation_at_a_time() {
+    let (_moto, _, _, runtime) = stack_with_runtime("leases", "planner").await;
+    let p = &runtime.services;
+    let now = Utc::now();
+    let mut schedule = World::weekly_schedule("leased", Weekday::Fri, now - TimeDelta::days(8));
+    schedule.next_run_at = now - TimeDelta::minutes(1);
+    p.store.put_schedule(&schedule).await.unwrap();
+    let earning = World::earning("leased", 0, "60.00", now - TimeDelta::hours(2));
+    ingest_earnings(p.store.as_ref(), &[earning]).await.unwrap();
+    let shard = due_shard_of(&schedule.barber_id);
+    let shard_message = |id: &str| -> SqsEvent {
+        serde_json::from_value(json!({"Records": [{
+            "messageId": id, "eventSource": "aws:sqs",
+            "body": json!({"shard": shard, "after": null}).to_string(),
+        }]}))
+        .unwrap()
+    };
+    let still_due = || async { p.store.due_schedules(now, None, 10).await.unwrap().len() };
+    let leases = &runtime.shard_leases;
+
+    assert!(
+        leases
+            .lease_shard(shard, "another", now, now + TimeDelta::seconds(60))
+            .await
+            .unwrap()
+    );
+    let answer = handle_shard_plans(&runtime, shard_message("m1"), now, in_a_minute()).await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(
+        still_due().await,
+        1,
+        "left to the invocation holding the lease"
+    );
+
+    leases.release_shard(shard, "another").await.unwrap();
+    let answer = handle_shard_plans(&runtime, shard_message("m2"), now, in_a_minute()).await;
+    assert!(answer.batch_item_failures.is_empty());
+    assert_eq!(
+        still_due().await,
+        0,
+        "planned once the lease was given back"
+    );
+    assert!(
+        leases
+            .lease_shard(shard, "next", now, now + TimeDelta::seconds(1))
+            .await
+            .unwrap(),
+        "the invocation gave its own lease back"
+    );
+    assert!(
+        !leases
+            .lease_shard(shard, "other", now, now + TimeDelta::seconds(1))
+            .await
+            .unwrap(),
+        "a lease that has not lapsed is refused"
+    );
+    let later = now + TimeDelta::seconds(2);
+    assert!(
+        leases
+            .lease_shard(shard, "other", later, later)
+            .await
+            .unwrap(),
+        "a lapsed lease (a killed invocation's) is taken over"
+    );
+}
+
+fn in_a_minute() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
 #[tokio::test]
 async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
-    let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let resources = create_stack(&sdk, &StackNames::with_prefix("fixture"), None)
-        .await
-        .unwrap();
-    let runtime = AwsRuntime::new(
-        &sdk,
-        &resources,
-        Arc::new(SimulatedRail::default()),
-        "executor",
-    );
+    let (_moto, _, _, runtime) = stack_with_runtime("fixture", "executor").await;
     let event: SqsEvent = serde_json::from_str(include_str!("fixtures/sqs_batch.json")).unwrap();
     // The first job names a payout that does not exist (acknowledged); the second is poison.
     let response =

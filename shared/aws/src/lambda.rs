@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::config::Settings;
 use payout_app::execute::{
     JobOutcome, execute_payout_before, execute_payouts_before, time_for_a_job,
@@ -84,6 +84,8 @@ pub struct AwsRuntime {
     /// The planner's queue of due-index shards (`PLAN_QUEUE_URL`): with one, its tick sends
     /// each shard to be planned by an invocation of its own; without, the tick plans them all.
     pub shards: Option<Arc<SqsShardQueue>>,
+    /// The table's leases on those shards, one invocation at a time per shard.
+    pub shard_leases: DynamoStore,
 }
 
 impl AwsRuntime {
@@ -103,12 +105,10 @@ impl AwsRuntime {
             Some(url) => queue.with_urgent_lane(url),
             None => queue,
         });
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &resources.table);
         Self {
             services: Services {
-                store: Arc::new(DynamoStore::new(
-                    aws_sdk_dynamodb::Client::new(sdk),
-                    &resources.table,
-                )),
+                store: Arc::new(store.clone()),
                 queue: queue.clone(),
                 rail,
                 notifier: Arc::new(SnsNotifier::new(
@@ -123,6 +123,7 @@ impl AwsRuntime {
             settings: Settings::default(),
             events: None,
             shards: None,
+            shard_leases: store,
         }
     }
 }
@@ -250,8 +251,9 @@ pub async fn handle_schedule_tick(
 
 /// Messages from the shard queue: each shard is planned from where its message says until done
 /// or `deadline` (minus the margin); a shard with more to plan goes back on the queue as a fresh
-/// message starting where this one stopped. What failed is reported for redelivery (planning it
-/// again is harmless: every period closes by a conditional write).
+/// message starting where this one stopped. A shard another invocation holds the lease on is
+/// left to it (the next tick sends it again). What failed is reported for redelivery (planning
+/// it again is harmless: every period closes by a conditional write).
 pub async fn handle_shard_plans(
     runtime: &AwsRuntime,
     event: SqsEvent,
@@ -261,10 +263,20 @@ pub async fn handle_shard_plans(
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
     let mut response = SqsBatchResponse::default();
     let mut report = PlanReport::default();
+    // A lease outlives the invocation by nothing: a killed planner's shard is free at its
+    // deadline.
+    let lease_until = now
+        + TimeDelta::from_std(deadline.saturating_duration_since(std::time::Instant::now()))
+            .unwrap_or(TimeDelta::zero());
     for message in event.records {
         let id = message.message_id.clone().unwrap_or_default();
+        let lease = ShardLease {
+            owner: format!("planner:{id}"),
+            now,
+            until: lease_until,
+        };
         let planned = match parse_shard_plan(message.body.as_deref().unwrap_or_default()) {
-            Ok(plan) => plan_and_continue(runtime, plan, now, &keep_going, &mut report).await,
+            Ok(plan) => plan_and_continue(runtime, plan, &lease, &keep_going, &mut report).await,
             Err(error) => Err(error.into()),
         };
         if let Err(error) = planned {
@@ -284,17 +296,38 @@ pub async fn handle_shard_plans(
     response
 }
 
-/// Plans one shard; when the deadline stops it with more to plan, sends where it stopped.
+/// Who plans a shard, from when, until when.
+struct ShardLease {
+    owner: String,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+}
+
+/// Plans one shard under its lease; when the deadline stops it with more to plan, gives the
+/// lease back and sends where it stopped, in that order, so that the invocation taking the rest
+/// up finds the shard free.
 async fn plan_and_continue(
     runtime: &AwsRuntime,
     plan: ShardPlan,
-    now: DateTime<Utc>,
+    lease: &ShardLease,
     keep_going: &(dyn Fn() -> bool + Sync),
     report: &mut PlanReport,
 ) -> Result<(), AppError> {
     let shard = plan.shard;
-    let stopped = plan_shard(&runtime.services, plan, now, keep_going, report).await?;
-    if let Some(after) = stopped {
+    let leases = &runtime.shard_leases;
+    if !leases
+        .lease_shard(shard, &lease.owner, lease.now, lease.until)
+        .await?
+    {
+        tracing::info!(
+            shard,
+            "another invocation is planning this shard; left to it"
+        );
+        return Ok(());
+    }
+    let stopped = plan_shard(&runtime.services, plan, lease.now, keep_going, report).await;
+    leases.release_shard(shard, &lease.owner).await?;
+    if let Some(after) = stopped? {
         let shards = runtime.shards.as_ref().ok_or_else(|| {
             AppError::Queue(QueueError(
                 "a shard to continue, and no PLAN_QUEUE_URL to send it to".into(),

@@ -9,6 +9,7 @@
 //! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      |
 //! | audit event     | `PAYOUT#p`          | `EVENT#seq`         |                                     | `EVENTS_OUT` / `at#p#seq` (unpublished) |
 //! | barber lock     | `LOCK#BARBER#b`     | `LOCK`              |                                     |                              |
+//! | shard lease     | `LEASE#SHARD#n`     | `LOCK`              |                                     |                              |
 //! | notification    | `NOTIFY#key`        | `NOTIFY`            | `NOTICES#b` / `sent#key`            | `OUTBOX` / `next#key` (pending) |
 //! | planning failure| `BARBER#b`          | `PLANNING`          |                                     | `PLANNING_FAILURES` / `b`    |
 //! | heartbeat       | `HEARTBEAT#name`    | `HEARTBEAT`         |                                     |                              |
@@ -447,6 +448,28 @@ impl BarberLocks for DynamoStore {
 
     async fn release_lock(&self, barber: &BarberId, owner: &str) -> Result<(), StoreError> {
         records::release_lock(self, barber, owner).await
+    }
+}
+
+/// The planner's leases on the due index's shards: one invocation at a time plans a shard, so
+/// a tick that comes while a Friday's shard is still being planned leaves it to the invocation
+/// at work instead of planning the same schedules at once (which would double the reads and
+/// fail every other write).
+impl DynamoStore {
+    /// Takes shard `shard`'s lease for `owner` until `until`, unless another's has not lapsed.
+    pub async fn lease_shard(
+        &self,
+        shard: u32,
+        owner: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        records::take_lease(self, &format!("LEASE#SHARD#{shard}"), owner, now, until).await
+    }
+
+    /// Gives shard `shard`'s lease back if `owner` still holds it.
+    pub async fn release_shard(&self, shard: u32, owner: &str) -> Result<(), StoreError> {
+        records::give_back_lease(self, &format!("LEASE#SHARD#{shard}"), owner).await
     }
 }
 

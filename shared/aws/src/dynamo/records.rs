@@ -1,4 +1,5 @@
-//! Small records (barber lock, notification outbox, heartbeats) and the reports that scan.
+//! Small records (barber locks and shard leases, notification outbox, heartbeats) and the
+//! reports that scan.
 
 use std::collections::BTreeMap;
 
@@ -49,7 +50,26 @@ pub async fn try_lock(
     now: DateTime<Utc>,
     lease_until: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let mut record = key(format!("LOCK#BARBER#{barber}"), "LOCK");
+    take_lease(
+        store,
+        &format!("LOCK#BARBER#{barber}"),
+        owner,
+        now,
+        lease_until,
+    )
+    .await
+}
+
+/// Takes the lease at `pk` for `owner` until `lease_until`, unless one that has not lapsed at
+/// `now` is held.
+pub async fn take_lease(
+    store: &DynamoStore,
+    pk: &str,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let mut record = key(pk, "LOCK");
     record.extend(item([
         ("lock_owner", s(owner)),
         ("lease_until", micros(lease_until)),
@@ -92,11 +112,15 @@ pub async fn release_lock(
     barber: &BarberId,
     owner: &str,
 ) -> Result<(), StoreError> {
-    // When the condition fails somebody else holds the lock (our lease expired): theirs to
-    // release.
+    give_back_lease(store, &format!("LOCK#BARBER#{barber}"), owner).await
+}
+
+/// Gives the lease at `pk` back if `owner` still holds it.
+pub async fn give_back_lease(store: &DynamoStore, pk: &str, owner: &str) -> Result<(), StoreError> {
+    // When the condition fails somebody else holds the lease (ours lapsed): theirs to give back.
     delete_if(
         store,
-        key(format!("LOCK#BARBER#{barber}"), "LOCK"),
+        key(pk, "LOCK"),
         "lock_owner = :owner",
         item([(":owner", s(owner))]),
     )
