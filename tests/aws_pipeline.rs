@@ -25,23 +25,36 @@ use payout_tests::world::World;
 use serde_json::{Value, json};
 
 /// A stack on a moto server of its own (kept alive by the returned handle) and a runtime on it
-/// that pays through a simulated rail.
+/// that pays through `rail`.
 async fn stack_with_runtime(
     prefix: &str,
     service: &str,
+    rail: Arc<SimulatedRail>,
 ) -> (Moto, aws_config::SdkConfig, Resources, AwsRuntime) {
     let moto = Moto::start();
     let sdk = moto.sdk_config().await;
     let resources = create_stack(&sdk, &StackNames::with_prefix(prefix), None)
         .await
         .unwrap();
-    let runtime = AwsRuntime::new(
-        &sdk,
-        &resources,
-        Arc::new(SimulatedRail::default()),
-        service,
-    );
+    let runtime = AwsRuntime::new(&sdk, &resources, rail, service);
     (moto, sdk, resources, runtime)
+}
+
+/// A weekly schedule due a minute ago, with `services` earnings of $60.00 before it.
+async fn seed_due_barber(
+    p: &payout_app::Services,
+    barber: &str,
+    services: usize,
+    now: chrono::DateTime<Utc>,
+) -> payout_core::ids::BarberId {
+    let mut schedule = World::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(8));
+    schedule.next_run_at = now - TimeDelta::minutes(1);
+    p.store.put_schedule(&schedule).await.unwrap();
+    let earnings: Vec<_> = (0..services)
+        .map(|n| World::earning(barber, n, "60.00", now - TimeDelta::hours(2)))
+        .collect();
+    ingest_earnings(p.store.as_ref(), &earnings).await.unwrap();
+    schedule.barber_id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,13 +103,7 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
     let now = Utc::now();
     let barbers = ["steady", "flaky", "unverified"];
     for barber in barbers {
-        let mut schedule = World::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(8));
-        schedule.next_run_at = now - TimeDelta::minutes(1);
-        p.store.put_schedule(&schedule).await.unwrap();
-        let earnings: Vec<_> = (0..4)
-            .map(|n| World::earning(barber, n, "60.00", now - TimeDelta::hours(2)))
-            .collect();
-        ingest_earnings(p.store.as_ref(), &earnings).await.unwrap();
+        seed_due_barber(p, barber, 4, now).await;
     }
     // "flaky" fails its first attempt retryably; "unverified" fails for good.
     let flaky_id = payout_core::ids::BarberId::parse("flaky").unwrap();
@@ -214,22 +221,14 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
 /// pays it before its own jobs: on a Friday it never waits behind the scheduled payouts.
 #[tokio::test]
 async fn an_executor_pays_the_urgent_lane_before_its_own_batch() {
-    let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let resources = create_stack(&sdk, &StackNames::with_prefix("lanes"), None)
-        .await
-        .unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let rail = Arc::new(SimulatedRail::default());
-    let runtime = AwsRuntime::new(&sdk, &resources, rail.clone(), "executor");
+    let (_moto, sdk, resources, runtime) =
+        stack_with_runtime("lanes", "executor", rail.clone()).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let p = &runtime.services;
     let now = Utc::now();
     for barber in ["bulk-1", "bulk-2", "bulk-3"] {
-        let mut schedule = World::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(8));
-        schedule.next_run_at = now - TimeDelta::minutes(1);
-        p.store.put_schedule(&schedule).await.unwrap();
-        let earning = World::earning(barber, 0, "60.00", now - TimeDelta::hours(2));
-        ingest_earnings(p.store.as_ref(), &[earning]).await.unwrap();
+        seed_due_barber(p, barber, 1, now).await;
     }
     let report = handle_schedule_tick(&runtime, now, Instant::now() + Duration::from_secs(60))
         .await
@@ -260,15 +259,11 @@ async fn an_executor_pays_the_urgent_lane_before_its_own_batch() {
 /// lease is given back (or has lapsed) plans it.
 #[tokio::test]
 async fn a_shard_is_planned_by_one_invocation_at_a_time() {
-    let (_moto, _, _, runtime) = stack_with_runtime("leases", "planner").await;
+    let rail = Arc::new(SimulatedRail::default());
+    let (_moto, _, _, runtime) = stack_with_runtime("leases", "planner", rail).await;
     let p = &runtime.services;
     let now = Utc::now();
-    let mut schedule = World::weekly_schedule("leased", Weekday::Fri, now - TimeDelta::days(8));
-    schedule.next_run_at = now - TimeDelta::minutes(1);
-    p.store.put_schedule(&schedule).await.unwrap();
-    let earning = World::earning("leased", 0, "60.00", now - TimeDelta::hours(2));
-    ingest_earnings(p.store.as_ref(), &[earning]).await.unwrap();
-    let shard = due_shard_of(&schedule.barber_id);
+    let shard = due_shard_of(&seed_due_barber(p, "leased", 1, now).await);
     let shard_message = |id: &str| -> SqsEvent {
         serde_json::from_value(json!({"Records": [{
             "messageId": id, "eventSource": "aws:sqs",
@@ -331,7 +326,8 @@ fn in_a_minute() -> Instant {
 
 #[tokio::test]
 async fn the_executor_reports_only_the_poison_message_of_a_recorded_batch() {
-    let (_moto, _, _, runtime) = stack_with_runtime("fixture", "executor").await;
+    let rail = Arc::new(SimulatedRail::default());
+    let (_moto, _, _, runtime) = stack_with_runtime("fixture", "executor", rail).await;
     let event: SqsEvent = serde_json::from_str(include_str!("fixtures/sqs_batch.json")).unwrap();
     // The first job names a payout that does not exist (acknowledged); the second is poison.
     let response =

@@ -227,12 +227,7 @@ async fn main() -> anyhow::Result<()> {
                 QueueArg::SentOrder => QueueKind::SentOrder,
                 QueueArg::Priority => QueueKind::Priority,
             };
-            // Every executor running at once shares the rate (the template's RAIL_PACE_SHARES).
-            let shares = match queue {
-                QueueKind::Lanes => executors.saturating_add(urgent_executors),
-                QueueKind::SentOrder | QueueKind::Priority => executors,
-            };
-            let config = FridayConfig {
+            let mut config = FridayConfig {
                 barbers,
                 executors: NonZeroU32::new(executors)
                     .context("--executors: at least 1")?
@@ -242,7 +237,7 @@ async fn main() -> anyhow::Result<()> {
                 pace: PaceSettings {
                     rate: PaceRate {
                         requests_per_second: NonZeroU32::new(rate).context("--rate: at least 1")?,
-                        shares: NonZeroU32::new(shares).context("--executors: at least 1")?,
+                        shares: NonZeroU32::MIN,
                     },
                     ..base.pace
                 },
@@ -251,6 +246,9 @@ async fn main() -> anyhow::Result<()> {
                 seed,
                 ..base
             };
+            // Every executor running at once shares the rate (the template's RAIL_PACE_SHARES).
+            config.pace.rate.shares =
+                NonZeroU32::new(config.executors_at_once()).context("--executors: at least 1")?;
             println!(
                 "{}",
                 serde_json::to_string_pretty(&simulate(&config).await)?

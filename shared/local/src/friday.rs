@@ -103,6 +103,17 @@ impl FridayConfig {
     }
 }
 
+impl FridayConfig {
+    /// Every executor running at once: the bulk's and, with the urgent lane, the lane's own.
+    /// Together they share the rail's rate (the template's `RAIL_PACE_SHARES`).
+    pub fn executors_at_once(&self) -> u32 {
+        match self.queue {
+            QueueKind::Lanes => self.executors.saturating_add(self.urgent_executors),
+            QueueKind::SentOrder | QueueKind::Priority => self.executors,
+        }
+    }
+}
+
 /// How the job queue hands out ready jobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -390,11 +401,7 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
         accepted: VecDeque::new(),
     };
     // The bulk's executors, then the urgent lane's own.
-    let urgent_executors = match config.queue {
-        QueueKind::Lanes => config.urgent_executors,
-        QueueKind::SentOrder | QueueKind::Priority => 0,
-    };
-    let executors = config.executors + urgent_executors;
+    let executors = config.executors_at_once();
     let mut paces: Vec<RailPace> = (0..executors)
         .map(|_| RailPace::new(config.pace.rate))
         .collect();
