@@ -21,7 +21,7 @@ use payout_tests::inboxes::SnsInbox;
 use payout_tests::moto::Moto;
 use payout_tests::notifier_contract::Inbox;
 use payout_tests::scenarios::racing_executors_pay_exactly_once;
-use payout_tests::world::World;
+use payout_tests::world::{World, off_peak_in_the_past};
 use serde_json::{Value, json};
 
 /// A stack on a moto server of its own (kept alive by the returned handle) and a runtime on it
@@ -100,7 +100,7 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
     };
     let p = &runtime.services;
 
-    let now = Utc::now();
+    let now = off_peak_in_the_past();
     let barbers = ["steady", "flaky", "unverified"];
     for barber in barbers {
         seed_due_barber(p, barber, 4, now).await;
@@ -226,7 +226,7 @@ async fn an_executor_pays_the_urgent_lane_before_its_own_batch() {
         stack_with_runtime("lanes", "executor", rail.clone()).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let p = &runtime.services;
-    let now = Utc::now();
+    let now = off_peak_in_the_past();
     for barber in ["bulk-1", "bulk-2", "bulk-3"] {
         seed_due_barber(p, barber, 1, now).await;
     }
@@ -262,7 +262,7 @@ async fn a_shard_is_planned_by_one_invocation_at_a_time() {
     let rail = Arc::new(SimulatedRail::default());
     let (_moto, _, _, runtime) = stack_with_runtime("leases", "planner", rail).await;
     let p = &runtime.services;
-    let now = Utc::now();
+    let now = off_peak_in_the_past();
     let shard = due_shard_of(&seed_due_barber(p, "leased", 1, now).await);
     let shard_message = |id: &str| -> SqsEvent {
         serde_json::from_value(json!({"Records": [{

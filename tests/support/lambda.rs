@@ -129,6 +129,12 @@ pub struct LambdaFunction {
     server: tokio::task::JoinHandle<()>,
 }
 
+/// The test clock's variables (`scripts/test-clock` runs tests under libfaketime at fixed
+/// instants): a function's clean environment keeps them, so it reads the same time as the test.
+fn clock_override() -> impl Iterator<Item = (String, String)> {
+    std::env::vars().filter(|(name, _)| name == "LD_PRELOAD" || name.starts_with("FAKETIME"))
+}
+
 impl LambdaFunction {
     /// Starts the bootstrap `binary` with `env` (and Lambda's own variables) against a fresh
     /// Runtime API; it initialises and waits for its first event.
@@ -155,6 +161,7 @@ impl LambdaFunction {
         let mut child = Command::new(bootstrap(binary))
             .env_clear()
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(clock_override())
             .envs([
                 ("AWS_LAMBDA_RUNTIME_API", addr.to_string().as_str()),
                 ("AWS_LAMBDA_FUNCTION_NAME", binary),

@@ -37,6 +37,13 @@ pub fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         .and_utc()
 }
 
+/// The instant a test plans at when its queue keeps real time (SQS on moto): off-peak, so no
+/// low-priority job is deferred to the peak window's end, and in the past, so every delay
+/// counted from it on the queue's clock is zero, whatever the hour the test runs.
+pub fn off_peak_in_the_past() -> DateTime<Utc> {
+    utc(2026, 3, 4, 3, 0)
+}
+
 pub fn usd(amount: &str) -> Money {
     Money::parse(amount, Currency::Usd).unwrap()
 }
