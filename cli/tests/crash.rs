@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use payout_tests::app::operator;
+use payout_tests::app::{an_hour_ago, operator};
 use payout_tests::served::Served;
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ async fn a_server_killed_mid_batch_finishes_it_after_restart_paying_each_once() 
                               "day_of_week": 5, "minimum_payout_amount": "10.00"});
         assert_eq!(first.post(&client, "/schedules", schedule).await, 201);
         let earning = json!({"earning_id": format!("e{barber}"), "barber_id": format!("b{barber}"),
-                             "amount": "120.00", "occurred_at": "2026-11-20T15:00:00Z",
+                             "amount": "120.00", "occurred_at": an_hour_ago(),
                              "service": "haircut"});
         assert_eq!(first.post(&client, "/earnings", earning).await, 201);
     }

@@ -2,7 +2,7 @@
 
 use chrono::TimeDelta;
 use payout_http::auth::Role;
-use payout_tests::app::{SECRET, TestApp, barber, operator, problem, token};
+use payout_tests::app::{SECRET, TestApp, an_hour_ago, barber, operator, problem, token};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -20,7 +20,7 @@ async fn who_may_do_what() {
         assert_eq!(created.status(), 201);
     }
     let earning = json!({"earning_id": "e1", "barber_id": "123", "amount": "80.00",
-                         "occurred_at": "2026-11-20T15:00:00Z", "service": "fade"});
+                         "occurred_at": an_hour_ago(), "service": "fade"});
     assert_eq!(
         app.post("/earnings", Some(&op), &earning).await.status(),
         201

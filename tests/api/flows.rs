@@ -2,7 +2,7 @@
 
 use payout_core::retry::FailureKind;
 use payout_local::FailurePlan;
-use payout_tests::app::{TestApp, barber, operator, problem};
+use payout_tests::app::{TestApp, an_hour_ago, barber, operator, problem};
 use serde_json::{Value, json};
 
 async fn brief_schedule(app: &TestApp) {
@@ -26,7 +26,7 @@ async fn brief_schedule(app: &TestApp) {
 
 fn earning(id: &str, amount: Value) -> Value {
     json!({"earning_id": id, "barber_id": "123", "amount": amount,
-           "occurred_at": "2026-11-20T15:00:00Z", "service": "haircut"})
+           "occurred_at": an_hour_ago(), "service": "haircut"})
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Every bad input is a 400 (or 413) problem with a reason, never a 5xx or a partial write.
 
-use payout_tests::app::{TestApp, operator, problem};
+use payout_tests::app::{TestApp, an_hour_ago, operator, problem};
 use serde_json::{Value, json};
 
 async fn with_schedule() -> TestApp {
@@ -18,7 +18,7 @@ async fn with_schedule() -> TestApp {
 
 fn earning(amount: Value) -> Value {
     json!({"earning_id": "e1", "barber_id": "123", "amount": amount,
-           "occurred_at": "2026-11-20T15:00:00Z", "service": "fade"})
+           "occurred_at": an_hour_ago(), "service": "fade"})
 }
 
 #[tokio::test]
@@ -57,7 +57,7 @@ async fn bad_bodies_are_problems_with_reasons() {
         assert!(!detail.is_empty(), "{amount}");
     }
     let yen = json!({"earning_id": "e9", "barber_id": "123", "amount": "10.5", "currency": "JPY",
-                     "occurred_at": "2026-11-20T15:00:00Z", "service": "fade"});
+                     "occurred_at": an_hour_ago(), "service": "fade"});
     problem(app.post("/earnings", Some(&op), &yen).await, 400).await;
 
     let schedules = [
@@ -94,7 +94,7 @@ async fn bad_bodies_are_problems_with_reasons() {
     let too_many: Vec<Value> = (0..501)
         .map(|n| {
             json!({"earning_id": format!("b{n}"), "barber_id": "123", "amount": "1.00",
-                        "occurred_at": "2026-11-20T15:00:00Z", "service": "fade"})
+                        "occurred_at": an_hour_ago(), "service": "fade"})
         })
         .collect();
     problem(

@@ -1,14 +1,13 @@
 //! Bank transfers and manual payments: in transit until an operator confirms or returns them,
 //! and the day's bank file with its totals.
 
-use chrono::Utc;
-use payout_tests::app::{TestApp, operator, problem};
+use payout_tests::app::{TestApp, an_hour_ago, operator, problem};
 use serde_json::{Value, json};
 
 async fn payout_for(app: &TestApp, barber: &str, earning: &str, amount: &str) -> String {
     let op = operator();
     let body = json!({"earning_id": earning, "barber_id": barber, "amount": amount,
-                      "occurred_at": "2026-11-20T15:00:00Z", "service": "fade"});
+                      "occurred_at": an_hour_ago(), "service": "fade"});
     assert_eq!(app.post("/earnings", Some(&op), &body).await.status(), 201);
     let created: Value = app
         .post("/payouts/manual", Some(&op), &json!({"barber_id": barber}))
@@ -41,7 +40,10 @@ async fn bank_transfers_wait_for_the_operator_and_are_exported_daily() {
     let second = payout_for(&app, "bank-2", "b2", "200.00").await;
     let cash = payout_for(&app, "cash-1", "c1", "50.00").await;
 
-    let today = Utc::now().date_naive();
+    // The day the payouts were handed over, not the day the assertion runs (which may be the
+    // next, just after midnight).
+    let handed_over = app.get_json(&format!("/payouts/{first}"), Some(&op)).await;
+    let today = &handed_over["created_at"].as_str().unwrap()[..10];
     let response = app
         .get(&format!("/bank-transfers/{today}"), Some(&op))
         .await;

@@ -3,13 +3,13 @@
 
 use chrono::Utc;
 use payout_app::webhooks::sign;
-use payout_tests::app::{TestApp, WEBHOOK_SECRET, operator, problem};
+use payout_tests::app::{TestApp, WEBHOOK_SECRET, an_hour_ago, operator, problem};
 use serde_json::{Value, json};
 
 async fn in_transit_payout(app: &TestApp, earning: &str) -> String {
     let op = operator();
     let body = json!({"earning_id": earning, "barber_id": "123", "amount": "90.00",
-                      "occurred_at": "2026-11-20T15:00:00Z", "service": "fade"});
+                      "occurred_at": an_hour_ago(), "service": "fade"});
     assert_eq!(app.post("/earnings", Some(&op), &body).await.status(), 201);
     let created: Value = app
         .post("/payouts/manual", Some(&op), &json!({"barber_id": "123"}))

@@ -1,6 +1,7 @@
 //! `spawn_app`: the whole embedded service on a free port with a fresh database, and a client
 //! that speaks to it as a user would.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
@@ -30,6 +31,14 @@ pub fn token(role: Role, barber: Option<&str>, ttl: TimeDelta, secret: &str) -> 
     AuthConfig::hs256(secret.as_bytes())
         .issue("test", role, barber.as_ref(), Utc::now(), ttl)
         .unwrap()
+}
+
+/// When a test's service happened: an hour before the test process started, so the intake's
+/// window (a year back, a day ahead) takes it on any date the test runs; the same instant at
+/// every call, so an earning sent again is the same earning.
+pub fn an_hour_ago() -> String {
+    static AT: LazyLock<String> = LazyLock::new(|| (Utc::now() - TimeDelta::hours(1)).to_rfc3339());
+    AT.clone()
 }
 
 pub fn operator() -> String {

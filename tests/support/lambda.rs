@@ -132,7 +132,9 @@ pub struct LambdaFunction {
 /// The test clock's variables (`scripts/test-clock` runs tests under libfaketime at fixed
 /// instants): a function's clean environment keeps them, so it reads the same time as the test.
 fn clock_override() -> impl Iterator<Item = (String, String)> {
-    std::env::vars().filter(|(name, _)| name == "LD_PRELOAD" || name.starts_with("FAKETIME"))
+    std::env::vars().filter(|(name, _)| {
+        name == "LD_PRELOAD" || name == "NO_FAKE_STAT" || name.starts_with("FAKETIME")
+    })
 }
 
 impl LambdaFunction {
