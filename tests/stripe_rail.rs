@@ -23,6 +23,7 @@ fn rail(fake: &FakeStripe) -> StripeRail {
     StripeRail::new(&StripeConfig {
         secret_key: "sk_test_fake".into(),
         base_url: Some(fake.base_url.clone()),
+        timeout: payout_stripe::DEFAULT_TIMEOUT,
     })
     .unwrap()
 }
@@ -277,6 +278,7 @@ async fn stripe_errors_map_onto_the_retry_policy() {
     let unreachable = StripeRail::new(&StripeConfig {
         secret_key: "sk_test_fake".into(),
         base_url: Some(format!("http://{closed}/")),
+        timeout: payout_stripe::DEFAULT_TIMEOUT,
     })
     .unwrap();
     let error = unreachable
@@ -346,18 +348,30 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
         .unwrap();
 
     let later = now + TimeDelta::minutes(1);
-    let report =
-        payout_app::reconcile::reconcile(&stripe, later, 7, ReconcileScope::Everything, false)
-            .await
-            .unwrap();
+    let report = payout_app::reconcile::reconcile(
+        &stripe,
+        later,
+        7,
+        ReconcileScope::Everything,
+        false,
+        &|| true,
+    )
+    .await
+    .unwrap();
     assert_eq!(report.paid_not_recorded, [lost.id.to_string()]);
     assert!(report.adopted.is_empty(), "a report changes nothing");
     assert_eq!(report.recorded_not_paid, [other.id.to_string()]);
 
-    let repaired =
-        payout_app::reconcile::reconcile(&stripe, later, 7, ReconcileScope::Unsettled, true)
-            .await
-            .unwrap();
+    let repaired = payout_app::reconcile::reconcile(
+        &stripe,
+        later,
+        7,
+        ReconcileScope::Unsettled,
+        true,
+        &|| true,
+    )
+    .await
+    .unwrap();
     assert_eq!(repaired.adopted, [lost.id.to_string()]);
     let adopted = stripe.store.get_payout(&lost.id).await.unwrap().unwrap();
     assert_eq!(adopted.status, PayoutStatus::Completed);

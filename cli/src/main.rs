@@ -307,6 +307,7 @@ async fn main() -> anyhow::Result<()> {
                 days,
                 payout_app::reconcile::ReconcileScope::Everything,
                 repair,
+                &|| true,
             )
             .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);

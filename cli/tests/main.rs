@@ -9,11 +9,14 @@
 //! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
 //! - [`webhooks_out`]: payout events to a webhook receiver, signed, redelivered after a 500.
 //! - [`crash`]: `payouts serve` killed mid-batch and restarted pays each payout once.
+//! - [`lifecycle`]: the payout's life at its seams on Stripe: a failed payout stays failed, a
+//!   slow answer is recorded when it came, a hung lookup holds up no planning.
 
 mod config;
 mod crash;
 mod demo;
 mod hostile;
+mod lifecycle;
 mod notices;
 mod operations;
 mod sign_in;

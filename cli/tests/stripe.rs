@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
-use payout_app::webhooks::sign;
 use payout_core::money::{Currency, Money};
-use payout_tests::app::operator;
 use payout_tests::fake_stripe::{FakeStripe, Scenario};
 use payout_tests::served::Served;
 use reqwest::Client;
@@ -52,35 +50,18 @@ fn accounts() -> Vec<(String, Account)> {
     accounts
 }
 
-async fn send(client: &Client, server: &Served, path: &str, body: Option<Value>) -> Value {
-    let request = match body {
-        Some(body) => client.post(format!("{}{path}", server.base)).json(&body),
-        None => client.get(format!("{}{path}", server.base)),
-    };
-    let response = request.bearer_auth(operator()).send().await.unwrap();
-    assert!(
-        response.status().is_success(),
-        "{path}: {}",
-        response.status()
-    );
-    response.json().await.unwrap()
-}
-
 #[tokio::test]
 async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults() {
     let fake = FakeStripe::start().await;
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("payouts.toml");
     std::fs::write(&config, CONFIG).unwrap();
-    let server = Served::start(
+    let server = Served::on_stripe(
         env!("CARGO_BIN_EXE_payouts"),
         &dir.path().join("stripe.db"),
-        &["--config", &config.display().to_string()],
-        &[
-            ("STRIPE_SECRET_KEY", "sk_test_fake"),
-            ("STRIPE_API_BASE", &fake.base_url),
-            ("STRIPE_WEBHOOK_SECRET", WEBHOOK_SECRET),
-        ],
+        &config,
+        &fake.base_url,
+        WEBHOOK_SECRET,
     );
     let client = Client::new();
     let at = (Utc::now() - TimeDelta::hours(1)).to_rfc3339();
@@ -120,16 +101,18 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
         let schedule = json!({"barber_id": barber, "frequency": "weekly", "day_of_week": 5,
             "connected_account_id": account, "preferred_payment_method": method,
             "email": format!("{barber}@shop.example")});
-        send(&client, &server, "/schedules", Some(schedule)).await;
+        server.send(&client, "/schedules", Some(schedule)).await;
         let earnings: Vec<Value> = (0..3)
             .map(|n| {
                 json!({"earning_id": format!("{barber}-e{n}"), "barber_id": barber,
                 "amount": "40.00", "occurred_at": at, "service": "haircut"})
             })
             .collect();
-        send(&client, &server, "/earnings", Some(json!(earnings))).await;
+        server
+            .send(&client, "/earnings", Some(json!(earnings)))
+            .await;
         let manual = json!({"barber_id": barber, "reason": "end of week"});
-        send(&client, &server, "/payouts/manual", Some(manual)).await;
+        server.send(&client, "/payouts/manual", Some(manual)).await;
     }
 
     // Every payout is paid (an instant one in transit until Stripe says it arrived), or failed
@@ -155,13 +138,9 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
             assert!(paid.is_empty(), "{barber} was paid");
             let reason = payout["failure_reason"].as_str().unwrap_or_default();
             assert!(!reason.is_empty(), "{barber} failed without a reason");
-            let told = send(
-                &client,
-                &server,
-                &format!("/notifications?barber_id={barber}"),
-                None,
-            )
-            .await;
+            let told = server
+                .send(&client, &format!("/notifications?barber_id={barber}"), None)
+                .await;
             assert!(
                 told.as_array().unwrap().iter().any(|n| n["kind"]
                     .as_str()
@@ -217,7 +196,7 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
 async fn settled(client: &Client, server: &Served, done: &[&str]) -> BTreeMap<String, Value> {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
-        let page = send(client, server, "/payouts?limit=200", None).await;
+        let page = server.send(client, "/payouts?limit=200", None).await;
         let payouts: BTreeMap<String, Value> = page["items"]
             .as_array()
             .unwrap()
@@ -237,27 +216,12 @@ async fn settled(client: &Client, server: &Served, done: &[&str]) -> BTreeMap<St
 
 /// Stripe's signed `payout.paid` event for the instant payout of `payout_id`.
 async fn payout_paid(client: &Client, server: &Served, payout_id: &str) {
-    let body = json!({
-        "id": format!("evt_{payout_id}"), "object": "event", "type": "payout.paid",
-        "api_version": "2024-06-20", "created": Utc::now().timestamp(), "livemode": false,
-        "data": {"object": {"id": format!("po_{payout_id}"), "object": "payout",
-            "status": "paid", "method": "instant", "metadata": {"payout_id": payout_id}}}
-    })
-    .to_string();
-    let signature = sign(
-        body.as_bytes(),
-        WEBHOOK_SECRET.as_bytes(),
-        Utc::now().timestamp(),
-    );
-    let response = client
-        .post(format!("{}/webhooks/stripe", server.base))
-        .header("content-type", "application/json")
-        .header("Stripe-Signature", signature)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200, "payout.paid for {payout_id}");
+    let object = json!({"id": format!("po_{payout_id}"), "object": "payout", "status": "paid",
+        "method": "instant", "metadata": {"payout_id": payout_id}});
+    let status = server
+        .stripe_event(client, WEBHOOK_SECRET, "payout.paid", object)
+        .await;
+    assert_eq!(status, 200, "payout.paid for {payout_id}");
 }
 
 /// The payout's net in cents, as Stripe is asked for it.

@@ -41,6 +41,8 @@ struct Ledger {
     saved: HashMap<String, (String, u16, Value)>,
     scenarios: HashMap<String, Scenario>,
     requests: u64,
+    /// Every lookup of transfers is held this long before it is answered.
+    lookups_hang: Option<std::time::Duration>,
 }
 
 #[derive(Clone)]
@@ -211,6 +213,10 @@ async fn list_transfers(
     State(ledger): State<Arc<Mutex<Ledger>>>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Json<Value> {
+    let hang = ledger.lock().unwrap().lookups_hang;
+    if let Some(hang) = hang {
+        tokio::time::sleep(hang).await;
+    }
     let ledger = ledger.lock().unwrap();
     let data: Vec<&Value> = ledger
         .transfers
@@ -334,6 +340,11 @@ impl FakeStripe {
             .unwrap()
             .scenarios
             .insert(account.to_string(), scenario);
+    }
+
+    /// Holds every later lookup of transfers `hang` before answering (`None`: at once again).
+    pub fn hang_lookups(&self, hang: Option<std::time::Duration>) {
+        self.ledger.lock().unwrap().lookups_hang = hang;
     }
 
     pub fn clear_scenario(&self, account: &str) {

@@ -21,6 +21,27 @@ impl Served {
         Self::spawn(Self::command(binary, db, args, envs))
     }
 
+    /// `binary serve --config config` paying through the Stripe API at `stripe_base` (the
+    /// project's fake), its webhooks signed with `webhook_secret`.
+    pub fn on_stripe(
+        binary: &str,
+        db: &Path,
+        config: &Path,
+        stripe_base: &str,
+        webhook_secret: &str,
+    ) -> Self {
+        Self::start(
+            binary,
+            db,
+            &["--config", &config.display().to_string()],
+            &[
+                ("STRIPE_SECRET_KEY", "sk_test_fake"),
+                ("STRIPE_API_BASE", stripe_base),
+                ("STRIPE_WEBHOOK_SECRET", webhook_secret),
+            ],
+        )
+    }
+
     /// The command [`Served::start`] runs, for a test to change before [`Served::spawn`].
     pub fn command(binary: &str, db: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
         let mut command = Command::new(binary);
@@ -74,6 +95,60 @@ impl Served {
             .as_u16()
     }
 
+    /// GETs `path` (or POSTs `body` to it) with an operator's token; the answer, which must be a
+    /// success.
+    pub async fn send(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let request = match body {
+            Some(body) => client.post(format!("{}{path}", self.base)).json(&body),
+            None => client.get(format!("{}{path}", self.base)),
+        };
+        let response = request
+            .bearer_auth(crate::app::operator())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Stripe's event `kind` about the payout object `object`, signed with `secret` as Stripe
+    /// signs it, delivered to the webhook route; its status.
+    pub async fn stripe_event(
+        &self,
+        client: &reqwest::Client,
+        secret: &str,
+        kind: &str,
+        object: serde_json::Value,
+    ) -> u16 {
+        let now = chrono::Utc::now().timestamp();
+        let body = serde_json::json!({
+            "id": format!("evt_{kind}_{}", object["id"].as_str().unwrap_or_default()),
+            "object": "event", "type": kind, "api_version": "2024-06-20", "created": now,
+            "livemode": false, "data": {"object": object}
+        })
+        .to_string();
+        let signature = payout_app::webhooks::sign(body.as_bytes(), secret.as_bytes(), now);
+        client
+            .post(format!("{}/webhooks/stripe", self.base))
+            .header("content-type", "application/json")
+            .header("Stripe-Signature", signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Sends SIGTERM, as a service manager stops it, and waits for the process to exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
@@ -85,6 +160,11 @@ impl Served {
     }
 
     pub fn kill(mut self) {
+        self.crash();
+    }
+
+    /// Sends SIGKILL, as a crash ends it, and waits for the process to exit.
+    pub fn crash(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }

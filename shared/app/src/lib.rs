@@ -15,8 +15,8 @@
 //!    - [`period`]: close one barber's period (shared by the planner and manual payouts), and
 //!      what it would settle now.
 //!    - [`plan`]: close due periods into payouts and enqueue their jobs.
-//!    - [`planner_tick`]: one planner run (plan, recover lost jobs, reconcile), on a Lambda
-//!      tick or in `payouts serve`'s loop.
+//!    - [`planner_tick`]: one planner run (plan, recover lost jobs), on a Lambda tick or in
+//!      `payouts serve`'s loop.
 //!    - [`planning_failure`]: a barber that could not be planned, recorded and retried with
 //!      backoff.
 //!    - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
@@ -28,7 +28,8 @@
 //!    - [`schedule_edit`]: what a request makes of a schedule: defaults, partial changes, the
 //!      cut-off rule.
 //!    - [`schedule_change`]: saving a schedule; a new destination is audited and announced.
-//!    - [`reconcile`]: the store compared with the payment provider.
+//!    - [`reconcile`]: the store compared with the payment provider; the sweep that adopts
+//!      attempts whose outcome was unknown, beside the planner.
 //!    - [`recovery`]: re-enqueue payouts whose job was lost.
 //!    - [`notify`]: tell the barber once per event, delivered at least once.
 //!    - [`payout_events`]: payout state changes out to the platform, from the store's outbox.

@@ -197,7 +197,13 @@ pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<Period
             payout_creation(p, &req, &open, breakdown, settles_owed, past_failures);
         match p.store.create_payout(&creation).await? {
             CreateOutcome::Created => return Ok(created(creation, job)),
-            CreateOutcome::AlreadyExists => return Ok(PeriodOutcome::AlreadyPlanned),
+            CreateOutcome::AlreadyExists => {
+                // The cut-off has its payout, yet the schedule still points at it (another
+                // planner's advance lost to a write that restored it, say): the calendar moves
+                // on, or the barber would never be planned again.
+                advance_only(p, &req).await?;
+                return Ok(PeriodOutcome::AlreadyPlanned);
+            }
             CreateOutcome::ClaimChanged => {
                 tracing::debug!(barber = %schedule.barber_id, "open balance changed while closing the period; reading it again");
             }

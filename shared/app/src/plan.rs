@@ -240,10 +240,10 @@ async fn plan_page(
         let schedule = member.schedule;
         let outcome = match closed {
             CreateOutcome::Created => member.outcome,
-            CreateOutcome::AlreadyExists => PeriodOutcome::AlreadyPlanned,
-            CreateOutcome::ClaimChanged => {
-                // Entries arrived since the read (or the page's write failed): the single path
-                // reads again.
+            CreateOutcome::AlreadyExists | CreateOutcome::ClaimChanged => {
+                // Entries arrived since the read (or the page's write failed), or the cut-off
+                // already has its payout: the single path reads again, and moves the calendar
+                // on past a cut-off already paid.
                 one_by_one.push((schedule, failed_before));
                 continue;
             }

@@ -1,20 +1,17 @@
 //! One run of the planner, the same on a Lambda tick and in `payouts serve`'s loop: plan what
 //! is due page by page while `keep_going` allows (or, on AWS, send each shard of the due index
-//! to be planned by an invocation of its own), then re-enqueue payouts whose job was lost, then
-//! reconcile payouts whose last attempt may have paid. A run cut off by `keep_going` leaves the
-//! rest for the next; nothing is half done, since each payout is one conditional write.
+//! to be planned by an invocation of its own), then re-enqueue payouts whose job was lost. A run
+//! cut off by `keep_going` leaves the rest for the next; nothing is half done, since each payout
+//! is one conditional write. Reconciliation, which waits on the provider, is not part of it
+//! ([`crate::reconcile::sweep`]): a provider that hangs never delays a barber's planning.
 
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
 use crate::plan::{PlanReport, fan_out_due_payouts, plan_due_payouts, planner_lag};
 use crate::ports::{Metric, ShardQueue};
-use crate::reconcile::{ReconcileScope, reconcile};
 use crate::recovery::recover_stalled;
 use crate::services::Services;
-
-/// How far back the reconciliation sweep looks.
-const SWEEP_DAYS: u32 = 2;
 
 /// With `shards`, the due index's shards are sent there to be planned apart; without, this run
 /// plans them.
@@ -41,15 +38,6 @@ pub async fn planner_tick(
     );
     if keep_going() {
         recover_stalled(p, now).await?;
-    }
-    if keep_going() {
-        let found = reconcile(p, now, SWEEP_DAYS, ReconcileScope::Unsettled, true).await?;
-        if !found.paid_not_recorded.is_empty() {
-            tracing::warn!(
-                ?found,
-                "reconciliation adopted transfers the store had missed"
-            );
-        }
     }
     Ok(report)
 }

@@ -1,8 +1,18 @@
 //! Comparing the store with the payment provider: payouts the provider paid that the store does
 //! not record as paid (adopted when repairing), and payouts recorded as paid that the provider
 //! has no transfer for (reported: only a person can decide what happened).
+//!
+//! Only an attempt whose outcome is unknown is adopted: a payout processing (its executor
+//! stopped mid-call) or waiting to retry after a timeout, a broken connection or a 5xx. An
+//! outcome the provider reported is never overridden: a failed payout stays failed, whatever
+//! transfer the provider still holds for it (an instant payout that failed leaves its transfer
+//! in place), until an operator acts.
+//!
+//! Every lookup has the rail's timeout, and each payout stands alone: a lookup that fails or
+//! hangs is counted, logged and left for the next sweep, and the sweep goes on to the others.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 use payout_core::payout::Payout;
 use payout_core::status::PayoutStatus;
@@ -12,11 +22,13 @@ use crate::error::AppError;
 use crate::execute::publish_outcome;
 use crate::notify::notify_payout;
 use crate::ports::NotificationKind;
-use crate::ports::{PayoutQuery, WriteOutcome};
+use crate::ports::{PayoutQuery, TransferReceipt, WriteOutcome};
 use crate::services::Services;
 
 const PAGE: usize = 500;
 const ACTOR: &str = "reconciliation";
+/// How far back the sweep looks.
+const SWEEP_DAYS: u32 = 2;
 
 #[derive(Debug, Default, Serialize)]
 pub struct ReconcileReport {
@@ -26,6 +38,49 @@ pub struct ReconcileReport {
     pub adopted: Vec<String>,
     /// Recorded as paid, with no transfer at the provider.
     pub recorded_not_paid: Vec<String>,
+    /// Payouts the provider did not answer about in time (or with an error), or whose
+    /// adoption the store refused: left for the next sweep.
+    pub left_for_next_sweep: Vec<String>,
+}
+
+/// Whether the last attempt on `payout` may have paid without the store knowing: the only
+/// attempts reconciliation may adopt.
+fn outcome_unknown(payout: &Payout) -> bool {
+    match payout.status {
+        PayoutStatus::Processing => payout.attempts > 0,
+        PayoutStatus::RetryScheduled => payout
+            .failure_kind
+            .is_some_and(|kind| kind.outcome_unknown()),
+        PayoutStatus::Scheduled
+        | PayoutStatus::Queued
+        | PayoutStatus::InTransit
+        | PayoutStatus::Completed
+        | PayoutStatus::Failed
+        | PayoutStatus::Cancelled => false,
+    }
+}
+
+/// The provider's transfer for `payout`, asked within the rail's timeout; `None` (and left for
+/// the next sweep) when it did not answer.
+async fn look_up(
+    p: &Services,
+    payout: &PayoutId,
+    report: &mut ReconcileReport,
+) -> Option<Option<TransferReceipt>> {
+    let answer = tokio::time::timeout(p.config.rail_timeout, p.rail.find_transfer(payout)).await;
+    match answer {
+        Ok(Ok(found)) => Some(found),
+        Ok(Err(error)) => {
+            tracing::warn!(payout_id = %payout, %error, "reconciliation could not ask the provider; next sweep");
+            report.left_for_next_sweep.push(payout.to_string());
+            None
+        }
+        Err(_) => {
+            tracing::warn!(payout_id = %payout, timeout = ?p.config.rail_timeout, "the provider did not answer reconciliation in time; next sweep");
+            report.left_for_next_sweep.push(payout.to_string());
+            None
+        }
+    }
 }
 
 async fn payouts_in(
@@ -66,68 +121,68 @@ pub enum ReconcileScope {
     Everything,
 }
 
-/// Checks the Stripe payouts created in the last `days`; with `repair`, adopts the transfers the
-/// store missed.
+/// The sweep that runs beside the planner (its own task on `serve`, after the tick's planning
+/// within the invocation's deadline on Lambda): adopts what the provider paid of the attempts
+/// whose outcome is unknown.
+pub async fn sweep(
+    p: &Services,
+    now: DateTime<Utc>,
+    keep_going: &(dyn Fn() -> bool + Sync),
+) -> Result<ReconcileReport, AppError> {
+    let report = reconcile(
+        p,
+        now,
+        SWEEP_DAYS,
+        ReconcileScope::Unsettled,
+        true,
+        keep_going,
+    )
+    .await?;
+    if !report.adopted.is_empty() || !report.left_for_next_sweep.is_empty() {
+        tracing::warn!(
+            ?report,
+            "reconciliation adopted transfers the store had missed, or could not check some"
+        );
+    }
+    Ok(report)
+}
+
+/// Checks the Stripe payouts created in the last `days` while `keep_going` allows; with
+/// `repair`, adopts the transfers the store missed.
 pub async fn reconcile(
     p: &Services,
     now: DateTime<Utc>,
     days: u32,
     scope: ReconcileScope,
     repair: bool,
+    keep_going: &(dyn Fn() -> bool + Sync),
 ) -> Result<ReconcileReport, AppError> {
     let since = now - TimeDelta::days(i64::from(days));
     let mut report = ReconcileReport::default();
-    for status in [
-        PayoutStatus::Processing,
-        PayoutStatus::RetryScheduled,
-        PayoutStatus::Failed,
-    ] {
-        for mut payout in payouts_in(p, status, since).await? {
-            report.checked += 1;
-            if payout.attempts == 0 {
+    for status in [PayoutStatus::Processing, PayoutStatus::RetryScheduled] {
+        for payout in payouts_in(p, status, since).await? {
+            if !keep_going() {
+                return Ok(report);
+            }
+            if !outcome_unknown(&payout) {
                 continue;
             }
-            let found = p.rail.find_transfer(&payout.id).await.map_err(|e| {
-                AppError::Conflict(format!("cannot ask the provider about {}: {e}", payout.id))
-            })?;
-            let Some(receipt) = found else { continue };
+            report.checked += 1;
+            let Some(Some(receipt)) = look_up(p, &payout.id, &mut report).await else {
+                continue;
+            };
             report.paid_not_recorded.push(payout.id.to_string());
             if !repair {
                 continue;
             }
-            // Under the barber's lock, like the executor, so no attempt runs meanwhile.
-            let owner = format!("reconcile:{}", payout.id);
-            if !p
-                .store
-                .try_lock(&payout.barber_id, &owner, now, now + p.config.lock_lease)
-                .await?
-            {
-                continue;
-            }
-            let read = payout.version;
-            let outcome = match payout.record_transfer(
-                now,
-                ACTOR,
-                receipt.transfer_id,
-                receipt.settled,
-                "found paid by reconciliation",
-            ) {
-                Ok(event) => p
-                    .store
-                    .update_payout(&payout, read, &event)
-                    .await
-                    .map(|written| (written, event))
-                    .map_err(AppError::from),
-                Err(illegal) => Err(illegal.into()),
-            };
-            p.store.release_lock(&payout.barber_id, &owner).await?;
-            let (written, event) = outcome?;
-            if written == WriteOutcome::Written {
-                report.adopted.push(payout.id.to_string());
-                // Settled here, so counted and told here, as the executor would have: the
-                // notice once, by the outbox's key for this payout's notice.
-                publish_outcome(p, &payout, &event);
-                notify_payout(p, &payout, NotificationKind::Completed, now).await;
+            let id = payout.id.to_string();
+            match adopt(p, payout, receipt, now).await {
+                Ok(true) => report.adopted.push(id),
+                Ok(false) => {}
+                Err(error) => {
+                    tracing::warn!(payout_id = %id, %error, "reconciliation could not adopt the transfer; next sweep");
+                    report.left_for_next_sweep.push(id);
+                }
             }
         }
     }
@@ -135,16 +190,61 @@ pub async fn reconcile(
         return Ok(report);
     }
     for payout in payouts_in(p, PayoutStatus::Completed, since).await? {
+        if !keep_going() {
+            break;
+        }
         if !payout.breakdown.net.is_positive() {
             continue;
         }
         report.checked += 1;
-        let found = p.rail.find_transfer(&payout.id).await.map_err(|e| {
-            AppError::Conflict(format!("cannot ask the provider about {}: {e}", payout.id))
-        })?;
-        if found.is_none() {
+        if let Some(None) = look_up(p, &payout.id, &mut report).await {
             report.recorded_not_paid.push(payout.id.to_string());
         }
     }
     Ok(report)
+}
+
+/// Records `payout` as paid by the transfer in `receipt`, under the barber's lock like the
+/// executor (so no attempt runs meanwhile); whether it was recorded (not when the barber is
+/// busy or the payout changed since it was read).
+async fn adopt(
+    p: &Services,
+    mut payout: Payout,
+    receipt: TransferReceipt,
+    now: DateTime<Utc>,
+) -> Result<bool, AppError> {
+    let owner = format!("reconcile:{}", payout.id);
+    if !p
+        .store
+        .try_lock(&payout.barber_id, &owner, now, now + p.config.lock_lease)
+        .await?
+    {
+        return Ok(false);
+    }
+    let read = payout.version;
+    let outcome = match payout.record_transfer(
+        now,
+        ACTOR,
+        receipt.transfer_id,
+        receipt.settled,
+        "found paid by reconciliation",
+    ) {
+        Ok(event) => p
+            .store
+            .update_payout(&payout, read, &event)
+            .await
+            .map(|written| (written, event))
+            .map_err(AppError::from),
+        Err(illegal) => Err(illegal.into()),
+    };
+    p.store.release_lock(&payout.barber_id, &owner).await?;
+    let (written, event) = outcome?;
+    if written == WriteOutcome::Stale {
+        return Ok(false);
+    }
+    // Settled here, so counted and told here, as the executor would have: the notice once, by
+    // the outbox's key for this payout's notice.
+    publish_outcome(p, &payout, &event);
+    notify_payout(p, &payout, NotificationKind::Completed, now).await;
+    Ok(true)
 }

@@ -22,6 +22,7 @@ use payout_app::ports::{
     EventPublisher, JobQueue, Metric, PayoutJob, QueueError, ShardPlan, ShardQueue,
 };
 use payout_app::rails::paced::PacedRail;
+use payout_app::reconcile::sweep;
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::pace::{PaceRate, PaceSettings};
 use payout_core::retry::FailureKind;
@@ -245,6 +246,11 @@ pub async fn handle_schedule_tick(
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
     let shards = runtime.shards.as_deref().map(|q| q as &dyn ShardQueue);
     let report = planner_tick(&runtime.services, now, &keep_going, shards).await;
+    // After planning, in what is left of the invocation: a provider that hangs delays no
+    // barber's plan, and each lookup has the rail's timeout.
+    if let Err(error) = sweep(&runtime.services, now, &keep_going).await {
+        tracing::error!(%error, "reconciliation sweep failed");
+    }
     publish_events(runtime).await;
     report
 }

@@ -95,8 +95,10 @@ impl PayoutStatus {
                 S::Processing | S::Completed | S::InTransit | S::Queued | S::Failed | S::Cancelled
             ),
             S::InTransit => matches!(to, S::Completed | S::Failed),
-            // Failed -> Completed/InTransit: reconciliation found the provider paid it after all.
-            S::Failed => matches!(to, S::Queued | S::Cancelled | S::Completed | S::InTransit),
+            // A provider's failure report is final for its attempt: only an operator moves it
+            // on (retry, cancel). Not even a late `payout.paid`: Stripe reports a payout paid
+            // before it fails, never after, so a paid event after a failure is out of order.
+            S::Failed => matches!(to, S::Queued | S::Cancelled),
             S::Completed | S::Cancelled => false,
         }
     }
@@ -132,6 +134,13 @@ mod tests {
         for to in PayoutStatus::ALL {
             assert!(!S::Completed.can_move_to(to), "completed -> {to}");
             assert!(!S::Cancelled.can_move_to(to), "cancelled -> {to}");
+        }
+    }
+
+    #[test]
+    fn a_failed_payout_never_goes_back_in_transit() {
+        for to in [S::InTransit, S::Completed, S::Processing] {
+            assert!(S::Failed.check_move_to(to).is_err(), "failed -> {to}");
         }
     }
 

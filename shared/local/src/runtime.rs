@@ -17,7 +17,8 @@ use payout_app::planner_tick::planner_tick;
 use payout_app::ports::{AccountOnboarding, Clock, Notifier, PaymentRail, SystemClock};
 use payout_app::rails::RailsByMethod;
 use payout_app::rails::paced::PacedRail;
-use payout_app::recovery::recover_older_than;
+use payout_app::reconcile::sweep;
+use payout_app::recovery::recover_owed_work;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
 use payout_http::{ApiState, router};
@@ -81,9 +82,12 @@ impl ServeConfig {
                 failures: FailurePlan::default(),
                 latency: settings.rail.simulated_latency,
             },
-            RailKind::Stripe => Provider::Stripe(StripeConfig::from_env().map_err(|e| {
-                ServeError::Config(format!("rail.kind = \"stripe\": {}", e.message))
-            })?),
+            RailKind::Stripe => Provider::Stripe(StripeConfig {
+                timeout: app.rail_timeout,
+                ..StripeConfig::from_env().map_err(|e| {
+                    ServeError::Config(format!("rail.kind = \"stripe\": {}", e.message))
+                })?
+            }),
         };
         // Refused now, naming the entry, rather than when the first event is due.
         WebhookPublisher::new(&settings.webhooks).map_err(ServeError::Config)?;
@@ -165,17 +169,20 @@ pub async fn serve(
         clock.clone(),
         config.app.clone(),
     )?;
-    let recovered = recover_older_than(&services, clock.now(), clock.now()).await?;
+    let recovered = recover_owed_work(&services, clock.now()).await?;
     tracing::info!(recovered, "recovered payouts left by a previous run");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
-    tasks.push(tokio::spawn(planner_loop(
-        services.clone(),
-        clock.clone(),
-        config.planner_interval,
-        stop_rx.clone(),
-    )));
+    for which in [Periodic::Planner, Periodic::Reconciliation] {
+        tasks.push(tokio::spawn(periodic_loop(
+            services.clone(),
+            clock.clone(),
+            which,
+            config.planner_interval,
+            stop_rx.clone(),
+        )));
+    }
     if !config.webhooks.is_empty() {
         let publisher = WebhookPublisher::new(&config.webhooks).map_err(ServeError::Config)?;
         tasks.push(tokio::spawn(events_loop(
@@ -243,16 +250,30 @@ trait ConnectProvider: PaymentRail + AccountOnboarding {}
 
 impl<T: PaymentRail + AccountOnboarding> ConnectProvider for T {}
 
-async fn planner_loop(
+/// What runs at the planner's interval, each in a task of its own: the reconciliation sweep
+/// waits on the provider (each call within the rail's timeout) and never holds up planning.
+#[derive(Debug, Clone, Copy)]
+enum Periodic {
+    Planner,
+    Reconciliation,
+}
+
+async fn periodic_loop(
     services: Services,
     clock: Arc<dyn Clock>,
+    which: Periodic,
     every: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     let always = || true;
     loop {
-        if let Err(error) = planner_tick(&services, clock.now(), &always, None).await {
-            tracing::error!(%error, "planner run failed");
+        let now = clock.now();
+        let result = match which {
+            Periodic::Planner => planner_tick(&services, now, &always, None).await.map(drop),
+            Periodic::Reconciliation => sweep(&services, now, &always).await.map(drop),
+        };
+        if let Err(error) = result {
+            tracing::error!(%error, ?which, "periodic run failed");
         }
         tokio::select! {
             _ = tokio::time::sleep(every) => {}

@@ -9,4 +9,4 @@
 pub mod errors;
 pub mod rail;
 
-pub use rail::{StripeConfig, StripeRail};
+pub use rail::{DEFAULT_TIMEOUT, StripeConfig, StripeRail};

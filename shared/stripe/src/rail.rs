@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use payout_app::ports::{
@@ -23,13 +24,20 @@ pub struct StripeConfig {
     pub secret_key: String,
     /// Stripe's API when `None`; otherwise a base URL ending in `/` (`v1/...` is appended).
     pub base_url: Option<String>,
+    /// The client's own limit on each HTTP request: a backstop under the callers' deadlines,
+    /// so no call to Stripe, from any caller, can hang.
+    pub timeout: Duration,
 }
+
+/// The client's limit when the configuration sets none: the rail's default timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl std::fmt::Debug for StripeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StripeConfig")
             .field("secret_key", &"********")
             .field("base_url", &self.base_url)
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -41,6 +49,7 @@ impl StripeConfig {
         Self {
             secret_key,
             base_url: std::env::var("STRIPE_API_BASE").ok(),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -78,7 +87,7 @@ fn key(value: String) -> Result<RequestStrategy, RailError> {
 
 impl StripeRail {
     pub fn new(config: &StripeConfig) -> Result<Self, RailError> {
-        let mut builder = ClientBuilder::new(&config.secret_key);
+        let mut builder = ClientBuilder::new(&config.secret_key).timeout(config.timeout);
         if let Some(url) = &config.base_url {
             builder = builder.url(url);
         }

@@ -21,6 +21,7 @@ use futures::future::join_all;
 use payout_core::ids::PayoutId;
 use payout_core::payout::Payout;
 
+use super::job_time::JobTime;
 use super::settle::{Settlement, count, notice_kind, settle};
 use super::{
     JobOutcome, call_rail, execute, lease_could_lapse, not_runnable, rail_window, transfer_request,
@@ -62,6 +63,7 @@ async fn execute_batch(
     now: DateTime<Utc>,
     deadline: Option<DateTime<Utc>>,
 ) -> Result<Vec<Option<JobOutcome>>, AppError> {
+    let time = JobTime::start(p, now);
     let mut outcomes = vec![None; ids.len()];
     let loaded: HashMap<PayoutId, Payout> = p
         .store
@@ -87,7 +89,7 @@ async fn execute_batch(
         } else {
             let mut payout = payout.clone();
             let expected_version = payout.version;
-            match payout.begin_attempt(now, &actor) {
+            match payout.begin_attempt(time.now(p), &actor) {
                 Ok(event) => attempts.push(Member {
                     index,
                     write: PayoutWrite {
@@ -105,12 +107,12 @@ async fn execute_batch(
     let batch = Batch {
         actor: &actor,
         owner,
-        now,
+        time,
         deadline,
     };
     pay(p, &batch, attempts, &mut outcomes).await?;
     for index in one_by_one {
-        outcomes[index] = match execute(p, &ids[index], owner, now, deadline).await {
+        outcomes[index] = match execute(p, &ids[index], owner, time.now(p), deadline).await {
             Ok(outcome) => Some(outcome),
             Err(error) => {
                 tracing::error!(payout_id = %ids[index], %error, "job failed; it will be redelivered");
@@ -125,7 +127,7 @@ async fn execute_batch(
 struct Batch<'a> {
     actor: &'a str,
     owner: &'a str,
-    now: DateTime<Utc>,
+    time: JobTime,
     deadline: Option<DateTime<Utc>>,
 }
 
@@ -145,12 +147,13 @@ async fn pay(
     let Batch {
         actor,
         owner,
-        now,
+        time,
         deadline,
     } = *batch;
     if attempts.is_empty() {
         return Ok(());
     }
+    let now = time.picked_up;
     let Some(window) = rail_window(p, deadline) else {
         tracing::warn!(
             jobs = attempts.len(),
@@ -198,13 +201,18 @@ async fn pay(
         }
     }
     let requests: Vec<_> = paying.iter().map(|m| transfer_request(&m.write)).collect();
-    let answers = join_all(requests.iter().map(|request| call_rail(p, request, window))).await;
+    // Each answer recorded at the moment it came.
+    let answers = join_all(requests.iter().map(|request| async move {
+        let answer = call_rail(p, request, window).await;
+        (answer, time.now(p))
+    }))
+    .await;
 
     let mut recorded = Vec::new();
     let mut writes = Vec::new();
-    for (member, answer) in paying.into_iter().zip(answers) {
+    for (member, (answer, answered_at)) in paying.into_iter().zip(answers) {
         let attempt_version = member.write.version;
-        match settle(p, member.write, actor, answer, now, deadline).await {
+        match settle(p, member.write, actor, answer, answered_at, deadline).await {
             Ok(Settlement::Leave(outcome)) => outcomes[member.index] = Some(outcome),
             Ok(Settlement::Record {
                 payout,
@@ -232,7 +240,7 @@ async fn pay(
     }
     let written = p
         .store
-        .record_outcomes_and_unlock(&writes, &unlock, owner, first_retry_at(p, now))
+        .record_outcomes_and_unlock(&writes, &unlock, owner, first_retry_at(p, time.now(p)))
         .await?;
     same_length(&written, &writes)?;
     let mut notices = Vec::new();
@@ -252,7 +260,7 @@ async fn pay(
             }
         });
     }
-    deliver_recorded(p, &notices, now).await;
+    deliver_recorded(p, &notices, time.now(p)).await;
     Ok(())
 }
 

@@ -19,6 +19,7 @@
 //! on the queue (or re-enqueued by recovery), and the next delivery finishes it from step 1.
 
 mod batch;
+mod job_time;
 mod settle;
 
 use std::time::Duration;
@@ -37,6 +38,7 @@ use crate::ports::{
 };
 use crate::services::Services;
 pub use batch::{execute_payouts, execute_payouts_before};
+use job_time::JobTime;
 use settle::{Settlement, count, notice_kind, settle};
 
 /// What the queue should do with the delivery.
@@ -100,6 +102,7 @@ async fn execute(
     now: DateTime<Utc>,
     deadline: Option<DateTime<Utc>>,
 ) -> Result<JobOutcome, AppError> {
+    let time = JobTime::start(p, now);
     let Some(payout) = p.store.get_payout(payout_id).await? else {
         tracing::warn!(%payout_id, "job for an unknown payout acknowledged");
         return Ok(JobOutcome::Finished);
@@ -116,11 +119,11 @@ async fn execute(
         return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
     }
     let locked_at = p.stopwatch.now();
-    let result = execute_locked(p, payout_id, owner, now, locked_at, deadline).await;
+    let result = execute_locked(p, payout_id, owner, time, locked_at, deadline).await;
     p.store.release_lock(&payout.barber_id, owner).await?;
     let (outcome, notice) = result?;
     if let Some((payout, kind)) = notice {
-        notify_payout(p, &payout, kind, now).await;
+        notify_payout(p, &payout, kind, time.now(p)).await;
     }
     Ok(outcome)
 }
@@ -142,11 +145,12 @@ async fn execute_locked(
     p: &Services,
     payout_id: &PayoutId,
     owner: &str,
-    now: DateTime<Utc>,
+    time: JobTime,
     locked_at: DateTime<Utc>,
     deadline: Option<DateTime<Utc>>,
 ) -> Result<(JobOutcome, Notice), AppError> {
     let actor = format!("executor:{owner}");
+    let now = time.picked_up;
     let Some(mut payout) = p.store.get_payout(payout_id).await? else {
         return Ok((JobOutcome::Finished, None));
     };
@@ -162,7 +166,7 @@ async fn execute_locked(
             Ok(Some(receipt)) => {
                 let read_version = payout.version;
                 let event = payout.record_transfer(
-                    now,
+                    time.now(p),
                     &actor,
                     receipt.transfer_id.clone(),
                     receipt.settled,
@@ -184,7 +188,7 @@ async fn execute_locked(
         return Ok((out_of_time(&payout, now), None));
     };
     let read_version = payout.version;
-    let event = payout.begin_attempt(now, &actor)?;
+    let event = payout.begin_attempt(time.now(p), &actor)?;
     if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
         return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
     }
@@ -199,7 +203,7 @@ async fn execute_locked(
     }
     let result = call_rail(p, &request, window).await;
     let attempt_version = payout.version;
-    let settlement = settle(p, payout, &actor, result, now, deadline).await?;
+    let settlement = settle(p, payout, &actor, result, time.now(p), deadline).await?;
     apply(p, settlement, attempt_version).await
 }
 

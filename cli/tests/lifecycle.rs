@@ -1,0 +1,237 @@
+//! The payout's life at its seams, against `payouts serve` paying through the project's Stripe
+//! fake with the planner (and reconciliation) every second: a payout Stripe failed stays
+//! failed, a slow answer is recorded when it came, a provider lookup that hangs holds up no
+//! planning, and retries pending when the process is killed are made after its restart.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use payout_tests::app::an_hour_ago;
+use payout_tests::fake_stripe::{FakeStripe, Scenario};
+use payout_tests::served::Served;
+use reqwest::Client;
+use serde_json::{Value, json};
+
+const WEBHOOK_SECRET: &str = "whsec_lifecycle";
+
+/// A 3 s rail timeout, retries after `retry` (seconds): the seams show within seconds.
+fn config(retry: u32) -> String {
+    format!(
+        "[rail]\nkind = \"stripe\"\ntimeout = \"3s\"\n[retry]\ndelays = [\"{retry}s\", \"{retry}s\", \"{retry}s\"]\n"
+    )
+}
+
+struct Shop {
+    fake: FakeStripe,
+    server: Served,
+    client: Client,
+    dir: tempfile::TempDir,
+}
+
+impl Shop {
+    async fn open(retry_seconds: u32) -> Self {
+        let fake = FakeStripe::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("payouts.toml"), config(retry_seconds)).unwrap();
+        let server = Self::serve(&dir, &fake);
+        Self {
+            fake,
+            server,
+            client: Client::new(),
+            dir,
+        }
+    }
+
+    fn serve(dir: &tempfile::TempDir, fake: &FakeStripe) -> Served {
+        Served::on_stripe(
+            env!("CARGO_BIN_EXE_payouts"),
+            &dir.path().join("lifecycle.db"),
+            &dir.path().join("payouts.toml"),
+            &fake.base_url,
+            WEBHOOK_SECRET,
+        )
+    }
+
+    /// `kill -9`, then `serve` again on the same files.
+    fn crash_and_restart(&mut self) {
+        self.server.crash();
+        self.server = Self::serve(&self.dir, &self.fake);
+    }
+
+    async fn send(&self, path: &str, body: Option<Value>) -> Value {
+        self.server.send(&self.client, path, body).await
+    }
+
+    /// `barber` paid by `method` on account `acct_{barber}`, with two services; an operator
+    /// asks for the payout now. Its id.
+    async fn manual_payout(&self, barber: &str, method: &str) -> String {
+        let schedule = json!({"barber_id": barber, "frequency": "weekly", "day_of_week": 5,
+            "connected_account_id": format!("acct_{barber}"), "preferred_payment_method": method});
+        self.send("/schedules", Some(schedule)).await;
+        let earnings: Vec<Value> = (0..2)
+            .map(|n| {
+                json!({"earning_id": format!("{barber}-e{n}"), "barber_id": barber,
+                    "amount": "40.00", "occurred_at": an_hour_ago(), "service": "haircut"})
+            })
+            .collect();
+        self.send("/earnings", Some(json!(earnings))).await;
+        let manual = json!({"barber_id": barber, "reason": "end of day"});
+        let payout = self.send("/payouts/manual", Some(manual)).await;
+        payout["id"].as_str().unwrap().to_string()
+    }
+
+    /// The payout and its audit trail once its status is one of `statuses` (30 s at most).
+    async fn reaches(&self, id: &str, statuses: &[&str]) -> Value {
+        let mut detail = Value::Null;
+        for _ in 0..300 {
+            detail = self.send(&format!("/payouts/{id}"), None).await;
+            if statuses.contains(&detail["status"].as_str().unwrap_or_default()) {
+                return detail;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("payout {id} never reached {statuses:?}: {detail}");
+    }
+}
+
+fn at(value: &Value) -> DateTime<Utc> {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+/// The first audit event of `detail` that moved the payout to `status`.
+fn moved_to<'a>(detail: &'a Value, status: &str) -> &'a Value {
+    detail["audit_trail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["to"] == status)
+        .unwrap_or_else(|| panic!("never {status}: {detail}"))
+}
+
+#[tokio::test]
+async fn an_instant_payout_stripe_failed_stays_failed_through_reconciliation() {
+    let shop = Shop::open(1).await;
+    let id = shop.manual_payout("instant1", "stripe_instant").await;
+    shop.reaches(&id, &["in_transit"]).await;
+
+    // The bank refused the instant payout; the transfer to the connected account stands.
+    let object = json!({"id": "po_fake_0001", "object": "payout", "status": "failed",
+        "method": "instant", "failure_code": "account_closed", "metadata": {"payout_id": id}});
+    let status = shop
+        .server
+        .stripe_event(&shop.client, WEBHOOK_SECRET, "payout.failed", object)
+        .await;
+    assert_eq!(status, 200);
+    shop.reaches(&id, &["failed"]).await;
+
+    // Several planner ticks and reconciliation sweeps later it is still failed: the transfer
+    // Stripe still holds is not taken for a payment, and nothing is asked of Stripe again.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let detail = shop.send(&format!("/payouts/{id}"), None).await;
+    assert_eq!(detail["status"], "failed", "{detail}");
+    assert_eq!(shop.fake.transfers().len(), 1);
+    assert_eq!(
+        shop.fake.payouts().len(),
+        1,
+        "one instant payout, never another"
+    );
+    let trail = detail["audit_trail"].as_array().unwrap();
+    assert_eq!(
+        trail.iter().filter(|e| e["to"] == "in_transit").count(),
+        1,
+        "{detail}"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_answer_is_recorded_when_it_came_not_when_the_job_was_picked_up() {
+    let shop = Shop::open(1).await;
+    // Stripe makes the transfer, then takes 2 s to answer (inside the 3 s timeout).
+    shop.fake.set_scenario(
+        "acct_slow1",
+        Scenario::HangAfterCommit(Duration::from_secs(2)),
+    );
+    let id = shop.manual_payout("slow1", "stripe").await;
+    let detail = shop.reaches(&id, &["completed"]).await;
+
+    let attempted = at(&moved_to(&detail, "processing")["at"]);
+    let completed = at(&moved_to(&detail, "completed")["at"]);
+    let took = completed - attempted;
+    assert!(
+        took >= chrono::TimeDelta::milliseconds(1900),
+        "the answer took 2 s, recorded as {took}: {detail}"
+    );
+    assert_eq!(at(&detail["accepted_at"]), completed);
+    assert_eq!(at(&detail["completed_at"]), completed);
+}
+
+#[tokio::test]
+async fn a_provider_lookup_that_hangs_holds_up_no_planning() {
+    let shop = Shop::open(1).await;
+    // Stripe makes the transfer and the answer is lost: the payout waits for a retry whose
+    // outcome is unknown, which reconciliation looks up at Stripe.
+    // Every lookup hangs from the start.
+    shop.fake.set_scenario("acct_lost1", Scenario::LoseResponse);
+    shop.fake.hang_lookups(Some(Duration::from_secs(60)));
+    let id = shop.manual_payout("lost1", "stripe").await;
+    shop.reaches(&id, &["retry_scheduled", "processing"]).await;
+
+    // The planner keeps its one-second rhythm while every lookup hangs.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let health = shop.send("/health", None).await;
+        let last_run = at(&health["last_planner_run"]);
+        let silence = at(&health["checked_at"]) - last_run;
+        assert!(
+            silence <= chrono::TimeDelta::seconds(3),
+            "the planner has not run for {silence}: {health}"
+        );
+    }
+
+    // Once Stripe answers again, the lost answer's transfer is adopted: paid once.
+    shop.fake.hang_lookups(None);
+    let detail = shop.reaches(&id, &["completed"]).await;
+    assert_eq!(shop.fake.transfers().len(), 1, "{detail}");
+}
+
+#[tokio::test]
+async fn retries_pending_at_a_crash_are_made_after_the_restart_at_their_time() {
+    let mut shop = Shop::open(4).await;
+    let barbers: Vec<String> = (0..6).map(|n| format!("retry{n}")).collect();
+    let mut ids = Vec::new();
+    for barber in &barbers {
+        // One 5xx, then Stripe pays: each payout waits 4 s for its retry.
+        shop.fake.set_scenario(
+            &format!("acct_{barber}"),
+            Scenario::Transient {
+                status: 500,
+                times: 1,
+            },
+        );
+        ids.push(shop.manual_payout(barber, "stripe").await);
+    }
+    for id in &ids {
+        shop.reaches(id, &["retry_scheduled"]).await;
+    }
+    // Killed with every retry pending; each falls due a few seconds after the restart, when
+    // the in-process queue that held its job is gone.
+    shop.crash_and_restart();
+    let restarted = Utc::now();
+    for id in &ids {
+        let detail = shop.reaches(id, &["completed"]).await;
+        let due = at(&detail["audit_trail"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rev()
+            .find(|event| event["to"] == "retry_scheduled")
+            .unwrap()["at"])
+            + chrono::TimeDelta::seconds(4);
+        let completed = at(&detail["completed_at"]);
+        assert!(
+            completed - due.max(restarted) <= chrono::TimeDelta::seconds(10),
+            "{id} was due at {due}, restarted at {restarted}, paid at {completed}"
+        );
+    }
+    assert_eq!(shop.fake.transfers().len(), barbers.len(), "each paid once");
+}
