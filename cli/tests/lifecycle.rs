@@ -80,6 +80,19 @@ impl Shop {
         payout["id"].as_str().unwrap().to_string()
     }
 
+    /// Stripe's signed `payout.failed` (the bank closed the account) for the instant payout of
+    /// `id`, applied: the payout is failed.
+    async fn instant_payout_failed(&self, id: &str) {
+        let object = json!({"id": "po_fake_0001", "object": "payout", "status": "failed",
+            "method": "instant", "failure_code": "account_closed", "metadata": {"payout_id": id}});
+        let status = self
+            .server
+            .stripe_event(&self.client, WEBHOOK_SECRET, "payout.failed", object)
+            .await;
+        assert_eq!(status, 200);
+        self.reaches(id, &["failed"]).await;
+    }
+
     /// The payout and its audit trail once its status is one of `statuses` (30 s at most).
     async fn reaches(&self, id: &str, statuses: &[&str]) -> Value {
         let mut detail = Value::Null;
@@ -115,14 +128,7 @@ async fn an_instant_payout_stripe_failed_stays_failed_through_reconciliation() {
     shop.reaches(&id, &["in_transit"]).await;
 
     // The bank refused the instant payout; the transfer to the connected account stands.
-    let object = json!({"id": "po_fake_0001", "object": "payout", "status": "failed",
-        "method": "instant", "failure_code": "account_closed", "metadata": {"payout_id": id}});
-    let status = shop
-        .server
-        .stripe_event(&shop.client, WEBHOOK_SECRET, "payout.failed", object)
-        .await;
-    assert_eq!(status, 200);
-    shop.reaches(&id, &["failed"]).await;
+    shop.instant_payout_failed(&id).await;
 
     // Several planner ticks and reconciliation sweeps later it is still failed: the transfer
     // Stripe still holds is not taken for a payment, and nothing is asked of Stripe again.
@@ -141,6 +147,38 @@ async fn an_instant_payout_stripe_failed_stays_failed_through_reconciliation() {
         1,
         "{detail}"
     );
+
+    // Nor can an operator revive it: its transfer stands, so a retry would send nothing new,
+    // and a cancel would pay its earnings again.
+    for action in ["retry", "cancel"] {
+        let path = format!("/payouts/{id}/{action}");
+        let status = shop.server.post(&shop.client, &path, json!({})).await;
+        assert_eq!(status, 409, "{action}");
+    }
+    let detail = shop.send(&format!("/payouts/{id}"), None).await;
+    assert_eq!(detail["status"], "failed", "{detail}");
+}
+
+#[tokio::test]
+async fn an_instant_payout_stripe_failed_while_its_answer_was_unknown_stays_failed() {
+    let shop = Shop::open(1).await;
+    // Stripe makes the transfer and the instant payout, the answer is lost, and every lookup
+    // hangs: the payout waits, its outcome unknown here.
+    shop.fake
+        .set_scenario("acct_instant2", Scenario::LoseResponse);
+    shop.fake.hang_lookups(Some(Duration::from_secs(60)));
+    let id = shop.manual_payout("instant2", "stripe_instant").await;
+    shop.reaches(&id, &["retry_scheduled", "processing"]).await;
+
+    // Stripe reports the instant payout failed: final for that attempt.
+    shop.instant_payout_failed(&id).await;
+
+    // Lookups answer again: the executor and reconciliation find the transfer, and leave the
+    // failed payout failed.
+    shop.fake.hang_lookups(None);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let detail = shop.send(&format!("/payouts/{id}"), None).await;
+    assert_eq!(detail["status"], "failed", "{detail}");
 }
 
 #[tokio::test]
@@ -177,13 +215,13 @@ async fn a_provider_lookup_that_hangs_holds_up_no_planning() {
     shop.reaches(&id, &["retry_scheduled", "processing"]).await;
 
     // The planner keeps its one-second rhythm while every lookup hangs.
-    for _ in 0..8 {
+    for _ in 0..10 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let health = shop.send("/health", None).await;
         let last_run = at(&health["last_planner_run"]);
         let silence = at(&health["checked_at"]) - last_run;
         assert!(
-            silence <= chrono::TimeDelta::seconds(3),
+            silence <= chrono::TimeDelta::seconds(5),
             "the planner has not run for {silence}: {health}"
         );
     }
@@ -196,11 +234,11 @@ async fn a_provider_lookup_that_hangs_holds_up_no_planning() {
 
 #[tokio::test]
 async fn retries_pending_at_a_crash_are_made_after_the_restart_at_their_time() {
-    let mut shop = Shop::open(4).await;
+    let mut shop = Shop::open(5).await;
     let barbers: Vec<String> = (0..6).map(|n| format!("retry{n}")).collect();
     let mut ids = Vec::new();
     for barber in &barbers {
-        // One 5xx, then Stripe pays: each payout waits 4 s for its retry.
+        // One 5xx, then Stripe pays: each payout waits 5 s for its retry.
         shop.fake.set_scenario(
             &format!("acct_{barber}"),
             Scenario::Transient {
@@ -226,7 +264,7 @@ async fn retries_pending_at_a_crash_are_made_after_the_restart_at_their_time() {
             .rev()
             .find(|event| event["to"] == "retry_scheduled")
             .unwrap()["at"])
-            + chrono::TimeDelta::seconds(4);
+            + chrono::TimeDelta::seconds(5);
         let completed = at(&detail["completed_at"]);
         assert!(
             completed - due.max(restarted) <= chrono::TimeDelta::seconds(10),

@@ -20,6 +20,8 @@
 //!    - [`planning_failure`]: a barber that could not be planned, recorded and retried with
 //!      backoff.
 //!    - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
+//!    - `job_time`: each step recorded at the moment it happens (pick-up time plus the
+//!      stopwatch).
 //!    - [`worker`]: receive deliveries and hand them to [`execute`].
 //!    - [`payout_actions`]: what people do to payouts: manual payout, retry, cancel, preview,
 //!      confirm and return.
@@ -51,6 +53,7 @@ pub mod forecast;
 pub mod health;
 pub mod ingest;
 pub mod insights;
+mod job_time;
 pub mod notify;
 pub mod payout_actions;
 pub mod payout_events;

@@ -8,11 +8,11 @@ use payout_core::money::Money;
 use payout_core::payout::{AuditEvent, Payout, PayoutTrigger};
 use payout_core::retry::FailureKind;
 use payout_core::schedule::PayoutSchedule;
-use payout_core::status::IllegalTransition;
+use payout_core::status::{IllegalTransition, PayoutStatus};
 
 use crate::error::AppError;
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
-use crate::ports::{NotificationKind, PayoutJob, WriteOutcome};
+use crate::ports::{NotificationKind, PayoutJob, TransferReceipt, WriteOutcome};
 use crate::services::Services;
 
 /// Pays the barber's whole open balance now through the normal pipeline, minimum ignored.
@@ -85,6 +85,16 @@ pub async fn retry_payout(
     now: DateTime<Utc>,
 ) -> Result<Payout, AppError> {
     let mut payout = load(p, id).await?;
+    if payout.attempts > 0
+        && let Some(receipt) = standing_transfer(p, &payout, Lookup::Pure).await?
+    {
+        // The executor would take it for a payment; paying again would pay twice.
+        return Err(AppError::Conflict(format!(
+            "payout {id}'s transfer {} stands at the provider (a failed instant payout leaves \
+             the money in the barber's Stripe balance): a retry would send nothing new",
+            receipt.transfer_id
+        )));
+    }
     let read_version = payout.version;
     let event = payout.requeue(now, actor, "operator retry")?;
     if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
@@ -100,6 +110,38 @@ pub async fn retry_payout(
         }])
         .await?;
     Ok(payout)
+}
+
+/// How the rail is asked about a payout's transfer.
+enum Lookup {
+    Pure,
+    /// The last attempt's outcome is unknown: its second step is finished (Stripe's instant
+    /// payout), so the transfer adopted is whole.
+    Resume,
+}
+
+/// The payout's transfer at the rail, asked within the rail's timeout.
+async fn standing_transfer(
+    p: &Services,
+    payout: &Payout,
+    how: Lookup,
+) -> Result<Option<TransferReceipt>, AppError> {
+    let asked = async {
+        match how {
+            Lookup::Pure => p.rail.find_transfer(&payout.id).await,
+            Lookup::Resume => p.rail.resume_transfer(&payout.id).await,
+        }
+    };
+    let unconfirmed = |why: String| {
+        AppError::Conflict(format!(
+            "cannot confirm with the payment rail whether payout {} was paid ({why}); try again",
+            payout.id
+        ))
+    };
+    tokio::time::timeout(p.config.rail_timeout, asked)
+        .await
+        .map_err(|_| unconfirmed("no answer in time".into()))?
+        .map_err(|error| unconfirmed(error.to_string()))
 }
 
 /// Cancels a payout that has not moved money, returning its earnings to the open balance.
@@ -137,16 +179,21 @@ async fn cancel_locked(
     now: DateTime<Utc>,
 ) -> Result<Payout, AppError> {
     let mut payout = load(p, id).await?;
-    payout
-        .status
-        .check_move_to(payout_core::status::PayoutStatus::Cancelled)?;
+    payout.status.check_move_to(PayoutStatus::Cancelled)?;
     if payout.attempts > 0 {
-        let found = p.rail.find_transfer(&payout.id).await.map_err(|error| {
-            AppError::Conflict(format!(
-                "cannot confirm with the payment rail that payout {id} was not paid ({error}); try again"
-            ))
-        })?;
-        if let Some(receipt) = found {
+        // A failed payout's outcome was reported: looked up, never resumed.
+        let how = match payout.status {
+            PayoutStatus::Failed => Lookup::Pure,
+            _ => Lookup::Resume,
+        };
+        if let Some(receipt) = standing_transfer(p, &payout, how).await? {
+            if payout.status == PayoutStatus::Failed {
+                return Err(AppError::Conflict(format!(
+                    "payout {id} failed after its transfer {} was made: the money is in the \
+                     barber's Stripe balance, and cancelling would pay those earnings again",
+                    receipt.transfer_id
+                )));
+            }
             let read_version = payout.version;
             let event = payout.record_transfer(
                 now,

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::execute::publish_outcome;
+use crate::job_time::JobTime;
 use crate::notify::notify_payout;
 use crate::ports::NotificationKind;
 use crate::ports::{PayoutQuery, TransferReceipt, WriteOutcome};
@@ -60,14 +61,31 @@ fn outcome_unknown(payout: &Payout) -> bool {
     }
 }
 
+/// How a payout is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    /// A pure lookup: for a report.
+    Report,
+    /// The attempt's outcome was unknown and its transfer is to be adopted: its second step
+    /// (an instant payout) is finished first.
+    Resume,
+}
+
 /// The provider's transfer for `payout`, asked within the rail's timeout; `None` (and left for
 /// the next sweep) when it did not answer.
 async fn look_up(
     p: &Services,
     payout: &PayoutId,
+    how: Lookup,
     report: &mut ReconcileReport,
 ) -> Option<Option<TransferReceipt>> {
-    let answer = tokio::time::timeout(p.config.rail_timeout, p.rail.find_transfer(payout)).await;
+    let asked = async {
+        match how {
+            Lookup::Report => p.rail.find_transfer(payout).await,
+            Lookup::Resume => p.rail.resume_transfer(payout).await,
+        }
+    };
+    let answer = tokio::time::timeout(p.config.rail_timeout, asked).await;
     match answer {
         Ok(Ok(found)) => Some(found),
         Ok(Err(error)) => {
@@ -158,6 +176,7 @@ pub async fn reconcile(
     keep_going: &(dyn Fn() -> bool + Sync),
 ) -> Result<ReconcileReport, AppError> {
     let since = now - TimeDelta::days(i64::from(days));
+    let time = JobTime::start(p, now);
     let mut report = ReconcileReport::default();
     for status in [PayoutStatus::Processing, PayoutStatus::RetryScheduled] {
         for payout in payouts_in(p, status, since).await? {
@@ -168,7 +187,12 @@ pub async fn reconcile(
                 continue;
             }
             report.checked += 1;
-            let Some(Some(receipt)) = look_up(p, &payout.id, &mut report).await else {
+            let how = if repair {
+                Lookup::Resume
+            } else {
+                Lookup::Report
+            };
+            let Some(Some(receipt)) = look_up(p, &payout.id, how, &mut report).await else {
                 continue;
             };
             report.paid_not_recorded.push(payout.id.to_string());
@@ -176,7 +200,7 @@ pub async fn reconcile(
                 continue;
             }
             let id = payout.id.to_string();
-            match adopt(p, payout, receipt, now).await {
+            match adopt(p, payout, receipt, time.now(p)).await {
                 Ok(true) => report.adopted.push(id),
                 Ok(false) => {}
                 Err(error) => {
@@ -197,7 +221,7 @@ pub async fn reconcile(
             continue;
         }
         report.checked += 1;
-        if let Some(None) = look_up(p, &payout.id, &mut report).await {
+        if let Some(None) = look_up(p, &payout.id, Lookup::Report, &mut report).await {
             report.recorded_not_paid.push(payout.id.to_string());
         }
     }

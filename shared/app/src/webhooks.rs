@@ -234,7 +234,13 @@ async fn apply(
             payout.confirm_arrival(now, ACTOR, &format!("arrived ({})", event.id))?,
             Some(NotificationKind::Completed),
         ),
-        ("payout.failed", PayoutStatus::InTransit) => {
+        // Failed while its attempt's answer was still unknown here (a timeout after Stripe made
+        // the instant payout): the provider's report is final for that attempt, before any
+        // lookup could take the transfer for a payment.
+        (
+            "payout.failed",
+            PayoutStatus::InTransit | PayoutStatus::Processing | PayoutStatus::RetryScheduled,
+        ) => {
             let code = text(object, &["failure_code"]).unwrap_or("unknown");
             let detail = format!("instant payout failed: {code} ({})", event.id);
             (

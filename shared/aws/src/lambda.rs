@@ -247,8 +247,11 @@ pub async fn handle_schedule_tick(
     let shards = runtime.shards.as_deref().map(|q| q as &dyn ShardQueue);
     let report = planner_tick(&runtime.services, now, &keep_going, shards).await;
     // After planning, in what is left of the invocation: a provider that hangs delays no
-    // barber's plan, and each lookup has the rail's timeout.
-    if let Err(error) = sweep(&runtime.services, now, &keep_going).await {
+    // barber's plan, and a lookup (the rail's timeout at most) starts only while the whole of
+    // it fits before the margin.
+    let lookup = runtime.services.config.rail_timeout;
+    let room_for_a_lookup = move || std::time::Instant::now() + PLANNER_MARGIN + lookup < deadline;
+    if let Err(error) = sweep(&runtime.services, now, &room_for_a_lookup).await {
         tracing::error!(%error, "reconciliation sweep failed");
     }
     publish_events(runtime).await;

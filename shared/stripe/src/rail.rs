@@ -12,6 +12,7 @@ use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 use payout_core::retry::FailureKind;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe_connect::Transfer;
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::transfer::{CreateTransfer, ListTransfer};
 use stripe_core::payout::{CreatePayout, CreatePayoutMethod};
@@ -162,24 +163,31 @@ impl PaymentRail for StripeRail {
         })
     }
 
-    /// The payout's transfer. An instant payout's protocol is resumed where it stopped: the
-    /// transfer found, its instant payout on the connected account is made (or, made already,
-    /// found by its own idempotency key), so a lost answer never leaves the barber paying the
-    /// instant fee for a standard arrival.
+    /// The payout's transfer, by its transfer group: a GET, nothing more. An instant payout's
+    /// transfer is in transit (its instant payout is Stripe's to report).
     async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
-        let transfers = ListTransfer::new()
-            .transfer_group(payout.to_string())
-            .limit(10)
-            .send(&self.client)
-            .await
-            .map_err(map_error)?;
-        let Some(transfer) = transfers.data.into_iter().find(|t| !t.reversed) else {
+        Ok(self
+            .standing_transfer(payout)
+            .await?
+            .map(|transfer| TransferReceipt {
+                transfer_id: transfer.id.to_string(),
+                settled: !is_instant(&transfer),
+            }))
+    }
+
+    /// An instant payout's protocol resumed where it stopped: the transfer found, its instant
+    /// payout on the connected account is made (or, made already, found by its own idempotency
+    /// key), so a lost answer never leaves the barber paying the instant fee for a standard
+    /// arrival.
+    async fn resume_transfer(
+        &self,
+        payout: &PayoutId,
+    ) -> Result<Option<TransferReceipt>, RailError> {
+        let Some(transfer) = self.standing_transfer(payout).await? else {
             return Ok(None);
         };
-        let instant = transfer.metadata.get("method").map(String::as_str)
-            == Some(PaymentMethod::StripeInstant.as_str());
         let account = transfer.destination.as_ref().map(|d| d.id().to_string());
-        match (instant, account) {
+        match (is_instant(&transfer), account) {
             (true, Some(account)) => {
                 self.instant_payout(
                     &account,
@@ -201,7 +209,24 @@ impl PaymentRail for StripeRail {
     }
 }
 
+/// Whether `transfer` was made for an instant payout.
+fn is_instant(transfer: &Transfer) -> bool {
+    transfer.metadata.get("method").map(String::as_str)
+        == Some(PaymentMethod::StripeInstant.as_str())
+}
+
 impl StripeRail {
+    /// The payout's transfer that stands (not reversed), if Stripe has one.
+    async fn standing_transfer(&self, payout: &PayoutId) -> Result<Option<Transfer>, RailError> {
+        let transfers = ListTransfer::new()
+            .transfer_group(payout.to_string())
+            .limit(10)
+            .send(&self.client)
+            .await
+            .map_err(map_error)?;
+        Ok(transfers.data.into_iter().find(|t| !t.reversed))
+    }
+
     /// The instant payout of a transfer's amount on the connected account, keyed by the
     /// attempt's key so a replay (or a resumed protocol) never makes a second one.
     async fn instant_payout(

@@ -21,12 +21,12 @@ use futures::future::join_all;
 use payout_core::ids::PayoutId;
 use payout_core::payout::Payout;
 
-use super::job_time::JobTime;
 use super::settle::{Settlement, count, notice_kind, settle};
 use super::{
     JobOutcome, call_rail, execute, lease_could_lapse, not_runnable, rail_window, transfer_request,
 };
 use crate::error::AppError;
+use crate::job_time::JobTime;
 use crate::notify::{deliver_recorded, first_retry_at, outcome_notice};
 use crate::ports::{OutcomeWrite, PayoutWrite, StoreError, WriteOutcome};
 use crate::services::Services;

@@ -19,7 +19,6 @@
 //! on the queue (or re-enqueued by recovery), and the next delivery finishes it from step 1.
 
 mod batch;
-mod job_time;
 mod settle;
 
 use std::time::Duration;
@@ -32,13 +31,13 @@ use payout_core::retry::FailureKind;
 use payout_core::status::PayoutStatus;
 
 use crate::error::AppError;
+use crate::job_time::JobTime;
 use crate::notify::notify_payout;
 use crate::ports::{
     Metric, NotificationKind, RailError, TransferReceipt, TransferRequest, Unit, WriteOutcome,
 };
 use crate::services::Services;
 pub use batch::{execute_payouts, execute_payouts_before};
-use job_time::JobTime;
 use settle::{Settlement, count, notice_kind, settle};
 
 /// What the queue should do with the delivery.
@@ -256,7 +255,8 @@ async fn find_transfer(
     payout_id: &PayoutId,
     window: Duration,
 ) -> Result<Option<TransferReceipt>, RailError> {
-    tokio::time::timeout(window, p.rail.find_transfer(payout_id))
+    // Only attempts whose outcome is unknown reach here: their second step is finished.
+    tokio::time::timeout(window, p.rail.resume_transfer(payout_id))
         .await
         .unwrap_or_else(|_| Err(timed_out(window)))
 }

@@ -36,7 +36,19 @@ pub trait PaymentRail: Send + Sync {
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError>;
 
     /// The successful transfer for `payout`, if the rail has one (Stripe: by transfer_group).
-    /// Asked before every attempt after the first, so an attempt whose outcome was unknown is
-    /// adopted instead of paid again.
+    /// A pure lookup: it changes nothing at the rail.
     async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError>;
+
+    /// The same, and where the rail pays in two steps, the second step the transfer's own
+    /// attempt began is finished under that attempt's key (Stripe: the instant payout on the
+    /// connected account, made now or found made). Asked before every attempt after the first,
+    /// and by reconciliation, so that an attempt whose outcome was unknown is adopted whole
+    /// instead of paid again; never for an outcome the provider reported (a failed instant
+    /// payout would be replayed as the success Stripe saved for its key).
+    async fn resume_transfer(
+        &self,
+        payout: &PayoutId,
+    ) -> Result<Option<TransferReceipt>, RailError> {
+        self.find_transfer(payout).await
+    }
 }

@@ -50,4 +50,11 @@ impl PaymentRail for RailsByMethod {
     async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
         self.provider.find_transfer(payout).await
     }
+
+    async fn resume_transfer(
+        &self,
+        payout: &PayoutId,
+    ) -> Result<Option<TransferReceipt>, RailError> {
+        self.provider.resume_transfer(payout).await
+    }
 }

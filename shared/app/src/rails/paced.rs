@@ -64,6 +64,13 @@ impl PaymentRail for PacedRail {
     async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
         self.inner.find_transfer(payout).await
     }
+
+    async fn resume_transfer(
+        &self,
+        payout: &PayoutId,
+    ) -> Result<Option<TransferReceipt>, RailError> {
+        self.inner.resume_transfer(payout).await
+    }
 }
 
 #[cfg(test)]
