@@ -185,6 +185,7 @@ fn every_function_is_built_for_arm64_with_the_deploy_profile() {
         "FailureRateAlarm",
         "WebhookFailureRateAlarm",
         "ProcessingTimeAlarm",
+        "PlannerLagAlarm",
         "DailyVolumeDropAlarm",
         "DeadLetterAlarm",
         "IntakeDeadLetterAlarm",
