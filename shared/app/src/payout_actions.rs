@@ -11,6 +11,7 @@ use payout_core::schedule::PayoutSchedule;
 use payout_core::status::{IllegalTransition, PayoutStatus};
 
 use crate::error::AppError;
+use crate::execute::{Lookup, ask_for_transfer};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
 use crate::ports::{NotificationKind, PayoutJob, TransferReceipt, WriteOutcome};
 use crate::services::Services;
@@ -112,36 +113,20 @@ pub async fn retry_payout(
     Ok(payout)
 }
 
-/// How the rail is asked about a payout's transfer.
-enum Lookup {
-    Pure,
-    /// The last attempt's outcome is unknown: its second step is finished (Stripe's instant
-    /// payout), so the transfer adopted is whole.
-    Resume,
-}
-
 /// The payout's transfer at the rail, asked within the rail's timeout.
 async fn standing_transfer(
     p: &Services,
     payout: &Payout,
     how: Lookup,
 ) -> Result<Option<TransferReceipt>, AppError> {
-    let asked = async {
-        match how {
-            Lookup::Pure => p.rail.find_transfer(&payout.id).await,
-            Lookup::Resume => p.rail.resume_transfer(&payout.id).await,
-        }
-    };
-    let unconfirmed = |why: String| {
-        AppError::Conflict(format!(
-            "cannot confirm with the payment rail whether payout {} was paid ({why}); try again",
-            payout.id
-        ))
-    };
-    tokio::time::timeout(p.config.rail_timeout, asked)
+    ask_for_transfer(p, &payout.id, how, p.config.rail_timeout)
         .await
-        .map_err(|_| unconfirmed("no answer in time".into()))?
-        .map_err(|error| unconfirmed(error.to_string()))
+        .map_err(|error| {
+            AppError::Conflict(format!(
+                "cannot confirm with the payment rail whether payout {} was paid ({error}); try again",
+                payout.id
+            ))
+        })
 }
 
 /// Cancels a payout that has not moved money, returning its earnings to the open balance.

@@ -19,7 +19,7 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::execute::publish_outcome;
+use crate::execute::{Lookup, ask_for_transfer, publish_outcome};
 use crate::job_time::JobTime;
 use crate::notify::notify_payout;
 use crate::ports::NotificationKind;
@@ -61,16 +61,6 @@ fn outcome_unknown(payout: &Payout) -> bool {
     }
 }
 
-/// How a payout is asked about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lookup {
-    /// A pure lookup: for a report.
-    Report,
-    /// The attempt's outcome was unknown and its transfer is to be adopted: its second step
-    /// (an instant payout) is finished first.
-    Resume,
-}
-
 /// The provider's transfer for `payout`, asked within the rail's timeout; `None` (and left for
 /// the next sweep) when it did not answer.
 async fn look_up(
@@ -79,22 +69,10 @@ async fn look_up(
     how: Lookup,
     report: &mut ReconcileReport,
 ) -> Option<Option<TransferReceipt>> {
-    let asked = async {
-        match how {
-            Lookup::Report => p.rail.find_transfer(payout).await,
-            Lookup::Resume => p.rail.resume_transfer(payout).await,
-        }
-    };
-    let answer = tokio::time::timeout(p.config.rail_timeout, asked).await;
-    match answer {
-        Ok(Ok(found)) => Some(found),
-        Ok(Err(error)) => {
+    match ask_for_transfer(p, payout, how, p.config.rail_timeout).await {
+        Ok(found) => Some(found),
+        Err(error) => {
             tracing::warn!(payout_id = %payout, %error, "reconciliation could not ask the provider; next sweep");
-            report.left_for_next_sweep.push(payout.to_string());
-            None
-        }
-        Err(_) => {
-            tracing::warn!(payout_id = %payout, timeout = ?p.config.rail_timeout, "the provider did not answer reconciliation in time; next sweep");
             report.left_for_next_sweep.push(payout.to_string());
             None
         }
@@ -187,11 +165,7 @@ pub async fn reconcile(
                 continue;
             }
             report.checked += 1;
-            let how = if repair {
-                Lookup::Resume
-            } else {
-                Lookup::Report
-            };
+            let how = if repair { Lookup::Resume } else { Lookup::Pure };
             let Some(Some(receipt)) = look_up(p, &payout.id, how, &mut report).await else {
                 continue;
             };
@@ -221,7 +195,7 @@ pub async fn reconcile(
             continue;
         }
         report.checked += 1;
-        if let Some(None) = look_up(p, &payout.id, Lookup::Report, &mut report).await {
+        if let Some(None) = look_up(p, &payout.id, Lookup::Pure, &mut report).await {
             report.recorded_not_paid.push(payout.id.to_string());
         }
     }

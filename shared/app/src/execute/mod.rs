@@ -161,7 +161,8 @@ async fn execute_locked(
         let Some(window) = rail_window(p, deadline) else {
             return Ok((out_of_time(&payout, now), None));
         };
-        match find_transfer(p, &payout.id, window).await {
+        // Only attempts whose outcome is unknown reach here: their second step is finished.
+        match ask_for_transfer(p, &payout.id, Lookup::Resume, window).await {
             Ok(Some(receipt)) => {
                 let read_version = payout.version;
                 let event = payout.record_transfer(
@@ -250,13 +251,30 @@ async fn call_rail(
         .unwrap_or_else(|_| Err(timed_out(window)))
 }
 
-async fn find_transfer(
+/// How a payout's transfer is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// A pure lookup: for an outcome the provider reported, or a report.
+    Pure,
+    /// The last attempt's outcome is unknown: its second step (Stripe's instant payout) is
+    /// finished, so the transfer adopted is whole.
+    Resume,
+}
+
+/// The payout's transfer at the rail, asked within `window` (a timeout is a rail error).
+pub(crate) async fn ask_for_transfer(
     p: &Services,
     payout_id: &PayoutId,
+    how: Lookup,
     window: Duration,
 ) -> Result<Option<TransferReceipt>, RailError> {
-    // Only attempts whose outcome is unknown reach here: their second step is finished.
-    tokio::time::timeout(window, p.rail.resume_transfer(payout_id))
+    let asked = async {
+        match how {
+            Lookup::Pure => p.rail.find_transfer(payout_id).await,
+            Lookup::Resume => p.rail.resume_transfer(payout_id).await,
+        }
+    };
+    tokio::time::timeout(window, asked)
         .await
         .unwrap_or_else(|_| Err(timed_out(window)))
 }

@@ -11,7 +11,7 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::retry::{FailureClass, FailureKind, RetryDecision};
 use payout_core::status::PayoutStatus;
 
-use super::{JobOutcome, find_transfer, publish_outcome, rail_window, timed_out};
+use super::{JobOutcome, Lookup, ask_for_transfer, publish_outcome, rail_window, timed_out};
 use crate::error::AppError;
 use crate::ports::{Metric, NotificationKind, RailError, TransferReceipt};
 use crate::services::Services;
@@ -88,7 +88,7 @@ pub(super) async fn settle(
             // operator who could pay them again. Out of time, there is no lookup and the
             // payout stays processing for the next delivery or reconciliation.
             let found = match rail_window(p, deadline) {
-                Some(window) => find_transfer(p, &payout.id, window).await,
+                Some(window) => ask_for_transfer(p, &payout.id, Lookup::Resume, window).await,
                 None => Err(timed_out(Duration::ZERO)),
             };
             match found {
