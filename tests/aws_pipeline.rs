@@ -49,7 +49,7 @@ async fn seed_due_barber(
 ) -> payout_core::ids::BarberId {
     let mut schedule = World::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(8));
     schedule.next_run_at = now - TimeDelta::minutes(1);
-    p.store.put_schedule(&schedule).await.unwrap();
+    p.store.insert_schedule(&schedule).await.unwrap();
     let earnings: Vec<_> = (0..services)
         .map(|n| World::earning(barber, n, "60.00", now - TimeDelta::hours(2)))
         .collect();

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use chrono::Weekday;
 use chrono::{TimeDelta, Utc};
-use payout_app::ports::{LedgerStore, ScheduleStore};
+use payout_app::ports::{LedgerStore, PayoutStore, ScheduleStore};
 use payout_app::webhooks::sign;
 use payout_aws::dynamo::{DUE_SHARDS, DynamoStore};
 use payout_aws::lambda::Resources;
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::money::{Currency, Money};
+use payout_core::schedule::PayoutSchedule;
 use payout_tests::aws_events::{http_request, scheduled_tick, sqs_batch};
 use payout_tests::fake_stripe::{FakeStripe, Scenario};
 use payout_tests::inboxes::SnsInbox;
@@ -135,6 +136,8 @@ impl Intake {
 
 struct Deployment {
     api: LambdaFunction,
+    /// The API function's environment, for another warm instance of it.
+    api_environment: Vec<(String, String)>,
     executor: LambdaFunction,
     planner: LambdaFunction,
     webhooks: LambdaFunction,
@@ -171,6 +174,49 @@ impl Deployment {
             body.map(|body| body.to_string()),
         );
         gateway_response(self.api.invoke(event, API_TIMEOUT).await)
+    }
+
+    /// Stripe's event `kind` about `object`, signed as Stripe signs it, through the webhooks
+    /// function: the response's status and body.
+    async fn stripe_event(&mut self, kind: &str, object: Value) -> (u16, Value) {
+        let now = Utc::now().timestamp();
+        let body = json!({
+            "id": format!("evt_{kind}_{}", object["id"].as_str().unwrap_or_default()),
+            "object": "event", "type": kind, "api_version": "2024-06-20", "created": now,
+            "livemode": false, "data": {"object": object}
+        })
+        .to_string();
+        let signature = sign(body.as_bytes(), WEBHOOK_SECRET.as_bytes(), now);
+        let event = http_request(
+            "POST",
+            &format!("{BASE}/webhooks/stripe"),
+            None,
+            &[("Stripe-Signature", &signature)],
+            Some(body),
+        );
+        gateway_response(self.webhooks.invoke(event, API_TIMEOUT).await)
+    }
+
+    /// Runs the executor on whatever waits in the lanes until `settled` holds of the payout
+    /// `id` (60 s at most); the payout then.
+    async fn execute_until(
+        &mut self,
+        id: &str,
+        operator: &Value,
+        settled: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let payout = self.payout(id, operator).await;
+            if settled(&payout) {
+                return payout;
+            }
+            assert!(Instant::now() < deadline, "not settled: {payout}");
+            let (lane, messages) = self.receive().await;
+            if !messages.is_empty() {
+                self.execute(&lane, &messages, EXECUTOR_TIMEOUT).await;
+            }
+        }
     }
 
     /// Jobs waiting or in hand in either lane.
@@ -268,6 +314,31 @@ impl Deployment {
             .await
             .unwrap();
         answer
+    }
+
+    /// EventBridge Scheduler's tick, now, through the planner: its report.
+    async fn tick(&mut self) -> Value {
+        self.planner
+            .invoke(scheduled_tick(Utc::now()), Duration::from_secs(300))
+            .await
+            .expect("the planner answers")
+    }
+
+    /// Hands every message of the shard queue to the planner, `timeout` for each, until the
+    /// queue is empty (an invocation may send the rest of its shard back); how many it took.
+    async fn plan_every_shard(&mut self, timeout: Duration) -> u32 {
+        let plan_queue_url = self.plan_queue_url.clone();
+        let mut invocations = 0;
+        loop {
+            let messages = self.receive_from(&plan_queue_url).await;
+            if messages.is_empty() {
+                return invocations;
+            }
+            for message in &messages {
+                self.plan(message, timeout).await;
+                invocations += 1;
+            }
+        }
     }
 
     /// The payout `id` as an operator reads it.
@@ -374,6 +445,7 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
     };
     Deployment {
         api: LambdaFunction::start("payout-api", &environment("ApiFunction")).await,
+        api_environment: environment("ApiFunction"),
         executor: LambdaFunction::start("payout-executor", &environment("ExecutorFunction")).await,
         planner: LambdaFunction::start("payout-planner", &environment("PlannerFunction")).await,
         webhooks: LambdaFunction::start("payout-webhooks", &environment("WebhooksFunction")).await,
@@ -548,11 +620,7 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
     }
 
     // The planner's tick from EventBridge Scheduler.
-    let report = deployment
-        .planner
-        .invoke(scheduled_tick(Utc::now()), Duration::from_secs(300))
-        .await
-        .expect("the planner answers");
+    let report = deployment.tick().await;
     assert!(report["payouts_queued"].is_u64(), "{report}");
 
     // The first batch with 13 s left: the hung call is cut off in time to record it, and a
@@ -614,26 +682,9 @@ async fn the_four_bootstraps_pay_each_barber_once_as_lambda_runs_them() {
     }
 
     // Stripe says the instant payout arrived: a signed webhook through the webhooks function.
-    let body = json!({
-        "id": "evt_bootstrap_1", "object": "event", "type": "payout.paid", "api_version": "2024-06-20",
-        "created": Utc::now().timestamp(), "livemode": false,
-        "data": {"object": {"id": "po_bootstrap", "object": "payout", "status": "paid",
-            "method": "instant", "metadata": {"payout_id": ids["456"]}}}
-    })
-    .to_string();
-    let signature = sign(
-        body.as_bytes(),
-        WEBHOOK_SECRET.as_bytes(),
-        Utc::now().timestamp(),
-    );
-    let event = http_request(
-        "POST",
-        &format!("{BASE}/webhooks/stripe"),
-        None,
-        &[("Stripe-Signature", &signature)],
-        Some(body),
-    );
-    let (status, answer) = gateway_response(deployment.webhooks.invoke(event, API_TIMEOUT).await);
+    let object = json!({"id": "po_bootstrap", "object": "payout", "status": "paid",
+        "method": "instant", "metadata": {"payout_id": ids["456"]}});
+    let (status, answer) = deployment.stripe_event("payout.paid", object).await;
     assert_eq!(status, 200, "{answer}");
     // The fake's ledger: one transfer per payout, its net, to its barber's account; 456's
     // instant payout on its connected account.
@@ -693,24 +744,9 @@ async fn the_planners_tick_fans_out_and_each_shard_is_planned_by_invocations_of_
         &deployment.resources.table,
     );
     let barbers = 80;
-    let last_week = Utc::now() - TimeDelta::days(7);
-    for n in 0..barbers {
-        let barber = format!("friday{n}");
-        let schedule = World::weekly_schedule(&barber, Weekday::Fri, last_week);
-        let before_cutoff = schedule.next_run_at - TimeDelta::hours(1);
-        store.put_schedule(&schedule).await.unwrap();
-        let earning = World::earning(&barber, 1, "40.00", before_cutoff);
-        store
-            .insert_earnings(&[earning], &[format!("hash{n}")])
-            .await
-            .unwrap();
-    }
+    seed_due_barbers(&store, "friday", barbers).await;
 
-    let tick = deployment
-        .planner
-        .invoke(scheduled_tick(Utc::now()), Duration::from_secs(300))
-        .await
-        .expect("the planner answers");
+    let tick = deployment.tick().await;
     assert_eq!(tick["shards_sent"], DUE_SHARDS, "{tick}");
     assert_eq!(
         tick["schedules_due"], 0,
@@ -718,18 +754,7 @@ async fn the_planners_tick_fans_out_and_each_shard_is_planned_by_invocations_of_
     );
 
     // 10 s left is inside the planner's margin: each invocation plans one page.
-    let plan_queue_url = deployment.plan_queue_url.clone();
-    let mut invocations = 0;
-    loop {
-        let messages = deployment.receive_from(&plan_queue_url).await;
-        if messages.is_empty() {
-            break;
-        }
-        for message in &messages {
-            deployment.plan(message, Duration::from_secs(10)).await;
-            invocations += 1;
-        }
-    }
+    let invocations = deployment.plan_every_shard(Duration::from_secs(10)).await;
     assert!(
         invocations > DUE_SHARDS,
         "shards of more than a page went back to the queue: {invocations} invocations"
@@ -761,4 +786,147 @@ async fn the_planners_tick_fans_out_and_each_shard_is_planned_by_invocations_of_
     assert_eq!(payouts.len(), barbers, "one payout per due barber");
     let still_due = store.due_schedules(Utc::now(), None, 1000).await.unwrap();
     assert!(still_due.is_empty(), "{still_due:?}");
+}
+
+/// `count` barbers named `prefix0`, `prefix1`... whose weekly cut-off passed within the last
+/// week, each with a $40.00 service before it: every one is due.
+async fn seed_due_barbers(store: &DynamoStore, prefix: &str, count: usize) -> Vec<PayoutSchedule> {
+    let last_week = Utc::now() - TimeDelta::days(7);
+    let mut schedules = Vec::new();
+    for n in 0..count {
+        let barber = format!("{prefix}{n}");
+        let schedule = World::weekly_schedule(&barber, Weekday::Fri, last_week);
+        let before_cutoff = schedule.next_run_at - TimeDelta::hours(1);
+        assert!(store.insert_schedule(&schedule).await.unwrap());
+        let earning = World::earning(&barber, 1, "40.00", before_cutoff);
+        store
+            .insert_earnings(&[earning], &[format!("hash-{barber}")])
+            .await
+            .unwrap();
+        schedules.push(schedule);
+    }
+    schedules
+}
+
+/// Issue 29 on the deployed path, DynamoDB on moto: an instant payout Stripe reported failed
+/// stays failed through the reconciliation sweep each planner tick runs, and schedule edits
+/// through a second warm instance of the API function, racing the planner's shard invocations,
+/// never put a planned cut-off back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_payout_stays_failed_and_edits_racing_the_planner_keep_its_cut_offs() {
+    let moto = Moto::start();
+    let stripe = FakeStripe::start().await;
+    let mut deployment = deploy(&moto, &stripe).await;
+    let operator = gateway_claims(&operator_token())
+        .await
+        .expect("a valid operator token");
+
+    let schedule = json!({"barber_id": "instant1", "frequency": "weekly", "day_of_week": 5,
+        "connected_account_id": "acct_instant1", "preferred_payment_method": "stripe_instant"});
+    let (status, body) = deployment
+        .call("POST", "/schedules", Some(&operator), Some(schedule))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let earning = json!([{"earning_id": "instant1-e0", "barber_id": "instant1", "amount": "80.00",
+        "occurred_at": (Utc::now() - TimeDelta::hours(1)).to_rfc3339(), "service": "fade"}]);
+    let (status, body) = deployment
+        .call("POST", "/earnings", Some(&operator), Some(earning))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let manual = json!({"barber_id": "instant1", "reason": "end of day"});
+    let (status, body) = deployment
+        .call("POST", "/payouts/manual", Some(&operator), Some(manual))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    deployment
+        .execute_until(&id, &operator, |payout| payout["status"] == "in_transit")
+        .await;
+
+    // The bank refused the instant payout; the transfer to the connected account stands.
+    let object = json!({"id": "po_instant1", "object": "payout", "status": "failed",
+        "method": "instant", "failure_code": "account_closed", "metadata": {"payout_id": id}});
+    let (status, answer) = deployment.stripe_event("payout.failed", object).await;
+    assert_eq!(status, 200, "{answer}");
+    for _ in 0..3 {
+        let report = deployment.tick().await;
+        assert!(report["shards_sent"].is_u64(), "{report}");
+    }
+    let payout = deployment.payout(&id, &operator).await;
+    assert_eq!(payout["status"], "failed", "{payout}");
+    let trail = payout["audit_trail"].as_array().unwrap();
+    assert_eq!(trail.last().unwrap()["to"], "failed", "{payout}");
+    assert_eq!(stripe.transfers().len(), 1, "nothing paid again");
+    assert_eq!(stripe.payouts().len(), 1, "no instant payout asked again");
+
+    // Twenty barbers due; a tick fans the due index out to the shard queue.
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        &deployment.resources.table,
+    );
+    let due = seed_due_barbers(&store, "racing", 20).await;
+    let tick = deployment.tick().await;
+    assert_eq!(tick["shards_sent"], DUE_SHARDS, "{tick}");
+
+    // While the planner's invocations plan the shards, another instance of the API function
+    // changes each barber's email again and again, checking after each change that no cut-off
+    // with its payout is back on the calendar (a payout's creation moves it on in the same
+    // transaction).
+    let mut editor = LambdaFunction::start("payout-api", &deployment.api_environment).await;
+    let planning = std::sync::atomic::AtomicBool::new(true);
+    let edits = async {
+        let (mut round, mut put_back) = (0, Vec::new());
+        while planning.load(std::sync::atomic::Ordering::SeqCst) || round < 2 {
+            round += 1;
+            for schedule in &due {
+                let barber = schedule.barber_id.as_str();
+                let email = json!({"email": format!("{barber}-{round}@example.com")});
+                let path = format!("{BASE}/schedules/{barber}");
+                let put = http_request(
+                    "PUT",
+                    &path,
+                    Some(operator.clone()),
+                    &[],
+                    Some(email.to_string()),
+                );
+                let (status, body) = gateway_response(editor.invoke(put, API_TIMEOUT).await);
+                assert_eq!(status, 200, "{body}");
+                let list = format!("{BASE}/payouts?barber_id={barber}");
+                let get = http_request("GET", &list, Some(operator.clone()), &[], None);
+                let (_, payouts) = gateway_response(editor.invoke(get, API_TIMEOUT).await);
+                let planned = !payouts["items"].as_array().unwrap().is_empty();
+                let get = http_request("GET", &path, Some(operator.clone()), &[], None);
+                let (_, now) = gateway_response(editor.invoke(get, API_TIMEOUT).await);
+                if planned && now["next_run_at"] == json!(schedule.next_run_at) {
+                    put_back.push(format!("{barber} in round {round}"));
+                }
+            }
+        }
+        (round, put_back)
+    };
+    let plan = async {
+        deployment.plan_every_shard(Duration::from_secs(60)).await;
+        planning.store(false, std::sync::atomic::Ordering::SeqCst);
+    };
+    let ((rounds, put_back), ()) = tokio::join!(edits, plan);
+    assert!(put_back.is_empty(), "cut-offs put back: {put_back:?}");
+    for schedule in &due {
+        let stored = store
+            .get_schedule(&schedule.barber_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            stored.next_run_at,
+            schedule.next_run_at + TimeDelta::days(7)
+        );
+        let email = format!("{}-{rounds}@example.com", schedule.barber_id);
+        assert_eq!(stored.notifications.email.as_deref(), Some(email.as_str()));
+        let planned =
+            payout_core::ids::PayoutId::scheduled(&schedule.barber_id, schedule.next_run_at);
+        assert!(
+            store.get_payout(&planned).await.unwrap().is_some(),
+            "{planned}"
+        );
+    }
 }

@@ -24,9 +24,12 @@ fn one_seed_replays_one_run_exactly() {
 fn paying_again_without_asking_the_rail_first_is_caught() {
     let report = run_many(1, 1000, 2, Sabotage::SkipReconciliation);
     assert!(!report.violations.is_empty(), "the harness missed it");
+    // Paid twice, or recorded unpaid (failed) though the rail paid it.
     let (_, violations) = &report.violations[0];
     assert!(
-        violations.iter().any(|v| v.starts_with("(c)")),
+        violations
+            .iter()
+            .any(|v| v.starts_with("(c)") || v.starts_with("(a)")),
         "{violations:?}"
     );
 }
@@ -77,4 +80,11 @@ fn caught_within_1000_runs(sabotage: Sabotage, invariant: &str) {
         "seed {seed}: {:?}",
         fixed.violations
     );
+}
+
+#[test]
+fn a_schedule_edit_written_over_the_planners_advance_is_caught() {
+    // The unconditional write of old: an edit that read the schedule before the planner moved
+    // its calendar on puts the planned cut-off back.
+    caught_within_1000_runs(Sabotage::IgnoreScheduleVersion, "(h)");
 }

@@ -205,7 +205,7 @@ async fn a_due_schedule_left_waiting_fires_planner_lag() {
     p.store.record_heartbeat(PLANNER, now).await.unwrap();
     let mut schedule = World::weekly_schedule("b1", Weekday::Fri, now - TimeDelta::days(7));
     schedule.next_run_at = now - TimeDelta::minutes(20);
-    p.store.put_schedule(&schedule).await.unwrap();
+    p.store.insert_schedule(&schedule).await.unwrap();
     let report = check_health(p, now).await.unwrap();
     assert_eq!(alert_names(&report), ["planner_lag"]);
     assert_eq!(report.planner_lag_seconds, 20 * 60);

@@ -13,7 +13,7 @@ use payout_app::notify::{notify_payout, render_message};
 use payout_app::payout_actions::manual_payout;
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Channel, Notification, NotificationKind, Notifier, NotifyError};
-use payout_app::schedule_change::save_schedule;
+use payout_app::schedule_change::add_schedule;
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::deduction::{DeductionKind, DeductionLine};
 use payout_core::ids::{BarberId, DeductionId, PayoutId};
@@ -98,7 +98,7 @@ async fn manual_payout_of_monday(
     schedule: &PayoutSchedule,
 ) -> (Payout, DateTime<Utc>) {
     let monday = utc(2026, 3, 2, 12, 0);
-    save_schedule(p.store.as_ref(), schedule).await.unwrap();
+    add_schedule(p.store.as_ref(), schedule).await.unwrap();
     ingest_earnings(
         p.store.as_ref(),
         &[World::earning("b1", 0, "120.00", monday)],
@@ -197,7 +197,7 @@ async fn an_advance_notice_tells_the_expected_amount_once_before_each_run() {
     let mut quiet = World::weekly_schedule("b2", Weekday::Fri, monday);
     quiet.notifications.advance_notice_hours = 0;
     for s in [&schedule, &quiet] {
-        save_schedule(p.store.as_ref(), s).await.unwrap();
+        add_schedule(p.store.as_ref(), s).await.unwrap();
     }
     ingest_earnings(
         p.store.as_ref(),
@@ -308,7 +308,7 @@ async fn a_period_below_the_minimum_is_told_it_rolls_forward() {
     let p = &world.services;
     let monday = utc(2026, 3, 2, 12, 0);
     let schedule = World::weekly_schedule("b1", Weekday::Fri, monday);
-    save_schedule(p.store.as_ref(), &schedule).await.unwrap();
+    add_schedule(p.store.as_ref(), &schedule).await.unwrap();
     ingest_earnings(
         p.store.as_ref(),
         &[World::earning("b1", 0, "20.00", monday)],

@@ -25,7 +25,7 @@ async fn world_with_open_earnings(services: usize) -> (World, DateTime<Utc>) {
     world
         .services
         .store
-        .put_schedule(&World::weekly_schedule(BARBER, Weekday::Fri, monday))
+        .insert_schedule(&World::weekly_schedule(BARBER, Weekday::Fri, monday))
         .await
         .unwrap();
     let earnings: Vec<_> = (0..services)

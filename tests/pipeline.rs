@@ -36,7 +36,7 @@ async fn a_recurring_deduction_is_charged_once_per_scheduled_period() {
         amount: usd("75.00"),
         description: "weekly booth rent".into(),
     });
-    p.store.put_schedule(&schedule).await.unwrap();
+    p.store.insert_schedule(&schedule).await.unwrap();
     let always = || true;
     for week in 0..2 {
         let start = monday + TimeDelta::weeks(week);
@@ -70,7 +70,7 @@ async fn a_planner_cut_off_by_its_deadline_leaves_the_rest_for_the_next_run() {
     for b in 0..5 {
         let barber = format!("barber-{b}");
         p.store
-            .put_schedule(&World::weekly_schedule(&barber, Weekday::Fri, monday))
+            .insert_schedule(&World::weekly_schedule(&barber, Weekday::Fri, monday))
             .await
             .unwrap();
         let earnings = vec![World::earning(&barber, 0, "80.00", monday)];

@@ -25,7 +25,7 @@ async fn poison_barbers_on_sqlite() {
     let path = dir.path().join("poison.db");
     {
         let store = SqliteStore::open(&path, Durability::ProcessCrashSafe).unwrap();
-        store.put_schedule(&unreadable_schedule()).await.unwrap();
+        store.insert_schedule(&unreadable_schedule()).await.unwrap();
     }
     // The store holds the file exclusively while open; corrupt the row between two opens.
     rusqlite::Connection::open(&path)
@@ -46,7 +46,7 @@ async fn poison_barbers_on_dynamodb() {
     let client = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
     create_table(&client, "payouts").await.unwrap();
     let store = Arc::new(DynamoStore::new(client.clone(), "payouts"));
-    store.put_schedule(&unreadable_schedule()).await.unwrap();
+    store.insert_schedule(&unreadable_schedule()).await.unwrap();
     client
         .update_item()
         .table_name("payouts")

@@ -115,7 +115,7 @@ async fn a_lost_response_is_reconciled_and_never_paid_twice() {
     };
     let monday = utc(2026, 3, 2, 12, 0);
     p.store
-        .put_schedule(&World::weekly_schedule("barber-1", Weekday::Fri, monday))
+        .insert_schedule(&World::weekly_schedule("barber-1", Weekday::Fri, monday))
         .await
         .unwrap();
     ingest_earnings(
@@ -309,7 +309,7 @@ async fn reconciliation_reports_and_repairs_differences_with_stripe() {
     for barber in ["barber-1", "barber-2"] {
         stripe
             .store
-            .put_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
+            .insert_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
             .await
             .unwrap();
         ingest_earnings(

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use payout_tests::app::an_hour_ago;
 use payout_tests::fake_stripe::{FakeStripe, Scenario};
 use payout_tests::served::Served;
@@ -272,4 +272,86 @@ async fn retries_pending_at_a_crash_are_made_after_the_restart_at_their_time() {
         );
     }
     assert_eq!(shop.fake.transfers().len(), barbers.len(), "each paid once");
+}
+
+/// How many barbers come due at the same cut-off while their schedules are being edited.
+const RACING_BARBERS: usize = 40;
+
+#[tokio::test]
+async fn schedule_edits_racing_the_planner_never_put_a_cut_off_back() {
+    let shop = Shop::open(1).await;
+    // A daily cut-off at the next minute at least 15 s away, in UTC.
+    let soon = Utc::now() + chrono::TimeDelta::seconds(15);
+    let cutoff =
+        soon.duration_trunc(chrono::TimeDelta::minutes(1)).unwrap() + chrono::TimeDelta::minutes(1);
+    let barbers: Vec<String> = (0..RACING_BARBERS)
+        .map(|n| format!("racing{n:02}"))
+        .collect();
+    for barber in &barbers {
+        let schedule = json!({"barber_id": barber, "frequency": "daily", "time_zone": "UTC",
+            "local_time": cutoff.format("%H:%M").to_string(), "minimum_payout_amount": "0",
+            "connected_account_id": format!("acct_{barber}")});
+        let created = shop.send("/schedules", Some(schedule)).await;
+        assert_eq!(at(&created["next_run_at"]), cutoff, "{created}");
+        let earning = json!([{"earning_id": format!("{barber}-e0"), "barber_id": barber,
+            "amount": "40.00", "occurred_at": an_hour_ago(), "service": "haircut"}]);
+        shop.send("/earnings", Some(earning)).await;
+    }
+
+    // From 2 s before the cut-off to 4 s after, each barber's email is changed again and
+    // again while the planner (every second) plans the cut-off and moves the calendar on.
+    let storm_start = (cutoff - chrono::TimeDelta::seconds(2) - Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(storm_start).await;
+    let storm_end = cutoff + chrono::TimeDelta::seconds(4);
+    let edits = barbers.iter().map(|barber| {
+        let shop = &shop;
+        async move {
+            let (mut edits, mut put_back) = (0, Vec::new());
+            while Utc::now() < storm_end {
+                edits += 1;
+                let email = json!({"email": format!("{barber}-{edits}@example.com")});
+                shop.server
+                    .put(&shop.client, &format!("/schedules/{barber}"), email)
+                    .await;
+                // A payout's creation moves its calendar on in the same commit: a schedule
+                // read after its payout was seen, still at the cut-off, was put back.
+                let payouts = shop
+                    .send(&format!("/payouts?barber_id={barber}"), None)
+                    .await;
+                let planned = !payouts["items"].as_array().unwrap().is_empty();
+                let schedule = shop.send(&format!("/schedules/{barber}"), None).await;
+                if planned && at(&schedule["next_run_at"]) == cutoff {
+                    put_back.push(edits);
+                }
+            }
+            (barber, edits, put_back)
+        }
+    });
+    let outcomes = futures::future::join_all(edits).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let mut put_back = Vec::new();
+    for (barber, edits, restored) in outcomes {
+        if !restored.is_empty() {
+            put_back.push(format!("{barber} after edits {restored:?}"));
+        }
+        let schedule = shop.send(&format!("/schedules/{barber}"), None).await;
+        assert_eq!(
+            at(&schedule["next_run_at"]),
+            cutoff + chrono::TimeDelta::days(1),
+            "{schedule}"
+        );
+        assert_eq!(
+            schedule["email"],
+            format!("{barber}-{edits}@example.com"),
+            "the last edit stands: {schedule}"
+        );
+        let payouts = shop
+            .send(&format!("/payouts?barber_id={barber}"), None)
+            .await;
+        assert_eq!(payouts["items"].as_array().unwrap().len(), 1, "{payouts}");
+    }
+    assert!(put_back.is_empty(), "cut-offs put back: {put_back:?}");
 }

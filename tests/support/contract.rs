@@ -11,6 +11,7 @@ use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Currency;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
+use payout_core::schedule::{NotificationPrefs, PayoutSchedule};
 use payout_core::status::PayoutStatus;
 
 use crate::world::{World, utc};
@@ -105,7 +106,7 @@ async fn seed_period_of(
 ) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
     let monday = utc(2026, 3, 2, 12, 0);
     let schedule = World::weekly_schedule(barber, Weekday::Fri, monday);
-    store.put_schedule(&schedule).await.unwrap();
+    store.insert_schedule(&schedule).await.unwrap();
     let earnings: Vec<_> = (0..services)
         .map(|n| World::earning(barber, n, "100.00", monday + TimeDelta::minutes(n as i64)))
         .collect();
@@ -254,7 +255,7 @@ pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn S
         .enumerate()
     {
         store
-            .put_schedule(&World::weekly_schedule(&format!("b{i}"), *day, monday))
+            .insert_schedule(&World::weekly_schedule(&format!("b{i}"), *day, monday))
             .await
             .unwrap();
     }
@@ -303,7 +304,7 @@ pub async fn the_due_index_shards_split_it_exactly(store: &dyn Store) {
     for i in 0..40 {
         let day = [Weekday::Tue, Weekday::Wed, Weekday::Thu][i % 3];
         store
-            .put_schedule(&World::weekly_schedule(&format!("b{i}"), day, monday))
+            .insert_schedule(&World::weekly_schedule(&format!("b{i}"), day, monday))
             .await
             .unwrap();
     }
@@ -361,6 +362,69 @@ pub async fn schedules_are_created_once(store: &dyn Store) {
         store.get_schedule(&barber("b1")).await.unwrap(),
         Some(first)
     );
+}
+
+/// A schedule is replaced only over the version it was read at; the planner's advance is a
+/// version of its own and writes nothing but the cut-off, so neither writer undoes the other.
+pub async fn schedule_writes_are_conditional_on_version(store: &dyn Store) {
+    let monday = utc(2026, 3, 2, 12, 0);
+    let b1 = barber("b1");
+    let first = World::weekly_schedule("b1", Weekday::Fri, monday);
+    assert!(store.insert_schedule(&first).await.unwrap());
+    let read = store.get_schedule(&b1).await.unwrap().unwrap();
+    assert_eq!(read.version, 0);
+
+    let mut edited = read.clone();
+    edited.notifications.email = Some("first@example.com".into());
+    assert!(store.replace_schedule(&edited).await.unwrap());
+    let after_edit = store.get_schedule(&b1).await.unwrap().unwrap();
+    assert_eq!(after_edit.version, 1);
+    assert_eq!(
+        after_edit.notifications.email.as_deref(),
+        Some("first@example.com")
+    );
+
+    let stale = PayoutSchedule {
+        notifications: NotificationPrefs {
+            email: Some("stale@example.com".into()),
+            ..read.notifications.clone()
+        },
+        ..read.clone()
+    };
+    assert!(
+        !store.replace_schedule(&stale).await.unwrap(),
+        "a write over version 0 once 1 stands"
+    );
+
+    let next = first.next_run_at + TimeDelta::days(7);
+    assert!(
+        store
+            .advance_schedule(&b1, first.next_run_at, next)
+            .await
+            .unwrap()
+    );
+    let advanced = store.get_schedule(&b1).await.unwrap().unwrap();
+    assert_eq!((advanced.version, advanced.next_run_at), (2, next));
+    assert_eq!(
+        advanced.notifications.email.as_deref(),
+        Some("first@example.com"),
+        "the advance keeps the edit"
+    );
+    assert!(
+        !store.replace_schedule(&after_edit).await.unwrap(),
+        "an edit read before the advance would put the old cut-off back"
+    );
+    assert_eq!(
+        store.get_schedule(&b1).await.unwrap().unwrap().next_run_at,
+        next
+    );
+
+    let missing = World::weekly_schedule("b2", Weekday::Fri, monday);
+    assert!(
+        !store.replace_schedule(&missing).await.unwrap(),
+        "a replace creates nothing"
+    );
+    assert_eq!(store.get_schedule(&barber("b2")).await.unwrap(), None);
 }
 
 pub async fn advance_notices_come_due_once_per_barber(store: &dyn Store) {

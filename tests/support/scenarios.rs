@@ -23,7 +23,7 @@ pub async fn racing_executors_pay_exactly_once(world: &World) {
     for b in 0..BARBERS {
         let barber = format!("barber-{b}");
         p.store
-            .put_schedule(&World::weekly_schedule(&barber, Weekday::Fri, monday))
+            .insert_schedule(&World::weekly_schedule(&barber, Weekday::Fri, monday))
             .await
             .unwrap();
         let earnings: Vec<_> = (0..SERVICES)
@@ -188,7 +188,7 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
     healthy.push(refused.to_string());
     for barber in &healthy {
         p.store
-            .put_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
+            .insert_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
             .await
             .unwrap();
         let earning = World::earning(barber, 0, "100.00", monday);
@@ -206,7 +206,7 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
         ("poison-limit", vec!["250000.00"]),
     ] {
         p.store
-            .put_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
+            .insert_schedule(&World::weekly_schedule(barber, Weekday::Fri, monday))
             .await
             .unwrap();
         let earnings: Vec<_> = amounts
@@ -224,7 +224,7 @@ pub async fn poison_barbers_never_stop_the_healthy_ones(world: &mut World) {
         amount: Money::parse("5000", Currency::Jpy).unwrap(),
         description: "booth rent".into(),
     });
-    p.store.put_schedule(&inconsistent).await.unwrap();
+    p.store.insert_schedule(&inconsistent).await.unwrap();
 
     // Friday 17:00 New York is 22:00 UTC: every schedule is due.
     let friday = utc(2026, 3, 6, 22, 30);

@@ -107,6 +107,21 @@ impl Served {
             Some(body) => client.post(format!("{}{path}", self.base)).json(&body),
             None => client.get(format!("{}{path}", self.base)),
         };
+        Self::success(path, request).await
+    }
+
+    /// PUTs `body` to `path` with an operator's token; the answer, which must be a success.
+    pub async fn put(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let request = client.put(format!("{}{path}", self.base)).json(&body);
+        Self::success(path, request).await
+    }
+
+    async fn success(path: &str, request: reqwest::RequestBuilder) -> serde_json::Value {
         let response = request
             .bearer_auth(crate::app::operator())
             .send()

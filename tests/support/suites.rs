@@ -29,6 +29,7 @@ macro_rules! store_contract_suite {
             due_schedules_page_in_order_and_advance_conditionally,
             the_due_index_shards_split_it_exactly,
             schedules_are_created_once,
+            schedule_writes_are_conditional_on_version,
             advance_notices_come_due_once_per_barber,
             notifications_are_recorded_once,
             pending_notices_come_due_until_settled,

@@ -110,6 +110,7 @@ impl World {
             recurring_deductions: Vec::new(),
             next_run_at: calendar.next_run_after(after).unwrap(),
             destination_changes: Vec::new(),
+            version: 0,
             calendar,
             currency: Currency::Usd,
             minimum_payout: usd("25.00"),
@@ -138,7 +139,7 @@ impl World {
         now: DateTime<Utc>,
     ) -> BarberId {
         let schedule = Self::weekly_schedule(barber, Weekday::Fri, now - TimeDelta::days(1));
-        p.store.put_schedule(&schedule).await.unwrap();
+        p.store.insert_schedule(&schedule).await.unwrap();
         if let Some(amount) = amount {
             let earning = Self::earning(barber, 0, amount, now - TimeDelta::hours(1));
             ingest_earnings(p.store.as_ref(), &[earning]).await.unwrap();

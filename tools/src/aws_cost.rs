@@ -13,7 +13,7 @@ use crate::fanout::{counted_runtime, create_shard_queue, drain_shard_queue};
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::ingest::ingest_earnings;
-use payout_app::schedule_change::save_schedule;
+use payout_app::schedule_change::add_schedule;
 use payout_aws::DynamoStore;
 use payout_aws::event_source::{delete_handled, receive_as_event_source};
 use payout_aws::eventbridge::EventBridgePublisher;
@@ -77,7 +77,7 @@ pub async fn seed_due_barber(
     cutoff: DateTime<Utc>,
 ) -> anyhow::Result<()> {
     let schedule = schedule(index, cutoff)?;
-    save_schedule(store, &schedule).await?;
+    add_schedule(store, &schedule).await?;
     let earnings: Vec<Earning> = (0..EARNINGS_PER_BARBER)
         .map(|n| {
             Ok(Earning {

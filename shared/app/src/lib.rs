@@ -19,6 +19,8 @@
 //!      `payouts serve`'s loop.
 //!    - [`planning_failure`]: a barber that could not be planned, recorded and retried with
 //!      backoff.
+//!    - [`lifecycle`]: the one writer of a payout's life: the lock, the attempt, and each
+//!      change with its notice in one commit, counted once, whoever makes it.
 //!    - [`execute`]: pay one payout exactly once (lock, record attempt, pay, record, notify).
 //!    - `job_time`: each step recorded at the moment it happens (pick-up time plus the
 //!      stopwatch).
@@ -54,6 +56,7 @@ pub mod health;
 pub mod ingest;
 pub mod insights;
 mod job_time;
+pub mod lifecycle;
 pub mod notify;
 pub mod payout_actions;
 pub mod payout_events;

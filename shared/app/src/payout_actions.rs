@@ -12,6 +12,7 @@ use payout_core::status::{IllegalTransition, PayoutStatus};
 
 use crate::error::AppError;
 use crate::execute::{Lookup, ask_for_transfer};
+use crate::lifecycle::{self, Change, Figures};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
 use crate::ports::{NotificationKind, PayoutJob, TransferReceipt, WriteOutcome};
 use crate::services::Services;
@@ -98,11 +99,7 @@ pub async fn retry_payout(
     }
     let read_version = payout.version;
     let event = payout.requeue(now, actor, "operator retry")?;
-    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
-        return Err(AppError::Conflict(format!(
-            "payout {id} changed meanwhile; reload it"
-        )));
-    }
+    record(p, &payout, read_version, event, None, now).await?;
     p.queue
         .send(&[PayoutJob {
             payout_id: payout.id.clone(),
@@ -142,17 +139,13 @@ pub async fn cancel_payout(
 ) -> Result<Payout, AppError> {
     let payout = load(p, id).await?;
     let owner = format!("cancel:{id}");
-    if !p
-        .store
-        .try_lock(&payout.barber_id, &owner, now, now + p.config.lock_lease)
-        .await?
-    {
+    if !lifecycle::lock(p, &payout.barber_id, &owner, now, now + p.config.lock_lease).await? {
         return Err(AppError::Conflict(format!(
             "payout {id} is being processed; try again shortly"
         )));
     }
     let result = cancel_locked(p, id, actor, reason, now).await;
-    p.store.release_lock(&payout.barber_id, &owner).await?;
+    lifecycle::unlock(p, &payout.barber_id, &owner).await?;
     result
 }
 
@@ -187,7 +180,7 @@ async fn cancel_locked(
                 receipt.settled,
                 "found paid while cancelling",
             )?;
-            p.store.update_payout(&payout, read_version, &event).await?;
+            record(p, &payout, read_version, event, None, now).await?;
             return Err(AppError::Conflict(format!(
                 "payout {id} was already paid (transfer {}); it is now recorded as such",
                 receipt.transfer_id
@@ -196,7 +189,7 @@ async fn cancel_locked(
     }
     let read_version = payout.version;
     let event = payout.cancel(now, actor, reason)?;
-    match p.store.cancel_payout(&payout, read_version, &event).await? {
+    match lifecycle::cancel(p, &payout, read_version, &event).await? {
         WriteOutcome::Written => Ok(payout),
         WriteOutcome::Stale => Err(AppError::Conflict(format!(
             "payout {id} changed meanwhile; reload it"
@@ -269,12 +262,7 @@ async fn settle_offline(
     require_offline_in_transit(&payout)?;
     let read_version = payout.version;
     let event = verdict(&mut payout)?;
-    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
-        return Err(AppError::Conflict(format!(
-            "payout {id} changed meanwhile; reload it"
-        )));
-    }
-    crate::notify::notify_payout(p, &payout, notice, now).await;
+    record(p, &payout, read_version, event, Some(notice), now).await?;
     Ok(payout)
 }
 
@@ -294,5 +282,31 @@ fn require_offline_in_transit(payout: &Payout) -> Result<(), AppError> {
             "payout {} is a {} payout in status {}; only bank transfers and manual payments in transit are confirmed by hand",
             payout.id, payout.method, payout.status
         )))
+    }
+}
+
+/// Records an operator's change of `payout` over `read_version`, with the barber's notice;
+/// a conflict when the payout changed meanwhile.
+async fn record(
+    p: &Services,
+    payout: &Payout,
+    read_version: u64,
+    event: AuditEvent,
+    notice: Option<NotificationKind>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let change = Change {
+        payout: payout.clone(),
+        read_version,
+        event,
+        notice,
+        figures: Figures::Uncounted,
+    };
+    match lifecycle::record(p, change, now).await? {
+        WriteOutcome::Written => Ok(()),
+        WriteOutcome::Stale => Err(AppError::Conflict(format!(
+            "payout {} changed meanwhile; reload it",
+            payout.id
+        ))),
     }
 }

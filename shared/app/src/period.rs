@@ -13,6 +13,7 @@ use payout_core::schedule::PayoutSchedule;
 
 use crate::error::AppError;
 use crate::ingest::within_limit;
+use crate::lifecycle;
 use crate::ports::{CreateOutcome, OpenActivity, PayoutCreation, PayoutJob};
 use crate::services::Services;
 
@@ -195,7 +196,7 @@ pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<Period
         let past_failures = p.store.failed_payout_count(&schedule.barber_id).await?;
         let (creation, job) =
             payout_creation(p, &req, &open, breakdown, settles_owed, past_failures);
-        match p.store.create_payout(&creation).await? {
+        match lifecycle::create(p, &creation).await? {
             CreateOutcome::Created => return Ok(created(creation, job)),
             CreateOutcome::AlreadyExists => {
                 // The cut-off has its payout, yet the schedule still points at it (another

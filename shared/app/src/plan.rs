@@ -19,6 +19,7 @@ use serde::Serialize;
 use crate::advance_notice::{advance_notice_of, remember_advance_notice, send_due_advance_notices};
 use crate::error::AppError;
 use crate::ingest::ingest_deduction;
+use crate::lifecycle;
 use crate::notify::{deliver_due_notices, notify_below_minimum};
 use crate::period::{
     Closing, PeriodOutcome, PeriodRequest, close_period, closing, created, payout_creation,
@@ -227,7 +228,7 @@ async fn plan_page(
     }
     let mut jobs = Vec::new();
     let writes: Vec<PeriodWrite> = together.iter().map(|(m, _)| m.write.clone()).collect();
-    let closed = match p.store.close_periods(&writes).await {
+    let closed = match lifecycle::create_many(p, &writes).await {
         Ok(closed) if closed.len() == writes.len() => closed,
         // One member the store cannot write must not stop the others: each is tried alone,
         // and a failure is recorded against its barber.

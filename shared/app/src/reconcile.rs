@@ -19,9 +19,9 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::execute::{Lookup, ask_for_transfer, publish_outcome};
+use crate::execute::{Lookup, ask_for_transfer};
 use crate::job_time::JobTime;
-use crate::notify::notify_payout;
+use crate::lifecycle::{self, Change, Figures};
 use crate::ports::NotificationKind;
 use crate::ports::{PayoutQuery, TransferReceipt, WriteOutcome};
 use crate::services::Services;
@@ -212,37 +212,34 @@ async fn adopt(
     now: DateTime<Utc>,
 ) -> Result<bool, AppError> {
     let owner = format!("reconcile:{}", payout.id);
-    if !p
-        .store
-        .try_lock(&payout.barber_id, &owner, now, now + p.config.lock_lease)
-        .await?
-    {
+    let barber = payout.barber_id.clone();
+    if !lifecycle::lock(p, &barber, &owner, now, now + p.config.lock_lease).await? {
         return Ok(false);
     }
-    let read = payout.version;
-    let outcome = match payout.record_transfer(
+    let read_version = payout.version;
+    let recorded = match payout.record_transfer(
         now,
         ACTOR,
         receipt.transfer_id,
         receipt.settled,
         "found paid by reconciliation",
     ) {
-        Ok(event) => p
-            .store
-            .update_payout(&payout, read, &event)
-            .await
-            .map(|written| (written, event))
-            .map_err(AppError::from),
+        // Settled here, so counted and told here, as the executor would have.
+        Ok(event) => {
+            let change = Change {
+                payout,
+                read_version,
+                event,
+                notice: Some(NotificationKind::Completed),
+                figures: Figures::Outcome,
+            };
+            lifecycle::record(p, change, now).await
+        }
         Err(illegal) => Err(illegal.into()),
     };
-    p.store.release_lock(&payout.barber_id, &owner).await?;
-    let (written, event) = outcome?;
-    if written == WriteOutcome::Stale {
+    lifecycle::unlock(p, &barber, &owner).await?;
+    if recorded? == WriteOutcome::Stale {
         return Ok(false);
     }
-    // Settled here, so counted and told here, as the executor would have: the notice once, by
-    // the outbox's key for this payout's notice.
-    publish_outcome(p, &payout, &event);
-    notify_payout(p, &payout, NotificationKind::Completed, now).await;
     Ok(true)
 }

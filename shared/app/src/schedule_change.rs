@@ -1,27 +1,96 @@
 //! Saving schedules: each with its next advance notice; a new one only if the barber has none
-//! (a conditional write, so two racing requests cannot both create it); and a change of where
-//! the money goes (payment method or account) kept on the schedule with who made it and when,
-//! the barber told, so a change they did not ask for is noticed. What a request makes of a
+//! (a conditional write, so two racing requests cannot both create it); a change made to the
+//! schedule as stored and written only over the version it was made from, made again when
+//! another writer (the planner's advance, an edit, a webhook) came first, so a change keeps
+//! every field it does not name as the other writer left it; and a change of where the money
+//! goes (payment method or account) kept on the schedule with who made it and when, the
+//! barber told, so a change they did not ask for is noticed. What a request makes of a
 //! schedule is [`ScheduleEdit`]'s.
 
 use chrono::{DateTime, Utc};
 use payout_core::ids::BarberId;
-use payout_core::schedule::{DestinationChange, PayoutSchedule};
+use payout_core::schedule::{DestinationChange, PayoutSchedule, ScheduleState};
 
 use crate::advance_notice::remember_advance_notice;
 use crate::error::AppError;
 use crate::notify::notify_destination_changed;
-use crate::ports::{ScheduleStore, StoreError};
+use crate::ports::{Clock, ScheduleStore};
 use crate::schedule_edit::ScheduleEdit;
 use crate::services::Services;
 
-/// Stores the schedule and remembers its next advance notice.
-pub async fn save_schedule(
+/// How many times a change is made again over a newer version before it is given up (409):
+/// a schedule is written by its barber, its operators, a webhook and the planner, rarely at
+/// once.
+const AMEND_ATTEMPTS: usize = 8;
+
+/// Stores a new barber's schedule and remembers its next advance notice; a conflict when the
+/// barber has one already.
+pub async fn add_schedule(
     store: &dyn ScheduleStore,
     schedule: &PayoutSchedule,
-) -> Result<(), StoreError> {
-    store.put_schedule(schedule).await?;
-    remember_advance_notice(store, schedule, schedule.next_run_at).await
+) -> Result<(), AppError> {
+    if !store.insert_schedule(schedule).await? {
+        return Err(AppError::Conflict(format!(
+            "barber {} has a schedule already",
+            schedule.barber_id
+        )));
+    }
+    Ok(remember_advance_notice(store, schedule, schedule.next_run_at).await?)
+}
+
+/// Makes `change` of the barber's schedule as stored and stores the schedule it returns over
+/// the version it was made from, reading and changing again when another write came first; a
+/// change that returns no schedule writes nothing. Returns the schedule as it stands after the
+/// change, with what `change` said.
+pub async fn amend_schedule<T>(
+    store: &dyn ScheduleStore,
+    barber: &BarberId,
+    mut change: impl FnMut(&PayoutSchedule) -> Result<(Option<PayoutSchedule>, T), AppError>,
+) -> Result<(PayoutSchedule, T), AppError> {
+    for _ in 0..AMEND_ATTEMPTS {
+        let current = store
+            .get_schedule(barber)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("schedule of barber {barber}")))?;
+        let (changed, said) = change(&current)?;
+        let Some(mut changed) = changed else {
+            return Ok((current, said));
+        };
+        changed.version = current.version;
+        if store.replace_schedule(&changed).await? {
+            changed.version += 1;
+            remember_advance_notice(store, &changed, changed.next_run_at).await?;
+            return Ok((changed, said));
+        }
+        tracing::info!(barber = %barber, version = current.version,
+            "the schedule changed meanwhile: the change is made again over it");
+    }
+    Err(AppError::Conflict(format!(
+        "the schedule of barber {barber} kept changing; try again"
+    )))
+}
+
+/// Pauses the barber's schedule if it is active and `pausable` holds of it as stored; returns
+/// the schedule and whether it was paused now.
+pub async fn pause_schedule(
+    store: &dyn ScheduleStore,
+    barber: &BarberId,
+    pausable: impl Fn(&PayoutSchedule) -> bool,
+) -> Result<(PayoutSchedule, bool), AppError> {
+    amend_schedule(store, barber, |current| {
+        Ok(
+            if current.state == ScheduleState::Active && pausable(current) {
+                let paused = PayoutSchedule {
+                    state: ScheduleState::Paused,
+                    ..current.clone()
+                };
+                (Some(paused), true)
+            } else {
+                (None, false)
+            },
+        )
+    })
+    .await
 }
 
 /// Creates the barber's schedule from `edit` and the defaults, made by `actor`; a conflict
@@ -46,23 +115,29 @@ pub async fn create_schedule(
     Ok(schedule)
 }
 
-/// Changes `before` by `edit`, made by `actor`, auditing and announcing a change of
-/// destination; returns the schedule as saved.
+/// Changes the barber's schedule by `edit`, made by `actor`, auditing and announcing a change
+/// of destination; returns the schedule as saved. Each attempt reads `clock` afresh: a new
+/// calendar's first cut-off counted from before the planner planned it would put a planned
+/// cut-off back.
 pub async fn change_schedule(
     p: &Services,
-    before: &PayoutSchedule,
+    barber: &BarberId,
     edit: &ScheduleEdit,
     actor: &str,
-    now: DateTime<Utc>,
+    clock: &dyn Clock,
 ) -> Result<PayoutSchedule, AppError> {
-    let mut schedule = edit.apply(
-        before.barber_id.clone(),
-        Some(before),
-        &p.config.schedule_defaults,
-        now,
-    )?;
-    let change = schedule.audit_destination(Some(before), actor, now);
-    save_schedule(p.store.as_ref(), &schedule).await?;
+    let (schedule, (change, now)) = amend_schedule(p.store.as_ref(), barber, |before| {
+        let now = clock.now();
+        let mut schedule = edit.apply(
+            barber.clone(),
+            Some(before),
+            &p.config.schedule_defaults,
+            now,
+        )?;
+        let change = schedule.audit_destination(Some(before), actor, now);
+        Ok((Some(schedule), (change, now)))
+    })
+    .await?;
     announce(p, &schedule, change, now).await;
     Ok(schedule)
 }

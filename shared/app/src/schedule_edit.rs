@@ -147,6 +147,7 @@ impl ScheduleEdit {
             destination_changes: existing
                 .map(|s| s.destination_changes.clone())
                 .unwrap_or_default(),
+            version: existing.map_or(0, |s| s.version),
         })
     }
 

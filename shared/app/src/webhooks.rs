@@ -10,15 +10,16 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use payout_core::ids::PayoutId;
 use payout_core::retry::FailureKind;
-use payout_core::schedule::ScheduleState;
+use payout_core::schedule::{PayoutSchedule, ScheduleState};
 use payout_core::status::PayoutStatus;
 use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::error::AppError;
-use crate::notify::{notify_account_action, notify_payout};
+use crate::lifecycle::{self, Change, Figures};
+use crate::notify::notify_account_action;
 use crate::ports::{Metric, NotificationKind, WriteOutcome};
-use crate::schedule_change::save_schedule;
+use crate::schedule_change::pause_schedule;
 use crate::services::Services;
 
 /// Stripe's own default tolerance.
@@ -267,18 +268,20 @@ async fn apply(
             )));
         }
     };
-    if p.store.update_payout(&payout, read, &event_record).await? == WriteOutcome::Stale {
+    let applied = format!("{} -> {}", event.kind, payout.status);
+    let change = Change {
+        payout,
+        read_version: read,
+        event: event_record,
+        notice,
+        figures: Figures::Uncounted,
+    };
+    if lifecycle::record(p, change, now).await? == WriteOutcome::Stale {
         return Err(AppError::Conflict(format!(
             "payout {id} changed meanwhile; Stripe will redeliver"
         )));
     }
-    if let Some(kind) = notice {
-        notify_payout(p, &payout, kind, now).await;
-    }
-    Ok(WebhookOutcome::Applied(format!(
-        "{} -> {}",
-        event.kind, payout.status
-    )))
+    Ok(WebhookOutcome::Applied(applied))
 }
 
 /// `account.updated` with `payouts_enabled: false` pauses the schedules paying that account.
@@ -304,12 +307,13 @@ async fn pause_if_payouts_disabled(
         let page = p.store.list_schedules(after.as_ref(), 200).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.barber_id.clone());
-        for mut schedule in page {
-            if schedule.connected_account.as_deref() == Some(account_id)
-                && schedule.state == ScheduleState::Active
-            {
-                schedule.state = ScheduleState::Paused;
-                save_schedule(p.store.as_ref(), &schedule).await?;
+        for listed in page.iter().filter(|s| pays_to(s, account_id)) {
+            let (schedule, paused_now) =
+                pause_schedule(p.store.as_ref(), &listed.barber_id, |current| {
+                    pays_to(current, account_id)
+                })
+                .await?;
+            if paused_now {
                 notify_account_action(
                     p,
                     &schedule,
@@ -326,6 +330,12 @@ async fn pause_if_payouts_disabled(
     Ok(WebhookOutcome::Applied(format!(
         "paused {paused} schedule(s) of {account_id}"
     )))
+}
+
+/// Whether the schedule is active and pays `account`.
+fn pays_to(schedule: &PayoutSchedule, account: &str) -> bool {
+    schedule.connected_account.as_deref() == Some(account)
+        && schedule.state == ScheduleState::Active
 }
 
 #[cfg(test)]

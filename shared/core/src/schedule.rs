@@ -66,6 +66,10 @@ pub struct PayoutSchedule {
     /// Who changed where the money goes, and when; the latest [`DESTINATION_HISTORY`] kept.
     #[serde(default)]
     pub destination_changes: Vec<DestinationChange>,
+    /// Bumped by every write of the schedule, the planner's advance included; a change is
+    /// stored only over the version it was made from, so no writer undoes another's.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// How many destination changes a schedule keeps.

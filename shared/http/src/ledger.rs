@@ -10,7 +10,7 @@ use payout_core::ids::{BarberId, DeductionId, EarningId};
 use payout_core::input::free_text;
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::{Currency, Money};
-use payout_core::schedule::RecurringDeduction;
+use payout_core::schedule::{PayoutSchedule, RecurringDeduction};
 
 use crate::ApiState;
 use crate::auth::Caller;
@@ -25,7 +25,7 @@ use payout_app::ingest::{
     MAX_BATCH, check_earnings, content_hash, ingest_deduction, ingest_earnings, within_limit,
 };
 use payout_app::ports::IntakeOutcome;
-use payout_app::schedule_change::save_schedule;
+use payout_app::schedule_change::amend_schedule;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
@@ -169,37 +169,24 @@ pub async fn post_deduction(
         }
     };
     if body.recurring {
-        let store = &state.services.store;
-        let mut schedule = store
-            .get_schedule(&barber_id)
-            .await?
-            .ok_or_else(|| invalid(format!("barber {barber_id} has no payout schedule")))?;
-        if schedule.currency != amount.currency() {
-            return Err(invalid(format!(
-                "barber {barber_id} is paid in {}",
-                schedule.currency
-            ))
-            .into());
-        }
         let recurring = RecurringDeduction {
             id: id.clone(),
             kind,
             amount,
             description: body.description.clone(),
         };
-        let status = match schedule.recurring_deductions.iter().find(|r| r.id == id) {
-            Some(existing) if *existing == recurring => StatusCode::OK,
-            Some(_) => {
-                return Err(AppError::Conflict(format!(
-                    "recurring deduction {id} exists with different content"
-                ))
-                .into());
-            }
-            None => {
-                schedule.recurring_deductions.push(recurring.clone());
-                save_schedule(store.as_ref(), &schedule).await?;
-                StatusCode::CREATED
-            }
+        let added = amend_schedule(state.services.store.as_ref(), &barber_id, |schedule| {
+            add_recurring(schedule, &recurring)
+        })
+        .await
+        .map_err(|error| match error {
+            AppError::NotFound(_) => invalid(format!("barber {barber_id} has no payout schedule")),
+            other => other,
+        })?;
+        let status = if added.1 {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
         };
         let mut view = DeductionView::from(&recurring.for_period(&barber_id, now));
         view.deduction_id = id.to_string();
@@ -223,5 +210,35 @@ pub async fn post_deduction(
             deduction.id
         ))
         .into()),
+    }
+}
+
+/// The schedule with `recurring` added, and whether it is new; nothing to write when the same
+/// deduction is there already, a conflict when its id holds another.
+fn add_recurring(
+    schedule: &PayoutSchedule,
+    recurring: &RecurringDeduction,
+) -> Result<(Option<PayoutSchedule>, bool), AppError> {
+    if schedule.currency != recurring.amount.currency() {
+        return Err(invalid(format!(
+            "barber {} is paid in {}",
+            schedule.barber_id, schedule.currency
+        )));
+    }
+    match schedule
+        .recurring_deductions
+        .iter()
+        .find(|r| r.id == recurring.id)
+    {
+        Some(existing) if existing == recurring => Ok((None, false)),
+        Some(_) => Err(AppError::Conflict(format!(
+            "recurring deduction {} exists with different content",
+            recurring.id
+        ))),
+        None => {
+            let mut added = schedule.clone();
+            added.recurring_deductions.push(recurring.clone());
+            Ok((Some(added), true))
+        }
     }
 }

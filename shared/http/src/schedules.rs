@@ -16,8 +16,7 @@ use crate::extract::{ApiJson, ApiQuery};
 use crate::wire::{IdText, Page, PageParams, ScheduleBody, ScheduleView, parse_field};
 use payout_app::error::AppError;
 use payout_app::health::PlanningFailureView;
-use payout_app::schedule_change::save_schedule;
-use payout_app::schedule_change::{change_schedule, create_schedule};
+use payout_app::schedule_change::{change_schedule, create_schedule, pause_schedule};
 use payout_app::schedule_edit::{FrequencyEdit, ScheduleEdit};
 
 fn invalid(message: impl Into<String>) -> AppError {
@@ -215,10 +214,10 @@ pub async fn update(
     }
     let schedule = change_schedule(
         &state.services,
-        &existing,
+        &existing.barber_id,
         &edit(&body)?,
         &caller.actor(),
-        state.clock.now(),
+        state.clock.as_ref(),
     )
     .await?;
     Ok(Json(ScheduleView::from(&schedule)))
@@ -233,9 +232,8 @@ pub async fn pause(
     caller: Caller,
     Path(barber_id): Path<String>,
 ) -> Result<Json<ScheduleView>, ApiError> {
-    let mut schedule = load(&state, &caller, &barber_id).await?;
-    schedule.state = ScheduleState::Paused;
-    save_schedule(state.services.store.as_ref(), &schedule).await?;
+    let barber_id = load(&state, &caller, &barber_id).await?.barber_id;
+    let (schedule, _) = pause_schedule(state.services.store.as_ref(), &barber_id, |_| true).await?;
     Ok(Json(ScheduleView::from(&schedule)))
 }
 

@@ -21,14 +21,14 @@ use futures::future::join_all;
 use payout_core::ids::PayoutId;
 use payout_core::payout::Payout;
 
-use super::settle::{Settlement, count, notice_kind, settle};
+use super::settle::{Settlement, change, settle};
 use super::{
     JobOutcome, call_rail, execute, lease_could_lapse, not_runnable, rail_window, transfer_request,
 };
 use crate::error::AppError;
 use crate::job_time::JobTime;
-use crate::notify::{deliver_recorded, first_retry_at, outcome_notice};
-use crate::ports::{OutcomeWrite, PayoutWrite, StoreError, WriteOutcome};
+use crate::lifecycle;
+use crate::ports::{PayoutWrite, WriteOutcome};
 use crate::services::Services;
 
 /// Executes the jobs for `ids` as executor `owner`. What became of each, in order: `None`
@@ -172,11 +172,9 @@ async fn pay(
     // Read before the locks are asked for, so a pause while taking them counts against the
     // lease.
     let locked_at = p.stopwatch.now();
-    let started = p
-        .store
-        .lock_and_record_attempts(&writes, owner, now, now + p.config.lock_lease)
-        .await?;
-    same_length(&started, &writes)?;
+    let started =
+        lifecycle::lock_and_record_attempts(p, &writes, owner, now, now + p.config.lock_lease)
+            .await?;
     let mut unlock = Vec::new();
     let mut paying = Vec::new();
     for ((index, write), started) in indexes.into_iter().zip(writes).zip(started) {
@@ -209,7 +207,7 @@ async fn pay(
     .await;
 
     let mut recorded = Vec::new();
-    let mut writes = Vec::new();
+    let mut changes = Vec::new();
     for (member, (answer, answered_at)) in paying.into_iter().zip(answers) {
         let attempt_version = member.write.version;
         match settle(p, member.write, actor, answer, answered_at, deadline).await {
@@ -220,17 +218,8 @@ async fn pay(
                 then,
                 held_back,
             }) => {
-                let notice =
-                    notice_kind(&payout, held_back).and_then(|kind| outcome_notice(&payout, kind));
-                recorded.push((member.index, then, held_back));
-                writes.push(OutcomeWrite {
-                    write: PayoutWrite {
-                        payout: *payout,
-                        expected_version: attempt_version,
-                        event,
-                    },
-                    notice,
-                });
+                recorded.push((member.index, then));
+                changes.push(change(*payout, attempt_version, event, held_back));
             }
             Err(error) => {
                 // Left processing with its attempt recorded: the next delivery asks the rail.
@@ -238,42 +227,15 @@ async fn pay(
             }
         }
     }
-    let written = p
-        .store
-        .record_outcomes_and_unlock(&writes, &unlock, owner, first_retry_at(p, time.now(p)))
-        .await?;
-    same_length(&written, &writes)?;
-    let mut notices = Vec::new();
-    for ((index, then, held_back), (outcome, written)) in
-        recorded.into_iter().zip(writes.into_iter().zip(written))
-    {
-        let PayoutWrite { payout, event, .. } = outcome.write;
+    let written = lifecycle::record_and_unlock(p, changes, &unlock, owner, time.now(p)).await?;
+    for ((index, then), written) in recorded.into_iter().zip(written) {
         outcomes[index] = Some(match written {
-            WriteOutcome::Written => {
-                count(p, &payout, &event, held_back);
-                notices.extend(outcome.notice);
-                then
-            }
+            WriteOutcome::Written => then,
             WriteOutcome::Stale => {
-                tracing::warn!(payout_id = %payout.id, "outcome not recorded: the payout changed meanwhile");
-                JobOutcome::NotYet(event.at + p.config.busy_backoff)
+                tracing::warn!("an outcome not recorded: the payout changed meanwhile");
+                JobOutcome::NotYet(time.now(p) + p.config.busy_backoff)
             }
         });
     }
-    deliver_recorded(p, &notices, time.now(p)).await;
     Ok(())
-}
-
-/// A store that answers for fewer (or more) members than it was given has lost track of
-/// some: nothing of the batch is trusted, and every delivery comes back.
-fn same_length<A, B>(answers: &[A], asked: &[B]) -> Result<(), StoreError> {
-    if answers.len() == asked.len() {
-        Ok(())
-    } else {
-        Err(StoreError::Backend(format!(
-            "the store answered for {} of a batch of {}",
-            answers.len(),
-            asked.len()
-        )))
-    }
 }

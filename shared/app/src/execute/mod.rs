@@ -7,8 +7,11 @@
 //!    a second payment after an unknown outcome.
 //! 4. Record the new attempt and its idempotency key (the recovery point), then call the rail,
 //!    unless the lock has been held so long that its lease could lapse during the call.
-//! 5. Record the outcome conditionally on the version written in step 4.
-//! 6. Release the lock, then notify.
+//! 5. Record the outcome conditionally on the version written in step 4, with the barber's
+//!    notice in the same commit, and deliver the notice.
+//! 6. Release the lock.
+//!
+//! Every write of a payout and of the lock is [`crate::lifecycle`]'s.
 //!
 //! Where the invocation has a deadline (Lambda), each rail call gets at most the time left
 //! before it less `deadline_margin` (to record the answer and unlock), and a job with too little
@@ -25,20 +28,16 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
-use payout_core::payout::AuditEvent;
 use payout_core::payout::Payout;
 use payout_core::retry::FailureKind;
-use payout_core::status::PayoutStatus;
 
 use crate::error::AppError;
 use crate::job_time::JobTime;
-use crate::notify::notify_payout;
-use crate::ports::{
-    Metric, NotificationKind, RailError, TransferReceipt, TransferRequest, Unit, WriteOutcome,
-};
+use crate::lifecycle;
+use crate::ports::{RailError, TransferReceipt, TransferRequest, WriteOutcome};
 use crate::services::Services;
 pub use batch::{execute_payouts, execute_payouts_before};
-use settle::{Settlement, count, notice_kind, settle};
+use settle::{Settlement, change, settle};
 
 /// What the queue should do with the delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,21 +109,13 @@ async fn execute(
         return Ok(outcome);
     }
     let lease_until = now + p.config.lock_lease;
-    if !p
-        .store
-        .try_lock(&payout.barber_id, owner, now, lease_until)
-        .await?
-    {
+    if !lifecycle::lock(p, &payout.barber_id, owner, now, lease_until).await? {
         return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
     }
     let locked_at = p.stopwatch.now();
     let result = execute_locked(p, payout_id, owner, time, locked_at, deadline).await;
-    p.store.release_lock(&payout.barber_id, owner).await?;
-    let (outcome, notice) = result?;
-    if let Some((payout, kind)) = notice {
-        notify_payout(p, &payout, kind, time.now(p)).await;
-    }
-    Ok(outcome)
+    lifecycle::unlock(p, &payout.barber_id, owner).await?;
+    result
 }
 
 /// Why a loaded payout needs no work now, if it needs none.
@@ -138,8 +129,6 @@ fn not_runnable(payout: &Payout, now: DateTime<Utc>) -> Option<JobOutcome> {
     }
 }
 
-type Notice = Option<(Payout, NotificationKind)>;
-
 async fn execute_locked(
     p: &Services,
     payout_id: &PayoutId,
@@ -147,19 +136,19 @@ async fn execute_locked(
     time: JobTime,
     locked_at: DateTime<Utc>,
     deadline: Option<DateTime<Utc>>,
-) -> Result<(JobOutcome, Notice), AppError> {
+) -> Result<JobOutcome, AppError> {
     let actor = format!("executor:{owner}");
     let now = time.picked_up;
     let Some(mut payout) = p.store.get_payout(payout_id).await? else {
-        return Ok((JobOutcome::Finished, None));
+        return Ok(JobOutcome::Finished);
     };
     if let Some(outcome) = not_runnable(&payout, now) {
-        return Ok((outcome, None));
+        return Ok(outcome);
     }
 
     if payout.attempts > 0 {
         let Some(window) = rail_window(p, deadline) else {
-            return Ok((out_of_time(&payout, now), None));
+            return Ok(out_of_time(&payout, now));
         };
         // Only attempts whose outcome is unknown reach here: their second step is finished.
         match ask_for_transfer(p, &payout.id, Lookup::Resume, window).await {
@@ -179,18 +168,18 @@ async fn execute_locked(
             Err(error) => {
                 // Without knowing whether the last attempt paid, paying again could pay twice.
                 tracing::warn!(payout_id = %payout.id, %error, "reconciliation failed; will retry");
-                return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
+                return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
             }
         }
     }
 
     let Some(window) = rail_window(p, deadline) else {
-        return Ok((out_of_time(&payout, now), None));
+        return Ok(out_of_time(&payout, now));
     };
     let read_version = payout.version;
     let event = payout.begin_attempt(time.now(p), &actor)?;
-    if p.store.update_payout(&payout, read_version, &event).await? == WriteOutcome::Stale {
-        return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
+    if lifecycle::record_attempt(p, &payout, read_version, &event).await? == WriteOutcome::Stale {
+        return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
     }
 
     let request = transfer_request(&payout);
@@ -199,7 +188,7 @@ async fn execute_locked(
     // nothing awaited between here and the call, and with the whole call's window to spare.
     if lease_could_lapse(p, locked_at, window) {
         tracing::warn!(payout_id = %payout.id, "lock held too long to pay safely; leaving the attempt to reconciliation");
-        return Ok((JobOutcome::NotYet(now + p.config.busy_backoff), None));
+        return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
     }
     let result = call_rail(p, &request, window).await;
     let attempt_version = payout.version;
@@ -279,72 +268,30 @@ pub(crate) async fn ask_for_transfer(
         .unwrap_or_else(|_| Err(timed_out(window)))
 }
 
-/// The figures of a payout's recorded outcome (attempted, and succeeded with the amount and
-/// processing time, failed or retried), by method.
-pub fn publish_outcome(p: &Services, payout: &Payout, event: &AuditEvent) {
-    let method = payout.method.as_str();
-    let mut metrics = vec![Metric::count("PayoutsAttempted", 1)];
-    match payout.status {
-        PayoutStatus::Completed | PayoutStatus::InTransit => {
-            metrics.push(Metric::count("PayoutsSucceeded", 1));
-            metrics.push(Metric {
-                name: "AmountPaid",
-                value: payout.breakdown.net.to_minor().unwrap_or_default(),
-                unit: Unit::None,
-            });
-            if let Some(time) = payout.first_attempt_at.map(|start| event.at - start) {
-                metrics.push(Metric::millis("ProcessingTime", time.num_milliseconds()));
-            }
-        }
-        PayoutStatus::Failed => metrics.push(Metric::count("PayoutsFailed", 1)),
-        PayoutStatus::RetryScheduled => metrics.push(Metric::count("PayoutsRetried", 1)),
-        PayoutStatus::Scheduled
-        | PayoutStatus::Queued
-        | PayoutStatus::Processing
-        | PayoutStatus::Cancelled => return,
-    }
-    p.metrics.publish(&[("Method", method)], &metrics);
-}
-
-/// Writes a settlement, counts it and says what the barber is told.
+/// Records a settlement (with its notice, counted once) over the attempt's version; on a lost
+/// race the job comes back for the next delivery to re-read and reconcile.
 async fn apply(
     p: &Services,
     settlement: Settlement,
     read_version: u64,
-) -> Result<(JobOutcome, Notice), AppError> {
+) -> Result<JobOutcome, AppError> {
     match settlement {
-        Settlement::Leave(outcome) => Ok((outcome, None)),
+        Settlement::Leave(outcome) => Ok(outcome),
         Settlement::Record {
             payout,
             event,
             then,
             held_back,
         } => {
-            if let Some(stale) = write_outcome(p, &payout, read_version, &event).await? {
-                return Ok((stale, None));
+            let at = event.at;
+            let change = change(*payout, read_version, event, held_back);
+            match lifecycle::record(p, change, at).await? {
+                WriteOutcome::Written => Ok(then),
+                WriteOutcome::Stale => {
+                    tracing::warn!("outcome not recorded: the payout changed meanwhile");
+                    Ok(JobOutcome::NotYet(at + p.config.busy_backoff))
+                }
             }
-            count(p, &payout, &event, held_back);
-            Ok((
-                then,
-                notice_kind(&payout, held_back).map(|kind| (*payout, kind)),
-            ))
-        }
-    }
-}
-
-/// Writes the outcome conditionally; on a lost race, the job comes back for the next delivery
-/// to re-read and reconcile (returned).
-async fn write_outcome(
-    p: &Services,
-    payout: &Payout,
-    read_version: u64,
-    event: &AuditEvent,
-) -> Result<Option<JobOutcome>, AppError> {
-    match p.store.update_payout(payout, read_version, event).await? {
-        WriteOutcome::Written => Ok(None),
-        WriteOutcome::Stale => {
-            tracing::warn!(payout_id = %payout.id, "outcome not recorded: the payout changed meanwhile");
-            Ok(Some(JobOutcome::NotYet(event.at + p.config.busy_backoff)))
         }
     }
 }

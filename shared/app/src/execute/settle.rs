@@ -11,9 +11,10 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::retry::{FailureClass, FailureKind, RetryDecision};
 use payout_core::status::PayoutStatus;
 
-use super::{JobOutcome, Lookup, ask_for_transfer, publish_outcome, rail_window, timed_out};
+use super::{JobOutcome, Lookup, ask_for_transfer, rail_window, timed_out};
 use crate::error::AppError;
-use crate::ports::{Metric, NotificationKind, RailError, TransferReceipt};
+use crate::lifecycle::{Change, Figures};
+use crate::ports::{NotificationKind, RailError, TransferReceipt};
 use crate::services::Services;
 
 /// What an attempt's answer comes to.
@@ -121,20 +122,29 @@ pub(super) async fn settle(
     }
 }
 
-/// Counts a recorded outcome: held back apart, the rest by [`publish_outcome`].
-pub(super) fn count(p: &Services, payout: &Payout, event: &AuditEvent, held_back: bool) {
-    if held_back {
-        p.metrics.publish(
-            &[("Method", payout.method.as_str())],
-            &[Metric::count("PayoutsHeldBack", 1)],
-        );
-    } else {
-        publish_outcome(p, payout, event);
+/// The change an attempt's recorded outcome makes, decided from the attempt's version: told
+/// and counted as an outcome, or held back (neither).
+pub(super) fn change(
+    payout: Payout,
+    attempt_version: u64,
+    event: AuditEvent,
+    held_back: bool,
+) -> Change {
+    Change {
+        notice: notice_kind(&payout, held_back),
+        figures: if held_back {
+            Figures::HeldBack
+        } else {
+            Figures::Outcome
+        },
+        payout,
+        read_version: attempt_version,
+        event,
     }
 }
 
 /// What the barber is told of a recorded outcome, if anything.
-pub(super) fn notice_kind(payout: &Payout, held_back: bool) -> Option<NotificationKind> {
+fn notice_kind(payout: &Payout, held_back: bool) -> Option<NotificationKind> {
     if held_back {
         return None;
     }

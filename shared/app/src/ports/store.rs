@@ -239,7 +239,10 @@ impl LedgerTotals {
 /// Schedules, their due index and pending advance notices.
 #[async_trait]
 pub trait ScheduleStore: Send + Sync {
-    async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError>;
+    /// Stores `schedule` over the stored one only if that is still at `schedule.version`, as
+    /// the next version; false when another write came first (nothing is written) or the
+    /// barber has no schedule.
+    async fn replace_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError>;
     /// Stores a new schedule only if the barber has none; false when one exists (nothing is
     /// written), so two requests creating the same barber's schedule cannot both succeed.
     async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError>;
@@ -263,7 +266,8 @@ pub trait ScheduleStore: Send + Sync {
         cursor: Option<&DueCursor>,
         limit: usize,
     ) -> Result<Vec<DueSchedule>, StoreError>;
-    /// Moves `next_run_at` from `expected` to `next`; false if it was not `expected`.
+    /// Moves `next_run_at` from `expected` to `next`, as the schedule's next version; false if
+    /// it was not `expected`. Nothing else of the schedule is written.
     async fn advance_schedule(
         &self,
         barber: &BarberId,

@@ -252,8 +252,8 @@ impl DynamoStore {
 
 #[async_trait]
 impl ScheduleStore for DynamoStore {
-    async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
-        schedules::put(self, schedule).await
+    async fn replace_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+        schedules::replace(self, schedule).await
     }
 
     async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {

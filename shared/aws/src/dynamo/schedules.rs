@@ -9,7 +9,8 @@ use payout_core::schedule::{PayoutSchedule, ScheduleState};
 
 use super::DynamoStore;
 use super::item::{
-    Item, backend, corrupt, from_json, get_s, get_time, item, key, micros, s, time_key, to_json,
+    Item, backend, corrupt, from_json, get_n, get_s, get_time, item, key, micros, n, s, time_key,
+    to_json,
 };
 use super::records::put_if;
 
@@ -44,11 +45,17 @@ fn due_key(next_run_at: DateTime<Utc>, barber: &BarberId) -> String {
     format!("{}#{barber}", time_key(next_run_at))
 }
 
-/// The schedule in an item; its cut-off lives in its own attribute (the one conditional
-/// advances test), which overrides the copy in the body.
+/// The attribute holding the schedule's version (`version` may be a reserved word).
+const VERSION: &str = "schedule_version";
+
+/// The schedule in an item; its cut-off and its version live in attributes of their own (the
+/// ones conditional writes test and advances update), which override the copies in the body.
 pub fn from_item(item: &Item) -> Result<PayoutSchedule, StoreError> {
     let mut schedule: PayoutSchedule = from_json(item, "json_doc")?;
     schedule.next_run_at = get_time(item, "next_run_at")?;
+    if item.contains_key(VERSION) {
+        schedule.version = u64::try_from(get_n(item, VERSION)?).map_err(corrupt)?;
+    }
     Ok(schedule)
 }
 
@@ -67,8 +74,29 @@ fn due_from_item(item: &Item) -> Result<DueSchedule, StoreError> {
     })
 }
 
-pub async fn put(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<(), StoreError> {
-    store.put(record(schedule)?).await
+/// Writes `schedule` as its next version if the stored one is still at its version (a
+/// schedule written before versions has none, which is version 0).
+pub async fn replace(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+    let next = PayoutSchedule {
+        version: schedule.version + 1,
+        ..schedule.clone()
+    };
+    let condition = if schedule.version == 0 {
+        "attribute_exists(pk) AND (attribute_not_exists(schedule_version) OR schedule_version = :version)"
+    } else {
+        "schedule_version = :version"
+    };
+    put_if(
+        store,
+        record(&next)?,
+        condition,
+        Some(item([(":version", version(schedule.version)?)])),
+    )
+    .await
+}
+
+fn version(version: u64) -> Result<AttributeValue, StoreError> {
+    i64::try_from(version).map(n).map_err(corrupt)
 }
 
 pub async fn insert(store: &DynamoStore, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
@@ -80,6 +108,7 @@ fn record(schedule: &PayoutSchedule) -> Result<Item, StoreError> {
     record.extend(item([
         ("json_doc", to_json(schedule)?),
         ("next_run_at", micros(schedule.next_run_at)),
+        (VERSION, version(schedule.version)?),
         ("gsi2pk", s("SCHEDULES")),
         ("gsi2sk", s(schedule.barber_id.as_str())),
     ]));
@@ -168,6 +197,10 @@ pub async fn due(
     Ok(due)
 }
 
+/// An advance moves the cut-off and its place in the due index, as the schedule's next
+/// version, and writes nothing else: an edit made meanwhile keeps its fields.
+const ADVANCE: &str = "SET next_run_at = :next, gsi1sk = :due ADD schedule_version :one";
+
 pub async fn advance(
     store: &DynamoStore,
     barber: &BarberId,
@@ -179,12 +212,13 @@ pub async fn advance(
         .update_item()
         .table_name(&store.table)
         .set_key(Some(schedule_key(barber)))
-        .update_expression("SET next_run_at = :next, gsi1sk = :due")
+        .update_expression(ADVANCE)
         .condition_expression("next_run_at = :expected")
         .set_expression_attribute_values(Some(item([
             (":next", micros(next)),
             (":due", s(due_key(next, barber))),
             (":expected", micros(expected)),
+            (":one", n(1)),
         ])))
         .send()
         .await;
@@ -210,8 +244,9 @@ pub fn advance_item(
     let update = aws_sdk_dynamodb::types::Update::builder()
         .table_name(&store.table)
         .set_key(Some(schedule_key(barber)))
-        .update_expression("SET next_run_at = :next, gsi1sk = :due")
+        .update_expression(ADVANCE)
         .condition_expression("next_run_at = :expected")
+        .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":next", micros(next))
         .expression_attribute_values(":due", AttributeValue::S(due_key(next, barber)))
         .expression_attribute_values(":expected", micros(expected))

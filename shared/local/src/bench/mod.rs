@@ -17,7 +17,7 @@ use chrono_tz::Tz;
 use payout_app::ingest::{MAX_BATCH, ingest_earnings};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{NoMetrics, SystemClock};
-use payout_app::schedule_change::save_schedule;
+use payout_app::schedule_change::add_schedule;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
@@ -104,6 +104,7 @@ pub fn bench_schedule(
         recurring_deductions: Vec::new(),
         next_run_at,
         destination_changes: Vec::new(),
+        version: 0,
     }
 }
 
@@ -179,7 +180,7 @@ pub async fn run_bench(
         let store = p.store.clone();
         writers.spawn(async move {
             for index in (writer..barbers).step_by(SCHEDULE_WRITERS) {
-                save_schedule(store.as_ref(), &schedule(index)?).await?;
+                add_schedule(store.as_ref(), &schedule(index)?).await?;
             }
             Ok::<(), AppError>(())
         });

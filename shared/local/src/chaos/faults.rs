@@ -46,6 +46,7 @@ fault_kinds! {
     PlannerConcurrent => "planner_concurrent",
     DstEdge => "clock_dst_edge",
     ScheduleEdit => "schedule_edit_mid_period",
+    ScheduleEditRacingPlanner => "schedule_edit_racing_planner",
     EarningLate => "earning_late",
     EarningDuplicate => "earning_duplicate",
     EarningPausedBarber => "earning_paused_barber",
@@ -108,6 +109,9 @@ pub enum Sabotage {
     PayBeforeAttemptsRecorded,
     /// A batch of two or more loses its last member's outcome, though the store says written.
     LoseOneOutcome,
+    /// A schedule is written over whatever version is stored (the unconditional write of old),
+    /// so an edit that read before the planner's advance puts the cut-off back.
+    IgnoreScheduleVersion,
 }
 
 struct State {

@@ -1,12 +1,15 @@
 //! DESIGN.md section 4's invariants, checked after a run against the store and the rail's own
 //! ledger: (a) no earning paid twice, (b) none lost, (c) never two transfers for one payout,
 //! (d) every payout terminal once the faults stop, (e) the sum paid equals the payouts' nets;
-//! and every payout's audit trail is one unbroken chain (no write was lost to another).
+//! and every payout's audit trail is one unbroken chain (no write was lost to another). Two
+//! more keep barbers live: (h) no cut-off that has its payout is put back on the calendar,
+//! checked after every tick, and (i) no barber is left due once the planner has run calmly.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::ports::{PayoutQuery, Store};
+use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Currency;
 use payout_core::status::PayoutStatus;
 
@@ -121,6 +124,50 @@ pub async fn check(
         violations.push(format!(
             "(e) the rail moved {rail_paid} cents, the store records {paid_store} paid"
         ));
+    }
+    Ok(violations)
+}
+
+/// (h) The schedules of `barbers` whose cut-off has its payout already: a payout's creation
+/// moves the calendar on in the same commit, so only a write that restored the cut-off (an
+/// edit made over the planner's advance) leaves one there.
+pub async fn cut_offs_put_back(
+    store: &dyn Store,
+    barbers: &[BarberId],
+) -> Result<Vec<String>, payout_app::AppError> {
+    let mut violations = Vec::new();
+    for barber in barbers {
+        let Some(schedule) = store.get_schedule(barber).await? else {
+            continue;
+        };
+        let planned = PayoutId::scheduled(barber, schedule.next_run_at);
+        if store.get_payout(&planned).await?.is_some() {
+            violations.push(format!(
+                "(h) {barber}'s cut-off {} was put back on the calendar after {planned} was planned",
+                schedule.next_run_at
+            ));
+        }
+    }
+    Ok(violations)
+}
+
+/// (i) The barbers of `barbers` still due at `now`, after the planner has run at `now`.
+pub async fn overdue_barbers(
+    store: &dyn Store,
+    barbers: &[BarberId],
+    now: DateTime<Utc>,
+) -> Result<Vec<String>, payout_app::AppError> {
+    let mut violations = Vec::new();
+    for barber in barbers {
+        if let Some(schedule) = store.get_schedule(barber).await?
+            && schedule.auto_payout_enabled
+            && schedule.is_due(now)
+        {
+            violations.push(format!(
+                "(i) {barber} is due since {} but the planner never moved it on",
+                schedule.next_run_at
+            ));
+        }
     }
     Ok(violations)
 }

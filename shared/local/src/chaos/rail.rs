@@ -135,7 +135,8 @@ impl PaymentRail for ChaosRail {
             Sabotage::None
             | Sabotage::IgnoreLeaseExpiry
             | Sabotage::PayBeforeAttemptsRecorded
-            | Sabotage::LoseOneOutcome => self.inner.find_transfer(payout).await,
+            | Sabotage::LoseOneOutcome
+            | Sabotage::IgnoreScheduleVersion => self.inner.find_transfer(payout).await,
         }
     }
 }

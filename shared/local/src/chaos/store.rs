@@ -96,7 +96,6 @@ macro_rules! delegate_with_yield_points {
 
 delegate_with_yield_points! {
     ScheduleStore {
-        fn put_schedule(schedule: &PayoutSchedule) -> Result<(), StoreError>;
         fn insert_schedule(schedule: &PayoutSchedule) -> Result<bool, StoreError>;
         fn get_schedule(barber: &BarberId) -> Result<Option<PayoutSchedule>, StoreError>;
         fn due_schedules(
@@ -132,6 +131,21 @@ delegate_with_yield_points! {
     custom {
         fn due_shards(&self) -> u32 {
             self.inner.due_shards()
+        }
+
+        async fn replace_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+            self.point().await;
+            if self.chaos.sabotage != Sabotage::IgnoreScheduleVersion {
+                return self.inner.replace_schedule(schedule).await;
+            }
+            let Some(stored) = self.inner.get_schedule(&schedule.barber_id).await? else {
+                return Ok(false);
+            };
+            let blind = PayoutSchedule {
+                version: stored.version,
+                ..schedule.clone()
+            };
+            self.inner.replace_schedule(&blind).await
         }
     }
 }

@@ -12,7 +12,7 @@ use payout_app::ingest::ingest_earnings;
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, Store};
 use payout_app::recovery::recover_stalled;
-use payout_app::schedule_change::save_schedule;
+use payout_app::schedule_change::{add_schedule, amend_schedule};
 use payout_app::worker::{process_deliveries, process_delivery};
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
@@ -156,6 +156,7 @@ impl Run {
                     barber_id: BarberId::parse(format!("b{i}")).expect("a valid id"),
                     next_run_at: calendar.next_run_after(start).expect("calendars recur"),
                     destination_changes: Vec::new(),
+                    version: 0,
                     calendar,
                     currency: Currency::Usd,
                     minimum_payout: Money::from_minor(1_000, Currency::Usd),
@@ -218,7 +219,8 @@ impl Run {
                 Sabotage::None
                 | Sabotage::SkipReconciliation
                 | Sabotage::PayBeforeAttemptsRecorded
-                | Sabotage::LoseOneOutcome => Arc::new(self.clock.clone()),
+                | Sabotage::LoseOneOutcome
+                | Sabotage::IgnoreScheduleVersion => Arc::new(self.clock.clone()),
             },
             config: self.config.clone(),
         }
@@ -230,8 +232,8 @@ impl Run {
 
     async fn play(mut self, ticks: u64) -> RunOutcome {
         for schedule in &self.schedules {
-            if let Err(error) = save_schedule(self.store.as_ref(), schedule).await {
-                return self.failed_to_run(error.into());
+            if let Err(error) = add_schedule(self.store.as_ref(), schedule).await {
+                return self.failed_to_run(error);
             }
         }
         for _ in 0..ticks {
@@ -255,11 +257,20 @@ impl Run {
                 }
             }
             tasks.run(&self.chaos).await;
+            self.check(
+                super::invariants::cut_offs_put_back(self.store.as_ref(), &self.barbers()).await,
+            );
             let minutes = self.chaos.with_rng(|rng| rng.range(1, 150));
             self.clock.advance(TimeDelta::minutes(minutes));
         }
         self.drain().await;
         let now = self.clock.now();
+        let mut last = Tasks::default();
+        self.spawn_planner(&mut last);
+        last.run(&self.chaos).await;
+        self.check(
+            super::invariants::overdue_barbers(self.store.as_ref(), &self.barbers(), now).await,
+        );
         let mut violations = self.chaos.take_violations();
         match super::invariants::check(self.store.as_ref(), &self.rail, now).await {
             Ok(found) => violations.extend(found),
@@ -273,6 +284,20 @@ impl Run {
             faults: self.chaos.counts(),
             violations,
             trace: self.chaos.take_trace(),
+        }
+    }
+
+    fn barbers(&self) -> Vec<BarberId> {
+        self.schedules.iter().map(|s| s.barber_id.clone()).collect()
+    }
+
+    /// Records what an invariant found, or that the store could not be read for it.
+    fn check(&self, found: Result<Vec<String>, AppError>) {
+        match found {
+            Ok(found) => found.into_iter().for_each(|v| self.chaos.violated(v)),
+            Err(error) => self
+                .chaos
+                .violated(format!("the check could not read the store: {error}")),
         }
     }
 
@@ -437,36 +462,87 @@ impl Run {
         });
     }
 
-    /// Pauses, resumes, or moves a barber to another calendar mid-period.
+    /// Pauses, resumes, or moves a barber to another calendar mid-period; or, racing the
+    /// planner, changes the email of a barber whose cut-off is due now.
     async fn edit_a_schedule(&mut self, tasks: &mut Tasks) {
-        self.chaos.injected(FaultKind::ScheduleEdit);
-        let index = self
-            .chaos
-            .with_rng(|rng| rng.below(self.schedules.len() as u64)) as usize;
         let now = self.clock.now();
-        let Ok(Some(mut schedule)) = self
-            .store
-            .get_schedule(&self.schedules[index].barber_id)
-            .await
-        else {
-            return;
-        };
-        match self.chaos.with_rng(|rng| rng.below(3)) {
-            0 => schedule.state = ScheduleState::Paused,
-            1 => schedule.state = ScheduleState::Active,
-            _ => {
-                schedule.calendar = self.chaos.with_rng(calendar);
-                if let Some(next) = schedule.calendar.next_run_after(now) {
-                    schedule.next_run_at = next;
-                }
+        let racing = self.roll(400);
+        let mut candidates = Vec::new();
+        for (i, schedule) in self.schedules.iter().enumerate() {
+            let due = self
+                .store
+                .get_schedule(&schedule.barber_id)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|stored| stored.is_due(now));
+            if !racing || due {
+                candidates.push(i);
             }
         }
-        self.schedules[index].state = schedule.state;
+        if candidates.is_empty() {
+            return;
+        }
+        let index = candidates[self
+            .chaos
+            .with_rng(|rng| rng.below(candidates.len() as u64))
+            as usize];
+        let edit = match (racing, self.chaos.with_rng(|rng| rng.below(3))) {
+            (true, _) => {
+                self.chaos.injected(FaultKind::ScheduleEditRacingPlanner);
+                ScheduleChaos::Email(format!("edit-{}@example.com", self.next_task))
+            }
+            (false, kind) => {
+                self.chaos.injected(FaultKind::ScheduleEdit);
+                match kind {
+                    0 => ScheduleChaos::State(ScheduleState::Paused),
+                    1 => ScheduleChaos::State(ScheduleState::Active),
+                    _ => ScheduleChaos::Calendar(self.chaos.with_rng(calendar)),
+                }
+            }
+        };
+        if let ScheduleChaos::State(state) = edit {
+            self.schedules[index].state = state;
+        }
+        let barber = self.schedules[index].barber_id.clone();
         let ctx = TaskCtx::new(false);
         let p = self.services(&ctx);
+        let clock = self.clock.clone();
         tasks.spawn(ctx, async move {
-            let _ = save_schedule(p.store.as_ref(), &schedule).await;
+            // The time is read at each attempt, as an edit through the API reads it.
+            let _ = amend_schedule(p.store.as_ref(), &barber, |current| {
+                Ok((Some(edit.apply(current, clock.now())), ()))
+            })
+            .await;
         });
+        if racing {
+            self.spawn_planner(tasks);
+        }
+    }
+}
+
+/// A change the simulation makes to a schedule, as an operator or the barber would.
+#[derive(Clone)]
+enum ScheduleChaos {
+    State(ScheduleState),
+    Calendar(Calendar),
+    Email(String),
+}
+
+impl ScheduleChaos {
+    fn apply(&self, current: &PayoutSchedule, now: DateTime<Utc>) -> PayoutSchedule {
+        let mut changed = current.clone();
+        match self {
+            ScheduleChaos::State(state) => changed.state = *state,
+            ScheduleChaos::Calendar(calendar) => {
+                changed.calendar = calendar.clone();
+                if let Some(next) = calendar.next_run_after(now) {
+                    changed.next_run_at = next;
+                }
+            }
+            ScheduleChaos::Email(email) => changed.notifications.email = Some(email.clone()),
+        }
+        changed
     }
 }
 

@@ -15,7 +15,7 @@ use chrono::{DateTime, Datelike, TimeDelta, Timelike, Utc, Weekday};
 use payout_app::ingest::{MAX_BATCH, ingest_deduction, ingest_earnings};
 use payout_app::plan::plan_due_payouts;
 use payout_app::recovery::recover_stalled;
-use payout_app::schedule_change::save_schedule;
+use payout_app::schedule_change::add_schedule;
 use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::deduction::DeductionKind;
@@ -71,7 +71,7 @@ pub async fn run_demo(
 
     let barbers = population::generate(config.barbers, config.seed, start);
     for barber in &barbers {
-        save_schedule(services.store.as_ref(), &barber.schedule).await?;
+        add_schedule(services.store.as_ref(), &barber.schedule).await?;
         rail.set_plan(&barber.schedule.barber_id, barber.rail_plan);
     }
 

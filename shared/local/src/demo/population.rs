@@ -193,6 +193,7 @@ pub fn generate(count: usize, seed: u64, start: DateTime<Utc>) -> Vec<Barber> {
                     recurring_deductions: Vec::new(),
                     next_run_at,
                     destination_changes: Vec::new(),
+                    version: 0,
                 },
                 volume,
                 weekly_booth_rent_minor: dice

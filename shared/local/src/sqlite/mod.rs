@@ -333,8 +333,8 @@ fn off_the_workers<T>(call: impl FnOnce() -> T) -> T {
 
 #[async_trait]
 impl ScheduleStore for SqliteStore {
-    async fn put_schedule(&self, schedule: &PayoutSchedule) -> Result<(), StoreError> {
-        self.transaction(|tx| schedules::put(tx, schedule), |_| true)
+    async fn replace_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+        self.transaction(|tx| schedules::replace(tx, schedule), |_| true)
     }
 
     async fn insert_schedule(&self, schedule: &PayoutSchedule) -> Result<bool, StoreError> {

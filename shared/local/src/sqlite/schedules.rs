@@ -9,13 +9,22 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::backend;
 use super::codec::{from_json, instant, micros, to_json};
 
-pub fn put(conn: &Connection, schedule: &PayoutSchedule) -> Result<(), StoreError> {
+/// Writes `schedule` as its next version if the stored one is still at its version (the
+/// caller's transaction makes the read and the write one step).
+pub fn replace(conn: &Connection, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
+    if get(conn, &schedule.barber_id)?.map(|stored| stored.version) != Some(schedule.version) {
+        return Ok(false);
+    }
+    let next = PayoutSchedule {
+        version: schedule.version + 1,
+        ..schedule.clone()
+    };
     write(
         conn,
-        schedule,
+        &next,
         "ON CONFLICT (barber_id) DO UPDATE SET active = ?2, next_run_at = ?3, body = ?4",
     )?;
-    Ok(())
+    Ok(true)
 }
 
 pub fn insert(conn: &Connection, schedule: &PayoutSchedule) -> Result<bool, StoreError> {
@@ -138,6 +147,7 @@ pub fn advance(
         return Ok(false);
     }
     schedule.next_run_at = next;
+    schedule.version += 1;
     let body = to_json(&schedule)?;
     let changed = conn
         .prepare_cached(
