@@ -88,3 +88,10 @@ fn a_schedule_edit_written_over_the_planners_advance_is_caught() {
     // its calendar on puts the planned cut-off back.
     caught_within_1000_runs(Sabotage::IgnoreScheduleVersion, "(h)");
 }
+
+#[test]
+fn reconciliation_reading_failed_payouts_is_caught() {
+    // The defect of old: the sweep looked at failed payouts, found the transfer a failed
+    // instant payout leaves behind, and took it for a payment.
+    caught_within_1000_runs(Sabotage::ReconcileFailed, "(j)");
+}

@@ -47,6 +47,8 @@ fault_kinds! {
     DstEdge => "clock_dst_edge",
     ScheduleEdit => "schedule_edit_mid_period",
     ScheduleEditRacingPlanner => "schedule_edit_racing_planner",
+    WebhookPayoutFailed => "webhook_payout_failed",
+    WebhookTransferReversed => "webhook_transfer_reversed",
     EarningLate => "earning_late",
     EarningDuplicate => "earning_duplicate",
     EarningPausedBarber => "earning_paused_barber",
@@ -112,6 +114,9 @@ pub enum Sabotage {
     /// A schedule is written over whatever version is stored (the unconditional write of old),
     /// so an edit that read before the planner's advance puts the cut-off back.
     IgnoreScheduleVersion,
+    /// Reconciliation reads failed payouts as if their last attempt's outcome were unknown,
+    /// so a payout Stripe reported failed is taken for paid by the transfer it left behind.
+    ReconcileFailed,
 }
 
 struct State {

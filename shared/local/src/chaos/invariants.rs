@@ -1,7 +1,9 @@
 //! DESIGN.md section 4's invariants, checked after a run against the store and the rail's own
 //! ledger: (a) no earning paid twice, (b) none lost, (c) never two transfers for one payout,
 //! (d) every payout terminal once the faults stop, (e) the sum paid equals the payouts' nets;
-//! and every payout's audit trail is one unbroken chain (no write was lost to another). Two
+//! and every payout's audit trail is one unbroken chain (no write was lost to another); (j) no
+//! payout leaves `failed` but by an operator's action, and (k) no payment is counted twice in
+//! the metrics (a crash may lose a count, never add one). Two
 //! more keep barbers live: (h) no cut-off that has its payout is put back on the calendar,
 //! checked after every tick, and (i) no barber is left due once the planner has run calmly.
 
@@ -16,6 +18,9 @@ use payout_core::status::PayoutStatus;
 use crate::SimulatedRail;
 use crate::simulated_rail::RailTransfer;
 
+/// Who records Stripe's reports (its webhooks).
+const PROVIDER: &str = "stripe-webhook";
+
 /// Far more payouts than a run makes.
 const ALL: usize = 100_000;
 
@@ -23,6 +28,7 @@ pub async fn check(
     store: &dyn Store,
     rail: &SimulatedRail,
     now: DateTime<Utc>,
+    counted_paid: i64,
 ) -> Result<Vec<String>, payout_app::AppError> {
     let mut violations = Vec::new();
     let owed = store
@@ -50,10 +56,15 @@ pub async fn check(
         if made.len() > 1 {
             violations.push(format!("(c) {} was paid {} times", payout.id, made.len()));
         }
+        let trail = store.audit_trail(&payout.id).await?;
         let paid = matches!(
             payout.status,
             PayoutStatus::Completed | PayoutStatus::InTransit
         );
+        // Stripe reported the payout failed after its transfer: the money left the platform
+        // (it is in the barber's Stripe balance), recorded or not.
+        let failed_after_transfer = payout.status == PayoutStatus::Failed
+            && trail.last().is_some_and(|event| event.actor == PROVIDER);
         match (paid && net.is_positive(), made.first()) {
             (true, Some(transfer)) => {
                 if transfer.amount != net {
@@ -74,6 +85,9 @@ pub async fn check(
                 "(e) {} is {} but the rail made no transfer",
                 payout.id, payout.status
             )),
+            (false, Some(transfer)) if failed_after_transfer => {
+                paid_store += transfer.amount.to_minor().unwrap_or_default();
+            }
             (false, Some(transfer)) => violations.push(format!(
                 "(a) {} is {} but the rail paid it {} ({})",
                 payout.id, payout.status, transfer.amount, transfer.transfer_id
@@ -83,9 +97,14 @@ pub async fn check(
         if payout.status != PayoutStatus::Cancelled {
             gross_claimed += payout.breakdown.gross.to_minor().unwrap_or_default();
         }
-        let trail = store.audit_trail(&payout.id).await?;
         let mut previous = None;
         for event in &trail {
+            if previous == Some(PayoutStatus::Failed) && !event.actor.starts_with("operator") {
+                violations.push(format!(
+                    "(j) {} left failed for {} by {}: only an operator moves a failed payout on",
+                    payout.id, event.to, event.actor
+                ));
+            }
             if event.from != previous {
                 violations.push(format!(
                     "lost update: {} went {:?} -> {} after it was {:?}",
@@ -120,6 +139,11 @@ pub async fn check(
         .iter()
         .map(|t| t.amount.to_minor().unwrap_or_default())
         .sum();
+    if counted_paid > rail_paid {
+        violations.push(format!(
+            "(k) {counted_paid} cents counted paid, but the rail moved {rail_paid}: a payment counted twice"
+        ));
+    }
     if rail_paid != paid_store {
         violations.push(format!(
             "(e) the rail moved {rail_paid} cents, the store records {paid_store} paid"

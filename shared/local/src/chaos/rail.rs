@@ -136,7 +136,8 @@ impl PaymentRail for ChaosRail {
             | Sabotage::IgnoreLeaseExpiry
             | Sabotage::PayBeforeAttemptsRecorded
             | Sabotage::LoseOneOutcome
-            | Sabotage::IgnoreScheduleVersion => self.inner.find_transfer(payout).await,
+            | Sabotage::IgnoreScheduleVersion
+            | Sabotage::ReconcileFailed => self.inner.find_transfer(payout).await,
         }
     }
 }

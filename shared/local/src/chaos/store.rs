@@ -20,6 +20,7 @@ use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
 use payout_core::payout::{AuditEvent, Payout};
+use payout_core::retry::FailureKind;
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
 
@@ -175,7 +176,6 @@ delegate_with_yield_points! {
         fn create_payout(creation: &PayoutCreation) -> Result<CreateOutcome, StoreError>;
         fn get_payout(id: &PayoutId) -> Result<Option<Payout>, StoreError>;
         fn get_payouts(ids: &[PayoutId]) -> Result<Vec<Payout>, StoreError>;
-        fn list_payouts(query: &PayoutQuery, limit: usize) -> Result<Vec<Payout>, StoreError>;
         fn cancel_payout(
             payout: &Payout,
             expected_version: u64,
@@ -189,6 +189,30 @@ delegate_with_yield_points! {
         ) -> Result<Vec<Payout>, StoreError>;
     }
     custom {
+        async fn list_payouts(
+            &self,
+            query: &PayoutQuery,
+            limit: usize,
+        ) -> Result<Vec<Payout>, StoreError> {
+            self.point().await;
+            let mut listed = self.inner.list_payouts(query, limit).await?;
+            if self.chaos.sabotage == Sabotage::ReconcileFailed
+                && query.status == Some(PayoutStatus::RetryScheduled)
+            {
+                let failed = PayoutQuery {
+                    status: Some(PayoutStatus::Failed),
+                    ..query.clone()
+                };
+                let forgotten = self.inner.list_payouts(&failed, limit).await?;
+                listed.extend(forgotten.into_iter().map(|mut payout| {
+                    payout.status = PayoutStatus::RetryScheduled;
+                    payout.failure_kind = Some(FailureKind::Timeout);
+                    payout
+                }));
+            }
+            Ok(listed)
+        }
+
         async fn update_payout(
             &self,
             payout: &Payout,

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use parking_lot::Mutex;
 
@@ -10,9 +11,11 @@ use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use payout_app::ingest::ingest_earnings;
 use payout_app::plan::plan_due_payouts;
-use payout_app::ports::{Clock, JobQueue, ManualClock, NoMetrics, Store};
+use payout_app::ports::{Clock, JobQueue, ManualClock, Metric, Metrics, PayoutQuery, Store};
+use payout_app::reconcile::sweep;
 use payout_app::recovery::recover_stalled;
 use payout_app::schedule_change::{add_schedule, amend_schedule};
+use payout_app::webhooks::{handle_stripe_webhook, sign};
 use payout_app::worker::{process_deliveries, process_delivery};
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
@@ -97,10 +100,27 @@ struct Run {
     rail: Arc<SimulatedRail>,
     queue: Arc<ChaosQueue>,
     config: AppConfig,
+    /// What the pipeline counted as paid, to hold against the rail's ledger.
+    paid: Arc<PaidCounter>,
     schedules: Vec<PayoutSchedule>,
     earnings: Vec<Earning>,
     next_task: u64,
 }
+
+/// The `AmountPaid` the pipeline publishes, added up: each payment counted once at most.
+#[derive(Default)]
+struct PaidCounter(AtomicI64);
+
+impl Metrics for PaidCounter {
+    fn publish(&self, _dimensions: &[(&str, &str)], metrics: &[Metric]) {
+        for metric in metrics.iter().filter(|m| m.name == "AmountPaid") {
+            self.0.fetch_add(metric.value, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The secret the simulation's Stripe signs its webhooks with.
+const WEBHOOK_SECRET: &[u8] = b"whsec_chaos";
 
 fn start_instant(rng: &mut SimRng) -> (DateTime<Utc>, bool) {
     // The days before New York's clocks move (8 March and 1 November 2026), or an ordinary week.
@@ -189,6 +209,7 @@ impl Run {
             clock,
             store,
             config,
+            paid: Arc::default(),
             schedules,
             earnings: Vec::new(),
             next_task: 0,
@@ -213,14 +234,15 @@ impl Run {
                 store: self.store.clone(),
             }),
             notifier: Arc::new(LogNotifier),
-            metrics: Arc::new(NoMetrics),
+            metrics: self.paid.clone(),
             stopwatch: match self.chaos.sabotage {
                 Sabotage::IgnoreLeaseExpiry => Arc::new(ManualClock::starting_at(self.clock.now())),
                 Sabotage::None
                 | Sabotage::SkipReconciliation
                 | Sabotage::PayBeforeAttemptsRecorded
                 | Sabotage::LoseOneOutcome
-                | Sabotage::IgnoreScheduleVersion => Arc::new(self.clock.clone()),
+                | Sabotage::IgnoreScheduleVersion
+                | Sabotage::ReconcileFailed => Arc::new(self.clock.clone()),
             },
             config: self.config.clone(),
         }
@@ -247,6 +269,12 @@ impl Run {
             if self.roll(350) {
                 self.spawn_planners(&mut tasks).await;
             }
+            if self.roll(300) {
+                self.spawn_reconciler(&mut tasks);
+            }
+            if self.roll(120) {
+                self.spawn_stripe_report(&mut tasks).await;
+            }
             if self.roll(850) {
                 let executors = self.chaos.with_rng(|rng| rng.range(1, 3));
                 if executors > 1 {
@@ -272,7 +300,14 @@ impl Run {
             super::invariants::overdue_barbers(self.store.as_ref(), &self.barbers(), now).await,
         );
         let mut violations = self.chaos.take_violations();
-        match super::invariants::check(self.store.as_ref(), &self.rail, now).await {
+        match super::invariants::check(
+            self.store.as_ref(),
+            &self.rail,
+            now,
+            self.paid.0.load(Ordering::SeqCst),
+        )
+        .await
+        {
             Ok(found) => violations.extend(found),
             Err(error) => violations.push(format!("the check could not read the store: {error}")),
         }
@@ -394,6 +429,61 @@ impl Run {
             if plan_due_payouts(&p, now, &|| true).await.is_ok() {
                 let _ = recover_stalled(&p, now).await;
             }
+        });
+    }
+
+    /// The reconciliation sweep, as it runs beside the planner.
+    fn spawn_reconciler(&mut self, tasks: &mut Tasks) {
+        let ctx = TaskCtx::new(false);
+        let p = self.services(&ctx);
+        let clock = self.clock.clone();
+        tasks.spawn(ctx, async move {
+            // A failed sweep is the next one's to repeat.
+            let _ = sweep(&p, clock.now(), &|| true).await;
+        });
+    }
+
+    /// Stripe reports, signed, that a payout's instant payout failed or its transfer was
+    /// reversed, whatever the payout's state (the webhook applies only what its state allows).
+    async fn spawn_stripe_report(&mut self, tasks: &mut Tasks) {
+        let Ok(payouts) = self
+            .store
+            .list_payouts(&PayoutQuery::default(), 1_000)
+            .await
+        else {
+            return;
+        };
+        if payouts.is_empty() {
+            return;
+        }
+        let index = self.chaos.with_rng(|rng| rng.below(payouts.len() as u64)) as usize;
+        let id = payouts[index].id.to_string();
+        let (kind, object) = if self.roll(500) {
+            self.chaos.injected(FaultKind::WebhookPayoutFailed);
+            let object = serde_json::json!({"id": format!("po_{id}"), "object": "payout",
+                "status": "failed", "failure_code": "account_closed",
+                "metadata": {"payout_id": id}});
+            ("payout.failed", object)
+        } else {
+            self.chaos.injected(FaultKind::WebhookTransferReversed);
+            let object = serde_json::json!({"id": format!("trr_{id}"), "object": "transfer_reversal",
+                "transfer_group": id});
+            ("transfer.reversed", object)
+        };
+        let now = self.clock.now();
+        let body = serde_json::json!({"id": format!("evt_{}_{id}", self.next_task),
+            "object": "event", "type": kind, "created": now.timestamp(),
+            "data": {"object": object}})
+        .to_string();
+        self.next_task += 1;
+        let signature = sign(body.as_bytes(), WEBHOOK_SECRET, now.timestamp());
+        let ctx = TaskCtx::new(false);
+        let p = self.services(&ctx);
+        tasks.spawn(ctx, async move {
+            // Refused when the payout changed meanwhile: Stripe would deliver it again.
+            let _ =
+                handle_stripe_webhook(&p, WEBHOOK_SECRET, Some(&signature), body.as_bytes(), now)
+                    .await;
         });
     }
 
