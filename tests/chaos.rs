@@ -95,3 +95,16 @@ fn reconciliation_reading_failed_payouts_is_caught() {
     // instant payout leaves behind, and took it for a payment.
     caught_within_1000_runs(Sabotage::ReconcileFailed, "(j)");
 }
+
+#[test]
+fn an_answer_recorded_at_the_jobs_pick_up_time_is_caught() {
+    // A stopwatch that never moves records every step at the moment the job was picked up: a
+    // transfer the rail took 31 minutes to answer would be accepted as it began.
+    let report = run_many(1, 1000, 2, Sabotage::IgnoreLeaseExpiry);
+    let caught = report
+        .violations
+        .iter()
+        .flat_map(|(_, violations)| violations)
+        .any(|v| v.starts_with("(l)"));
+    assert!(caught, "{:?}", report.violations.first());
+}

@@ -83,7 +83,7 @@ impl Shop {
     /// Stripe's signed `payout.failed` (the bank closed the account) for the instant payout of
     /// `id`, applied: the payout is failed.
     async fn instant_payout_failed(&self, id: &str) {
-        let object = json!({"id": "po_fake_0001", "object": "payout", "status": "failed",
+        let object = json!({"id": format!("po_of_{id}"), "object": "payout", "status": "failed",
             "method": "instant", "failure_code": "account_closed", "metadata": {"payout_id": id}});
         let status = self
             .server
@@ -157,6 +157,85 @@ async fn an_instant_payout_stripe_failed_stays_failed_through_reconciliation() {
     }
     let detail = shop.send(&format!("/payouts/{id}"), None).await;
     assert_eq!(detail["status"], "failed", "{detail}");
+}
+
+#[tokio::test]
+async fn what_a_failed_instant_payout_left_behind_is_shown_and_settled_by_an_operator() {
+    let shop = Shop::open(1).await;
+    let again = shop.manual_payout("leftover1", "stripe_instant").await;
+    let by_hand = shop.manual_payout("leftover2", "stripe_instant").await;
+    for id in [&again, &by_hand] {
+        shop.reaches(id, &["in_transit"]).await;
+        shop.instant_payout_failed(id).await;
+    }
+
+    // The operator sees where the money is and what may be done about it.
+    let detail = shop.send(&format!("/payouts/{again}"), None).await;
+    let left = detail["left_behind"].clone();
+    assert_eq!(left["transfer_id"], detail["transfer_id"], "{detail}");
+    assert_eq!(left["amount"], detail["net_amount"], "{detail}");
+    assert_eq!(
+        left["actions"],
+        json!(["pay_out_instant", "pay_out_standard", "settled_by_hand"])
+    );
+
+    // Paid out again from the barber's Stripe balance, to their bank: no new transfer, one
+    // new standard payout on their account for the net, keyed so a second click pays once.
+    let action = json!({"action": "pay_out_standard"});
+    let path = format!("/payouts/{again}/left-behind");
+    let paid_out = shop.send(&path, Some(action.clone())).await;
+    assert_eq!(paid_out["status"], "in_transit", "{paid_out}");
+    assert!(paid_out.get("left_behind").is_none(), "{paid_out}");
+    assert_eq!(shop.server.post(&shop.client, &path, action).await, 409);
+    assert_eq!(
+        shop.fake.transfers().len(),
+        2,
+        "one transfer per payout, no more"
+    );
+    let payouts = shop.fake.payouts();
+    let (account, standard) = payouts.last().unwrap();
+    assert_eq!(account, "acct_leftover1");
+    assert_eq!(standard["method"], "standard", "{standard}");
+    let net_cents: i64 = left["amount"]
+        .as_str()
+        .unwrap()
+        .replace('.', "")
+        .parse()
+        .unwrap();
+    assert_eq!(standard["amount"], json!(net_cents), "{standard}");
+    assert_eq!(payouts.len(), 3, "two instant payouts and the standard one");
+    // Stripe reports the new payout paid: the payout is completed.
+    let object = json!({"id": "po_standard_again", "object": "payout", "status": "paid",
+        "method": "standard", "metadata": {"payout_id": again}});
+    let status = shop
+        .server
+        .stripe_event(&shop.client, WEBHOOK_SECRET, "payout.paid", object)
+        .await;
+    assert_eq!(status, 200);
+    shop.reaches(&again, &["completed"]).await;
+
+    // The other reached the barber by other means: recorded with its reference.
+    let path = format!("/payouts/{by_hand}/left-behind");
+    let missing = json!({"action": "settled_by_hand"});
+    assert_eq!(shop.server.post(&shop.client, &path, missing).await, 400);
+    let unknown = json!({"action": "refund_everything"});
+    assert_eq!(shop.server.post(&shop.client, &path, unknown).await, 400);
+    let settled = json!({"action": "settled_by_hand", "reference": "withdrawn by the barber"});
+    let detail = shop.send(&path, Some(settled)).await;
+    assert_eq!(detail["status"], "completed", "{detail}");
+    let detail = shop.send(&format!("/payouts/{by_hand}"), None).await;
+    let last = detail["audit_trail"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["from"], "failed");
+    assert!(
+        last["actor"].as_str().unwrap().starts_with("operator"),
+        "{last}"
+    );
+    assert_eq!(shop.fake.payouts().len(), 3, "nothing paid out for it");
 }
 
 #[tokio::test]

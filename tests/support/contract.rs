@@ -4,8 +4,8 @@
 use chrono::{TimeDelta, Weekday};
 use payout_app::ports::{
     AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, NotificationKind,
-    OutcomeWrite, PayoutCreation, PayoutQuery, PayoutWrite, PeriodClose, PeriodWrite, Store,
-    VoidOutcome, WriteOutcome,
+    OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutWrite, PeriodClose,
+    PeriodWrite, Store, VoidOutcome, WriteOutcome,
 };
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
@@ -1011,7 +1011,16 @@ pub async fn batch_attempts_lock_record_and_unlock_each_member_alone(store: &dyn
         .record_outcomes_and_unlock(&outcomes, &[barber("b1")], "x", now)
         .await
         .unwrap();
-    assert_eq!(written, [WriteOutcome::Written, WriteOutcome::Stale]);
+    assert_eq!(
+        written,
+        [
+            OutcomeRecorded {
+                write: WriteOutcome::Written,
+                new_notice: true
+            },
+            OutcomeRecorded::STALE
+        ]
+    );
     let paid = store.get_payout(&b1.id).await.unwrap().unwrap();
     assert_eq!(paid.status, PayoutStatus::Completed);
     assert_eq!(store.audit_trail(&b1.id).await.unwrap().len(), 3);

@@ -155,13 +155,17 @@ pub async fn record_and_unlock(
     }
     let mut notices = Vec::new();
     for ((write, figures), outcome) in writes.into_iter().zip(figures).zip(&written) {
-        if *outcome == WriteOutcome::Written {
+        if outcome.write == WriteOutcome::Written {
             count(p, &write.write.payout, &write.write.event, figures);
+        }
+        // A notice told before by the same key (a payout told "on its way" is not told again
+        // when it arrives) is not delivered again.
+        if outcome.new_notice {
             notices.extend(write.notice);
         }
     }
     deliver_recorded(p, &notices, now).await;
-    Ok(written)
+    Ok(written.iter().map(|outcome| outcome.write).collect())
 }
 
 /// Cancels `payout` over `read_version` with `event`, returning its earnings and deductions to

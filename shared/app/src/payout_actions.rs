@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::execute::{Lookup, ask_for_transfer};
 use crate::lifecycle::{self, Change, Figures};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
-use crate::ports::{NotificationKind, PayoutJob, TransferReceipt, WriteOutcome};
+use crate::ports::{BalancePayout, NotificationKind, PayoutJob, TransferReceipt, WriteOutcome};
 use crate::services::Services;
 
 /// Pays the barber's whole open balance now through the normal pipeline, minimum ignored.
@@ -137,16 +137,130 @@ pub async fn cancel_payout(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<Payout, AppError> {
-    let payout = load(p, id).await?;
-    let owner = format!("cancel:{id}");
-    if !lifecycle::lock(p, &payout.barber_id, &owner, now, now + p.config.lock_lease).await? {
+    under_lock(p, id, "cancel", now, async || {
+        cancel_locked(p, id, actor, reason, now).await
+    })
+    .await
+}
+
+/// Runs `action` under the lock of payout `id`'s barber, taken as `role`, so that no attempt
+/// runs meanwhile; a conflict when the barber is busy.
+async fn under_lock<T>(
+    p: &Services,
+    id: &PayoutId,
+    role: &str,
+    now: DateTime<Utc>,
+    action: impl AsyncFnOnce() -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let barber = load(p, id).await?.barber_id;
+    let owner = format!("{role}:{id}");
+    if !lifecycle::lock(p, &barber, &owner, now, now + p.config.lock_lease).await? {
         return Err(AppError::Conflict(format!(
             "payout {id} is being processed; try again shortly"
         )));
     }
-    let result = cancel_locked(p, id, actor, reason, now).await;
-    lifecycle::unlock(p, &payout.barber_id, &owner).await?;
+    let result = action().await;
+    lifecycle::unlock(p, &barber, &owner).await?;
     result
+}
+
+/// What an operator does with what a failed payout's transfer left in the barber's Stripe
+/// balance (a failed instant payout leaves its transfer there: not in their bank, not back in
+/// the platform's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeftBehind {
+    /// Paid out again from that balance: instant (to the card, for Stripe's fee) or standard
+    /// (to the bank account, in a few days).
+    PayOut { instant: bool },
+    /// It reached the barber by other means (they withdrew it themselves, say).
+    SettledByHand { reference: String },
+}
+
+/// Settles what the failed payout `id` left at the provider as `how` says: the payout is in
+/// transit again (until Stripe reports the new payout paid) or completed.
+pub async fn settle_left_behind(
+    p: &Services,
+    id: &PayoutId,
+    how: &LeftBehind,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    under_lock(p, id, "left-behind", now, async || {
+        settle_left_behind_locked(p, id, how, actor, now).await
+    })
+    .await
+}
+
+async fn settle_left_behind_locked(
+    p: &Services,
+    id: &PayoutId,
+    how: &LeftBehind,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let mut payout = load(p, id).await?;
+    if payout.status != PayoutStatus::Failed {
+        return Err(AppError::Conflict(format!(
+            "payout {id} is {}: only a failed payout leaves money behind at the provider",
+            payout.status
+        )));
+    }
+    let Some(receipt) = standing_transfer(p, &payout, Lookup::Pure).await? else {
+        return Err(AppError::Conflict(format!(
+            "payout {id} left nothing at the provider (its transfer was never made, or was \
+             reversed): retry or cancel it instead"
+        )));
+    };
+    payout.transfer_id = Some(receipt.transfer_id.clone());
+    let read_version = payout.version;
+    let (event, notice) = match how {
+        LeftBehind::PayOut { instant } => {
+            pay_out_balance(p, &payout, *instant, read_version).await?;
+            let how = format!(
+                "paid out again from the barber's Stripe balance ({}), transfer {}",
+                if *instant { "instant" } else { "standard" },
+                receipt.transfer_id
+            );
+            (payout.pay_out_balance(now, actor, &how)?, None)
+        }
+        LeftBehind::SettledByHand { reference } => (
+            payout.settle_by_hand(now, actor, reference)?,
+            Some(NotificationKind::Completed),
+        ),
+    };
+    record(p, &payout, read_version, event, notice, now).await?;
+    Ok(payout)
+}
+
+/// Asks the rail, within its timeout, to pay out the payout's net from the balance its
+/// transfer went to; keyed by the payout's version, so the same action sent twice pays once.
+async fn pay_out_balance(
+    p: &Services,
+    payout: &Payout,
+    instant: bool,
+    read_version: u64,
+) -> Result<(), AppError> {
+    let id = &payout.id;
+    let account = payout.destination.clone().ok_or_else(|| {
+        AppError::Conflict(format!("payout {id} names no account its transfer went to"))
+    })?;
+    let request = BalancePayout {
+        payout_id: id.clone(),
+        account,
+        amount: payout.breakdown.net,
+        instant,
+        idempotency_key: format!("{id}:left-behind:{read_version}"),
+    };
+    let refused = |reason: String| {
+        AppError::Conflict(format!(
+            "the provider did not confirm the payout of payout {id}'s balance ({reason}); the \
+             payout is unchanged: send the same action again (it is keyed, so it pays once)"
+        ))
+    };
+    tokio::time::timeout(p.config.rail_timeout, p.rail.pay_out_balance(&request))
+        .await
+        .map_err(|_| refused("no answer in time".into()))?
+        .map_err(|error| refused(error.to_string()))
 }
 
 async fn cancel_locked(

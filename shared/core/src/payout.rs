@@ -172,18 +172,92 @@ impl Payout {
         reason: impl Into<String>,
     ) -> Result<AuditEvent, IllegalTransition> {
         self.status.check_move_to(to)?;
+        Ok(self.moved(to, now, actor, reason))
+    }
+
+    /// An operator's move, which may take the edges only an operator takes
+    /// ([`PayoutStatus::can_be_moved_by_operator_to`]).
+    fn move_by_operator(
+        &mut self,
+        to: PayoutStatus,
+        now: DateTime<Utc>,
+        actor: &str,
+        reason: impl Into<String>,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        if !self.status.can_be_moved_by_operator_to(to) {
+            return Err(IllegalTransition {
+                from: self.status,
+                to,
+            });
+        }
+        Ok(self.moved(to, now, actor, reason))
+    }
+
+    fn moved(
+        &mut self,
+        to: PayoutStatus,
+        now: DateTime<Utc>,
+        actor: &str,
+        reason: impl Into<String>,
+    ) -> AuditEvent {
         let from = self.status;
         self.status = to;
         self.updated_at = now;
         self.version += 1;
-        Ok(AuditEvent {
+        AuditEvent {
             payout_id: self.id.clone(),
             at: now,
             from: Some(from),
             to,
             actor: actor.to_string(),
             reason: reason.into(),
-        })
+        }
+    }
+
+    /// An operator pays out again what this failed payout's transfer left in the barber's
+    /// Stripe balance (`how`: the new payout, instant or standard); in transit until Stripe
+    /// reports it paid.
+    pub fn pay_out_balance(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        how: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        self.require_left_behind(PayoutStatus::InTransit)?;
+        let event = self.move_by_operator(PayoutStatus::InTransit, now, actor, how)?;
+        self.accepted_at = Some(now);
+        self.failure_kind = None;
+        self.failure_reason = None;
+        Ok(event)
+    }
+
+    /// An operator records that what this failed payout's transfer left behind reached the
+    /// barber by other means (`reference`).
+    pub fn settle_by_hand(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        reference: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        self.require_left_behind(PayoutStatus::Completed)?;
+        let reason = format!("settled by hand, reference {reference}");
+        let event = self.move_by_operator(PayoutStatus::Completed, now, actor, reason)?;
+        self.completed_at = Some(now);
+        self.failure_kind = None;
+        self.failure_reason = None;
+        Ok(event)
+    }
+
+    /// Only a failed payout whose transfer was made has something left behind to settle.
+    fn require_left_behind(&self, to: PayoutStatus) -> Result<(), IllegalTransition> {
+        if self.status == PayoutStatus::Failed && self.transfer_id.is_some() {
+            Ok(())
+        } else {
+            Err(IllegalTransition {
+                from: self.status,
+                to,
+            })
+        }
     }
 
     /// Records a new attempt and its idempotency key before the rail is called (the recovery

@@ -103,6 +103,16 @@ impl PayoutStatus {
         }
     }
 
+    /// The edges only an operator's action takes, besides the machine's: what a failed
+    /// payout's transfer left in the barber's Stripe balance paid out again (in transit until
+    /// Stripe reports it paid), or settled by other means (completed). The pipeline never takes
+    /// them: a provider's failure report is final for the pipeline.
+    pub fn can_be_moved_by_operator_to(self, to: PayoutStatus) -> bool {
+        self.can_move_to(to)
+            || (self == PayoutStatus::Failed
+                && matches!(to, PayoutStatus::InTransit | PayoutStatus::Completed))
+    }
+
     pub fn check_move_to(self, to: PayoutStatus) -> Result<(), IllegalTransition> {
         if self.can_move_to(to) {
             Ok(())

@@ -197,12 +197,20 @@ function actionsFor(p) {
   if (me.role !== "operator") return "";
   const offline = p.method === "bank_transfer" || p.method === "manual";
   const buttons = [];
-  if (p.status === "failed") buttons.push(`<button type="button" data-action="retry">Retry</button>`);
+  // A failed payout whose transfer stands: the money is in the barber's Stripe balance, so a
+  // retry would send nothing new and a cancel would pay the earnings again.
+  if (p.left_behind) {
+    buttons.push(`<button type="button" data-action="pay_out_instant">Pay out instantly</button>`);
+    buttons.push(`<button type="button" class="secondary" data-action="pay_out_standard">Pay out to the bank</button>`);
+    buttons.push(`<button type="button" class="secondary" data-action="settled_by_hand">Settled by hand</button>`);
+  } else if (p.status === "failed") {
+    buttons.push(`<button type="button" data-action="retry">Retry</button>`);
+  }
   if (p.status === "in_transit" && offline) {
     buttons.push(`<button type="button" data-action="confirm">Confirm paid</button>`);
     buttons.push(`<button type="button" class="secondary" data-action="return">Mark returned</button>`);
   }
-  if (["scheduled", "queued", "retry_scheduled", "failed"].includes(p.status)) {
+  if (["scheduled", "queued", "retry_scheduled", "failed"].includes(p.status) && !p.left_behind) {
     buttons.push(`<button type="button" class="danger" data-action="cancel">Cancel</button>`);
   }
   return buttons.length ? `<div class="actions">${buttons.join("")}</div><div id="action-result" role="status"></div>` : "";
@@ -223,12 +231,19 @@ async function act(p, action) {
       const reason = prompt(`Why did the bank return payout ${p.id}?`);
       return reason && { reason };
     },
+    pay_out_instant: () => confirm(`Pay payout ${p.id}'s balance out to the barber's card now (Stripe's instant fee applies)?`) && { action },
+    pay_out_standard: () => confirm(`Pay payout ${p.id}'s balance out to the barber's bank (a few days)?`) && { action },
+    settled_by_hand: () => {
+      const reference = prompt(`How did payout ${p.id}'s balance reach the barber?`);
+      return reference && { action, reference };
+    },
   }[action];
   const body = ask();
   if (!body) return;
   const result = document.getElementById("action-result");
+  const route = body.action ? "left-behind" : action;
   try {
-    await api(`/payouts/${encodeURIComponent(p.id)}/${action}`, { method: "POST", body });
+    await api(`/payouts/${encodeURIComponent(p.id)}/${route}`, { method: "POST", body });
     await render();
     document.getElementById("action-result").innerHTML = `<p class="notice">Done: ${esc(action)}.</p>`;
   } catch (error) {
@@ -246,6 +261,7 @@ async function payout(id) {
     <h1>Payout ${esc(p.id)}</h1>
     <p>Barber <a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a> · ${status(p.status)} · ${esc(p.method)} · created ${when(p.created_at)}
     ${p.failure_reason ? `<p class="problem">${esc(p.failure_reason)}</p>` : ""}
+    ${p.left_behind ? `<p class="notice" id="left-behind">Transfer ${esc(p.left_behind.transfer_id)} stands: ${money(p.left_behind.amount, p.currency)} is in ${esc(p.left_behind.held_in)}, not in their bank.</p>` : ""}
     ${actionsFor(p)}
     <h2>Breakdown</h2>${breakdown(p)}
     <h2>Attempts (${attempts.length})</h2>

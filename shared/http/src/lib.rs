@@ -95,6 +95,7 @@ pub fn router(state: ApiState) -> Router {
         .routes(routes!(payouts::cancel))
         .routes(routes!(payouts::confirm))
         .routes(routes!(payouts::mark_returned))
+        .routes(routes!(payouts::left_behind))
         .routes(routes!(payouts::bank_file))
         .routes(routes!(operations::list_notifications))
         .routes(routes!(insights::get_analytics))

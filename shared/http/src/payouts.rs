@@ -17,12 +17,14 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiJson, ApiQuery, OptionalJson};
 use crate::wire::{
-    AuditEventView, BarberParam, CancelBody, ConfirmBody, DeductionLineView, ManualPayoutBody,
-    Page, PayoutDetail, PayoutListParams, PayoutView, ReturnBody, money_text, parse_field,
+    AuditEventView, BarberParam, CancelBody, ConfirmBody, DeductionLineView, LeftBehindBody,
+    ManualPayoutBody, Page, PayoutDetail, PayoutListParams, PayoutView, ReturnBody, money_text,
+    parse_field,
 };
 use payout_app::error::AppError;
 use payout_app::payout_actions::{
-    cancel_payout, confirm_payout, manual_payout, preview_payout, retry_payout, return_payout,
+    LeftBehind, cancel_payout, confirm_payout, manual_payout, preview_payout, retry_payout,
+    return_payout, settle_left_behind,
 };
 use payout_app::ports::PayoutQuery;
 
@@ -339,6 +341,44 @@ pub async fn mark_returned(
         &state.services,
         &payout_id(&id)?,
         &reason,
+        &caller.actor(),
+        state.clock.now(),
+    )
+    .await?;
+    Ok(Json(PayoutView::from(&payout)))
+}
+
+/// Settles what a failed payout left in the barber's Stripe balance (operators): pays it out
+/// again, instant or standard (in transit until Stripe reports it paid), or records that it
+/// reached the barber by other means (completed).
+#[utoipa::path(post, path = "/payouts/{id}/left-behind", params(("id" = String, Path)),
+    request_body = LeftBehindBody, security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutView), (status = 400, body = Problem), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn left_behind(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<LeftBehindBody>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    let how = match body.action.as_str() {
+        "pay_out_instant" => LeftBehind::PayOut { instant: true },
+        "pay_out_standard" => LeftBehind::PayOut { instant: false },
+        "settled_by_hand" => LeftBehind::SettledByHand {
+            reference: short_text("reference", body.reference.as_deref().unwrap_or_default())?,
+        },
+        _ => {
+            return Err(invalid(
+                "action must be pay_out_instant, pay_out_standard or settled_by_hand",
+            )
+            .into());
+        }
+    };
+    let payout = settle_left_behind(
+        &state.services,
+        &payout_id(&id)?,
+        &how,
         &caller.actor(),
         state.clock.now(),
     )

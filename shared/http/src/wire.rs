@@ -7,9 +7,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::deduction::DeductionLine;
 use payout_core::ledger::{Deduction, Earning};
+use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::payout::{AuditEvent, Payout};
 use payout_core::schedule::{PayoutSchedule, ScheduleState};
+use payout_core::status::PayoutStatus;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -434,6 +436,51 @@ pub struct PayoutView {
     pub failure_reason: Option<String>,
     pub attempts: u32,
     pub transfer_id: Option<String>,
+    /// What a failed payout left at the provider, and what an operator may do about it
+    /// (`POST /payouts/{id}/left-behind`); absent unless the payout failed after its transfer
+    /// was recorded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub left_behind: Option<LeftBehindView>,
+}
+
+/// A failed payout's transfer that stands at the provider: a failed instant payout leaves the
+/// money in the barber's Stripe balance, not in their bank and not back in the platform's.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LeftBehindView {
+    pub transfer_id: String,
+    pub amount: String,
+    pub held_in: String,
+    /// pay_out_instant, pay_out_standard, settled_by_hand (with a reference).
+    pub actions: Vec<String>,
+}
+
+impl LeftBehindView {
+    fn of(p: &Payout) -> Option<Self> {
+        let on_stripe = matches!(
+            p.method,
+            PaymentMethod::StripeStandard | PaymentMethod::StripeInstant
+        );
+        let transfer_id = p.transfer_id.clone()?;
+        (p.status == PayoutStatus::Failed && on_stripe).then(|| Self {
+            transfer_id,
+            amount: money_text(p.breakdown.net),
+            held_in: "the barber's Stripe balance".to_string(),
+            actions: ["pay_out_instant", "pay_out_standard", "settled_by_hand"]
+                .map(String::from)
+                .to_vec(),
+        })
+    }
+}
+
+/// What to do with what a failed payout left at the provider.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeftBehindBody {
+    /// pay_out_instant, pay_out_standard or settled_by_hand.
+    pub action: String,
+    /// How it reached the barber (settled_by_hand only).
+    #[serde(default)]
+    pub reference: Option<String>,
 }
 
 impl From<&Payout> for PayoutView {
@@ -467,6 +514,7 @@ impl From<&Payout> for PayoutView {
             failure_reason: p.failure_reason.clone(),
             attempts: p.attempts,
             transfer_id: p.transfer_id.clone(),
+            left_behind: LeftBehindView::of(p),
         }
     }
 }

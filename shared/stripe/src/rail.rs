@@ -6,10 +6,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use payout_app::ports::{
-    AccountOnboarding, OnboardingLink, PaymentRail, RailError, TransferReceipt, TransferRequest,
+    AccountOnboarding, BalancePayout, OnboardingLink, PaymentRail, RailError, TransferReceipt,
+    TransferRequest,
 };
 use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
+use payout_core::money::Money;
 use payout_core::retry::FailureKind;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_connect::Transfer;
@@ -118,18 +120,7 @@ impl PaymentRail for StripeRail {
                 "the barber has no Stripe connected account; send them the onboarding link",
             )
         })?;
-        let amount = request
-            .amount
-            .to_minor()
-            .map_err(|e| refused(FailureKind::InvalidAmount, e.to_string()))?;
-        let currency =
-            stripe_types::Currency::from_str(&request.amount.currency().code().to_lowercase())
-                .map_err(|_| {
-                    refused(
-                        FailureKind::InvalidAmount,
-                        "currency not supported by Stripe",
-                    )
-                })?;
+        let (amount, currency) = stripe_amount(request.amount)?;
         let metadata = HashMap::from([
             ("payout_id".to_string(), request.payout_id.to_string()),
             ("barber_id".to_string(), request.barber_id.to_string()),
@@ -207,6 +198,40 @@ impl PaymentRail for StripeRail {
             })),
         }
     }
+
+    /// A new payout, on the connected account the transfer went to, of what the transfer
+    /// left in its balance; `payout.paid` (webhook) confirms arrival.
+    async fn pay_out_balance(&self, request: &BalancePayout) -> Result<(), RailError> {
+        let (amount, currency) = stripe_amount(request.amount)?;
+        let metadata = HashMap::from([
+            ("payout_id".to_string(), request.payout_id.to_string()),
+            ("left_behind".to_string(), "true".to_string()),
+        ]);
+        self.payout_from_balance(
+            &request.account,
+            amount,
+            currency,
+            request.instant,
+            metadata,
+            request.idempotency_key.clone(),
+        )
+        .await
+    }
+}
+
+/// `amount` as Stripe takes it: in minor units, with its currency's name.
+fn stripe_amount(amount: Money) -> Result<(i64, stripe_types::Currency), RailError> {
+    let minor = amount
+        .to_minor()
+        .map_err(|e| refused(FailureKind::InvalidAmount, e.to_string()))?;
+    let currency = stripe_types::Currency::from_str(&amount.currency().code().to_lowercase())
+        .map_err(|_| {
+            refused(
+                FailureKind::InvalidAmount,
+                "currency not supported by Stripe",
+            )
+        })?;
+    Ok((minor, currency))
 }
 
 /// Whether `transfer` was made for an instant payout.
@@ -242,8 +267,28 @@ impl StripeRail {
                 "the transfer has no attempt key to resume its instant payout with",
             )
         })?;
+        let key = format!("{attempt_key}:instant_payout");
+        self.payout_from_balance(account, amount, currency, true, metadata, key)
+            .await
+    }
+
+    /// A payout of `amount` from the connected account's balance to its bank, instant or
+    /// standard, keyed by `key`.
+    async fn payout_from_balance(
+        &self,
+        account: &str,
+        amount: i64,
+        currency: stripe_types::Currency,
+        instant: bool,
+        metadata: HashMap<String, String>,
+        key_value: String,
+    ) -> Result<(), RailError> {
         CreatePayout::new(amount, currency)
-            .method(CreatePayoutMethod::Instant)
+            .method(if instant {
+                CreatePayoutMethod::Instant
+            } else {
+                CreatePayoutMethod::Standard
+            })
             .metadata(metadata)
             .customize()
             .account_id(
@@ -251,7 +296,7 @@ impl StripeRail {
                     refused(FailureKind::AccountNotVerified, "malformed account id")
                 })?,
             )
-            .request_strategy(key(format!("{attempt_key}:instant_payout"))?)
+            .request_strategy(key(key_value)?)
             .send(&self.client)
             .await
             .map_err(map_error)?;

@@ -20,13 +20,13 @@ pub use notifier::{
 };
 pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
-pub use rail::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+pub use rail::{BalancePayout, PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use shard_queue::{ShardPlan, ShardQueue};
 pub use store::{
     AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
     Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox,
-    OpenActivity, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow,
-    PayoutWrite, PeriodBatches, PeriodClose, PeriodWrite, PlanningFailure, PlanningFailures,
-    Reports, ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox,
-    WriteOutcome,
+    OpenActivity, OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore,
+    PayoutTotalsRow, PayoutWrite, PeriodBatches, PeriodClose, PeriodWrite, PlanningFailure,
+    PlanningFailures, Reports, ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome,
+    WebhookInbox, WriteOutcome,
 };

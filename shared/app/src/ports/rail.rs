@@ -17,6 +17,20 @@ pub struct TransferRequest {
     pub idempotency_key: String,
 }
 
+/// A payout of what a transfer left in the barber's balance at the rail (Stripe: the
+/// connected account's balance) to their bank.
+#[derive(Debug, Clone)]
+pub struct BalancePayout {
+    pub payout_id: PayoutId,
+    /// The account holding the balance: where the payout's transfer went.
+    pub account: String,
+    pub amount: Money,
+    /// Instant (to a card, for a fee) or standard (to the bank, in a few days).
+    pub instant: bool,
+    /// The rail returns the saved result when it sees a key again.
+    pub idempotency_key: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransferReceipt {
     pub transfer_id: String,
@@ -50,5 +64,17 @@ pub trait PaymentRail: Send + Sync {
         payout: &PayoutId,
     ) -> Result<Option<TransferReceipt>, RailError> {
         self.find_transfer(payout).await
+    }
+
+    /// Pays out what a transfer left in the barber's balance at the rail (a failed instant
+    /// payout leaves its transfer there). A rail that keeps no balance refuses.
+    async fn pay_out_balance(&self, request: &BalancePayout) -> Result<(), RailError> {
+        Err(RailError {
+            kind: FailureKind::InvalidPaymentMethod,
+            message: format!(
+                "this rail keeps no balance for payout {} to pay out",
+                request.payout_id
+            ),
+        })
     }
 }

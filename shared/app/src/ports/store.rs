@@ -478,6 +478,22 @@ pub struct OutcomeWrite {
     pub notice: Option<Notification>,
 }
 
+/// What became of an outcome's write, and whether its notice is new to the outbox: a notice
+/// whose key was recorded before (the barber was told already) is not told again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutcomeRecorded {
+    pub write: WriteOutcome,
+    pub new_notice: bool,
+}
+
+impl OutcomeRecorded {
+    /// Nothing written, nothing to tell.
+    pub const STALE: Self = Self {
+        write: WriteOutcome::Stale,
+        new_notice: false,
+    };
+}
+
 /// The executor's protocol steps for a batch of payouts (DESIGN.md section 4), each step one
 /// commit where the adapter can make it one; the meaning per member is exactly that of the
 /// single steps, which the default methods take one by one (DynamoDB keeps them: a request per
@@ -520,18 +536,23 @@ pub trait AttemptBatches: PayoutStore + BarberLocks + NotificationOutbox {
         unlock: &[BarberId],
         owner: &str,
         notice_retry_at: DateTime<Utc>,
-    ) -> Result<Vec<WriteOutcome>, StoreError> {
+    ) -> Result<Vec<OutcomeRecorded>, StoreError> {
         let mut written = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             let write = &outcome.write;
             let result = self
                 .update_payout(&write.payout, write.expected_version, &write.event)
                 .await?;
+            let mut new_notice = false;
             if let (WriteOutcome::Written, Some(notice)) = (result, &outcome.notice) {
-                self.record_notification(notice, write.event.at, notice_retry_at)
+                new_notice = self
+                    .record_notification(notice, write.event.at, notice_retry_at)
                     .await?;
             }
-            written.push(result);
+            written.push(OutcomeRecorded {
+                write: result,
+                new_notice,
+            });
         }
         for barber in unlock {
             self.release_lock(barber, owner).await?;

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 
-use crate::ports::{PaymentRail, RailError, TransferReceipt, TransferRequest};
+use crate::ports::{BalancePayout, PaymentRail, RailError, TransferReceipt, TransferRequest};
 use offline::OfflineRail;
 
 /// Stripe methods go to the provider's rail, bank transfer and manual to the offline rail.
@@ -56,5 +56,9 @@ impl PaymentRail for RailsByMethod {
         payout: &PayoutId,
     ) -> Result<Option<TransferReceipt>, RailError> {
         self.provider.resume_transfer(payout).await
+    }
+
+    async fn pay_out_balance(&self, request: &BalancePayout) -> Result<(), RailError> {
+        self.provider.pay_out_balance(request).await
     }
 }

@@ -14,7 +14,9 @@ use payout_core::ids::PayoutId;
 use payout_core::pace::{PaceSettings, RailPace};
 use payout_core::retry::FailureKind;
 
-use crate::ports::{Clock, PaymentRail, RailError, TransferReceipt, TransferRequest};
+use crate::ports::{
+    BalancePayout, Clock, PaymentRail, RailError, TransferReceipt, TransferRequest,
+};
 
 pub struct PacedRail {
     inner: Arc<dyn PaymentRail>,
@@ -70,6 +72,10 @@ impl PaymentRail for PacedRail {
         payout: &PayoutId,
     ) -> Result<Option<TransferReceipt>, RailError> {
         self.inner.resume_transfer(payout).await
+    }
+
+    async fn pay_out_balance(&self, request: &BalancePayout) -> Result<(), RailError> {
+        self.inner.pay_out_balance(request).await
     }
 }
 

@@ -3,8 +3,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chrono::TimeDelta;
 use parking_lot::Mutex;
 use payout_app::ports::{Clock, ManualClock};
+use payout_core::ids::PayoutId;
 
 use super::rng::SimRng;
 
@@ -119,12 +121,22 @@ pub enum Sabotage {
     ReconcileFailed,
 }
 
+/// A rail call that took `took` to answer attempt `key` of `payout`.
+#[derive(Debug, Clone)]
+pub struct SlowCall {
+    pub payout: PayoutId,
+    pub key: String,
+    pub took: TimeDelta,
+}
+
 struct State {
     rng: SimRng,
     rates: FaultRates,
     injected: BTreeMap<FaultKind, u64>,
     /// Invariants broken while the run went on, seen by the injectors themselves.
     violations: Vec<String>,
+    /// Rail calls that took a while to answer: the payout, the attempt's key, how long.
+    slow_calls: Vec<SlowCall>,
     trace: Option<Vec<String>>,
 }
 
@@ -144,6 +156,7 @@ impl Chaos {
                 rates: FaultRates::CHAOTIC,
                 injected: BTreeMap::new(),
                 violations: Vec::new(),
+                slow_calls: Vec::new(),
                 trace: trace.then(Vec::new),
             })),
             clock,
@@ -175,6 +188,18 @@ impl Chaos {
     pub fn violated(&self, violation: String) {
         self.note(|| format!("violation {violation}"));
         self.state.lock().violations.push(violation);
+    }
+
+    /// Remembers that the rail took `took` to answer the attempt `key` of `payout`.
+    pub fn slow_call(&self, payout: PayoutId, key: String, took: TimeDelta) {
+        self.state
+            .lock()
+            .slow_calls
+            .push(SlowCall { payout, key, took });
+    }
+
+    pub fn take_slow_calls(&self) -> Vec<SlowCall> {
+        std::mem::take(&mut self.state.lock().slow_calls)
     }
 
     pub fn take_violations(&self) -> Vec<String> {

@@ -2,8 +2,9 @@
 //! ledger: (a) no earning paid twice, (b) none lost, (c) never two transfers for one payout,
 //! (d) every payout terminal once the faults stop, (e) the sum paid equals the payouts' nets;
 //! and every payout's audit trail is one unbroken chain (no write was lost to another); (j) no
-//! payout leaves `failed` but by an operator's action, and (k) no payment is counted twice in
-//! the metrics (a crash may lose a count, never add one). Two
+//! payout leaves `failed` but by an operator's action, (k) no payment is counted twice in the
+//! metrics (a crash may lose a count, never add one), and (l) an answer is recorded when it
+//! came, not when the job was picked up. Two
 //! more keep barbers live: (h) no cut-off that has its payout is put back on the calendar,
 //! checked after every tick, and (i) no barber is left due once the planner has run calmly.
 
@@ -15,6 +16,7 @@ use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Currency;
 use payout_core::status::PayoutStatus;
 
+use super::faults::SlowCall;
 use crate::SimulatedRail;
 use crate::simulated_rail::RailTransfer;
 
@@ -190,6 +192,44 @@ pub async fn overdue_barbers(
             violations.push(format!(
                 "(i) {barber} is due since {} but the planner never moved it on",
                 schedule.next_run_at
+            ));
+        }
+    }
+    Ok(violations)
+}
+
+/// (l) Each of `slow` whose attempt paid the payout: its acceptance is recorded no earlier than
+/// the rail's answer, the attempt's start plus the time the rail took (a time read once, when
+/// the job was picked up, would record the answer at the start).
+pub async fn processing_times(
+    store: &dyn Store,
+    slow: &[SlowCall],
+) -> Result<Vec<String>, payout_app::AppError> {
+    let mut violations = Vec::new();
+    for call in slow {
+        let Some(payout) = store.get_payout(&call.payout).await? else {
+            continue;
+        };
+        let (Some(accepted_at), Some(key)) = (payout.accepted_at, &payout.idempotency_key) else {
+            continue;
+        };
+        if *key != call.key {
+            continue;
+        }
+        let trail = store.audit_trail(&payout.id).await?;
+        let started = trail
+            .iter()
+            .filter(|event| event.to == PayoutStatus::Processing && event.at <= accepted_at)
+            .map(|event| event.at)
+            .next_back();
+        if let Some(started) = started
+            && accepted_at - started < call.took
+        {
+            violations.push(format!(
+                "(l) {} was accepted at {accepted_at}, {} s after its attempt began, but the rail took {} s to answer",
+                payout.id,
+                (accepted_at - started).num_seconds(),
+                call.took.num_seconds()
             ));
         }
     }

@@ -108,6 +108,11 @@ impl PaymentRail for ChaosRail {
             Some(FaultKind::RailSlowPastLease) => {
                 let made = self.inner.transfer(request).await;
                 self.chaos.clock.advance(STALL);
+                self.chaos.slow_call(
+                    request.payout_id.clone(),
+                    request.idempotency_key.clone(),
+                    STALL,
+                );
                 for _ in 0..STALL_YIELDS {
                     yield_now().await;
                 }

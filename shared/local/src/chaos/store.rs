@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 use payout_app::ports::{
     AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
     Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, Notification,
-    NotificationOutbox, OpenActivity, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore,
-    PayoutWrite, PendingNotification, PeriodBatches, PeriodWrite, PlanningFailure,
+    NotificationOutbox, OpenActivity, OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery,
+    PayoutStore, PayoutWrite, PendingNotification, PeriodBatches, PeriodWrite, PlanningFailure,
     PlanningFailures, Reports, ScheduleStore, SentNotification, Store, StoreError, VoidOutcome,
     WebhookInbox, WriteOutcome,
 };
@@ -418,7 +418,7 @@ impl AttemptBatches for ChaosStore {
         unlock: &[BarberId],
         owner: &str,
         notice_retry_at: DateTime<Utc>,
-    ) -> Result<Vec<WriteOutcome>, StoreError> {
+    ) -> Result<Vec<OutcomeRecorded>, StoreError> {
         self.point().await;
         self.maybe_stall().await;
         let unwritten = std::mem::take(&mut *self.unwritten_attempts.lock());
@@ -438,10 +438,13 @@ impl AttemptBatches for ChaosStore {
             .record_outcomes_and_unlock(&tried, unlock, owner, notice_retry_at)
             .await?;
         if dropped.is_some() {
-            written.push(WriteOutcome::Written);
+            written.push(OutcomeRecorded {
+                write: WriteOutcome::Written,
+                new_notice: false,
+            });
         }
-        let written = merge(&lost, written, WriteOutcome::Stale);
-        if written.contains(&WriteOutcome::Written) {
+        let written = merge(&lost, written, OutcomeRecorded::STALE);
+        if written.iter().any(|w| w.write == WriteOutcome::Written) {
             self.chaos.note(|| {
                 let ids: Vec<_> = outcomes
                     .iter()

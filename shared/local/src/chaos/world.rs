@@ -299,6 +299,8 @@ impl Run {
         self.check(
             super::invariants::overdue_barbers(self.store.as_ref(), &self.barbers(), now).await,
         );
+        let slow = self.chaos.take_slow_calls();
+        self.check(super::invariants::processing_times(self.store.as_ref(), &slow).await);
         let mut violations = self.chaos.take_violations();
         match super::invariants::check(
             self.store.as_ref(),

@@ -30,8 +30,8 @@ use payout_app::ports::{
     PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
-    NoticeDelivery, Notification, OutcomeWrite, PayoutWrite, PendingNotification, PlanningFailure,
-    SentNotification, VoidOutcome,
+    NoticeDelivery, Notification, OutcomeRecorded, OutcomeWrite, PayoutWrite, PendingNotification,
+    PlanningFailure, SentNotification, VoidOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -655,7 +655,7 @@ impl AttemptBatches for SqliteStore {
         unlock: &[BarberId],
         owner: &str,
         notice_retry_at: DateTime<Utc>,
-    ) -> Result<Vec<WriteOutcome>, StoreError> {
+    ) -> Result<Vec<OutcomeRecorded>, StoreError> {
         self.transaction(
             |tx| {
                 let mut written = Vec::with_capacity(outcomes.len());
@@ -663,10 +663,14 @@ impl AttemptBatches for SqliteStore {
                     let write = &outcome.write;
                     let result =
                         payouts::update(tx, &write.payout, write.expected_version, &write.event)?;
+                    let mut new_notice = false;
                     if let (WriteOutcome::Written, Some(notice)) = (result, &outcome.notice) {
-                        outbox::record(tx, notice, write.event.at, notice_retry_at)?;
+                        new_notice = outbox::record(tx, notice, write.event.at, notice_retry_at)?;
                     }
-                    written.push(result);
+                    written.push(OutcomeRecorded {
+                        write: result,
+                        new_notice,
+                    });
                 }
                 for barber in unlock {
                     locks::release(tx, barber, owner)?;
