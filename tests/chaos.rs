@@ -108,3 +108,9 @@ fn an_answer_recorded_at_the_jobs_pick_up_time_is_caught() {
         .any(|v| v.starts_with("(l)"));
     assert!(caught, "{:?}", report.violations.first());
 }
+
+#[test]
+fn a_restart_that_re_enqueues_only_stale_payouts_is_caught() {
+    // The start of old: retries pending when the process died waited for the stale sweep.
+    caught_within_1000_runs(Sabotage::RecoverOnlyStale, "(m)");
+}

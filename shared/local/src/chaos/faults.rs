@@ -51,6 +51,7 @@ fault_kinds! {
     ScheduleEditRacingPlanner => "schedule_edit_racing_planner",
     WebhookPayoutFailed => "webhook_payout_failed",
     WebhookTransferReversed => "webhook_transfer_reversed",
+    ProcessCrash => "process_crash_losing_its_queue",
     EarningLate => "earning_late",
     EarningDuplicate => "earning_duplicate",
     EarningPausedBarber => "earning_paused_barber",
@@ -119,6 +120,9 @@ pub enum Sabotage {
     /// Reconciliation reads failed payouts as if their last attempt's outcome were unknown,
     /// so a payout Stripe reported failed is taken for paid by the transfer it left behind.
     ReconcileFailed,
+    /// A process that restarts after a crash re-enqueues only the payouts overdue by the stale
+    /// threshold (the start of old), not every payout owed work.
+    RecoverOnlyStale,
 }
 
 /// A rail call that took `took` to answer attempt `key` of `payout`.

@@ -3,8 +3,9 @@
 //! (d) every payout terminal once the faults stop, (e) the sum paid equals the payouts' nets;
 //! and every payout's audit trail is one unbroken chain (no write was lost to another); (j) no
 //! payout leaves `failed` but by an operator's action, (k) no payment is counted twice in the
-//! metrics (a crash may lose a count, never add one), and (l) an answer is recorded when it
-//! came, not when the job was picked up. Two
+//! metrics (a crash may lose a count, never add one), (l) an answer is recorded when it came,
+//! not when the job was picked up, and (m) a restart after a crash re-enqueues every payout
+//! owed work. Two
 //! more keep barbers live: (h) no cut-off that has its payout is put back on the calendar,
 //! checked after every tick, and (i) no barber is left due once the planner has run calmly.
 
@@ -234,4 +235,23 @@ pub async fn processing_times(
         }
     }
     Ok(violations)
+}
+
+/// (m) The payouts owed work for which `has_job` is false: after a restart, each must have
+/// been re-enqueued, or it waits for the stale sweep (defect 5 of issue 29).
+pub async fn owed_without_a_job(
+    store: &dyn Store,
+    has_job: impl Fn(&PayoutId) -> bool,
+) -> Result<Vec<String>, payout_app::AppError> {
+    let payouts = store.list_payouts(&PayoutQuery::default(), ALL).await?;
+    Ok(payouts
+        .iter()
+        .filter(|payout| !payout.status.is_settled_for_executor() && !has_job(&payout.id))
+        .map(|payout| {
+            format!(
+                "(m) {} ({}) lost its job in the crash and was not re-enqueued at the restart",
+                payout.id, payout.status
+            )
+        })
+        .collect())
 }

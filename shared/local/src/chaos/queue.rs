@@ -4,7 +4,7 @@
 //! It also sees each acknowledgement: a job is done with only when its payout's outcome is
 //! recorded, or when a new job for the payout was sent while it ran (a retry's).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -13,7 +13,7 @@ use payout_core::ids::PayoutId;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
-use payout_app::ports::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
+use payout_app::ports::{Clock, Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 use payout_core::status::PayoutStatus;
 
 use super::faults::{Chaos, FaultKind};
@@ -31,6 +31,8 @@ pub struct ChaosQueue {
 struct Seen {
     /// Jobs sent per payout.
     sent: HashMap<PayoutId, u64>,
+    /// Payouts a job was sent for since the last crash of the process.
+    sent_since_crash: HashSet<PayoutId>,
     /// Each delivery out: its payout, and the jobs sent for it when it was received.
     out: HashMap<String, (PayoutId, u64)>,
 }
@@ -43,6 +45,33 @@ impl ChaosQueue {
             chaos,
             seen: Mutex::default(),
         }
+    }
+
+    /// The process dies between ticks: every job it held in its queue is gone (whatever their
+    /// delay). Nothing is in hand: every task of the tick has finished.
+    pub async fn crash(&self) {
+        let mut lost = 0;
+        // Every job, however long its delay.
+        let whenever = self.chaos.clock.now() + TimeDelta::days(3650);
+        while let Ok(deliveries) = self.inner.receive(whenever, 100).await
+            && !deliveries.is_empty()
+        {
+            for delivery in deliveries {
+                lost += 1;
+                let _ = self.inner.ack(&delivery.receipt).await;
+            }
+        }
+        let mut seen = self.seen.lock();
+        seen.out.clear();
+        seen.sent_since_crash.clear();
+        drop(seen);
+        self.chaos
+            .note(|| format!("the process dies with {lost} job(s) in its queue"));
+    }
+
+    /// Whether a job was sent for `payout` since the last crash.
+    pub fn sent_since_crash(&self, payout: &PayoutId) -> bool {
+        self.seen.lock().sent_since_crash.contains(payout)
     }
 
     /// (g) An acknowledged job leaves its payout settled, retry-scheduled with a new job, or
@@ -81,12 +110,10 @@ impl JobQueue for ChaosQueue {
         yield_now().await;
         let mut sent = Vec::with_capacity(jobs.len());
         for job in jobs {
-            *self
-                .seen
-                .lock()
-                .sent
-                .entry(job.payout_id.clone())
-                .or_default() += 1;
+            let mut seen = self.seen.lock();
+            *seen.sent.entry(job.payout_id.clone()).or_default() += 1;
+            seen.sent_since_crash.insert(job.payout_id.clone());
+            drop(seen);
             let mut job = job.clone();
             if self.chaos.roll(|r| r.queue_delay) {
                 self.chaos.injected(FaultKind::QueueDelay);

@@ -142,7 +142,8 @@ impl PaymentRail for ChaosRail {
             | Sabotage::PayBeforeAttemptsRecorded
             | Sabotage::LoseOneOutcome
             | Sabotage::IgnoreScheduleVersion
-            | Sabotage::ReconcileFailed => self.inner.find_transfer(payout).await,
+            | Sabotage::ReconcileFailed
+            | Sabotage::RecoverOnlyStale => self.inner.find_transfer(payout).await,
         }
     }
 }

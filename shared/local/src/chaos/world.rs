@@ -13,7 +13,7 @@ use payout_app::ingest::ingest_earnings;
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, JobQueue, ManualClock, Metric, Metrics, PayoutQuery, Store};
 use payout_app::reconcile::sweep;
-use payout_app::recovery::recover_stalled;
+use payout_app::recovery::{recover_owed_work, recover_stalled};
 use payout_app::schedule_change::{add_schedule, amend_schedule};
 use payout_app::webhooks::{handle_stripe_webhook, sign};
 use payout_app::worker::{process_deliveries, process_delivery};
@@ -242,7 +242,8 @@ impl Run {
                 | Sabotage::PayBeforeAttemptsRecorded
                 | Sabotage::LoseOneOutcome
                 | Sabotage::IgnoreScheduleVersion
-                | Sabotage::ReconcileFailed => Arc::new(self.clock.clone()),
+                | Sabotage::ReconcileFailed
+                | Sabotage::RecoverOnlyStale => Arc::new(self.clock.clone()),
             },
             config: self.config.clone(),
         }
@@ -288,6 +289,9 @@ impl Run {
             self.check(
                 super::invariants::cut_offs_put_back(self.store.as_ref(), &self.barbers()).await,
             );
+            if self.roll(40) {
+                self.crash_and_restart().await;
+            }
             let minutes = self.chaos.with_rng(|rng| rng.range(1, 150));
             self.clock.advance(TimeDelta::minutes(minutes));
         }
@@ -432,6 +436,31 @@ impl Run {
                 let _ = recover_stalled(&p, now).await;
             }
         });
+    }
+
+    /// The whole process dies between ticks, losing its in-process queue with the retries it
+    /// held, and starts again as `payouts serve` does: every payout owed work is re-enqueued
+    /// for its own next attempt. (m) Checked at once: none is left without a job.
+    async fn crash_and_restart(&mut self) {
+        self.chaos.injected(FaultKind::ProcessCrash);
+        self.queue.crash().await;
+        let now = self.clock.now();
+        let ctx = TaskCtx::new(false);
+        let p = self.services(&ctx);
+        let restarted = match self.chaos.sabotage {
+            Sabotage::RecoverOnlyStale => recover_stalled(&p, now).await.map(drop),
+            _ => recover_owed_work(&p, now).await.map(drop),
+        };
+        if let Err(error) = restarted {
+            self.chaos
+                .violated(format!("the restart could not re-enqueue: {error}"));
+            return;
+        }
+        let owed = super::invariants::owed_without_a_job(self.store.as_ref(), |id| {
+            self.queue.sent_since_crash(id)
+        })
+        .await;
+        self.check(owed);
     }
 
     /// The reconciliation sweep, as it runs beside the planner.
