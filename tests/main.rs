@@ -14,7 +14,8 @@
 //!   five Lambda bootstraps behind a Runtime API, driven with AWS's events), [`infra_drift`]
 //!   (the template and the local stack agree).
 //! - The deterministic simulation under faults: [`chaos`], [`chaos_dynamodb`].
-//! - The REST API as a black box: [`api`]; the platform's event contract: [`event_schemas`].
+//! - The REST API as a black box: [`api`]; the platform's event contract: [`event_schemas`];
+//!   what its reads cost as the table grows: [`request_budget`].
 //!
 //! The shared rig (moto, the Stripe fake, scenarios, the contract functions) is the crate's
 //! library, `support/`.
@@ -35,4 +36,5 @@ mod operator;
 mod pipeline;
 mod platform_events_aws;
 mod poison;
+mod request_budget;
 mod stripe_rail;

@@ -296,7 +296,7 @@ async fn a_provider_lookup_that_hangs_holds_up_no_planning() {
     // The planner keeps its one-second rhythm while every lookup hangs.
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let health = shop.send("/health", None).await;
+        let health = shop.send("/health/report", None).await;
         let last_run = at(&health["last_planner_run"]);
         let silence = at(&health["checked_at"]) - last_run;
         assert!(

@@ -310,6 +310,7 @@ async fn openapi_document_lists_every_route() {
         "/api/v1/payout-scheduler/analytics",
         "/api/v1/payout-scheduler/recommendations",
         "/api/v1/payout-scheduler/health",
+        "/api/v1/payout-scheduler/health/report",
         "/api/v1/payout-scheduler/test-notification/{payout_id}",
         "/api/v1/payout-scheduler/dead-letters/replay",
     ] {
@@ -376,7 +377,8 @@ async fn a_barber_gets_an_onboarding_link_for_its_own_account() {
 #[tokio::test]
 async fn an_unhealthy_service_answers_503_with_its_health_report() {
     let (app, _) = with_a_failed_payout().await;
-    let response = app.get("/health", None).await;
+    let op = operator();
+    let response = app.get("/health/report", Some(&op)).await;
     assert_eq!(response.status(), 503);
     assert_eq!(
         response.headers()["content-type"].to_str().unwrap(),

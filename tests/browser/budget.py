@@ -27,7 +27,9 @@ def main():
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_selector("#page h1")
         total = sum(json.loads(page.evaluate(
-            "async () => JSON.stringify((await (await fetch('/api/v1/payout-scheduler/health')).json()).payouts_by_status)"
+            "async (token) => JSON.stringify((await (await fetch('/api/v1/payout-scheduler/health/report', "
+            "{headers: {Authorization: `Bearer ${token}`}})).json()).payouts_by_status)",
+            OPERATOR,
         )).values())
         assert total >= 10_000, f"only {total} payouts"
         page.goto(f"{BASE}/dashboard/payouts")

@@ -36,7 +36,7 @@ def call(method, path, body=None, token=OPERATOR):
         with urllib.request.urlopen(request) as response:
             return json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
-        if path == "/health" and error.code == 503:  # unhealthy: the report still comes
+        if path == "/health/report" and error.code == 503:  # unhealthy: the report still comes
             return json.loads(error.read())
         raise
 
@@ -107,7 +107,7 @@ def dead_letter_one():
     call("POST", "/earnings", [{"earning_id": "poisoned-1", "barber_id": POISONED_BARBER, "amount": "80.00",
                                 "occurred_at": at, "service": "fade"}])
     payout = call("POST", "/payouts/manual", {"barber_id": POISONED_BARBER, "reason": "end of week"})["id"]
-    wait_for(lambda: call("GET", "/health")["queue"]["dead_letter"] == 1, "the poisoned job to be dead-lettered")
+    wait_for(lambda: call("GET", "/health/report")["queue"]["dead_letter"] == 1, "the poisoned job to be dead-lettered")
     assert call("GET", f"/payouts/{payout}")["status"] == "queued"
     return payout
 
@@ -148,7 +148,7 @@ def main():
 
         # The overview's figures are the API's.
         week = call("GET", "/analytics?days=7")
-        health = call("GET", "/health")
+        health = call("GET", "/health/report")
         assert amount(page.locator("[data-figure=paid-week]").inner_text()) == Decimal(week["totals"]["net"])
         for status, count in health["payouts_by_status"].items():
             assert page.locator(f"[data-status={status}]").inner_text() == str(count), status
@@ -204,7 +204,7 @@ def main():
         page.get_by_role("button", name="Replay dead letters").click()
         expect(page.get_by_text("1 replayed.")).to_be_visible()
         settled(poisoned, {"completed"})
-        assert call("GET", "/health")["queue"]["dead_letter"] == 0
+        assert call("GET", "/health/report")["queue"]["dead_letter"] == 0
 
         timings["barbers"] = timed_goto(page, "/dashboard/barbers")
         page.screenshot(path=SHOTS / "barbers.png", full_page=True)

@@ -43,12 +43,7 @@ impl Moto {
 
     /// SDK configuration pointed at this emulator, with moto's dummy credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-            .load()
-            .await
+        sdk_config_at(&self.endpoint).await
     }
 
     /// Puts Parameter Store parameters: `(name, value, secure)`, a SecureString when secure.
@@ -72,6 +67,17 @@ impl Moto {
 }
 
 /// The ARN of the queue at `queue_url`.
+/// SDK configuration pointed at `endpoint` (moto, or a proxy in front of it), with moto's
+/// dummy credentials.
+pub async fn sdk_config_at(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .load()
+        .await
+}
+
 pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
     sqs.get_queue_attributes()
         .queue_url(queue_url)

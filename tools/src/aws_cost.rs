@@ -8,13 +8,13 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::aws_proxy::{Counter, Tally};
 use crate::fanout::{counted_runtime, create_shard_queue, drain_shard_queue};
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::ingest::ingest_earnings;
 use payout_app::schedule_change::add_schedule;
 use payout_aws::DynamoStore;
+use payout_aws::counting_proxy::{Counter, Tally};
 use payout_aws::event_source::{delete_handled, receive_as_event_source};
 use payout_aws::eventbridge::EventBridgePublisher;
 use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};

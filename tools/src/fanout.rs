@@ -29,7 +29,7 @@ use payout_aws::stack::{StackNames, create_stack};
 use payout_local::{FailurePlan, SimulatedRail};
 
 use crate::aws_cost::{barber_id, seed_due_barber, yesterday_off_peak};
-use crate::aws_proxy::{Counter, Tally, start_proxy};
+use payout_aws::counting_proxy::{Counter, Tally, start_proxy};
 
 /// The planner's timeout in the SAM template.
 const PLANNER_TIMEOUT: Duration = Duration::from_secs(300);

@@ -3,7 +3,6 @@
 //! stack for trying the Lambdas locally. Parses arguments and prints.
 
 mod aws_cost;
-mod aws_proxy;
 mod bench;
 mod coldstart;
 mod fanout;

@@ -115,6 +115,76 @@ impl HealthReport {
 
 const WINDOW_LIMIT: usize = 10_000;
 
+/// What anybody may know of the scheduler's health (the public route, polled by uptime
+/// monitors): whether the planner runs and whether jobs are stuck, from a fixed number of reads
+/// whatever the table holds; nothing of any barber or amount. The full report is an
+/// operator's ([`check_health`]).
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Liveness {
+    /// healthy or unhealthy.
+    pub status: String,
+    pub checked_at: DateTime<Utc>,
+    /// running, silent or never_run.
+    pub planner: String,
+    /// ok, or dead_letters when jobs reached the dead-letter queue.
+    pub queue: String,
+}
+
+impl Liveness {
+    pub fn is_healthy(&self) -> bool {
+        self.status == "healthy"
+    }
+}
+
+/// The public liveness: the planner's heartbeat and the queue's depth (two reads on SQLite, a
+/// GetItem and the queues' attributes on AWS).
+pub async fn check_liveness(p: &Services, now: DateTime<Utc>) -> Result<Liveness, AppError> {
+    let last_planner_run = p.store.last_heartbeat(PLANNER).await?;
+    let queue = p.queue.depth(now).await?;
+    let planner = match (last_planner_run, planner_silence(p, last_planner_run, now)) {
+        (_, None) => "running",
+        (Some(_), Some(_)) => "silent",
+        (None, Some(_)) => "never_run",
+    };
+    let queue = if queue.dead_letter > 0 {
+        "dead_letters"
+    } else {
+        "ok"
+    };
+    let healthy = planner == "running" && queue == "ok";
+    Ok(Liveness {
+        status: if healthy { "healthy" } else { "unhealthy" }.to_string(),
+        checked_at: now,
+        planner: planner.to_string(),
+        queue: queue.to_string(),
+    })
+}
+
+/// The planner_silent alert, when the planner's last run is too long ago (or never was).
+fn planner_silence(
+    p: &Services,
+    last_planner_run: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<Alert> {
+    let threshold = p.config.health.planner_silence;
+    match last_planner_run {
+        Some(at) if now - at <= threshold => None,
+        Some(at) => Some(Alert {
+            name: "planner_silent".into(),
+            message: "the planner has not run recently; due payouts are not being planned".into(),
+            value: format!("{}s", (now - at).num_seconds()),
+            threshold: format!("{}s", threshold.num_seconds()),
+        }),
+        None => Some(Alert {
+            name: "planner_silent".into(),
+            message: "the planner has never run".into(),
+            value: "never".into(),
+            threshold: format!("{}s", threshold.num_seconds()),
+        }),
+    }
+}
+
 fn fraction(value: Decimal) -> String {
     value.round_dp(4).normalize().to_string()
 }
@@ -158,22 +228,9 @@ pub async fn check_health(p: &Services, now: DateTime<Utc>) -> Result<HealthRepo
             / dec!(1000)
     });
 
-    let mut alerts = Vec::new();
-    match last_planner_run {
-        Some(at) if now - at <= thresholds.planner_silence => {}
-        Some(at) => alerts.push(Alert {
-            name: "planner_silent".into(),
-            message: "the planner has not run recently; due payouts are not being planned".into(),
-            value: format!("{}s", (now - at).num_seconds()),
-            threshold: format!("{}s", thresholds.planner_silence.num_seconds()),
-        }),
-        None => alerts.push(Alert {
-            name: "planner_silent".into(),
-            message: "the planner has never run".into(),
-            value: "never".into(),
-            threshold: format!("{}s", thresholds.planner_silence.num_seconds()),
-        }),
-    }
+    let mut alerts: Vec<Alert> = planner_silence(p, last_planner_run, now)
+        .into_iter()
+        .collect();
     if let Some(rate) = failure_rate
         && rate > thresholds.failure_rate
     {

@@ -14,7 +14,9 @@ use crate::error::AppError;
 use crate::execute::{Lookup, ask_for_transfer};
 use crate::lifecycle::{self, Change, Figures};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
-use crate::ports::{BalancePayout, NotificationKind, PayoutJob, TransferReceipt, WriteOutcome};
+use crate::ports::{
+    BalancePayout, NotificationKind, PayoutJob, RailError, TransferReceipt, WriteOutcome,
+};
 use crate::services::Services;
 
 /// Pays the barber's whole open balance now through the normal pipeline, minimum ignored.
@@ -251,16 +253,25 @@ async fn pay_out_balance(
         instant,
         idempotency_key: format!("{id}:left-behind:{read_version}"),
     };
-    let refused = |reason: String| {
-        AppError::Conflict(format!(
-            "the provider did not confirm the payout of payout {id}'s balance ({reason}); the \
-             payout is unchanged: send the same action again (it is keyed, so it pays once)"
-        ))
-    };
-    tokio::time::timeout(p.config.rail_timeout, p.rail.pay_out_balance(&request))
+    let answer = tokio::time::timeout(p.config.rail_timeout, p.rail.pay_out_balance(&request))
         .await
-        .map_err(|_| refused("no answer in time".into()))?
-        .map_err(|error| refused(error.to_string()))
+        .unwrap_or_else(|_| {
+            Err(RailError {
+                kind: FailureKind::Timeout,
+                message: "no answer in time".into(),
+            })
+        });
+    match answer {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind.outcome_unknown() => Err(AppError::Conflict(format!(
+            "the provider's answer about paying out payout {id}'s balance was lost ({error}): it \
+             may have made the payout. The payout is unchanged; send the same action again (it \
+             is keyed, so it pays once) before settling it any other way"
+        ))),
+        Err(error) => Err(AppError::Conflict(format!(
+            "the provider refused to pay out payout {id}'s balance ({error}); nothing was paid"
+        ))),
+    }
 }
 
 async fn cancel_locked(

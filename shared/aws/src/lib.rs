@@ -12,11 +12,14 @@
 //! - [`lambda`]: what the Lambda functions do with their events (thin mains call these);
 //!   [`intake`]: the booking platform's events from EventBridge through the intake queue.
 //! - With the `emulator` feature (tests and `payouts-tools`, never a Lambda): [`stack`], the
-//!   deployment's resources created on an emulator (`payouts-tools aws-local up`).
+//!   deployment's resources created on an emulator (`payouts-tools aws-local up`), and
+//!   [`counting_proxy`], which counts every request to the emulator and the items it read.
 //! - [`secrets`]: secrets (and the configuration) read at init from SSM Parameter Store.
 //! - [`config`]: SDK configuration (an `AWS_ENDPOINT_URL` points everything at an emulator).
 
 pub mod config;
+#[cfg(feature = "emulator")]
+pub mod counting_proxy;
 pub mod dynamo;
 pub mod emf;
 pub mod event_source;

@@ -15,7 +15,7 @@ class Problem extends Error {
   }
 }
 
-// `/health` answers 503 with its report when something is wrong: that is data, not an error.
+// `/health/report` answers 503 with its report when something is wrong: that is data, not an error.
 async function api(path, { method = "GET", body, accept = [] } = {}) {
   const headers = { Authorization: `Bearer ${sessionStorage.getItem(TOKEN) || ""}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -88,7 +88,7 @@ function lineChart(points, title) {
 
 async function overview() {
   const [health, month, week, day] = await Promise.all([
-    api("/health", { accept: [503] }),
+    api("/health/report", { accept: [503] }),
     api("/analytics?days=30"),
     api("/analytics?days=7"),
     api("/analytics?days=1"),
@@ -272,7 +272,7 @@ async function payout(id) {
 }
 
 async function attention() {
-  const [failed, transit, health] = await Promise.all([api("/payouts?status=failed&limit=200"), api("/payouts?status=in_transit&limit=200"), api("/health", { accept: [503] })]);
+  const [failed, transit, health] = await Promise.all([api("/payouts?status=failed&limit=200"), api("/payouts?status=in_transit&limit=200"), api("/health/report", { accept: [503] })]);
   const classes = {};
   for (const p of failed.items) {
     const key = (p.failure_reason || "unknown").split(":")[0];

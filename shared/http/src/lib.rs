@@ -80,6 +80,7 @@ pub(crate) fn page_limit(limit: Option<u32>) -> Result<usize, ApiError> {
 pub fn router(state: ApiState) -> Router {
     let routes = OpenApiRouter::new()
         .routes(routes!(operations::health))
+        .routes(routes!(operations::health_report))
         .routes(routes!(schedules::create, schedules::list))
         .routes(routes!(schedules::get, schedules::update, schedules::pause))
         .routes(routes!(schedules::onboarding_link))

@@ -13,24 +13,44 @@ use crate::error::{ApiError, Problem};
 use crate::extract::ApiQuery;
 use crate::wire::TestNotificationParams;
 use payout_app::error::AppError;
-use payout_app::health::{HealthReport, check_health};
+use payout_app::health::{HealthReport, Liveness, check_health, check_liveness};
 use payout_app::notify::render_payout_notification;
 use payout_app::ports::{Notification, NotificationKind};
 
-/// Scheduler liveness, queue depths and the last hour against the alert thresholds: 200 when
-/// healthy, 503 when not. No token needed.
+/// Whether the scheduler is alive: the planner runs and no job is stuck in the dead-letter
+/// queue; 200 when healthy, 503 when not. No token needed, so it reads a fixed, small amount
+/// whatever the table holds and says nothing of any barber or amount; the full report is
+/// `/health/report`.
 #[utoipa::path(get, path = "/health", tag = "operations",
-    responses((status = 200, body = HealthReport), (status = 503, body = HealthReport)))]
+    responses((status = 200, body = Liveness), (status = 503, body = Liveness)))]
 pub async fn health(
     State(state): State<ApiState>,
+) -> Result<(StatusCode, Json<Liveness>), ApiError> {
+    let liveness = check_liveness(&state.services, state.clock.now()).await?;
+    Ok((status_of(liveness.is_healthy()), Json(liveness)))
+}
+
+/// The operators' health report: liveness, queue depths, planner lag per barber, planning
+/// failures, payouts by status and the last hour against the alert thresholds; 200 when
+/// healthy, 503 when not.
+#[utoipa::path(get, path = "/health/report", tag = "operations", security(("bearer" = [])),
+    responses((status = 200, body = HealthReport), (status = 503, body = HealthReport),
+               (status = 403, body = Problem)))]
+pub async fn health_report(
+    State(state): State<ApiState>,
+    caller: Caller,
 ) -> Result<(StatusCode, Json<HealthReport>), ApiError> {
+    caller.require_operator()?;
     let report = check_health(&state.services, state.clock.now()).await?;
-    let status = if report.is_healthy() {
+    Ok((status_of(report.is_healthy()), Json(report)))
+}
+
+fn status_of(healthy: bool) -> StatusCode {
+    if healthy {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
-    };
-    Ok((status, Json(report)))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

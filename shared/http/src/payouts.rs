@@ -32,8 +32,10 @@ fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
 }
 
+/// A payout id from the path; a malformed one is a 400 naming what is wrong with it (not
+/// echoing it back).
 fn payout_id(raw: &str) -> Result<PayoutId, AppError> {
-    PayoutId::parse(raw).map_err(|_| AppError::NotFound(format!("payout {raw}")))
+    PayoutId::parse(raw).map_err(|e| invalid(e.to_string()))
 }
 
 /// A cursor is `created_at micros:payout id` of the last item of the previous page.

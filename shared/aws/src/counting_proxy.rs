@@ -1,6 +1,6 @@
 //! A counting proxy on 127.0.0.1 in front of an AWS emulator: every request is forwarded, and
 //! counted by service and operation with the DynamoDB capacity units it used (reported, or
-//! estimated where the emulator reports none).
+//! estimated where the emulator reports none) and the items it read.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,11 +11,13 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use parking_lot::Mutex;
 use serde_json::Value;
 
-#[derive(Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct Tally {
     pub requests: u64,
     pub read_units: f64,
     pub write_units: f64,
+    /// Items a DynamoDB read examined (a Query's or Scan's `ScannedCount`, one per item got).
+    pub items_read: u64,
 }
 
 impl Tally {
@@ -23,6 +25,7 @@ impl Tally {
         self.requests += other.requests;
         self.read_units += other.read_units;
         self.write_units += other.write_units;
+        self.items_read += other.items_read;
     }
 }
 
@@ -93,6 +96,24 @@ fn consumed(op: &str, response: &Value) -> (f64, f64) {
     })
 }
 
+/// The items a read examined: a Query's or Scan's `ScannedCount`, a GetItem's one, a batch
+/// get's answers.
+fn items_read(response: &Value) -> u64 {
+    if let Some(scanned) = response["ScannedCount"].as_u64() {
+        return scanned;
+    }
+    if response.get("Item").is_some() {
+        return 1;
+    }
+    response["Responses"].as_object().map_or(0, |tables| {
+        tables
+            .values()
+            .filter_map(Value::as_array)
+            .map(|items| items.len() as u64)
+            .sum()
+    })
+}
+
 /// Units when the emulator reports none: one per item written (two in a transaction), half a
 /// read unit per eventually consistent read request, one per consistent one.
 fn estimated(op: &str, request: &Value) -> (f64, f64) {
@@ -151,9 +172,11 @@ async fn forward(
         .bytes()
         .await
         .map_err(|_| StatusCode::BAD_GATEWAY)?;
-    let (mut read, mut write) = (0.0, 0.0);
+    let (mut read, mut write, mut items) = (0.0, 0.0, 0);
     if service == "DynamoDB" {
-        let reported = consumed(&op, &serde_json::from_slice(&bytes).unwrap_or(Value::Null));
+        let response: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        items = items_read(&response);
+        let reported = consumed(&op, &response);
         let estimate = estimated(&op, &request_json);
         // moto reports nothing for most operations, and one unit for a whole BatchWriteItem
         // whatever it writes: no fewer write units than items written are counted.
@@ -168,11 +191,12 @@ async fn forward(
     tally.requests += 1;
     tally.read_units += read;
     tally.write_units += write;
+    tally.items_read += items;
     Ok((status, out_headers, bytes))
 }
 
 /// Starts the proxy in front of `upstream`; returns its endpoint.
-pub async fn start_proxy(upstream: String, counter: Counter) -> anyhow::Result<String> {
+pub async fn start_proxy(upstream: String, counter: Counter) -> std::io::Result<String> {
     let proxy = Arc::new(Proxy {
         upstream,
         client: reqwest::Client::new(),
