@@ -359,8 +359,9 @@ const RACING_BARBERS: usize = 40;
 #[tokio::test]
 async fn schedule_edits_racing_the_planner_never_put_a_cut_off_back() {
     let shop = Shop::open(1).await;
-    // A daily cut-off at the next minute at least 15 s away, in UTC.
-    let soon = Utc::now() + chrono::TimeDelta::seconds(15);
+    // A daily cut-off at the next minute at least 8 s away (the barbers take a second or two
+    // to set up), in UTC.
+    let soon = Utc::now() + chrono::TimeDelta::seconds(8);
     let cutoff =
         soon.duration_trunc(chrono::TimeDelta::minutes(1)).unwrap() + chrono::TimeDelta::minutes(1);
     let barbers: Vec<String> = (0..RACING_BARBERS)
