@@ -114,3 +114,10 @@ fn a_restart_that_re_enqueues_only_stale_payouts_is_caught() {
     // The start of old: retries pending when the process died waited for the stale sweep.
     caught_within_1000_runs(Sabotage::RecoverOnlyStale, "(m)");
 }
+
+#[test]
+fn a_lookup_asked_without_a_time_limit_is_caught() {
+    // The sweep of old: a lookup the provider never answered held reconciliation, and the
+    // planning behind it, for as long as the provider kept it.
+    caught_within_1000_runs(Sabotage::DropLookupTimeout, "(n)");
+}

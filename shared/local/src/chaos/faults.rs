@@ -41,6 +41,7 @@ fault_kinds! {
     RailTimeoutUnpaid => "rail_timeout_no_transfer",
     RailPermanent => "rail_permanent_error",
     RailSlowPastLease => "rail_slow_past_lease",
+    RailLookupHangs => "rail_lookup_hangs",
     StoreConflict => "store_conditional_conflict",
     LeaseExpiredMidJob => "store_lease_expired_mid_job",
     PlannerLate => "planner_late",
@@ -68,6 +69,9 @@ pub struct FaultRates {
     pub queue_delay: u64,
     pub queue_reorder: u64,
     pub visibility_expiry: u64,
+    /// A lookup the provider never answers (on a paused runtime clock only: see
+    /// [`Chaos::pause_time`]).
+    pub lookup_hang: u64,
     /// Extra scheduling points, which interleave concurrent tasks differently.
     pub yield_point: u64,
 }
@@ -82,6 +86,7 @@ impl FaultRates {
         queue_delay: 100,
         queue_reorder: 500,
         visibility_expiry: 60,
+        lookup_hang: 60,
         yield_point: 300,
     };
 
@@ -95,6 +100,7 @@ impl FaultRates {
         queue_delay: 0,
         queue_reorder: 0,
         visibility_expiry: 0,
+        lookup_hang: 0,
         yield_point: 300,
     };
 }
@@ -123,6 +129,9 @@ pub enum Sabotage {
     /// A process that restarts after a crash re-enqueues only the payouts overdue by the stale
     /// threshold (the start of old), not every payout owed work.
     RecoverOnlyStale,
+    /// Reconciliation asks the provider without a time limit (the rail's timeout of a year, the
+    /// sweep of old), so a lookup the provider never answers holds the sweep for good.
+    DropLookupTimeout,
 }
 
 /// A rail call that took `took` to answer attempt `key` of `payout`.
@@ -141,6 +150,9 @@ struct State {
     violations: Vec<String>,
     /// Rail calls that took a while to answer: the payout, the attempt's key, how long.
     slow_calls: Vec<SlowCall>,
+    /// Whether the runtime's clock is paused and moves only when every task waits on a timer,
+    /// so a call may hang for minutes of it in no time and the same for a seed.
+    time_paused: bool,
     trace: Option<Vec<String>>,
 }
 
@@ -161,6 +173,7 @@ impl Chaos {
                 injected: BTreeMap::new(),
                 violations: Vec::new(),
                 slow_calls: Vec::new(),
+                time_paused: false,
                 trace: trace.then(Vec::new),
             })),
             clock,
@@ -200,6 +213,15 @@ impl Chaos {
             .lock()
             .slow_calls
             .push(SlowCall { payout, key, took });
+    }
+
+    /// Says the run's runtime was started with its clock paused: calls may hang.
+    pub fn pause_time(&self) {
+        self.state.lock().time_paused = true;
+    }
+
+    pub fn time_paused(&self) -> bool {
+        self.state.lock().time_paused
     }
 
     pub fn take_slow_calls(&self) -> Vec<SlowCall> {

@@ -4,8 +4,9 @@
 //! and every payout's audit trail is one unbroken chain (no write was lost to another); (j) no
 //! payout leaves `failed` but by an operator's action, (k) no payment is counted twice in the
 //! metrics (a crash may lose a count, never add one), (l) an answer is recorded when it came,
-//! not when the job was picked up, and (m) a restart after a crash re-enqueues every payout
-//! owed work. Two
+//! not when the job was picked up, (m) a restart after a crash re-enqueues every payout owed
+//! work, and (n) a provider lookup that hangs holds its caller no longer than the rail's
+//! timeout (checked by the rail as the caller lets go). Two
 //! more keep barbers live: (h) no cut-off that has its payout is put back on the calendar,
 //! checked after every tick, and (i) no barber is left due once the planner has run calmly.
 

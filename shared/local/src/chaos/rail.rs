@@ -3,10 +3,14 @@
 //! a caller that crashes as the success comes back. The transfer itself is applied by the
 //! simulated rail at the instant of the call, as a provider does; only the answer is at risk.
 //!
+//! Its lookups may hang: the provider never answers, and only the caller's own time limit lets
+//! it go on (checked as it lets go).
+//!
 //! It also sees, at each call, whether the store already holds the attempt being paid (the
 //! recovery point DESIGN.md section 4 puts before every payment).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use payout_app::ports::{PaymentRail, RailError, Store, TransferReceipt, TransferRequest};
@@ -23,6 +27,35 @@ pub struct ChaosRail {
     pub task: Arc<TaskCtx>,
     /// The store without faults, read at each call.
     pub store: Arc<dyn Store>,
+    /// The rail's timeout as configured: no call may hold its caller longer.
+    pub timeout: Duration,
+}
+
+/// How long a hung lookup goes unanswered: for good, as far as any caller should care.
+const HANG: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// The paused runtime clock's time is whole milliseconds; a timer fires on the next one.
+const TIMER_SLACK: Duration = Duration::from_millis(2);
+
+/// A lookup the provider never answers, from its start; (n) when the caller lets it go (its
+/// timeout drops it) or it ends, it held the caller no longer than the rail's timeout.
+struct HungLookup {
+    chaos: Chaos,
+    payout: PayoutId,
+    started: tokio::time::Instant,
+    timeout: Duration,
+}
+
+impl Drop for HungLookup {
+    fn drop(&mut self) {
+        let held = self.started.elapsed();
+        if held > self.timeout + TIMER_SLACK {
+            self.chaos.violated(format!(
+                "(n) the lookup of {} hung for {held:?}, past the rail's timeout of {:?}: its caller, and the work behind it, waited for it",
+                self.payout, self.timeout
+            ));
+        }
+    }
 }
 
 fn refusal(kind: FailureKind, message: &str) -> RailError {
@@ -135,6 +168,16 @@ impl PaymentRail for ChaosRail {
 
     async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
         yield_now().await;
+        if self.chaos.time_paused() && self.chaos.roll(|r| r.lookup_hang) {
+            self.chaos.injected(FaultKind::RailLookupHangs);
+            let _held = HungLookup {
+                chaos: self.chaos.clone(),
+                payout: payout.clone(),
+                started: tokio::time::Instant::now(),
+                timeout: self.timeout,
+            };
+            tokio::time::sleep(HANG).await;
+        }
         match self.chaos.sabotage {
             Sabotage::SkipReconciliation => Ok(None),
             Sabotage::None
@@ -143,7 +186,8 @@ impl PaymentRail for ChaosRail {
             | Sabotage::LoseOneOutcome
             | Sabotage::IgnoreScheduleVersion
             | Sabotage::ReconcileFailed
-            | Sabotage::RecoverOnlyStale => self.inner.find_transfer(payout).await,
+            | Sabotage::RecoverOnlyStale
+            | Sabotage::DropLookupTimeout => self.inner.find_transfer(payout).await,
         }
     }
 }

@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 
 use chrono::TimeDelta;
 
@@ -88,27 +88,30 @@ impl Tasks {
 
     /// Polls tasks in seeded random order until each has finished or crashed. Tasks switch
     /// only at the simulation's scheduling points: a task waiting for I/O (DynamoDB on an
-    /// emulator) is polled again, giving the runtime a turn, until it reaches one. So one
+    /// emulator) or a timer is polled again when the runtime wakes it, until it reaches one. So one
     /// store request is in flight at a time, as the emulator needs (its transactions roll back
     /// by restoring a copy of the table, which loses concurrent writes), and the embedded
     /// store, which never waits, replays exactly for a seed.
     pub async fn run(&mut self, chaos: &Chaos) {
-        let mut cx = Context::from_waker(Waker::noop());
         while !self.tasks.is_empty() {
             let len = self.tasks.len() as u64;
             let index = usize::try_from(chaos.with_rng(|rng| rng.below(len))).unwrap_or(0);
-            loop {
-                let (ctx, task) = &mut self.tasks[index];
+            let (ctx, task) = &mut self.tasks[index];
+            // With the runtime's waker: a paused clock moves on to the nearest timer (a hung
+            // call's, its caller's timeout) as soon as that wait is all there is.
+            let done = std::future::poll_fn(|cx| {
                 YIELDED.set(false);
-                let done = task.as_mut().poll(&mut cx).is_ready() || ctx.has_crashed();
-                if done {
-                    drop(self.tasks.swap_remove(index));
-                    break;
+                if task.as_mut().poll(cx).is_ready() || ctx.has_crashed() {
+                    Poll::Ready(true)
+                } else if YIELDED.get() {
+                    Poll::Ready(false)
+                } else {
+                    Poll::Pending
                 }
-                if YIELDED.get() {
-                    break;
-                }
-                tokio::task::yield_now().await;
+            })
+            .await;
+            if done {
+                drop(self.tasks.swap_remove(index));
             }
         }
     }

@@ -52,21 +52,29 @@ pub struct RunOutcome {
 pub const TICKS: u64 = 48;
 /// Drain steps of ten simulated minutes; retries end within 1 h 20 min and leases within 5.
 const DRAIN_STEPS: usize = 200;
+/// The rail's timeout under [`Sabotage::DropLookupTimeout`]: a year, as good as none.
+const NO_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Receive-and-process rounds of one executor task.
 const EXECUTOR_ROUNDS: usize = 3;
 
 /// Replays the run of `seed`. `trace` keeps a line per step for explaining a violation.
 pub fn run_one(seed: u64, sabotage: Sabotage, trace: bool) -> RunOutcome {
+    // The rail's timeouts run on the runtime's clock, paused: it moves only when every task
+    // waits on a timer, so a lookup may hang for its whole timeout in no time, the same way for
+    // a seed. The embedded store never waits on I/O, which a paused clock would not wait for.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
+        .start_paused(true)
         .build()
         .expect("a current-thread runtime starts");
-    // The execution timeout around the rail needs a timer; the simulation never waits on it.
     runtime.block_on(async {
         match SqliteStore::open(Path::new(":memory:"), Durability::ProcessCrashSafe) {
             Ok(store) => {
                 let queue = Arc::new(MemoryQueue::default());
-                run_on(Arc::new(store), queue, seed, sabotage, trace, TICKS).await
+                let run = Run::new(Arc::new(store), queue, seed, sabotage, trace);
+                run.chaos.pause_time();
+                run.play(TICKS).await
             }
             Err(error) => RunOutcome {
                 seed,
@@ -232,6 +240,7 @@ impl Run {
                 chaos: self.chaos.clone(),
                 task: task.clone(),
                 store: self.store.clone(),
+                timeout: self.config.rail_timeout,
             }),
             notifier: Arc::new(LogNotifier),
             metrics: self.paid.clone(),
@@ -243,7 +252,8 @@ impl Run {
                 | Sabotage::LoseOneOutcome
                 | Sabotage::IgnoreScheduleVersion
                 | Sabotage::ReconcileFailed
-                | Sabotage::RecoverOnlyStale => Arc::new(self.clock.clone()),
+                | Sabotage::RecoverOnlyStale
+                | Sabotage::DropLookupTimeout => Arc::new(self.clock.clone()),
             },
             config: self.config.clone(),
         }
@@ -466,7 +476,10 @@ impl Run {
     /// The reconciliation sweep, as it runs beside the planner.
     fn spawn_reconciler(&mut self, tasks: &mut Tasks) {
         let ctx = TaskCtx::new(false);
-        let p = self.services(&ctx);
+        let mut p = self.services(&ctx);
+        if self.chaos.sabotage == Sabotage::DropLookupTimeout {
+            p.config.rail_timeout = NO_TIME_LIMIT;
+        }
         let clock = self.clock.clone();
         tasks.spawn(ctx, async move {
             // A failed sweep is the next one's to repeat.
