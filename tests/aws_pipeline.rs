@@ -180,6 +180,12 @@ async fn planner_and_executor_handlers_on_real_sqs_dynamodb_and_sns() {
     );
     assert_eq!(rail.duplicate_payments(), 0);
     assert_eq!(rail.transfers().len(), 2);
+    assert_eq!(
+        payout_app::totals_check::totals_differences(p.store.as_ref())
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
 
     // A poison message is reported every time and reaches the dead-letter queue.
     sqs.send_message()

@@ -186,6 +186,7 @@ fn every_function_is_built_for_arm64_with_the_deploy_profile() {
         "WebhookFailureRateAlarm",
         "ProcessingTimeAlarm",
         "PlannerLagAlarm",
+        "PlanningFailureAlarm",
         "DailyVolumeDropAlarm",
         "DeadLetterAlarm",
         "IntakeDeadLetterAlarm",

@@ -272,8 +272,14 @@ async fn main() -> anyhow::Result<()> {
                 "{}: the money identities do not hold",
                 db.display()
             );
+            anyhow::ensure!(
+                checked.totals_differences.is_empty(),
+                "{}: the kept totals differ from a recount of the payouts: {}",
+                db.display(),
+                checked.totals_differences.join("; ")
+            );
             println!(
-                "{}: {} pages, integrity ok, money identities hold",
+                "{}: {} pages, integrity ok, money identities hold, kept totals agree with a recount",
                 db.display(),
                 checked.pages
             );

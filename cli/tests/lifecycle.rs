@@ -30,9 +30,15 @@ struct Shop {
 
 impl Shop {
     async fn open(retry_seconds: u32) -> Self {
+        Self::open_with(retry_seconds, "").await
+    }
+
+    /// With `more` configuration after the rail's and the retries'.
+    async fn open_with(retry_seconds: u32, more: &str) -> Self {
         let fake = FakeStripe::start().await;
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("payouts.toml"), config(retry_seconds)).unwrap();
+        let config = config(retry_seconds) + more;
+        std::fs::write(dir.path().join("payouts.toml"), config).unwrap();
         let server = Self::serve(&dir, &fake);
         Self {
             fake,
@@ -261,6 +267,35 @@ async fn an_instant_payout_stripe_failed_while_its_answer_was_unknown_stays_fail
 }
 
 #[tokio::test]
+async fn an_instant_payout_paid_before_its_answer_was_known_completes_on_redelivery() {
+    let shop = Shop::open(1).await;
+    // The transfer and the instant payout are made, the answer is lost, and lookups hang.
+    shop.fake
+        .set_scenario("acct_early1", Scenario::LoseResponse);
+    shop.fake.hang_lookups(Some(Duration::from_secs(60)));
+    let id = shop.manual_payout("early1", "stripe_instant").await;
+    shop.reaches(&id, &["retry_scheduled", "processing"]).await;
+
+    // Stripe says the instant payout arrived before anything here knows it was made: refused
+    // unrecorded, so that Stripe delivers it again.
+    let object = json!({"id": format!("po_of_{id}"), "object": "payout", "status": "paid",
+        "method": "instant", "metadata": {"payout_id": id}});
+    let paid = || {
+        shop.server
+            .stripe_event(&shop.client, WEBHOOK_SECRET, "payout.paid", object.clone())
+    };
+    assert_eq!(paid().await, 409);
+
+    // Lookups answer again: the transfer is adopted (in transit), and Stripe's redelivery of
+    // the same event completes it.
+    shop.fake.hang_lookups(None);
+    shop.reaches(&id, &["in_transit"]).await;
+    assert_eq!(paid().await, 200);
+    let detail = shop.reaches(&id, &["completed"]).await;
+    assert_eq!(shop.fake.transfers().len(), 1, "{detail}");
+}
+
+#[tokio::test]
 async fn a_slow_answer_is_recorded_when_it_came_not_when_the_job_was_picked_up() {
     let shop = Shop::open(1).await;
     // Stripe makes the transfer, then takes 2 s to answer (inside the 3 s timeout).
@@ -313,7 +348,9 @@ async fn a_provider_lookup_that_hangs_holds_up_no_planning() {
 
 #[tokio::test]
 async fn retries_pending_at_a_crash_are_made_after_the_restart_at_their_time() {
-    let mut shop = Shop::open(5).await;
+    // The shortest lease the configuration allows (the rail's 3 s timeout plus 30 s): a payout
+    // killed in flight waits for it.
+    let mut shop = Shop::open_with(5, "[executor]\nlock_lease = \"34s\"\n").await;
     let barbers: Vec<String> = (0..6).map(|n| format!("retry{n}")).collect();
     let mut ids = Vec::new();
     for barber in &barbers {
@@ -330,10 +367,32 @@ async fn retries_pending_at_a_crash_are_made_after_the_restart_at_their_time() {
     for id in &ids {
         shop.reaches(id, &["retry_scheduled"]).await;
     }
-    // Killed with every retry pending; each falls due a few seconds after the restart, when
-    // the in-process queue that held its job is gone.
-    shop.crash_and_restart();
+    // One payout in flight: Stripe makes its transfer and takes 2 s to answer.
+    shop.fake.set_scenario(
+        "acct_inflight",
+        Scenario::HangAfterCommit(Duration::from_secs(2)),
+    );
+    let in_flight = shop.manual_payout("inflight", "stripe").await;
+    shop.reaches(&in_flight, &["processing"]).await;
+    // Killed three times, a second apart, the first with the transfer in flight and every
+    // retry pending; each retry falls due a few seconds after the last restart, when the
+    // in-process queue that held its job is long gone.
+    for _ in 0..3 {
+        shop.crash_and_restart();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     let restarted = Utc::now();
+    // The payout killed in flight waits out its lease, then its transfer is adopted.
+    let mut detail = Value::Null;
+    for _ in 0..90 {
+        detail = shop.send(&format!("/payouts/{in_flight}"), None).await;
+        if detail["status"] == "completed" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(detail["status"], "completed", "{detail}");
+    assert!(at(&detail["completed_at"]) - restarted <= chrono::TimeDelta::seconds(60));
     for id in &ids {
         let detail = shop.reaches(id, &["completed"]).await;
         let due = at(&detail["audit_trail"]
@@ -350,7 +409,11 @@ async fn retries_pending_at_a_crash_are_made_after_the_restart_at_their_time() {
             "{id} was due at {due}, restarted at {restarted}, paid at {completed}"
         );
     }
-    assert_eq!(shop.fake.transfers().len(), barbers.len(), "each paid once");
+    assert_eq!(
+        shop.fake.transfers().len(),
+        barbers.len() + 1,
+        "each paid once"
+    );
 }
 
 /// How many barbers come due at the same cut-off while their schedules are being edited.

@@ -7,12 +7,14 @@ use payout_app::ports::{
     OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutWrite, PeriodClose,
     PeriodWrite, Store, VoidOutcome, WriteOutcome,
 };
+use payout_app::totals_check::totals_differences;
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Currency;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
 use payout_core::schedule::{NotificationPrefs, PayoutSchedule};
 use payout_core::status::PayoutStatus;
+use payout_core::totals::Bucket;
 
 use crate::world::{World, utc};
 
@@ -708,6 +710,87 @@ pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(store
         .await
         .unwrap();
     assert_eq!((open.gross_minor, open.services), (2_600_000, 260));
+    // Counted once, when the payout became visible with all its claims, and moved by the cancel.
+    assert_eq!(
+        store.count_by_status().await.unwrap(),
+        [(PayoutStatus::Cancelled, 1)]
+    );
+    assert_eq!(
+        totals_differences(store).await.unwrap(),
+        Vec::<String>::new()
+    );
+}
+
+/// Counts per status, per day paid and failures move in the commit of the change that moves
+/// them, never for a write that lost, and agree with a recount of the records.
+pub async fn totals_are_kept_with_every_payout_change(store: &dyn Store) {
+    let (creation, cutoff) = seed_period(store).await;
+    store.create_payout(&creation).await.unwrap();
+    let mut payout = creation.payout.clone();
+    let created_at = payout.created_at;
+    let read = payout.version;
+    let begun = payout.begin_attempt(cutoff, "executor").unwrap();
+    store.update_payout(&payout, read, &begun).await.unwrap();
+    let mut loser = payout.clone();
+    let read = payout.version;
+    let paid_at = cutoff + TimeDelta::seconds(31);
+    let paid = payout
+        .record_transfer(paid_at, "executor", "tr_1".into(), false, "paid")
+        .unwrap();
+    store.update_payout(&payout, read, &paid).await.unwrap();
+    let retry = loser
+        .schedule_retry(
+            cutoff,
+            "executor",
+            cutoff + TimeDelta::minutes(5),
+            payout_core::retry::FailureKind::ProviderUnavailable,
+            "503",
+        )
+        .unwrap();
+    assert_eq!(
+        store.update_payout(&loser, read, &retry).await.unwrap(),
+        WriteOutcome::Stale
+    );
+
+    assert_eq!(
+        store.count_by_status().await.unwrap(),
+        [(PayoutStatus::InTransit, 1)]
+    );
+    let day = Bucket::Day(paid_at.date_naive());
+    let hour = Bucket::hour_of(created_at);
+    let totals = store.totals(&[day, hour]).await.unwrap();
+    let net = payout.breakdown.net.to_minor().unwrap();
+    assert_eq!(totals.get(day, "paid_count_usd"), 1);
+    assert_eq!(totals.get(day, "paid_net_minor_usd"), net);
+    assert_eq!(totals.get(hour, "created"), 1);
+    assert_eq!(totals.get(day, "retried"), 0, "a stale write counted");
+    assert_eq!(
+        store
+            .count_payouts_created(created_at, created_at + TimeDelta::seconds(1))
+            .await
+            .unwrap(),
+        1
+    );
+
+    // Stripe fails it after the transfer: it leaves the paid count of the day it was paid.
+    let read = payout.version;
+    let failed = payout
+        .fail(
+            paid_at + TimeDelta::days(1),
+            "stripe-webhook",
+            payout_core::retry::FailureKind::InvalidPaymentMethod,
+            "account_closed",
+        )
+        .unwrap();
+    store.update_payout(&payout, read, &failed).await.unwrap();
+    let next_day = Bucket::Day((paid_at + TimeDelta::days(1)).date_naive());
+    let totals = store.totals(&[day, next_day]).await.unwrap();
+    assert_eq!(totals.get(day, "paid_count_usd"), 0);
+    assert_eq!(totals.get(next_day, "failed"), 1);
+    assert_eq!(
+        totals_differences(store).await.unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 /// Payouts list in (created_at, id) order, page by page after a cursor, and by each filter.

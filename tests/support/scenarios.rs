@@ -126,6 +126,13 @@ pub async fn racing_executors_pay_exactly_once(world: &World) {
             retries += 1;
         }
     }
+    // The totals kept by every racing writer are what the records say.
+    assert_eq!(
+        payout_app::totals_check::totals_differences(p.store.as_ref())
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 /// A notifier that refuses every notice for one barber, as a broken address or a provider

@@ -38,6 +38,7 @@ macro_rules! store_contract_suite {
             payouts_list_in_order_by_filters_and_cursor,
             heartbeats_keep_the_latest,
             a_period_beyond_one_transaction_is_claimed_and_released_whole,
+            totals_are_kept_with_every_payout_change,
             a_voided_earning_leaves_the_balance_for_good,
             a_claimed_earning_is_not_voided_and_names_its_payout,
             payout_events_wait_in_the_outbox_until_published,

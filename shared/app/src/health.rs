@@ -129,6 +129,8 @@ pub struct Liveness {
     pub planner: String,
     /// ok, or dead_letters when jobs reached the dead-letter queue.
     pub queue: String,
+    /// ok, or failing when a barber could not be planned (which the operators' report names).
+    pub planning: String,
 }
 
 impl Liveness {
@@ -137,11 +139,17 @@ impl Liveness {
     }
 }
 
-/// The public liveness: the planner's heartbeat and the queue's depth (two reads on SQLite, a
-/// GetItem and the queues' attributes on AWS).
+/// The public liveness: the planner's heartbeat, the queue's depth and whether any barber's
+/// planning is failing (three reads on SQLite; a GetItem, a one-item Query and the queues'
+/// attributes on AWS).
 pub async fn check_liveness(p: &Services, now: DateTime<Utc>) -> Result<Liveness, AppError> {
     let last_planner_run = p.store.last_heartbeat(PLANNER).await?;
     let queue = p.queue.depth(now).await?;
+    let planning = if p.store.planning_failures(1).await?.is_empty() {
+        "ok"
+    } else {
+        "failing"
+    };
     let planner = match (last_planner_run, planner_silence(p, last_planner_run, now)) {
         (_, None) => "running",
         (Some(_), Some(_)) => "silent",
@@ -152,12 +160,13 @@ pub async fn check_liveness(p: &Services, now: DateTime<Utc>) -> Result<Liveness
     } else {
         "ok"
     };
-    let healthy = planner == "running" && queue == "ok";
+    let healthy = planner == "running" && queue == "ok" && planning == "ok";
     Ok(Liveness {
         status: if healthy { "healthy" } else { "unhealthy" }.to_string(),
         checked_at: now,
         planner: planner.to_string(),
         queue: queue.to_string(),
+        planning: planning.to_string(),
     })
 }
 

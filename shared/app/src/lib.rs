@@ -41,7 +41,8 @@
 //!    - [`advance_notice`]: tell the barber ahead of a scheduled run what to expect.
 //!    - [`webhooks`]: Stripe webhook verification and the events it applies.
 //! 5. Read models: [`insights`] (analytics and schedule recommendations) and [`health`] (the
-//!    brief's alert thresholds over the last hour).
+//!    brief's alert thresholds over the last hour), and [`totals_check`] (the totals the store
+//!    keeps with every payout change, recounted from the records).
 //!
 //! The HTTP API over them is the `payout-http` crate, so the planner and executor link no web
 //! framework; this crate's `openapi` feature gives the read models their schemas for it.
@@ -72,6 +73,7 @@ pub mod recovery;
 pub mod schedule_change;
 pub mod schedule_edit;
 pub mod services;
+pub mod totals_check;
 pub mod webhooks;
 pub mod worker;
 

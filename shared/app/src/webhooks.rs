@@ -235,6 +235,16 @@ async fn apply(
             payout.confirm_arrival(now, ACTOR, &format!("arrived ({})", event.id))?,
             Some(NotificationKind::Completed),
         ),
+        // Paid before its transfer is recorded here (the attempt's answer was lost, and the
+        // executor or reconciliation has yet to adopt it): refused unrecorded, so Stripe's
+        // redelivery (for up to three days) finds it in transit. Ignoring it would leave the
+        // payout in transit for good, as no second `payout.paid` comes.
+        ("payout.paid", PayoutStatus::Processing | PayoutStatus::RetryScheduled) => {
+            return Err(AppError::Conflict(format!(
+                "payout {id} is {}: its transfer is not recorded yet; Stripe will redeliver",
+                payout.status
+            )));
+        }
         // Failed while its attempt's answer was still unknown here (a timeout after Stripe made
         // the instant payout): the provider's report is final for that attempt, before any
         // lookup could take the transfer for a payment.

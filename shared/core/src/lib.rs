@@ -19,6 +19,7 @@
 //! - [`pace`]: how fast the payment provider may be called.
 //! - [`status`]: the payout state machine.
 //! - [`payout`]: the payout record and its audited transitions.
+//! - [`totals`]: the counts and sums kept up to date with every payout change.
 
 pub mod breakdown;
 pub mod calendar;
@@ -37,6 +38,7 @@ pub mod retry;
 pub mod schedule;
 pub mod status;
 mod text;
+pub mod totals;
 
 pub use breakdown::{PayoutBreakdown, PayoutPolicy, PeriodActivity, SettlementDecision};
 pub use money::{Currency, Money, MoneyError};

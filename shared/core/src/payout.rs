@@ -152,7 +152,7 @@ impl Payout {
         }
     }
 
-    fn creation_event(&self, actor: &str, reason: &str) -> AuditEvent {
+    pub(crate) fn creation_event(&self, actor: &str, reason: &str) -> AuditEvent {
         AuditEvent {
             payout_id: self.id.clone(),
             at: self.created_at,
@@ -411,14 +411,14 @@ impl Payout {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::{TimeDelta, TimeZone, Utc};
 
     use super::*;
     use crate::breakdown::{PayoutPolicy, PeriodActivity};
     use crate::money::{Currency, Money};
 
-    fn queued_payout(method: PaymentMethod, start: DateTime<Utc>) -> Payout {
+    pub(crate) fn queued_payout(method: PaymentMethod, start: DateTime<Utc>) -> Payout {
         let breakdown = PayoutPolicy::default()
             .breakdown(
                 &PeriodActivity {

@@ -17,8 +17,8 @@ use payout_app::health::{HealthReport, Liveness, check_health, check_liveness};
 use payout_app::notify::render_payout_notification;
 use payout_app::ports::{Notification, NotificationKind};
 
-/// Whether the scheduler is alive: the planner runs and no job is stuck in the dead-letter
-/// queue; 200 when healthy, 503 when not. No token needed, so it reads a fixed, small amount
+/// Whether the scheduler is alive: the planner runs, no job is stuck in the dead-letter queue
+/// and every barber can be planned; 200 when healthy, 503 when not. No token needed, so it reads a fixed, small amount
 /// whatever the table holds and says nothing of any barber or amount; the full report is
 /// `/health/report`.
 #[utoipa::path(get, path = "/health", tag = "operations",

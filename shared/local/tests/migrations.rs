@@ -39,6 +39,21 @@ async fn a_database_from_before_versioning_opens_and_upgrades() {
         payouts.iter().all(|p| p.accepted_at.is_none()),
         "older payouts have no acceptance time"
     );
+    // The kept totals were counted from the payouts already there.
+    let by_status: u64 = store
+        .count_by_status()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, count)| count)
+        .sum();
+    assert_eq!(by_status, payouts.len() as u64);
+    assert_eq!(
+        payout_app::totals_check::totals_differences(&store)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
     let barber = payouts[0].barber_id.clone();
     assert!(store.get_schedule(&barber).await.unwrap().is_some());
     let notices = store.list_notifications(&barber, 50).await.unwrap();

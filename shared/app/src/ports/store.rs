@@ -21,6 +21,7 @@ use payout_core::money::Currency;
 use payout_core::payout::{AuditEvent, Payout};
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
+use payout_core::totals::{Bucket, Totals};
 use serde::{Deserialize, Serialize};
 
 use crate::ports::{Notification, PendingNotification, SentNotification};
@@ -663,14 +664,42 @@ pub trait Heartbeats: Send + Sync {
 /// Counts and sums over everything, for health, summaries and conservation checks.
 #[async_trait]
 pub trait Reports: Send + Sync {
-    /// How many payouts were created in `[from, to)`, all currencies.
+    /// The kept totals of `buckets` ([`payout_core::totals`]), written with every payout
+    /// change: a read per bucket whatever the history's length.
+    async fn totals(&self, buckets: &[Bucket]) -> Result<Totals, StoreError>;
+
+    /// How many payouts were created in the UTC hours that overlap `[from, to)`, all
+    /// currencies (counted by the hour: a window's partial first and last hours count whole).
     async fn count_payouts_created(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<u64, StoreError> {
+        let Bucket::Hour(first) = Bucket::hour_of(from) else {
+            return Ok(0);
+        };
+        let hours: Vec<Bucket> = (0..)
+            .map(|i| first + chrono::TimeDelta::hours(i))
+            .take_while(|start| *start < to)
+            .map(Bucket::Hour)
+            .collect();
+        let totals = self.totals(&hours).await?;
+        let created: i64 = hours.iter().map(|hour| totals.get(*hour, "created")).sum();
+        Ok(u64::try_from(created).unwrap_or_default())
+    }
+
     /// Payouts per status, all currencies.
-    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError>;
+    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
+        let totals = self.totals(&[Bucket::Status]).await?;
+        Ok(PayoutStatus::ALL
+            .into_iter()
+            .filter_map(|status| {
+                let count = totals.get(Bucket::Status, status.as_str());
+                (count != 0).then(|| (status, u64::try_from(count).unwrap_or_default()))
+            })
+            .collect())
+    }
+
     async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError>;
 }
 

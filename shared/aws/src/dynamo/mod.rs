@@ -23,6 +23,7 @@
 
 mod events_out;
 mod item;
+mod kept_totals;
 mod ledger;
 mod outbox;
 mod payouts;
@@ -49,7 +50,7 @@ use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
 use payout_core::payout::{AuditEvent, Payout};
 use payout_core::schedule::PayoutSchedule;
-use payout_core::status::PayoutStatus;
+use payout_core::totals::{Bucket, Totals};
 
 use item::{Item, backend};
 
@@ -216,36 +217,49 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Writes `items` all or none. A transaction cancelled only because another touched one of
+    /// its items at the same time (the kept totals' items are shared) is sent again, a few
+    /// times, after a growing pause: DynamoDB's advice for `TransactionConflict`.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        const CONFLICT_RETRIES: u32 = 5;
         let count = items.len();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(Transaction::Committed),
-            Err(error) => {
-                let cancelled = error
-                    .as_service_error()
-                    .filter(|e| e.is_transaction_canceled_exception())
-                    .map(|e| match e {
-                        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(c) => {
-                            let reasons = c.cancellation_reasons();
-                            (0..count)
-                                .map(|i| {
-                                    reasons.get(i).and_then(|r| r.code()) == Some("ConditionalCheckFailed")
-                                })
-                                .collect::<Vec<bool>>()
-                        }
-                        _ => vec![false; count],
-                    });
-                match cancelled {
-                    Some(failed) if failed.iter().any(|f| *f) => Ok(Transaction::Cancelled(failed)),
-                    _ => Err(backend(error)),
+        let mut retry = 0;
+        loop {
+            let error = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(Transaction::Committed),
+                Err(error) => error,
+            };
+            let reasons: Vec<Option<String>> = match error.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                    let reasons = cancelled.cancellation_reasons();
+                    (0..count)
+                        .map(|i| reasons.get(i).and_then(|r| r.code()).map(str::to_string))
+                        .collect()
                 }
+                _ => return Err(backend(error)),
+            };
+            let failed: Vec<bool> = reasons
+                .iter()
+                .map(|code| code.as_deref() == Some("ConditionalCheckFailed"))
+                .collect();
+            if failed.iter().any(|f| *f) {
+                return Ok(Transaction::Cancelled(failed));
             }
+            let conflict = reasons
+                .iter()
+                .any(|code| code.as_deref() == Some("TransactionConflict"));
+            if !conflict || retry == CONFLICT_RETRIES {
+                return Err(backend(error));
+            }
+            retry += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(20 << retry)).await;
         }
     }
 }
@@ -579,16 +593,8 @@ impl Heartbeats for DynamoStore {
 
 #[async_trait]
 impl Reports for DynamoStore {
-    async fn count_payouts_created(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        payouts::count_created(self, from, to).await
-    }
-
-    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
-        records::count_by_status(self).await
+    async fn totals(&self, buckets: &[Bucket]) -> Result<Totals, StoreError> {
+        kept_totals::read(self, buckets).await
     }
 
     async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError> {

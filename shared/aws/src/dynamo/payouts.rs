@@ -16,9 +16,9 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::status::PayoutStatus;
 
 use super::item::{
-    Item, backend, build_error, corrupt, from_json, get_n, get_s, item, key, micros, n, s,
-    time_key, to_json,
+    Item, build_error, corrupt, from_json, get_n, get_s, item, key, micros, n, s, time_key, to_json,
 };
+use super::kept_totals;
 use super::ledger::{in_currency, open_ledger, put_deduction_item};
 use super::schedules::advance_item;
 use super::{DynamoStore, TRANSACTION_LIMIT, Transaction};
@@ -260,7 +260,14 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
         return claim_changed(store, c).await;
     }
 
-    let claims_fit = 4 + earnings.len() + deductions.len() <= TRANSACTION_LIMIT;
+    let counted = kept_totals::count(store, payout, &c.event)?;
+    let claims_fit = 4 + counted.len() + earnings.len() + deductions.len() <= TRANSACTION_LIMIT;
+    // Counted when the payout becomes visible: at once, or once all its claims are taken.
+    let (counted_now, counted_when_complete) = if claims_fit {
+        (counted, Vec::new())
+    } else {
+        (Vec::new(), counted)
+    };
     let mut head = vec![
         put(
             store,
@@ -269,6 +276,7 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
         )?,
         event_item(store, payout.version, &c.event)?,
     ];
+    head.extend(counted_now);
     if let Some((expected, next)) = c.schedule_advance {
         head.push(advance_item(store, &payout.barber_id, expected, next)?);
     }
@@ -330,9 +338,7 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
         store.transact(withdraw).await?;
         return Ok(CreateOutcome::ClaimChanged);
     }
-    store
-        .client
-        .update_item()
+    let complete = Update::builder()
         .table_name(&store.table)
         .set_key(Some(payout_key(&payout.id)))
         .update_expression("SET claim_state = :complete")
@@ -341,9 +347,16 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
             (":complete", s(COMPLETE)),
             (":pending", s(PENDING)),
         ])))
-        .send()
-        .await
-        .map_err(backend)?;
+        .build()
+        .map_err(build_error)?;
+    let mut writes = vec![TransactWriteItem::builder().update(complete).build()];
+    writes.extend(counted_when_complete);
+    if let Transaction::Cancelled(_) = store.transact(writes).await? {
+        return Err(StoreError::Backend(format!(
+            "payout {} was no longer pending when its claims were all taken",
+            payout.id
+        )));
+    }
     Ok(CreateOutcome::Created)
 }
 
@@ -424,41 +437,6 @@ pub async fn list(
     records.iter().map(from_item).collect()
 }
 
-pub async fn count_created(
-    store: &DynamoStore,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let mut count = 0u64;
-    let mut start = None;
-    loop {
-        let page = store
-            .client
-            .query()
-            .table_name(&store.table)
-            .index_name(super::table::GSI2)
-            .key_condition_expression("gsi2pk = :pk AND gsi2sk BETWEEN :low AND :high")
-            .set_expression_attribute_values(Some(item([
-                (":pk", s("PAYOUTS")),
-                (":low", s(time_key(from))),
-                (
-                    ":high",
-                    s(time_key(to - chrono::TimeDelta::microseconds(1)) + "#~"),
-                ),
-            ])))
-            .select(aws_sdk_dynamodb::types::Select::Count)
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .map_err(backend)?;
-        count += u64::try_from(page.count()).unwrap_or_default();
-        start = page.last_evaluated_key().cloned();
-        if start.is_none() {
-            return Ok(count);
-        }
-    }
-}
-
 pub async fn update(
     store: &DynamoStore,
     payout: &Payout,
@@ -491,6 +469,7 @@ pub async fn update(
             .build(),
         event_item(store, payout.version, event)?,
     ];
+    writes.extend(kept_totals::count(store, payout, event)?);
     let releases = if release_claims {
         claimed_by(store, &payout.id)
             .await?

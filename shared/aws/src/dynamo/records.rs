@@ -187,15 +187,6 @@ async fn visible_payouts(store: &DynamoStore) -> Result<Vec<Item>, StoreError> {
         .await
 }
 
-pub async fn count_by_status(store: &DynamoStore) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
-    let mut counts: BTreeMap<PayoutStatus, u64> = BTreeMap::new();
-    for record in visible_payouts(store).await? {
-        let status = get_s(&record, "payout_status")?.parse().map_err(corrupt)?;
-        *counts.entry(status).or_default() += 1;
-    }
-    Ok(counts.into_iter().collect())
-}
-
 pub async fn ledger_totals(
     store: &DynamoStore,
     currency: Currency,

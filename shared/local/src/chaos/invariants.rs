@@ -6,7 +6,9 @@
 //! metrics (a crash may lose a count, never add one), (l) an answer is recorded when it came,
 //! not when the job was picked up, (m) a restart after a crash re-enqueues every payout owed
 //! work, and (n) a provider lookup that hangs holds its caller no longer than the rail's
-//! timeout (checked by the rail as the caller lets go). Two
+//! timeout (checked by the rail as the caller lets go), and (o) the totals kept with every
+//! payout change (counts per status, per day paid, failures) are what a recount of the records
+//! says. Two
 //! more keep barbers live: (h) no cut-off that has its payout is put back on the calendar,
 //! checked after every tick, and (i) no barber is left due once the planner has run calmly.
 
@@ -130,6 +132,15 @@ pub async fn check(
             made.len()
         ));
     }
+
+    violations.extend(
+        payout_app::totals_check::totals_differences(store)
+            .await?
+            .into_iter()
+            .map(|difference| {
+                format!("(o) a kept total is not what the records say: {difference}")
+            }),
+    );
 
     let totals = store.ledger_totals(Currency::Usd).await?;
     if totals.earnings_minor != gross_claimed + totals.open_earnings_minor {

@@ -23,6 +23,7 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::retry::FailureKind;
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
+use payout_core::totals::{Bucket, Totals};
 
 use super::faults::{Chaos, FaultKind, Sabotage};
 use super::scheduler::{STALL, STALL_YIELDS, TaskCtx, yield_now};
@@ -339,8 +340,7 @@ delegate_with_yield_points! {
 
 delegate_with_yield_points! {
     Reports {
-        fn count_payouts_created(from: DateTime<Utc>, to: DateTime<Utc>) -> Result<u64, StoreError>;
-        fn count_by_status() -> Result<Vec<(PayoutStatus, u64)>, StoreError>;
+        fn totals(buckets: &[Bucket]) -> Result<Totals, StoreError>;
         fn ledger_totals(currency: Currency) -> Result<LedgerTotals, StoreError>;
     }
 }

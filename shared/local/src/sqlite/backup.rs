@@ -19,6 +19,8 @@ pub struct Checked {
     pub pages: i32,
     /// Every earning accounted for, every payout's gross split exactly.
     pub conserves_money: bool,
+    /// Where the totals kept with every payout change differ from a recount (none when right).
+    pub totals_differences: Vec<String>,
 }
 
 fn read_only(path: &Path) -> Result<Connection, StoreError> {
@@ -103,5 +105,6 @@ pub async fn check(path: &Path, currency: Currency) -> Result<Checked, StoreErro
     Ok(Checked {
         pages,
         conserves_money: totals.conserves_money(),
+        totals_differences: payout_app::totals_check::totals_differences(&store).await?,
     })
 }

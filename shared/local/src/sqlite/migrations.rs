@@ -8,10 +8,10 @@
 use payout_app::ports::StoreError;
 use rusqlite::Connection;
 
-use super::{backend, outbox, planning};
+use super::{backend, kept_totals, outbox, planning};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 4] = [
+const MIGRATIONS: [&[&str]; 5] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -25,7 +25,17 @@ const MIGRATIONS: [&[&str]; 4] = [
         "ALTER TABLE audit_events ADD COLUMN published INTEGER NOT NULL DEFAULT 1",
         "CREATE INDEX audit_events_unpublished ON audit_events (payout_id, seq) WHERE published = 0",
     ],
+    // 5: the kept totals, counted from the payouts already stored (`after`).
+    &[kept_totals::SCHEMA],
 ];
+
+/// What migration `index` does beyond its statements, in the same transaction.
+fn after(index: usize, tx: &Connection) -> Result<(), StoreError> {
+    match index {
+        4 => kept_totals::count_history(tx),
+        _ => Ok(()),
+    }
+}
 
 /// The version this build writes.
 pub const CURRENT: u32 = MIGRATIONS.len() as u32;
@@ -45,6 +55,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         for statement in *statements {
             tx.execute_batch(statement).map_err(backend)?;
         }
+        after(index, &tx)?;
         tx.pragma_update(None, "user_version", (index + 1) as u32)
             .map_err(backend)?;
         tx.commit().map_err(backend)?;

@@ -9,6 +9,7 @@
 pub mod backup;
 mod codec;
 mod group_commit;
+mod kept_totals;
 mod ledger;
 mod locks;
 pub mod migrations;
@@ -38,7 +39,7 @@ use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::Currency;
 use payout_core::payout::{AuditEvent, Payout};
 use payout_core::schedule::PayoutSchedule;
-use payout_core::status::PayoutStatus;
+use payout_core::totals::{Bucket, Totals};
 use rusqlite::Connection;
 use tokio::runtime::RuntimeFlavor;
 
@@ -838,16 +839,8 @@ impl Heartbeats for SqliteStore {
 
 #[async_trait]
 impl Reports for SqliteStore {
-    async fn count_payouts_created(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        self.blocking(|conn| totals::count_created(conn, from, to))
-    }
-
-    async fn count_by_status(&self) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
-        self.blocking(|conn| totals::count_by_status(conn))
+    async fn totals(&self, buckets: &[Bucket]) -> Result<Totals, StoreError> {
+        self.blocking(|conn| kept_totals::read(conn, buckets))
     }
 
     async fn ledger_totals(&self, currency: Currency) -> Result<LedgerTotals, StoreError> {

@@ -10,10 +10,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::backend;
 use super::codec::{from_json, micros, minor, to_json};
+use super::kept_totals;
 use super::ledger::insert_deduction;
 use super::schedules;
 
-fn append_event(conn: &Connection, seq: u64, event: &AuditEvent) -> Result<(), StoreError> {
+/// Appends `event`, the change that left `payout` as it is, to its trail, and counts it in the
+/// kept totals: every payout write passes here.
+fn append_event(conn: &Connection, payout: &Payout, event: &AuditEvent) -> Result<(), StoreError> {
+    let seq = payout.version;
     let body = to_json(event)?;
     conn.prepare_cached(
         "INSERT INTO audit_events (payout_id, seq, body, published) VALUES (?1, ?2, ?3, 0)",
@@ -22,7 +26,7 @@ fn append_event(conn: &Connection, seq: u64, event: &AuditEvent) -> Result<(), S
         statement.execute(params![event.payout_id.as_str(), seq as i64, body])
     })
     .map_err(backend)?;
-    Ok(())
+    kept_totals::count(conn, payout, event)
 }
 
 /// Creates the payout, claims its earnings and deductions, opens a carried balance and advances
@@ -194,7 +198,7 @@ fn write_creation(conn: &Connection, creation: &PayoutCreation) -> Result<(), St
     if let Some(carried) = &creation.carried_balance {
         insert_deduction(conn, carried, "carried_balance")?;
     }
-    append_event(conn, payout.version, &creation.event)
+    append_event(conn, payout, &creation.event)
 }
 
 pub fn get(conn: &Connection, id: &PayoutId) -> Result<Option<Payout>, StoreError> {
@@ -239,7 +243,7 @@ pub fn update(
     if changed == 0 {
         return Ok(WriteOutcome::Stale);
     }
-    append_event(conn, payout.version, event)?;
+    append_event(conn, payout, event)?;
     Ok(WriteOutcome::Written)
 }
 

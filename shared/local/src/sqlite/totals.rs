@@ -1,6 +1,5 @@
 //! Ledger-wide sums for summaries, health and conservation checks.
 
-use chrono::{DateTime, Utc};
 use payout_app::ports::{LedgerTotals, PayoutTotalsRow, StatusTotals, StoreError};
 use payout_core::method::PaymentMethod;
 use payout_core::money::Currency;
@@ -8,42 +7,6 @@ use payout_core::status::PayoutStatus;
 use rusqlite::{Connection, params};
 
 use super::backend;
-use super::codec::micros;
-
-pub fn count_by_status(conn: &Connection) -> Result<Vec<(PayoutStatus, u64)>, StoreError> {
-    let mut statement = conn
-        .prepare_cached("SELECT status, COUNT(*) FROM payouts GROUP BY status ORDER BY status")
-        .map_err(backend)?;
-    let rows = statement
-        .query_map([], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })
-        .map_err(backend)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(backend)?;
-    rows.into_iter()
-        .map(|(status, count)| {
-            let status = status
-                .parse::<PayoutStatus>()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok((status, u64::try_from(count).unwrap_or_default()))
-        })
-        .collect()
-}
-
-pub fn count_created(
-    conn: &Connection,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let count: i64 = conn
-        .prepare_cached("SELECT COUNT(*) FROM payouts WHERE created_at >= ?1 AND created_at < ?2")
-        .and_then(|mut statement| {
-            statement.query_row(params![micros(from), micros(to)], |row| row.get(0))
-        })
-        .map_err(backend)?;
-    Ok(u64::try_from(count).unwrap_or_default())
-}
 
 pub fn ledger_totals(conn: &Connection, currency: Currency) -> Result<LedgerTotals, StoreError> {
     let code = currency.code();

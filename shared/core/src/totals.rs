@@ -1,0 +1,276 @@
+//! The counts and sums a store keeps up to date with every payout change, so that reports
+//! read a few buckets (O(days)) instead of every payout (O(history)).
+//!
+//! Each change of a payout is written with its audit event; [`tallies`] turns the two into the
+//! additions to make, in the same commit. What the totals hold is a function of the records,
+//! which [`Totals::recount`] computes from scratch to prove the kept ones right:
+//!
+//! - per status, the payouts in it now;
+//! - per UTC day and per UTC hour of creation, the payouts created;
+//! - per UTC day a payout was paid (the rail accepted it, or it was settled without a
+//!   transfer), the payouts in transit or completed now: their count, net and fees, per
+//!   currency and method (a payout Stripe failed after its transfer leaves this count, and an
+//!   operator's payout of what it left behind enters it on its own day);
+//! - per UTC day and hour, the failures: changes into `failed` (for good) and into
+//!   `retry_scheduled` (an attempt failed and another is due).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Timelike, Utc};
+
+use crate::payout::{AuditEvent, Payout};
+use crate::status::PayoutStatus;
+
+/// A group of counters kept together (one record in a store).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Bucket {
+    Status,
+    Day(NaiveDate),
+    /// The hour's start.
+    Hour(DateTime<Utc>),
+}
+
+impl Bucket {
+    /// The bucket's name as stored: `status`, `day#2026-12-05`, `hour#2026-12-05T14`.
+    pub fn key(&self) -> String {
+        match self {
+            Bucket::Status => "status".to_string(),
+            Bucket::Day(day) => format!("day#{}", day.format("%Y-%m-%d")),
+            Bucket::Hour(hour) => format!("hour#{}", hour.format("%Y-%m-%dT%H")),
+        }
+    }
+
+    pub fn hour_of(at: DateTime<Utc>) -> Bucket {
+        Bucket::Hour(
+            at.with_minute(0)
+                .and_then(|at| at.with_second(0))
+                .and_then(|at| at.with_nanosecond(0))
+                .unwrap_or(at),
+        )
+    }
+}
+
+/// An addition to one counter of one bucket. Counter names are lower-case words joined by `_`
+/// (`created`, `paid_count_usd`, `fee_minor_stripe_instant_usd`), safe as attribute names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tally {
+    pub bucket: Bucket,
+    pub counter: String,
+    pub add: i64,
+}
+
+/// The counters of some buckets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Totals(pub BTreeMap<Bucket, BTreeMap<String, i64>>);
+
+fn is_paid(status: PayoutStatus) -> bool {
+    matches!(status, PayoutStatus::InTransit | PayoutStatus::Completed)
+}
+
+/// The day a paid payout counts as paid on: when the rail accepted it, or when it was settled
+/// without a transfer. Set as it enters the paid statuses and kept while it stays there.
+fn paid_day(payout: &Payout) -> NaiveDate {
+    payout
+        .accepted_at
+        .or(payout.completed_at)
+        .unwrap_or(payout.updated_at)
+        .date_naive()
+}
+
+fn paid_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
+    let currency = payout.breakdown.net.currency().code().to_ascii_lowercase();
+    let method = payout.method.as_str();
+    let day = Bucket::Day(paid_day(payout));
+    let minor = |money: crate::Money| money.to_minor().unwrap_or_default();
+    [
+        (format!("paid_count_{currency}"), 1),
+        (
+            format!("paid_net_minor_{currency}"),
+            minor(payout.breakdown.net),
+        ),
+        (format!("paid_count_{method}_{currency}"), 1),
+        (
+            format!("fee_minor_{method}_{currency}"),
+            minor(payout.breakdown.fee),
+        ),
+    ]
+    .into_iter()
+    .map(|(counter, add)| Tally {
+        bucket: day,
+        counter,
+        add: add * sign,
+    })
+    .collect()
+}
+
+fn at(bucket: Bucket, counter: &str, add: i64) -> Tally {
+    Tally {
+        bucket,
+        counter: counter.to_string(),
+        add,
+    }
+}
+
+/// What `event` (the change that left `payout` as it is) adds to the totals.
+pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
+    let mut tallies = Vec::new();
+    let day = Bucket::Day(event.at.date_naive());
+    let hour = Bucket::hour_of(event.at);
+    if event.from == Some(event.to) {
+        // A new attempt after a crashed one: nothing counted moves.
+        return tallies;
+    }
+    if let Some(from) = event.from {
+        tallies.push(at(Bucket::Status, from.as_str(), -1));
+    } else {
+        let created = payout.created_at;
+        tallies.push(at(Bucket::Day(created.date_naive()), "created", 1));
+        tallies.push(at(Bucket::hour_of(created), "created", 1));
+    }
+    tallies.push(at(Bucket::Status, event.to.as_str(), 1));
+    let was_paid = event.from.is_some_and(is_paid);
+    match (was_paid, is_paid(event.to)) {
+        (false, true) => tallies.extend(paid_tallies(payout, 1)),
+        (true, false) => tallies.extend(paid_tallies(payout, -1)),
+        _ => {}
+    }
+    if let Some(counter) = failure_counter(event.to) {
+        tallies.push(at(day, counter, 1));
+        tallies.push(at(hour, counter, 1));
+    }
+    tallies
+}
+
+/// The counter a change into `to` adds to at its day and hour, if it is a failure.
+fn failure_counter(to: PayoutStatus) -> Option<&'static str> {
+    match to {
+        PayoutStatus::Failed => Some("failed"),
+        PayoutStatus::RetryScheduled => Some("retried"),
+        _ => None,
+    }
+}
+
+/// The tallies grouped by bucket, additions to one counter summed and zeros left out: what a
+/// store writes, one record per bucket.
+pub fn by_bucket(tallies: &[Tally]) -> Totals {
+    let mut totals = Totals::default();
+    totals.add(tallies);
+    totals.without_zeros()
+}
+
+impl Totals {
+    pub fn add(&mut self, tallies: &[Tally]) {
+        for tally in tallies {
+            *self
+                .0
+                .entry(tally.bucket)
+                .or_default()
+                .entry(tally.counter.clone())
+                .or_default() += tally.add;
+        }
+    }
+
+    /// The totals of `payouts` (each with its audit trail) computed from scratch.
+    pub fn recount<'a>(payouts: impl IntoIterator<Item = (&'a Payout, &'a [AuditEvent])>) -> Self {
+        let mut totals = Totals::default();
+        for (payout, trail) in payouts {
+            let mut tallies = vec![at(Bucket::Status, payout.status.as_str(), 1)];
+            let created = payout.created_at;
+            tallies.push(at(Bucket::Day(created.date_naive()), "created", 1));
+            tallies.push(at(Bucket::hour_of(created), "created", 1));
+            if is_paid(payout.status) {
+                tallies.extend(paid_tallies(payout, 1));
+            }
+            for event in trail.iter().filter(|e| e.from != Some(e.to)) {
+                if let Some(counter) = failure_counter(event.to) {
+                    tallies.push(at(Bucket::Day(event.at.date_naive()), counter, 1));
+                    tallies.push(at(Bucket::hour_of(event.at), counter, 1));
+                }
+            }
+            totals.add(&tallies);
+        }
+        totals.without_zeros()
+    }
+
+    fn without_zeros(mut self) -> Self {
+        self.0.retain(|_, counters| {
+            counters.retain(|_, value| *value != 0);
+            !counters.is_empty()
+        });
+        self
+    }
+
+    /// One counter of one bucket (0 when never counted).
+    pub fn get(&self, bucket: Bucket, counter: &str) -> i64 {
+        self.0
+            .get(&bucket)
+            .and_then(|counters| counters.get(counter))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Where `self` and `other` differ: `bucket counter: self vs other`.
+    pub fn differences(&self, other: &Totals) -> Vec<String> {
+        let mut keys: Vec<(Bucket, &String)> = Vec::new();
+        for totals in [self, other] {
+            for (bucket, counters) in &totals.0 {
+                keys.extend(counters.keys().map(|counter| (*bucket, counter)));
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys.into_iter()
+            .filter_map(|(bucket, counter)| {
+                let (mine, theirs) = (self.get(bucket, counter), other.get(bucket, counter));
+                (mine != theirs)
+                    .then(|| format!("{} {counter}: {mine} kept, {theirs} counted", bucket.key()))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeDelta, TimeZone};
+
+    use super::*;
+    use crate::method::PaymentMethod;
+    use crate::payout::tests::queued_payout;
+
+    #[test]
+    fn a_life_kept_change_by_change_is_its_recount() {
+        let start = Utc.with_ymd_and_hms(2026, 3, 6, 23, 59, 0).unwrap();
+        let mut payout = queued_payout(PaymentMethod::StripeInstant, start);
+        let mut trail = vec![payout.creation_event("planner", "planned")];
+        let mut kept = Totals::default();
+        kept.add(&tallies(&payout, &trail[0]));
+        type Step = dyn Fn(&mut Payout, DateTime<Utc>) -> AuditEvent;
+        let steps: [&Step; 4] = [
+            &|p, at| p.begin_attempt(at, "executor").unwrap(),
+            &|p, at| p.begin_attempt(at, "executor").unwrap(),
+            &|p, at| {
+                p.record_transfer(at, "executor", "tr".into(), false, "paid")
+                    .unwrap()
+            },
+            &|p, at| {
+                let failure = crate::retry::FailureKind::InvalidPaymentMethod;
+                p.fail(at, "stripe-webhook", failure, "account_closed")
+                    .unwrap()
+            },
+        ];
+        for (minutes, step) in (1..).zip(steps) {
+            let event = step(&mut payout, start + TimeDelta::minutes(minutes));
+            kept.add(&tallies(&payout, &event));
+            trail.push(event);
+        }
+        let kept = kept.without_zeros();
+        let counted = Totals::recount([(&payout, trail.as_slice())]);
+        assert_eq!(kept.differences(&counted), Vec::<String>::new());
+        // Paid on the 7th, failed the same day: out of the paid count, one failure.
+        let day = Bucket::Day(start.date_naive() + TimeDelta::days(1));
+        assert_eq!(counted.get(day, "paid_count_usd"), 0);
+        assert_eq!(counted.get(day, "failed"), 1);
+        assert_eq!(counted.get(Bucket::Status, "failed"), 1);
+        assert_eq!(counted.get(Bucket::Status, "queued"), 0);
+    }
+}
