@@ -763,7 +763,11 @@ pub async fn totals_are_kept_with_every_payout_change(store: &dyn Store) {
     assert_eq!(totals.get(day, "paid_count_usd"), 1);
     assert_eq!(totals.get(day, "paid_net_minor_usd"), net);
     assert_eq!(totals.get(hour, "created"), 1);
-    assert_eq!(totals.get(day, "retried"), 0, "a stale write counted");
+    assert_eq!(
+        totals.get(day, "retry_scheduled"),
+        0,
+        "a stale write counted"
+    );
     assert_eq!(
         store
             .count_payouts_created(created_at, created_at + TimeDelta::seconds(1))

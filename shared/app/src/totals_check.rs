@@ -24,8 +24,9 @@ pub async fn totals_differences(store: &dyn Store) -> Result<Vec<String>, StoreE
         }
     }
     let mut trails = Vec::with_capacity(payouts.len());
-    // Every bucket a change of these payouts can have added to, to catch a kept count that
-    // the recount has no counterpart for.
+    // The buckets a change of these payouts can have added to: a kept count there that the
+    // recount has no counterpart for shows (a count in a bucket no stored payout touches
+    // would not).
     let mut buckets = vec![Bucket::Status];
     for payout in &payouts {
         let trail = store.audit_trail(&payout.id).await?;

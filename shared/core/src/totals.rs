@@ -7,12 +7,15 @@
 //!
 //! - per status, the payouts in it now;
 //! - per UTC day and per UTC hour of creation, the payouts created;
-//! - per UTC day a payout was paid (the rail accepted it, or it was settled without a
-//!   transfer), the payouts in transit or completed now: their count, net and fees, per
-//!   currency and method (a payout Stripe failed after its transfer leaves this count, and an
-//!   operator's payout of what it left behind enters it on its own day);
-//! - per UTC day and hour, the failures: changes into `failed` (for good) and into
-//!   `retry_scheduled` (an attempt failed and another is due).
+//! - per UTC day a payout was paid, the payouts in transit or completed now: their count, net
+//!   and fees, per currency and method. The day is the rail's acceptance (`accepted_at`), or
+//!   for a payout completed without one (a period settled with nothing to pay, net 0, or a
+//!   failed payout settled by hand without an earlier acceptance) its completion; it never
+//!   changes while the payout stays paid. A payout Stripe failed after its transfer leaves
+//!   this count; an operator's payout of what it left behind enters it on its own day, and one
+//!   settled by hand goes back to the day its transfer was accepted;
+//! - per UTC day and hour, `failed` (changes into `failed`: for good) and `retry_scheduled`
+//!   (changes into `retry_scheduled`: a retryable failure, or a hold for the rail's rate).
 
 use std::collections::BTreeMap;
 
@@ -145,7 +148,7 @@ pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
 fn failure_counter(to: PayoutStatus) -> Option<&'static str> {
     match to {
         PayoutStatus::Failed => Some("failed"),
-        PayoutStatus::RetryScheduled => Some("retried"),
+        PayoutStatus::RetryScheduled => Some("retry_scheduled"),
         _ => None,
     }
 }
@@ -258,7 +261,12 @@ mod tests {
                     .unwrap()
             },
         ];
+        let day = Bucket::Day(start.date_naive() + TimeDelta::days(1));
         for (minutes, step) in (1..).zip(steps) {
+            if minutes == 4 {
+                // In transit: paid on the day the rail accepted it.
+                assert_eq!(kept.get(day, "paid_count_usd"), 1);
+            }
             let event = step(&mut payout, start + TimeDelta::minutes(minutes));
             kept.add(&tallies(&payout, &event));
             trail.push(event);
@@ -267,7 +275,6 @@ mod tests {
         let counted = Totals::recount([(&payout, trail.as_slice())]);
         assert_eq!(kept.differences(&counted), Vec::<String>::new());
         // Paid on the 7th, failed the same day: out of the paid count, one failure.
-        let day = Bucket::Day(start.date_naive() + TimeDelta::days(1));
         assert_eq!(counted.get(day, "paid_count_usd"), 0);
         assert_eq!(counted.get(day, "failed"), 1);
         assert_eq!(counted.get(Bucket::Status, "failed"), 1);

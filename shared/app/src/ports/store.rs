@@ -665,7 +665,8 @@ pub trait Heartbeats: Send + Sync {
 #[async_trait]
 pub trait Reports: Send + Sync {
     /// The kept totals of `buckets` ([`payout_core::totals`]), written with every payout
-    /// change: a read per bucket whatever the history's length.
+    /// change: a cost per bucket whatever the history's length (a row on SQLite, 8 items on
+    /// DynamoDB).
     async fn totals(&self, buckets: &[Bucket]) -> Result<Totals, StoreError>;
 
     /// How many payouts were created in the UTC hours that overlap `[from, to)`, all

@@ -1,8 +1,13 @@
 //! The counts and sums kept with every payout change ([`payout_core::totals`]): an item per
 //! bucket and shard (`TOTALS#<bucket>`, sort key the shard), added to with `ADD` in the
 //! transaction that writes the change. A payout's changes all go to one of [`SHARDS`] items
-//! per bucket, so a Friday's writers spread over them instead of queueing on one item
-//! (transactions on one item conflict); a read gets a bucket's shards in one `BatchGetItem`.
+//! per bucket, so a Friday's writers spread over them instead of all conflicting on one item
+//! (two transactions touching one item at once: one is cancelled, and sent again by
+//! `transact`); a read gets a bucket's shards in one `BatchGetItem` (12 buckets to a call).
+//!
+//! A table written before the totals were kept starts them at zero: the counts of its older
+//! payouts are missing until a recount writes them (not built yet; SQLite's migration does
+//! it).
 
 use std::collections::HashMap;
 
@@ -15,8 +20,7 @@ use payout_core::totals::{Bucket, Tally, Totals, by_bucket, tallies};
 use super::DynamoStore;
 use super::item::{Item, build_error, get_s, key, n};
 
-/// Items per bucket; the most that one bucket's changes can write per second is this many
-/// times one item's (1,000 writes a second each).
+/// Items per bucket, each taking the changes of an eighth of the payouts.
 pub const SHARDS: u64 = 8;
 
 fn shard_of(payout: &PayoutId) -> u64 {

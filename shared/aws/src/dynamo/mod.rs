@@ -219,7 +219,10 @@ impl DynamoStore {
 
     /// Writes `items` all or none. A transaction cancelled only because another touched one of
     /// its items at the same time (the kept totals' items are shared) is sent again, a few
-    /// times, after a growing pause: DynamoDB's advice for `TransactionConflict`.
+    /// times, after a growing pause: DynamoDB's advice for `TransactionConflict`. Sending again
+    /// never applies a change twice: every transaction of a payout change has a write
+    /// conditional on the payout (its version, its absence, its pending state), which a
+    /// transaction that went through the first time fails.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Transaction, StoreError> {
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         const CONFLICT_RETRIES: u32 = 5;
@@ -259,7 +262,14 @@ impl DynamoStore {
                 return Err(backend(error));
             }
             retry += 1;
-            tokio::time::sleep(std::time::Duration::from_millis(20 << retry)).await;
+            // Half the pause fixed, half drawn from the clock's nanoseconds: two writers that
+            // conflicted do not send again at the same moment.
+            let pause = std::time::Duration::from_millis(20 << retry);
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.subsec_nanos());
+            let jitter = pause.mul_f64(f64::from(nanos) / 2e9);
+            tokio::time::sleep(pause / 2 + jitter).await;
         }
     }
 }

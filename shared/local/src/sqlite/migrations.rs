@@ -25,8 +25,14 @@ const MIGRATIONS: [&[&str]; 5] = [
         "ALTER TABLE audit_events ADD COLUMN published INTEGER NOT NULL DEFAULT 1",
         "CREATE INDEX audit_events_unpublished ON audit_events (payout_id, seq) WHERE published = 0",
     ],
-    // 5: the kept totals, counted from the payouts already stored (`after`).
-    &[kept_totals::SCHEMA],
+    // 5: the kept totals, counted from the payouts already stored (`after`). A payout in
+    // transit from before acceptance times were kept is given its last change's time as its
+    // acceptance (that change was it), so the day it counts as paid never moves again.
+    &[
+        "UPDATE payouts SET body = json_set(body, '$.accepted_at', json_extract(body, '$.updated_at'))
+         WHERE status = 'in_transit' AND json_extract(body, '$.accepted_at') IS NULL",
+        kept_totals::SCHEMA,
+    ],
 ];
 
 /// What migration `index` does beyond its statements, in the same transaction.
