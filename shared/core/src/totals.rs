@@ -44,13 +44,16 @@ impl Bucket {
     }
 
     pub fn hour_of(at: DateTime<Utc>) -> Bucket {
-        Bucket::Hour(
-            at.with_minute(0)
-                .and_then(|at| at.with_second(0))
-                .and_then(|at| at.with_nanosecond(0))
-                .unwrap_or(at),
-        )
+        Bucket::Hour(start_of_hour(at))
     }
+}
+
+/// The start of the UTC hour `at` falls in.
+pub fn start_of_hour(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.with_minute(0)
+        .and_then(|at| at.with_second(0))
+        .and_then(|at| at.with_nanosecond(0))
+        .unwrap_or(at)
 }
 
 /// An addition to one counter of one bucket. Counter names are lower-case words joined by `_`
@@ -117,8 +120,6 @@ fn at(bucket: Bucket, counter: &str, add: i64) -> Tally {
 /// What `event` (the change that left `payout` as it is) adds to the totals.
 pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
     let mut tallies = Vec::new();
-    let day = Bucket::Day(event.at.date_naive());
-    let hour = Bucket::hour_of(event.at);
     if event.from == Some(event.to) {
         // A new attempt after a crashed one: nothing counted moves.
         return tallies;
@@ -126,9 +127,7 @@ pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
     if let Some(from) = event.from {
         tallies.push(at(Bucket::Status, from.as_str(), -1));
     } else {
-        let created = payout.created_at;
-        tallies.push(at(Bucket::Day(created.date_naive()), "created", 1));
-        tallies.push(at(Bucket::hour_of(created), "created", 1));
+        tallies.extend(created_tallies(payout));
     }
     tallies.push(at(Bucket::Status, event.to.as_str(), 1));
     let was_paid = event.from.is_some_and(is_paid);
@@ -137,20 +136,30 @@ pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
         (true, false) => tallies.extend(paid_tallies(payout, -1)),
         _ => {}
     }
-    if let Some(counter) = failure_counter(event.to) {
-        tallies.push(at(day, counter, 1));
-        tallies.push(at(hour, counter, 1));
-    }
+    tallies.extend(failure_tallies(event));
     tallies
 }
 
-/// The counter a change into `to` adds to at its day and hour, if it is a failure.
-fn failure_counter(to: PayoutStatus) -> Option<&'static str> {
-    match to {
-        PayoutStatus::Failed => Some("failed"),
-        PayoutStatus::RetryScheduled => Some("retry_scheduled"),
-        _ => None,
-    }
+/// A payout's creation, counted on its day and hour.
+fn created_tallies(payout: &Payout) -> [Tally; 2] {
+    let created = payout.created_at;
+    [
+        at(Bucket::Day(created.date_naive()), "created", 1),
+        at(Bucket::hour_of(created), "created", 1),
+    ]
+}
+
+/// A change into `failed` or `retry_scheduled`, counted on its day and hour.
+fn failure_tallies(event: &AuditEvent) -> Vec<Tally> {
+    let counter = match event.to {
+        PayoutStatus::Failed => "failed",
+        PayoutStatus::RetryScheduled => "retry_scheduled",
+        _ => return Vec::new(),
+    };
+    vec![
+        at(Bucket::Day(event.at.date_naive()), counter, 1),
+        at(Bucket::hour_of(event.at), counter, 1),
+    ]
 }
 
 /// The tallies grouped by bucket, additions to one counter summed and zeros left out: what a
@@ -178,17 +187,12 @@ impl Totals {
         let mut totals = Totals::default();
         for (payout, trail) in payouts {
             let mut tallies = vec![at(Bucket::Status, payout.status.as_str(), 1)];
-            let created = payout.created_at;
-            tallies.push(at(Bucket::Day(created.date_naive()), "created", 1));
-            tallies.push(at(Bucket::hour_of(created), "created", 1));
+            tallies.extend(created_tallies(payout));
             if is_paid(payout.status) {
                 tallies.extend(paid_tallies(payout, 1));
             }
             for event in trail.iter().filter(|e| e.from != Some(e.to)) {
-                if let Some(counter) = failure_counter(event.to) {
-                    tallies.push(at(Bucket::Day(event.at.date_naive()), counter, 1));
-                    tallies.push(at(Bucket::hour_of(event.at), counter, 1));
-                }
+                tallies.extend(failure_tallies(event));
             }
             totals.add(&tallies);
         }

@@ -676,9 +676,7 @@ pub trait Reports: Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let Bucket::Hour(first) = Bucket::hour_of(from) else {
-            return Ok(0);
-        };
+        let first = payout_core::totals::start_of_hour(from);
         let hours: Vec<Bucket> = (0..)
             .map(|i| first + chrono::TimeDelta::hours(i))
             .take_while(|start| *start < to)
