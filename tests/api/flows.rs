@@ -104,6 +104,26 @@ async fn the_brief_flow_schedule_earnings_manual_payout_read_back() {
     assert_eq!(analytics["payouts_by_status"]["completed"], 1);
     assert_eq!(analytics["success_rate"], "1");
     assert_eq!(analytics["totals"]["net"], payout["net_amount"]);
+    assert_eq!(analytics["average_payout"], payout["net_amount"]);
+    assert!(
+        analytics["p95_processing_seconds"].is_string(),
+        "{analytics}"
+    );
+    // The platform's analytics read the kept totals; with one barber they say what the
+    // barber's, counted from their payouts, say.
+    let platform: Value = app.get_json("/analytics?days=30", Some(&op)).await;
+    for field in [
+        "totals",
+        "payouts_by_status",
+        "success_rate",
+        "average_processing_seconds",
+        "p95_processing_seconds",
+        "average_payout",
+        "fee_share_by_method",
+        "trend",
+    ] {
+        assert_eq!(platform[field], analytics[field], "{field}");
+    }
     let recommendations: Value = app
         .get_json("/recommendations?barber_id=123", Some(&op))
         .await;
@@ -408,13 +428,37 @@ async fn the_forecast_lists_each_due_run_and_what_the_platform_must_fund() {
         .await;
     // The brief's Friday run falls within two weeks, whatever today is.
     let forecast: Value = app.get_json("/forecast?days=14", Some(&op)).await;
-    assert_eq!(forecast["total_runs"], 1, "{forecast}");
+    assert_eq!(forecast["runs"].as_array().unwrap().len(), 1, "{forecast}");
+    assert_eq!(forecast["next_cursor"], Value::Null);
     let run = &forecast["runs"][0];
     assert_eq!(run["barber_id"], "123");
     assert_eq!(run["decision"], preview["decision"]);
     assert_eq!(run["net_amount"], preview["net_amount"]);
     assert_eq!(forecast["funding"][0]["net_amount"], preview["net_amount"]);
     assert_eq!(forecast["funding"][0]["payouts"], 1);
+    // A second barber due the same day: a page of one, then the next.
+    let response = app
+        .post(
+            "/schedules",
+            Some(&op),
+            &json!({"barber_id": 124, "frequency": "weekly", "day_of_week": 5,
+                    "preferred_payment_method": "stripe"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let first: Value = app.get_json("/forecast?days=14&limit=1", Some(&op)).await;
+    assert_eq!(first["runs"][0]["barber_id"], "123", "{first}");
+    let cursor = first["next_cursor"].as_str().expect("a next page");
+    let second: Value = app
+        .get_json(
+            &format!("/forecast?days=14&limit=1&cursor={cursor}"),
+            Some(&op),
+        )
+        .await;
+    assert_eq!(second["runs"][0]["barber_id"], "124", "{second}");
+    assert_eq!(second["runs"][0]["decision"], "nothing_open");
+    assert_eq!(second["next_cursor"], Value::Null);
+    problem(app.get("/forecast?cursor=x", Some(&op)).await, 400).await;
     let response = app.get("/forecast", Some(&barber("123"))).await;
     assert_eq!(response.status(), 403);
     problem(app.get("/forecast?days=0", Some(&op)).await, 400).await;

@@ -43,6 +43,15 @@ def main():
             timings[path] = round(time.time() - started, 3)
             failed = page.locator("#page > p.problem")
             assert failed.count() == 0, f"{path}: {failed.first.inner_text()}"
+        # The forecast pages: 1,800 barbers are more than a page of runs; "Show more" adds the next.
+        page.goto(f"{BASE}/dashboard/upcoming")
+        page.wait_for_selector("#runs tbody tr")
+        shown = page.locator("#runs tbody tr").count()
+        assert shown == 100, f"{shown} runs on the first page"
+        started = time.time()
+        page.get_by_role("button", name="Show more").click()
+        page.locator("#runs tbody tr").nth(100).wait_for()
+        timings["upcoming, show more"] = round(time.time() - started, 3)
         browser.close()
     print(json.dumps({"payouts": total, "page_seconds": timings}))
     slow = {path: seconds for path, seconds in timings.items() if seconds > BUDGET_S}

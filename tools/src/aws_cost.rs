@@ -4,17 +4,18 @@
 //! handler (fed by SQS receives, as the event source mapping does, with its deletes) run until
 //! every payout is paid, every AWS call passing through a counting proxy on 127.0.0.1.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::fanout::{counted_runtime, create_shard_queue, drain_shard_queue};
+use crate::monthly_bill::{self, LAMBDA_GB, Measured, Usage};
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::ingest::ingest_earnings;
+use payout_app::ports::SystemClock;
 use payout_app::schedule_change::add_schedule;
 use payout_aws::DynamoStore;
-use payout_aws::counting_proxy::{Counter, Tally};
+use payout_aws::counting_proxy::Counter;
 use payout_aws::event_source::{delete_handled, receive_as_event_source};
 use payout_aws::eventbridge::EventBridgePublisher;
 use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
@@ -24,26 +25,10 @@ use payout_core::ids::{BarberId, EarningId};
 use payout_core::ledger::Earning;
 use payout_core::money::{Currency, Money};
 use payout_core::schedule::PayoutSchedule;
+use payout_http::auth::{AuthConfig, Role};
+use payout_http::{ApiState, BASE_PATH, router};
 use payout_local::bench::bench_schedule;
 
-/// AWS list prices, us-east-1, as published on 2026-11-01 (USD).
-mod prices {
-    /// DynamoDB on-demand, per million write request units.
-    pub const DYNAMODB_WRITE_UNIT: f64 = 0.625;
-    /// DynamoDB on-demand, per million read request units.
-    pub const DYNAMODB_READ_UNIT: f64 = 0.125;
-    /// SQS standard queue, per million requests (64 KB chunks).
-    pub const SQS_REQUEST: f64 = 0.40;
-    /// SNS standard topic, per million publishes.
-    pub const SNS_PUBLISH: f64 = 0.50;
-    /// Lambda on arm64, per GB-second.
-    pub const LAMBDA_GB_SECOND: f64 = 0.000_013_333_4;
-    /// Lambda, per million invocations.
-    pub const LAMBDA_REQUEST: f64 = 0.20;
-}
-
-/// The executor's memory in the SAM template.
-const LAMBDA_GB: f64 = 0.25;
 const EARNINGS_PER_BARBER: usize = 5;
 
 /// Barber `index`'s id.
@@ -119,6 +104,7 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
     // measured on the empty stack, then set aside from the per-payout figures.
     let (idle_seconds, idle_invocations) = plan_tick(&runtime, &sqs, &shard_queue_url, now).await?;
     let idle_tick = std::mem::take(&mut *counter.by_service.lock());
+    let (health_poll, dashboard_load) = measure_api(&runtime, &counter).await?;
 
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &resources.table);
     for index in 0..payouts {
@@ -154,17 +140,22 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
             empty_polls += 1;
         }
     }
-    let tick = idle_tick.values().fold(Tally::default(), |mut all, t| {
-        all.add(t);
-        all
-    });
+    let tick = Usage {
+        requests: idle_tick.clone(),
+        invocations: idle_invocations as f64,
+        handler_seconds: idle_seconds,
+        scheduled: 1.0,
+        ..Usage::default()
+    };
     println!(
         "a planner tick with nothing due: {} requests and {idle_invocations} invocations \
-         ({idle_seconds:.2} s on the emulator); every 5 minutes, {:.1} million requests a month. \
-         The figures below leave out the one tick of this run.\n",
-        tick.requests,
-        tick.requests as f64 * 12.0 * 24.0 * 30.0 / 1e6
+         ({idle_seconds:.2} s on the emulator). The figures below leave out the one tick of this run.\n",
+        tick.all_requests(),
     );
+    for ((service, op), tally) in &idle_tick {
+        println!("    {service} {op}: {}", tally.requests);
+    }
+    println!();
     let mut tallies = counter.by_service.lock();
     for (key, idle) in &idle_tick {
         if let Some(tally) = tallies.get_mut(key) {
@@ -174,14 +165,90 @@ pub async fn aws_cost(payouts: usize) -> anyhow::Result<()> {
         }
     }
     tallies.retain(|_, tally| tally.requests > 0);
+    let payout_run = Usage {
+        requests: tallies.clone(),
+        invocations: (invocations - idle_invocations) as f64,
+        handler_seconds: (planner_seconds - idle_seconds).max(0.0) + executor_seconds,
+        ..Usage::default()
+    };
     drop(tallies);
-    report(
+    report(payouts, &payout_run);
+    monthly_bill::print(&Measured {
+        tick,
+        health_poll,
+        dashboard_load,
+        payout_run,
         payouts,
-        &counter,
-        invocations - idle_invocations,
-        (planner_seconds - idle_seconds).max(0.0) + executor_seconds,
-    );
+        alarms: template_alarms()?,
+    });
     Ok(())
+}
+
+/// The CloudWatch alarms `infra/template.yaml` declares.
+fn template_alarms() -> anyhow::Result<u32> {
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml"),
+    )
+    .context("reading infra/template.yaml")?;
+    Ok(template.matches("Type: AWS::CloudWatch::Alarm").count() as u32)
+}
+
+/// What the API costs an idle platform: an uptime monitor's `GET /health`, and the dashboard's
+/// overview (the operator's report and analytics of 30, 7 and 1 days), each an API Gateway
+/// request and an invocation of the API function.
+async fn measure_api(runtime: &AwsRuntime, counter: &Counter) -> anyhow::Result<(Usage, Usage)> {
+    let auth = AuthConfig::hs256(b"cost".to_vec());
+    let token = auth.issue(
+        "cost",
+        Role::Operator,
+        None,
+        Utc::now(),
+        TimeDelta::hours(1),
+    )?;
+    let app = router(ApiState {
+        services: runtime.services.clone(),
+        clock: Arc::new(SystemClock),
+        auth,
+        onboarding: None,
+        stripe_webhook_secret: None,
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}{BASE_PATH}", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
+    let measure = |paths: &'static [&'static str], token: Option<String>| {
+        let (client, base, counter) = (client.clone(), base.clone(), counter.clone());
+        async move {
+            counter.by_service.lock().clear();
+            let started = Instant::now();
+            for path in paths {
+                let mut request = client.get(format!("{base}{path}"));
+                if let Some(token) = &token {
+                    request = request.bearer_auth(token);
+                }
+                request.send().await?;
+            }
+            anyhow::Ok(Usage {
+                requests: std::mem::take(&mut *counter.by_service.lock()),
+                invocations: paths.len() as f64,
+                handler_seconds: started.elapsed().as_secs_f64(),
+                api_requests: paths.len() as f64,
+                ..Usage::default()
+            })
+        }
+    };
+    let health = measure(&["/health"], None).await?;
+    let dashboard = measure(
+        &[
+            "/health/report",
+            "/analytics?days=30",
+            "/analytics?days=7",
+            "/analytics?days=1",
+        ],
+        Some(token),
+    )
+    .await?;
+    Ok((health, dashboard))
 }
 
 /// The planner's tick, then each shard it sent, as deployed: the handlers' time in seconds and
@@ -202,70 +269,35 @@ async fn plan_tick(
     ))
 }
 
-fn report(payouts: usize, counter: &Counter, invocations: u64, handler_seconds: f64) {
+fn report(payouts: usize, run: &Usage) {
     let per = |value: f64| value / payouts.max(1) as f64;
-    let tallies = counter.by_service.lock().clone();
     println!("{payouts} payouts, planner + executor handlers on the emulator\n");
     println!(
         "  {:<10} {:<24} {:>12} {:>12} {:>12}",
         "service", "operation", "req/payout", "RRU/payout", "WRU/payout"
     );
-    let mut by_service: BTreeMap<String, Tally> = BTreeMap::new();
-    for ((service, op), tally) in &tallies {
+    for ((service, op), tally) in &run.requests {
         println!(
             "  {service:<10} {op:<24} {:>12.2} {:>12.2} {:>12.2}",
             per(tally.requests as f64),
             per(tally.read_units),
             per(tally.write_units)
         );
-        by_service.entry(service.clone()).or_default().add(tally);
     }
-    let all_requests: u64 = by_service.values().map(|t| t.requests).sum();
     println!(
         "\n  requests per payout, all services: {:.2}",
-        per(all_requests as f64)
+        per(run.all_requests() as f64)
     );
-    let dynamo = by_service.get("DynamoDB").copied().unwrap_or_default();
-    let sqs = by_service.get("SQS").copied().unwrap_or_default();
-    let sns = by_service.get("SNS").copied().unwrap_or_default();
-    let million = 1_000_000.0;
-    let gb_seconds = handler_seconds * LAMBDA_GB;
-    let costs = [
-        (
-            "DynamoDB writes",
-            per(dynamo.write_units) * prices::DYNAMODB_WRITE_UNIT,
-        ),
-        (
-            "DynamoDB reads",
-            per(dynamo.read_units) * prices::DYNAMODB_READ_UNIT,
-        ),
-        ("SQS", per(sqs.requests as f64) * prices::SQS_REQUEST),
-        (
-            "SNS publish",
-            per(sns.requests as f64) * prices::SNS_PUBLISH,
-        ),
-        (
-            "Lambda requests",
-            per(invocations as f64) * prices::LAMBDA_REQUEST,
-        ),
-        (
-            "Lambda GB-s",
-            per(gb_seconds) * million * prices::LAMBDA_GB_SECOND,
-        ),
-    ];
     println!(
         "\n  cost per million payouts (list prices of 2026-11-01, us-east-1; Stripe, email and SMS excluded):"
     );
-    for (name, cost) in costs {
-        println!("    {name:<16} ${cost:>8.2}");
+    for (name, cost) in run.cost_lines() {
+        println!("    {name:<18} ${:>8.2}", per(cost) * 1e6);
     }
+    println!("    {:<18} ${:>8.2}", "total", per(run.dollars()) * 1e6);
     println!(
-        "    {:<16} ${:>8.2}",
-        "total",
-        costs.iter().map(|(_, c)| c).sum::<f64>()
-    );
-    println!(
-        "\n  Lambda: {invocations} invocations, {handler_seconds:.2} s of handler time at {LAMBDA_GB} GB \
-         (measured against the emulator, slower than DynamoDB)"
+        "\n  Lambda: {} invocations, {:.2} s of handler time at {LAMBDA_GB} GB \
+         (measured against the emulator, slower than DynamoDB)",
+        run.invocations, run.handler_seconds
     );
 }

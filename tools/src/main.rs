@@ -7,6 +7,7 @@ mod bench;
 mod coldstart;
 mod fanout;
 mod load;
+mod monthly_bill;
 mod soak;
 
 use std::num::NonZeroU32;

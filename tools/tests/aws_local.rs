@@ -39,7 +39,7 @@ async fn aws_local_up_creates_the_stack_and_prints_its_environment() {
         .send()
         .await
         .unwrap();
-    assert_eq!(table.table().unwrap().global_secondary_indexes().len(), 2);
+    assert_eq!(table.table().unwrap().global_secondary_indexes().len(), 3);
 
     let refused = Command::new(env!("CARGO_BIN_EXE_payouts-tools"))
         .args(["aws-local", "up"])

@@ -1,11 +1,13 @@
-//! What the coming days will pay: every active schedule due within the horizon, with what its
-//! run would pay if the period closed now (the preview's settlement), and the totals per day,
-//! method and currency the platform must fund. Nothing is written.
+//! What the coming days will pay: the active schedules due within the horizon, a page at a
+//! time from the due index, with what each run would pay if the period closed now (the
+//! preview's settlement), and the page's totals per day, method and currency the platform
+//! must fund. Nothing is written.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::breakdown::SettlementDecision;
+use payout_core::ids::BarberId;
 use payout_core::money::Money;
 use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
@@ -15,8 +17,24 @@ use crate::period::settle_open;
 use crate::ports::{DueCursor, DueSchedule};
 use crate::services::Services;
 
-/// Due schedules read per store call.
-const PAGE: usize = 500;
+/// A forecast cursor is `next_run_at micros:barber id` of the last run of the previous page.
+pub fn parse_cursor(raw: &str) -> Result<DueCursor, AppError> {
+    let bad = || AppError::Invalid("cursor is not one this API returned".into());
+    let (micros, barber) = raw.split_once(':').ok_or_else(bad)?;
+    Ok(DueCursor {
+        next_run_at: DateTime::from_timestamp_micros(micros.parse().map_err(|_| bad())?)
+            .ok_or_else(bad)?,
+        barber_id: BarberId::parse(barber).map_err(|_| bad())?,
+    })
+}
+
+fn cursor_of(cursor: &DueCursor) -> String {
+    format!(
+        "{}:{}",
+        cursor.next_run_at.timestamp_micros(),
+        cursor.barber_id
+    )
+}
 
 /// One scheduled run and what it would pay now.
 #[derive(Debug, Clone, Serialize)]
@@ -49,94 +67,90 @@ pub struct FundingLine {
 pub struct Forecast {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// Every run due by `to`, earliest first, up to the limit asked for.
+    /// Runs due by `to`, earliest first: one page of them.
     pub runs: Vec<ForecastRun>,
-    /// How many runs are due by `to` (all of them, also those past the limit).
-    pub total_runs: u64,
-    /// The totals over every run, by day, method and currency.
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+    /// The totals of this page's runs, by day, method and currency (a client adds the pages
+    /// it reads).
     pub funding: Vec<FundingLine>,
-    /// Schedules that could not be read (see `/health`'s planning failures).
+    /// Schedules of this page that could not be read (see `/health`'s planning failures).
     pub unreadable: u64,
 }
 
-/// The runs due in the `days` after `now`, listing at most `limit`.
+/// One page of the runs due in the `days` after `now`: at most `limit`, after `cursor`. It
+/// reads `limit + 1` due schedules from the due index and the open balances of `limit`
+/// barbers, whatever the platform's size.
 pub async fn forecast(
     p: &Services,
     now: DateTime<Utc>,
     days: u32,
+    cursor: Option<&DueCursor>,
     limit: usize,
 ) -> Result<Forecast, AppError> {
     let to = now + TimeDelta::days(i64::from(days));
-    let mut runs = Vec::new();
-    let mut total_runs = 0;
-    let mut unreadable = 0;
-    let mut funding: BTreeMap<(String, String, String), (u64, Money)> = BTreeMap::new();
-    let mut cursor: Option<DueCursor> = None;
-    loop {
-        let page = p.store.due_schedules(to, cursor.as_ref(), PAGE).await?;
-        let Some(last) = page.last() else { break };
-        cursor = Some(DueCursor {
+    let mut page = p.store.due_schedules(to, cursor, limit + 1).await?;
+    let more = page.len() > limit;
+    page.truncate(limit);
+    let next_cursor = more.then(|| page.last()).flatten().map(|last| {
+        cursor_of(&DueCursor {
             next_run_at: last.next_run_at(),
             barber_id: last.barber_id().clone(),
+        })
+    });
+    let mut unreadable = 0;
+    let schedules: Vec<PayoutSchedule> = page
+        .into_iter()
+        .filter_map(|due| match due {
+            DueSchedule::Ready(schedule) => Some(schedule),
+            DueSchedule::Unreadable { .. } => {
+                unreadable += 1;
+                None
+            }
+        })
+        .collect();
+    let barbers: Vec<_> = schedules
+        .iter()
+        .map(|schedule| (schedule.barber_id.clone(), schedule.currency))
+        .collect();
+    let balances = p.store.open_activities(&barbers, now).await?;
+    let mut runs = Vec::with_capacity(schedules.len());
+    let mut funding: BTreeMap<(String, String, String), (u64, Money)> = BTreeMap::new();
+    for (schedule, open) in schedules.into_iter().zip(balances) {
+        let decision = settle_open(p, &schedule, open)?;
+        let nothing = Money::zero(schedule.currency);
+        let (name, net) = match &decision {
+            SettlementDecision::Pay(b) => ("pay", b.net),
+            SettlementDecision::BelowMinimum(_) => ("below_minimum", nothing),
+            SettlementDecision::CarryOwed(_) => ("carry_balance_owed", nothing),
+            SettlementDecision::Nothing => ("nothing_open", nothing),
+        };
+        if name == "pay" {
+            let key = (
+                schedule.next_run_at.date_naive().to_string(),
+                schedule.method.as_str().to_string(),
+                net.currency().code().to_string(),
+            );
+            let line = funding
+                .entry(key)
+                .or_insert((0, Money::zero(net.currency())));
+            line.0 += 1;
+            line.1 = line.1.checked_add(net)?;
+        }
+        runs.push(ForecastRun {
+            barber_id: schedule.barber_id.to_string(),
+            run_at: schedule.next_run_at,
+            method: schedule.method.as_str().to_string(),
+            currency: net.currency().code().to_string(),
+            decision: name.to_string(),
+            net_amount: net.amount().to_string(),
         });
-        let full = page.len() == PAGE;
-        let schedules: Vec<PayoutSchedule> = page
-            .into_iter()
-            .filter_map(|due| match due {
-                DueSchedule::Ready(schedule) => Some(schedule),
-                DueSchedule::Unreadable { .. } => {
-                    unreadable += 1;
-                    None
-                }
-            })
-            .collect();
-        let barbers: Vec<_> = schedules
-            .iter()
-            .map(|schedule| (schedule.barber_id.clone(), schedule.currency))
-            .collect();
-        let balances = p.store.open_activities(&barbers, now).await?;
-        for (schedule, open) in schedules.into_iter().zip(balances) {
-            total_runs += 1;
-            let decision = settle_open(p, &schedule, open)?;
-            let nothing = Money::zero(schedule.currency);
-            let (name, net) = match &decision {
-                SettlementDecision::Pay(b) => ("pay", b.net),
-                SettlementDecision::BelowMinimum(_) => ("below_minimum", nothing),
-                SettlementDecision::CarryOwed(_) => ("carry_balance_owed", nothing),
-                SettlementDecision::Nothing => ("nothing_open", nothing),
-            };
-            if name == "pay" {
-                let key = (
-                    schedule.next_run_at.date_naive().to_string(),
-                    schedule.method.as_str().to_string(),
-                    net.currency().code().to_string(),
-                );
-                let line = funding
-                    .entry(key)
-                    .or_insert((0, Money::zero(net.currency())));
-                line.0 += 1;
-                line.1 = line.1.checked_add(net)?;
-            }
-            if runs.len() < limit {
-                runs.push(ForecastRun {
-                    barber_id: schedule.barber_id.to_string(),
-                    run_at: schedule.next_run_at,
-                    method: schedule.method.as_str().to_string(),
-                    currency: net.currency().code().to_string(),
-                    decision: name.to_string(),
-                    net_amount: net.amount().to_string(),
-                });
-            }
-        }
-        if !full {
-            break;
-        }
     }
     Ok(Forecast {
         from: now,
         to,
         runs,
-        total_runs,
+        next_cursor,
         funding: funding
             .into_iter()
             .map(|((day, method, currency), (payouts, net))| FundingLine {

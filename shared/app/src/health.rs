@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use payout_core::status::PayoutStatus;
+use payout_core::totals::Bucket;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
 use serde::Serialize;
 
 use crate::error::AppError;
 use crate::plan::{PLANNER, planner_lag};
-use crate::ports::{PayoutQuery, PlanningFailure, QueueDepth};
+use crate::ports::{PlanningFailure, QueueDepth};
 use crate::services::Services;
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,8 +26,12 @@ pub struct Alert {
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+/// The UTC hours that overlap the last hour (the current one and the one before), from the
+/// kept totals.
 pub struct WindowStats {
+    /// Payouts paid (completed or in transit) in those hours.
     pub completed: u64,
+    /// Changes into `failed` in those hours.
     pub failed: u64,
     pub failure_rate: Option<String>,
     pub success_rate: Option<String>,
@@ -112,8 +116,6 @@ impl HealthReport {
         self.alerts.is_empty()
     }
 }
-
-const WINDOW_LIMIT: usize = 10_000;
 
 /// What anybody may know of the scheduler's health (the public route, polled by uptime
 /// monitors): whether the planner runs and whether jobs are stuck, from a fixed number of reads
@@ -202,40 +204,21 @@ pub async fn check_health(p: &Services, now: DateTime<Utc>) -> Result<HealthRepo
     let thresholds = &p.config.health;
     let last_planner_run = p.store.last_heartbeat(PLANNER).await?;
     let queue = p.queue.depth(now).await?;
-    let recent = p
-        .store
-        .list_payouts(
-            &PayoutQuery {
-                updated_from: Some(now - TimeDelta::hours(1)),
-                ..PayoutQuery::default()
-            },
-            WINDOW_LIMIT,
-        )
-        .await?;
-    let (mut completed, mut failed, mut processing_ms) = (0u64, 0u64, Vec::new());
-    for payout in &recent {
-        match payout.status {
-            PayoutStatus::Completed | PayoutStatus::InTransit => {
-                completed += 1;
-                if let Some(time) = payout.processing_time() {
-                    processing_ms.push(time.num_milliseconds());
-                }
-            }
-            PayoutStatus::Failed => failed += 1,
-            PayoutStatus::Scheduled
-            | PayoutStatus::Queued
-            | PayoutStatus::Processing
-            | PayoutStatus::RetryScheduled
-            | PayoutStatus::Cancelled => {}
-        }
-    }
+    // The last hour: the UTC hours it overlaps, read from the kept totals.
+    let hours = [
+        Bucket::hour_of(now - TimeDelta::hours(1)),
+        Bucket::hour_of(now),
+    ];
+    let kept = p.store.totals(&hours).await?;
+    let sum = |counter: &str| -> u64 {
+        let total: i64 = hours.iter().map(|hour| kept.get(*hour, counter)).sum();
+        u64::try_from(total).unwrap_or_default()
+    };
+    let (completed, failed, processed) = (sum("paid"), sum("failed"), sum("processed"));
     let finished = completed + failed;
     let failure_rate = (finished > 0).then(|| Decimal::from(failed) / Decimal::from(finished));
-    let average_processing = (!processing_ms.is_empty()).then(|| {
-        Decimal::from(processing_ms.iter().sum::<i64>())
-            / Decimal::from(processing_ms.len() as u64)
-            / dec!(1000)
-    });
+    let average_processing = (processed > 0)
+        .then(|| Decimal::from(sum("processing_ms")) / Decimal::from(processed) / dec!(1000));
 
     let mut alerts: Vec<Alert> = planner_silence(p, last_planner_run, now)
         .into_iter()

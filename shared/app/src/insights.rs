@@ -1,8 +1,9 @@
-//! Analytics and schedule recommendations, computed from payout history.
+//! Analytics (from the kept totals of a window of days) and schedule recommendations (from a
+//! barber's payout history).
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use payout_core::calendar::Frequency;
 use payout_core::ids::BarberId;
 use payout_core::method::PaymentMethod;
@@ -10,6 +11,7 @@ use payout_core::money::{Currency, Money};
 use payout_core::payout::Payout;
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
+use payout_core::totals::{Bucket, PROCESSING_BOUNDS, Totals};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -95,6 +97,9 @@ pub struct DayTrend {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Analytics {
     pub barber_id: Option<String>,
+    /// The window: these UTC days, today's included. Payouts count on the day they were
+    /// created (totals, statuses, success rate, trend) or paid (processing, settlement,
+    /// average payout, fees by method).
     pub days: u32,
     pub currency: String,
     pub from: DateTime<Utc>,
@@ -104,31 +109,26 @@ pub struct Analytics {
     pub payouts_by_status: BTreeMap<String, u64>,
     /// completed / (completed + failed), a fraction; null with neither.
     pub success_rate: Option<String>,
+    /// From the first attempt to the rail's acceptance.
     pub average_processing_seconds: Option<String>,
+    /// The upper bound of the histogram bucket holding the 95th percentile: 1, 2, 5, 10, 30,
+    /// 60, 300, 900, 3600, 21600 or 86400 seconds (null above a day).
     pub p95_processing_seconds: Option<String>,
     /// From the rail's acceptance to confirmed arrival (bank transfers in transit).
     pub average_settlement_seconds: Option<String>,
+    /// Over the payouts paid with a net above zero.
     pub average_payout: Option<String>,
     pub fee_share_by_method: BTreeMap<String, MethodFees>,
     pub trend: Vec<DayTrend>,
 }
 
-fn ratio(part: u64, whole: u64) -> Option<String> {
+fn ratio(part: i64, whole: i64) -> Option<String> {
     (whole > 0).then(|| {
         (Decimal::from(part) / Decimal::from(whole))
             .round_dp(4)
             .normalize()
             .to_string()
     })
-}
-
-/// The value at the 95th percentile (nearest rank) of sorted `values`.
-fn p95(sorted: &[i64]) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (sorted.len() * 95).div_ceil(100).max(1);
-    Some(sorted[rank - 1])
 }
 
 fn seconds(millis: i64) -> String {
@@ -138,134 +138,151 @@ fn seconds(millis: i64) -> String {
         .to_string()
 }
 
-pub fn analytics(
-    history: &[Payout],
+/// The UTC days of a window of `days` ending with `now`'s, and the window's start.
+fn window(days: u32, now: DateTime<Utc>) -> (Vec<NaiveDate>, DateTime<Utc>) {
+    let first = now.date_naive() - TimeDelta::days(i64::from(days) - 1);
+    let dates: Vec<NaiveDate> = first.iter_days().take(days as usize).collect();
+    (dates, first.and_time(NaiveTime::MIN).and_utc())
+}
+
+/// Analytics of the last `days` UTC days, today's included, in `currency`: for one barber,
+/// counted from their payouts created in those days; for the platform, read from the kept
+/// totals of those days (a cost per day, whatever the history holds).
+pub async fn analytics(
+    p: &Services,
     barber: Option<&BarberId>,
     days: u32,
     currency: Currency,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Analytics {
-    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut gross, mut commission, mut bonus, mut deductions, mut fees, mut net) =
-        (0, 0, 0, 0, 0, 0);
-    let mut by_method: BTreeMap<PaymentMethod, (u64, i64)> = BTreeMap::new();
-    let mut trend: BTreeMap<String, (u64, i64, i64, u64)> = BTreeMap::new();
-    let mut processing: Vec<i64> = Vec::new();
-    let mut settlement: Vec<i64> = Vec::new();
-    let (mut completed, mut failed, mut paid_count, mut paid_net) = (0u64, 0u64, 0u64, 0i64);
-    for payout in history {
-        *by_status.entry(payout.status.to_string()).or_default() += 1;
-        let b = &payout.breakdown;
-        let counted = match payout.status {
-            PayoutStatus::Cancelled => false,
-            PayoutStatus::Scheduled
-            | PayoutStatus::Queued
-            | PayoutStatus::Processing
-            | PayoutStatus::RetryScheduled
-            | PayoutStatus::InTransit
-            | PayoutStatus::Completed
-            | PayoutStatus::Failed => true,
-        };
-        if counted {
-            gross += minor(b.gross);
-            commission += minor(b.commission);
-            bonus += minor(b.bonus);
-            deductions += minor(b.deductions_total);
-            fees += minor(b.fee);
-            net += minor(b.net);
-            let day = trend
-                .entry(payout.created_at.date_naive().to_string())
-                .or_default();
-            day.0 += 1;
-            day.1 += minor(b.gross);
-            day.2 += minor(b.net);
-            day.3 += u64::from(payout.status == PayoutStatus::Failed);
+    now: DateTime<Utc>,
+) -> Result<Analytics, AppError> {
+    let (dates, from) = window(days, now);
+    let totals = match barber {
+        Some(barber) => {
+            let history = payout_history(p, Some(barber), from, now, currency).await?;
+            Totals::recount(history.iter().map(|payout| (payout, &[][..])))
         }
-        match payout.status {
-            PayoutStatus::Completed | PayoutStatus::InTransit => {
-                completed += 1;
-                if b.net.is_positive() {
-                    paid_count += 1;
-                    paid_net += minor(b.net);
-                    let method = by_method.entry(payout.method).or_default();
-                    method.0 += 1;
-                    method.1 += minor(b.fee);
-                }
-                if let Some(time) = payout.processing_time() {
-                    processing.push(time.num_milliseconds());
-                }
-                if let Some(time) = payout.settlement_time() {
-                    settlement.push(time.num_milliseconds());
-                }
-            }
-            PayoutStatus::Failed => failed += 1,
-            PayoutStatus::Scheduled
-            | PayoutStatus::Queued
-            | PayoutStatus::Processing
-            | PayoutStatus::RetryScheduled
-            | PayoutStatus::Cancelled => {}
+        None => {
+            let buckets: Vec<Bucket> = dates.iter().copied().map(Bucket::Day).collect();
+            p.store.totals(&buckets).await?
         }
-    }
-    processing.sort_unstable();
-    let total_method_fees: i64 = by_method.values().map(|(_, f)| f).sum();
-    Analytics {
+    };
+    let sum = |counter: &str| -> i64 {
+        let counter = format!("{counter}_{}", currency.code().to_ascii_lowercase());
+        dates
+            .iter()
+            .map(|day| totals.get(Bucket::Day(*day), &counter))
+            .sum()
+    };
+    let on_day = |day: NaiveDate, counter: &str| -> i64 {
+        totals.get(
+            Bucket::Day(day),
+            &format!("{counter}_{}", currency.code().to_ascii_lowercase()),
+        )
+    };
+    let created = |status: PayoutStatus| sum(&format!("created_{}", status.as_str()));
+    let line = |name: &str| text(sum(&format!("created_{name}_minor")), currency);
+    let completed = created(PayoutStatus::Completed) + created(PayoutStatus::InTransit);
+    let failed = created(PayoutStatus::Failed);
+    let (processed, settled) = (sum("processed"), sum("settled"));
+    let positive = sum("paid_positive_count");
+    let method_fees: Vec<(PaymentMethod, i64, i64)> = PaymentMethod::ALL
+        .into_iter()
+        .map(|method| {
+            let name = method.as_str();
+            (
+                method,
+                sum(&format!("paid_count_{name}")),
+                sum(&format!("fee_minor_{name}")),
+            )
+        })
+        .filter(|(_, count, _)| *count > 0)
+        .collect();
+    let all_fees: i64 = method_fees.iter().map(|(_, _, fees)| fees).sum();
+    let not_cancelled = PayoutStatus::ALL
+        .into_iter()
+        .filter(|status| *status != PayoutStatus::Cancelled);
+    Ok(Analytics {
         barber_id: barber.map(ToString::to_string),
         days,
         currency: currency.to_string(),
         from,
-        to,
+        to: now,
         totals: MoneyTotals {
-            gross: text(gross, currency),
-            commission: text(commission, currency),
-            bonus: text(bonus, currency),
-            deductions: text(deductions, currency),
-            fees: text(fees, currency),
-            net: text(net, currency),
+            gross: line("gross"),
+            commission: line("commission"),
+            bonus: line("bonus"),
+            deductions: line("deductions"),
+            fees: line("fee"),
+            net: line("net"),
         },
-        payouts_by_status: by_status,
+        payouts_by_status: PayoutStatus::ALL
+            .into_iter()
+            .map(|status| {
+                (
+                    status.to_string(),
+                    u64::try_from(created(status)).unwrap_or_default(),
+                )
+            })
+            .filter(|(_, count)| *count > 0)
+            .collect(),
         success_rate: ratio(completed, completed + failed),
-        average_processing_seconds: (!processing.is_empty())
-            .then(|| seconds(processing.iter().sum::<i64>() / processing.len() as i64)),
-        p95_processing_seconds: p95(&processing).map(seconds),
-        average_settlement_seconds: (!settlement.is_empty())
-            .then(|| seconds(settlement.iter().sum::<i64>() / settlement.len() as i64)),
-        average_payout: (paid_count > 0).then(|| {
+        average_processing_seconds: (processed > 0)
+            .then(|| seconds(sum("processing_ms") / processed)),
+        p95_processing_seconds: p95_bound(processed, |bucket| sum(&bucket)),
+        average_settlement_seconds: (settled > 0).then(|| seconds(sum("settlement_ms") / settled)),
+        average_payout: (positive > 0).then(|| {
             Money::rounded(
-                Money::from_minor(paid_net, currency).amount() / Decimal::from(paid_count),
+                Money::from_minor(sum("paid_positive_net_minor"), currency).amount()
+                    / Decimal::from(positive),
                 currency,
             )
             .amount()
             .to_string()
         }),
-        fee_share_by_method: by_method
+        fee_share_by_method: method_fees
             .into_iter()
-            .map(|(method, (count, method_fees))| {
+            .map(|(method, count, fees)| {
                 (
                     method.to_string(),
                     MethodFees {
-                        payouts: count,
-                        fees: text(method_fees, currency),
-                        share: ratio(
-                            u64::try_from(method_fees).unwrap_or_default(),
-                            u64::try_from(total_method_fees).unwrap_or_default(),
-                        )
-                        .unwrap_or_else(|| "0".to_string()),
+                        payouts: u64::try_from(count).unwrap_or_default(),
+                        fees: text(fees, currency),
+                        share: ratio(fees, all_fees).unwrap_or_else(|| "0".to_string()),
                     },
                 )
             })
             .collect(),
-        trend: trend
-            .into_iter()
-            .map(|(day, (payouts, day_gross, day_net, failed))| DayTrend {
-                day,
-                payouts,
-                failed,
-                gross: text(day_gross, currency),
-                net: text(day_net, currency),
+        trend: dates
+            .iter()
+            .map(|day| DayTrend {
+                day: day.to_string(),
+                payouts: not_cancelled
+                    .clone()
+                    .map(|status| on_day(*day, &format!("created_{}", status.as_str())))
+                    .sum::<i64>()
+                    .try_into()
+                    .unwrap_or_default(),
+                failed: on_day(*day, "created_failed")
+                    .try_into()
+                    .unwrap_or_default(),
+                gross: text(on_day(*day, "created_gross_minor"), currency),
+                net: text(on_day(*day, "created_net_minor"), currency),
             })
+            .filter(|day| day.payouts > 0)
             .collect(),
-    }
+    })
+}
+
+/// The 95th percentile (nearest rank) of `count` processing times kept as a histogram
+/// (`histogram(counter)` sums a bucket's counter): the upper bound of the bucket it falls in,
+/// in seconds; none above the last bound.
+fn p95_bound(count: i64, histogram: impl Fn(String) -> i64) -> Option<String> {
+    let rank = (count * 95 + 99) / 100;
+    let mut seen = 0;
+    PROCESSING_BOUNDS.iter().find_map(|bound| {
+        seen += histogram(format!("processing_le_{bound}"));
+        (seen >= rank && count > 0).then(|| bound.to_string())
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -395,15 +412,20 @@ pub fn recommendations(
 
 #[cfg(test)]
 mod tests {
-    use super::p95;
+    use super::p95_bound;
 
     #[test]
-    fn p95_is_nearest_rank() {
-        assert_eq!(p95(&[]), None);
-        assert_eq!(p95(&[7]), Some(7));
-        let hundred: Vec<i64> = (1..=100).collect();
-        assert_eq!(p95(&hundred), Some(95));
-        let twenty: Vec<i64> = (1..=20).collect();
-        assert_eq!(p95(&twenty), Some(19));
+    fn p95_is_the_bound_of_the_bucket_holding_the_nearest_rank() {
+        assert_eq!(p95_bound(0, |_| 0), None);
+        // 100 times: 90 within a second, 9 within 5 s, 1 within 30 s: the 95th is within 5 s.
+        let histogram = |counter: String| match counter.as_str() {
+            "processing_le_1" => 90,
+            "processing_le_5" => 9,
+            "processing_le_30" => 1,
+            _ => 0,
+        };
+        assert_eq!(p95_bound(100, histogram).as_deref(), Some("5"));
+        // All above the last bound: unknown.
+        assert_eq!(p95_bound(3, |_| 0), None);
     }
 }

@@ -50,7 +50,8 @@ pub struct PlanReport {
     /// Barbers left alone this run because an earlier failure's backoff has not passed.
     pub held: u64,
     pub notices_attempted: u64,
-    /// Shards of the due index sent to be planned by runs of their own.
+    /// Shards of the due index sent to be planned by runs of their own (those with something
+    /// due).
     pub shards_sent: u64,
 }
 
@@ -103,10 +104,20 @@ pub async fn fan_out_due_payouts(
     shards: &dyn ShardQueue,
 ) -> Result<PlanReport, AppError> {
     let mut report = deliver_notices(p, now, keep_going).await?;
-    let plans: Vec<ShardPlan> = (0..p.store.due_shards())
-        .map(|shard| ShardPlan { shard, after: None })
+    // Only the shards with something due are sent: an idle platform's tick costs a one-item
+    // read per shard, not an invocation per shard.
+    let due = (0..p.store.due_shards()).map(|shard| async move {
+        let page = p.store.due_schedules_in_shard(shard, now, None, 1).await?;
+        Ok::<_, AppError>((!page.is_empty()).then_some(ShardPlan { shard, after: None }))
+    });
+    let plans: Vec<ShardPlan> = futures::future::try_join_all(due)
+        .await?
+        .into_iter()
+        .flatten()
         .collect();
-    shards.send_plans(&plans).await?;
+    if !plans.is_empty() {
+        shards.send_plans(&plans).await?;
+    }
     report.shards_sent = plans.len() as u64;
     finish_run(p, now, &report).await?;
     Ok(report)

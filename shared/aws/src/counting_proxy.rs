@@ -18,6 +18,8 @@ pub struct Tally {
     pub write_units: f64,
     /// Items a DynamoDB read examined (a Query's or Scan's `ScannedCount`, one per item got).
     pub items_read: u64,
+    /// Events an EventBridge `PutEvents` put (billed per event).
+    pub events_put: u64,
 }
 
 impl Tally {
@@ -26,6 +28,7 @@ impl Tally {
         self.read_units += other.read_units;
         self.write_units += other.write_units;
         self.items_read += other.items_read;
+        self.events_put += other.events_put;
     }
 }
 
@@ -186,8 +189,14 @@ async fn forward(
             (reported.0, reported.1.max(estimate.1))
         };
     }
+    let events = if op == "PutEvents" {
+        request_json["Entries"].as_array().map_or(0, Vec::len) as u64
+    } else {
+        0
+    };
     let mut tallies = proxy.counter.by_service.lock();
     let tally = tallies.entry((service, op)).or_default();
+    tally.events_put += events;
     tally.requests += 1;
     tally.read_units += read;
     tally.write_units += write;

@@ -14,6 +14,14 @@
 //!   changes while the payout stays paid. A payout Stripe failed after its transfer leaves
 //!   this count; an operator's payout of what it left behind enters it on its own day, and one
 //!   settled by hand goes back to the day its transfer was accepted;
+//!   With them, per currency, the count and net of those with a net above zero, how long the paid payouts took from their first attempt to the
+//!   rail's acceptance (a sum, a count and a histogram over [`PROCESSING_BOUNDS`]) and, for
+//!   the completed ones, from acceptance to arrival (a sum and a count);
+//! - per UTC day of creation and currency, the payouts created that day in each status now,
+//!   and the sums of the breakdowns of those not cancelled (gross, commission, bonus,
+//!   deductions, fee, net): what analytics reads for a window of days;
+//! - per UTC hour a payout was paid, all currencies: the paid payouts (`paid`) and their
+//!   processing times (`processed`, `processing_ms`);
 //! - per UTC day and hour, `failed` (changes into `failed`: for good) and `retry_scheduled`
 //!   (changes into `retry_scheduled`: a retryable failure, or a hold for the rail's rate).
 
@@ -69,25 +77,64 @@ pub struct Tally {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Totals(pub BTreeMap<Bucket, BTreeMap<String, i64>>);
 
+/// The upper bounds, in seconds, of the processing-time histogram: a paid payout counts in
+/// `processing_le_<bound>_<currency>` of the first bound at or above its processing time, or
+/// in `processing_le_inf_<currency>`.
+pub const PROCESSING_BOUNDS: [i64; 11] = [1, 2, 5, 10, 30, 60, 300, 900, 3_600, 21_600, 86_400];
+
+/// The histogram counter a processing time of `millis` counts in (without its currency).
+pub fn processing_bucket(millis: i64) -> String {
+    PROCESSING_BOUNDS
+        .iter()
+        .find(|bound| millis <= *bound * 1_000)
+        .map_or_else(
+            || "processing_le_inf".to_string(),
+            |bound| format!("processing_le_{bound}"),
+        )
+}
+
+/// The breakdown's lines summed per creation day, `created_<line>_minor_<currency>`.
+pub const CREATED_SUMS: [&str; 6] = ["gross", "commission", "bonus", "deductions", "fee", "net"];
+
 fn is_paid(status: PayoutStatus) -> bool {
     matches!(status, PayoutStatus::InTransit | PayoutStatus::Completed)
 }
 
-/// The day a paid payout counts as paid on: when the rail accepted it, or when it was settled
-/// without a transfer. Set as it enters the paid statuses and kept while it stays there.
-fn paid_day(payout: &Payout) -> NaiveDate {
+/// When a paid payout counts as paid: the rail's acceptance, or its settlement without a
+/// transfer. Set as it enters the paid statuses and kept while it stays there.
+fn paid_at(payout: &Payout) -> DateTime<Utc> {
     payout
         .accepted_at
         .or(payout.completed_at)
         .unwrap_or(payout.updated_at)
-        .date_naive()
+}
+
+fn paid_day(payout: &Payout) -> NaiveDate {
+    paid_at(payout).date_naive()
 }
 
 fn paid_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
-    let currency = payout.breakdown.net.currency().code().to_ascii_lowercase();
+    let currency = currency_of(payout);
     let method = payout.method.as_str();
     let day = Bucket::Day(paid_day(payout));
     let minor = |money: crate::Money| money.to_minor().unwrap_or_default();
+    let processing = payout.processing_time().map(|time| time.num_milliseconds());
+    let processing_counters = processing.into_iter().flat_map(|millis| {
+        [
+            (format!("processed_{currency}"), 1),
+            (format!("processing_ms_{currency}"), millis),
+            (format!("{}_{currency}", processing_bucket(millis)), 1),
+        ]
+    });
+    let positive = payout.breakdown.net.is_positive().then(|| {
+        [
+            (format!("paid_positive_count_{currency}"), 1),
+            (
+                format!("paid_positive_net_minor_{currency}"),
+                minor(payout.breakdown.net),
+            ),
+        ]
+    });
     [
         (format!("paid_count_{currency}"), 1),
         (
@@ -101,12 +148,80 @@ fn paid_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
         ),
     ]
     .into_iter()
+    .chain(processing_counters)
+    .chain(positive.into_iter().flatten())
     .map(|(counter, add)| Tally {
         bucket: day,
         counter,
         add: add * sign,
     })
+    .chain(paid_hour_tallies(payout, processing, sign))
     .collect()
+}
+
+/// A paid payout on the hour it was paid, all currencies: what the last hour's failure rate
+/// and processing time are read from.
+fn paid_hour_tallies(payout: &Payout, processing: Option<i64>, sign: i64) -> Vec<Tally> {
+    let hour = Bucket::hour_of(paid_at(payout));
+    let mut tallies = vec![at(hour, "paid", sign)];
+    if let Some(millis) = processing {
+        tallies.push(at(hour, "processed", sign));
+        tallies.push(at(hour, "processing_ms", millis * sign));
+    }
+    tallies
+}
+
+/// A completed payout's time from the rail's acceptance to arrival, on the day it was paid.
+fn settlement_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
+    let currency = currency_of(payout);
+    let day = Bucket::Day(paid_day(payout));
+    payout
+        .settlement_time()
+        .map(|time| {
+            vec![
+                at(day, &format!("settled_{currency}"), sign),
+                at(
+                    day,
+                    &format!("settlement_ms_{currency}"),
+                    time.num_milliseconds() * sign,
+                ),
+            ]
+        })
+        .unwrap_or_default()
+}
+
+fn currency_of(payout: &Payout) -> String {
+    payout.breakdown.net.currency().code().to_ascii_lowercase()
+}
+
+/// A payout created on its day in `status`, and unless cancelled its breakdown's sums.
+fn created_state_tallies(payout: &Payout, status: PayoutStatus, sign: i64) -> Vec<Tally> {
+    let currency = currency_of(payout);
+    let day = Bucket::Day(payout.created_at.date_naive());
+    let mut tallies = vec![at(
+        day,
+        &format!("created_{}_{currency}", status.as_str()),
+        sign,
+    )];
+    if status != PayoutStatus::Cancelled {
+        let b = &payout.breakdown;
+        let lines = [
+            b.gross,
+            b.commission,
+            b.bonus,
+            b.deductions_total,
+            b.fee,
+            b.net,
+        ];
+        tallies.extend(CREATED_SUMS.iter().zip(lines).map(|(line, money)| {
+            at(
+                day,
+                &format!("created_{line}_minor_{currency}"),
+                money.to_minor().unwrap_or_default() * sign,
+            )
+        }));
+    }
+    tallies
 }
 
 fn at(bucket: Bucket, counter: &str, add: i64) -> Tally {
@@ -126,14 +241,24 @@ pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
     }
     if let Some(from) = event.from {
         tallies.push(at(Bucket::Status, from.as_str(), -1));
+        tallies.extend(created_state_tallies(payout, from, -1));
     } else {
         tallies.extend(created_tallies(payout));
     }
     tallies.push(at(Bucket::Status, event.to.as_str(), 1));
+    tallies.extend(created_state_tallies(payout, event.to, 1));
     let was_paid = event.from.is_some_and(is_paid);
     match (was_paid, is_paid(event.to)) {
         (false, true) => tallies.extend(paid_tallies(payout, 1)),
         (true, false) => tallies.extend(paid_tallies(payout, -1)),
+        _ => {}
+    }
+    // The times a payout's change leaves in place (acceptance, arrival) are those it counted
+    // with on the way in, so what leaves is what came.
+    let completed = PayoutStatus::Completed;
+    match (event.from == Some(completed), event.to == completed) {
+        (false, true) => tallies.extend(settlement_tallies(payout, 1)),
+        (true, false) => tallies.extend(settlement_tallies(payout, -1)),
         _ => {}
     }
     tallies.extend(failure_tallies(event));
@@ -188,8 +313,12 @@ impl Totals {
         for (payout, trail) in payouts {
             let mut tallies = vec![at(Bucket::Status, payout.status.as_str(), 1)];
             tallies.extend(created_tallies(payout));
+            tallies.extend(created_state_tallies(payout, payout.status, 1));
             if is_paid(payout.status) {
                 tallies.extend(paid_tallies(payout, 1));
+            }
+            if payout.status == PayoutStatus::Completed {
+                tallies.extend(settlement_tallies(payout, 1));
             }
             for event in trail.iter().filter(|e| e.from != Some(e.to)) {
                 tallies.extend(failure_tallies(event));

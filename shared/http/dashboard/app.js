@@ -346,32 +346,69 @@ async function barber(id) {
 }
 
 async function upcoming() {
-  const forecast = me.role === "operator" ? await api("/forecast?days=7&limit=200") : await ownForecast();
-  const rows = forecast.runs
-    .map((r) => `<tr><td>${when(r.run_at)}</td><td>${esc(r.barber_id)}</td><td>${esc(r.method)}</td><td>${esc(r.decision.replace(/_/g, " "))}</td><td class="num">${r.decision === "pay" ? money(r.net_amount, r.currency) : "–"}</td></tr>`)
-    .join("");
-  const funding = forecast.funding
-    .map((f) => `<tr><td>${esc(f.day)}</td><td>${esc(f.method)}</td><td class="num">${f.payouts}</td><td class="num">${money(f.net_amount, f.currency)}</td></tr>`)
-    .join("");
-  const more = forecast.total_runs > forecast.runs.length ? `<p class="muted">The first ${forecast.runs.length} of ${forecast.total_runs} runs; the totals cover them all.</p>` : "";
-  page.innerHTML = `
-    <h1>Upcoming: the next 7 days</h1>
-    <p class="muted">What each scheduled run would pay if it closed now (the preview), and what the platform must fund per day and method.</p>
-    <h2>To fund</h2>
-    <table id="funding"><thead><tr><th>Day (UTC)</th><th>Method</th><th class="num">Payouts</th><th class="num">Amount</th></tr></thead><tbody>${funding || `<tr><td colspan="4" class="muted">Nothing due.</td></tr>`}</tbody></table>
-    <h2>Scheduled runs</h2>${more}
-    <div class="scroll"><table><thead><tr><th>Run</th><th>Barber</th><th>Method</th><th>Decision</th><th class="num">Expected</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  const pageOf = (cursor) => api(`/forecast?days=7&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+  let forecast = me.role === "operator" ? await pageOf(null) : await ownForecast();
+  const runs = [];
+  const funding = new Map();
+  const show = () => {
+    runs.push(...forecast.runs);
+    for (const f of forecast.funding) {
+      const key = `${f.day} ${f.method} ${f.currency}`;
+      const line = funding.get(key) || { ...f, payouts: 0, net_amount: "0" };
+      line.payouts += f.payouts;
+      line.net_amount = addDecimals(line.net_amount, f.net_amount);
+      funding.set(key, line);
+    }
+    const rows = runs
+      .map((r) => `<tr><td>${when(r.run_at)}</td><td>${esc(r.barber_id)}</td><td>${esc(r.method)}</td><td>${esc(r.decision.replace(/_/g, " "))}</td><td class="num">${r.decision === "pay" ? money(r.net_amount, r.currency) : "–"}</td></tr>`)
+      .join("");
+    const lines = [...funding.values()]
+      .sort((a, b) => `${a.day}${a.method}`.localeCompare(`${b.day}${b.method}`))
+      .map((f) => `<tr><td>${esc(f.day)}</td><td>${esc(f.method)}</td><td class="num">${f.payouts}</td><td class="num">${money(f.net_amount, f.currency)}</td></tr>`)
+      .join("");
+    const more = forecast.next_cursor ? `<p class="muted">The first ${runs.length} runs; the totals cover those listed. <button id="more-runs" type="button">Show more</button></p>` : "";
+    page.innerHTML = `
+      <h1>Upcoming: the next 7 days</h1>
+      <p class="muted">What each scheduled run would pay if it closed now (the preview), and what the platform must fund per day and method.</p>
+      <h2>To fund</h2>
+      <table id="funding"><thead><tr><th>Day (UTC)</th><th>Method</th><th class="num">Payouts</th><th class="num">Amount</th></tr></thead><tbody>${lines || `<tr><td colspan="4" class="muted">Nothing due.</td></tr>`}</tbody></table>
+      <h2>Scheduled runs</h2>${more}
+      <div class="scroll"><table id="runs"><thead><tr><th>Run</th><th>Barber</th><th>Method</th><th>Decision</th><th class="num">Expected</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+    const button = document.getElementById("more-runs");
+    if (button) {
+      button.onclick = async () => {
+        button.disabled = true;
+        forecast = await pageOf(forecast.next_cursor);
+        show();
+      };
+    }
+  };
+  show();
+}
+
+// The sum of two decimal strings ("12.5" + "0.75" = "13.25"), exactly: money is never a float.
+function addDecimals(a, b) {
+  const places = Math.max(...[a, b].map((x) => (x.split(".")[1] || "").length));
+  const scaled = (x) => {
+    const [whole, fraction = ""] = x.replace("-", "").split(".");
+    const n = BigInt(whole + fraction.padEnd(places, "0"));
+    return x.startsWith("-") ? -n : n;
+  };
+  const sum = scaled(a) + scaled(b);
+  const digits = (sum < 0n ? -sum : sum).toString().padStart(places + 1, "0");
+  const text = places ? `${digits.slice(0, -places)}.${digits.slice(-places)}` : digits;
+  return sum < 0n ? `-${text}` : text;
 }
 
 // A barber's own forecast, in the forecast's shape: its next run, if within the week.
 async function ownForecast() {
   const schedule = await api(`/schedules/${encodeURIComponent(me.barber_id)}`);
   const due = schedule.status === "active" && new Date(schedule.next_run_at).getTime() <= Date.now() + 7 * 24 * 3600 * 1000;
-  if (!due) return { runs: [], funding: [], total_runs: 0 };
+  if (!due) return { runs: [], funding: [], next_cursor: null };
   const p = await api(`/payouts/preview?barber_id=${encodeURIComponent(me.barber_id)}`);
   const run = { barber_id: me.barber_id, run_at: schedule.next_run_at, method: p.method, currency: p.currency, decision: p.decision, net_amount: p.net_amount };
   const funding = p.decision === "pay" ? [{ day: schedule.next_run_at.slice(0, 10), method: p.method, currency: p.currency, payouts: 1, net_amount: p.net_amount }] : [];
-  return { runs: [run], funding, total_runs: 1 };
+  return { runs: [run], funding, next_cursor: null };
 }
 
 // ---- routing and sign-in ----

@@ -54,17 +54,10 @@ pub async fn get_analytics(
             .ok_or_else(|| AppError::NotFound(format!("barber {id}")))?,
         None => Currency::Usd,
     };
-    let to = state.clock.now();
-    let from = to - TimeDelta::days(i64::from(days));
-    let history = payout_history(&state.services, barber.as_ref(), from, to, currency).await?;
-    Ok(Json(analytics(
-        &history,
-        barber.as_ref(),
-        days,
-        currency,
-        from,
-        to,
-    )))
+    let now = state.clock.now();
+    Ok(Json(
+        analytics(&state.services, barber.as_ref(), days, currency, now).await?,
+    ))
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

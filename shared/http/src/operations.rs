@@ -154,7 +154,8 @@ pub struct SentView {
     pub delivery: String,
 }
 
-/// What was sent to a barber, newest first.
+/// What was sent to a barber, newest first: the newest `limit` (a page; older notices are
+/// not listed).
 #[utoipa::path(get, path = "/notifications", params(NotificationParams),
     security(("bearer" = [])), tag = "operations",
     responses((status = 200, body = Vec<SentView>), (status = 400, body = Problem), (status = 404, body = Problem)))]

@@ -46,7 +46,9 @@ fn parse_cursor(raw: &str) -> Result<(chrono::DateTime<chrono::Utc>, PayoutId), 
     Ok((at, PayoutId::parse(id).map_err(|_| bad())?))
 }
 
-/// Payouts matching the filters, oldest first; barbers see only their own.
+/// Payouts matching the filters, oldest first; barbers see only their own. Paged: `limit` a
+/// page (default 50, at most 200), then `next_cursor` as `cursor`; a page costs the same
+/// whatever the history holds (by status, from an index of its own).
 #[utoipa::path(get, path = "/payouts", params(PayoutListParams),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = Page<PayoutView>), (status = 400, body = Problem)))]

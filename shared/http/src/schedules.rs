@@ -247,7 +247,8 @@ fn parse_cursor(raw: &str) -> Result<BarberId, AppError> {
         .ok_or_else(|| invalid("cursor is not one this API returned"))
 }
 
-/// Every schedule, by barber id (operators).
+/// Every schedule, by barber id (operators). Paged: `limit` a page (default 50, at most 200),
+/// then `next_cursor` as `cursor`.
 #[utoipa::path(get, path = "/schedules", params(PageParams),
     security(("bearer" = [])), tag = "schedules",
     responses((status = 200, body = Page<ScheduleView>), (status = 403, body = crate::error::Problem)))]

@@ -23,7 +23,8 @@ use super::item::{Item, build_error, get_s, key, n};
 /// Items per bucket, each taking the changes of an eighth of the payouts.
 pub const SHARDS: u64 = 8;
 
-fn shard_of(payout: &PayoutId) -> u64 {
+/// The shard of a payout's totals, and of its place in the status index.
+pub(super) fn shard_of(payout: &PayoutId) -> u64 {
     // FNV-1a: stable across builds and machines, unlike the standard library's hasher.
     let hash = payout
         .as_str()

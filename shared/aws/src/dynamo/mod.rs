@@ -1,12 +1,12 @@
 //! The store in one DynamoDB table (DESIGN.md section 5).
 //!
-//! | record          | pk                  | sk                  | gsi1 (pk / sk)                      | gsi2 (pk / sk)               |
-//! |-----------------|---------------------|---------------------|-------------------------------------|------------------------------|
+//! | record          | pk                  | sk                  | gsi1 (pk / sk)                      | gsi2 (pk / sk)               | gsi3 (pk / sk) |
+//! |-----------------|---------------------|---------------------|-------------------------------------|------------------------------|----------------|
 //! | schedule        | `BARBER#b`          | `SCHEDULE`          | `DUE#shard` / `next_run#b` (active) | `SCHEDULES` / `b`            |
 //! | advance notice  | `BARBER#b`          | `NOTICE`            | `NOTICE#shard` / `notice_at#b`      |                              |
 //! | earning         | `EARNING#e`         | `EARNING`           | `OPEN#b` / `E#recorded#e` (open)    | `CLAIM#p` / `E#e` (claimed)  |
 //! | deduction       | `DEDUCTION#d`       | `DEDUCTION`         | `OPEN#b` / `D#recorded#d` (open)    | `CLAIM#p` / `D#d` (claimed)  |
-//! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      |
+//! | payout          | `PAYOUT#p`          | `PAYOUT`            | `PAYOUTS#b` / `created#p`           | `PAYOUTS` / `created#p`      | `STATUS#status#shard` / `created#p` |
 //! | audit event     | `PAYOUT#p`          | `EVENT#seq`         |                                     | `EVENTS_OUT` / `at#p#seq` (unpublished) |
 //! | barber lock     | `LOCK#BARBER#b`     | `LOCK`              |                                     |                              |
 //! | shard lease     | `LEASE#SHARD#n`     | `LOCK`              |                                     |                              |
@@ -16,7 +16,9 @@
 //! | webhook event   | `WEBHOOK#event`     | `ONCE`              |                                     |                              |
 //!
 //! Times in keys are zero-padded microseconds, so string order is time order. The due index is
-//! sharded so that one busy minute does not land on one partition. Locks and notification
+//! sharded so that one busy minute does not land on one partition; so is the status index
+//! (gsi3), which lists the payouts in one status (the failed, those in transit, those a crashed
+//! worker left) without reading the others. Locks and notification
 //! records carry a TTL (`expires_at`). Every conditional write of the port is a condition
 //! expression here; a failed one is `ConditionalCheckFailed`, reported as the port's typed
 //! outcome, never as an error.
@@ -115,6 +117,9 @@ impl DynamoStore {
                 .key_condition_expression(condition)
                 .set_expression_attribute_values(Some(values.clone()))
                 .set_exclusive_start_key(start)
+                // A page reads no more than is still wanted (without a limit DynamoDB reads a
+                // megabyte), so a listing's cost is its page's, not its index's.
+                .set_limit(i32::try_from(limit - items.len()).ok())
                 // Reads of the table itself see every committed write; index reads cannot.
                 .set_consistent_read(index.is_none().then_some(true))
                 .send()

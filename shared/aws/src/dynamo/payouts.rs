@@ -38,6 +38,15 @@ fn minor(money: payout_core::money::Money) -> Result<i64, StoreError> {
     money.to_minor().map_err(corrupt)
 }
 
+/// The payout's partition of the status index: its status and shard.
+fn status_key(id: &PayoutId, status: PayoutStatus) -> String {
+    format!(
+        "STATUS#{}#{}",
+        status.as_str(),
+        super::kept_totals::shard_of(id)
+    )
+}
+
 fn payout_item(payout: &Payout, claim_state: &str) -> Result<Item, StoreError> {
     let b = &payout.breakdown;
     let created = format!("{}#{}", time_key(payout.created_at), payout.id);
@@ -61,7 +70,9 @@ fn payout_item(payout: &Payout, claim_state: &str) -> Result<Item, StoreError> {
         ("gsi1pk", s(format!("PAYOUTS#{}", payout.barber_id))),
         ("gsi1sk", s(created.clone())),
         ("gsi2pk", s("PAYOUTS")),
-        ("gsi2sk", s(created)),
+        ("gsi2sk", s(created.clone())),
+        ("gsi3pk", s(status_key(&payout.id, payout.status))),
+        ("gsi3sk", s(created)),
     ]));
     if let Some(at) = payout.next_attempt_at {
         record.insert("next_attempt_at".into(), micros(at));
@@ -390,14 +401,21 @@ pub async fn get_many(store: &DynamoStore, ids: &[PayoutId]) -> Result<Vec<Payou
         .collect()
 }
 
+/// The payouts `query` asks for: a barber's from their partition of gsi1, those in one status
+/// from the status index's shards (merged), or everyone's from gsi2. Each partition is read
+/// only as far as `limit` kept items.
 pub async fn list(
     store: &DynamoStore,
     query: &PayoutQuery,
     limit: usize,
 ) -> Result<Vec<Payout>, StoreError> {
-    let (index, partition) = match &query.barber {
-        Some(barber) => (super::table::GSI1, ("gsi1", format!("PAYOUTS#{barber}"))),
-        None => (super::table::GSI2, ("gsi2", "PAYOUTS".to_string())),
+    use super::table::{GSI1, GSI2, GSI3};
+    let partitions: Vec<(&str, String)> = match (&query.barber, query.status) {
+        (Some(barber), _) => vec![(GSI1, format!("PAYOUTS#{barber}"))],
+        (None, Some(status)) => (0..super::kept_totals::SHARDS)
+            .map(|shard| (GSI3, format!("STATUS#{}#{shard}", status.as_str())))
+            .collect(),
+        (None, None) => vec![(GSI2, "PAYOUTS".to_string())],
     };
     let low = match (&query.after, query.from) {
         (Some((at, id)), _) => format!("{}#{id}!", time_key(*at)),
@@ -408,33 +426,49 @@ pub async fn list(
         Some(to) => time_key(to - chrono::TimeDelta::microseconds(1)) + "#~",
         None => "~".to_string(),
     };
-    let condition = format!("{0}pk = :pk AND {0}sk BETWEEN :low AND :high", partition.0);
+    if low.as_str() > high.as_str() {
+        return Ok(Vec::new());
+    }
     let status = query.status.map(PayoutStatus::as_str);
     let method = query.method.map(|m| m.as_str());
     let updated_from = query.updated_from.map(|t| t.timestamp_micros());
+    // The status is checked on the item too: an index is eventually consistent, and may
+    // still show a payout under the status it just left.
     let keep = move |record: &Item| {
         visible(record)
             && status.is_none_or(|s| get_s(record, "payout_status").is_ok_and(|v| v == s))
             && method.is_none_or(|m| get_s(record, "method").is_ok_and(|v| v == m))
             && updated_from.is_none_or(|t| get_n(record, "updated_at").is_ok_and(|v| v >= t))
     };
-    if low.as_str() > high.as_str() {
-        return Ok(Vec::new());
-    }
-    let records = store
-        .query_where(
-            Some(index),
-            &condition,
-            item([
-                (":pk", s(partition.1)),
-                (":low", s(low)),
-                (":high", s(high)),
-            ]),
-            limit,
-            &keep,
-        )
-        .await?;
-    records.iter().map(from_item).collect()
+    let conditions: Vec<String> = partitions
+        .iter()
+        .map(|(index, _)| format!("{index}pk = :pk AND {index}sk BETWEEN :low AND :high"))
+        .collect();
+    let reads = partitions
+        .iter()
+        .zip(&conditions)
+        .map(|((index, partition), condition)| {
+            store.query_where(
+                Some(index),
+                condition,
+                item([
+                    (":pk", s(partition)),
+                    (":low", s(&low)),
+                    (":high", s(&high)),
+                ]),
+                limit,
+                &keep,
+            )
+        });
+    let mut payouts = futures::future::try_join_all(reads)
+        .await?
+        .iter()
+        .flatten()
+        .map(from_item)
+        .collect::<Result<Vec<_>, _>>()?;
+    payouts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    payouts.truncate(limit);
+    Ok(payouts)
 }
 
 pub async fn update(
@@ -452,11 +486,12 @@ pub async fn update(
         .expression_attribute_values(":complete", s(COMPLETE))
         .expression_attribute_values(":doc", to_json(payout)?)
         .expression_attribute_values(":status", s(payout.status.as_str()))
+        .expression_attribute_values(":status_key", s(status_key(&payout.id, payout.status)))
         .expression_attribute_values(":version", n(payout.version as i64))
         .expression_attribute_values(":updated", micros(payout.updated_at))
         .expression_attribute_values(":attempts", n(i64::from(payout.attempts)));
-    let set = "SET json_doc = :doc, payout_status = :status, payout_version = :version, \
-               updated_at = :updated, attempts = :attempts";
+    let set = "SET json_doc = :doc, payout_status = :status, gsi3pk = :status_key, \
+               payout_version = :version, updated_at = :updated, attempts = :attempts";
     update = match payout.next_attempt_at {
         Some(at) => update
             .update_expression(format!("{set}, next_attempt_at = :next"))
@@ -527,27 +562,49 @@ pub async fn audit_trail(
         .collect()
 }
 
+/// Payouts a crashed worker left: waiting past their time, or processing without a change
+/// since `stale_before`. Read from the status index's partitions of those statuses, so a
+/// sweep reads the payouts in flight, not the history.
 pub async fn stalled(
     store: &DynamoStore,
     stale_before: DateTime<Utc>,
     limit: usize,
 ) -> Result<Vec<Payout>, StoreError> {
-    let mut records = store
-        .scan(
-            "sk = :payout AND claim_state = :complete AND \
-             ((payout_status IN (:scheduled, :queued, :retry) AND next_attempt_at < :t) \
-              OR (payout_status = :processing AND updated_at < :t))",
-            item([
-                (":payout", s("PAYOUT")),
-                (":complete", s(COMPLETE)),
-                (":scheduled", s(PayoutStatus::Scheduled.as_str())),
-                (":queued", s(PayoutStatus::Queued.as_str())),
-                (":retry", s(PayoutStatus::RetryScheduled.as_str())),
-                (":processing", s(PayoutStatus::Processing.as_str())),
-                (":t", micros(stale_before)),
-            ]),
-        )
-        .await?;
+    let t = stale_before.timestamp_micros();
+    let before = |record: &Item, attribute: &str| get_n(record, attribute).is_ok_and(|at| at < t);
+    let keep = move |record: &Item| {
+        get_s(record, "claim_state").is_ok_and(|state| state == COMPLETE)
+            && match get_s(record, "payout_status").map(str::parse::<PayoutStatus>) {
+                Ok(Ok(
+                    PayoutStatus::Scheduled | PayoutStatus::Queued | PayoutStatus::RetryScheduled,
+                )) => before(record, "next_attempt_at"),
+                Ok(Ok(PayoutStatus::Processing)) => before(record, "updated_at"),
+                _ => false,
+            }
+    };
+    let statuses = [
+        PayoutStatus::Scheduled,
+        PayoutStatus::Queued,
+        PayoutStatus::RetryScheduled,
+        PayoutStatus::Processing,
+    ];
+    let reads = statuses
+        .into_iter()
+        .flat_map(|status| (0..super::kept_totals::SHARDS).map(move |shard| (status, shard)))
+        .map(|(status, shard)| {
+            store.query_where(
+                Some(super::table::GSI3),
+                "gsi3pk = :pk",
+                item([(":pk", s(format!("STATUS#{}#{shard}", status.as_str())))]),
+                limit,
+                &keep,
+            )
+        });
+    let mut records: Vec<Item> = futures::future::try_join_all(reads)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     records.truncate(limit);
     records.iter().map(from_item).collect()
 }

@@ -1,4 +1,4 @@
-//! The table's definition: two string keys, two overloaded GSIs, TTL on `expires_at`.
+//! The table's definition: two string keys, three overloaded GSIs, TTL on `expires_at`.
 //! `infra/template.yaml` declares the same; a test keeps the two from drifting.
 
 use aws_sdk_dynamodb::Client;
@@ -12,16 +12,19 @@ use super::item::{backend, build_error};
 
 pub const GSI1: &str = "gsi1";
 pub const GSI2: &str = "gsi2";
+pub const GSI3: &str = "gsi3";
 pub const TTL_ATTRIBUTE: &str = "expires_at";
 
 /// The key attributes: (attribute, index or "" for the table, HASH or RANGE).
-pub const KEYS: [(&str, &str, &str); 6] = [
+pub const KEYS: [(&str, &str, &str); 8] = [
     ("pk", "", "HASH"),
     ("sk", "", "RANGE"),
     ("gsi1pk", GSI1, "HASH"),
     ("gsi1sk", GSI1, "RANGE"),
     ("gsi2pk", GSI2, "HASH"),
     ("gsi2sk", GSI2, "RANGE"),
+    ("gsi3pk", GSI3, "HASH"),
+    ("gsi3sk", GSI3, "RANGE"),
 ];
 
 fn key_schema(index: &str) -> Result<Vec<KeySchemaElement>, StoreError> {
@@ -59,7 +62,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(definitions))
         .set_key_schema(Some(key_schema("")?));
-    for index in [GSI1, GSI2] {
+    for index in [GSI1, GSI2, GSI3] {
         request = request.global_secondary_indexes(
             GlobalSecondaryIndex::builder()
                 .index_name(index)

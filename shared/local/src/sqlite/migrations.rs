@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{backend, kept_totals, outbox, planning};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 5] = [
+const MIGRATIONS: [&[&str]; 6] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -33,12 +33,19 @@ const MIGRATIONS: [&[&str]; 5] = [
          WHERE status = 'in_transit' AND json_extract(body, '$.accepted_at') IS NULL",
         kept_totals::SCHEMA,
     ],
+    // 6: the totals analytics reads (per day of creation, processing and settlement times),
+    // counted again from the payouts stored (`after`); the payouts of one status in creation
+    // order, for the listings by status (failed, in transit) and the bank file.
+    &[
+        "DELETE FROM payout_totals",
+        "CREATE INDEX payouts_by_status_created ON payouts (status, created_at, id)",
+    ],
 ];
 
 /// What migration `index` does beyond its statements, in the same transaction.
 fn after(index: usize, tx: &Connection) -> Result<(), StoreError> {
     match index {
-        4 => kept_totals::count_history(tx),
+        4 | 5 => kept_totals::count_history(tx),
         _ => Ok(()),
     }
 }

@@ -17,6 +17,7 @@ mod outbox;
 mod payouts;
 mod planning;
 mod schedules;
+pub mod statement_cost;
 mod totals;
 
 use std::path::Path;
@@ -255,6 +256,14 @@ impl SqliteStore {
     /// their jobs need not wait out the lease.
     pub fn release_locks_of_dead_processes(&self) -> Result<usize, StoreError> {
         self.blocking(|conn| locks::release_all(conn))
+    }
+
+    /// Calls `on` with what every statement run from now on read ([`statement_cost`]).
+    pub fn report_statement_costs(
+        &self,
+        on: impl Fn(statement_cost::StatementCost) + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.blocking(|conn| statement_cost::report(conn, on))
     }
 }
 

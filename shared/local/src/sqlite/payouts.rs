@@ -350,15 +350,24 @@ pub fn list(
         Some((at, id)) => (micros(*at), id.as_str().to_string()),
         None => (i64::MIN, String::new()),
     };
+    // The index that serves the listing, by its leading filter: a barber's payouts
+    // (payouts_by_barber_created), one status's (payouts_by_status_created) or everyone's
+    // (payouts_by_created), each in creation order, so a page reads its rows and not the
+    // history (`?1 IS NULL OR barber_id = ?1` would hide the choice from the planner).
+    let lead = match (&query.barber, query.status) {
+        (Some(_), _) => "barber_id = ?1 AND (?2 IS NULL OR status = ?2)",
+        (None, Some(_)) => "?1 IS NULL AND status = ?2",
+        (None, None) => "?1 IS NULL AND ?2 IS NULL",
+    };
     let mut statement = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT body FROM payouts
-             WHERE (?1 IS NULL OR barber_id = ?1) AND (?2 IS NULL OR status = ?2)
+             WHERE {lead}
                AND (?3 IS NULL OR method = ?3) AND (?4 IS NULL OR created_at >= ?4)
                AND (?5 IS NULL OR created_at < ?5) AND (created_at, id) > (?6, ?7)
                AND (?9 IS NULL OR updated_at >= ?9)
-             ORDER BY created_at, id LIMIT ?8",
-        )
+             ORDER BY created_at, id LIMIT ?8"
+        ))
         .map_err(backend)?;
     let bodies = statement
         .query_map(
