@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{TimeDelta, Utc, Weekday};
 use payout_app::ingest::ingest_earnings;
 use payout_app::payout_actions::manual_payout;
 use payout_aws::DynamoStore;
 use payout_aws::dynamo::due_shard_of;
+use payout_aws::dynamo::status_index::backfill_step;
 use payout_aws::lambda::Resources;
 use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick, handle_shard_plans};
 use payout_aws::stack::{StackNames, create_stack};
@@ -390,4 +392,46 @@ async fn secrets_and_configuration_are_read_from_parameter_store() {
     assert_eq!(config.rail_timeout, Duration::from_secs(3));
     let missing = payout_aws::secrets::parameter(&sdk, "/payouts/nothing").await;
     assert!(missing.is_err(), "a missing parameter stops the cold start");
+}
+
+/// A payout written before the status index existed (no `gsi3pk`) is invisible to the sweep of
+/// stalled payouts until the planner's tick backfills the index; then the sweep finds it, and
+/// the backfill, done, costs a read.
+#[tokio::test]
+async fn a_payout_from_before_the_status_index_is_swept_once_the_tick_backfills_it() {
+    let rail = Arc::new(SimulatedRail::new(1, FailurePlan::default()));
+    let (_moto, sdk, resources, runtime) = stack_with_runtime("backfill", "planner", rail).await;
+    let p = &runtime.services;
+    let now = Utc::now();
+    let barber = World::open_barber(p, "legacy", Some("80.00"), now).await;
+    let payout = manual_payout(p, &barber, "before the upgrade", "test", now)
+        .await
+        .unwrap();
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let payout_key = |id: &str| {
+        std::collections::HashMap::from([
+            ("pk".to_string(), AttributeValue::S(format!("PAYOUT#{id}"))),
+            ("sk".to_string(), AttributeValue::S("PAYOUT".into())),
+        ])
+    };
+    client
+        .update_item()
+        .table_name(&resources.table)
+        .set_key(Some(payout_key(payout.id.as_str())))
+        .update_expression("REMOVE gsi3pk, gsi3sk")
+        .send()
+        .await
+        .unwrap();
+    let stale_before = now + TimeDelta::hours(1);
+    let swept = || async { p.store.stalled_payouts(stale_before, 10).await.unwrap() };
+    assert!(swept().await.is_empty(), "not in the index yet");
+
+    let store = DynamoStore::new(client, &resources.table);
+    assert!(
+        backfill_step(&store, 8).await.unwrap(),
+        "one page holds the table"
+    );
+    let found: Vec<_> = swept().await.into_iter().map(|p| p.id).collect();
+    assert_eq!(found, [payout.id]);
+    assert!(backfill_step(&store, 8).await.unwrap(), "done, and says so");
 }

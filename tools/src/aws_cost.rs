@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::fanout::{counted_runtime, create_shard_queue, drain_shard_queue};
-use crate::monthly_bill::{self, LAMBDA_GB, Measured, Usage};
+use crate::monthly_bill::{self, LAMBDA_GB, Measured, ROUND_TRIP_SECONDS, Usage};
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_app::ingest::ingest_earnings;
@@ -296,8 +296,10 @@ fn report(payouts: usize, run: &Usage) {
     }
     println!("    {:<18} ${:>8.2}", "total", per(run.dollars()) * 1e6);
     println!(
-        "\n  Lambda: {} invocations, {:.2} s of handler time at {LAMBDA_GB} GB \
-         (measured against the emulator, slower than DynamoDB)",
-        run.invocations, run.handler_seconds
+        "\n  Lambda: {} invocations at {LAMBDA_GB} GB, {:.2} s of handler time on the emulator \
+         (slower than DynamoDB); billed as {:.2} s, {ROUND_TRIP_SECONDS} s a request in sequence",
+        run.invocations,
+        run.handler_seconds,
+        run.modelled_seconds()
     );
 }

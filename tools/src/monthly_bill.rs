@@ -34,6 +34,13 @@ pub mod prices {
 /// Every function's memory in the SAM template.
 pub const LAMBDA_GB: f64 = 0.25;
 
+/// A function's time on AWS, modelled: each AWS request of the work in sequence at an
+/// in-region round trip (many run concurrently, so this is an upper bound), and a little per
+/// invocation. The emulator's own time is far slower than DynamoDB's (moto answers one
+/// DynamoDB request at a time), so measured time would bill the emulator.
+pub const ROUND_TRIP_SECONDS: f64 = 0.010;
+const INVOCATION_SECONDS: f64 = 0.005;
+
 const MILLION: f64 = 1_000_000.0;
 
 /// What some work used: AWS requests by (service, operation), and what is billed besides.
@@ -41,6 +48,7 @@ const MILLION: f64 = 1_000_000.0;
 pub struct Usage {
     pub requests: BTreeMap<(String, String), Tally>,
     pub invocations: f64,
+    /// The handlers' time on the emulator (shown, not billed: see [`ROUND_TRIP_SECONDS`]).
     pub handler_seconds: f64,
     /// Requests through API Gateway.
     pub api_requests: f64,
@@ -98,9 +106,14 @@ impl Usage {
             ),
             (
                 "Lambda GB-s",
-                self.handler_seconds * LAMBDA_GB * prices::LAMBDA_GB_SECOND,
+                self.modelled_seconds() * LAMBDA_GB * prices::LAMBDA_GB_SECOND,
             ),
         ]
+    }
+
+    /// The functions' time on AWS ([`ROUND_TRIP_SECONDS`]).
+    pub fn modelled_seconds(&self) -> f64 {
+        self.all_requests() as f64 * ROUND_TRIP_SECONDS + self.invocations * INVOCATION_SECONDS
     }
 
     pub fn dollars(&self) -> f64 {
@@ -189,6 +202,32 @@ pub fn print(measured: &Measured) {
         println!(
             "| {name} | {payouts:.0} | {variable:.2} | {fixed_total:.2} | **{:.2}** |",
             variable + fixed_total
+        );
+    }
+    println!("\n| one of each | requests | $ | of which the largest |");
+    println!("|---|---:|---:|---|");
+    for (name, usage, per) in [
+        ("tick with nothing due", &measured.tick, 1.0),
+        ("health poll", &measured.health_poll, 1.0),
+        ("dashboard load", &measured.dashboard_load, 1.0),
+        (
+            "payout",
+            &measured.payout_run,
+            measured.payouts.max(1) as f64,
+        ),
+    ] {
+        let mut lines = usage.cost_lines();
+        lines.sort_by(|a, b| b.1.total_cmp(&a.1));
+        println!(
+            "| {name} | {:.2} | {:.7} | {} |",
+            usage.all_requests() as f64 / per,
+            usage.dollars() / per,
+            lines
+                .iter()
+                .take(2)
+                .map(|(line, dollars)| format!("{line} {:.7}", dollars / per))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     println!(

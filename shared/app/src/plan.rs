@@ -105,13 +105,20 @@ pub async fn fan_out_due_payouts(
 ) -> Result<PlanReport, AppError> {
     let mut report = deliver_notices(p, now, keep_going).await?;
     // Only the shards with something due are sent: an idle platform's tick costs a one-item
-    // read per shard, not an invocation per shard.
+    // read per shard, not an invocation per shard. A shard that cannot be read is sent all
+    // the same: its own run records what is wrong, barber by barber, and plans the rest.
     let due = (0..p.store.due_shards()).map(|shard| async move {
-        let page = p.store.due_schedules_in_shard(shard, now, None, 1).await?;
-        Ok::<_, AppError>((!page.is_empty()).then_some(ShardPlan { shard, after: None }))
+        let has_due = match p.store.due_schedules_in_shard(shard, now, None, 1).await {
+            Ok(page) => !page.is_empty(),
+            Err(error) => {
+                tracing::warn!(shard, %error, "could not tell whether the shard has anything due");
+                true
+            }
+        };
+        has_due.then_some(ShardPlan { shard, after: None })
     });
-    let plans: Vec<ShardPlan> = futures::future::try_join_all(due)
-        .await?
+    let plans: Vec<ShardPlan> = futures::future::join_all(due)
+        .await
         .into_iter()
         .flatten()
         .collect();

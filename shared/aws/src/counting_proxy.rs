@@ -118,7 +118,8 @@ fn items_read(response: &Value) -> u64 {
 }
 
 /// Units when the emulator reports none: one per item written (two in a transaction), half a
-/// read unit per eventually consistent read request, one per consistent one.
+/// read unit per eventually consistent read request (per key asked of a batch get), one per
+/// consistent one.
 fn estimated(op: &str, request: &Value) -> (f64, f64) {
     match op {
         "PutItem" | "UpdateItem" | "DeleteItem" => (0.0, 1.0),
@@ -135,6 +136,20 @@ fn estimated(op: &str, request: &Value) -> (f64, f64) {
                     .map(Vec::len)
                     .sum()
             }) as f64,
+        ),
+        // Every key asked is a read, found or not; half a unit unless consistent.
+        "BatchGetItem" => (
+            request["RequestItems"].as_object().map_or(0.0, |tables| {
+                tables
+                    .values()
+                    .map(|asked| {
+                        let keys = asked["Keys"].as_array().map_or(0, Vec::len) as f64;
+                        let consistent = asked["ConsistentRead"].as_bool() == Some(true);
+                        keys * if consistent { 1.0 } else { 0.5 }
+                    })
+                    .sum()
+            }),
+            0.0,
         ),
         _ if request["ConsistentRead"].as_bool() == Some(true) => (1.0, 0.0),
         _ => (0.5, 0.0),
@@ -184,6 +199,9 @@ async fn forward(
         // moto reports nothing for most operations, and one unit for a whole BatchWriteItem
         // whatever it writes: no fewer write units than items written are counted.
         (read, write) = if reported == (0.0, 0.0) {
+            estimate
+        } else if op == "BatchGetItem" {
+            // moto reports a unit per item whether the read was consistent or not.
             estimate
         } else {
             (reported.0, reported.1.max(estimate.1))

@@ -28,6 +28,7 @@ use payout_core::pace::{PaceRate, PaceSettings};
 use payout_core::retry::FailureKind;
 
 use crate::dynamo::DynamoStore;
+use crate::dynamo::status_index::backfill_step;
 use crate::emf::EmfMetrics;
 use crate::event_source::{delete_handled, receive_as_event_source};
 use crate::eventbridge::EventBridgePublisher;
@@ -85,7 +86,8 @@ pub struct AwsRuntime {
     /// The planner's queue of due-index shards (`PLAN_QUEUE_URL`): with one, its tick sends
     /// each shard to be planned by an invocation of its own; without, the tick plans them all.
     pub shards: Option<Arc<SqsShardQueue>>,
-    /// The table's leases on those shards, one invocation at a time per shard.
+    /// The table itself, for what only DynamoDB has: the leases on those shards (one
+    /// invocation at a time per shard) and the status index's backfill.
     pub shard_leases: DynamoStore,
 }
 
@@ -234,6 +236,10 @@ pub fn deadline_at(deadline_ms: u64) -> DateTime<Utc> {
 /// Time the planner leaves itself before the Lambda deadline to finish its page and report.
 pub const PLANNER_MARGIN: Duration = Duration::from_secs(10);
 
+/// Pages of the table (a megabyte each) a tick reads for the status index's backfill, until
+/// it is done.
+const STATUS_INDEX_PAGES: usize = 8;
+
 /// The scheduled tick: the planner's run ([`planner_tick`]) until done or `deadline` (minus the
 /// margin). With a shard queue, the due index's shards go there, each planned by an
 /// invocation of its own ([`handle_shard_plans`]), so a Friday's million due schedules are
@@ -244,6 +250,11 @@ pub async fn handle_schedule_tick(
     deadline: std::time::Instant,
 ) -> Result<PlanReport, AppError> {
     let keep_going = move || std::time::Instant::now() + PLANNER_MARGIN < deadline;
+    // Before the sweep of stalled payouts reads the status index: payouts from before it
+    // existed are given their place first (a no-op read once done).
+    if let Err(error) = backfill_step(&runtime.shard_leases, STATUS_INDEX_PAGES).await {
+        tracing::error!(%error, "the status index's backfill failed; the next tick resumes it");
+    }
     let shards = runtime.shards.as_deref().map(|q| q as &dyn ShardQueue);
     let report = planner_tick(&runtime.services, now, &keep_going, shards).await;
     // After planning, in what is left of the invocation: a provider that hangs delays no

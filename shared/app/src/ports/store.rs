@@ -666,7 +666,7 @@ pub trait Heartbeats: Send + Sync {
 pub trait Reports: Send + Sync {
     /// The kept totals of `buckets` ([`payout_core::totals`]), written with every payout
     /// change: a cost per bucket whatever the history's length (a row on SQLite, 8 items on
-    /// DynamoDB).
+    /// DynamoDB, read eventually consistently: a change of the last second may be missing).
     async fn totals(&self, buckets: &[Bucket]) -> Result<Totals, StoreError>;
 
     /// How many payouts were created in the UTC hours that overlap `[from, to)`, all

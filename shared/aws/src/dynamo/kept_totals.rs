@@ -70,7 +70,8 @@ pub fn count(
         .collect()
 }
 
-/// The kept counters of `buckets`, every shard of each summed.
+/// The kept counters of `buckets`, every shard of each summed. Read eventually consistently
+/// (half the read units of a report; a change of the last second may not be in it yet).
 pub async fn read(store: &DynamoStore, buckets: &[Bucket]) -> Result<Totals, StoreError> {
     let by_name: HashMap<String, Bucket> = buckets
         .iter()
@@ -81,7 +82,7 @@ pub async fn read(store: &DynamoStore, buckets: &[Bucket]) -> Result<Totals, Sto
         .flat_map(|bucket| (0..SHARDS).map(move |shard| bucket_key(bucket, shard)))
         .collect();
     let mut tallies = Vec::new();
-    for record in store.get_many(keys).await? {
+    for record in store.batch_get(keys, false).await? {
         let Some(bucket) = by_name.get(get_s(&record, "pk")?) else {
             continue;
         };

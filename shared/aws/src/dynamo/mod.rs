@@ -31,6 +31,7 @@ mod outbox;
 mod payouts;
 mod records;
 mod schedules;
+pub mod status_index;
 pub use schedules::{DUE_SHARDS, due_shard_of};
 pub mod table;
 
@@ -176,12 +177,18 @@ impl DynamoStore {
     /// The items of `keys` that exist, read consistently 100 to a `BatchGetItem`, unprocessed
     /// keys asked again; in no particular order.
     async fn get_many(&self, keys: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        self.batch_get(keys, true).await
+    }
+
+    /// [`Self::get_many`], read consistently or (at half the read units, possibly a moment
+    /// behind the last write) not.
+    async fn batch_get(&self, keys: Vec<Item>, consistent: bool) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(100) {
             let mut pending = Some(
                 KeysAndAttributes::builder()
                     .set_keys(Some(chunk.to_vec()))
-                    .consistent_read(true)
+                    .consistent_read(consistent)
                     .build()
                     .map_err(item::build_error)?,
             );

@@ -39,7 +39,7 @@ fn minor(money: payout_core::money::Money) -> Result<i64, StoreError> {
 }
 
 /// The payout's partition of the status index: its status and shard.
-fn status_key(id: &PayoutId, status: PayoutStatus) -> String {
+pub(super) fn status_key(id: &PayoutId, status: PayoutStatus) -> String {
     format!(
         "STATUS#{}#{}",
         status.as_str(),
@@ -582,11 +582,13 @@ pub async fn stalled(
                 _ => false,
             }
     };
+    // Processing first: a crashed worker's attempt is the one a backlog of waiting jobs must
+    // not keep out of a sweep's page.
     let statuses = [
+        PayoutStatus::Processing,
         PayoutStatus::Scheduled,
         PayoutStatus::Queued,
         PayoutStatus::RetryScheduled,
-        PayoutStatus::Processing,
     ];
     let reads = statuses
         .into_iter()
