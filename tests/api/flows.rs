@@ -93,6 +93,10 @@ async fn the_brief_flow_schedule_earnings_manual_payout_read_back() {
     let trail = payout["audit_trail"].as_array().unwrap();
     let statuses: Vec<&str> = trail.iter().map(|e| e["to"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["queued", "processing", "completed"]);
+    assert_eq!(
+        trail[0]["reason"], "manual payout: Requested early payout",
+        "the operator's reason is kept"
+    );
 
     let listed: Value = app
         .get_json("/payouts?barber_id=123&status=completed", Some(&op))

@@ -104,7 +104,13 @@ impl Payout {
     ) -> (Self, AuditEvent) {
         let mut payout = Self::created(planned, PayoutStatus::Queued, now);
         payout.next_attempt_at = Some(not_before);
-        let event = payout.creation_event(actor, "planned");
+        // An operator's reason for paying early is part of the record, as the audit trail's
+        // first line.
+        let reason = match &payout.trigger {
+            PayoutTrigger::Scheduled => "planned".to_string(),
+            PayoutTrigger::Manual { reason } => format!("manual payout: {reason}"),
+        };
+        let event = payout.creation_event(actor, &reason);
         (payout, event)
     }
 
