@@ -40,11 +40,12 @@ fn minor(money: payout_core::money::Money) -> Result<i64, StoreError> {
 
 /// The payout's partition of the status index: its status and shard.
 pub(super) fn status_key(id: &PayoutId, status: PayoutStatus) -> String {
-    format!(
-        "STATUS#{}#{}",
-        status.as_str(),
-        super::kept_totals::shard_of(id)
-    )
+    status_partition(status, super::kept_totals::shard_of(id))
+}
+
+/// One shard of the status index's partitions for `status`.
+fn status_partition(status: PayoutStatus, shard: u64) -> String {
+    format!("STATUS#{}#{shard}", status.as_str())
 }
 
 fn payout_item(payout: &Payout, claim_state: &str) -> Result<Item, StoreError> {
@@ -413,7 +414,7 @@ pub async fn list(
     let partitions: Vec<(&str, String)> = match (&query.barber, query.status) {
         (Some(barber), _) => vec![(GSI1, format!("PAYOUTS#{barber}"))],
         (None, Some(status)) => (0..super::kept_totals::SHARDS)
-            .map(|shard| (GSI3, format!("STATUS#{}#{shard}", status.as_str())))
+            .map(|shard| (GSI3, status_partition(status, shard)))
             .collect(),
         (None, None) => vec![(GSI2, "PAYOUTS".to_string())],
     };
@@ -597,7 +598,7 @@ pub async fn stalled(
             store.query_where(
                 Some(super::table::GSI3),
                 "gsi3pk = :pk",
-                item([(":pk", s(format!("STATUS#{}#{shard}", status.as_str())))]),
+                item([(":pk", s(status_partition(status, shard)))]),
                 limit,
                 &keep,
             )
