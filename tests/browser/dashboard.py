@@ -127,6 +127,23 @@ def timed_goto(page, path):
     return elapsed
 
 
+PHONE_WIDTH = 390
+
+
+def fits_a_phone(phone, path, name):
+    """Opens `path` on the phone; fails if the page or any scroller in it is wider than the
+    screen; saves a screenshot as docs/screenshots/phone-NAME.png."""
+    phone.goto(f"{BASE}{path}")
+    phone.wait_for_selector("#page h1")
+    phone.wait_for_load_state("networkidle")
+    wider = phone.evaluate("""() => [document.documentElement, ...document.querySelectorAll('#page *')]
+        .filter((e) => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX !== 'visible'
+                       || e === document.documentElement && e.scrollWidth > e.clientWidth)
+        .map((e) => `${e.tagName}#${e.id}.${e.className}: ${e.scrollWidth} > ${e.clientWidth}`)""")
+    assert not wider, f"{path} is wider than a {PHONE_WIDTH}-px phone: {wider}"
+    phone.screenshot(path=SHOTS / f"phone-{name}.png", full_page=True)
+
+
 def main():
     SHOTS.mkdir(parents=True, exist_ok=True)
     ids = seed()
@@ -138,8 +155,13 @@ def main():
         page.on("pageerror", lambda error: errors.append(f"{error}: {error.stack}"))
         page.on("dialog", lambda dialog: dialog.accept("REF-2026-11-27") if dialog.type == "prompt" else dialog.accept())
 
+        # The site's root leads to the dashboard, which has an icon.
+        page.goto(f"{BASE}/")
+        expect(page).to_have_url(f"{BASE}/dashboard")
+        icon = page.locator("link[rel=icon]").get_attribute("href")
+        assert page.request.get(f"{BASE}{icon}").headers["content-type"] == "image/svg+xml"
+
         # Sign in.
-        page.goto(f"{BASE}/dashboard")
         page.get_by_label("Token").fill(OPERATOR)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_timeout(500)
@@ -153,6 +175,10 @@ def main():
         for status, count in health["payouts_by_status"].items():
             assert page.locator(f"[data-status={status}]").inner_text() == str(count), status
         assert page.locator("[data-figure=dead-letters]").inner_text() == str(health["queue"]["dead_letter"])
+        # One day of history is one day's slot of the 30-day chart, not the chart's width.
+        bars = page.locator("svg.chart rect")
+        expect(bars).to_have_count(1)
+        assert float(bars.get_attribute("width")) <= 600 / 30, bars.get_attribute("width")
         timings["overview"] = timed_goto(page, "/dashboard")
         page.screenshot(path=SHOTS / "overview.png", full_page=True)
 
@@ -205,6 +231,8 @@ def main():
         expect(page.get_by_text("1 replayed.")).to_be_visible()
         settled(poisoned, {"completed"})
         assert call("GET", "/health/report")["queue"]["dead_letter"] == 0
+        page.reload()
+        expect(page.get_by_role("button", name="Replay dead letters")).to_be_disabled()
 
         timings["barbers"] = timed_goto(page, "/dashboard/barbers")
         page.screenshot(path=SHOTS / "barbers.png", full_page=True)
@@ -213,20 +241,40 @@ def main():
         timings["upcoming"] = timed_goto(page, "/dashboard/upcoming")
         page.screenshot(path=SHOTS / "upcoming.png", full_page=True)
 
-        # On a phone.
-        phone = browser.new_page(viewport={"width": 390, "height": 844})
+        # On a phone: nothing but the sign-in form before signing in, a bad token's reason in
+        # words, Enter signs in, then every page fits the width (nothing scrolls sideways, not
+        # even a table inside its own scroller) and tabbing walks the navigation.
+        phone = browser.new_page(viewport={"width": PHONE_WIDTH, "height": 844})
+        phone.on("pageerror", lambda error: errors.append(f"{error}: {error.stack}"))
         phone.goto(f"{BASE}/dashboard")
-        # By keyboard alone: Tab from the token to the button, Tab along the navigation.
+        expect(phone.get_by_label("Token")).to_be_visible()
+        expect(phone.get_by_role("navigation")).to_be_hidden()
+        expect(phone.get_by_role("button", name="Sign out")).to_be_hidden()
+        phone.get_by_label("Token").fill("not-a-token")
+        phone.get_by_label("Token").press("Enter")
+        expect(phone.locator("#sign-in-error")).to_have_text(
+            "That token was not accepted: it is not a JWT (three base64url parts separated by dots); copy the whole token.")
+        phone.screenshot(path=SHOTS / "phone-sign-in.png", full_page=True)
         phone.get_by_label("Token").fill(OPERATOR)
-        phone.keyboard.press("Tab")
-        phone.keyboard.press("Enter")
+        phone.get_by_label("Token").press("Enter")
         expect(phone.get_by_role("heading", name="Overview")).to_be_visible()
-        phone.screenshot(path=SHOTS / "overview-phone.png", full_page=True)
+        expect(phone.get_by_role("navigation")).to_be_visible()
+        expect(phone.locator("#sign-in")).to_be_hidden()
         for _ in range(3):
             phone.keyboard.press("Tab")
         assert phone.evaluate("document.activeElement.textContent") == "Payouts"
         phone.keyboard.press("Enter")
         expect(phone.get_by_role("heading", name="Payouts")).to_be_visible()
+        for name, path in [("overview", "/dashboard"), ("payouts", "/dashboard/payouts"),
+                           ("payout", f"/dashboard/payouts/{ids['123']}"), ("attention", "/dashboard/attention"),
+                           ("barbers", "/dashboard/barbers"), ("barber", "/dashboard/barbers/123"),
+                           ("upcoming", "/dashboard/upcoming")]:
+            fits_a_phone(phone, path, name)
+        phone.get_by_role("button", name="Sign out").click()
+        phone.get_by_label("Token").fill(BARBER)
+        phone.get_by_label("Token").press("Enter")
+        expect(phone.get_by_role("heading", name="Barber 456")).to_be_visible()
+        fits_a_phone(phone, "/dashboard", "barber-view")
 
         # A barber: its own records only, no operator page or action.
         page.get_by_role("button", name="Sign out").click()

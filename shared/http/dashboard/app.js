@@ -63,25 +63,33 @@ function card(label, value, id) {
   return `<div class="card"><div class="label">${esc(label)}</div><div class="value"${id ? ` data-figure="${id}"` : ""}>${value}</div></div>`;
 }
 
-function barChart(days, title) {
-  const values = days.map((d) => Number(d.value));
-  const max = Math.max(1, ...values);
-  const width = 600;
-  const step = width / Math.max(1, days.length);
+// Charts of a window of `slots` days ending today: a platform younger than the window has
+// fewer days of data, drawn at the right-hand end, one slot wide each.
+const CHART_WIDTH = 600;
+
+function slotX(i, count, slots) {
+  return (Math.max(slots, count) - count + i) * (CHART_WIDTH / Math.max(slots, count));
+}
+
+function barChart(days, title, slots) {
+  const max = Math.max(1, ...days.map((d) => Number(d.value)));
+  const step = CHART_WIDTH / Math.max(slots, days.length);
   const bars = days
     .map((d, i) => {
       const h = (Number(d.value) / max) * 130;
-      return `<rect x="${i * step + 1}" y="${140 - h}" width="${Math.max(1, step - 2)}" height="${h}"><title>${esc(d.label)}: ${esc(d.text)}</title></rect>`;
+      return `<rect x="${slotX(i, days.length, slots) + 1}" y="${140 - h}" width="${Math.max(1, step - 2)}" height="${h}"><title>${esc(d.label)}: ${esc(d.text)}</title></rect>`;
     })
     .join("");
-  return `<svg class="chart" viewBox="0 0 ${width} 160" role="img" aria-label="${esc(title)}">${bars}<text x="2" y="155">${esc(days[0]?.label || "")}</text><text x="${width - 70}" y="155">${esc(days[days.length - 1]?.label || "")}</text></svg>`;
+  const first = days.length ? `<text x="${slotX(0, days.length, slots) + 2}" y="155">${esc(days[0].label)}</text>` : "";
+  return `<svg class="chart" viewBox="0 0 ${CHART_WIDTH} 160" role="img" aria-label="${esc(title)}">${bars}${first}<text x="${CHART_WIDTH - 70}" y="155">${esc(days[days.length - 1]?.label || "")}</text></svg>`;
 }
 
-function lineChart(points, title) {
-  const width = 600;
-  const step = width / Math.max(1, points.length - 1);
-  const line = points.map((p, i) => `${i * step},${140 - Math.min(1, p) * 130}`).join(" ");
-  return `<svg class="chart" viewBox="0 0 ${width} 160" role="img" aria-label="${esc(title)}"><polyline points="${line}"></polyline><text x="2" y="155">0%</text><text x="2" y="12">100%</text></svg>`;
+function lineChart(points, title, slots) {
+  const half = CHART_WIDTH / Math.max(slots, points.length) / 2;
+  const xy = points.map((p, i) => [slotX(i, points.length, slots) + half, 140 - Math.min(1, p) * 130]);
+  const line = xy.map(([x, y]) => `${x},${y}`).join(" ");
+  const dots = xy.map(([x, y]) => `<circle cx="${x}" cy="${y}" r="3"></circle>`).join("");
+  return `<svg class="chart" viewBox="0 0 ${CHART_WIDTH} 160" role="img" aria-label="${esc(title)}"><polyline points="${line}"></polyline>${dots}<text x="2" y="155">0%</text><text x="2" y="12">100%</text></svg>`;
 }
 
 // ---- pages ----
@@ -118,9 +126,9 @@ async function overview() {
       ${card("Dead letters", health.queue.dead_letter, "dead-letters")}
     </div>
     <h2>Alerts</h2>${alerts}
-    <h2>Daily paid volume, 30 days</h2>${barChart(trend, "Daily paid volume over 30 days")}
-    <h2>Daily failure rate, 30 days</h2>${lineChart(failureRates, "Daily failure rate over 30 days")}
-    <div class="cards">
+    <h2>Daily paid volume, 30 days</h2>${barChart(trend, "Daily paid volume over 30 days", 30)}
+    <h2>Daily failure rate, 30 days</h2>${lineChart(failureRates, "Daily failure rate over 30 days", 30)}
+    <div class="split">
       <div><h2>Payouts by status</h2><table><thead><tr><th>Status</th><th class="num">Payouts</th></tr></thead><tbody>${byStatus}</tbody></table></div>
       <div><h2>Fees by method (30 days)</h2><table><thead><tr><th>Method</th><th class="num">Payouts</th><th class="num">Fees</th></tr></thead><tbody>${fees}</tbody></table></div>
     </div>`;
@@ -129,8 +137,9 @@ async function overview() {
 const STATUSES = ["", "scheduled", "queued", "processing", "retry_scheduled", "in_transit", "completed", "failed", "cancelled"];
 const METHODS = ["", "stripe_standard", "stripe_instant", "bank_transfer", "manual"];
 
-function payoutRows(items) {
-  return items
+// Payouts as a table; `id` names it for the tests, `empty` is said when there are none.
+function payoutTable(items, empty, id = "") {
+  const rows = items
     .map(
       (p) => `<tr>
         <td><a href="/dashboard/payouts/${encodeURIComponent(p.id)}">${esc(p.id)}</a></td>
@@ -138,6 +147,24 @@ function payoutRows(items) {
         <td class="num">${money(p.net_amount, p.currency)}</td><td>${when(p.created_at)}</td></tr>`,
     )
     .join("");
+  return `<div class="scroll"><table${id ? ` id="${id}"` : ""}><thead><tr><th>Payout</th><th>Barber</th><th>Status</th><th>Method</th><th class="num">Net</th><th>Created</th></tr></thead>
+    <tbody>${rows || `<tr><td colspan="6" class="muted">${esc(empty)}</td></tr>`}</tbody></table></div>`;
+}
+
+// On a phone each row of a table is a card and each cell says its column: the header's text
+// is copied onto the cells (the stylesheet shows it only on narrow screens).
+function labelTables(root) {
+  for (const table of root.querySelectorAll("table")) {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent);
+    if (!heads.length) continue;
+    table.classList.add("stacked");
+    for (const row of table.querySelectorAll("tbody tr")) {
+      [...row.cells].forEach((cell, i) => {
+        const label = cell.colSpan > 1 ? "" : heads[i] || "";
+        if (cell.dataset.label !== label) cell.dataset.label = label;
+      });
+    }
+  }
 }
 
 async function payouts() {
@@ -171,8 +198,7 @@ async function payouts() {
       <div><label for="f-to">to</label><input id="f-to" type="date" name="to" value="${esc(params.get("to") || "")}"></div>
       <button type="submit">Filter</button>
     </form>
-    <div class="scroll"><table id="payouts"><thead><tr><th>Payout</th><th>Barber</th><th>Status</th><th>Method</th><th class="num">Net</th><th>Created</th></tr></thead>
-    <tbody>${payoutRows(list.items) || `<tr><td colspan="6" class="muted">No payouts match.</td></tr>`}</tbody></table></div>${next}`;
+    ${payoutTable(list.items, "No payouts match.", "payouts")}${next}`;
 }
 
 function breakdown(p) {
@@ -292,9 +318,9 @@ async function attention() {
     <p>${accountIssues.map((p) => `<a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a>`).join(", ") || `<span class="muted">None.</span>`}</p>
     <h2>Dead letters</h2>
     <p>Jobs in the dead-letter queue: <span data-figure="dead-letters">${health.queue.dead_letter}</span>.</p>
-    <div class="actions"><button type="button" id="replay">Replay dead letters</button></div><div id="replay-result" role="status"></div>
+    <div class="actions"><button type="button" id="replay"${health.queue.dead_letter ? "" : " disabled"}>Replay dead letters</button></div><div id="replay-result" role="status"></div>
     <h2>Stuck in transit (over 3 days)</h2>
-    <table><tbody>${payoutRows(stuck) || `<tr><td class="muted">None.</td></tr>`}</tbody></table>`;
+    ${payoutTable(stuck, "None.")}`;
   document.getElementById("replay").addEventListener("click", async () => {
     if (!confirm("Move every dead-lettered job back onto the queue?")) return;
     const result = document.getElementById("replay-result");
@@ -338,9 +364,9 @@ async function barber(id) {
     <h2>Open deductions</h2>
     <p>${preview.deductions.map((d) => `${esc(KIND_LABELS[d.kind] || d.kind)}: ${money(d.amount, c)}`).join("<br>") || `<span class="muted">None.</span>`}</p>
     <h2>Recent payouts</h2>
-    <table><tbody>${payoutRows(recent.items) || `<tr><td class="muted">None yet.</td></tr>`}</tbody></table>
+    ${payoutTable(recent.items, "None yet.")}
     <h2>Notices sent</h2>
-    <table><tbody>${notices.map((n) => `<tr><td>${when(n.sent_at)}</td><td>${esc(n.kind)}</td><td>${esc(n.channels.join(", "))}</td><td>${esc(n.delivery)}</td></tr>`).join("") || `<tr><td class="muted">None.</td></tr>`}</tbody></table>
+    <table><thead><tr><th>Sent</th><th>Notice</th><th>Channels</th><th>Delivery</th></tr></thead><tbody>${notices.map((n) => `<tr><td>${when(n.sent_at)}</td><td>${esc(n.kind)}</td><td>${esc(n.channels.join(", "))}</td><td>${esc(n.delivery)}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">None.</td></tr>`}</tbody></table>
     <h2>Recommendations</h2>
     <ul>${advice.recommendations.map((r) => `<li>${esc(r.suggestion)} <span class="muted">${esc(r.reason)}</span></li>`).join("") || `<li class="muted">None.</li>`}</ul>`;
 }
@@ -457,7 +483,8 @@ async function start() {
   } catch (error) {
     signOut();
     const shown = document.getElementById("sign-in-error");
-    shown.textContent = error.message;
+    shown.textContent =
+      error.status === 401 ? `That token was not accepted: ${error.message.replace(/^invalid token: /, "")}.` : `Signing in failed: ${error.message}.`;
     shown.hidden = false;
     return;
   }
@@ -488,4 +515,5 @@ document.addEventListener("submit", (event) => {
   }
 });
 window.addEventListener("popstate", render);
+new MutationObserver(() => labelTables(page)).observe(page, { childList: true, subtree: true });
 start();

@@ -244,7 +244,7 @@ impl AuthConfig {
         let claims =
             jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret), &validation)
                 .map(|data| data.claims)
-                .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+                .map_err(|e| rejected(&e))?;
         if issued_in_the_future(claims.iat, now) {
             return Err(ApiError::Unauthorized(
                 "invalid token: issued in the future (iat)".into(),
@@ -252,6 +252,34 @@ impl AuthConfig {
         }
         Ok(claims)
     }
+}
+
+/// Why a token was refused, as a sentence its holder can act on (jsonwebtoken's own text for
+/// a malformed token is the bare `InvalidToken`).
+pub(crate) fn rejected(error: &jsonwebtoken::errors::Error) -> ApiError {
+    use jsonwebtoken::errors::ErrorKind;
+    let why = match error.kind() {
+        ErrorKind::InvalidToken
+        | ErrorKind::Base64(_)
+        | ErrorKind::Json(_)
+        | ErrorKind::Utf8(_) => {
+            "it is not a JWT (three base64url parts separated by dots); copy the whole token".into()
+        }
+        ErrorKind::InvalidSignature => {
+            "its signature does not match: it was signed with another secret or key".into()
+        }
+        ErrorKind::ExpiredSignature => "it has expired (exp); get a new one".into(),
+        ErrorKind::ImmatureSignature => "it is not valid yet (nbf)".into(),
+        ErrorKind::InvalidIssuer => "it was issued by another issuer (iss)".into(),
+        ErrorKind::InvalidAudience => "it was issued for another audience (aud)".into(),
+        ErrorKind::InvalidAlgorithm | ErrorKind::UnsupportedAlgorithm => {
+            "it is signed with an algorithm this server does not accept".into()
+        }
+        ErrorKind::MissingRequiredClaim(claim) => format!("it has no {claim} claim"),
+        ErrorKind::InvalidClaimFormat(claim) => format!("its {claim} claim is malformed"),
+        other => format!("it could not be verified ({other:?})"),
+    };
+    ApiError::Unauthorized(format!("invalid token: {why}"))
 }
 
 /// jsonwebtoken leaves `iat` unchecked: a token issued in the future is forged or from a clock

@@ -7,7 +7,7 @@
 use axum::Json;
 use axum::Router;
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -18,6 +18,7 @@ use crate::auth::Caller;
 const INDEX: &str = include_str!("../dashboard/index.html");
 const SCRIPT: &str = include_str!("../dashboard/app.js");
 const STYLE: &str = include_str!("../dashboard/app.css");
+const ICON: &str = include_str!("../dashboard/favicon.svg");
 
 const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                       connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -40,9 +41,11 @@ async fn index() -> impl IntoResponse {
     file("text/html; charset=utf-8", "no-cache", INDEX)
 }
 
-/// Every page of the app is the same document; the script reads the path.
+/// Every page of the app is the same document; the script reads the path. The site's root
+/// sends a person who typed only the host to the dashboard.
 pub fn routes() -> Router<ApiState> {
     Router::new()
+        .route("/", get(|| async { Redirect::temporary("/dashboard") }))
         .route("/dashboard", get(index))
         .route("/dashboard/{*page}", get(index))
         .route(
@@ -52,6 +55,10 @@ pub fn routes() -> Router<ApiState> {
         .route(
             "/dashboard/assets/app.css",
             get(|| async { file("text/css; charset=utf-8", "no-cache", STYLE) }),
+        )
+        .route(
+            "/dashboard/assets/favicon.svg",
+            get(|| async { file("image/svg+xml", "max-age=86400", ICON) }),
         )
 }
 

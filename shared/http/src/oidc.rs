@@ -20,7 +20,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
-use crate::auth::{CLOCK_LEEWAY_SECONDS, VerifiedClaims, issued_in_the_future};
+use crate::auth::{CLOCK_LEEWAY_SECONDS, VerifiedClaims, issued_in_the_future, rejected};
 use crate::error::ApiError;
 
 /// Where an issuer's keys come from: its `jwks_uri`, or a file.
@@ -110,8 +110,7 @@ impl OidcVerifier {
         token: &str,
         now: DateTime<Utc>,
     ) -> Result<VerifiedClaims, ApiError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| rejected(&e))?;
         if !ACCEPTED.contains(&header.alg) {
             return Err(ApiError::Unauthorized(format!(
                 "invalid token: {:?} is not an accepted signature algorithm",
@@ -132,7 +131,7 @@ impl OidcVerifier {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let claims = jsonwebtoken::decode::<Map<String, Value>>(token, &key, &validation)
-            .map_err(|e| ApiError::Unauthorized(format!("invalid token: {e}")))?
+            .map_err(|e| rejected(&e))?
             .claims;
         if issued_in_the_future(claims.get("iat").and_then(Value::as_i64), now) {
             return Err(ApiError::Unauthorized(
