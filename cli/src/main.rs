@@ -5,13 +5,17 @@
 mod chaos;
 mod summary;
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use payout_app::config::ConfigError;
+use payout_app::config::load::ConfigSource;
 use payout_core::ids::BarberId;
 use payout_http::auth::{AuthConfig, Role};
 use payout_local::demo::{DemoConfig, run_demo};
@@ -60,7 +64,7 @@ enum Command {
     Serve {
         /// The configuration file (TOML, see payouts.example.toml); `PAYOUTS_<SECTION>__<KEY>`
         /// environment variables override it, these flags override both.
-        #[arg(long, env = "PAYOUTS_CONFIG")]
+        #[arg(long, env = "PAYOUTS_CONFIG", hide_env_values = true)]
         config: Option<PathBuf>,
         /// Where to listen (server.addr).
         #[arg(long)]
@@ -72,10 +76,10 @@ enum Command {
         #[arg(long, env = "PAYOUTS_JWT_SECRET", hide_env_values = true)]
         jwt_secret: Option<String>,
         /// Tokens must carry this issuer, `iss` (server.jwt_issuer).
-        #[arg(long, env = "PAYOUTS_JWT_ISSUER")]
+        #[arg(long, env = "PAYOUTS_JWT_ISSUER", hide_env_values = true)]
         jwt_issuer: Option<String>,
         /// Tokens must carry this audience, `aud` (server.jwt_audience).
-        #[arg(long, env = "PAYOUTS_JWT_AUDIENCE")]
+        #[arg(long, env = "PAYOUTS_JWT_AUDIENCE", hide_env_values = true)]
         jwt_audience: Option<String>,
         /// An OIDC issuer's keys, its jwks_uri (server.jwks_url): tokens are the issuer's,
         /// checked against them, with --jwt-issuer and --jwt-audience.
@@ -143,11 +147,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ConfigAction {
-    /// Validate FILE (with the environment's overrides); exits non-zero naming the key at fault.
-    Check { file: PathBuf },
+    /// Check the configuration as `serve` would (the file, then the environment's overrides);
+    /// exits non-zero naming the file, line and key at fault.
+    Check {
+        /// The configuration file (or --config, or PAYOUTS_CONFIG); the defaults when none.
+        file: Option<PathBuf>,
+        #[arg(long, env = "PAYOUTS_CONFIG", hide_env_values = true)]
+        config: Option<PathBuf>,
+    },
     /// Print the effective configuration (defaults, file, environment), secrets masked.
     Show {
-        #[arg(long, env = "PAYOUTS_CONFIG")]
+        #[arg(long, env = "PAYOUTS_CONFIG", hide_env_values = true)]
         config: Option<PathBuf>,
     },
 }
@@ -178,9 +188,20 @@ impl From<RoleArg> for Role {
 /// the log, and refused when `serve` listens anywhere but loopback.
 const DEV_SECRET: &str = "payouts-local-development-secret";
 
+/// A mistake of the user's is a sentence on stderr and exit code 1, never a backtrace
+/// (anyhow prints one for `main`'s error when RUST_BACKTRACE is set).
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     // The demo injects failures on purpose; its summary reports them, so the log stays quiet.
     let default_level = match cli.command {
         // The simulation's faults make errors by design; its report says what went wrong.
@@ -196,8 +217,10 @@ async fn main() -> anyhow::Result<()> {
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // Colour only for a person at a terminal: a file or a pipe gets plain text.
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cli.command {
         Command::Serve {
@@ -230,9 +253,10 @@ async fn main() -> anyhow::Result<()> {
             jwks_url,
             jwks_file,
             stripe_webhook_secret,
-            log_format: _,
+            log_format,
         } => {
-            let mut settings = payout_app::config::load::read_settings(config.as_deref())?;
+            let source = ConfigSource::file(config.as_deref())?;
+            let mut settings = source.settings()?;
             let server = &mut settings.server;
             server.addr = addr.unwrap_or(server.addr.clone());
             server.db = db.map_or(server.db.clone(), |db| db.display().to_string());
@@ -245,7 +269,8 @@ async fn main() -> anyhow::Result<()> {
                 .or(server.jwks_file.take());
             server.stripe_webhook_secret =
                 stripe_webhook_secret.or(server.stripe_webhook_secret.take());
-            serve_for_real(settings).await
+            let (addr, config) = checked_for_serving(&source, settings)?;
+            serve_for_real(addr, config, log_format == LogFormat::Text).await
         }
         Command::Backup { db, to } => {
             let pages = backup::backup(&db, &to)?;
@@ -286,9 +311,15 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config { action } => match action {
-            ConfigAction::Check { file } => {
-                payout_app::config::load(Some(&file))?;
-                println!("{}: valid", file.display());
+            ConfigAction::Check { file, config } => {
+                let file = file.or(config);
+                let source = ConfigSource::file(file.as_deref())?;
+                checked_for_serving(&source, source.settings()?)?;
+                let checked = file.as_deref().map(Path::display);
+                match checked {
+                    Some(file) => println!("{file}: valid"),
+                    None => println!("the defaults and the environment: valid"),
+                }
                 Ok(())
             }
             ConfigAction::Show { config } => {
@@ -350,13 +381,22 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-/// `payouts serve` with `settings` (flags applied): checked, then served until SIGINT.
-async fn serve_for_real(mut settings: payout_app::config::Settings) -> anyhow::Result<()> {
-    let addr: SocketAddr = settings
-        .server
-        .addr
-        .parse()
-        .with_context(|| format!("server.addr: `{}` is not host:port", settings.server.addr))?;
+/// Everything `serve` checks before it starts, `config check` checks too: the rules, where to
+/// listen, who signs tokens, the rail's credentials, the webhook endpoints. An error says
+/// where its key was set.
+fn checked_for_serving(
+    source: &ConfigSource,
+    mut settings: payout_app::config::Settings,
+) -> anyhow::Result<(SocketAddr, ServeConfig)> {
+    let addr: SocketAddr = settings.server.addr.parse().map_err(|_| {
+        source.locate(ConfigError::invalid(
+            "server.addr",
+            format!(
+                "found \"{}\"; allowed: an IP address and port, e.g. \"127.0.0.1:8080\" or \"0.0.0.0:8080\"",
+                settings.server.addr
+            ),
+        ))
+    })?;
     let issuer_keys = settings.server.jwks_url.is_some() || settings.server.jwks_file.is_some();
     match settings.server.jwt_secret.as_deref() {
         None if issuer_keys => {}
@@ -371,13 +411,37 @@ async fn serve_for_real(mut settings: payout_app::config::Settings) -> anyhow::R
         }
         Some(_) => {}
     }
-    let app = payout_app::config::load::app_config(&settings)?;
-    let config = ServeConfig::from_settings(&settings, app)?;
+    let app = payout_app::config::load::app_config(&settings).map_err(|e| source.locate(e))?;
+    Ok((addr, ServeConfig::from_settings(&settings, app)?))
+}
+
+/// `payouts serve` with its checked configuration, served until SIGINT or SIGTERM; the
+/// start-up line goes to stderr when the log is text (JSON logs carry it as an event).
+async fn serve_for_real(
+    addr: SocketAddr,
+    config: ServeConfig,
+    announce: bool,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
-    eprintln!("payouts serving on http://{}", listener.local_addr()?);
-    serve(config, listener, stop_signal()).await?;
+    // Announced once the database is this process's alone: a second `serve` on the same file
+    // fails before it says it serves.
+    serve(config, listener, stop_signal(), |startup| match announce {
+        true => eprintln!("{startup}"),
+        false => tracing::info!(
+            addr = %startup.addr,
+            dashboard = %format!("http://{}/dashboard", startup.addr),
+            db = %startup.db_path.display(),
+            rail = startup.rail,
+            email = %startup.email,
+            sms = %startup.sms,
+            webhook_endpoints = startup.webhook_endpoints,
+            recovered = startup.recovered,
+            "serving"
+        ),
+    })
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -31,7 +31,17 @@ fn a_valid_file_checks_and_shows_with_its_secrets_masked() {
         "[rail]\nkind = \"stripe\"\ntimeout = \"3s\"\n[retry]\ndelays = [\"1s\", \"2s\", \"3s\"]\n\
          [server]\njwt_secret = \"a-secret-of-our-own\"\n",
     );
-    let checked = payouts(&["config", "check", &path], &[]);
+    // What `serve` needs for Stripe, `config check` asks for too.
+    let unpaid = payouts(&["config", "check", &path], &[]);
+    assert!(
+        stderr(&unpaid).contains("STRIPE_SECRET_KEY is not set"),
+        "{}",
+        stderr(&unpaid)
+    );
+    let checked = payouts(
+        &["config", "check", &path],
+        &[("STRIPE_SECRET_KEY", "sk_test_checked")],
+    );
     assert!(checked.status.success(), "{}", stderr(&checked));
     let shown = payouts(
         &["config", "show", "--config", &path],
@@ -65,6 +75,40 @@ fn a_bad_file_is_refused_naming_the_key() {
         let output = payouts(&["config", "check", &path], &[]);
         assert!(!output.status.success(), "{text} was accepted");
         assert!(stderr(&output).contains(key), "{}", stderr(&output));
+    }
+    // As a person meets them, with RUST_BACKTRACE=1 as many Rust users have it: one line, the
+    // file, line and column, the key in full, what was found and what is allowed.
+    for (text, said) in [
+        (
+            "[rail]\ntimeoutt = \"3s\"\n",
+            "payouts.toml:2:1: rail.timeoutt: unknown key; the keys here are kind, timeout",
+        ),
+        (
+            "[executor]\nworkers = \"two\"\n",
+            "payouts.toml:2:1: executor.workers: found string \"two\"; expected a whole number, 0 or more",
+        ),
+        (
+            "[fees.stripe]\npercent_of_gross = \"-0.01\"\n",
+            "payouts.toml:2:1: fees.stripe.percent_of_gross: found -0.01; allowed: a fraction from 0 to 1",
+        ),
+        (
+            "[server]\naddr = \"localhost:http\"\n",
+            "payouts.toml:2:1: server.addr: found \"localhost:http\"; allowed: an IP address and port",
+        ),
+    ] {
+        let path = file(&dir, text);
+        let output = Command::new(env!("CARGO_BIN_EXE_payouts"))
+            .args(["config", "check", &path])
+            .env("RUST_BACKTRACE", "1")
+            .output()
+            .unwrap();
+        let said_here = format!("error: {}", said.replace("payouts.toml", &path));
+        assert!(!output.status.success(), "{text} was accepted");
+        assert!(
+            stderr(&output).starts_with(&said_here) && stderr(&output).lines().count() == 1,
+            "{}\nshould be one line starting\n{said_here}",
+            stderr(&output)
+        );
     }
     let missing = payouts(&["config", "check", "/nonexistent/payouts.toml"], &[]);
     assert!(

@@ -105,6 +105,14 @@ fn a_second_server_on_the_same_database_is_refused() {
         "{}",
         text(&second)
     );
+    assert!(
+        !text(&second).contains("payouts serving on"),
+        "announced before it found the database taken: {}",
+        text(&second)
+    );
+    // A check reads a snapshot: it runs on the live database.
+    let check = payouts(&["check", "--db", &db]);
+    assert!(check.status.success(), "{}", text(&check));
     let restore = payouts(&["restore", "--from", &db, "--db", &db]);
     assert!(
         !restore.status.success(),
@@ -138,9 +146,13 @@ fn a_backup_taken_during_writes_restores_to_a_sound_database() {
     let restored = dir.path().join("restored.db").display().to_string();
     let restore = payouts(&["restore", "--from", &copy, "--db", &restored]);
     assert!(restore.status.success(), "{}", text(&restore));
-    let check = payouts(&["check", "--db", &restored]);
+    let check = payouts(&["check", "--db", &copy]);
     assert!(check.status.success(), "{}", text(&check));
     assert!(text(&check).contains("integrity ok, money identities hold"));
+    assert!(
+        !Path::new(&format!("{copy}.lock")).exists(),
+        "a check leaves no lock file beside a backup"
+    );
     assert!(count(Path::new(&restored), "SELECT COUNT(*) FROM earnings") > 0);
 }
 

@@ -78,9 +78,14 @@ impl TestApp {
             },
         };
         let server = tokio::spawn(async move {
-            serve(config, listener, async {
-                let _ = stopped.await;
-            })
+            serve(
+                config,
+                listener,
+                async {
+                    let _ = stopped.await;
+                },
+                |_| {},
+            )
             .await
             .unwrap();
         });

@@ -71,6 +71,7 @@ impl Served {
                 .expect("serve exited before listening")
                 .unwrap();
             if let Some(addr) = line.strip_prefix("payouts serving on http://") {
+                let addr = addr.split(' ').next().unwrap_or(addr);
                 break addr.to_string();
             }
         };

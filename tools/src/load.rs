@@ -70,9 +70,14 @@ pub async fn load(args: LoadArgs) -> anyhow::Result<()> {
             latency: Duration::ZERO,
         },
     };
-    let server = tokio::spawn(serve(config, listener, async {
-        let _ = stopped.await;
-    }));
+    let server = tokio::spawn(serve(
+        config,
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+        |_| {},
+    ));
     let base = format!("http://{addr}/api/v1/payout-scheduler");
     let token = AuthConfig::hs256(SECRET.as_bytes()).issue(
         "load",

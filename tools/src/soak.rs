@@ -52,6 +52,7 @@ fn start(binary: &PathBuf, db: &std::path::Path) -> anyhow::Result<Server> {
     let addr = loop {
         let line = lines.next().context("serve exited before listening")??;
         if let Some(addr) = line.strip_prefix("payouts serving on http://") {
+            let addr = addr.split(' ').next().unwrap_or(addr);
             break addr.to_string();
         }
     };

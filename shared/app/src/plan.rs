@@ -251,7 +251,11 @@ async fn plan_page(
         // One member the store cannot write must not stop the others: each is tried alone,
         // and a failure is recorded against its barber.
         failed => {
-            tracing::warn!(error = ?failed.err(), periods = writes.len(), "the page's periods did not close together; closing them one by one");
+            tracing::warn!(
+                error = failed.err().map(|e| e.to_string()),
+                periods = writes.len(),
+                "the page's periods did not close together; closing them one by one"
+            );
             vec![CreateOutcome::ClaimChanged; writes.len()]
         }
     };

@@ -150,7 +150,7 @@ async fn announce(
 ) {
     if let Some(change) = change {
         tracing::info!(barber = %schedule.barber_id, actor = %change.actor, method = %change.method,
-            account = ?change.account, "payout destination changed");
+            account = change.account.as_deref().unwrap_or("none"), "payout destination changed");
         notify_destination_changed(p, schedule, &change, now).await;
     }
 }

@@ -62,7 +62,7 @@ impl ApiError {
                     (StatusCode::CONFLICT, "conflict", error.to_string())
                 }
                 AppError::Store(_) | AppError::Queue(_) => {
-                    tracing::error!(error = ?error, "request failed");
+                    tracing::error!(%error, "request failed");
                     unavailable()
                 }
             },

@@ -152,10 +152,47 @@ pub fn embedded_services(
 }
 
 /// Serves on `listener` until `shutdown` resolves; background loops stop with it.
+/// What a started `serve` runs with, for its start-up line: given to `serve`'s `announce` once
+/// the database is this process's alone and the owed work is re-enqueued, before the first
+/// request is answered.
+#[derive(Debug, Clone)]
+pub struct Startup {
+    pub addr: std::net::SocketAddr,
+    pub db_path: PathBuf,
+    /// `simulated` or `stripe`.
+    pub rail: &'static str,
+    /// Where email and SMS notices go: a sender, or the log.
+    pub email: String,
+    pub sms: String,
+    pub webhook_endpoints: usize,
+    /// Payouts owed work that a previous run left, re-enqueued.
+    pub recovered: usize,
+}
+
+impl std::fmt::Display for Startup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "payouts serving on http://{addr} (dashboard http://{addr}/dashboard; database {db}; \
+             rail {rail}; email {email}; sms {sms}; {hooks} webhook endpoint{s}; {recovered} \
+             payouts re-enqueued)",
+            addr = self.addr,
+            db = self.db_path.display(),
+            rail = self.rail,
+            email = self.email,
+            sms = self.sms,
+            hooks = self.webhook_endpoints,
+            s = if self.webhook_endpoints == 1 { "" } else { "s" },
+            recovered = self.recovered,
+        )
+    }
+}
+
 pub async fn serve(
     config: ServeConfig,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    announce: impl FnOnce(&Startup),
 ) -> Result<(), ServeError> {
     let provider = provider(&config)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -170,7 +207,6 @@ pub async fn serve(
         config.app.clone(),
     )?;
     let recovered = recover_owed_work(&services, clock.now()).await?;
-    tracing::info!(recovered, "recovered payouts left by a previous run");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
@@ -213,7 +249,25 @@ pub async fn serve(
             .as_deref()
             .map(|secret| Arc::from(secret.as_bytes())),
     });
-    tracing::info!(addr = %listener.local_addr()?, "serving");
+    let startup = Startup {
+        addr: listener.local_addr()?,
+        db_path: config.db_path.clone(),
+        rail: match config.provider {
+            Provider::Simulated { .. } => "simulated",
+            Provider::Stripe(_) => "stripe",
+        },
+        email: config.notifier.email.as_ref().map_or_else(
+            || "to the log (no [notifier.email])".to_string(),
+            |email| format!("via {}:{}", email.host, email.port),
+        ),
+        sms: config.notifier.sms.as_ref().map_or_else(
+            || "to the log (no [notifier.sms])".to_string(),
+            |sms| format!("via {}", sms.api_base),
+        ),
+        webhook_endpoints: config.webhooks.len(),
+        recovered,
+    };
+    announce(&startup);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await?;
@@ -299,7 +353,7 @@ async fn events_loop(
         wait = match publish_payout_events(&services, &publisher, clock.now()).await {
             Ok(report) if report.failed == 0 => EVENTS_POLL,
             Ok(report) => {
-                tracing::warn!(?report, retry_in = ?wait * 2, "payout events not delivered");
+                tracing::warn!(published = report.published, failed = report.failed, expired = report.expired, retry_in = ?(wait * 2), "payout events not delivered");
                 (wait * 2).min(EVENTS_BACKOFF_MAX)
             }
             Err(error) => {

@@ -56,10 +56,69 @@ mod exact {
     }
 }
 
+/// Durations as humantime text: read as any humantime spelling (`"90s"`, `"1h 30m"`), written
+/// back in the largest unit that is exact (`"366d"`, `"90m"`), never rounded into months or
+/// years (humantime's own writer turns 366 days into `1year 18h`).
+mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&exact(*duration))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        humantime_serde::deserialize(deserializer)
+    }
+
+    fn exact(duration: Duration) -> String {
+        let nanos = duration.as_nanos();
+        if nanos == 0 {
+            return "0s".into();
+        }
+        const UNITS: [(u128, &str); 6] = [
+            (86_400_000_000_000, "d"),
+            (3_600_000_000_000, "h"),
+            (60_000_000_000, "m"),
+            (1_000_000_000, "s"),
+            (1_000_000, "ms"),
+            (1_000, "us"),
+        ];
+        UNITS
+            .into_iter()
+            .find(|(unit, _)| nanos.is_multiple_of(*unit))
+            .map_or_else(
+                || format!("{nanos}ns"),
+                |(unit, name)| format!("{}{name}", nanos / unit),
+            )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_duration_is_written_back_exactly_in_its_largest_exact_unit() {
+            for (written, read) in [
+                ("366days", "366d"),
+                ("90s", "90s"),
+                ("1h 30m", "90m"),
+                ("1500ms", "1500ms"),
+                ("0s", "0s"),
+            ] {
+                let duration = humantime::parse_duration(written).unwrap();
+                assert_eq!(exact(duration), read);
+                assert_eq!(humantime::parse_duration(read).unwrap(), duration);
+            }
+        }
+    }
+}
+
 /// A duration in a list, written as humantime (`"5m"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Span(#[serde(with = "humantime_serde")] pub Duration);
+pub struct Span(#[serde(with = "duration_text")] pub Duration);
 
 /// The whole file. `payouts config show` prints it back, secrets masked.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -89,7 +148,7 @@ pub struct Settings {
 #[serde(default, deny_unknown_fields)]
 pub struct EventsSection {
     /// An event not delivered this long after its change is given up (counted, alarmed).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub expire_after: Duration,
 }
 
@@ -246,9 +305,9 @@ pub struct IntakeSection {
     pub max_deduction: Decimal,
     #[serde(with = "exact")]
     pub max_payout: Decimal,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub occurred_within_past: Duration,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub occurred_within_future: Duration,
 }
 
@@ -298,10 +357,10 @@ pub enum RailKind {
 pub struct RailSection {
     pub kind: RailKind,
     /// The longest the executor waits for the provider before the outcome is unknown.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub timeout: Duration,
     /// How long the simulated provider takes to answer.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub simulated_latency: Duration,
     /// Transfers a second for the whole deployment (Stripe allows about 100 writes a second in
     /// live mode and 25 in test mode; keep room for the rest of the platform's calls). On
@@ -310,11 +369,11 @@ pub struct RailSection {
     /// The longest a transfer waits for its turn before it is held back (never less than one
     /// turn of the process's share). At least `hold_after_429`, so that a process held back by
     /// a 429 waits it out rather than taking job after job only to hold each back.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub pace_patience: Duration,
     /// After a 429 (or a transfer held back), how long the payout and the process's later
     /// transfers wait. Not a failure: no retry is used.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub hold_after_429: Duration,
 }
 
@@ -336,17 +395,17 @@ impl Default for RailSection {
 pub struct ExecutorSection {
     /// How long a barber lock is held; longer than the rail timeout plus the bookkeeping
     /// around the call.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub lock_lease: Duration,
     /// How long a job waits when another executor holds the barber's lock.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub busy_backoff: Duration,
     /// A payout whose job should have run this long ago is re-enqueued.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub stale_after: Duration,
     /// Where an invocation has a deadline (Lambda), the time kept back from it to record a
     /// rail call's outcome and release the lock: the call gets at most what is left before.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub deadline_margin: Duration,
     /// Executor workers in `payouts serve`.
     pub workers: usize,
@@ -374,7 +433,7 @@ impl Default for ExecutorSection {
 #[serde(default, deny_unknown_fields)]
 pub struct QueueSection {
     /// A received job not finished within this comes back for another worker.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub visibility_timeout: Duration,
     /// A job received this many times without finishing goes to the dead letters, where an
     /// operator replays it once its cause is fixed.
@@ -394,7 +453,7 @@ impl Default for QueueSection {
 #[serde(default, deny_unknown_fields)]
 pub struct PlannerSection {
     /// Between planner runs in `payouts serve` (EventBridge's schedule on AWS).
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub interval: Duration,
     pub page_size: usize,
     /// Periods of a page read and decided at the same time (each is a few store reads; on
@@ -402,9 +461,9 @@ pub struct PlannerSection {
     pub concurrency: usize,
     /// A barber that could not be planned waits this long, doubled per failure up to
     /// `backoff_max`.
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub backoff: Duration,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub backoff_max: Duration,
 }
 
@@ -483,9 +542,9 @@ impl Default for NotifierSection {
 pub struct HealthSection {
     #[serde(with = "exact")]
     pub failure_rate: Decimal,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub processing_time: Duration,
-    #[serde(with = "humantime_serde")]
+    #[serde(with = "duration_text")]
     pub planner_silence: Duration,
     #[serde(with = "exact")]
     pub webhook_failure_rate: Decimal,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 use figment::Figment;
+use figment::error::Kind;
 use figment::providers::{Env, Format, Serialized, Toml};
 use payout_core::breakdown::PayoutPolicy;
 use payout_core::commission::{CommissionPolicy, CommissionTier, VolumeBonus};
@@ -19,6 +20,7 @@ use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
 
 use super::file::{FeeEntry, Settings};
+use super::locate::{FileText, Origin, locate, origin_of, written_value};
 use super::{AppConfig, HealthThresholds, IntakeLimits, ScheduleDefaults};
 
 /// The environment variables that override the file: `PAYOUTS_RAIL__TIMEOUT=3s` sets
@@ -39,90 +41,258 @@ pub const MAX_PLANNER_CONCURRENCY: usize = 256;
 pub enum ConfigError {
     #[error("configuration file {0} does not exist")]
     Missing(String),
-    #[error("{0}")]
-    Unreadable(String),
-    #[error("{key}: {rule}")]
-    Invalid { key: &'static str, rule: String },
+    #[error("cannot read configuration file {0}: {1}")]
+    Unreadable(String, std::io::Error),
+    /// A key whose value has the wrong shape or breaks a rule, and where it was set.
+    #[error("{}{}{problem}", .origin.as_ref().map(|o| format!("{o}: ")).unwrap_or_default(), shown_key(.key))]
+    Invalid {
+        origin: Option<Origin>,
+        /// Dotted; a number is an index into an array.
+        key: String,
+        problem: String,
+    },
 }
 
-fn invalid(key: &'static str, rule: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        key,
-        rule: rule.into(),
-    }
-}
-
-/// The settings from the defaults, `file` and the environment, not yet checked.
-pub fn read_settings(file: Option<&Path>) -> Result<Settings, ConfigError> {
-    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
-    if let Some(path) = file {
-        if !path.is_file() {
-            return Err(ConfigError::Missing(path.display().to_string()));
+impl ConfigError {
+    /// `key`'s value breaks `rule` (where it was set is found by [`ConfigSource::locate`]).
+    pub fn invalid(key: impl Into<String>, rule: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            origin: None,
+            key: key.into(),
+            problem: rule.into(),
         }
-        figment = figment.merge(Toml::file_exact(path));
     }
-    over_environment(figment)
+}
+
+fn invalid(key: impl Into<String>, rule: impl Into<String>) -> ConfigError {
+    ConfigError::invalid(key, rule)
+}
+
+/// `commission.tiers.1.rate` as a person writes it, `commission.tiers[1].rate: `; nothing for
+/// an error about the whole file (its syntax).
+fn shown_key(key: &str) -> String {
+    if key.is_empty() {
+        return String::new();
+    }
+    let shown = key.split('.').filter(|segment| !segment.is_empty()).fold(
+        String::new(),
+        |mut shown, segment| {
+            if segment.parse::<usize>().is_ok() {
+                shown.push_str(&format!("[{segment}]"));
+            } else {
+                if !shown.is_empty() {
+                    shown.push('.');
+                }
+                shown.push_str(segment);
+            }
+            shown
+        },
+    );
+    format!("{shown}: ")
+}
+
+/// The defaults, the file and the environment, kept so that an error found in the merged
+/// settings can say where its key was set.
+pub struct ConfigSource {
+    figment: Figment,
+    file: Option<FileText>,
+}
+
+impl ConfigSource {
+    /// The defaults, the TOML file at `path` if given, then the environment.
+    pub fn file(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let file = match path {
+            None => None,
+            Some(path) if !path.is_file() => {
+                return Err(ConfigError::Missing(path.display().to_string()));
+            }
+            Some(path) => Some(FileText {
+                name: path.display().to_string(),
+                text: std::fs::read_to_string(path)
+                    .map_err(|e| ConfigError::Unreadable(path.display().to_string(), e))?,
+            }),
+        };
+        Ok(Self::over(file))
+    }
+
+    /// The defaults, `toml` (read from `name`, e.g. an SSM parameter), then the environment.
+    pub fn text(name: &str, toml: &str) -> Self {
+        Self::over(Some(FileText {
+            name: name.to_string(),
+            text: toml.to_string(),
+        }))
+    }
+
+    fn over(file: Option<FileText>) -> Self {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = &file {
+            figment = figment.merge(Toml::string(&file.text));
+        }
+        let figment = figment.merge(
+            Env::prefixed(ENV_PREFIX)
+                .filter(|key| key.as_str().contains("__"))
+                .split("__"),
+        );
+        Self { figment, file }
+    }
+
+    /// The merged settings, not yet checked against the rules.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        self.figment.extract().map_err(|error| {
+            let key = error.path.clone();
+            let origin = origin_of(
+                error.metadata.as_ref(),
+                &self.figment,
+                self.file.as_ref(),
+                &key,
+            );
+            let written = match (&origin, &self.file) {
+                (Some(Origin::File { .. }), Some(file)) => written_value(file, &key),
+                _ => None,
+            };
+            ConfigError::Invalid {
+                origin,
+                key: key.join("."),
+                problem: problem(&error.kind, written),
+            }
+        })
+    }
+
+    /// `error`, saying where its key was set when it does not say already.
+    pub fn locate(&self, error: ConfigError) -> ConfigError {
+        match error {
+            ConfigError::Invalid {
+                origin: None,
+                key,
+                problem,
+            } => {
+                let path: Vec<String> = key.split('.').map(String::from).collect();
+                let origin = locate(&self.figment, self.file.as_ref(), &path);
+                let written = match (&origin, &self.file) {
+                    (Some(Origin::Environment(variable)), _) => std::env::var(variable).ok(),
+                    (Some(Origin::File { at: Some(_), .. }), Some(file)) => {
+                        written_value(file, &path)
+                    }
+                    _ => None,
+                };
+                let problem = match written {
+                    Some(found) if !problem.starts_with("found ") => {
+                        format!("found {found}; {problem}")
+                    }
+                    _ => problem,
+                };
+                ConfigError::Invalid {
+                    origin,
+                    key,
+                    problem,
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The settings checked against every rule, and what the use cases run with.
+    pub fn load(&self) -> Result<(Settings, AppConfig), ConfigError> {
+        let settings = self.settings()?;
+        let config = app_config(&settings).map_err(|e| self.locate(e))?;
+        Ok((settings, config))
+    }
+}
+
+/// What is wrong with a value, in words: what was found (as the file writes it, when serde's
+/// message does not say) and what is allowed.
+fn problem(kind: &Kind, written: Option<String>) -> String {
+    match kind {
+        Kind::Message(message) => match written {
+            Some(found) => format!("found {found}; {message}"),
+            None => message.clone(),
+        },
+        Kind::UnknownField(_, allowed) => {
+            format!("unknown key; the keys here are {}", allowed.join(", "))
+        }
+        Kind::UnknownVariant(found, allowed) => format!(
+            "found \"{found}\"; allowed: {}",
+            allowed
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Kind::InvalidType(found, expected) | Kind::InvalidValue(found, expected) => {
+            format!("found {found}; expected {}", in_words(expected))
+        }
+        Kind::InvalidLength(found, expected) => {
+            format!("found {found} entries; expected {expected}")
+        }
+        Kind::MissingField(name) => format!("`{name}` is required here"),
+        Kind::DuplicateField(name) => format!("`{name}` is set twice"),
+        other => other.to_string(),
+    }
+}
+
+/// serde's name for a type, as a person would say it.
+fn in_words(expected: &str) -> &str {
+    match expected {
+        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number, 0 or more",
+        "isize" | "i64" | "i32" | "i16" | "i8" => "a whole number",
+        "f64" | "f32" => "a number",
+        other => other,
+    }
+}
+
+/// [`ConfigSource::load`] of the file at `path` (if any) over the defaults, under the
+/// environment.
+pub fn load(file: Option<&Path>) -> Result<(Settings, AppConfig), ConfigError> {
+    ConfigSource::file(file)?.load()
 }
 
 /// [`load`] with the file's text given (read from SSM Parameter Store by a Lambda).
 pub fn load_text(toml: &str) -> Result<(Settings, AppConfig), ConfigError> {
-    let settings = over_environment(
-        Figment::from(Serialized::defaults(Settings::default())).merge(Toml::string(toml)),
-    )?;
-    let config = app_config(&settings)?;
-    Ok((settings, config))
+    ConfigSource::text("the configuration parameter", toml).load()
 }
 
-fn over_environment(figment: Figment) -> Result<Settings, ConfigError> {
-    figment
-        .merge(
-            Env::prefixed(ENV_PREFIX)
-                .filter(|key| key.as_str().contains("__"))
-                .split("__"),
+fn rate(key: &str, value: Decimal) -> Result<Rate, ConfigError> {
+    Rate::new(value).map_err(|_| {
+        invalid(
+            key,
+            format!("found {value}; allowed: a fraction from 0 to 1 (0.05 is 5%)"),
         )
-        .extract()
-        .map_err(|error| ConfigError::Unreadable(error.to_string()))
+    })
 }
 
-/// Reads and checks the configuration; what the use cases run with, and the settings the
-/// entry point wires its adapters from.
-pub fn load(file: Option<&Path>) -> Result<(Settings, AppConfig), ConfigError> {
-    let settings = read_settings(file)?;
-    let config = app_config(&settings)?;
-    Ok((settings, config))
-}
-
-fn rate(key: &'static str, value: Decimal) -> Result<Rate, ConfigError> {
-    Rate::new(value).map_err(|_| invalid(key, format!("{value} is not a fraction from 0 to 1")))
-}
-
-fn positive(key: &'static str, value: Decimal) -> Result<Decimal, ConfigError> {
+fn positive(key: &str, value: Decimal) -> Result<Decimal, ConfigError> {
     if value > Decimal::ZERO {
         Ok(value)
     } else {
-        Err(invalid(key, format!("{value} must be above 0")))
+        Err(invalid(key, format!("found {value}; allowed: above 0")))
     }
 }
 
-fn not_negative(key: &'static str, value: Decimal) -> Result<Decimal, ConfigError> {
+fn not_negative(key: &str, value: Decimal) -> Result<Decimal, ConfigError> {
     if value >= Decimal::ZERO {
         Ok(value)
     } else {
-        Err(invalid(key, format!("{value} must not be negative")))
+        Err(invalid(key, format!("found {value}; allowed: 0 or more")))
     }
 }
 
-fn delta(key: &'static str, value: Duration) -> Result<TimeDelta, ConfigError> {
+fn delta(key: &str, value: Duration) -> Result<TimeDelta, ConfigError> {
     match TimeDelta::from_std(value) {
         Ok(delta) if delta > TimeDelta::zero() => Ok(delta),
-        _ => Err(invalid(key, "must be a duration above 0 (e.g. \"5m\")")),
+        _ => Err(invalid(
+            key,
+            format!(
+                "found \"{}\"; allowed: a duration above 0 (e.g. \"5m\")",
+                humantime::format_duration(value)
+            ),
+        )),
     }
 }
 
-fn fee(key: &'static str, entry: FeeEntry) -> Result<MethodFee, ConfigError> {
+fn fee(key: &str, entry: FeeEntry) -> Result<MethodFee, ConfigError> {
     Ok(MethodFee {
-        percent_of_gross: rate(key, entry.percent_of_gross)?,
-        fixed: not_negative(key, entry.fixed)?,
+        percent_of_gross: rate(&format!("{key}.percent_of_gross"), entry.percent_of_gross)?,
+        fixed: not_negative(&format!("{key}.fixed"), entry.fixed)?,
     })
 }
 
@@ -132,10 +302,11 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
         .commission
         .tiers
         .iter()
-        .map(|tier| {
+        .enumerate()
+        .map(|(i, tier)| {
             Ok(CommissionTier {
                 more_than_services: tier.more_than_services,
-                rate: rate("commission.tiers.rate", tier.rate)?,
+                rate: rate(&format!("commission.tiers.{i}.rate"), tier.rate)?,
             })
         })
         .collect::<Result<Vec<_>, ConfigError>>()?;
@@ -178,18 +349,20 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
         },
     };
     if s.retry.delays.len() > 10 {
-        return Err(invalid("retry.delays", "at most 10 retries"));
+        return Err(invalid("retry.delays", "allowed: at most 10 retries"));
     }
     let retry = RetryPolicy {
         delays_seconds: s
             .retry
             .delays
             .iter()
-            .map(|delay| {
-                u32::try_from(delta("retry.delays", delay.0)?.num_seconds())
+            .enumerate()
+            .map(|(i, delay)| {
+                let key = format!("retry.delays.{i}");
+                u32::try_from(delta(&key, delay.0)?.num_seconds())
                     .ok()
                     .filter(|seconds| *seconds >= 1)
-                    .ok_or_else(|| invalid("retry.delays", "each delay is 1s to 136 years"))
+                    .ok_or_else(|| invalid(&key, "each delay is 1s to 136 years"))
             })
             .collect::<Result<_, _>>()?,
     };
@@ -209,25 +382,25 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
         ));
     }
     if s.executor.workers == 0 {
-        return Err(invalid("executor.workers", "at least 1"));
+        return Err(invalid("executor.workers", "allowed: at least 1"));
     }
     if !(1..=MAX_EXECUTOR_BATCH).contains(&s.executor.batch_size) {
         return Err(invalid(
             "executor.batch_size",
-            format!("from 1 to {MAX_EXECUTOR_BATCH}"),
+            format!("allowed: 1 to {MAX_EXECUTOR_BATCH}"),
         ));
     }
     if s.queue.max_receives == 0 {
-        return Err(invalid("queue.max_receives", "at least 1"));
+        return Err(invalid("queue.max_receives", "allowed: at least 1"));
     }
     delta("queue.visibility_timeout", s.queue.visibility_timeout)?;
     if !(1..=10_000).contains(&s.planner.page_size) {
-        return Err(invalid("planner.page_size", "from 1 to 10000"));
+        return Err(invalid("planner.page_size", "allowed: 1 to 10000"));
     }
     if !(1..=MAX_PLANNER_CONCURRENCY).contains(&s.planner.concurrency) {
         return Err(invalid(
             "planner.concurrency",
-            format!("from 1 to {MAX_PLANNER_CONCURRENCY}"),
+            format!("allowed: 1 to {MAX_PLANNER_CONCURRENCY}"),
         ));
     }
     delta("planner.interval", s.planner.interval)?;
@@ -273,7 +446,7 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
     if s.schedules.default_advance_notice_hours > super::MAX_ADVANCE_NOTICE_HOURS {
         return Err(invalid(
             "schedules.default_advance_notice_hours",
-            format!("at most {}", super::MAX_ADVANCE_NOTICE_HOURS),
+            format!("allowed: at most {}", super::MAX_ADVANCE_NOTICE_HOURS),
         ));
     }
     if s.rail.pace_patience < s.rail.hold_after_429 {
@@ -285,7 +458,7 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
     let rail_pace = PaceSettings {
         rate: PaceRate {
             requests_per_second: NonZeroU32::new(s.rail.requests_per_second)
-                .ok_or_else(|| invalid("rail.requests_per_second", "at least 1"))?,
+                .ok_or_else(|| invalid("rail.requests_per_second", "allowed: at least 1"))?,
             shares: NonZeroU32::MIN,
         },
         patience: delta("rail.pace_patience", s.rail.pace_patience)?,
@@ -310,7 +483,8 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
             .notifier
             .retry_delays
             .iter()
-            .map(|delay| delta("notifier.retry_delays", delay.0))
+            .enumerate()
+            .map(|(i, delay)| delta(&format!("notifier.retry_delays.{i}"), delay.0))
             .collect::<Result<_, _>>()?,
         intake,
         health,
@@ -397,8 +571,8 @@ mod tests {
 
     #[test]
     fn an_unknown_key_is_refused_by_name() {
-        refused("[rail]\ntimout = \"3s\"\n", "timout", "unknown field");
-        refused("[rial]\n", "rial", "unknown field");
+        refused("[rail]\ntimout = \"3s\"\n", "timout", "unknown key");
+        refused("[rial]\n", "rial", "unknown key");
     }
 
     #[test]
@@ -420,8 +594,8 @@ mod tests {
             ),
             (
                 "[fees.stripe]\npercent_of_gross = \"0.01\"\nfixed = \"-1\"\n",
-                "fees.stripe",
-                "negative",
+                "fees.stripe.fixed",
+                "0 or more",
             ),
             (
                 "[intake]\nmax_payout = \"5\"\n",
@@ -433,16 +607,16 @@ mod tests {
                 "intake.max_earning",
                 "above 0",
             ),
-            ("[retry]\ndelays = [\"0s\"]\n", "retry.delays", "above 0"),
+            ("[retry]\ndelays = [\"0s\"]\n", "retry.delays[0]", "above 0"),
             (
                 "[planner]\npage_size = 0\n",
                 "planner.page_size",
-                "1 to 10000",
+                "allowed: 1 to 10000",
             ),
             (
                 "[planner]\nconcurrency = 0\n",
                 "planner.concurrency",
-                "1 to 256",
+                "allowed: 1 to 256",
             ),
             (
                 "[planner]\nbackoff = \"2h\"\n",
@@ -496,6 +670,66 @@ mod tests {
             ),
         ] {
             refused(toml, key, rule);
+        }
+    }
+
+    #[test]
+    fn an_error_names_the_file_line_and_column_the_key_in_full_what_was_found_and_what_is_allowed()
+    {
+        for (toml, env, said) in [
+            (
+                "[rail]\ntimeoutt = \"3s\"\n",
+                None,
+                "payouts.toml:2:1: rail.timeoutt: unknown key; the keys here are kind, timeout,",
+            ),
+            (
+                "[planner]\n\n  page_size = \"many\"\n",
+                None,
+                "payouts.toml:3:3: planner.page_size: found string \"many\"; expected a whole number, 0 or more",
+            ),
+            (
+                "[planner]\npage_size = 0\n",
+                None,
+                "payouts.toml:2:1: planner.page_size: found 0; allowed: 1 to 10000",
+            ),
+            (
+                "[fees.stripe]\npercent_of_gross = \"-0.01\"\n",
+                None,
+                "payouts.toml:2:1: fees.stripe.percent_of_gross: found -0.01; allowed: a fraction",
+            ),
+            (
+                "[[commission.tiers]]\nmore_than_services = 10\nrate = \"2\"\n",
+                None,
+                "payouts.toml:3:1: commission.tiers[0].rate: found 2; allowed: a fraction",
+            ),
+            (
+                "[intake]\nmax_earning = \"12,50\"\n",
+                None,
+                "payouts.toml:2:1: intake.max_earning: found \"12,50\"; Invalid decimal",
+            ),
+            (
+                "",
+                Some(("PAYOUTS_PLANNER__PAGE_SIZE", "0")),
+                "environment variable PAYOUTS_PLANNER__PAGE_SIZE: planner.page_size: found 0; allowed: 1 to 10000",
+            ),
+            (
+                "[rail]\ntimeout = \"5m\"\n",
+                None,
+                "payouts.toml: executor.lock_lease: must be longer than rail.timeout (5m)",
+            ),
+            (
+                "[rail\n",
+                None,
+                "payouts.toml: TOML parse error at line 1, column 6",
+            ),
+        ] {
+            load_in_jail(toml, env.as_slice(), |loaded| {
+                let error = loaded.expect_err("refused").to_string();
+                assert!(
+                    error.starts_with(said),
+                    "{error}\nshould start with\n{said}"
+                );
+            });
         }
     }
 

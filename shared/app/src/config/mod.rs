@@ -4,6 +4,7 @@
 
 pub mod file;
 pub mod load;
+pub mod locate;
 
 use chrono::{NaiveTime, TimeDelta};
 use payout_core::breakdown::PayoutPolicy;

@@ -1,7 +1,8 @@
 //! Backups of a live database: SQLite's online backup API copies every page in one step, under
 //! one read transaction, so the copy is the database as of one commit while `serve` goes on
 //! writing (WAL readers never block the writer). A restore refuses a database in use and a
-//! copy that fails SQLite's integrity check.
+//! copy that fails SQLite's integrity check. A check reads a snapshot, so it runs on a live
+//! database too.
 
 use std::path::Path;
 
@@ -91,16 +92,16 @@ pub fn restore(from: &Path, db: &Path) -> Result<i32, StoreError> {
     Ok(pages)
 }
 
-/// Checks the database at `path`: SQLite's integrity check, then the store's money identities
-/// in `currency`.
+/// Checks the database at `path`, which `serve` may be using: SQLite's integrity check, then
+/// the store's money identities in `currency` and the kept totals against a recount. Those
+/// read a snapshot copied into a scratch directory (the online backup), so the live file is
+/// only read and no lock file is left beside it.
 pub async fn check(path: &Path, currency: Currency) -> Result<Checked, StoreError> {
-    let conn = read_only(path)?;
-    integrity(&conn)?;
-    let pages = conn
-        .query_row("PRAGMA page_count", [], |row| row.get(0))
-        .map_err(backend)?;
-    drop(conn);
-    let store = SqliteStore::open(path, Durability::Full)?;
+    let scratch = tempfile::tempdir()
+        .map_err(|e| StoreError::Backend(format!("a scratch directory for the snapshot: {e}")))?;
+    let snapshot = scratch.path().join("snapshot.db");
+    let pages = backup(path, &snapshot)?;
+    let store = SqliteStore::open(&snapshot, Durability::Full)?;
     let totals = store.ledger_totals(currency).await?;
     Ok(Checked {
         pages,
