@@ -29,6 +29,9 @@ pub mod prices {
     pub const LAMBDA_REQUEST: f64 = 0.20;
     /// CloudWatch, a standard-resolution alarm a month.
     pub const ALARM_MONTH: f64 = 0.10;
+    /// KMS, a customer managed key a month (the alarm topic's; its requests stay in the free
+    /// tier at the alarms' rate).
+    pub const KMS_KEY_MONTH: f64 = 1.00;
 }
 
 /// Every function's memory in the SAM template.
@@ -173,6 +176,7 @@ pub fn print(measured: &Measured) {
             "CloudWatch alarms",
             f64::from(measured.alarms) * prices::ALARM_MONTH,
         ),
+        ("the alarm topic's KMS key", prices::KMS_KEY_MONTH),
     ];
     println!(
         "\nThe AWS bill a month (30 days; list prices of 2026-11-01, us-east-1; Stripe, email, SMS and logs excluded)\n"
@@ -183,6 +187,7 @@ pub fn print(measured: &Measured) {
         measured.tick.all_requests() as f64 * TICKS_A_MONTH,
         measured.health_poll.all_requests() as f64 * HEALTH_POLLS_A_MONTH,
         measured.dashboard_load.all_requests() as f64 * DASHBOARD_LOADS_A_MONTH,
+        0.0,
         0.0,
     ];
     for ((name, dollars), requests) in fixed.iter().zip(counts) {
