@@ -78,15 +78,27 @@ fn the_schemas_accept_the_events_the_tests_send() {
     extra["tip"] = json!("5.00");
     let mut number = sent.clone();
     number["amount"] = json!(40.0);
+    let mut numeric_ids = sent.clone();
+    numeric_ids["barber_id"] = json!(7);
+    numeric_ids["booking_id"] = json!(1001);
+    let mut negative_id = sent.clone();
+    negative_id["barber_id"] = json!(-7);
     for detail_type in [SERVICE_COMPLETED, SERVICE_REFUNDED] {
         assert_eq!(
             accepted(
                 detail_type,
-                &[sent.clone(), missing.clone(), extra.clone(), number.clone()]
+                &[
+                    sent.clone(),
+                    missing.clone(),
+                    extra.clone(),
+                    number.clone(),
+                    numeric_ids.clone(),
+                    negative_id.clone()
+                ]
             ),
-            [true, false, false, false],
+            [true, false, false, false, true, false],
             "{detail_type}: the sent event, then one without booking_id, one with an unknown \
-             field, one with a float amount"
+             field, one with a float amount, ids as whole numbers, a negative barber id"
         );
     }
 }

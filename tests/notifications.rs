@@ -12,8 +12,11 @@ use payout_app::ingest::ingest_earnings;
 use payout_app::notify::{notify_payout, render_message};
 use payout_app::payout_actions::manual_payout;
 use payout_app::plan::plan_due_payouts;
-use payout_app::ports::{Channel, Notification, NotificationKind, Notifier, NotifyError};
-use payout_app::schedule_change::add_schedule;
+use payout_app::ports::{
+    Channel, ManualClock, NoticeState, Notification, NotificationKind, Notifier, NotifyError,
+};
+use payout_app::schedule_change::{add_schedule, change_schedule, create_schedule};
+use payout_app::schedule_edit::{FrequencyEdit, ScheduleEdit};
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
 use payout_core::deduction::{DeductionKind, DeductionLine};
 use payout_core::ids::{BarberId, DeductionId, PayoutId};
@@ -328,5 +331,101 @@ async fn a_period_below_the_minimum_is_told_it_rolls_forward() {
         sent[0].message.contains("roll into your next payout"),
         "{}",
         sent[0].message
+    );
+}
+
+/// What a barber reads: their name (never their id), "1 service", a calm first setup and an
+/// alarm only when a destination they had is replaced; and a notice with no address for its
+/// channels is recorded as skipped, not as delivered.
+#[tokio::test]
+async fn a_barber_is_greeted_by_name_told_calmly_of_a_first_setup_and_never_falsely_reached() {
+    let (world, outbox) = world_with_outbox();
+    let p = &world.services;
+    let now = utc(2026, 3, 2, 12, 0);
+    let edit = |name: Option<&str>, email: Option<&str>, account: &str| ScheduleEdit {
+        display_name: name.map(String::from),
+        email: email.map(String::from),
+        connected_account: Some(account.into()),
+        frequency: FrequencyEdit {
+            name: Some("weekly".into()),
+            day_of_week: Some(5),
+            ..FrequencyEdit::default()
+        },
+        ..ScheduleEdit::default()
+    };
+    let marco = BarberId::parse("b1").unwrap();
+    create_schedule(
+        p,
+        marco.clone(),
+        &edit(Some("Marco"), Some("marco@example.com"), "acct_first"),
+        "operator:cli",
+        now,
+    )
+    .await
+    .unwrap();
+    let first = outbox.0.lock().unwrap().last().unwrap().message.clone();
+    assert!(
+        first.starts_with(
+            "Hi Marco, your payouts will go to Stripe, account acct_first, as the shop set up"
+        ),
+        "{first}"
+    );
+    assert!(!first.contains("did not ask"), "{first}");
+    change_schedule(
+        p,
+        &marco,
+        &edit(None, None, "acct_other"),
+        "barber:b1",
+        &ManualClock::starting_at(now + TimeDelta::minutes(1)),
+    )
+    .await
+    .unwrap();
+    let changed = outbox.0.lock().unwrap().last().unwrap().message.clone();
+    assert!(
+        changed.contains("has changed: Stripe to account acct_other (was acct_first), by you")
+            && changed.contains("If you did not ask for this"),
+        "{changed}"
+    );
+
+    // One service, and a barber whose only channel has no address.
+    let lone = BarberId::parse("b2").unwrap();
+    create_schedule(
+        p,
+        lone.clone(),
+        &edit(None, None, "acct_lone"),
+        "operator:cli",
+        now,
+    )
+    .await
+    .unwrap();
+    let sent_before = outbox.0.lock().unwrap().len();
+    ingest_earnings(p.store.as_ref(), &[World::earning("b2", 0, "30.00", now)])
+        .await
+        .unwrap();
+    let payout = manual_payout(p, &lone, "r", "operator", now).await.unwrap();
+    execute_payout(p, &payout.id, "exec", now).await.unwrap();
+    let paid = p.store.get_payout(&payout.id).await.unwrap().unwrap();
+    let message = render_message(&paid, NotificationKind::Completed);
+    assert!(message.starts_with("Hi there, your payout"), "{message}");
+    assert!(
+        message.contains("Gross earnings (1 service): $30.00"),
+        "{message}"
+    );
+    assert_eq!(
+        outbox.0.lock().unwrap().len(),
+        sent_before,
+        "nothing sent without an address"
+    );
+    let states: Vec<_> = p
+        .store
+        .list_notifications(&lone, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|sent| (sent.notification.kind, sent.state))
+        .collect();
+    assert!(
+        states.contains(&(NotificationKind::Completed, NoticeState::SkippedNoAddress)),
+        "{states:?}"
     );
 }

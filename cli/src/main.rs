@@ -3,6 +3,7 @@
 //! measuring and emulator tools are `payouts-tools`, so this binary links no AWS SDK.
 
 mod chaos;
+mod init;
 mod summary;
 
 use std::io::IsTerminal;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use payout_app::config::ConfigError;
 use payout_app::config::load::ConfigSource;
@@ -34,10 +35,13 @@ struct Cli {
 enum Command {
     /// Simulate weeks of a barbershop marketplace end to end and print what was paid.
     Demo {
+        /// How many barbers the simulated marketplace has.
         #[arg(long, default_value_t = 200)]
         barbers: usize,
+        /// How many weeks it runs (1 to 104).
         #[arg(long, default_value_t = 4)]
         weeks: u32,
+        /// The random seed; the same seed gives the same month.
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// Print one JSON object (money as decimal strings) instead of the summary.
@@ -49,6 +53,7 @@ enum Command {
     },
     /// Seeded fault-injection runs of the whole pipeline; fails if any invariant breaks.
     Chaos {
+        /// How many seeded runs to make.
         #[arg(long, default_value_t = 1000)]
         runs: u64,
         /// The first seed; run i uses seed + i, and one seed replays one run exactly.
@@ -57,6 +62,7 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Print one JSON object (runs, violations, figures) instead of the report.
         #[arg(long)]
         json: bool,
     },
@@ -91,25 +97,49 @@ enum Command {
         /// Stripe webhook endpoint secret, whsec_... (server.stripe_webhook_secret).
         #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
         stripe_webhook_secret: Option<String>,
+        /// How the log is written: plain text (coloured on a terminal), or one JSON object per
+        /// line for a log collector.
         #[arg(long, value_enum, default_value_t = LogFormat::Text)]
         log_format: LogFormat,
     },
+    /// Write a configuration to start from (payouts.toml: every key at its default, each
+    /// explained) and a private secrets file (secrets.env) with a newly generated token secret.
+    Init {
+        /// The directory to write them to.
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// Replace the files if they exist (refused otherwise).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Print the shell completion script for SHELL, e.g.
+    /// `payouts completions bash > ~/.local/share/bash-completion/completions/payouts`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Copy a database, even one `serve` is using, to a new file (SQLite's online backup).
     Backup {
+        /// The database to copy.
         #[arg(long, default_value = "payouts.db")]
         db: PathBuf,
+        /// The new file to copy it to (never overwritten).
         #[arg(long)]
         to: PathBuf,
     },
     /// Replace a database no process is using with a backup, after checking the backup.
     Restore {
+        /// The backup to restore (checked before anything is replaced).
         #[arg(long)]
         from: PathBuf,
+        /// The database to replace (refused while a process uses it).
         #[arg(long, default_value = "payouts.db")]
         db: PathBuf,
     },
     /// Check a database: SQLite's integrity check and the money identities (USD).
     Check {
+        /// The database to check; it may be in use (a snapshot of it is checked).
         #[arg(long, default_value = "payouts.db")]
         db: PathBuf,
     },
@@ -120,6 +150,7 @@ enum Command {
     },
     /// Compare the store's Stripe payouts with Stripe (STRIPE_SECRET_KEY) and report differences.
     Reconcile {
+        /// The database whose payouts are compared.
         #[arg(long, default_value = "payouts.db")]
         db: PathBuf,
         /// Look at payouts created in the last N days.
@@ -131,16 +162,21 @@ enum Command {
     },
     /// Print an API token for trying the API locally.
     Token {
+        /// operator (every route and action) or barber (its own records only).
         #[arg(long, value_enum)]
         role: RoleArg,
-        /// Required for --role barber.
+        /// The barber the token belongs to; required for --role barber.
         #[arg(long)]
         barber_id: Option<String>,
+        /// Who the token says is calling (its `sub`), as the audit trail records it.
         #[arg(long, default_value = "cli")]
         subject: String,
+        /// How long the token is valid, in hours (1 to 720).
         #[arg(long, default_value_t = 12)]
         ttl_hours: i64,
-        #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true)]
+        /// The HS256 secret `serve` checks tokens with (the local development secret when
+        /// unset).
+        #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true, hide_env_values = true)]
         jwt_secret: String,
     },
 }
@@ -152,11 +188,13 @@ enum ConfigAction {
     Check {
         /// The configuration file (or --config, or PAYOUTS_CONFIG); the defaults when none.
         file: Option<PathBuf>,
+        /// The configuration file, as `serve` takes it.
         #[arg(long, env = "PAYOUTS_CONFIG", hide_env_values = true)]
         config: Option<PathBuf>,
     },
     /// Print the effective configuration (defaults, file, environment), secrets masked.
     Show {
+        /// The configuration file, as `serve` takes it (the defaults when none).
         #[arg(long, env = "PAYOUTS_CONFIG", hide_env_values = true)]
         config: Option<PathBuf>,
     },
@@ -164,6 +202,7 @@ enum ConfigAction {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum LogFormat {
+    /// Plain text, coloured only on a terminal.
     Text,
     /// One JSON object per line.
     Json,
@@ -171,7 +210,9 @@ enum LogFormat {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum RoleArg {
+    /// Every route and action.
     Operator,
+    /// Its own schedule, payouts and notices only.
     Barber,
 }
 
@@ -181,6 +222,34 @@ impl From<RoleArg> for Role {
             RoleArg::Operator => Role::Operator,
             RoleArg::Barber => Role::Barber,
         }
+    }
+}
+
+/// A log writer that keeps each event on one line: a line break inside an event (a notice's
+/// body, an error spanning lines) is written as `\n`, so a line of the log is an event.
+/// tracing-subscriber writes each event whole, ending in its one real line break.
+struct OneLinePerEvent<W>(W);
+
+impl<W: std::io::Write> std::io::Write for OneLinePerEvent<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (body, end) = match buf.split_last() {
+            Some((b'\n', body)) => (body, &b"\n"[..]),
+            _ => (buf, &b""[..]),
+        };
+        let mut line = Vec::with_capacity(buf.len() + 8);
+        for &byte in body {
+            match byte {
+                b'\n' => line.extend_from_slice(b"\\n"),
+                byte => line.push(byte),
+            }
+        }
+        line.extend_from_slice(end);
+        self.0.write_all(&line)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
@@ -214,6 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Check { .. }
         | Command::Reconcile { .. } => "error",
         Command::Serve { .. } => "info",
+        Command::Init { .. } | Command::Completions { .. } => "error",
     };
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
@@ -221,7 +291,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(|| OneLinePerEvent(std::io::stderr()));
     match cli.command {
         Command::Serve {
             log_format: LogFormat::Json,
@@ -271,6 +341,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 stripe_webhook_secret.or(server.stripe_webhook_secret.take());
             let (addr, config) = checked_for_serving(&source, settings)?;
             serve_for_real(addr, config, log_format == LogFormat::Text).await
+        }
+        Command::Init { dir, force } => {
+            print!("{}", init::init(&dir, force)?);
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "payouts",
+                &mut std::io::stdout(),
+            );
+            Ok(())
         }
         Command::Backup { db, to } => {
             let pages = backup::backup(&db, &to)?;
@@ -323,7 +406,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 Ok(())
             }
             ConfigAction::Show { config } => {
-                let (settings, _) = payout_app::config::load(config.as_deref())?;
+                let (mut settings, _) = payout_app::config::load(config.as_deref())?;
+                // The secrets `serve` takes from the command line's variables are in effect too.
+                let server = &mut settings.server;
+                for (variable, key) in [
+                    ("PAYOUTS_JWT_SECRET", &mut server.jwt_secret),
+                    ("PAYOUTS_JWT_ISSUER", &mut server.jwt_issuer),
+                    ("PAYOUTS_JWT_AUDIENCE", &mut server.jwt_audience),
+                    ("STRIPE_WEBHOOK_SECRET", &mut server.stripe_webhook_secret),
+                ] {
+                    if let Ok(value) = std::env::var(variable) {
+                        *key = Some(value);
+                    }
+                }
+                println!(
+                    "# In effect: the defaults, then {}, then the environment.",
+                    config
+                        .as_deref()
+                        .map_or("no file".into(), |file| file.display().to_string())
+                );
                 print!("{}", toml::to_string(&settings.masked())?);
                 Ok(())
             }
@@ -358,6 +459,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ttl_hours,
             jwt_secret,
         } => {
+            if jwt_secret == DEV_SECRET {
+                eprintln!(
+                    "warning: PAYOUTS_JWT_SECRET is not set: this token is signed with the local \
+                     development secret, which only a `payouts serve` without a secret of its own \
+                     accepts"
+                );
+            }
             let role = Role::from(role);
             let barber = barber_id.map(BarberId::parse).transpose()?;
             anyhow::ensure!(
@@ -397,6 +505,19 @@ fn checked_for_serving(
             ),
         ))
     })?;
+    let db = Path::new(&settings.server.db);
+    let db_directory = db.parent().filter(|dir| !dir.as_os_str().is_empty());
+    if settings.server.db.trim().is_empty() || db_directory.is_some_and(|dir| !dir.is_dir()) {
+        return Err(source
+            .locate(ConfigError::invalid(
+                "server.db",
+                format!(
+                    "found \"{}\"; allowed: a file in a directory that exists, e.g. \"payouts.db\"",
+                    settings.server.db
+                ),
+            ))
+            .into());
+    }
     let issuer_keys = settings.server.jwks_url.is_some() || settings.server.jwks_file.is_some();
     match settings.server.jwt_secret.as_deref() {
         None if issuer_keys => {}
@@ -518,4 +639,36 @@ async fn demo(
     );
     anyhow::ensure!(report.identities_hold, "the money identities do not hold");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_and_flag_says_what_it_does() {
+        let mut cli = Cli::command();
+        cli.build();
+        cli.clone().debug_assert();
+        let mut commands: Vec<&clap::Command> = vec![&cli];
+        let mut undescribed = Vec::new();
+        while let Some(command) = commands.pop() {
+            for sub in command.get_subcommands() {
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    undescribed.push(sub.get_name().to_string());
+                }
+                commands.push(sub);
+            }
+            for arg in command.get_arguments() {
+                let built_in = ["help", "version"].contains(&arg.get_id().as_str());
+                if !built_in && arg.get_help().is_none() {
+                    undescribed.push(format!("{} {}", command.get_name(), arg.get_id()));
+                }
+            }
+        }
+        assert!(
+            undescribed.is_empty(),
+            "without a description: {undescribed:?}"
+        );
+    }
 }

@@ -22,6 +22,12 @@ pub fn render(r: &DemoReport, elapsed: Duration) -> String {
         "\nEarnings: {} services, ${}",
         r.earnings, r.earnings_total
     );
+    let _ = writeln!(
+        out,
+        "\nPaid {} payouts: completed, or in transit (the rail accepted them; bank and instant \
+         payouts complete when they land).",
+        r.payouts_paid
+    );
     let _ = writeln!(out, "\nPayouts by status:");
     for (status, count) in &r.payouts_by_status {
         let _ = writeln!(out, "  {status:<16} {count:>8}");

@@ -37,7 +37,7 @@ fn demo_json_reports_no_duplicates_and_conserves_every_cent() {
     let report: Value = serde_json::from_slice(&output.stdout).unwrap();
     for key in [
         "barbers",
-        "payouts_completed",
+        "payouts_paid",
         "payouts_failed",
         "retries",
         "duplicate_payments",
@@ -46,7 +46,7 @@ fn demo_json_reports_no_duplicates_and_conserves_every_cent() {
     }
     assert_eq!(report["barbers"], 120);
     assert_eq!(report["duplicate_payments"], 0);
-    assert!(report["payouts_completed"].as_u64().unwrap() > 100);
+    assert!(report["payouts_paid"].as_u64().unwrap() > 100);
     assert!(
         report["payouts_failed"].as_u64().unwrap() > 0,
         "some rails fail for good"

@@ -2,6 +2,7 @@
 //!
 //! - [`demo`]: `payouts demo --json`, no duplicate payment, every cent conserved.
 //! - [`config`]: configuration checked and shown; `serve`'s refusals.
+//! - [`first_hour`]: the README's quick start run as written, and a first hour's mistakes.
 //! - [`hostile`]: an attacker's probe against `payouts serve`.
 //! - [`notices`]: the completed notice by email (SMTP sink) and SMS (provider fake).
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
@@ -15,6 +16,7 @@
 mod config;
 mod crash;
 mod demo;
+mod first_hour;
 mod hostile;
 mod lifecycle;
 mod notices;

@@ -58,7 +58,7 @@ impl<S: Subscriber> Layer<S> for LogInbox {
             payout_id: take("payout_id"),
             kind: take("kind").unwrap_or_default(),
             channel: take("channel").unwrap_or_default(),
-            message: take("message").unwrap_or_default(),
+            message: take("body").unwrap_or_default(),
         });
     }
 }

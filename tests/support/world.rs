@@ -120,6 +120,7 @@ impl World {
             standing: BarberStanding::Regular,
             connected_account: Some(format!("acct_{barber}")),
             notifications: NotificationPrefs {
+                display_name: None,
                 email: Some(format!("{barber}@example.com")),
                 phone: None,
                 email_notifications: true,

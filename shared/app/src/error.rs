@@ -24,3 +24,28 @@ pub enum AppError {
     #[error(transparent)]
     Queue(#[from] QueueError),
 }
+
+/// serde's name for a type, as a person would say it (`u32` is "a whole number, 0 or more").
+pub fn type_in_words(expected: &str) -> &str {
+    match expected {
+        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number, 0 or more",
+        "isize" | "i64" | "i32" | "i16" | "i8" => "a whole number",
+        "f64" | "f32" => "a number",
+        other => other,
+    }
+}
+
+/// serde's message with its type names in words ("expected u32" becomes "expected a whole
+/// number, 0 or more").
+pub fn types_in_words(message: &str) -> String {
+    [
+        "usize", "u64", "u32", "u16", "u8", "isize", "i64", "i32", "i16", "i8", "f64", "f32",
+    ]
+    .iter()
+    .fold(message.to_string(), |text, name| {
+        text.replace(
+            &format!("expected {name}"),
+            &format!("expected {}", type_in_words(name)),
+        )
+    })
+}

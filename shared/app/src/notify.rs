@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use minijinja::{Environment, context};
 use payout_core::breakdown::PayoutBreakdown;
 use payout_core::deduction::DeductionKind;
-use payout_core::ids::BarberId;
 use payout_core::method::PaymentMethod;
 use payout_core::payout::Payout;
 use payout_core::retry::FailureKind;
@@ -26,15 +25,36 @@ fn recipient(prefs: &NotificationPrefs) -> Recipient {
     }
 }
 
+/// The channels a notice goes out on: those the barber turned on and gave an address for; when
+/// none has an address, those turned on (the notice is then recorded as skipped, not sent).
 fn channels(prefs: &NotificationPrefs) -> Vec<Channel> {
-    let mut channels = Vec::new();
-    if prefs.email_notifications {
-        channels.push(Channel::Email);
+    let wanted = [
+        (
+            Channel::Email,
+            prefs.email_notifications,
+            prefs.email.is_some(),
+        ),
+        (Channel::Sms, prefs.sms_notifications, prefs.phone.is_some()),
+    ];
+    let on = |addressed: bool| {
+        wanted
+            .iter()
+            .filter(|(_, on, has_address)| *on && (*has_address || !addressed))
+            .map(|(channel, ..)| *channel)
+            .collect::<Vec<_>>()
+    };
+    Some(on(true))
+        .filter(|reachable| !reachable.is_empty())
+        .unwrap_or_else(|| on(false))
+}
+
+/// Who changed a barber's payout destination, as the barber reads it.
+fn actor_in_words(actor: &str) -> &'static str {
+    if actor.starts_with("barber:") {
+        "you"
+    } else {
+        "the shop"
     }
-    if prefs.sms_notifications {
-        channels.push(Channel::Sms);
-    }
-    channels
 }
 
 /// The message templates, compiled once; they live in `shared/app/templates/`.
@@ -132,7 +152,6 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
     let reason = payout.failure_reason.as_deref();
     match kind {
         NotificationKind::AdvanceNotice => advance_message(
-            &payout.barber_id,
             payout.method,
             &payout.notifications,
             &payout.breakdown,
@@ -141,7 +160,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
         NotificationKind::Completed => render(
             "completed",
             context! {
-                barber_id => payout.barber_id.as_str(),
+                name => payout.notifications.greeting_name(),
                 payout_id => payout.id.as_str(),
                 method => method,
                 arrival => arrival,
@@ -162,7 +181,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
         NotificationKind::Failed => render(
             "failed",
             context! {
-                barber_id => payout.barber_id.as_str(),
+                name => payout.notifications.greeting_name(),
                 payout_id => payout.id.as_str(),
                 net => b.net.formatted(),
                 reason => reason.unwrap_or("the payment was refused"),
@@ -172,7 +191,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
         NotificationKind::RetryScheduled => render(
             "retry_scheduled",
             context! {
-                barber_id => payout.barber_id.as_str(),
+                name => payout.notifications.greeting_name(),
                 payout_id => payout.id.as_str(),
                 net => b.net.formatted(),
                 reason => reason.unwrap_or("a temporary problem"),
@@ -185,7 +204,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
         NotificationKind::BelowMinimum => render(
             "below_minimum",
             context! {
-                barber_id => payout.barber_id.as_str(),
+                name => payout.notifications.greeting_name(),
                 net => b.net.formatted(),
                 minimum => "your minimum",
             },
@@ -193,7 +212,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
         NotificationKind::AccountActionNeeded => render(
             "account_action_needed",
             context! {
-                barber_id => payout.barber_id.as_str(),
+                name => payout.notifications.greeting_name(),
                 reason => reason.unwrap_or("your payout account needs attention"),
                 advice => advice(payout.failure_kind),
                 net => b.net.formatted(),
@@ -203,10 +222,10 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
         NotificationKind::DestinationChanged => render(
             "destination_changed",
             context! {
-                barber_id => payout.barber_id.as_str(),
+                name => payout.notifications.greeting_name(),
                 method => method,
                 account => payout.destination.as_deref(),
-                actor => "an operator",
+                actor => "the shop",
                 when => payout.notifications.local_time(payout.updated_at),
             },
         ),
@@ -262,7 +281,7 @@ pub async fn notify_below_minimum(
     let message = render(
         "below_minimum",
         context! {
-            barber_id => schedule.barber_id.as_str(),
+            name => schedule.notifications.greeting_name(),
             net => breakdown.net.formatted(),
             minimum => schedule.minimum_payout.formatted(),
         },
@@ -289,7 +308,6 @@ pub async fn notify_below_minimum(
 }
 
 fn advance_message(
-    barber: &BarberId,
     method: PaymentMethod,
     prefs: &NotificationPrefs,
     expected: &PayoutBreakdown,
@@ -298,7 +316,7 @@ fn advance_message(
     render(
         "advance_notice",
         context! {
-            barber_id => barber.as_str(),
+            name => prefs.greeting_name(),
             net => expected.net.formatted(),
             method => method_label(method).0,
             when => prefs.local_time(cutoff),
@@ -328,13 +346,7 @@ pub async fn notify_advance(
             kind: NotificationKind::AdvanceNotice,
             channels: channels(&schedule.notifications),
             recipient: recipient(&schedule.notifications),
-            message: advance_message(
-                &schedule.barber_id,
-                schedule.method,
-                &schedule.notifications,
-                expected,
-                cutoff,
-            ),
+            message: advance_message(schedule.method, &schedule.notifications, expected, cutoff),
         },
         now,
     )
@@ -404,6 +416,11 @@ async fn publish(
     attempts: u32,
     now: DateTime<Utc>,
 ) -> NoticeDelivery {
+    if !notification.has_address() {
+        tracing::info!(key = %notification.dedupe_key, barber = %notification.barber_id,
+            "notice not sent: the barber gave no address for its channels");
+        return NoticeDelivery::SkippedNoAddress;
+    }
     let attempts = attempts + 1;
     match p.notifier.publish(notification).await {
         Ok(()) => NoticeDelivery::Delivered,
@@ -463,11 +480,13 @@ pub async fn notify_destination_changed(
     let message = render(
         "destination_changed",
         context! {
-            barber_id => schedule.barber_id.as_str(),
+            name => schedule.notifications.greeting_name(),
             method => method_label(change.method).0,
             account => change.account.as_deref(),
             previous => change.previous_account.as_deref(),
-            actor => change.actor.as_str(),
+            // Setting the first destination is not a change a barber must be warned about.
+            first => change.is_first_setup(),
+            actor => actor_in_words(&change.actor),
             when => schedule.notifications.local_time(change.at),
         },
     );
@@ -503,7 +522,7 @@ pub async fn notify_account_action(
     let message = render(
         "account_action_needed",
         context! {
-            barber_id => schedule.barber_id.as_str(),
+            name => schedule.notifications.greeting_name(),
             reason => reason,
             advice => advice(Some(FailureKind::AccountNotVerified)),
         },

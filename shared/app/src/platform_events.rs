@@ -16,7 +16,7 @@ use payout_core::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::AppError;
+use crate::error::{AppError, types_in_words};
 use crate::ingest::{check_earnings, content_hash, ingest_earnings};
 use crate::ports::{IntakeOutcome, VoidOutcome};
 use crate::services::Services;
@@ -34,19 +34,35 @@ pub const SERVICE_REFUNDED: &str = "ServiceRefunded";
 #[cfg_attr(feature = "schemas", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ServiceDetail {
-    /// The booking; one completion and at most one refund per booking.
+    /// The booking; one completion and at most one refund per booking. A string or a whole
+    /// number.
+    #[serde(deserialize_with = "payout_core::ids::text_or_whole_number")]
+    #[cfg_attr(feature = "schemas", schemars(schema_with = "id_schema"))]
     pub booking_id: String,
+    /// The barber, as the REST API takes it: a string (`"123"`) or a whole number (`123`).
+    #[serde(deserialize_with = "payout_core::ids::text_or_whole_number")]
+    #[cfg_attr(feature = "schemas", schemars(schema_with = "id_schema"))]
     pub barber_id: String,
     /// The service's price, a decimal string (`"45.00"`).
     pub amount: String,
     /// ISO 4217, the barber's payout currency (`USD`).
     pub currency: String,
     /// When the service was performed (completed) or refunded, RFC 3339.
+    #[serde(deserialize_with = "payout_core::input::rfc3339")]
     pub occurred_at: DateTime<Utc>,
     /// What was performed (`haircut`).
     pub service: String,
     /// The contract's version: 1.
     pub version: u32,
+}
+
+/// An id's schema: a string or a whole number, as [`payout_core::ids::text_or_whole_number`]
+/// reads it.
+#[cfg(feature = "schemas")]
+fn id_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "oneOf": [{"type": "string"}, {"type": "integer", "minimum": 0}]
+    })
 }
 
 /// A platform event this system acts on.
@@ -78,8 +94,17 @@ impl PlatformEvent {
     /// invalid (a message to dead-letter, not to retry).
     pub fn parse(detail_type: &str, detail: &Value) -> Result<Self, AppError> {
         let parsed = |detail: &Value| {
-            let detail: ServiceDetail = serde_json::from_value(detail.clone())
-                .map_err(|e| AppError::Invalid(format!("{detail_type} detail: {e}")))?;
+            let detail: ServiceDetail =
+                serde_path_to_error::deserialize(detail.clone()).map_err(|e| {
+                    let field = match e.path().to_string().as_str() {
+                        "." => String::new(),
+                        path => format!(".{path}"),
+                    };
+                    AppError::Invalid(format!(
+                        "{detail_type} detail{field}: {}",
+                        types_in_words(&e.into_inner().to_string())
+                    ))
+                })?;
             if detail.version != VERSION {
                 return Err(AppError::Invalid(format!(
                     "{detail_type} version {} (this build reads version {VERSION})",

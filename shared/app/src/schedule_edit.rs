@@ -55,12 +55,17 @@ pub struct ScheduleEdit {
     pub state: Option<ScheduleState>,
     pub auto_payout_enabled: Option<bool>,
     pub connected_account: Option<String>,
+    /// `Some("")` removes it.
+    pub display_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub email_notifications: Option<bool>,
     pub sms_notifications: Option<bool>,
     pub advance_notice_hours: Option<u32>,
 }
+
+/// The longest name a notice greets a barber by.
+const MAX_DISPLAY_NAME_CHARS: usize = 80;
 
 fn invalid(message: impl Into<String>) -> AppError {
     AppError::Invalid(message.into())
@@ -163,6 +168,10 @@ impl ScheduleEdit {
                 advance_notice_hours: defaults.advance_notice_hours,
                 ..NotificationPrefs::default()
             });
+        if let Some(name) = &self.display_name {
+            input::free_text("display_name", name, MAX_DISPLAY_NAME_CHARS)
+                .map_err(|e| invalid(e.to_string()))?;
+        }
         if let Some(email) = &self.email {
             input::email(email).map_err(|e| invalid(e.to_string()))?;
         }
@@ -170,6 +179,11 @@ impl ScheduleEdit {
             input::phone_e164(phone).map_err(|e| invalid(e.to_string()))?;
         }
         let notifications = NotificationPrefs {
+            display_name: match self.display_name.as_deref().map(str::trim) {
+                Some("") => None,
+                Some(name) => Some(name.to_string()),
+                None => old.display_name,
+            },
             email: self.email.clone().or(old.email),
             phone: self.phone.clone().or(old.phone),
             email_notifications: self.email_notifications.unwrap_or(old.email_notifications),

@@ -156,6 +156,27 @@ fn bounded(raw: String) -> String {
     format!("{head}-{digest:016x}")
 }
 
+/// An id as clients send it, a string or a whole number (`"barber_id": 123`), as text; for
+/// `#[serde(deserialize_with)]`. Anything else is refused saying what is expected.
+pub fn text_or_whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<String, D::Error> {
+    struct TextOrNumber;
+    impl serde::de::Visitor<'_> for TextOrNumber {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string or a whole number")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+            Ok(text.to_string())
+        }
+        fn visit_u64<E: serde::de::Error>(self, number: u64) -> Result<String, E> {
+            Ok(number.to_string())
+        }
+    }
+    deserializer.deserialize_any(TextOrNumber)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

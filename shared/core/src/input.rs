@@ -31,6 +31,23 @@ pub fn free_text(field: &'static str, raw: &str, max_chars: usize) -> Result<(),
     Ok(())
 }
 
+/// An instant as people send it, RFC 3339 (`2026-12-05T14:30:00Z`), for
+/// `#[serde(deserialize_with)]`; anything else is refused saying so (chrono's own message is
+/// "input contains invalid characters").
+pub fn rfc3339<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<chrono::DateTime<chrono::Utc>, D::Error> {
+    use serde::Deserialize;
+    let text = String::deserialize(deserializer)?;
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|at| at.with_timezone(&chrono::Utc))
+        .map_err(|_| {
+            serde::de::Error::custom(format!(
+                "`{text}` is not a time; expected RFC 3339, e.g. \"2026-12-05T14:30:00Z\""
+            ))
+        })
+}
+
 /// The longest email address SMTP carries (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 

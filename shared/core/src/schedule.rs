@@ -23,6 +23,10 @@ pub enum ScheduleState {
 /// Where and how a barber wants to hear about payouts.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct NotificationPrefs {
+    /// What notices call the barber ("Hi Marco"); without one they say "Hi there", never the
+    /// barber's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub email_notifications: bool,
@@ -35,6 +39,11 @@ pub struct NotificationPrefs {
 }
 
 impl NotificationPrefs {
+    /// The name a notice greets the barber by.
+    pub fn greeting_name(&self) -> &str {
+        self.display_name.as_deref().unwrap_or("there")
+    }
+
     /// `at` as the barber reads it: local date, time and zone ("2026-11-27 06:24 EST").
     pub fn local_time(&self, at: DateTime<Utc>) -> String {
         at.with_timezone(&self.time_zone)
@@ -84,6 +93,18 @@ pub struct DestinationChange {
     pub previous_method: Option<PaymentMethod>,
     pub account: Option<String>,
     pub previous_account: Option<String>,
+}
+
+impl DestinationChange {
+    /// The barber's first destination: a new schedule, or the first account given to the
+    /// method they had. Nothing they were paid to before was replaced, so there is nothing to
+    /// warn them about.
+    pub fn is_first_setup(&self) -> bool {
+        self.previous_account.is_none()
+            && self
+                .previous_method
+                .is_none_or(|previous| previous == self.method)
+    }
 }
 
 /// A deduction that the planner opens once per scheduled period.

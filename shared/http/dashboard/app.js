@@ -80,8 +80,10 @@ function barChart(days, title, slots) {
       return `<rect x="${slotX(i, days.length, slots) + 1}" y="${140 - h}" width="${Math.max(1, step - 2)}" height="${h}"><title>${esc(d.label)}: ${esc(d.text)}</title></rect>`;
     })
     .join("");
-  const first = days.length ? `<text x="${slotX(0, days.length, slots) + 2}" y="155">${esc(days[0].label)}</text>` : "";
-  return `<svg class="chart" viewBox="0 0 ${CHART_WIDTH} 160" role="img" aria-label="${esc(title)}">${bars}${first}<text x="${CHART_WIDTH - 70}" y="155">${esc(days[days.length - 1]?.label || "")}</text></svg>`;
+  // The first day's date under its bar, and today's at the right edge (one label for one day).
+  const last = days.length ? `<text x="${CHART_WIDTH - 2}" y="157" text-anchor="end">${esc(days[days.length - 1].label)}</text>` : "";
+  const first = days.length > 1 && slotX(0, days.length, slots) < CHART_WIDTH - 260 ? `<text x="${slotX(0, days.length, slots) + 2}" y="157">${esc(days[0].label)}</text>` : "";
+  return `<svg class="chart" viewBox="0 0 ${CHART_WIDTH} 160" role="img" aria-label="${esc(title)}">${bars}${first}${last}<text x="2" y="16">${esc(days.length ? days.reduce((a, d) => (Number(d.value) > Number(a.value) ? d : a)).text : "")}</text></svg>`;
 }
 
 function lineChart(points, title, slots) {
@@ -89,7 +91,7 @@ function lineChart(points, title, slots) {
   const xy = points.map((p, i) => [slotX(i, points.length, slots) + half, 140 - Math.min(1, p) * 130]);
   const line = xy.map(([x, y]) => `${x},${y}`).join(" ");
   const dots = xy.map(([x, y]) => `<circle cx="${x}" cy="${y}" r="3"></circle>`).join("");
-  return `<svg class="chart" viewBox="0 0 ${CHART_WIDTH} 160" role="img" aria-label="${esc(title)}"><polyline points="${line}"></polyline>${dots}<text x="2" y="155">0%</text><text x="2" y="12">100%</text></svg>`;
+  return `<svg class="chart" viewBox="0 0 ${CHART_WIDTH} 160" role="img" aria-label="${esc(title)}"><polyline points="${line}"></polyline>${dots}<text x="2" y="157">0%</text><text x="2" y="16">100%</text></svg>`;
 }
 
 // ---- pages ----
@@ -239,7 +241,7 @@ function actionsFor(p) {
   if (["scheduled", "queued", "retry_scheduled", "failed"].includes(p.status) && !p.left_behind) {
     buttons.push(`<button type="button" class="danger" data-action="cancel">Cancel</button>`);
   }
-  return buttons.length ? `<div class="actions">${buttons.join("")}</div><div id="action-result" role="status"></div>` : "";
+  return buttons.length ? `<div class="actions">${buttons.join("")}</div>` : "";
 }
 
 async function act(p, action) {
@@ -266,15 +268,19 @@ async function act(p, action) {
   }[action];
   const body = ask();
   if (!body) return;
-  const result = document.getElementById("action-result");
   const route = body.action ? "left-behind" : action;
+  // The page is drawn again after the action (the payout may have moved on already, to a
+  // status with other actions or none); the result is said in the new page.
+  let said;
   try {
     await api(`/payouts/${encodeURIComponent(p.id)}/${route}`, { method: "POST", body });
-    await render();
-    document.getElementById("action-result").innerHTML = `<p class="notice">Done: ${esc(action)}.</p>`;
+    said = `<p class="notice">Done: ${esc(action)}.</p>`;
   } catch (error) {
-    result.innerHTML = `<p class="problem">${esc(error.message)}</p>`;
+    said = `<p class="problem">${esc(error.message)}</p>`;
   }
+  await render();
+  const result = document.getElementById("action-result");
+  if (result) result.innerHTML = said;
 }
 
 async function payout(id) {
@@ -288,7 +294,7 @@ async function payout(id) {
     <p>Barber <a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a> · ${status(p.status)} · ${esc(p.method)} · created ${when(p.created_at)}
     ${p.failure_reason ? `<p class="problem">${esc(p.failure_reason)}</p>` : ""}
     ${p.left_behind ? `<p class="notice" id="left-behind">Transfer ${esc(p.left_behind.transfer_id)} stands: ${money(p.left_behind.amount, p.currency)} is in ${esc(p.left_behind.held_in)}, not in their bank.</p>` : ""}
-    ${actionsFor(p)}
+    ${actionsFor(p)}<div id="action-result" role="status"></div>
     <h2>Breakdown</h2>${breakdown(p)}
     <h2>Attempts (${attempts.length})</h2>
     <p class="muted">${attempts.map((a) => `${when(a.at)} by ${esc(a.actor)}`).join("<br>") || "None yet."}</p>
@@ -337,7 +343,7 @@ async function barbers() {
   if (me.role === "barber") return barber(me.barber_id);
   const list = await api("/schedules?limit=200");
   const rows = list.items
-    .map((s) => `<tr><td><a href="/dashboard/barbers/${encodeURIComponent(s.barber_id)}">${esc(s.barber_id)}</a></td><td>${esc(s.frequency)}</td><td>${esc(s.preferred_payment_method)}</td><td>${status(s.status)}</td><td>${when(s.next_run_at)}</td></tr>`)
+    .map((s) => `<tr><td><a href="/dashboard/barbers/${encodeURIComponent(s.barber_id)}">${esc(s.barber_id)}</a>${s.display_name ? ` ${esc(s.display_name)}` : ""}</td><td>${esc(s.frequency)}</td><td>${esc(s.preferred_payment_method)}</td><td>${status(s.status)}</td><td>${when(s.next_run_at)}</td></tr>`)
     .join("");
   page.innerHTML = `<h1>Barbers</h1><div class="scroll"><table><thead><tr><th>Barber</th><th>Frequency</th><th>Method</th><th>Status</th><th>Next run</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
@@ -353,7 +359,7 @@ async function barber(id) {
   ]);
   const c = schedule.currency;
   page.innerHTML = `
-    <h1>Barber ${esc(id)}</h1>
+    <h1>Barber ${esc(id)}${schedule.display_name ? ` · ${esc(schedule.display_name)}` : ""}</h1>
     <div class="cards">
       ${card("Schedule", `${esc(schedule.frequency)} · ${esc(schedule.local_time)} ${esc(schedule.time_zone)}`)}
       ${card("Next run", when(schedule.next_run_at))}
@@ -366,7 +372,7 @@ async function barber(id) {
     <h2>Recent payouts</h2>
     ${payoutTable(recent.items, "None yet.")}
     <h2>Notices sent</h2>
-    <table><thead><tr><th>Sent</th><th>Notice</th><th>Channels</th><th>Delivery</th></tr></thead><tbody>${notices.map((n) => `<tr><td>${when(n.sent_at)}</td><td>${esc(n.kind)}</td><td>${esc(n.channels.join(", "))}</td><td>${esc(n.delivery)}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">None.</td></tr>`}</tbody></table>
+    <table><thead><tr><th>Sent</th><th>Notice</th><th>Channels</th><th>Delivery</th></tr></thead><tbody>${notices.map((n) => `<tr><td>${when(n.sent_at)}</td><td>${esc(n.kind)}</td><td>${esc(n.channels.join(", "))}</td><td>${esc(n.delivery.replace(/_/g, " "))}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">None.</td></tr>`}</tbody></table>
     <h2>Recommendations</h2>
     <ul>${advice.recommendations.map((r) => `<li>${esc(r.suggestion)} <span class="muted">${esc(r.reason)}</span></li>`).join("") || `<li class="muted">None.</li>`}</ul>`;
 }
@@ -453,6 +459,7 @@ async function render() {
     else if (parts[0] === "barbers" && parts[1]) await barber(parts[1]);
     else if (parts[0] === "barbers") await barbers();
     else if (parts[0] === "upcoming") await upcoming();
+    else if (parts.length) page.innerHTML = `<h1>Page not found</h1><p><a href="/dashboard">Back to the start</a></p>`;
     else if (me.role === "barber") await barber(me.barber_id);
     else await overview();
   } catch (error) {
@@ -467,9 +474,10 @@ function navigate(href) {
   document.getElementById("main").focus();
 }
 
+// Signing out (or a token refused) shows the sign-in form at the same address, so a shared
+// link opens its page once signed in; the Sign out button also goes back to the start.
 function signOut() {
   sessionStorage.removeItem(TOKEN);
-  history.replaceState(null, "", "/dashboard");
   me = null;
   document.getElementById("nav").hidden = true;
   page.innerHTML = "";
@@ -499,7 +507,10 @@ document.getElementById("sign-in").addEventListener("submit", (event) => {
   document.getElementById("token").value = "";
   start();
 });
-document.getElementById("sign-out").addEventListener("click", signOut);
+document.getElementById("sign-out").addEventListener("click", () => {
+  history.replaceState(null, "", "/dashboard");
+  signOut();
+});
 document.addEventListener("click", (event) => {
   const link = event.target.closest("a[href^='/dashboard']");
   if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
-use payout_app::error::AppError;
+use payout_app::error::{AppError, types_in_words};
 
 /// A JSON body; malformed JSON, unknown fields, wrong types and oversized bodies are 400/413.
 pub struct ApiJson<T>(pub T);
@@ -23,6 +23,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
                 Err(ApiError::PayloadTooLarge(rejection.body_text()))
+            }
+            // axum's text starts "Failed to deserialize the JSON body into the target type: ";
+            // what follows names the field (its JSON path) and what was expected.
+            Err(JsonRejection::JsonDataError(rejection)) => {
+                let text = rejection.body_text();
+                let detail = text
+                    .split_once("target type: ")
+                    .map_or(text.as_str(), |(_, d)| d);
+                // serde_json's position ("at line 1 column 63") says nothing the field does not.
+                let detail = detail
+                    .rsplit_once(" at line ")
+                    .filter(|(_, at)| at.split(" column ").all(|n| n.parse::<u64>().is_ok()))
+                    .map_or(detail, |(detail, _)| detail);
+                Err(ApiError::App(AppError::Invalid(format!(
+                    "invalid request body: {}",
+                    types_in_words(detail)
+                ))))
             }
             Err(rejection) => Err(ApiError::App(AppError::Invalid(rejection.body_text()))),
         }

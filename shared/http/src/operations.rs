@@ -104,6 +104,13 @@ pub async fn test_notification(
     })?;
     let mut notification = render_payout_notification(&payout, kind);
     notification.message = format!("[test] {}", notification.message);
+    // An id of its own: a subscriber dropping repeats by id must not take the real notice,
+    // sent later, for a repeat of this sample.
+    notification.dedupe_key = format!(
+        "test#{}#{}",
+        notification.dedupe_key,
+        state.clock.now().timestamp_micros()
+    );
     state
         .services
         .notifier
@@ -150,7 +157,8 @@ pub struct SentView {
     #[serde(flatten)]
     pub notification: NotificationView,
     pub sent_at: chrono::DateTime<chrono::Utc>,
-    /// pending (not yet accepted by the notifier; retried), delivered or gave_up.
+    /// pending (not yet accepted by the notifier; retried), delivered, gave_up, or
+    /// skipped_no_address (no address for any channel the barber turned on: not sent).
     pub delivery: String,
 }
 

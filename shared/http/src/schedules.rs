@@ -50,6 +50,7 @@ fn edit(body: &ScheduleBody) -> Result<ScheduleEdit, AppError> {
         state: body.status.as_deref().map(parse_state).transpose()?,
         auto_payout_enabled: body.auto_payout_enabled,
         connected_account: body.connected_account_id.clone(),
+        display_name: body.display_name.clone(),
         email: body.email.clone(),
         phone: body.phone.clone(),
         email_notifications: body.email_notifications,

@@ -24,20 +24,37 @@ pub struct Amount(pub Decimal);
 
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(serde_json::Number),
+        struct DecimalText;
+        impl serde::de::Visitor<'_> for DecimalText {
+            type Value = String;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a decimal amount, as a string (\"12.50\") or a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<String, E> {
+                Ok(text.to_string())
+            }
+            fn visit_u64<E: serde::de::Error>(self, number: u64) -> Result<String, E> {
+                Ok(number.to_string())
+            }
+            fn visit_i64<E: serde::de::Error>(self, number: i64) -> Result<String, E> {
+                Ok(number.to_string())
+            }
+            // serde_json writes a float back as the shortest text that reads as the same
+            // float: the digits the client sent, for any amount with up to 15 of them.
+            fn visit_f64<E: serde::de::Error>(self, number: f64) -> Result<String, E> {
+                Ok(serde_json::Number::from_f64(number)
+                    .map_or_else(|| number.to_string(), |n| n.to_string()))
+            }
         }
-        let text = match Raw::deserialize(deserializer)? {
-            Raw::Text(text) => text,
-            Raw::Number(number) => number.to_string(),
-        };
+        let text = deserializer.deserialize_any(DecimalText)?;
         Decimal::from_str_exact(text.trim())
             .or_else(|_| Decimal::from_scientific(text.trim()))
             .map(Amount)
-            .map_err(|_| serde::de::Error::custom(format!("`{text}` is not a decimal amount")))
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "`{text}` is not a decimal amount; expected one like \"12.50\""
+                ))
+            })
     }
 }
 
@@ -48,16 +65,7 @@ pub struct IdText(pub String);
 
 impl<'de> Deserialize<'de> for IdText {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Text(String),
-            Number(u64),
-        }
-        Ok(IdText(match Raw::deserialize(deserializer)? {
-            Raw::Text(text) => text,
-            Raw::Number(number) => number.to_string(),
-        }))
+        payout_core::ids::text_or_whole_number(deserializer).map(IdText)
     }
 }
 
@@ -100,6 +108,9 @@ pub struct ScheduleBody {
     #[schema(example = "stripe")]
     pub preferred_payment_method: Option<String>,
     pub advance_notice_hours: Option<u32>,
+    /// What notices call the barber ("Hi Marco"), up to 80 characters; "" removes it.
+    #[schema(example = "Marco")]
+    pub display_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     /// The barber's Stripe connected account (acct_...).
@@ -167,6 +178,7 @@ pub struct ScheduleView {
     pub sms_notifications: bool,
     pub preferred_payment_method: String,
     pub advance_notice_hours: u32,
+    pub display_name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub connected_account_id: Option<String>,
@@ -204,6 +216,7 @@ impl From<&PayoutSchedule> for ScheduleView {
             sms_notifications: s.notifications.sms_notifications,
             preferred_payment_method: s.method.to_string(),
             advance_notice_hours: s.notifications.advance_notice_hours,
+            display_name: s.notifications.display_name.clone(),
             email: s.notifications.email.clone(),
             phone: s.notifications.phone.clone(),
             connected_account_id: s.connected_account.clone(),
@@ -254,16 +267,55 @@ pub struct EarningBody {
     pub amount: Amount,
     /// ISO 4217 (default USD).
     pub currency: Option<String>,
+    /// When the service was performed, RFC 3339 (`2026-12-05T14:30:00Z`).
+    #[serde(deserialize_with = "payout_core::input::rfc3339")]
     pub occurred_at: DateTime<Utc>,
+    /// What was performed (`haircut`).
     pub service: String,
 }
 
 /// One earning, or a batch of up to 500 (all or nothing).
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, ToSchema)]
+// For the OpenAPI schema (one of the two); reading is the `Deserialize` below.
 #[serde(untagged)]
 pub enum EarningsBody {
     Batch(Vec<EarningBody>),
     One(EarningBody),
+}
+
+/// An array is a batch, an object one earning; an error names the field and, in a batch, the
+/// earning's index (`[3].occurred_at: ...`), where an untagged enum would only say that
+/// nothing matched.
+impl<'de> Deserialize<'de> for EarningsBody {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let value = serde_json::Value::deserialize(deserializer)?;
+        let at = |e: serde_path_to_error::Error<serde_json::Error>| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            match path.as_str() {
+                "." => D::Error::custom(inner),
+                _ => D::Error::custom(format!("{path}: {inner}")),
+            }
+        };
+        match value {
+            serde_json::Value::Array(_) => serde_path_to_error::deserialize(value)
+                .map(EarningsBody::Batch)
+                .map_err(at),
+            serde_json::Value::Object(_) => serde_path_to_error::deserialize(value)
+                .map(EarningsBody::One)
+                .map_err(at),
+            other => Err(D::Error::custom(format!(
+                "expected an earning (an object) or a batch of them (an array), found {}",
+                match other {
+                    serde_json::Value::Null => "null",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a number",
+                    _ => "a string",
+                }
+            ))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -354,9 +406,12 @@ pub struct ManualPayoutBody {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OnboardingBody {
-    /// Where the provider sends the barber when onboarding is done.
+    /// Required: where the provider sends the barber when onboarding is done.
+    #[schema(example = "https://shop.example/barbers/123/payouts/done")]
     pub return_url: String,
-    /// Where it sends them when the link has expired (to ask for a new one).
+    /// Required: where it sends them when the link has expired (a page that asks for a new
+    /// one).
+    #[schema(example = "https://shop.example/barbers/123/payouts/onboard")]
     pub refresh_url: String,
 }
 

@@ -296,6 +296,10 @@ impl PaymentRail for SimulatedRail {
     }
 }
 
+/// How long a simulated onboarding link is said to last: Stripe's account links expire within
+/// minutes.
+const SIMULATED_LINK_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
 /// Onboarding links that lead nowhere: the embedded default has no provider to verify accounts.
 #[async_trait]
 impl payout_app::ports::AccountOnboarding for SimulatedRail {
@@ -307,7 +311,8 @@ impl payout_app::ports::AccountOnboarding for SimulatedRail {
     ) -> Result<payout_app::ports::OnboardingLink, RailError> {
         Ok(payout_app::ports::OnboardingLink {
             url: format!("{return_url}?simulated_onboarding={account}"),
-            expires_at: chrono::DateTime::<chrono::Utc>::MAX_UTC,
+            // As long as Stripe's own account links last.
+            expires_at: chrono::Utc::now() + SIMULATED_LINK_LIFETIME,
         })
     }
 }

@@ -22,6 +22,7 @@ use rust_decimal::Decimal;
 use super::file::{FeeEntry, Settings};
 use super::locate::{FileText, Origin, locate, origin_of, written_value};
 use super::{AppConfig, HealthThresholds, IntakeLimits, ScheduleDefaults};
+use crate::error::type_in_words;
 
 /// The environment variables that override the file: `PAYOUTS_RAIL__TIMEOUT=3s` sets
 /// `rail.timeout`. Variables without a double underscore (`PAYOUTS_CONFIG`,
@@ -203,10 +204,21 @@ impl ConfigSource {
 /// message does not say) and what is allowed.
 fn problem(kind: &Kind, written: Option<String>) -> String {
     match kind {
-        Kind::Message(message) => match written {
-            Some(found) => format!("found {found}; {message}"),
-            None => message.clone(),
-        },
+        Kind::Message(message) => {
+            // The parsers' own words, with what they expect said.
+            let expected = if message.starts_with("Invalid decimal") {
+                "; expected a decimal number such as \"25.00\""
+            } else if message.contains("input is out of range") || message.contains("premature end")
+            {
+                "; expected a time of day such as \"17:00:00\" or a date as written in the example"
+            } else {
+                ""
+            };
+            match written {
+                Some(found) => format!("found {found}; {message}{expected}"),
+                None => format!("{message}{expected}"),
+            }
+        }
         Kind::UnknownField(_, allowed) => {
             format!("unknown key; the keys here are {}", allowed.join(", "))
         }
@@ -219,7 +231,12 @@ fn problem(kind: &Kind, written: Option<String>) -> String {
                 .join(", ")
         ),
         Kind::InvalidType(found, expected) | Kind::InvalidValue(found, expected) => {
-            format!("found {found}; expected {}", in_words(expected))
+            let expected = match type_in_words(expected) {
+                "a duration" => "a duration such as \"90s\", \"5m\" or \"2h\"",
+                other => other,
+            };
+            let found = written.unwrap_or_else(|| found.to_string());
+            format!("found {found}; expected {expected}")
         }
         Kind::InvalidLength(found, expected) => {
             format!("found {found} entries; expected {expected}")
@@ -227,16 +244,6 @@ fn problem(kind: &Kind, written: Option<String>) -> String {
         Kind::MissingField(name) => format!("`{name}` is required here"),
         Kind::DuplicateField(name) => format!("`{name}` is set twice"),
         other => other.to_string(),
-    }
-}
-
-/// serde's name for a type, as a person would say it.
-fn in_words(expected: &str) -> &str {
-    match expected {
-        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number, 0 or more",
-        "isize" | "i64" | "i32" | "i16" | "i8" => "a whole number",
-        "f64" | "f32" => "a number",
-        other => other,
     }
 }
 
@@ -685,7 +692,7 @@ mod tests {
             (
                 "[planner]\n\n  page_size = \"many\"\n",
                 None,
-                "payouts.toml:3:3: planner.page_size: found string \"many\"; expected a whole number, 0 or more",
+                "payouts.toml:3:3: planner.page_size: found \"many\"; expected a whole number, 0 or more",
             ),
             (
                 "[planner]\npage_size = 0\n",

@@ -72,8 +72,16 @@ pub fn origin_of(
 }
 
 /// The variable that sets `key`: `PAYOUTS_RAIL__TIMEOUT` for `rail.timeout`.
+/// A misspelt section (`PAYOUTS_PLANER__PAGE_SIZE`) is reported by its section alone, so the
+/// variable set is looked for by that prefix.
 fn variable(key: &[String]) -> String {
-    format!("{ENV_PREFIX}{}", key.join("__").to_uppercase())
+    let name = format!("{ENV_PREFIX}{}", key.join("__").to_uppercase());
+    let mut set: Vec<String> = std::env::vars()
+        .map(|(variable, _)| variable)
+        .filter(|variable| variable == &name || variable.starts_with(&format!("{name}__")))
+        .collect();
+    set.sort();
+    set.into_iter().next().unwrap_or(name)
 }
 
 /// The value of `key` as the file writes it, when it does.

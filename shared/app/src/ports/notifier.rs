@@ -87,6 +87,16 @@ pub struct Notification {
     pub message: String,
 }
 
+impl Notification {
+    /// Whether any of its channels has an address to send to.
+    pub fn has_address(&self) -> bool {
+        self.channels.iter().any(|channel| match channel {
+            Channel::Email => self.recipient.email.is_some(),
+            Channel::Sms => self.recipient.phone.is_some(),
+        })
+    }
+}
+
 /// Where a notice is in the outbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,6 +106,8 @@ pub enum NoticeState {
     Delivered,
     /// Every attempt failed; counted and alerted on.
     GaveUp,
+    /// Not sent: the barber gave no address for any channel they turned on.
+    SkippedNoAddress,
 }
 
 impl NoticeState {
@@ -104,6 +116,7 @@ impl NoticeState {
             NoticeState::Pending => "pending",
             NoticeState::Delivered => "delivered",
             NoticeState::GaveUp => "gave_up",
+            NoticeState::SkippedNoAddress => "skipped_no_address",
         }
     }
 
@@ -112,6 +125,7 @@ impl NoticeState {
             NoticeState::Pending,
             NoticeState::Delivered,
             NoticeState::GaveUp,
+            NoticeState::SkippedNoAddress,
         ]
         .into_iter()
         .find(|state| state.as_str() == raw)

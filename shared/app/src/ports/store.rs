@@ -182,6 +182,8 @@ pub enum NoticeDelivery {
     GaveUp {
         attempts: u32,
     },
+    /// Not sent: no channel it is for has an address.
+    SkippedNoAddress,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]

@@ -70,11 +70,15 @@ pub async fn settle_notification(
         .set_key(Some(notice_key(dedupe_key)))
         .condition_expression("attribute_exists(pk)");
     let request = match delivery {
-        NoticeDelivery::Delivered => request
+        NoticeDelivery::Delivered | NoticeDelivery::SkippedNoAddress => request
             .update_expression("SET delivery_state = :state REMOVE gsi2pk, gsi2sk")
             .set_expression_attribute_values(Some(item([(
                 ":state",
-                s(NoticeState::Delivered.as_str()),
+                s(match delivery {
+                    NoticeDelivery::SkippedNoAddress => NoticeState::SkippedNoAddress,
+                    _ => NoticeState::Delivered,
+                }
+                .as_str()),
             )]))),
         NoticeDelivery::Retry { attempts, at } => request
             .update_expression("SET delivery_state = :state, attempts = :attempts, gsi2sk = :next")

@@ -94,6 +94,7 @@ pub fn bench_schedule(
         state: ScheduleState::Active,
         standing: BarberStanding::Regular,
         notifications: NotificationPrefs {
+            display_name: None,
             email: Some("barber@example.com".into()),
             phone: None,
             email_notifications: true,

@@ -198,6 +198,7 @@ impl Run {
                     standing: BarberStanding::Regular,
                     connected_account: Some(format!("acct_b{i}")),
                     notifications: NotificationPrefs {
+                        display_name: None,
                         email: Some(format!("b{i}@example.com")),
                         phone: None,
                         email_notifications: true,

@@ -183,6 +183,7 @@ pub fn generate(count: usize, seed: u64, start: DateTime<Utc>) -> Vec<Barber> {
                     ]),
                     connected_account: Some(format!("acct_demo_{index:05}")),
                     notifications: NotificationPrefs {
+                        display_name: None,
                         email: email.then(|| format!("{barber_id}@example.com")),
                         phone: sms.then(|| format!("+1555{index:07}")),
                         email_notifications: email,

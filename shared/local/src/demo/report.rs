@@ -28,7 +28,9 @@ pub struct DemoReport {
     pub earnings: u64,
     pub payouts_by_status: BTreeMap<String, u64>,
     pub payouts_by_method: BTreeMap<String, MethodSummary>,
-    pub payouts_completed: u64,
+    /// Paid: completed, or in transit (the rail accepted them; a bank or instant payout is
+    /// completed when it lands). `payouts_by_status` splits the two.
+    pub payouts_paid: u64,
     pub payouts_failed: u64,
     pub payouts_in_flight: u64,
     pub settled_with_balance_owed: u64,
@@ -70,7 +72,7 @@ pub fn build(inputs: ReportInputs<'_>) -> DemoReport {
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_method: BTreeMap<String, (u64, i64, i64)> = BTreeMap::new();
     let (mut gross, mut shop, mut deductions, mut fees, mut net, mut paid) = (0, 0, 0, 0, 0, 0);
-    let (mut completed, mut failed, mut in_flight, mut retries) = (0, 0, 0, 0);
+    let (mut paid_count, mut failed, mut in_flight, mut retries) = (0, 0, 0, 0);
     for row in &totals.payouts {
         let t = &row.totals;
         *by_status
@@ -98,7 +100,7 @@ pub fn build(inputs: ReportInputs<'_>) -> DemoReport {
         match row.status {
             PayoutStatus::Completed | PayoutStatus::InTransit => {
                 paid += t.paid_net_minor;
-                completed += t.count;
+                paid_count += t.count;
                 let entry = by_method
                     .entry(row.method.as_str().to_string())
                     .or_default();
@@ -142,7 +144,7 @@ pub fn build(inputs: ReportInputs<'_>) -> DemoReport {
                 )
             })
             .collect(),
-        payouts_completed: completed,
+        payouts_paid: paid_count,
         payouts_failed: failed,
         payouts_in_flight: in_flight,
         settled_with_balance_owed: inputs.settled_with_balance_owed,

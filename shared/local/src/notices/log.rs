@@ -18,7 +18,7 @@ impl Notifier for LogNotifier {
                 payout_id = notification.payout_id.as_ref().map(|id| id.as_str()),
                 kind = notification.kind.as_str(),
                 channel = channel.as_str(),
-                message = ?notification.message,
+                body = %notification.message,
                 "notification sent"
             );
         }

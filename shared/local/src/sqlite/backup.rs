@@ -65,6 +65,10 @@ pub fn backup(db: &Path, to: &Path) -> Result<i32, StoreError> {
         backup.step(-1).map_err(backend)?;
         backup.progress().pagecount
     };
+    // A copy of a WAL database is one too; a backup is one self-contained file, so that
+    // reading it later (a check, a restore) leaves no -wal or -shm beside it.
+    copy.pragma_update(None, "journal_mode", "DELETE")
+        .map_err(backend)?;
     integrity(&copy)?;
     Ok(pages)
 }

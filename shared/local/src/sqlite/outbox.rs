@@ -70,6 +70,7 @@ pub fn settle(
             Some(codec::micros(at)),
         ),
         NoticeDelivery::GaveUp { attempts } => (NoticeState::GaveUp, Some(attempts), None),
+        NoticeDelivery::SkippedNoAddress => (NoticeState::SkippedNoAddress, Some(0), None),
     };
     conn.prepare_cached(
         "UPDATE notice_deliveries SET state = ?2, attempts = COALESCE(?3, attempts + 1),
