@@ -195,7 +195,9 @@ fn the_example_file_documents_every_key_at_its_default() {
     // Past the first line, which says where the values came from.
     let values = |shown: &std::process::Output| {
         let text = String::from_utf8_lossy(&shown.stdout).to_string();
-        text.split_once('\n').map(|(_, rest)| rest.to_string()).unwrap_or_default()
+        text.split_once('\n')
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default()
     };
     assert_eq!(
         values(&from_example),

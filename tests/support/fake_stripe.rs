@@ -1,5 +1,5 @@
-//! The project's own fake Stripe server (DESIGN.md section 7): the endpoints the rail calls, in
-//! Stripe's JSON shapes and error bodies, with idempotent replay of saved responses (errors
+//! The project's own fake Stripe server (docs/testing.md, "The Stripe fake"): the endpoints the
+//! rail calls, in Stripe's JSON shapes and error bodies, with idempotent replay of saved responses (errors
 //! included), 400 on a key reused with other parameters, error injection per connected account,
 //! and a ledger the tests read. Serves on a free 127.0.0.1 port for the life of the test.
 

@@ -1,5 +1,6 @@
 //! Earnings and deductions in. Idempotent by id: the same id with the same content returns the
-//! stored record's outcome, with different content it is a conflict (DESIGN.md section 4).
+//! stored record's outcome, with different content it is a conflict (docs/design.md, the
+//! exactly-once protocol).
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! Tiered commission and the volume bonus (DESIGN.md section 2).
+//! Tiered commission and the volume bonus (docs/design.md, "Choices and departures").
 
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;

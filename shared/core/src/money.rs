@@ -1,7 +1,8 @@
 //! Money is a decimal amount with an ISO 4217 currency, never a float.
 //!
 //! Each currency knows its minor unit, so the same code rounds dollars to cents and yen to
-//! whole yen. Rounding happens once per line item, half away from zero (DESIGN.md section 2).
+//! whole yen. Rounding happens once per line item, half away from zero (docs/design.md,
+//! "Choices and departures").
 
 use std::fmt;
 use std::str::FromStr;

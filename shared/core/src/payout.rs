@@ -267,7 +267,7 @@ impl Payout {
     }
 
     /// Records a new attempt and its idempotency key before the rail is called (the recovery
-    /// point of DESIGN.md section 4).
+    /// point of docs/design.md, "The exactly-once protocol").
     pub fn begin_attempt(
         &mut self,
         now: DateTime<Utc>,

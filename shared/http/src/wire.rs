@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
-/// An id sent as a string or as a whole number (the brief's `"barber_id": 123`).
+/// An id sent as a string or as a whole number (`"barber_id": 123`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 #[schema(value_type = String, example = "123")]
 pub struct IdText(pub String);

@@ -1,4 +1,4 @@
-//! The executor: pays one payout exactly once (DESIGN.md section 4).
+//! The executor: pays one payout exactly once (docs/design.md, "The exactly-once protocol").
 //!
 //! 1. Load the payout; a settled one is a duplicate delivery and is acknowledged.
 //! 2. Take the barber's lock (conditional write with a lease, released by owner only).

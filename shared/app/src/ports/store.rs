@@ -497,10 +497,10 @@ impl OutcomeRecorded {
     };
 }
 
-/// The executor's protocol steps for a batch of payouts (DESIGN.md section 4), each step one
-/// commit where the adapter can make it one; the meaning per member is exactly that of the
-/// single steps, which the default methods take one by one (DynamoDB keeps them: a request per
-/// step either way).
+/// The executor's protocol steps for a batch of payouts (docs/design.md, the exactly-once
+/// protocol), each step one commit where the adapter can make it one; the meaning per member
+/// is exactly that of the single steps, which the default methods take one by one (DynamoDB
+/// keeps them: a request per step either way).
 #[async_trait]
 pub trait AttemptBatches: PayoutStore + BarberLocks + NotificationOutbox {
     /// For each write (a payout marked processing with its new attempt): takes its barber's

@@ -1,4 +1,4 @@
-//! The store in one DynamoDB table (DESIGN.md section 5).
+//! The store in one DynamoDB table (README, "The table").
 //!
 //! | record          | pk                  | sk                  | gsi1 (pk / sk)                      | gsi2 (pk / sk)               | gsi3 (pk / sk) |
 //! |-----------------|---------------------|---------------------|-------------------------------------|------------------------------|----------------|

@@ -1,7 +1,7 @@
-//! DESIGN.md section 4's invariants, checked after a run against the store and the rail's own
-//! ledger: (a) no earning paid twice, (b) none lost, (c) never two transfers for one payout,
-//! (d) every payout terminal once the faults stop, (e) the sum paid equals the payouts' nets;
-//! and every payout's audit trail is one unbroken chain (no write was lost to another); (j) no
+//! The exactly-once protocol's invariants (docs/design.md), checked after a run against the
+//! store and the rail's own ledger: (a) no earning paid twice, (b) none lost, (c) never two
+//! transfers for one payout, (d) every payout terminal once the faults stop, (e) the sum paid
+//! equals the payouts' nets; and every payout's audit trail is one unbroken chain (no write was lost to another); (j) no
 //! payout leaves `failed` but by an operator's action, (k) no payment is counted twice in the
 //! metrics (a crash may lose a count, never add one), (l) an answer is recorded when it came,
 //! not when the job was picked up, (m) a restart after a crash re-enqueues every payout owed

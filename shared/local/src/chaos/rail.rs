@@ -7,7 +7,7 @@
 //! it go on (checked as it lets go).
 //!
 //! It also sees, at each call, whether the store already holds the attempt being paid (the
-//! recovery point DESIGN.md section 4 puts before every payment).
+//! recovery point the exactly-once protocol of docs/design.md puts before every payment).
 
 use std::sync::Arc;
 use std::time::Duration;

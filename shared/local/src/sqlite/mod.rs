@@ -1,5 +1,5 @@
 //! The embedded store: one SQLite file in WAL mode holding the same logical records as the
-//! DynamoDB table (DESIGN.md section 5), with the same conditional writes.
+//! DynamoDB table (README, "The table"), with the same conditional writes.
 //!
 //! SQLite serialises writers, so each conditional write is a statement (or an IMMEDIATE
 //! transaction) whose WHERE clause is the condition; `changes() == 0` means the condition
