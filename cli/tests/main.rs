@@ -1,6 +1,7 @@
 //! The `payouts` binary driven as a user runs it, one test binary:
 //!
 //! - [`demo`]: `payouts demo --json`, no duplicate payment, every cent conserved.
+//! - [`approvals`]: payouts waiting for a second operator: who may approve, paid once.
 //! - [`config`]: configuration checked and shown; `serve`'s refusals.
 //! - [`first_hour`]: the README's quick start run as written, and a first hour's mistakes.
 //! - [`hostile`]: an attacker's probe against `payouts serve`.
@@ -13,6 +14,7 @@
 //! - [`lifecycle`]: the payout's life at its seams on Stripe: a failed payout stays failed, a
 //!   slow answer is recorded when it came, a hung lookup holds up no planning.
 
+mod approvals;
 mod config;
 mod crash;
 mod demo;

@@ -18,10 +18,13 @@ fn free_port() -> u16 {
         .expect("a free port on 127.0.0.1")
 }
 
-/// A tool the project's scripts install into `.venv` (`scripts/python-tools`).
+/// A tool the project's scripts install into `.venv` (`scripts/python-tools`), or into
+/// `PAYOUTS_VENV` when that names another place (CI keeps one across clean clones).
 pub fn venv_tool(name: &str) -> PathBuf {
-    let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    workspace.join(".venv/bin").join(name)
+    let venv = std::env::var_os("PAYOUTS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv"));
+    venv.join("bin").join(name)
 }
 
 impl Emulator {

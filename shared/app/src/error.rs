@@ -15,6 +15,10 @@ pub enum AppError {
     /// The request conflicts with what is stored (409).
     #[error("{0}")]
     Conflict(String),
+    /// The caller may not do this, whoever they are as a role (403): an operator approving a
+    /// payout they asked for.
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     IllegalTransition(#[from] IllegalTransition),
     #[error(transparent)]

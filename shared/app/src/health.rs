@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use payout_core::status::PayoutStatus;
 use payout_core::totals::Bucket;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -12,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::AppError;
 use crate::plan::{PLANNER, planner_lag};
-use crate::ports::{PlanningFailure, QueueDepth};
+use crate::ports::{PayoutQuery, PlanningFailure, QueueDepth};
 use crate::services::Services;
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +89,8 @@ impl From<&PlanningFailure> for PlanningFailureView {
 
 /// The most planning failures a health report lists.
 const LISTED_PLANNING_FAILURES: usize = 100;
+/// The most overdue approvals counted (the alert says "at least" past this).
+const LISTED_OVERDUE_APPROVALS: usize = 100;
 
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -314,10 +317,33 @@ pub async fn check_health(p: &Services, now: DateTime<Utc>) -> Result<HealthRepo
             threshold: "0".into(),
         });
     }
-    let payouts_by_status = p
-        .store
-        .count_by_status()
-        .await?
+    let counts = p.store.count_by_status().await?;
+    let awaiting = counts
+        .iter()
+        .find(|(status, _)| *status == PayoutStatus::AwaitingApproval)
+        .map_or(0, |(_, count)| *count);
+    // Read only when some payout waits: the oldest are those created before the limit.
+    if awaiting > 0 {
+        let expire_after = p.config.approvals.expire_after;
+        let overdue = PayoutQuery {
+            status: Some(PayoutStatus::AwaitingApproval),
+            to: Some(now - expire_after),
+            ..PayoutQuery::default()
+        };
+        let overdue = p
+            .store
+            .list_payouts(&overdue, LISTED_OVERDUE_APPROVALS)
+            .await?;
+        if !overdue.is_empty() {
+            alerts.push(Alert {
+                name: "approvals_waiting".into(),
+                message: "payouts have waited for a second operator's approval too long".into(),
+                value: overdue.len().to_string(),
+                threshold: format!("{}h", expire_after.num_hours()),
+            });
+        }
+    }
+    let payouts_by_status = counts
         .into_iter()
         .map(|(status, count)| (status.to_string(), count))
         .collect();

@@ -12,6 +12,7 @@
 //!    - [`ingest`]: earnings and deductions in, idempotent by id, within the intake limits.
 //!    - [`platform_events`]: the booking platform's completed and refunded services, as
 //!      earnings recorded, voided or clawed back.
+//!    - [`approval`]: which payouts wait for a second operator, and who may not approve.
 //!    - [`period`]: close one barber's period (shared by the planner and manual payouts), and
 //!      what it would settle now.
 //!    - [`plan`]: close due periods into payouts and enqueue their jobs.
@@ -48,6 +49,7 @@
 //! framework; this crate's `openapi` feature gives the read models their schemas for it.
 
 pub mod advance_notice;
+pub mod approval;
 pub mod bank_export;
 pub mod config;
 pub mod error;

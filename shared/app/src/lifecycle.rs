@@ -205,7 +205,8 @@ fn count(p: &Services, payout: &Payout, event: &AuditEvent, figures: Figures) {
                 PayoutStatus::RetryScheduled => {
                     metrics.push(Metric::count("PayoutsRetried", 1));
                 }
-                PayoutStatus::Scheduled
+                PayoutStatus::AwaitingApproval
+                | PayoutStatus::Scheduled
                 | PayoutStatus::Queued
                 | PayoutStatus::Processing
                 | PayoutStatus::Cancelled => return,

@@ -53,6 +53,7 @@ pub async fn manual_payout(
             p.queue.send(&[job]).await?;
             Ok(*payout)
         }
+        PeriodOutcome::AwaitingApproval(payout) => Ok(*payout),
         PeriodOutcome::Owed(breakdown) => Err(AppError::Conflict(format!(
             "nothing to pay: deductions exceed earnings by {}; the balance stays open for the next scheduled run",
             breakdown.net.negate()
@@ -81,6 +82,69 @@ async fn load(p: &Services, id: &PayoutId) -> Result<Payout, AppError> {
         .ok_or_else(|| AppError::NotFound(format!("payout {id}")))
 }
 
+/// Approves a payout waiting for a second operator: queued to be paid now. Refused to the
+/// operators the payout names as barred (who asked for it, who changed where the money goes).
+pub async fn approve_payout(
+    p: &Services,
+    id: &PayoutId,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let mut payout = load(p, id).await?;
+    if payout.approval_barred.iter().any(|barred| barred == actor) {
+        return Err(AppError::Forbidden(format!(
+            "{actor} asked for payout {id} or changed where its money goes: another operator \
+             must approve it"
+        )));
+    }
+    let read_version = payout.version;
+    let event = payout.approve(now, actor)?;
+    let priority = match payout.trigger {
+        PayoutTrigger::Manual { .. } => PayoutJob::URGENT,
+        PayoutTrigger::Scheduled => payout.priority,
+    };
+    queue_now(p, &payout, read_version, event, priority, now).await?;
+    Ok(payout)
+}
+
+/// Records `payout`'s move onto the queue (`event`, read at `read_version`) and sends its job,
+/// due now.
+async fn queue_now(
+    p: &Services,
+    payout: &Payout,
+    read_version: u64,
+    event: AuditEvent,
+    priority: u8,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    record(p, payout, read_version, event, None, now).await?;
+    p.queue
+        .send(&[PayoutJob {
+            payout_id: payout.id.clone(),
+            not_before: now,
+            priority,
+        }])
+        .await?;
+    Ok(())
+}
+
+/// Rejects a payout waiting for approval: cancelled, its earnings back in the open balance.
+pub async fn reject_payout(
+    p: &Services,
+    id: &PayoutId,
+    actor: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<Payout, AppError> {
+    let status = load(p, id).await?.status;
+    if status != PayoutStatus::AwaitingApproval {
+        return Err(AppError::Conflict(format!(
+            "payout {id} is {status}, not awaiting approval"
+        )));
+    }
+    cancel_payout(p, id, actor, &format!("rejected: {reason}"), now).await
+}
+
 /// Puts a failed payout back on the queue with a fresh retry ladder.
 pub async fn retry_payout(
     p: &Services,
@@ -101,14 +165,7 @@ pub async fn retry_payout(
     }
     let read_version = payout.version;
     let event = payout.requeue(now, actor, "operator retry")?;
-    record(p, &payout, read_version, event, None, now).await?;
-    p.queue
-        .send(&[PayoutJob {
-            payout_id: payout.id.clone(),
-            not_before: now,
-            priority: PayoutJob::URGENT,
-        }])
-        .await?;
+    queue_now(p, &payout, read_version, event, PayoutJob::URGENT, now).await?;
     Ok(payout)
 }
 

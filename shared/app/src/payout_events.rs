@@ -50,7 +50,8 @@ pub fn event_types(event: &AuditEvent, payout: &Payout) -> Vec<&'static str> {
         (_, PayoutStatus::Cancelled) => vec![PAYOUT_CANCELLED],
         (
             _,
-            PayoutStatus::Scheduled
+            PayoutStatus::AwaitingApproval
+            | PayoutStatus::Scheduled
             | PayoutStatus::Queued
             | PayoutStatus::Processing
             | PayoutStatus::InTransit,

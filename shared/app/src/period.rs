@@ -10,7 +10,9 @@ use payout_core::money::Money;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
 use payout_core::priority::{PriorityClass, PriorityInput};
 use payout_core::schedule::PayoutSchedule;
+use payout_core::status::PayoutStatus;
 
+use crate::approval::{ApprovalNeeded, approval_needed};
 use crate::error::AppError;
 use crate::ingest::within_limit;
 use crate::lifecycle;
@@ -22,6 +24,8 @@ use crate::services::Services;
 pub enum PeriodOutcome {
     /// A payout to execute; its job is returned for the caller to enqueue.
     Queued(Box<Payout>, PayoutJob),
+    /// A payout waiting for a second operator's approval: no job until it is approved.
+    AwaitingApproval(Box<Payout>),
     /// Deductions exceeded the barber's share: closed without a transfer, balance carried.
     SettledOwed(Box<Payout>),
     /// Deductions exceed the barber's share and the payout is manual: nothing was written.
@@ -96,15 +100,39 @@ pub fn closing(
 }
 
 /// The payout of a period that pays `breakdown` from the open balance `open`, with its claims
-/// and its job (none for one that settles the balance owed). `past_failures` feeds its
-/// priority.
-pub fn payout_creation(
+/// and its job (none for one that settles the balance owed or waits for approval): the
+/// barber's past failures feed its priority, and `[approvals]` says whether it waits.
+pub async fn payout_creation(
+    p: &Services,
+    req: &PeriodRequest<'_>,
+    open: &OpenActivity,
+    breakdown: PayoutBreakdown,
+    settles_owed: bool,
+) -> Result<(PayoutCreation, Option<PayoutJob>), AppError> {
+    let past_failures = p.store.failed_payout_count(&req.schedule.barber_id).await?;
+    let approval = match settles_owed {
+        true => None,
+        false => approval_needed(p, req.schedule, req.actor, &breakdown).await?,
+    };
+    Ok(creation(
+        p,
+        req,
+        open,
+        breakdown,
+        settles_owed,
+        past_failures,
+        approval,
+    ))
+}
+
+fn creation(
     p: &Services,
     req: &PeriodRequest<'_>,
     open: &OpenActivity,
     breakdown: PayoutBreakdown,
     settles_owed: bool,
     past_failures: u32,
+    approval: Option<ApprovalNeeded>,
 ) -> (PayoutCreation, Option<PayoutJob>) {
     let schedule = req.schedule;
     let priority = p.config.priority.score(&PriorityInput {
@@ -135,6 +163,10 @@ pub fn payout_creation(
             recorded_at: req.now,
         };
         (payout, event, Some(carried), None)
+    } else if let Some(approval) = approval {
+        let (payout, event) =
+            Payout::awaiting_approval(planned, req.now, req.actor, &approval.why, approval.barred);
+        (payout, event, None, None)
     } else {
         let class = match req.trigger {
             PayoutTrigger::Manual { .. } => PriorityClass::Urgent,
@@ -169,6 +201,9 @@ pub fn created(creation: PayoutCreation, job: Option<PayoutJob>) -> PeriodOutcom
     let payout = Box::new(creation.payout);
     match job {
         Some(job) => PeriodOutcome::Queued(payout, job),
+        None if payout.status == PayoutStatus::AwaitingApproval => {
+            PeriodOutcome::AwaitingApproval(payout)
+        }
         None => PeriodOutcome::SettledOwed(payout),
     }
 }
@@ -193,9 +228,7 @@ pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<Period
                 settles_owed,
             } => (breakdown, settles_owed),
         };
-        let past_failures = p.store.failed_payout_count(&schedule.barber_id).await?;
-        let (creation, job) =
-            payout_creation(p, &req, &open, breakdown, settles_owed, past_failures);
+        let (creation, job) = payout_creation(p, &req, &open, breakdown, settles_owed).await?;
         match lifecycle::create(p, &creation).await? {
             CreateOutcome::Created => return Ok(created(creation, job)),
             CreateOutcome::AlreadyExists => {

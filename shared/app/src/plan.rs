@@ -39,6 +39,8 @@ pub struct PlanReport {
     pub schedules_due: u64,
     pub payouts_queued: u64,
     pub settled_with_balance_owed: u64,
+    /// Payouts created waiting for a second operator's approval (`[approvals]`).
+    pub awaiting_approval: u64,
     pub below_minimum: u64,
     pub nothing_open: u64,
     pub already_planned: u64,
@@ -357,9 +359,7 @@ async fn prepare<'a>(
             breakdown,
             settles_owed,
         } => {
-            let past_failures = p.store.failed_payout_count(&schedule.barber_id).await?;
-            let (creation, job) =
-                payout_creation(p, &req, &open, breakdown, settles_owed, past_failures);
+            let (creation, job) = payout_creation(p, &req, &open, breakdown, settles_owed).await?;
             let outcome = created(creation.clone(), job);
             (PeriodClose::Create(Box::new(creation)), outcome)
         }
@@ -449,6 +449,10 @@ async fn tally(
         }
         PeriodOutcome::SettledOwed(_) | PeriodOutcome::Owed(_) => {
             report.settled_with_balance_owed += 1;
+            None
+        }
+        PeriodOutcome::AwaitingApproval(_) => {
+            report.awaiting_approval += 1;
             None
         }
         PeriodOutcome::BelowMinimum(breakdown) => {

@@ -52,7 +52,8 @@ fn outcome_unknown(payout: &Payout) -> bool {
         PayoutStatus::RetryScheduled => payout
             .failure_kind
             .is_some_and(|kind| kind.outcome_unknown()),
-        PayoutStatus::Scheduled
+        PayoutStatus::AwaitingApproval
+        | PayoutStatus::Scheduled
         | PayoutStatus::Queued
         | PayoutStatus::InTransit
         | PayoutStatus::Completed

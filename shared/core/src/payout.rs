@@ -66,6 +66,10 @@ pub struct Payout {
     #[serde(default)]
     pub accepted_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// Operators who may not approve this payout (awaiting approval): the one who asked for it
+    /// and the one who last changed where the barber's money goes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approval_barred: Vec<String>,
     /// Bumped by every transition; stores write only if the stored version is the one read.
     pub version: u64,
 }
@@ -104,14 +108,43 @@ impl Payout {
     ) -> (Self, AuditEvent) {
         let mut payout = Self::created(planned, PayoutStatus::Queued, now);
         payout.next_attempt_at = Some(not_before);
-        // An operator's reason for paying early is part of the record, as the audit trail's
-        // first line.
-        let reason = match &payout.trigger {
-            PayoutTrigger::Scheduled => "planned".to_string(),
-            PayoutTrigger::Manual { reason } => format!("manual payout: {reason}"),
-        };
-        let event = payout.creation_event(actor, &reason);
+        let event = payout.creation_event(actor, &payout.trigger_reason());
         (payout, event)
+    }
+
+    /// A payout that waits for a second operator's approval (`why`), which none of `barred` may
+    /// give; no job runs it until it is approved.
+    pub fn awaiting_approval(
+        planned: PlannedPayout,
+        now: DateTime<Utc>,
+        actor: &str,
+        why: &str,
+        barred: Vec<String>,
+    ) -> (Self, AuditEvent) {
+        let mut payout = Self::created(planned, PayoutStatus::AwaitingApproval, now);
+        payout.approval_barred = barred;
+        let event = payout.creation_event(
+            actor,
+            &format!("{}; awaiting approval: {why}", payout.trigger_reason()),
+        );
+        (payout, event)
+    }
+
+    /// Approved by `actor`: queued to be paid from `now`.
+    pub fn approve(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        if self.status != PayoutStatus::AwaitingApproval {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: PayoutStatus::Queued,
+            });
+        }
+        let event = self.move_to(PayoutStatus::Queued, now, actor, "approved")?;
+        self.next_attempt_at = Some(now);
+        Ok(event)
     }
 
     /// A period whose deductions exceeded the barber's share: closed at once without moving
@@ -154,7 +187,17 @@ impl Payout {
             first_attempt_at: None,
             accepted_at: None,
             completed_at: None,
+            approval_barred: Vec::new(),
             version: 1,
+        }
+    }
+
+    /// Why the payout was made, as its audit trail's first line says: an operator's reason for
+    /// paying early is part of the record.
+    fn trigger_reason(&self) -> String {
+        match &self.trigger {
+            PayoutTrigger::Scheduled => "planned".to_string(),
+            PayoutTrigger::Manual { reason } => format!("manual payout: {reason}"),
         }
     }
 

@@ -12,6 +12,8 @@ use crate::text::text_conversions;
 pub enum PayoutStatus {
     /// Computed, waiting for its start time.
     Scheduled,
+    /// Computed, waiting for a second operator to approve it (`[approvals]`); no job runs it.
+    AwaitingApproval,
     /// A job for it is (or should be) on the queue.
     Queued,
     /// An attempt is recorded and the rail may have been called.
@@ -39,8 +41,9 @@ pub struct IllegalTransition {
 pub struct UnknownStatus(pub String);
 
 impl PayoutStatus {
-    pub const ALL: [PayoutStatus; 8] = [
+    pub const ALL: [PayoutStatus; 9] = [
         PayoutStatus::Scheduled,
+        PayoutStatus::AwaitingApproval,
         PayoutStatus::Queued,
         PayoutStatus::Processing,
         PayoutStatus::RetryScheduled,
@@ -53,6 +56,7 @@ impl PayoutStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PayoutStatus::Scheduled => "scheduled",
+            PayoutStatus::AwaitingApproval => "awaiting_approval",
             PayoutStatus::Queued => "queued",
             PayoutStatus::Processing => "processing",
             PayoutStatus::RetryScheduled => "retry_scheduled",
@@ -66,7 +70,8 @@ impl PayoutStatus {
     /// True when no executor will act on the payout again without an operator.
     pub fn is_settled_for_executor(self) -> bool {
         match self {
-            PayoutStatus::InTransit
+            PayoutStatus::AwaitingApproval
+            | PayoutStatus::InTransit
             | PayoutStatus::Completed
             | PayoutStatus::Failed
             | PayoutStatus::Cancelled => true,
@@ -81,6 +86,8 @@ impl PayoutStatus {
         use PayoutStatus as S;
         match self {
             S::Scheduled => matches!(to, S::Queued | S::Processing | S::Cancelled),
+            // Approved (queued) or rejected (cancelled), by an operator only.
+            S::AwaitingApproval => matches!(to, S::Queued | S::Cancelled),
             S::Queued => matches!(
                 to,
                 S::Processing | S::Completed | S::InTransit | S::Cancelled
@@ -160,6 +167,21 @@ mod tests {
         assert!(S::InTransit.check_move_to(S::Cancelled).is_err());
         assert!(S::Queued.check_move_to(S::Cancelled).is_ok());
         assert!(S::Failed.check_move_to(S::Cancelled).is_ok());
+    }
+
+    #[test]
+    fn a_payout_awaiting_approval_is_only_approved_or_rejected() {
+        for to in PayoutStatus::ALL {
+            assert_eq!(
+                S::AwaitingApproval.can_move_to(to),
+                matches!(to, S::Queued | S::Cancelled),
+                "awaiting approval -> {to}"
+            );
+            assert!(
+                !to.can_move_to(S::AwaitingApproval),
+                "{to} -> awaiting approval"
+            );
+        }
     }
 
     #[test]

@@ -136,7 +136,7 @@ async function overview() {
     </div>`;
 }
 
-const STATUSES = ["", "scheduled", "queued", "processing", "retry_scheduled", "in_transit", "completed", "failed", "cancelled"];
+const STATUSES = ["", "awaiting_approval", "scheduled", "queued", "processing", "retry_scheduled", "in_transit", "completed", "failed", "cancelled"];
 const METHODS = ["", "stripe_standard", "stripe_instant", "bank_transfer", "manual"];
 
 // Payouts as a table; `id` names it for the tests, `empty` is said when there are none.
@@ -234,6 +234,10 @@ function actionsFor(p) {
   } else if (p.status === "failed") {
     buttons.push(`<button type="button" data-action="retry">Retry</button>`);
   }
+  if (p.status === "awaiting_approval") {
+    buttons.push(`<button type="button" data-action="approve">Approve</button>`);
+    buttons.push(`<button type="button" class="danger" data-action="reject">Reject</button>`);
+  }
   if (p.status === "in_transit" && offline) {
     buttons.push(`<button type="button" data-action="confirm">Confirm paid</button>`);
     buttons.push(`<button type="button" class="secondary" data-action="return">Mark returned</button>`);
@@ -247,6 +251,11 @@ function actionsFor(p) {
 async function act(p, action) {
   const ask = {
     retry: () => confirm(`Retry payout ${p.id}?`) && {},
+    approve: () => confirm(`Approve payout ${p.id} of ${money(p.net_amount, p.currency)}? It is paid at once.`) && {},
+    reject: () => {
+      const reason = prompt(`Reject payout ${p.id}: why? (its earnings return to the open balance)`);
+      return reason && { reason };
+    },
     cancel: () => {
       const reason = prompt(`Cancel payout ${p.id}: why?`);
       return reason && { reason };
@@ -304,7 +313,12 @@ async function payout(id) {
 }
 
 async function attention() {
-  const [failed, transit, health] = await Promise.all([api("/payouts?status=failed&limit=200"), api("/payouts?status=in_transit&limit=200"), api("/health/report", { accept: [503] })]);
+  const [failed, transit, health, awaiting] = await Promise.all([
+    api("/payouts?status=failed&limit=200"),
+    api("/payouts?status=in_transit&limit=200"),
+    api("/health/report", { accept: [503] }),
+    api("/payouts?status=awaiting_approval&limit=200"),
+  ]);
   const classes = {};
   for (const p of failed.items) {
     const key = (p.failure_reason || "unknown").split(":")[0];
@@ -318,6 +332,8 @@ async function attention() {
   const stuck = transit.items.filter((p) => new Date(p.accepted_at || p.created_at).getTime() < threeDaysAgo);
   page.innerHTML = `
     <h1>Needs attention</h1>
+    <h2>Awaiting a second operator's approval</h2>
+    ${payoutTable(awaiting.items, "None.", "awaiting")}
     <h2>Failed payouts by reason</h2>
     <table><thead><tr><th>Reason</th><th class="num">Payouts</th><th>Some of them</th></tr></thead><tbody>${classRows || `<tr><td colspan="3" class="muted">None.</td></tr>`}</tbody></table>
     <h2>Barbers whose account needs action</h2>

@@ -61,6 +61,7 @@ impl ApiError {
                 AppError::Conflict(_) | AppError::IllegalTransition(_) => {
                     (StatusCode::CONFLICT, "conflict", error.to_string())
                 }
+                AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", error.to_string()),
                 AppError::Store(_) | AppError::Queue(_) => {
                     tracing::error!(%error, "request failed");
                     unavailable()

@@ -96,6 +96,8 @@ pub fn router(state: ApiState) -> Router {
         .routes(routes!(payouts::cancel))
         .routes(routes!(payouts::confirm))
         .routes(routes!(payouts::mark_returned))
+        .routes(routes!(payouts::approve))
+        .routes(routes!(payouts::reject))
         .routes(routes!(payouts::left_behind))
         .routes(routes!(payouts::bank_file))
         .routes(routes!(operations::list_notifications))

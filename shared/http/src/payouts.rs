@@ -3,11 +3,13 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
+use payout_app::Services;
 use payout_core::breakdown::SettlementDecision;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::input::free_text;
 use payout_core::method::PaymentMethod;
+use payout_core::payout::Payout;
 use payout_core::status::PayoutStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -23,8 +25,8 @@ use crate::wire::{
 };
 use payout_app::error::AppError;
 use payout_app::payout_actions::{
-    LeftBehind, cancel_payout, confirm_payout, manual_payout, preview_payout, retry_payout,
-    return_payout, settle_left_behind,
+    LeftBehind, approve_payout, cancel_payout, confirm_payout, manual_payout, preview_payout,
+    reject_payout, retry_payout, return_payout, settle_left_behind,
 };
 use payout_app::ports::PayoutQuery;
 
@@ -170,10 +172,21 @@ pub async fn retry(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<PayoutView>, ApiError> {
+    operator_action(&state, &caller, &id, retry_payout).await
+}
+
+/// An operator's action on payout `raw_id` (refused to a barber): `act` with the services, the
+/// payout's id, the operator as the audit trail names them, and now; the payout after it.
+async fn operator_action(
+    state: &ApiState,
+    caller: &Caller,
+    raw_id: &str,
+    act: impl AsyncFnOnce(&Services, &PayoutId, &str, DateTime<Utc>) -> Result<Payout, AppError>,
+) -> Result<Json<PayoutView>, ApiError> {
     caller.require_operator()?;
-    let payout = retry_payout(
+    let payout = act(
         &state.services,
-        &payout_id(&id)?,
+        &payout_id(raw_id)?,
         &caller.actor(),
         state.clock.now(),
     )
@@ -328,6 +341,40 @@ pub async fn confirm(
     Ok(Json(PayoutView::from(&payout)))
 }
 
+/// Approves a payout waiting for a second operator (operators): queued to be paid now. 403 to
+/// the operator who asked for it or changed where the barber's money goes.
+#[utoipa::path(post, path = "/payouts/{id}/approve", params(("id" = String, Path)),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutView), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn approve(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PayoutView>, ApiError> {
+    operator_action(&state, &caller, &id, approve_payout).await
+}
+
+/// Rejects a payout waiting for approval (operators): cancelled, its earnings back in the
+/// barber's open balance. `reason` is required.
+#[utoipa::path(post, path = "/payouts/{id}/reject", params(("id" = String, Path)),
+    request_body = ReturnBody, security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = PayoutView), (status = 400, body = Problem), (status = 403, body = Problem),
+               (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn reject(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReturnBody>,
+) -> Result<Json<PayoutView>, ApiError> {
+    caller.require_operator()?;
+    let reason = short_text("reason", &body.reason)?;
+    operator_action(&state, &caller, &id, async |p, id, actor, now| {
+        reject_payout(p, id, actor, &reason, now).await
+    })
+    .await
+}
+
 /// Records a bank transfer returned by the bank (operators).
 #[utoipa::path(post, path = "/payouts/{id}/return", params(("id" = String, Path)),
     request_body = ReturnBody, security(("bearer" = [])), tag = "payouts",
@@ -341,15 +388,10 @@ pub async fn mark_returned(
 ) -> Result<Json<PayoutView>, ApiError> {
     caller.require_operator()?;
     let reason = short_text("reason", &body.reason)?;
-    let payout = return_payout(
-        &state.services,
-        &payout_id(&id)?,
-        &reason,
-        &caller.actor(),
-        state.clock.now(),
-    )
-    .await?;
-    Ok(Json(PayoutView::from(&payout)))
+    operator_action(&state, &caller, &id, async |p, id, actor, now| {
+        return_payout(p, id, &reason, actor, now).await
+    })
+    .await
 }
 
 /// Settles what a failed payout left in the barber's Stripe balance (operators): pays it out

@@ -466,7 +466,7 @@ impl From<&DeductionLine> for DeductionLineView {
 pub struct PayoutView {
     pub id: String,
     pub barber_id: String,
-    /// scheduled, queued, processing, retry_scheduled, in_transit, completed, failed, cancelled.
+    /// awaiting_approval, scheduled, queued, processing, retry_scheduled, in_transit, completed, failed, cancelled.
     pub status: String,
     pub method: String,
     pub gross_amount: String,

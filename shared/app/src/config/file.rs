@@ -139,8 +139,60 @@ pub struct Settings {
     pub server: ServerSection,
     pub auth: AuthSection,
     pub events: EventsSection,
+    pub approvals: ApprovalsSection,
     /// Where `payouts serve` sends payout events as signed webhooks, each a `[[webhooks]]`.
     pub webhooks: Vec<WebhookEndpoint>,
+}
+
+/// Payouts that wait for a second operator before any money moves.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalsSection {
+    /// A payout netting more than this waits for approval (none when unset).
+    #[serde(
+        default,
+        with = "exact_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub above: Option<Decimal>,
+    /// A barber's first payout after where their money goes was changed (not first set up)
+    /// waits for approval.
+    pub first_payout_after_destination_change: bool,
+    /// A payout waiting longer than this is an alert.
+    #[serde(with = "duration_text")]
+    pub expire_after: Duration,
+}
+
+impl Default for ApprovalsSection {
+    fn default() -> Self {
+        Self {
+            above: None,
+            first_payout_after_destination_change: false,
+            expire_after: Duration::from_secs(3 * 86_400),
+        }
+    }
+}
+
+/// [`exact`] for a key that may be left out.
+mod exact_option {
+    use rust_decimal::Decimal;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        value: &Option<Decimal>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(value) => super::exact::serialize(value, serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Decimal>, D::Error> {
+        super::exact::deserialize(deserializer).map(Some)
+    }
 }
 
 /// Payout events out to the platform.

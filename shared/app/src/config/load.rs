@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 
 use super::file::{FeeEntry, Settings};
 use super::locate::{FileText, Origin, locate, origin_of, written_value};
-use super::{AppConfig, HealthThresholds, IntakeLimits, ScheduleDefaults};
+use super::{AppConfig, ApprovalPolicy, HealthThresholds, IntakeLimits, ScheduleDefaults};
 use crate::error::type_in_words;
 
 /// The environment variables that override the file: `PAYOUTS_RAIL__TIMEOUT=3s` sets
@@ -495,6 +495,17 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
             .collect::<Result<_, _>>()?,
         intake,
         health,
+        approvals: ApprovalPolicy {
+            above: s
+                .approvals
+                .above
+                .map(|above| not_negative("approvals.above", above))
+                .transpose()?,
+            first_payout_after_destination_change: s
+                .approvals
+                .first_payout_after_destination_change,
+            expire_after: delta("approvals.expire_after", s.approvals.expire_after)?,
+        },
         schedule_defaults: ScheduleDefaults {
             minimum_payout: not_negative("schedules.default_minimum", s.schedules.default_minimum)?,
             local_time: s.schedules.default_local_time,

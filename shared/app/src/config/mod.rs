@@ -52,6 +52,17 @@ pub struct AppConfig {
     pub intake: IntakeLimits,
     pub health: HealthThresholds,
     pub schedule_defaults: ScheduleDefaults,
+    pub approvals: ApprovalPolicy,
+}
+
+/// Which payouts wait for a second operator's approval, and for how long before it is an
+/// alert.
+#[derive(Debug, Clone)]
+pub struct ApprovalPolicy {
+    /// Payouts netting more than this, in the barber's currency.
+    pub above: Option<Decimal>,
+    pub first_payout_after_destination_change: bool,
+    pub expire_after: TimeDelta,
 }
 
 /// What a new schedule gets when its request does not say.

@@ -158,7 +158,8 @@ fn notice_kind(payout: &Payout, held_back: bool) -> Option<NotificationKind> {
             }
             Some(_) | None => NotificationKind::Failed,
         }),
-        PayoutStatus::Scheduled
+        PayoutStatus::AwaitingApproval
+        | PayoutStatus::Scheduled
         | PayoutStatus::Queued
         | PayoutStatus::Processing
         | PayoutStatus::Cancelled => None,

@@ -56,6 +56,8 @@ fault_kinds! {
     EarningLate => "earning_late",
     EarningDuplicate => "earning_duplicate",
     EarningPausedBarber => "earning_paused_barber",
+    ApprovalGiven => "approval_given_racing_the_pipeline",
+    ApprovalRejected => "approval_rejected_racing_the_pipeline",
 }
 
 /// How often each injector fires, per mille of the chances it gets.

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use chrono::{DateTime, NaiveTime, TimeDelta, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use payout_app::ingest::ingest_earnings;
+use payout_app::payout_actions::{approve_payout, reject_payout};
 use payout_app::plan::plan_due_payouts;
 use payout_app::ports::{Clock, JobQueue, ManualClock, Metric, Metrics, PayoutQuery, Store};
 use payout_app::reconcile::sweep;
@@ -113,7 +114,15 @@ struct Run {
     schedules: Vec<PayoutSchedule>,
     earnings: Vec<Earning>,
     next_task: u64,
+    /// Drawn apart from the faults' generator, so that a run without approvals replays as it
+    /// did before they existed.
+    approvals: Option<SimRng>,
 }
+
+/// Half the runs without sabotage make payouts netting more than this wait for approval.
+const CHAOS_APPROVAL_ABOVE: i64 = 100;
+/// The second operator who approves: never the planner, who asks for scheduled payouts.
+const APPROVER: &str = "operator:chaos-approver";
 
 /// The `AmountPaid` the pipeline publishes, added up: each payment counted once at most.
 #[derive(Default)]
@@ -172,7 +181,11 @@ impl Run {
         let mut rng = SimRng::new(seed ^ 0x5eed);
         let (start, dst) = start_instant(&mut rng);
         let clock = ManualClock::starting_at(start);
-        let config = AppConfig::default();
+        let mut config = AppConfig::default();
+        let approvals = (sabotage == Sabotage::None && seed.is_multiple_of(2)).then(|| {
+            config.approvals.above = Some(rust_decimal::Decimal::from(CHAOS_APPROVAL_ABOVE));
+            SimRng::new(seed ^ 0xa990_7a15)
+        });
         let chaos = Chaos::new(seed, clock.clone(), sabotage, trace);
         if dst {
             chaos.injected(FaultKind::DstEdge);
@@ -222,6 +235,7 @@ impl Run {
             schedules,
             earnings: Vec::new(),
             next_task: 0,
+            approvals,
         }
     }
 
@@ -287,6 +301,7 @@ impl Run {
             if self.roll(120) {
                 self.spawn_stripe_report(&mut tasks).await;
             }
+            self.spawn_approver(&mut tasks).await;
             if self.roll(850) {
                 let executors = self.chaos.with_rng(|rng| rng.range(1, 3));
                 if executors > 1 {
@@ -529,6 +544,46 @@ impl Run {
             let _ =
                 handle_stripe_webhook(&p, WEBHOOK_SECRET, Some(&signature), body.as_bytes(), now)
                     .await;
+        });
+    }
+
+    /// A second operator approving (or rejecting) a payout waiting for approval, racing the
+    /// planners and executors of the tick.
+    async fn spawn_approver(&mut self, tasks: &mut Tasks) {
+        let Some(rng) = self.approvals.as_mut() else {
+            return;
+        };
+        if !rng.chance(400) {
+            return;
+        }
+        let reject = rng.chance(200);
+        let waiting = PayoutQuery {
+            status: Some(PayoutStatus::AwaitingApproval),
+            ..PayoutQuery::default()
+        };
+        let Ok(waiting) = self.store.list_payouts(&waiting, 100).await else {
+            return;
+        };
+        let Some(rng) = self.approvals.as_mut() else {
+            return;
+        };
+        if waiting.is_empty() {
+            return;
+        }
+        let id = waiting[rng.below(waiting.len() as u64) as usize].id.clone();
+        self.chaos.injected(match reject {
+            true => FaultKind::ApprovalRejected,
+            false => FaultKind::ApprovalGiven,
+        });
+        let ctx = TaskCtx::new(false);
+        let p = self.services(&ctx);
+        let now = self.clock.now();
+        tasks.spawn(ctx, async move {
+            // Refused when the payout moved on meanwhile: the operator would reload it.
+            let _ = match reject {
+                true => reject_payout(&p, &id, APPROVER, "not agreed", now).await,
+                false => approve_payout(&p, &id, APPROVER, now).await,
+            };
         });
     }
 

@@ -82,7 +82,8 @@ pub fn build(inputs: ReportInputs<'_>) -> DemoReport {
         // Cancelled payouts returned their earnings to the open balance.
         let counts_in_totals = match row.status {
             PayoutStatus::Cancelled => false,
-            PayoutStatus::Scheduled
+            PayoutStatus::AwaitingApproval
+            | PayoutStatus::Scheduled
             | PayoutStatus::Queued
             | PayoutStatus::Processing
             | PayoutStatus::RetryScheduled
@@ -109,7 +110,8 @@ pub fn build(inputs: ReportInputs<'_>) -> DemoReport {
                 entry.2 += t.fee_minor;
             }
             PayoutStatus::Failed => failed += t.count,
-            PayoutStatus::Scheduled
+            PayoutStatus::AwaitingApproval
+            | PayoutStatus::Scheduled
             | PayoutStatus::Queued
             | PayoutStatus::Processing
             | PayoutStatus::RetryScheduled => in_flight += t.count,
