@@ -396,8 +396,9 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
     // The functions plan at the machine's time, so no peak window: a Friday's small payouts
     // would otherwise wait for its end when the test runs inside it (the window is tested at
     // fixed instants, in `priority` and `operator`).
+    // Payouts netting over $5,000 wait for a second operator (no other test pays that much).
     let config = "[retry]\ndelays = [\"1s\", \"1s\", \"1s\"]\n[planner]\npage_size = 2\n\
-                  [priority]\npeak_enabled = false\n";
+                  [priority]\npeak_enabled = false\n[approvals]\nabove = \"5000.00\"\n";
     moto.put_parameters(&[
         (key_parameter, "sk_test_bootstrap", true),
         (webhook_parameter, WEBHOOK_SECRET, true),
@@ -940,4 +941,81 @@ async fn a_failed_payout_stays_failed_and_edits_racing_the_planner_keep_its_cut_
             "{planned}"
         );
     }
+}
+
+/// A second operator's approval through the API function on DynamoDB: a payout over
+/// `approvals.above` waits (no job in either lane), the operator who asked for it is refused,
+/// another approves it and the executor pays it once.
+#[tokio::test]
+async fn a_payout_waiting_for_approval_is_paid_once_another_operator_approves_it() {
+    let moto = Moto::start();
+    let stripe = FakeStripe::start().await;
+    let mut deployment = deploy(&moto, &stripe).await;
+    let asker = gateway_claims(&operator_token())
+        .await
+        .expect("a valid operator token");
+    let mut second = claims(&["operator"], None);
+    second["sub"] = json!("second-operator");
+    let approver = gateway_claims(&sign_token(Key::RsaA, &second))
+        .await
+        .expect("a valid token");
+
+    let schedule = json!({"barber_id": "big1", "frequency": "weekly", "day_of_week": 5,
+        "connected_account_id": "acct_big1"});
+    let (status, body) = deployment
+        .call("POST", "/schedules", Some(&asker), Some(schedule))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let at = (Utc::now() - TimeDelta::hours(1)).to_rfc3339();
+    let earnings: Vec<Value> = (0..8)
+        .map(|n| {
+            json!({"earning_id": format!("big1-{n}"), "barber_id": "big1",
+                        "amount": "1000.00", "occurred_at": at, "service": "colour"})
+        })
+        .collect();
+    let (status, body) = deployment
+        .call("POST", "/earnings", Some(&asker), Some(json!(earnings)))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let manual = json!({"barber_id": "big1", "reason": "a big week"});
+    let (status, waiting) = deployment
+        .call("POST", "/payouts/manual", Some(&asker), Some(manual))
+        .await;
+    assert_eq!(status, 201, "{waiting}");
+    assert_eq!(waiting["status"], "awaiting_approval", "{waiting}");
+    let id = waiting["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        deployment.jobs_left().await,
+        0,
+        "no job runs it before approval"
+    );
+    let (status, listed) = deployment
+        .call(
+            "GET",
+            "/payouts?status=awaiting_approval",
+            Some(&asker),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed["items"][0]["id"], id.as_str(), "{listed}");
+
+    let approve = format!("/payouts/{id}/approve");
+    let (status, refused) = deployment
+        .call("POST", &approve, Some(&asker), Some(json!({})))
+        .await;
+    assert_eq!(status, 403, "{refused}");
+    let (status, approved) = deployment
+        .call("POST", &approve, Some(&approver), Some(json!({})))
+        .await;
+    assert_eq!(status, 200, "{approved}");
+    let paid = deployment
+        .execute_until(&id, &asker, |payout| payout["status"] == "completed")
+        .await;
+    assert_eq!(paid["net_amount"], "5579.75", "{paid}");
+    assert_eq!(stripe.transfers().len(), 1, "paid once");
+    let (status, again) = deployment
+        .call("POST", &approve, Some(&approver), Some(json!({})))
+        .await;
+    assert_eq!(status, 409, "{again}");
 }

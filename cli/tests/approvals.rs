@@ -117,6 +117,16 @@ async fn a_large_payout_waits_for_a_second_operator_and_is_paid_once() {
         "{trail}"
     );
 
+    // A retry is not a way around the second operator.
+    let (retried, _) = shop
+        .call("alice", &format!("/payouts/{id}/retry"), Some(json!({})))
+        .await;
+    assert_eq!(retried, StatusCode::CONFLICT, "a retry skips no approval");
+    // An operator whose token's sub differs only by a space is no one else.
+    let (spaced, _) = shop
+        .call("alice ", &format!("/payouts/{id}/approve"), Some(json!({})))
+        .await;
+    assert_eq!(spaced, StatusCode::UNAUTHORIZED);
     let (own, problem) = shop
         .call("alice", &format!("/payouts/{id}/approve"), Some(json!({})))
         .await;
@@ -198,20 +208,28 @@ async fn the_first_payout_after_a_destination_change_waits_for_someone_else() {
         "completed"
     );
 
-    let client = &shop.client;
-    let changed = client
-        .put(format!("{}/schedules/8", shop.server.base))
-        .bearer_auth(operator("carol"))
-        .json(&json!({"connected_account_id": "acct_new"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(changed.status(), StatusCode::OK);
+    // Two operators change the account one after the other: both are barred, not only the
+    // last (who could otherwise cover for the first).
+    for (who, account) in [("carol", "acct_new"), ("frank", "acct_newer")] {
+        let changed = shop
+            .client
+            .put(format!("{}/schedules/8", shop.server.base))
+            .bearer_auth(operator(who))
+            .json(&json!({"connected_account_id": account}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), StatusCode::OK);
+    }
     shop.earn("8", "e-2", "80.00").await;
     let waiting = shop.manual("dave", "8").await;
     assert_eq!(waiting["status"], "awaiting_approval", "{waiting}");
+    assert_eq!(
+        waiting["destination"], "acct_newer",
+        "the approver sees where it goes"
+    );
     let id = waiting["id"].as_str().unwrap().to_string();
-    for barred in ["carol", "dave"] {
+    for barred in ["carol", "frank", "dave"] {
         let (status, _) = shop
             .call(barred, &format!("/payouts/{id}/approve"), Some(json!({})))
             .await;

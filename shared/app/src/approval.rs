@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use payout_core::breakdown::PayoutBreakdown;
 use payout_core::ids::BarberId;
-use payout_core::schedule::PayoutSchedule;
+use payout_core::schedule::{DestinationChange, PayoutSchedule};
 use payout_core::status::PayoutStatus;
 
 use crate::error::AppError;
@@ -39,20 +39,15 @@ pub async fn approval_needed(
             breakdown.net.formatted()
         ));
     }
-    let changed = schedule
-        .destination_changes
-        .iter()
-        .rev()
-        .find(|change| !change.is_first_setup());
-    if policy.first_payout_after_destination_change
-        && let Some(change) = changed
-        && !paid_since(p, &schedule.barber_id, change.at).await?
-    {
-        reasons.push(format!(
-            "it is the first payout since {} changed where the barber's money goes",
-            change.actor
-        ));
-        barred.push(change.actor.clone());
+    if policy.first_payout_after_destination_change {
+        let changers = unpaid_changes(p, schedule).await?;
+        if !changers.is_empty() {
+            reasons.push(format!(
+                "it is the first payout since {} changed where the barber's money goes",
+                changers.join(" and ")
+            ));
+            barred.extend(changers);
+        }
     }
     Ok((!reasons.is_empty()).then(|| ApprovalNeeded {
         why: reasons.join("; "),
@@ -60,24 +55,52 @@ pub async fn approval_needed(
     }))
 }
 
-/// Whether a payout created since `since` went ahead (approved, or needing no approval): one
-/// rejected or still waiting does not count.
-async fn paid_since(
+/// Who changed where the barber's money goes (not its first setup) since the last payout that
+/// moved money to them: every one of them, so that a second change cannot hide the first
+/// changer from the rule.
+async fn unpaid_changes(p: &Services, schedule: &PayoutSchedule) -> Result<Vec<String>, AppError> {
+    let changes: Vec<&DestinationChange> = schedule
+        .destination_changes
+        .iter()
+        .filter(|change| !change.is_first_setup())
+        .collect();
+    let Some(earliest) = changes.first() else {
+        return Ok(Vec::new());
+    };
+    let last_paid = last_paid_since(p, &schedule.barber_id, earliest.at).await?;
+    let mut changers: Vec<String> = Vec::new();
+    for change in changes {
+        if last_paid.is_none_or(|paid| change.at > paid) && !changers.contains(&change.actor) {
+            changers.push(change.actor.clone());
+        }
+    }
+    Ok(changers)
+}
+
+/// When the last payout created since `since` that moves money went ahead (approved, or
+/// needing no approval): one rejected, still waiting, or only carrying a balance owed (it
+/// moves nothing) does not count.
+async fn last_paid_since(
     p: &Services,
     barber: &BarberId,
     since: DateTime<Utc>,
-) -> Result<bool, AppError> {
+) -> Result<Option<DateTime<Utc>>, AppError> {
     let query = PayoutQuery {
         barber: Some(barber.clone()),
         from: Some(since),
         ..PayoutQuery::default()
     };
-    // A barber has few payouts since one change; a page covers them.
-    let since_change = p.store.list_payouts(&query, 50).await?;
-    Ok(since_change.iter().any(|payout| {
-        !matches!(
-            payout.status,
-            PayoutStatus::Cancelled | PayoutStatus::AwaitingApproval
-        )
-    }))
+    // A barber has few payouts since the changes a schedule keeps; a page covers them.
+    let since_change = p.store.list_payouts(&query, 100).await?;
+    Ok(since_change
+        .iter()
+        .filter(|payout| {
+            payout.breakdown.net.is_positive()
+                && !matches!(
+                    payout.status,
+                    PayoutStatus::Cancelled | PayoutStatus::AwaitingApproval
+                )
+        })
+        .map(|payout| payout.created_at)
+        .max())
 }

@@ -339,7 +339,7 @@ pub async fn check_health(p: &Services, now: DateTime<Utc>) -> Result<HealthRepo
                 name: "approvals_waiting".into(),
                 message: "payouts have waited for a second operator's approval too long".into(),
                 value: overdue.len().to_string(),
-                threshold: format!("{}h", expire_after.num_hours()),
+                threshold: format!("{}s", expire_after.num_seconds()),
             });
         }
     }

@@ -434,13 +434,21 @@ impl Payout {
         Ok(event)
     }
 
-    /// An operator's retry of a failed payout: a fresh retry ladder, same payout.
+    /// An operator's retry of a failed payout (or of one waiting for its retry): a fresh retry
+    /// ladder, same payout. Never of one awaiting approval, which only [`Payout::approve`]
+    /// queues: a retry would let the operator who asked for it skip the second operator.
     pub fn requeue(
         &mut self,
         now: DateTime<Utc>,
         actor: &str,
         reason: &str,
     ) -> Result<AuditEvent, IllegalTransition> {
+        if self.status == PayoutStatus::AwaitingApproval {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: PayoutStatus::Queued,
+            });
+        }
         let event = self.move_to(PayoutStatus::Queued, now, actor, reason)?;
         self.round_failures = 0;
         self.next_attempt_at = Some(now);

@@ -251,7 +251,8 @@ function actionsFor(p) {
 async function act(p, action) {
   const ask = {
     retry: () => confirm(`Retry payout ${p.id}?`) && {},
-    approve: () => confirm(`Approve payout ${p.id} of ${money(p.net_amount, p.currency)}? It is paid at once.`) && {},
+    approve: () =>
+      confirm(`Approve payout ${p.id} of ${money(p.net_amount, p.currency)} by ${p.method}${p.destination ? ` to account ${p.destination}` : ""}? It is paid at once.`) && {},
     reject: () => {
       const reason = prompt(`Reject payout ${p.id}: why? (its earnings return to the open balance)`);
       return reason && { reason };
@@ -300,7 +301,7 @@ async function payout(id) {
     .join("");
   page.innerHTML = `
     <h1>Payout ${esc(p.id)}</h1>
-    <p>Barber <a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a> · ${status(p.status)} · ${esc(p.method)} · created ${when(p.created_at)}
+    <p>Barber <a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a> · ${status(p.status)} · ${esc(p.method)}${p.destination ? ` to ${esc(p.destination)}` : ""} · created ${when(p.created_at)}
     ${p.failure_reason ? `<p class="problem">${esc(p.failure_reason)}</p>` : ""}
     ${p.left_behind ? `<p class="notice" id="left-behind">Transfer ${esc(p.left_behind.transfer_id)} stands: ${money(p.left_behind.amount, p.currency)} is in ${esc(p.left_behind.held_in)}, not in their bank.</p>` : ""}
     ${actionsFor(p)}<div id="action-result" role="status"></div>

@@ -112,8 +112,8 @@ impl ClaimMapping {
         let subject = claims
             .0
             .get("sub")
-            .cloned()
-            .ok_or_else(|| ApiError::Unauthorized("the verified token has no sub".into()))?;
+            .map(|sub| checked_subject(sub))
+            .ok_or_else(|| ApiError::Unauthorized("the verified token has no sub".into()))??;
         let groups: Vec<&str> = claims
             .0
             .get(&self.role_claim)
@@ -282,6 +282,23 @@ pub(crate) fn rejected(error: &jsonwebtoken::errors::Error) -> ApiError {
     ApiError::Unauthorized(format!("invalid token: {why}"))
 }
 
+/// A token's `sub` as the audit trail and the approval rule compare it: refused when empty or
+/// when spaces or control characters around or in it could make two callers look alike
+/// ("alice" and "alice ").
+fn checked_subject(sub: &str) -> Result<String, ApiError> {
+    let plain = !sub.is_empty()
+        && sub.trim() == sub
+        && !sub.chars().any(char::is_control)
+        && sub.chars().count() <= 256;
+    match plain {
+        true => Ok(sub.to_string()),
+        false => Err(ApiError::Unauthorized(
+            "invalid token: its sub is empty, too long, or has spaces or control characters around it"
+                .into(),
+        )),
+    }
+}
+
 /// jsonwebtoken leaves `iat` unchecked: a token issued in the future is forged or from a clock
 /// that cannot be trusted.
 pub(crate) fn issued_in_the_future(iat: Option<i64>, now: DateTime<Utc>) -> bool {
@@ -384,20 +401,16 @@ impl FromRequestParts<ApiState> for Caller {
         };
         let claims =
             AuthConfig::verify_hs256(secret, issuer, audience, bearer(parts)?, state.clock.now())?;
+        let subject = checked_subject(&claims.sub)?;
         match claims.role {
-            Role::Operator => Ok(Caller::Operator {
-                subject: claims.sub,
-            }),
+            Role::Operator => Ok(Caller::Operator { subject }),
             Role::Barber => {
                 let raw = claims.barber_id.ok_or_else(|| {
                     ApiError::Unauthorized("a barber token needs barber_id".into())
                 })?;
                 let barber = BarberId::parse(raw)
                     .map_err(|e| ApiError::Unauthorized(format!("token barber_id: {e}")))?;
-                Ok(Caller::Barber {
-                    subject: claims.sub,
-                    barber,
-                })
+                Ok(Caller::Barber { subject, barber })
             }
         }
     }

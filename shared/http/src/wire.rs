@@ -469,6 +469,8 @@ pub struct PayoutView {
     /// awaiting_approval, scheduled, queued, processing, retry_scheduled, in_transit, completed, failed, cancelled.
     pub status: String,
     pub method: String,
+    /// The barber's connected account the payout pays, as it was when the payout was planned.
+    pub destination: Option<String>,
     pub gross_amount: String,
     pub service_count: u32,
     /// A fraction, e.g. "0.72".
@@ -546,6 +548,7 @@ impl From<&Payout> for PayoutView {
             barber_id: p.barber_id.to_string(),
             status: p.status.to_string(),
             method: p.method.to_string(),
+            destination: p.destination.clone(),
             gross_amount: money_text(b.gross),
             service_count: b.service_count,
             commission_rate: b.commission_rate.fraction().to_string(),
