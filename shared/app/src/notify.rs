@@ -36,16 +36,16 @@ fn channels(prefs: &NotificationPrefs) -> Vec<Channel> {
         ),
         (Channel::Sms, prefs.sms_notifications, prefs.phone.is_some()),
     ];
-    let on = |addressed: bool| {
-        wanted
-            .iter()
-            .filter(|(_, on, has_address)| *on && (*has_address || !addressed))
-            .map(|(channel, ..)| *channel)
-            .collect::<Vec<_>>()
-    };
-    Some(on(true))
-        .filter(|reachable| !reachable.is_empty())
-        .unwrap_or_else(|| on(false))
+    let on = wanted.iter().filter(|(_, on, _)| *on);
+    let reachable: Vec<Channel> = on
+        .clone()
+        .filter(|(.., has_address)| *has_address)
+        .map(|(channel, ..)| *channel)
+        .collect();
+    match reachable.is_empty() {
+        true => on.map(|(channel, ..)| *channel).collect(),
+        false => reachable,
+    }
 }
 
 /// Who changed a barber's payout destination, as the barber reads it.

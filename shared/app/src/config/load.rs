@@ -20,7 +20,7 @@ use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
 
 use super::file::{FeeEntry, Settings};
-use super::locate::{FileText, Origin, locate, origin_of, written_value};
+use super::locate::{FileText, Origin, locate, written_value};
 use super::{AppConfig, ApprovalPolicy, HealthThresholds, IntakeLimits, ScheduleDefaults};
 use crate::error::type_in_words;
 
@@ -141,16 +141,8 @@ impl ConfigSource {
     pub fn settings(&self) -> Result<Settings, ConfigError> {
         self.figment.extract().map_err(|error| {
             let key = error.path.clone();
-            let origin = origin_of(
-                error.metadata.as_ref(),
-                &self.figment,
-                self.file.as_ref(),
-                &key,
-            );
-            let written = match (&origin, &self.file) {
-                (Some(Origin::File { .. }), Some(file)) => written_value(file, &key),
-                _ => None,
-            };
+            let origin = locate(&self.figment, self.file.as_ref(), &key);
+            let written = self.in_file(&origin, &key);
             ConfigError::Invalid {
                 origin,
                 key: key.join("."),
@@ -169,12 +161,9 @@ impl ConfigSource {
             } => {
                 let path: Vec<String> = key.split('.').map(String::from).collect();
                 let origin = locate(&self.figment, self.file.as_ref(), &path);
-                let written = match (&origin, &self.file) {
-                    (Some(Origin::Environment(variable)), _) => std::env::var(variable).ok(),
-                    (Some(Origin::File { at: Some(_), .. }), Some(file)) => {
-                        written_value(file, &path)
-                    }
-                    _ => None,
+                let written = match &origin {
+                    Some(Origin::Environment(variable)) => std::env::var(variable).ok(),
+                    _ => self.in_file(&origin, &path),
                 };
                 let problem = match written {
                     Some(found) if !problem.starts_with("found ") => {
@@ -189,6 +178,14 @@ impl ConfigSource {
                 }
             }
             other => other,
+        }
+    }
+
+    /// The value of `path` as the file writes it, when `origin` is the file.
+    fn in_file(&self, origin: &Option<Origin>, path: &[String]) -> Option<String> {
+        match (origin, &self.file) {
+            (Some(Origin::File { .. }), Some(file)) => written_value(file, path),
+            _ => None,
         }
     }
 

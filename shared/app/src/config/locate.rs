@@ -57,20 +57,6 @@ pub fn locate(figment: &Figment, file: Option<&FileText>, key: &[String]) -> Opt
     })
 }
 
-/// The origin of an error figment reported for the value at `key`: that value's provider when
-/// figment knows it.
-pub fn origin_of(
-    metadata: Option<&Metadata>,
-    figment: &Figment,
-    file: Option<&FileText>,
-    key: &[String],
-) -> Option<Origin> {
-    match metadata {
-        Some(m) if is_environment(m) => Some(Origin::Environment(variable(key))),
-        _ => locate(figment, file, key),
-    }
-}
-
 /// The variable that sets `key`: `PAYOUTS_RAIL__TIMEOUT` for `rail.timeout`.
 /// A misspelt section (`PAYOUTS_PLANER__PAGE_SIZE`) is reported by its section alone, so the
 /// variable set is looked for by that prefix.

@@ -5,6 +5,7 @@
 //! given up. A barber the planner could not plan is `BARBER#b` / `PLANNING`, listed in gsi2
 //! under `PLANNING_FAILURES`.
 
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
     NoticeDelivery, NoticeState, Notification, PendingNotification, PlanningFailure,
@@ -69,17 +70,15 @@ pub async fn settle_notification(
         .table_name(&store.table)
         .set_key(Some(notice_key(dedupe_key)))
         .condition_expression("attribute_exists(pk)");
-    let request = match delivery {
-        NoticeDelivery::Delivered | NoticeDelivery::SkippedNoAddress => request
+    // Settled for good: out of the outbox's index.
+    let settled = |request: UpdateItemFluentBuilder, state: NoticeState| {
+        request
             .update_expression("SET delivery_state = :state REMOVE gsi2pk, gsi2sk")
-            .set_expression_attribute_values(Some(item([(
-                ":state",
-                s(match delivery {
-                    NoticeDelivery::SkippedNoAddress => NoticeState::SkippedNoAddress,
-                    _ => NoticeState::Delivered,
-                }
-                .as_str()),
-            )]))),
+            .set_expression_attribute_values(Some(item([(":state", s(state.as_str()))])))
+    };
+    let request = match delivery {
+        NoticeDelivery::Delivered => settled(request, NoticeState::Delivered),
+        NoticeDelivery::SkippedNoAddress => settled(request, NoticeState::SkippedNoAddress),
         NoticeDelivery::Retry { attempts, at } => request
             .update_expression("SET delivery_state = :state, attempts = :attempts, gsi2sk = :next")
             .set_expression_attribute_values(Some(item([
