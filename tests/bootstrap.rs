@@ -393,12 +393,9 @@ async fn deploy(moto: &Moto, stripe: &FakeStripe) -> Deployment {
         .unwrap();
     // Real SQS delays pass in real time: retries after a second, not minutes.
     // Pages of two, so that a few due barbers make a shard of several pages.
-    // The functions plan at the machine's time, so no peak window: a Friday's small payouts
-    // would otherwise wait for its end when the test runs inside it (the window is tested at
-    // fixed instants, in `priority` and `operator`).
     // Payouts netting over $5,000 wait for a second operator (no other test pays that much).
     let config = "[retry]\ndelays = [\"1s\", \"1s\", \"1s\"]\n[planner]\npage_size = 2\n\
-                  [priority]\npeak_enabled = false\n[approvals]\nabove = \"5000.00\"\n";
+                  [approvals]\nabove = \"5000.00\"\n";
     moto.put_parameters(&[
         (key_parameter, "sk_test_bootstrap", true),
         (webhook_parameter, WEBHOOK_SECRET, true),

@@ -6,6 +6,7 @@
 //! - [`first_hour`]: the README's quick start run as written, and a first hour's mistakes.
 //! - [`hostile`]: an attacker's probe against `payouts serve`.
 //! - [`notices`]: the completed notice by email (SMTP sink) and SMS (provider fake).
+//! - [`priority`]: low priority waits only on a loaded system, and at most `max_wait`.
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
 //! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
 //! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
@@ -23,6 +24,7 @@ mod hostile;
 mod lifecycle;
 mod notices;
 mod operations;
+mod priority;
 mod sign_in;
 mod stripe;
 mod webhooks_out;

@@ -15,6 +15,8 @@
 //!    - [`approval`]: which payouts wait for a second operator, and who may not approve.
 //!    - [`period`]: close one barber's period (shared by the planner and manual payouts), and
 //!      what it would settle now.
+//!    - [`load`]: whether the system is loaded, so low-priority payouts wait (at most
+//!      `max_wait`) or not.
 //!    - [`plan`]: close due periods into payouts and enqueue their jobs.
 //!    - [`planner_tick`]: one planner run (plan, recover lost jobs), on a Lambda tick or in
 //!      `payouts serve`'s loop.
@@ -60,6 +62,7 @@ pub mod ingest;
 pub mod insights;
 mod job_time;
 pub mod lifecycle;
+pub mod load;
 pub mod notify;
 pub mod payout_actions;
 pub mod payout_events;

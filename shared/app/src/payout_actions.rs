@@ -6,6 +6,7 @@ use payout_core::breakdown::SettlementDecision;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::money::Money;
 use payout_core::payout::{AuditEvent, Payout, PayoutTrigger};
+use payout_core::priority::SystemLoad;
 use payout_core::retry::FailureKind;
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::{IllegalTransition, PayoutStatus};
@@ -42,6 +43,8 @@ pub async fn manual_payout(
             trigger: PayoutTrigger::Manual {
                 reason: reason.to_string(),
             },
+            // An operator's payout is urgent: it never waits, loaded or not.
+            load: SystemLoad::Idle,
             minimum: Money::zero(schedule.currency),
             next_run: None,
             actor,

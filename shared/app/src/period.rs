@@ -8,7 +8,7 @@ use payout_core::ids::{DeductionId, PayoutId};
 use payout_core::ledger::Deduction;
 use payout_core::money::Money;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
-use payout_core::priority::{PriorityClass, PriorityInput};
+use payout_core::priority::{PriorityClass, PriorityInput, SystemLoad};
 use payout_core::schedule::PayoutSchedule;
 use payout_core::status::PayoutStatus;
 
@@ -45,6 +45,8 @@ pub struct PeriodRequest<'a> {
     pub cutoff: DateTime<Utc>,
     pub now: DateTime<Utc>,
     pub trigger: PayoutTrigger,
+    /// The system's load when the period closes: a loaded system defers low priority.
+    pub load: SystemLoad,
     pub minimum: Money,
     /// For scheduled runs: move the schedule from its cut-off to this next run atomically.
     pub next_run: Option<DateTime<Utc>>,
@@ -172,7 +174,7 @@ fn creation(
             PayoutTrigger::Manual { .. } => PriorityClass::Urgent,
             PayoutTrigger::Scheduled => p.config.priority.class(priority),
         };
-        let not_before = p.config.priority.not_before(class, req.now);
+        let not_before = p.config.priority.not_before(class, req.now, req.load);
         let (payout, event) = Payout::queued(planned, req.now, not_before, req.actor);
         let job = PayoutJob {
             payout_id: payout.id.clone(),

@@ -13,6 +13,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use futures::StreamExt;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::payout::PayoutTrigger;
+use payout_core::priority::SystemLoad;
 use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
 
@@ -20,6 +21,7 @@ use crate::advance_notice::{advance_notice_of, remember_advance_notice, send_due
 use crate::error::AppError;
 use crate::ingest::ingest_deduction;
 use crate::lifecycle;
+use crate::load::system_load;
 use crate::notify::{deliver_due_notices, notify_below_minimum};
 use crate::period::{
     Closing, PeriodOutcome, PeriodRequest, close_period, closing, created, payout_creation,
@@ -188,7 +190,9 @@ async fn plan_pages(
             next_run_at: last.next_run_at(),
             barber_id: last.barber_id().clone(),
         });
-        let mut jobs = plan_page(p, &page, held, now, report).await?;
+        // Measured once a page: a loaded system defers the page's low-priority payouts.
+        let load = system_load(p, now).await;
+        let mut jobs = plan_page(p, &page, held, now, load, report).await?;
         if !jobs.is_empty() {
             // The highest priority first: a queue delivers roughly in the order it was sent,
             // and on a Friday evening the rail's rate decides who is paid when.
@@ -212,6 +216,7 @@ async fn plan_page(
     page: &[DueSchedule],
     held: &HashMap<BarberId, PlanningFailure>,
     now: DateTime<Utc>,
+    load: SystemLoad,
     report: &mut PlanReport,
 ) -> Result<Vec<PayoutJob>, AppError> {
     let mut ready = Vec::new();
@@ -229,7 +234,10 @@ async fn plan_page(
     }
     // A period's reads wait on the store rather than work (on DynamoDB, a round trip each), so
     // the page's periods are read and decided at the same time.
-    let decisions: Vec<_> = ready.iter().map(|(due, _)| decide(p, due, now)).collect();
+    let decisions: Vec<_> = ready
+        .iter()
+        .map(|(due, _)| decide(p, due, now, load))
+        .collect();
     let decided: Vec<_> = futures::stream::iter(decisions)
         .buffered(p.config.planner_concurrency)
         .collect()
@@ -280,7 +288,7 @@ async fn plan_page(
         }
     }
     for (schedule, failed_before) in one_by_one {
-        match plan_one(p, schedule, now, report).await {
+        match plan_one(p, schedule, now, load, report).await {
             Ok(job) => {
                 jobs.extend(job);
                 if failed_before {
@@ -303,10 +311,11 @@ async fn decide<'a>(
     p: &Services,
     due: &'a DueSchedule,
     now: DateTime<Utc>,
+    load: SystemLoad,
 ) -> Result<(&'a PayoutSchedule, Option<PageMember<'a>>), AppError> {
     match due {
         DueSchedule::Ready(schedule) if closes_with_the_page(schedule) => {
-            Ok((schedule, prepare(p, schedule, now).await?))
+            Ok((schedule, prepare(p, schedule, now, load).await?))
         }
         DueSchedule::Ready(schedule) => Ok((schedule, None)),
         DueSchedule::Unreadable { reason, .. } => Err(AppError::Store(StoreError::Corrupt(
@@ -335,11 +344,12 @@ async fn prepare<'a>(
     p: &Services,
     schedule: &'a PayoutSchedule,
     now: DateTime<Utc>,
+    load: SystemLoad,
 ) -> Result<Option<PageMember<'a>>, AppError> {
     let cutoff = schedule.next_run_at;
     let next_run = next_run_of(schedule, now);
     let advance_notice = advance_notice_of(schedule, next_run);
-    let req = scheduled_period(schedule, now, next_run);
+    let req = scheduled_period(schedule, now, load, next_run);
     let open = p
         .store
         .open_activity(&schedule.barber_id, schedule.currency, cutoff)
@@ -388,6 +398,7 @@ fn next_run_of(schedule: &PayoutSchedule, now: DateTime<Utc>) -> DateTime<Utc> {
 fn scheduled_period(
     schedule: &PayoutSchedule,
     now: DateTime<Utc>,
+    load: SystemLoad,
     next_run: DateTime<Utc>,
 ) -> PeriodRequest<'_> {
     let cutoff = schedule.next_run_at;
@@ -397,6 +408,7 @@ fn scheduled_period(
         cutoff,
         now,
         trigger: PayoutTrigger::Scheduled,
+        load,
         minimum: schedule.minimum_payout,
         next_run: Some(next_run),
         actor: PLANNER,
@@ -407,6 +419,7 @@ async fn plan_one(
     p: &Services,
     schedule: &PayoutSchedule,
     now: DateTime<Utc>,
+    load: SystemLoad,
     report: &mut PlanReport,
 ) -> Result<Option<PayoutJob>, AppError> {
     let cutoff = schedule.next_run_at;
@@ -428,7 +441,7 @@ async fn plan_one(
         )
         .await?;
     }
-    let outcome = close_period(p, scheduled_period(schedule, now, next_run)).await?;
+    let outcome = close_period(p, scheduled_period(schedule, now, load, next_run)).await?;
     Ok(tally(p, schedule, cutoff, outcome, now, report).await)
 }
 

@@ -301,14 +301,9 @@ impl JobQueue for SqsQueue {
         self.ack(&delivery.receipt).await
     }
 
-    async fn depth(&self, _now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
+    async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
         Ok(QueueDepth {
-            waiting: self
-                .lanes_attribute(&[
-                    QueueAttributeName::ApproximateNumberOfMessages,
-                    QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-                ])
-                .await?,
+            waiting: self.waiting(now).await?,
             in_flight: self
                 .lanes_attribute(&[QueueAttributeName::ApproximateNumberOfMessagesNotVisible])
                 .await?,
@@ -320,6 +315,15 @@ impl JobQueue for SqsQueue {
                 .await?,
             oldest_ready_ms: None,
         })
+    }
+
+    /// One GetQueueAttributes a lane (the planner's role may read no more).
+    async fn waiting(&self, _now: DateTime<Utc>) -> Result<u64, QueueError> {
+        self.lanes_attribute(&[
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ])
+        .await
     }
 
     async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {

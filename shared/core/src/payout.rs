@@ -108,7 +108,14 @@ impl Payout {
     ) -> (Self, AuditEvent) {
         let mut payout = Self::created(planned, PayoutStatus::Queued, now);
         payout.next_attempt_at = Some(not_before);
-        let event = payout.creation_event(actor, &payout.trigger_reason());
+        let mut why = payout.trigger_reason();
+        if not_before > now {
+            why.push_str(&format!(
+                "; low priority, deferred: starts at {}",
+                not_before.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        let event = payout.creation_event(actor, &why);
         (payout, event)
     }
 

@@ -1,8 +1,9 @@
-//! Which payouts go first, and which wait for off-peak hours.
+//! Which payouts go first, and which wait.
 //!
 //! A score from 0 to 100 adds urgency (how long the payout is overdue), amount, and the
 //! barber's standing, and subtracts for past failures (a payout that keeps failing should not
-//! crowd out healthy ones). In the peak window low-priority payouts are deferred to its end.
+//! crowd out healthy ones). Low-priority payouts wait only when the system is loaded, and then
+//! no longer than `max_wait` (or, if the marketplace prefers, to the end of a fixed peak window).
 
 use std::str::FromStr;
 
@@ -112,21 +113,42 @@ impl PeakWindow {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// When low-priority payouts wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Deferral {
+    /// Never: every payout starts when it is created.
+    Never,
+    /// Only while the system is loaded, and then `max_wait`: a barber is never paid late on an
+    /// idle system, and never more than `max_wait` late because of the load.
+    WhenLoaded { max_wait: TimeDelta },
+    /// Inside a fixed UTC window, to its end, whatever the load.
+    Window(PeakWindow),
+}
+
+/// Whether the system is loaded, as measured when a payout is planned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SystemLoad {
+    Idle,
+    Loaded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriorityPolicy {
     /// Nets at or above this score as high value.
     pub high_value: Decimal,
-    pub peak: Option<PeakWindow>,
+    pub deferral: Deferral,
 }
+
+/// How long a deferred low-priority payout waits at most by default.
+pub const DEFAULT_MAX_WAIT: TimeDelta = TimeDelta::hours(1);
 
 impl Default for PriorityPolicy {
     fn default() -> Self {
         Self {
             high_value: dec!(1000),
-            peak: Some(PeakWindow {
-                start: NaiveTime::from_hms_opt(14, 0, 0).expect("valid"),
-                end: NaiveTime::from_hms_opt(22, 0, 0).expect("valid"),
-            }),
+            deferral: Deferral::WhenLoaded {
+                max_wait: DEFAULT_MAX_WAIT,
+            },
         }
     }
 }
@@ -158,14 +180,26 @@ impl PriorityPolicy {
         PriorityClass::of(score)
     }
 
-    /// When a payout of `class` may start: now, or the end of the peak window for low priority.
-    pub fn not_before(&self, class: PriorityClass, now: DateTime<Utc>) -> DateTime<Utc> {
-        match (class, self.peak.and_then(|peak| peak.ends_after(now))) {
-            (PriorityClass::Low, Some(end)) => end,
-            (PriorityClass::Low, None)
-            | (PriorityClass::Normal, _)
-            | (PriorityClass::High, _)
-            | (PriorityClass::Urgent, _) => now,
+    /// Whether planning needs to know the system's load.
+    pub fn watches_load(&self) -> bool {
+        matches!(self.deferral, Deferral::WhenLoaded { .. })
+    }
+
+    /// When a payout of `class`, planned at `now` under `load`, may start: now, or for low
+    /// priority, `max_wait` later on a loaded system (or the end of the peak window).
+    pub fn not_before(
+        &self,
+        class: PriorityClass,
+        now: DateTime<Utc>,
+        load: SystemLoad,
+    ) -> DateTime<Utc> {
+        if class != PriorityClass::Low {
+            return now;
+        }
+        match (self.deferral, load) {
+            (Deferral::WhenLoaded { max_wait }, SystemLoad::Loaded) => now + max_wait,
+            (Deferral::Window(peak), _) => peak.ends_after(now).unwrap_or(now),
+            (Deferral::Never, _) | (Deferral::WhenLoaded { .. }, SystemLoad::Idle) => now,
         }
     }
 }
@@ -208,14 +242,38 @@ mod tests {
     }
 
     #[test]
-    fn low_priority_waits_for_off_peak() {
-        let policy = PriorityPolicy::default();
+    fn low_priority_waits_only_as_the_deferral_says() {
+        use PriorityClass::{Low, Normal};
+        use SystemLoad::{Idle, Loaded};
+        let window = Deferral::Window(PeakWindow {
+            start: NaiveTime::from_hms_opt(14, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(22, 0, 0).unwrap(),
+        });
+        let by_load = PriorityPolicy::default().deferral;
         let peak = Utc.with_ymd_and_hms(2026, 11, 27, 15, 0, 0).unwrap();
         let off_peak = Utc.with_ymd_and_hms(2026, 11, 27, 23, 0, 0).unwrap();
         let peak_end = Utc.with_ymd_and_hms(2026, 11, 27, 22, 0, 0).unwrap();
-        assert_eq!(policy.not_before(PriorityClass::Low, peak), peak_end);
-        assert_eq!(policy.not_before(PriorityClass::Normal, peak), peak);
-        assert_eq!(policy.not_before(PriorityClass::Low, off_peak), off_peak);
+        for (deferral, class, now, load, starts) in [
+            // By load: on an idle system nobody waits, whatever the hour; loaded, max_wait.
+            (by_load, Low, peak, Idle, peak),
+            (by_load, Low, peak, Loaded, peak + DEFAULT_MAX_WAIT),
+            (by_load, Normal, peak, Loaded, peak),
+            (Deferral::Never, Low, peak, Loaded, peak),
+            // The fixed window: to its end, whatever the load.
+            (window, Low, peak, Idle, peak_end),
+            (window, Normal, peak, Loaded, peak),
+            (window, Low, off_peak, Loaded, off_peak),
+        ] {
+            let policy = PriorityPolicy {
+                deferral,
+                ..PriorityPolicy::default()
+            };
+            assert_eq!(
+                policy.not_before(class, now, load),
+                starts,
+                "{deferral:?} {class:?} {load:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::NaiveTime;
 use payout_core::commission::CommissionPolicy;
 use payout_core::method::{FeeSchedule, MethodFee};
-use payout_core::priority::{PeakWindow, PriorityPolicy};
+use payout_core::priority::{DEFAULT_MAX_WAIT, PriorityPolicy};
 use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
 use rust_decimal_macros::dec;
@@ -320,30 +320,43 @@ impl Default for SchedulesSection {
     }
 }
 
+/// When low-priority payouts wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeferLow {
+    /// Only while the system is loaded, at most `max_wait`.
+    Load,
+    /// Inside the UTC window from `peak_start` to `peak_end`, to its end, whatever the load.
+    Window,
+    Never,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PrioritySection {
     #[serde(with = "exact")]
     pub high_value: Decimal,
-    /// Low-priority payouts created inside the UTC window from `peak_start` to `peak_end` start
-    /// when it ends; `peak_enabled = false` turns that off.
-    pub peak_enabled: bool,
+    pub defer_low: DeferLow,
+    /// How long a low-priority payout planned on a loaded system waits: loaded means the rail
+    /// held a transfer back (its pace full, or a 429) within `rate_limited_within`, or more
+    /// jobs waiting than the executors clear in `max_wait` at `rail.requests_per_second`.
+    #[serde(with = "duration_text")]
+    pub max_wait: Duration,
+    #[serde(with = "duration_text")]
+    pub rate_limited_within: Duration,
     pub peak_start: NaiveTime,
     pub peak_end: NaiveTime,
 }
 
 impl Default for PrioritySection {
     fn default() -> Self {
-        let policy = PriorityPolicy::default();
-        let peak = policy.peak.unwrap_or(PeakWindow {
-            start: NaiveTime::MIN,
-            end: NaiveTime::MIN,
-        });
         Self {
-            high_value: policy.high_value,
-            peak_enabled: policy.peak.is_some(),
-            peak_start: peak.start,
-            peak_end: peak.end,
+            high_value: PriorityPolicy::default().high_value,
+            defer_low: DeferLow::Load,
+            max_wait: DEFAULT_MAX_WAIT.to_std().expect("a positive duration"),
+            rate_limited_within: Duration::from_secs(5 * 60),
+            peak_start: NaiveTime::from_hms_opt(14, 0, 0).expect("a valid time"),
+            peak_end: NaiveTime::from_hms_opt(22, 0, 0).expect("a valid time"),
         }
     }
 }

@@ -14,12 +14,12 @@ use payout_core::breakdown::PayoutPolicy;
 use payout_core::commission::{CommissionPolicy, CommissionTier, VolumeBonus};
 use payout_core::method::{FeeSchedule, MethodFee};
 use payout_core::pace::{PaceRate, PaceSettings};
-use payout_core::priority::{PeakWindow, PriorityPolicy};
+use payout_core::priority::{Deferral, PeakWindow, PriorityPolicy};
 use payout_core::rate::Rate;
 use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
 
-use super::file::{FeeEntry, Settings};
+use super::file::{DeferLow, FeeEntry, Settings};
 use super::locate::{FileText, Origin, locate, written_value};
 use super::{AppConfig, ApprovalPolicy, HealthThresholds, IntakeLimits, ScheduleDefaults};
 use crate::error::type_in_words;
@@ -338,18 +338,21 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
     };
     let priority = PriorityPolicy {
         high_value: positive("priority.high_value", s.priority.high_value)?,
-        peak: match s.priority.peak_enabled {
-            true if s.priority.peak_start == s.priority.peak_end => {
+        deferral: match s.priority.defer_low {
+            DeferLow::Load => Deferral::WhenLoaded {
+                max_wait: delta("priority.max_wait", s.priority.max_wait)?,
+            },
+            DeferLow::Window if s.priority.peak_start == s.priority.peak_end => {
                 return Err(invalid(
                     "priority.peak_end",
                     "the peak window must not start and end at the same time",
                 ));
             }
-            true => Some(PeakWindow {
+            DeferLow::Window => Deferral::Window(PeakWindow {
                 start: s.priority.peak_start,
                 end: s.priority.peak_end,
             }),
-            false => None,
+            DeferLow::Never => Deferral::Never,
         },
     };
     if s.retry.delays.len() > 10 {
@@ -472,6 +475,10 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
         policy,
         retry,
         priority,
+        rate_limited_within: delta(
+            "priority.rate_limited_within",
+            s.priority.rate_limited_within,
+        )?,
         rail_pace,
         lock_lease: delta("executor.lock_lease", s.executor.lock_lease)?,
         rail_timeout,
@@ -674,7 +681,7 @@ mod tests {
                 "fraction",
             ),
             (
-                "[priority]\npeak_start = \"10:00:00\"\npeak_end = \"10:00:00\"\n",
+                "[priority]\ndefer_low = \"window\"\npeak_start = \"10:00:00\"\npeak_end = \"10:00:00\"\n",
                 "priority.peak_end",
                 "same time",
             ),

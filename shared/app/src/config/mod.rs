@@ -23,6 +23,9 @@ pub struct AppConfig {
     pub policy: PayoutPolicy,
     pub retry: RetryPolicy,
     pub priority: PriorityPolicy,
+    /// A transfer held back by the rail (its pace full, or a 429) this recently means the
+    /// system is loaded, for the priority policy's deferral.
+    pub rate_limited_within: TimeDelta,
     /// How long a barber lock is held without renewal. Longer than `rail_timeout` plus the
     /// bookkeeping around it, so a lock never expires while its holder can still pay.
     pub lock_lease: TimeDelta,

@@ -74,6 +74,12 @@ pub trait JobQueue: Send + Sync {
 
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError>;
 
+    /// How many jobs wait to run (ready or delayed): what the planner reads, once a page, to
+    /// tell whether the system is loaded. A queue that can count these alone overrides it.
+    async fn waiting(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
+        Ok(self.depth(now).await?.waiting)
+    }
+
     /// Moves every dead-lettered job back onto the queue, visible at `now`; returns how many.
     async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError>;
 }
