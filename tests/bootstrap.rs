@@ -159,6 +159,13 @@ struct Lane {
 
 impl Deployment {
     /// An API request through the API function: the response's status and JSON body.
+    /// POSTs `body` to `path` as `claims`, which must create it (201); the answer.
+    async fn create(&mut self, path: &str, claims: &Value, body: Value) -> Value {
+        let (status, answer) = self.call("POST", path, Some(claims), Some(body)).await;
+        assert_eq!(status, 201, "POST {path}: {answer}");
+        answer
+    }
+
     async fn call(
         &mut self,
         method: &str,
@@ -181,7 +188,8 @@ impl Deployment {
     async fn stripe_event(&mut self, kind: &str, object: Value) -> (u16, Value) {
         let now = Utc::now().timestamp();
         let body = json!({
-            "id": format!("evt_{kind}_{}", object["id"].as_str().unwrap_or_default()),
+            "id": format!("evt_{kind}_{}_{}", object["id"].as_str().unwrap_or_default(),
+                          Utc::now().timestamp_nanos_opt().unwrap_or_default()),
             "object": "event", "type": kind, "api_version": "2024-06-20", "created": now,
             "livemode": false, "data": {"object": object}
         })
@@ -959,10 +967,7 @@ async fn a_payout_waiting_for_approval_is_paid_once_another_operator_approves_it
 
     let schedule = json!({"barber_id": "big1", "frequency": "weekly", "day_of_week": 5,
         "connected_account_id": "acct_big1"});
-    let (status, body) = deployment
-        .call("POST", "/schedules", Some(&asker), Some(schedule))
-        .await;
-    assert_eq!(status, 201, "{body}");
+    deployment.create("/schedules", &asker, schedule).await;
     let at = (Utc::now() - TimeDelta::hours(1)).to_rfc3339();
     let earnings: Vec<Value> = (0..8)
         .map(|n| {
@@ -970,15 +975,11 @@ async fn a_payout_waiting_for_approval_is_paid_once_another_operator_approves_it
                         "amount": "1000.00", "occurred_at": at, "service": "colour"})
         })
         .collect();
-    let (status, body) = deployment
-        .call("POST", "/earnings", Some(&asker), Some(json!(earnings)))
+    deployment
+        .create("/earnings", &asker, json!(earnings))
         .await;
-    assert_eq!(status, 201, "{body}");
     let manual = json!({"barber_id": "big1", "reason": "a big week"});
-    let (status, waiting) = deployment
-        .call("POST", "/payouts/manual", Some(&asker), Some(manual))
-        .await;
-    assert_eq!(status, 201, "{waiting}");
+    let waiting = deployment.create("/payouts/manual", &asker, manual).await;
     assert_eq!(waiting["status"], "awaiting_approval", "{waiting}");
     let id = waiting["id"].as_str().unwrap().to_string();
     assert_eq!(
@@ -1015,4 +1016,50 @@ async fn a_payout_waiting_for_approval_is_paid_once_another_operator_approves_it
         .call("POST", &approve, Some(&approver), Some(json!({})))
         .await;
     assert_eq!(status, 409, "{again}");
+}
+
+/// Paying only ready accounts through the webhooks, API and executor functions on DynamoDB:
+/// Stripe's `account.updated` disables the account's payouts, so its payout waits on hold with
+/// no request to Stripe; the next `account.updated` enables them, and the payout is paid once.
+#[tokio::test]
+async fn payouts_to_an_account_stripe_disabled_wait_on_hold_and_resume_once_it_is_ready() {
+    let moto = Moto::start();
+    let stripe = FakeStripe::start().await;
+    let mut deployment = deploy(&moto, &stripe).await;
+    let operator = gateway_claims(&operator_token())
+        .await
+        .expect("a valid operator token");
+    let schedule = json!({"barber_id": "held1", "frequency": "weekly", "day_of_week": 5,
+        "connected_account_id": "acct_held1"});
+    deployment.create("/schedules", &operator, schedule).await;
+    let earning = json!({"earning_id": "held1-1", "barber_id": "held1", "amount": "100.00",
+        "occurred_at": (Utc::now() - TimeDelta::hours(1)).to_rfc3339(), "service": "fade"});
+    deployment.create("/earnings", &operator, earning).await;
+
+    stripe.disable_payouts("acct_held1", "requirements.past_due");
+    let (status, answer) = deployment
+        .stripe_event("account.updated", stripe.account("acct_held1"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let manual = json!({"barber_id": "held1", "reason": "asked for early"});
+    let payout = deployment
+        .create("/payouts/manual", &operator, manual)
+        .await;
+    let id = payout["id"].as_str().unwrap().to_string();
+    let held = deployment
+        .execute_until(&id, &operator, |payout| payout["status"] == "on_hold")
+        .await;
+    assert_eq!(held["status"], "on_hold", "{held}");
+    assert_eq!(stripe.transfer_requests("acct_held1"), 0, "not attempted");
+
+    stripe.enable_payouts("acct_held1");
+    let (status, answer) = deployment
+        .stripe_event("account.updated", stripe.account("acct_held1"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let paid = deployment
+        .execute_until(&id, &operator, |payout| payout["status"] == "completed")
+        .await;
+    assert_eq!(paid["status"], "completed", "{paid}");
+    assert_eq!(stripe.transfers().len(), 1, "paid once");
 }

@@ -176,7 +176,7 @@ async fn stripe_errors_map_onto_the_retry_policy() {
                 code: Some("payouts_not_allowed"),
                 kind: "invalid_request_error",
             },
-            FailureKind::AccountNotVerified,
+            FailureKind::AccountUnusable,
         ),
         (
             "acct_c",
@@ -203,7 +203,7 @@ async fn stripe_errors_map_onto_the_retry_policy() {
                 code: Some("no_account"),
                 kind: "invalid_request_error",
             },
-            FailureKind::InvalidPaymentMethod,
+            FailureKind::AccountUnusable,
         ),
         (
             "acct_f",

@@ -6,6 +6,8 @@
 //! - [`first_hour`]: the README's quick start run as written, and a first hour's mistakes.
 //! - [`hostile`]: an attacker's probe against `payouts serve`.
 //! - [`notices`]: the completed notice by email (SMTP sink) and SMS (provider fake).
+//! - [`readiness`]: payouts to an account Stripe will not pay wait on hold, paid once it is
+//!   ready.
 //! - [`priority`]: low priority waits only on a loaded system, and at most `max_wait`.
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
 //! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
@@ -25,6 +27,7 @@ mod lifecycle;
 mod notices;
 mod operations;
 mod priority;
+mod readiness;
 mod sign_in;
 mod stripe;
 mod webhooks_out;

@@ -132,7 +132,7 @@ async fn a_signed_event_is_applied_once_however_often_it_arrives() {
 }
 
 #[tokio::test]
-async fn payouts_disabled_pauses_the_barbers_schedule() {
+async fn payouts_disabled_holds_the_accounts_payouts_and_leaves_the_schedule_running() {
     let app = TestApp::spawn().await;
     let op = operator();
     let schedule = json!({"barber_id": "123", "frequency": "weekly", "day_of_week": 5,
@@ -142,12 +142,43 @@ async fn payouts_disabled_pauses_the_barbers_schedule() {
         201
     );
     let body = json!({"id": "evt_acct", "object": "event", "type": "account.updated",
-                      "data": {"object": {"id": "acct_123", "object": "account", "payouts_enabled": false}}})
-        .to_string()
-        .into_bytes();
+                      "data": {"object": {"id": "acct_123", "object": "account", "payouts_enabled": false,
+                                          "requirements": {"disabled_reason": "rejected.fraud"}}}})
+    .to_string()
+    .into_bytes();
     let response = deliver_signed(&app, &body).await;
     assert_eq!(response.status(), 200);
     let schedule: Value = app.get_json("/schedules/123", Some(&op)).await;
-    assert_eq!(schedule["status"], "paused");
+    assert_eq!(schedule["status"], "active", "planning goes on: {schedule}");
+    let earning = json!({"earning_id": "e-held", "barber_id": "123", "amount": "80.00",
+                         "occurred_at": an_hour_ago(), "service": "fade"});
+    assert_eq!(
+        app.post("/earnings", Some(&op), &earning).await.status(),
+        201
+    );
+    let manual = json!({"barber_id": "123", "reason": "now"});
+    let payout: Value = app
+        .post("/payouts/manual", Some(&op), &manual)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = payout["id"].as_str().unwrap();
+    let mut held = Value::Null;
+    for _ in 0..100 {
+        held = app.get_json(&format!("/payouts/{id}"), Some(&op)).await;
+        if held["status"] == "on_hold" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(held["status"], "on_hold", "{held}");
+    assert!(
+        held["failure_reason"]
+            .as_str()
+            .unwrap()
+            .contains("rejected.fraud"),
+        "{held}"
+    );
     app.stop().await;
 }

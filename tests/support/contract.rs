@@ -681,6 +681,65 @@ pub async fn planning_failures_count_until_cleared(store: &dyn Store) {
     assert_eq!(store.planning_failures(10).await.unwrap().len(), 1);
 }
 
+/// A restriction keeps its first reason and time until lifted; restrictions are read for many
+/// accounts at once (those restricted among them), and lifting returns what was lifted.
+pub async fn account_restrictions_keep_their_first_reason_until_lifted(store: &dyn Store) {
+    let t0 = utc(2026, 1, 1, 0, 0);
+    let accounts = |names: &[&str]| names.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    assert!(
+        store
+            .account_restrictions(&accounts(&["acct_1"]))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let first = store
+        .restrict_account("acct_1", "payouts disabled", t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.reason.as_str(), first.since),
+        ("payouts disabled", t0)
+    );
+    let again = store
+        .restrict_account("acct_1", "account_closed", t0 + TimeDelta::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        again, first,
+        "an account already restricted keeps its first"
+    );
+    store
+        .restrict_account("acct_2", "account_closed", t0)
+        .await
+        .unwrap();
+    let mut among: Vec<String> = store
+        .account_restrictions(&accounts(&["acct_2", "acct_3", "acct_1", "acct_2"]))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.account)
+        .collect();
+    among.sort();
+    assert_eq!(among, ["acct_1", "acct_2"]);
+    assert_eq!(
+        store.lift_account_restriction("acct_1").await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(
+        store.lift_account_restriction("acct_1").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .account_restrictions(&accounts(&["acct_1", "acct_2"]))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 /// DynamoDB writes at most 100 items per transaction; a period may hold many more earnings.
 pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(store: &dyn Store) {
     let (creation, cutoff) = seed_period_of(store, "b1", 260).await;

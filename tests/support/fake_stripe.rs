@@ -1,7 +1,8 @@
 //! The project's own fake Stripe server (docs/testing.md, "The Stripe fake"): the endpoints the
 //! rail calls, in Stripe's JSON shapes and error bodies, with idempotent replay of saved responses (errors
 //! included), 400 on a key reused with other parameters, error injection per connected account,
-//! and a ledger the tests read. Serves on a free 127.0.0.1 port for the life of the test.
+//! accounts whose payouts Stripe disabled (and their `account` object, as `account.updated`
+//! carries it), and a ledger the tests read. Serves on a free 127.0.0.1 port for the life of the test.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -40,6 +41,10 @@ struct Ledger {
     payouts: Vec<(String, Value)>,
     saved: HashMap<String, (String, u16, Value)>,
     scenarios: HashMap<String, Scenario>,
+    /// Connected accounts whose payouts Stripe disabled, with its `disabled_reason`.
+    disabled: HashMap<String, String>,
+    /// Transfer requests per destination, replays included.
+    transfer_requests: HashMap<String, u64>,
     requests: u64,
     /// Every lookup of transfers is held this long before it is answered.
     lookups_hang: Option<std::time::Duration>,
@@ -160,8 +165,24 @@ async fn create_transfer(
 
 fn transfer(ledger: &mut Ledger, headers: &HeaderMap, params: &[(String, String)]) -> Response {
     let destination = param(params, "destination").unwrap_or_default().to_string();
+    *ledger
+        .transfer_requests
+        .entry(destination.clone())
+        .or_default() += 1;
     let scenario = ledger.scenarios.get(&destination).cloned();
+    let disabled = ledger.disabled.contains_key(&destination);
     idempotent(ledger, headers, "transfer", params, |ledger| {
+        if disabled {
+            let message = "Payouts have been disabled on the connected account.";
+            return (
+                400,
+                error_body(
+                    "invalid_request_error",
+                    Some("payouts_not_allowed"),
+                    message,
+                ),
+            );
+        }
         match &scenario {
             Some(Scenario::Error { status, code, kind }) => {
                 let message = format!("simulated {}", code.unwrap_or(kind));
@@ -353,6 +374,41 @@ impl FakeStripe {
 
     pub fn transfers(&self) -> Vec<Value> {
         self.ledger.lock().unwrap().transfers.clone()
+    }
+
+    /// Stripe disables payouts to `account` (`reason`, its `requirements.disabled_reason`):
+    /// transfers to it are refused with `payouts_not_allowed` until they are enabled again.
+    pub fn disable_payouts(&self, account: &str, reason: &str) {
+        let mut ledger = self.ledger.lock().unwrap();
+        ledger
+            .disabled
+            .insert(account.to_string(), reason.to_string());
+    }
+
+    pub fn enable_payouts(&self, account: &str) {
+        self.ledger.lock().unwrap().disabled.remove(account);
+    }
+
+    /// The connected account as Stripe's `account.updated` event carries it.
+    pub fn account(&self, account: &str) -> Value {
+        let ledger = self.ledger.lock().unwrap();
+        let reason = ledger.disabled.get(account);
+        json!({
+            "id": account, "object": "account", "type": "express",
+            "charges_enabled": true, "details_submitted": true,
+            "payouts_enabled": reason.is_none(),
+            "requirements": {
+                "currently_due": if reason.is_some() { json!(["external_account"]) } else { json!([]) },
+                "disabled_reason": reason,
+                "past_due": [],
+            },
+        })
+    }
+
+    /// Transfer requests made for `account`, replays included.
+    pub fn transfer_requests(&self, account: &str) -> u64 {
+        let ledger = self.ledger.lock().unwrap();
+        ledger.transfer_requests.get(account).copied().unwrap_or(0)
     }
 
     /// Instant payouts with the connected account they were created on.

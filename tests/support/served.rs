@@ -136,8 +136,9 @@ impl Served {
         response.json().await.unwrap()
     }
 
-    /// Stripe's event `kind` about the payout object `object`, signed with `secret` as Stripe
-    /// signs it, delivered to the webhook route; its status.
+    /// Stripe's event `kind` about the object `object`, signed with `secret` as Stripe signs
+    /// it, delivered to the webhook route; its status. Its id is the kind's and the object's:
+    /// sending it again is Stripe's redelivery of the same event.
     pub async fn stripe_event(
         &self,
         client: &reqwest::Client,
@@ -145,9 +146,23 @@ impl Served {
         kind: &str,
         object: serde_json::Value,
     ) -> u16 {
+        let id = format!("evt_{kind}_{}", object["id"].as_str().unwrap_or_default());
+        self.stripe_event_with_id(client, secret, &id, kind, object)
+            .await
+    }
+
+    /// The same with the event's own id: another event about the same object.
+    pub async fn stripe_event_with_id(
+        &self,
+        client: &reqwest::Client,
+        secret: &str,
+        id: &str,
+        kind: &str,
+        object: serde_json::Value,
+    ) -> u16 {
         let now = chrono::Utc::now().timestamp();
         let body = serde_json::json!({
-            "id": format!("evt_{kind}_{}", object["id"].as_str().unwrap_or_default()),
+            "id": id,
             "object": "event", "type": kind, "api_version": "2024-06-20", "created": now,
             "livemode": false, "data": {"object": object}
         })

@@ -34,6 +34,7 @@ macro_rules! store_contract_suite {
             notifications_are_recorded_once,
             pending_notices_come_due_until_settled,
             planning_failures_count_until_cleared,
+            account_restrictions_keep_their_first_reason_until_lifted,
             webhook_events_are_recorded_once,
             payouts_list_in_order_by_filters_and_cursor,
             heartbeats_keep_the_latest,

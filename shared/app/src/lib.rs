@@ -17,6 +17,8 @@
 //!      what it would settle now.
 //!    - [`load`]: whether the system is loaded, so low-priority payouts wait (at most
 //!      `max_wait`) or not.
+//!    - [`readiness`]: pay only ready accounts: payouts to a destination the provider will not
+//!      pay wait on hold, and resume once it is ready again.
 //!    - [`plan`]: close due periods into payouts and enqueue their jobs.
 //!    - [`planner_tick`]: one planner run (plan, recover lost jobs), on a Lambda tick or in
 //!      `payouts serve`'s loop.
@@ -73,6 +75,7 @@ pub mod planning_failure;
 pub mod platform_events;
 pub mod ports;
 pub mod rails;
+pub mod readiness;
 pub mod reconcile;
 pub mod recovery;
 pub mod schedule_change;

@@ -10,13 +10,13 @@
 
 use chrono::{DateTime, Utc};
 use payout_core::ids::BarberId;
-use payout_core::payout::{AuditEvent, Payout};
+use payout_core::payout::{AuditEvent, Payout, PayoutTrigger};
 use payout_core::status::PayoutStatus;
 
 use crate::error::AppError;
 use crate::notify::{deliver_recorded, first_retry_at, outcome_notice};
 use crate::ports::{
-    CreateOutcome, Metric, NotificationKind, OutcomeWrite, PayoutCreation, PayoutWrite,
+    CreateOutcome, Metric, NotificationKind, OutcomeWrite, PayoutCreation, PayoutJob, PayoutWrite,
     PeriodWrite, StoreError, Unit, WriteOutcome,
 };
 use crate::services::Services;
@@ -109,6 +109,40 @@ pub async fn record(
         .first()
         .copied()
         .ok_or_else(|| StoreError::Corrupt("the store answered for no write".into()).into())
+}
+
+/// Records `payout`'s move onto the queue (`event`, read at `read_version`) and, once it is
+/// written, sends its job, due now, at the payout's own priority (an operator's payout before
+/// every scheduled one).
+pub async fn queue_now(
+    p: &Services,
+    payout: &Payout,
+    read_version: u64,
+    event: AuditEvent,
+    now: DateTime<Utc>,
+) -> Result<WriteOutcome, AppError> {
+    let change = Change {
+        payout: payout.clone(),
+        read_version,
+        event,
+        notice: None,
+        figures: Figures::Uncounted,
+    };
+    let written = record(p, change, now).await?;
+    if written == WriteOutcome::Written {
+        let priority = match payout.trigger {
+            PayoutTrigger::Manual { .. } => PayoutJob::URGENT,
+            PayoutTrigger::Scheduled => payout.priority,
+        };
+        p.queue
+            .send(&[PayoutJob {
+                payout_id: payout.id.clone(),
+                not_before: now,
+                priority,
+            }])
+            .await?;
+    }
+    Ok(written)
 }
 
 /// Records each change over its version with its notice, in one commit where the store can
@@ -205,6 +239,7 @@ fn count(p: &Services, payout: &Payout, event: &AuditEvent, figures: Figures) {
                 PayoutStatus::RetryScheduled => {
                     metrics.push(Metric::count("PayoutsRetried", 1));
                 }
+                PayoutStatus::OnHold => metrics.push(Metric::count("PayoutsOnHold", 1)),
                 PayoutStatus::AwaitingApproval
                 | PayoutStatus::Scheduled
                 | PayoutStatus::Queued

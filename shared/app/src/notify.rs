@@ -131,6 +131,9 @@ fn advice(kind: Option<FailureKind>) -> &'static str {
         Some(FailureKind::InvalidPaymentMethod) => {
             "Update your payout method in the app and we will pay it again."
         }
+        Some(FailureKind::AccountUnusable) => {
+            "Your payouts are held, not lost: update your payout account from the onboarding link in the app, and we pay them as soon as Stripe can pay you again."
+        }
         Some(
             FailureKind::Timeout
             | FailureKind::Connection
@@ -511,35 +514,38 @@ pub async fn notify_destination_changed(
     .await;
 }
 
-/// Tells a barber that the provider disabled payouts to their account.
-pub async fn notify_account_action(
+/// Tells the barber of `payout`, held because the provider will not pay their account
+/// (`reason`), what to do: once per restriction (`since`), however many payouts it holds.
+pub async fn notify_payouts_held(
     p: &Services,
-    schedule: &PayoutSchedule,
+    payout: &Payout,
     reason: &str,
-    event_id: &str,
+    since: DateTime<Utc>,
     now: DateTime<Utc>,
 ) {
+    let prefs = &payout.notifications;
     let message = render(
         "account_action_needed",
         context! {
-            name => schedule.notifications.greeting_name(),
+            name => prefs.greeting_name(),
             reason => reason,
-            advice => advice(Some(FailureKind::AccountNotVerified)),
+            advice => advice(Some(FailureKind::AccountUnusable)),
         },
     );
     send(
         p,
         Notification {
             dedupe_key: format!(
-                "{}#{}#{event_id}",
-                schedule.barber_id,
-                NotificationKind::AccountActionNeeded.as_str()
+                "{}#{}#held#{}",
+                payout.barber_id,
+                NotificationKind::AccountActionNeeded.as_str(),
+                since.timestamp_micros()
             ),
-            barber_id: schedule.barber_id.clone(),
+            barber_id: payout.barber_id.clone(),
             payout_id: None,
             kind: NotificationKind::AccountActionNeeded,
-            channels: channels(&schedule.notifications),
-            recipient: recipient(&schedule.notifications),
+            channels: channels(prefs),
+            recipient: recipient(prefs),
             message,
         },
         now,

@@ -15,9 +15,8 @@ use crate::error::AppError;
 use crate::execute::{Lookup, ask_for_transfer};
 use crate::lifecycle::{self, Change, Figures};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
-use crate::ports::{
-    BalancePayout, NotificationKind, PayoutJob, RailError, TransferReceipt, WriteOutcome,
-};
+use crate::ports::{BalancePayout, NotificationKind, RailError, TransferReceipt, WriteOutcome};
+use crate::readiness;
 use crate::services::Services;
 
 /// Pays the barber's whole open balance now through the normal pipeline, minimum ignored.
@@ -102,33 +101,23 @@ pub async fn approve_payout(
     }
     let read_version = payout.version;
     let event = payout.approve(now, actor)?;
-    let priority = match payout.trigger {
-        PayoutTrigger::Manual { .. } => PayoutJob::URGENT,
-        PayoutTrigger::Scheduled => payout.priority,
-    };
-    queue_now(p, &payout, read_version, event, priority, now).await?;
+    queue_now(p, &payout, read_version, event, now).await?;
     Ok(payout)
 }
 
-/// Records `payout`'s move onto the queue (`event`, read at `read_version`) and sends its job,
-/// due now.
+/// Records `payout`'s move onto the queue and sends its job; a conflict when it changed since
+/// it was read.
 async fn queue_now(
     p: &Services,
     payout: &Payout,
     read_version: u64,
     event: AuditEvent,
-    priority: u8,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    record(p, payout, read_version, event, None, now).await?;
-    p.queue
-        .send(&[PayoutJob {
-            payout_id: payout.id.clone(),
-            not_before: now,
-            priority,
-        }])
-        .await?;
-    Ok(())
+    match lifecycle::queue_now(p, payout, read_version, event, now).await? {
+        WriteOutcome::Written => Ok(()),
+        WriteOutcome::Stale => Err(changed_meanwhile(&payout.id)),
+    }
 }
 
 /// Rejects a payout waiting for approval: cancelled, its earnings back in the open balance.
@@ -166,9 +155,16 @@ pub async fn retry_payout(
             receipt.transfer_id
         )));
     }
+    if payout.status == PayoutStatus::OnHold
+        && let Some(account) = readiness::provider_account(&payout)
+    {
+        // The operator vouches for the account: its other held payouts resume with the
+        // planner's next run.
+        p.store.lift_account_restriction(account).await?;
+    }
     let read_version = payout.version;
     let event = payout.requeue(now, actor, "operator retry")?;
-    queue_now(p, &payout, read_version, event, PayoutJob::URGENT, now).await?;
+    queue_now(p, &payout, read_version, event, now).await?;
     Ok(payout)
 }
 
@@ -489,9 +485,10 @@ async fn record(
     };
     match lifecycle::record(p, change, now).await? {
         WriteOutcome::Written => Ok(()),
-        WriteOutcome::Stale => Err(AppError::Conflict(format!(
-            "payout {} changed meanwhile; reload it",
-            payout.id
-        ))),
+        WriteOutcome::Stale => Err(changed_meanwhile(&payout.id)),
     }
+}
+
+fn changed_meanwhile(id: &PayoutId) -> AppError {
+    AppError::Conflict(format!("payout {id} changed meanwhile; reload it"))
 }

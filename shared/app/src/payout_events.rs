@@ -40,11 +40,17 @@ pub fn event_types(event: &AuditEvent, payout: &Payout) -> Vec<&'static str> {
             vec![PAYOUT_RETURNED]
         }
         (_, PayoutStatus::Failed) => match payout.failure_kind {
-            Some(FailureKind::AccountNotVerified | FailureKind::InvalidPaymentMethod) => {
+            Some(
+                FailureKind::AccountNotVerified
+                | FailureKind::InvalidPaymentMethod
+                | FailureKind::AccountUnusable,
+            ) => {
                 vec![PAYOUT_FAILED, ACCOUNT_ACTION_NEEDED]
             }
             _ => vec![PAYOUT_FAILED],
         },
+        // Waiting for the barber to fix their account: the platform may remind them.
+        (_, PayoutStatus::OnHold) => vec![ACCOUNT_ACTION_NEEDED],
         (_, PayoutStatus::Completed) => vec![PAYOUT_COMPLETED],
         (_, PayoutStatus::RetryScheduled) => vec![PAYOUT_RETRY_SCHEDULED],
         (_, PayoutStatus::Cancelled) => vec![PAYOUT_CANCELLED],

@@ -2,14 +2,17 @@
 //! is due page by page while `keep_going` allows (or, on AWS, send each shard of the due index
 //! to be planned by an invocation of its own), then re-enqueue payouts whose job was lost. A run
 //! cut off by `keep_going` leaves the rest for the next; nothing is half done, since each payout
-//! is one conditional write. Reconciliation, which waits on the provider, is not part of it
+//! is one conditional write. It also resumes payouts held for an account that is ready again
+//! (the webhook that lifts a restriction resumes them at once; this catches any it missed).
+//! Reconciliation, which waits on the provider, is not part of it
 //! ([`crate::reconcile::sweep`]): a provider that hangs never delays a barber's planning.
 
 use chrono::{DateTime, Utc};
 
 use crate::error::AppError;
-use crate::plan::{PlanReport, fan_out_due_payouts, plan_due_payouts, planner_lag};
+use crate::plan::{PLANNER, PlanReport, fan_out_due_payouts, plan_due_payouts, planner_lag};
 use crate::ports::{Metric, ShardQueue};
+use crate::readiness;
 use crate::recovery::recover_stalled;
 use crate::services::Services;
 
@@ -38,6 +41,7 @@ pub async fn planner_tick(
     );
     if keep_going() {
         recover_stalled(p, now).await?;
+        readiness::resume_ready(p, PLANNER, "its account is ready again", now).await?;
     }
     Ok(report)
 }

@@ -52,7 +52,10 @@ fn outcome_unknown(payout: &Payout) -> bool {
         PayoutStatus::RetryScheduled => payout
             .failure_kind
             .is_some_and(|kind| kind.outcome_unknown()),
-        PayoutStatus::AwaitingApproval
+        // Held only once the provider was asked about any earlier attempt, or after it refused
+        // the destination: nothing unknown.
+        PayoutStatus::OnHold
+        | PayoutStatus::AwaitingApproval
         | PayoutStatus::Scheduled
         | PayoutStatus::Queued
         | PayoutStatus::InTransit

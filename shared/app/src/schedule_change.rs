@@ -70,25 +70,22 @@ pub async fn amend_schedule<T>(
     )))
 }
 
-/// Pauses the barber's schedule if it is active and `pausable` holds of it as stored; returns
-/// the schedule and whether it was paused now.
+/// Pauses the barber's schedule if it is active; returns the schedule and whether it was
+/// paused now.
 pub async fn pause_schedule(
     store: &dyn ScheduleStore,
     barber: &BarberId,
-    pausable: impl Fn(&PayoutSchedule) -> bool,
 ) -> Result<(PayoutSchedule, bool), AppError> {
     amend_schedule(store, barber, |current| {
-        Ok(
-            if current.state == ScheduleState::Active && pausable(current) {
-                let paused = PayoutSchedule {
-                    state: ScheduleState::Paused,
-                    ..current.clone()
-                };
-                (Some(paused), true)
-            } else {
-                (None, false)
-            },
-        )
+        Ok(if current.state == ScheduleState::Active {
+            let paused = PayoutSchedule {
+                state: ScheduleState::Paused,
+                ..current.clone()
+            };
+            (Some(paused), true)
+        } else {
+            (None, false)
+        })
     })
     .await
 }

@@ -10,21 +10,28 @@ use chrono::{DateTime, TimeDelta, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use payout_core::ids::PayoutId;
 use payout_core::retry::FailureKind;
-use payout_core::schedule::{PayoutSchedule, ScheduleState};
 use payout_core::status::PayoutStatus;
 use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::error::AppError;
 use crate::lifecycle::{self, Change, Figures};
-use crate::notify::notify_account_action;
 use crate::ports::{Metric, NotificationKind, WriteOutcome};
-use crate::schedule_change::pause_schedule;
+use crate::readiness;
 use crate::services::Services;
 
 /// Stripe's own default tolerance.
 pub const TOLERANCE: TimeDelta = TimeDelta::seconds(300);
 const ACTOR: &str = "stripe-webhook";
+
+/// Stripe's codes for a destination that cannot receive money until the barber fixes it:
+/// payouts to it wait on hold rather than fail one after another.
+pub const ACCOUNT_UNUSABLE_CODES: [&str; 4] = [
+    "account_closed",
+    "no_account",
+    "invalid_account_number",
+    "payouts_not_allowed",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
@@ -220,7 +227,7 @@ async fn apply(
     let payout_ref = match event.kind.as_str() {
         "payout.paid" | "payout.failed" => text(object, &["metadata", "payout_id"]),
         "transfer.reversed" => text(object, &["transfer_group"]),
-        "account.updated" => return pause_if_payouts_disabled(p, object, &event.id, now).await,
+        "account.updated" => return account_updated(p, object, &event.id, now).await,
         other => return Ok(WebhookOutcome::Ignored(format!("event type {other}"))),
     };
     let Some(id) = payout_ref.and_then(|raw| PayoutId::parse(raw).ok()) else {
@@ -230,6 +237,9 @@ async fn apply(
         return Ok(WebhookOutcome::Ignored(format!("unknown payout {id}")));
     };
     let read = payout.version;
+    // The account a provider's report says cannot be paid: restricted once the report is
+    // recorded, so the next payout to it waits on hold rather than being attempted blindly.
+    let mut restrict = None;
     let (event_record, notice) = match (event.kind.as_str(), payout.status) {
         ("payout.paid", PayoutStatus::InTransit) => (
             payout.confirm_arrival(now, ACTOR, &format!("arrived ({})", event.id))?,
@@ -254,6 +264,10 @@ async fn apply(
         ) => {
             let code = text(object, &["failure_code"]).unwrap_or("unknown");
             let detail = format!("instant payout failed: {code} ({})", event.id);
+            if ACCOUNT_UNUSABLE_CODES.contains(&code) {
+                restrict =
+                    readiness::provider_account(&payout).map(|a| (a.to_string(), detail.clone()));
+            }
             (
                 payout.fail(now, ACTOR, FailureKind::ProviderRejected, &detail)?,
                 Some(NotificationKind::Failed),
@@ -291,61 +305,46 @@ async fn apply(
             "payout {id} changed meanwhile; Stripe will redeliver"
         )));
     }
+    if let Some((account, reason)) = restrict {
+        readiness::restrict(p, &account, &reason, now).await?;
+    }
     Ok(WebhookOutcome::Applied(applied))
 }
 
-/// `account.updated` with `payouts_enabled: false` pauses the schedules paying that account.
-async fn pause_if_payouts_disabled(
+/// `account.updated`: a connected account whose payouts Stripe disabled (`payouts_enabled:
+/// false`, or a `requirements.disabled_reason`) is restricted, so payouts to it wait on hold;
+/// one whose payouts are enabled again has its restriction lifted and its held payouts resumed.
+async fn account_updated(
     p: &Services,
     account: &serde_json::Value,
     event_id: &str,
     now: DateTime<Utc>,
 ) -> Result<WebhookOutcome, AppError> {
-    if account
-        .get("payouts_enabled")
-        .and_then(serde_json::Value::as_bool)
-        != Some(false)
-    {
-        return Ok(WebhookOutcome::Ignored("payouts still enabled".into()));
-    }
     let Some(account_id) = text(account, &["id"]) else {
         return Ok(WebhookOutcome::Ignored("account without an id".into()));
     };
-    let mut paused = 0;
-    let mut after = None;
-    loop {
-        let page = p.store.list_schedules(after.as_ref(), 200).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.barber_id.clone());
-        for listed in page.iter().filter(|s| pays_to(s, account_id)) {
-            let (schedule, paused_now) =
-                pause_schedule(p.store.as_ref(), &listed.barber_id, |current| {
-                    pays_to(current, account_id)
-                })
-                .await?;
-            if paused_now {
-                notify_account_action(
-                    p,
-                    &schedule,
-                    "Stripe disabled payouts to your account",
-                    event_id,
-                    now,
-                )
-                .await;
-                tracing::warn!(barber = %schedule.barber_id, account = account_id, "payouts disabled by Stripe: schedule paused");
-                paused += 1;
-            }
+    let enabled = account
+        .get("payouts_enabled")
+        .and_then(serde_json::Value::as_bool);
+    let disabled_reason = text(account, &["requirements", "disabled_reason"]);
+    match (enabled, disabled_reason) {
+        (Some(false), _) | (_, Some(_)) => {
+            let why = disabled_reason.unwrap_or("payouts disabled");
+            let reason = format!("Stripe disabled payouts to the account: {why} ({event_id})");
+            readiness::restrict(p, account_id, &reason, now).await?;
+            Ok(WebhookOutcome::Applied(format!("{account_id} restricted")))
         }
+        (Some(true), None) => {
+            let why = format!("Stripe enabled payouts to the account again ({event_id})");
+            let resumed = readiness::lift(p, account_id, ACTOR, &why, now).await?;
+            Ok(WebhookOutcome::Applied(format!(
+                "{account_id} ready: {resumed} held payout(s) resumed"
+            )))
+        }
+        (None, None) => Ok(WebhookOutcome::Ignored(
+            "no word on the account's payouts".into(),
+        )),
     }
-    Ok(WebhookOutcome::Applied(format!(
-        "paused {paused} schedule(s) of {account_id}"
-    )))
-}
-
-/// Whether the schedule is active and pays `account`.
-fn pays_to(schedule: &PayoutSchedule, account: &str) -> bool {
-    schedule.connected_account.as_deref() == Some(account)
-        && schedule.state == ScheduleState::Active
 }
 
 #[cfg(test)]

@@ -462,6 +462,37 @@ impl Payout {
         Ok(event)
     }
 
+    /// Its destination cannot be paid (`why`): waits on hold, no attempt, no retry used.
+    pub fn hold(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        why: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        let event = self.move_to(PayoutStatus::OnHold, now, actor, format!("on hold: {why}"))?;
+        self.next_attempt_at = None;
+        self.failure_reason = Some(why.to_string());
+        Ok(event)
+    }
+
+    /// Its destination is ready again: queued to be paid from `now`, with a fresh retry ladder.
+    pub fn resume(
+        &mut self,
+        now: DateTime<Utc>,
+        actor: &str,
+        why: &str,
+    ) -> Result<AuditEvent, IllegalTransition> {
+        if self.status != PayoutStatus::OnHold {
+            return Err(IllegalTransition {
+                from: self.status,
+                to: PayoutStatus::Queued,
+            });
+        }
+        let event = self.requeue(now, actor, why)?;
+        self.failure_reason = None;
+        Ok(event)
+    }
+
     pub fn cancel(
         &mut self,
         now: DateTime<Utc>,

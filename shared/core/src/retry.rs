@@ -17,6 +17,9 @@ pub enum FailureKind {
     ProviderUnavailable,
     InvalidPaymentMethod,
     AccountNotVerified,
+    /// The destination cannot receive money (closed, missing, invalid, payouts disabled): the
+    /// payout waits on hold, and so does every later one to it, until the account is fixed.
+    AccountUnusable,
     InsufficientPermissions,
     InvalidAmount,
     /// An idempotency key replayed with different parameters: a bug on our side.
@@ -40,6 +43,7 @@ impl FailureKind {
             | FailureKind::ProviderUnavailable => FailureClass::Retryable,
             FailureKind::InvalidPaymentMethod
             | FailureKind::AccountNotVerified
+            | FailureKind::AccountUnusable
             | FailureKind::InsufficientPermissions
             | FailureKind::InvalidAmount
             | FailureKind::IdempotencyConflict
@@ -63,6 +67,7 @@ impl FailureKind {
             FailureKind::RateLimited
             | FailureKind::InvalidPaymentMethod
             | FailureKind::AccountNotVerified
+            | FailureKind::AccountUnusable
             | FailureKind::InsufficientPermissions
             | FailureKind::InvalidAmount
             | FailureKind::IdempotencyConflict
@@ -82,6 +87,9 @@ impl FailureKind {
             }
             FailureKind::AccountNotVerified => {
                 "the barber's payout account is not verified; they must finish onboarding"
+            }
+            FailureKind::AccountUnusable => {
+                "the barber's payout account cannot receive money; they must update it"
             }
             FailureKind::InsufficientPermissions => {
                 "the platform is not permitted to pay this account"

@@ -20,6 +20,10 @@ pub enum PayoutStatus {
     Processing,
     /// A retryable failure; the next attempt is due at `next_attempt_at`.
     RetryScheduled,
+    /// Its destination cannot be paid (the provider disabled payouts, or the account is
+    /// closed): not attempted, no job runs it, until the account is ready again (resumed by
+    /// itself) or an operator retries or cancels it.
+    OnHold,
     /// The rail accepted it; settlement is confirmed later (bank file, instant payout).
     InTransit,
     Completed,
@@ -41,12 +45,13 @@ pub struct IllegalTransition {
 pub struct UnknownStatus(pub String);
 
 impl PayoutStatus {
-    pub const ALL: [PayoutStatus; 9] = [
+    pub const ALL: [PayoutStatus; 10] = [
         PayoutStatus::Scheduled,
         PayoutStatus::AwaitingApproval,
         PayoutStatus::Queued,
         PayoutStatus::Processing,
         PayoutStatus::RetryScheduled,
+        PayoutStatus::OnHold,
         PayoutStatus::InTransit,
         PayoutStatus::Completed,
         PayoutStatus::Failed,
@@ -60,6 +65,7 @@ impl PayoutStatus {
             PayoutStatus::Queued => "queued",
             PayoutStatus::Processing => "processing",
             PayoutStatus::RetryScheduled => "retry_scheduled",
+            PayoutStatus::OnHold => "on_hold",
             PayoutStatus::InTransit => "in_transit",
             PayoutStatus::Completed => "completed",
             PayoutStatus::Failed => "failed",
@@ -71,6 +77,7 @@ impl PayoutStatus {
     pub fn is_settled_for_executor(self) -> bool {
         match self {
             PayoutStatus::AwaitingApproval
+            | PayoutStatus::OnHold
             | PayoutStatus::InTransit
             | PayoutStatus::Completed
             | PayoutStatus::Failed
@@ -90,17 +97,31 @@ impl PayoutStatus {
             S::AwaitingApproval => matches!(to, S::Queued | S::Cancelled),
             S::Queued => matches!(
                 to,
-                S::Processing | S::Completed | S::InTransit | S::Cancelled
+                S::Processing | S::Completed | S::InTransit | S::OnHold | S::Cancelled
             ),
-            // Processing -> Processing is a new attempt after a crashed one was reconciled.
+            // Processing -> Processing is a new attempt after a crashed one was reconciled;
+            // -> OnHold when the provider refused the destination (no money moved).
             S::Processing => matches!(
                 to,
-                S::Processing | S::InTransit | S::Completed | S::RetryScheduled | S::Failed
+                S::Processing
+                    | S::InTransit
+                    | S::Completed
+                    | S::RetryScheduled
+                    | S::OnHold
+                    | S::Failed
             ),
             S::RetryScheduled => matches!(
                 to,
-                S::Processing | S::Completed | S::InTransit | S::Queued | S::Failed | S::Cancelled
+                S::Processing
+                    | S::Completed
+                    | S::InTransit
+                    | S::Queued
+                    | S::OnHold
+                    | S::Failed
+                    | S::Cancelled
             ),
+            // Resumed when the account is ready again (or by an operator), or cancelled.
+            S::OnHold => matches!(to, S::Queued | S::Cancelled),
             S::InTransit => matches!(to, S::Completed | S::Failed),
             // A provider's failure report is final for its attempt: only an operator moves it
             // on (retry, cancel). Not even a late `payout.paid`: Stripe reports a payout paid
@@ -182,6 +203,19 @@ mod tests {
                 "{to} -> awaiting approval"
             );
         }
+    }
+
+    #[test]
+    fn a_payout_on_hold_moves_no_money_until_it_is_resumed() {
+        for to in PayoutStatus::ALL {
+            assert_eq!(
+                S::OnHold.can_move_to(to),
+                matches!(to, S::Queued | S::Cancelled),
+                "on hold -> {to}"
+            );
+        }
+        assert!(S::OnHold.is_settled_for_executor());
+        assert!(!S::InTransit.can_move_to(S::OnHold), "money on its way");
     }
 
     #[test]

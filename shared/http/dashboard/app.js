@@ -136,7 +136,7 @@ async function overview() {
     </div>`;
 }
 
-const STATUSES = ["", "awaiting_approval", "scheduled", "queued", "processing", "retry_scheduled", "in_transit", "completed", "failed", "cancelled"];
+const STATUSES = ["", "awaiting_approval", "on_hold", "scheduled", "queued", "processing", "retry_scheduled", "in_transit", "completed", "failed", "cancelled"];
 const METHODS = ["", "stripe_standard", "stripe_instant", "bank_transfer", "manual"];
 
 // Payouts as a table; `id` names it for the tests, `empty` is said when there are none.
@@ -233,6 +233,9 @@ function actionsFor(p) {
     buttons.push(`<button type="button" class="secondary" data-action="settled_by_hand">Settled by hand</button>`);
   } else if (p.status === "failed") {
     buttons.push(`<button type="button" data-action="retry">Retry</button>`);
+  } else if (p.status === "on_hold") {
+    // Held for the barber's account; a retry says the operator knows it is fixed.
+    buttons.push(`<button type="button" data-action="retry">Retry: the account is fixed</button>`);
   }
   if (p.status === "awaiting_approval") {
     buttons.push(`<button type="button" data-action="approve">Approve</button>`);
@@ -242,7 +245,7 @@ function actionsFor(p) {
     buttons.push(`<button type="button" data-action="confirm">Confirm paid</button>`);
     buttons.push(`<button type="button" class="secondary" data-action="return">Mark returned</button>`);
   }
-  if (["scheduled", "queued", "retry_scheduled", "failed"].includes(p.status) && !p.left_behind) {
+  if (["scheduled", "queued", "retry_scheduled", "on_hold", "failed"].includes(p.status) && !p.left_behind) {
     buttons.push(`<button type="button" class="danger" data-action="cancel">Cancel</button>`);
   }
   return buttons.length ? `<div class="actions">${buttons.join("")}</div>` : "";
@@ -314,11 +317,12 @@ async function payout(id) {
 }
 
 async function attention() {
-  const [failed, transit, health, awaiting] = await Promise.all([
+  const [failed, transit, health, awaiting, held] = await Promise.all([
     api("/payouts?status=failed&limit=200"),
     api("/payouts?status=in_transit&limit=200"),
     api("/health/report", { accept: [503] }),
     api("/payouts?status=awaiting_approval&limit=200"),
+    api("/payouts?status=on_hold&limit=200"),
   ]);
   const classes = {};
   for (const p of failed.items) {
@@ -328,17 +332,20 @@ async function attention() {
   const classRows = Object.entries(classes)
     .map(([reason, ps]) => `<tr><td>${esc(reason)}</td><td class="num">${ps.length}</td><td>${ps.slice(0, 5).map((p) => `<a href="/dashboard/payouts/${encodeURIComponent(p.id)}">${esc(p.id)}</a>`).join(", ")}</td></tr>`)
     .join("");
-  const accountIssues = failed.items.filter((p) => /onboarding|verif|payment method|account/i.test(p.failure_reason || ""));
+  const accountIssues = [...new Set([...held.items, ...failed.items.filter((p) => /onboarding|verif|payment method|account/i.test(p.failure_reason || ""))].map((p) => p.barber_id))];
   const threeDaysAgo = Date.now() - 3 * 24 * 3600 * 1000;
   const stuck = transit.items.filter((p) => new Date(p.accepted_at || p.created_at).getTime() < threeDaysAgo);
   page.innerHTML = `
     <h1>Needs attention</h1>
     <h2>Awaiting a second operator's approval</h2>
     ${payoutTable(awaiting.items, "None.", "awaiting")}
+    <h2>On hold: the barber's account cannot be paid</h2>
+    <p class="muted">They resume by themselves once Stripe enables the account's payouts again; the barber has been told.</p>
+    ${payoutTable(held.items, "None.", "on-hold")}
     <h2>Failed payouts by reason</h2>
     <table><thead><tr><th>Reason</th><th class="num">Payouts</th><th>Some of them</th></tr></thead><tbody>${classRows || `<tr><td colspan="3" class="muted">None.</td></tr>`}</tbody></table>
     <h2>Barbers whose account needs action</h2>
-    <p>${accountIssues.map((p) => `<a href="/dashboard/barbers/${encodeURIComponent(p.barber_id)}">${esc(p.barber_id)}</a>`).join(", ") || `<span class="muted">None.</span>`}</p>
+    <p>${accountIssues.map((id) => `<a href="/dashboard/barbers/${encodeURIComponent(id)}">${esc(id)}</a>`).join(", ") || `<span class="muted">None.</span>`}</p>
     <h2>Dead letters</h2>
     <p>Jobs in the dead-letter queue: <span data-figure="dead-letters">${health.queue.dead_letter}</span>.</p>
     <div class="actions"><button type="button" id="replay"${health.queue.dead_letter ? "" : " disabled"}>Replay dead letters</button></div><div id="replay-result" role="status"></div>

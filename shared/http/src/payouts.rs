@@ -162,7 +162,9 @@ pub async fn manual(
     Ok((StatusCode::CREATED, Json(PayoutView::from(&payout))))
 }
 
-/// Puts a failed payout back on the queue (operators).
+/// Puts a failed payout back on the queue (operators). A payout `on_hold` for its account is
+/// queued too, and the account's restriction lifted: the operator vouches that it is fixed
+/// (the planner's next run resumes the account's other held payouts).
 #[utoipa::path(post, path = "/payouts/{id}/retry", params(("id" = String, Path)),
     security(("bearer" = [])), tag = "payouts",
     responses((status = 200, body = PayoutView), (status = 403, body = Problem),

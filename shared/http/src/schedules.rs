@@ -234,7 +234,7 @@ pub async fn pause(
     Path(barber_id): Path<String>,
 ) -> Result<Json<ScheduleView>, ApiError> {
     let barber_id = load(&state, &caller, &barber_id).await?.barber_id;
-    let (schedule, _) = pause_schedule(state.services.store.as_ref(), &barber_id, |_| true).await?;
+    let (schedule, _) = pause_schedule(state.services.store.as_ref(), &barber_id).await?;
     Ok(Json(ScheduleView::from(&schedule)))
 }
 

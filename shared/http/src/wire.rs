@@ -466,7 +466,8 @@ impl From<&DeductionLine> for DeductionLineView {
 pub struct PayoutView {
     pub id: String,
     pub barber_id: String,
-    /// awaiting_approval, scheduled, queued, processing, retry_scheduled, in_transit, completed, failed, cancelled.
+    /// awaiting_approval, on_hold, scheduled, queued, processing, retry_scheduled, in_transit,
+    /// completed, failed, cancelled.
     pub status: String,
     pub method: String,
     /// The barber's connected account the payout pays, as it was when the payout was planned.

@@ -3,15 +3,17 @@
 //! connections are retryable (and, when the outcome is unknown, reconciled before a retry).
 
 use payout_app::ports::RailError;
+use payout_app::webhooks::ACCOUNT_UNUSABLE_CODES;
 use payout_core::retry::FailureKind;
 use stripe::StripeError;
 
 /// The failure kind of a Stripe error code, when the code alone decides it.
 pub fn kind_of_code(code: &str) -> Option<FailureKind> {
+    if ACCOUNT_UNUSABLE_CODES.contains(&code) {
+        return Some(FailureKind::AccountUnusable);
+    }
     Some(match code {
-        "account_invalid" | "account_closed" | "payouts_not_allowed" | "account_not_verified" => {
-            FailureKind::AccountNotVerified
-        }
+        "account_invalid" | "account_not_verified" => FailureKind::AccountNotVerified,
         "insufficient_permissions" | "platform_account_required" => {
             FailureKind::InsufficientPermissions
         }
@@ -20,8 +22,7 @@ pub fn kind_of_code(code: &str) -> Option<FailureKind> {
         | "invalid_amount"
         | "balance_insufficient"
         | "insufficient_funds" => FailureKind::InvalidAmount,
-        "no_account"
-        | "bank_account_unusable"
+        "bank_account_unusable"
         | "bank_account_declined"
         | "debit_not_authorized"
         | "instant_payouts_unsupported"

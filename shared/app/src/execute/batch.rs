@@ -2,8 +2,9 @@
 //! every member together, each step one commit where the store can make it one.
 //!
 //! 1. Load the batch's payouts in one read; settled ones are acknowledged, early ones wait.
-//! 2. A payout with an earlier attempt (the rail must be asked about it first) and a barber's
-//!    second payout in the batch go through the single executor, one by one, after the batch.
+//! 2. A payout with an earlier attempt (the rail must be asked about it first), one to a
+//!    restricted account (to be held) and a barber's second payout in the batch go through
+//!    the single executor, one by one, after the batch.
 //! 3. Lock every other member's barber and record every attempt, in one commit: each attempt
 //!    is durable before its payment, as in the single executor.
 //! 4. Pay each, concurrently (the rail's pace spaces the calls), unless the locks have been
@@ -29,6 +30,7 @@ use crate::error::AppError;
 use crate::job_time::JobTime;
 use crate::lifecycle;
 use crate::ports::{PayoutWrite, WriteOutcome};
+use crate::readiness;
 use crate::services::Services;
 
 /// Executes the jobs for `ids` as executor `owner`. What became of each, in order: `None`
@@ -72,6 +74,8 @@ async fn execute_batch(
         .into_iter()
         .map(|payout| (payout.id.clone(), payout))
         .collect();
+    // Payouts to a restricted account are held by the single executor, under their lock.
+    let restricted = readiness::restrictions_of(p, loaded.values()).await?;
     let actor = format!("executor:{owner}");
     let mut barbers = HashSet::new();
     let mut attempts = Vec::new();
@@ -84,7 +88,10 @@ async fn execute_batch(
         };
         if let Some(outcome) = not_runnable(payout, now) {
             outcomes[index] = Some(outcome);
-        } else if payout.attempts > 0 || !barbers.insert(payout.barber_id.clone()) {
+        } else if payout.attempts > 0
+            || readiness::provider_account(payout).is_some_and(|a| restricted.contains_key(a))
+            || !barbers.insert(payout.barber_id.clone())
+        {
             one_by_one.push(index);
         } else {
             let mut payout = payout.clone();

@@ -35,6 +35,7 @@ use crate::error::AppError;
 use crate::job_time::JobTime;
 use crate::lifecycle;
 use crate::ports::{RailError, TransferReceipt, TransferRequest, WriteOutcome};
+use crate::readiness;
 use crate::services::Services;
 pub use batch::{execute_payouts, execute_payouts_before};
 use settle::{Settlement, change, settle};
@@ -171,6 +172,19 @@ async fn execute_locked(
                 return Ok(JobOutcome::NotYet(now + p.config.busy_backoff));
             }
         }
+    }
+
+    // Asked only now: an attempt whose outcome was unknown is adopted above, never held.
+    let mut restricted = readiness::restrictions_of(p, [&payout]).await?;
+    if let Some(restriction) =
+        readiness::provider_account(&payout).and_then(|account| restricted.remove(account))
+    {
+        return Ok(
+            match readiness::hold(p, payout, &restriction, &actor, time.now(p)).await? {
+                WriteOutcome::Written => JobOutcome::Finished,
+                WriteOutcome::Stale => JobOutcome::NotYet(now + p.config.busy_backoff),
+            },
+        );
     }
 
     let Some(window) = rail_window(p, deadline) else {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
+use payout_core::method::PaymentMethod;
 use payout_core::payout::{AuditEvent, Payout};
 use payout_core::retry::{FailureClass, FailureKind, RetryDecision};
 use payout_core::status::PayoutStatus;
@@ -14,7 +15,9 @@ use payout_core::status::PayoutStatus;
 use super::{JobOutcome, Lookup, ask_for_transfer, rail_window, timed_out};
 use crate::error::AppError;
 use crate::lifecycle::{Change, Figures};
+use crate::notify::notify_payouts_held;
 use crate::ports::{NotificationKind, RailError, TransferReceipt};
+use crate::readiness;
 use crate::services::Services;
 
 /// What an attempt's answer comes to.
@@ -74,6 +77,20 @@ pub(super) async fn settle(
         });
     }
     tracing::warn!(payout_id = %payout.id, attempt = payout.attempts, %error, "payment attempt failed");
+    if error.kind == FailureKind::AccountUnusable
+        && let Some(account) = readiness::provider_account(&payout)
+    {
+        // Later payouts to the account wait on hold rather than fail one after another. This
+        // one waits too when the refusal moved no money (a standard transfer refused); an
+        // instant payout refused after its transfer fails as before, its money in the
+        // barber's Stripe balance for an operator to pay out.
+        let restriction = readiness::restrict(p, account, &error.message, now).await?;
+        if payout.method == PaymentMethod::StripeStandard {
+            notify_payouts_held(p, &payout, &restriction.reason, restriction.since, now).await;
+            let event = payout.hold(now, actor, &restriction.reason)?;
+            return Ok(Settlement::recorded(payout, event, JobOutcome::Finished));
+        }
+    }
     let decision = match error.kind.class() {
         FailureClass::Retryable => p.config.retry.after_failure(payout.round_failures + 1),
         FailureClass::Permanent => RetryDecision::GiveUp,
@@ -153,12 +170,16 @@ fn notice_kind(payout: &Payout, held_back: bool) -> Option<NotificationKind> {
         PayoutStatus::RetryScheduled => Some(NotificationKind::RetryScheduled),
         // A failure only the barber can fix is told as what to fix.
         PayoutStatus::Failed => Some(match payout.failure_kind {
-            Some(FailureKind::AccountNotVerified | FailureKind::InvalidPaymentMethod) => {
-                NotificationKind::AccountActionNeeded
-            }
+            Some(
+                FailureKind::AccountNotVerified
+                | FailureKind::InvalidPaymentMethod
+                | FailureKind::AccountUnusable,
+            ) => NotificationKind::AccountActionNeeded,
             Some(_) | None => NotificationKind::Failed,
         }),
-        PayoutStatus::AwaitingApproval
+        // Told once per restriction, not once per payout held (see `readiness`).
+        PayoutStatus::OnHold
+        | PayoutStatus::AwaitingApproval
         | PayoutStatus::Scheduled
         | PayoutStatus::Queued
         | PayoutStatus::Processing

@@ -23,10 +23,10 @@ pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
 pub use rail::{BalancePayout, PaymentRail, RailError, TransferReceipt, TransferRequest};
 pub use shard_queue::{ShardPlan, ShardQueue};
 pub use store::{
-    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
-    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox,
-    OpenActivity, OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore,
-    PayoutTotalsRow, PayoutWrite, PeriodBatches, PeriodClose, PeriodWrite, PlanningFailure,
-    PlanningFailures, Reports, ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome,
-    WebhookInbox, WriteOutcome,
+    AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
+    CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
+    LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity, OutcomeRecorded, OutcomeWrite,
+    PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, PayoutWrite, PeriodBatches,
+    PeriodClose, PeriodWrite, PlanningFailure, PlanningFailures, Reports, ScheduleStore,
+    StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
 };

@@ -1,9 +1,9 @@
 //! Durable state: schedules, the earnings ledger, payouts with their audit trail, the per-barber
 //! lock and the notification outbox, one narrow trait per aggregate ([`ScheduleStore`],
 //! [`LedgerStore`], [`PayoutStore`], [`BarberLocks`], [`NotificationOutbox`], [`WebhookInbox`],
-//! [`PlanningFailures`], [`Heartbeats`], [`Reports`]) under one [`Store`] an adapter provides,
-//! and the batch steps: [`PeriodBatches`] (the planner's) and [`AttemptBatches`] (the
-//! executor's), for many barbers at once.
+//! [`PlanningFailures`], [`AccountRestrictions`], [`Heartbeats`], [`Reports`]) under one
+//! [`Store`] an adapter provides, and the batch steps: [`PeriodBatches`] (the planner's) and
+//! [`AttemptBatches`] (the executor's), for many barbers at once.
 //!
 //! Every write that could race is conditional, with the same meaning in every adapter:
 //! a payout is created only if its id is new and every earning it claims is still open; a
@@ -167,6 +167,16 @@ pub struct PlanningFailure {
     pub first_failed_at: DateTime<Utc>,
     pub last_failed_at: DateTime<Utc>,
     pub retry_at: DateTime<Utc>,
+}
+
+/// A destination the provider will not pay (it disabled payouts, or the account is closed):
+/// payouts to it wait on hold until the restriction is lifted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccountRestriction {
+    /// The connected account (the payout's destination).
+    pub account: String,
+    pub reason: String,
+    pub since: DateTime<Utc>,
 }
 
 /// What became of an attempt to deliver a pending notice.
@@ -655,6 +665,29 @@ pub trait PlanningFailures: Send + Sync {
     async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError>;
 }
 
+/// Destinations the provider will not pay.
+#[async_trait]
+pub trait AccountRestrictions: Send + Sync {
+    /// Restricts `account` for `reason` from `at`. An account already restricted keeps its
+    /// first reason and time (the barber is told once per restriction). Returns the stored one.
+    async fn restrict_account(
+        &self,
+        account: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<AccountRestriction, StoreError>;
+    /// The restrictions of those of `accounts` that are restricted, in one read.
+    async fn account_restrictions(
+        &self,
+        accounts: &[String],
+    ) -> Result<Vec<AccountRestriction>, StoreError>;
+    /// Lifts the restriction of `account`; returns it when there was one.
+    async fn lift_account_restriction(
+        &self,
+        account: &str,
+    ) -> Result<Option<AccountRestriction>, StoreError>;
+}
+
 /// When components last ran.
 #[async_trait]
 pub trait Heartbeats: Send + Sync {
@@ -716,6 +749,7 @@ pub trait Store:
     + EventOutbox
     + WebhookInbox
     + PlanningFailures
+    + AccountRestrictions
     + Heartbeats
     + Reports
 {
@@ -732,6 +766,7 @@ impl<T> Store for T where
         + EventOutbox
         + WebhookInbox
         + PlanningFailures
+        + AccountRestrictions
         + Heartbeats
         + Reports
 {

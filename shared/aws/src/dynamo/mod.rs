@@ -12,6 +12,7 @@
 //! | shard lease     | `LEASE#SHARD#n`     | `LOCK`              |                                     |                              |
 //! | notification    | `NOTIFY#key`        | `NOTIFY`            | `NOTICES#b` / `sent#key`            | `OUTBOX` / `next#key` (pending) |
 //! | planning failure| `BARBER#b`          | `PLANNING`          |                                     | `PLANNING_FAILURES` / `b`    |
+//! | restriction     | `ACCOUNT#a`         | `RESTRICTION`       |                                     |                              |
 //! | heartbeat       | `HEARTBEAT#name`    | `HEARTBEAT`         |                                     |                              |
 //! | webhook event   | `WEBHOOK#event`     | `ONCE`              |                                     |                              |
 //!
@@ -30,6 +31,7 @@ mod ledger;
 mod outbox;
 mod payouts;
 mod records;
+mod restrictions;
 mod schedules;
 pub mod status_index;
 pub use schedules::{DUE_SHARDS, due_shard_of};
@@ -40,10 +42,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
-    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity,
-    PayoutCreation, PayoutQuery, PayoutStore, PeriodBatches, PlanningFailures, Reports,
-    ScheduleStore, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
+    AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
+    CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
+    LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore,
+    PeriodBatches, PlanningFailures, Reports, ScheduleStore, StoreError, VoidOutcome, WebhookInbox,
+    WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -599,6 +602,32 @@ impl PlanningFailures for DynamoStore {
 
     async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
         outbox::planning_failures(self, limit).await
+    }
+}
+
+#[async_trait]
+impl AccountRestrictions for DynamoStore {
+    async fn restrict_account(
+        &self,
+        account: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<AccountRestriction, StoreError> {
+        restrictions::restrict(self, account, reason, at).await
+    }
+
+    async fn account_restrictions(
+        &self,
+        accounts: &[String],
+    ) -> Result<Vec<AccountRestriction>, StoreError> {
+        restrictions::among(self, accounts).await
+    }
+
+    async fn lift_account_restriction(
+        &self,
+        account: &str,
+    ) -> Result<Option<AccountRestriction>, StoreError> {
+        restrictions::lift(self, account).await
     }
 }
 

@@ -58,6 +58,8 @@ fault_kinds! {
     EarningPausedBarber => "earning_paused_barber",
     ApprovalGiven => "approval_given_racing_the_pipeline",
     ApprovalRejected => "approval_rejected_racing_the_pipeline",
+    AccountRestricted => "account_restricted_by_stripe",
+    AccountReady => "account_ready_again",
 }
 
 /// How often each injector fires, per mille of the chances it gets.

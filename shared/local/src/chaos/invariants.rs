@@ -8,9 +8,9 @@
 //! work, and (n) a provider lookup that hangs holds its caller no longer than the rail's
 //! timeout (checked by the rail as the caller lets go), and (o) the totals kept with every
 //! payout change (counts per status, per day paid, failures) are what a recount of the records
-//! says. Two
-//! more keep barbers live: (h) no cut-off that has its payout is put back on the calendar,
-//! checked after every tick, and (i) no barber is left due once the planner has run calmly.
+//! says. Three more keep barbers live: (h) no cut-off that has its payout is put back on the
+//! calendar, checked after every tick, (i) no barber is left due once the planner has run
+//! calmly, and (p) no payout is left on hold once Stripe has said every account is ready.
 
 use std::collections::BTreeMap;
 
@@ -99,6 +99,12 @@ pub async fn check(
                 payout.id, payout.status, transfer.amount, transfer.transfer_id
             )),
             (false, None) => {}
+        }
+        if payout.status == PayoutStatus::OnHold {
+            violations.push(format!(
+                "(p) {} is still on hold after every account was ready again",
+                payout.id
+            ));
         }
         if payout.status != PayoutStatus::Cancelled {
             gross_claimed += payout.breakdown.gross.to_minor().unwrap_or_default();

@@ -74,6 +74,17 @@ impl ChaosQueue {
         self.seen.lock().sent_since_crash.contains(payout)
     }
 
+    /// Whether the payout's last change resumed it from hold: the job's own work ended in the
+    /// hold, and whoever resumed it (Stripe's webhook, the planner) sends it a job of its own
+    /// (or, had it crashed first, recovery finds it queued and due).
+    async fn resumed_from_hold(&self, payout_id: &PayoutId) -> bool {
+        self.store.audit_trail(payout_id).await.is_ok_and(|trail| {
+            trail
+                .last()
+                .is_some_and(|e| e.from == Some(PayoutStatus::OnHold))
+        })
+    }
+
     /// (g) An acknowledged job leaves its payout settled, retry-scheduled with a new job, or
     /// gone; never queued or processing with no job left to finish it.
     async fn check_done(&self, receipt: &str) {
@@ -95,6 +106,7 @@ impl ChaosQueue {
                 payout.status,
                 PayoutStatus::Queued | PayoutStatus::Processing
             )
+            && !self.resumed_from_hold(&payout_id).await
         {
             self.chaos.violated(format!(
                 "(g) the job of {payout_id} was acknowledged with the payout still {}: its outcome was lost",

@@ -9,12 +9,12 @@ use parking_lot::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use payout_app::ports::{
-    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
-    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NoticeDelivery, Notification,
-    NotificationOutbox, OpenActivity, OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery,
-    PayoutStore, PayoutWrite, PendingNotification, PeriodBatches, PeriodWrite, PlanningFailure,
-    PlanningFailures, Reports, ScheduleStore, SentNotification, Store, StoreError, VoidOutcome,
-    WebhookInbox, WriteOutcome,
+    AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
+    CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
+    LedgerTotals, NoticeDelivery, Notification, NotificationOutbox, OpenActivity, OutcomeRecorded,
+    OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore, PayoutWrite, PendingNotification,
+    PeriodBatches, PeriodWrite, PlanningFailure, PlanningFailures, Reports, ScheduleStore,
+    SentNotification, Store, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -328,6 +328,18 @@ delegate_with_yield_points! {
         fn clear_planning_failure(barber: &BarberId) -> Result<(), StoreError>;
         fn planning_failure(barber: &BarberId) -> Result<Option<PlanningFailure>, StoreError>;
         fn planning_failures(limit: usize) -> Result<Vec<PlanningFailure>, StoreError>;
+    }
+}
+
+delegate_with_yield_points! {
+    AccountRestrictions {
+        fn restrict_account(
+            account: &str,
+            reason: &str,
+            at: DateTime<Utc>,
+        ) -> Result<AccountRestriction, StoreError>;
+        fn account_restrictions(accounts: &[String]) -> Result<Vec<AccountRestriction>, StoreError>;
+        fn lift_account_restriction(account: &str) -> Result<Option<AccountRestriction>, StoreError>;
     }
 }
 

@@ -117,6 +117,9 @@ struct Run {
     /// Drawn apart from the faults' generator, so that a run without approvals replays as it
     /// did before they existed.
     approvals: Option<SimRng>,
+    /// Stripe disabling and enabling the barbers' accounts' payouts (`account.updated`), in the
+    /// runs without sabotage; drawn apart like the approvals.
+    restrictions: Option<SimRng>,
 }
 
 /// Half the runs without sabotage make payouts netting more than this wait for approval.
@@ -186,6 +189,7 @@ impl Run {
             config.approvals.above = Some(rust_decimal::Decimal::from(CHAOS_APPROVAL_ABOVE));
             SimRng::new(seed ^ 0xa990_7a15)
         });
+        let restrictions = (sabotage == Sabotage::None).then(|| SimRng::new(seed ^ 0x0acc_0075));
         let chaos = Chaos::new(seed, clock.clone(), sabotage, trace);
         if dst {
             chaos.injected(FaultKind::DstEdge);
@@ -236,6 +240,7 @@ impl Run {
             earnings: Vec::new(),
             next_task: 0,
             approvals,
+            restrictions,
         }
     }
 
@@ -302,6 +307,7 @@ impl Run {
                 self.spawn_stripe_report(&mut tasks).await;
             }
             self.spawn_approver(&mut tasks).await;
+            self.spawn_account_update(&mut tasks);
             if self.roll(850) {
                 let executors = self.chaos.with_rng(|rng| rng.range(1, 3));
                 if executors > 1 {
@@ -388,9 +394,17 @@ impl Run {
             })
     }
 
-    /// Faults off; the clock runs on until no payout is owed work.
+    /// Faults off; every account ready again (the barbers fixed them); the clock runs on until
+    /// no payout is owed work.
     async fn drain(&mut self) {
         self.chaos.set_rates(FaultRates::CALM);
+        let mut ready = Tasks::default();
+        for schedule in self.schedules.clone() {
+            if let Some(account) = &schedule.connected_account {
+                self.send_account_updated(&mut ready, account, true);
+            }
+        }
+        ready.run(&self.chaos).await;
         for _ in 0..DRAIN_STEPS {
             self.clock.advance(TimeDelta::minutes(10));
             let mut tasks = Tasks::default();
@@ -530,8 +544,42 @@ impl Run {
                 "transfer_group": id});
             ("transfer.reversed", object)
         };
+        self.send_stripe_event(tasks, kind, object);
+    }
+
+    /// Stripe disabling (or enabling again) the payouts of a barber's account, racing the
+    /// planners and executors of the tick.
+    fn spawn_account_update(&mut self, tasks: &mut Tasks) {
+        let Some(rng) = self.restrictions.as_mut() else {
+            return;
+        };
+        if !rng.chance(60) {
+            return;
+        }
+        let enabled = rng.chance(500);
+        let barber = rng.below(self.schedules.len() as u64) as usize;
+        let Some(account) = self.schedules[barber].connected_account.clone() else {
+            return;
+        };
+        self.chaos.injected(match enabled {
+            true => FaultKind::AccountReady,
+            false => FaultKind::AccountRestricted,
+        });
+        self.send_account_updated(tasks, &account, enabled);
+    }
+
+    /// Stripe's signed `account.updated` for `account`, its payouts `enabled` or not.
+    fn send_account_updated(&mut self, tasks: &mut Tasks, account: &str, enabled: bool) {
+        let object = serde_json::json!({"id": account, "object": "account",
+            "payouts_enabled": enabled,
+            "requirements": {"disabled_reason": (!enabled).then_some("requirements.past_due")}});
+        self.send_stripe_event(tasks, "account.updated", object);
+    }
+
+    /// Stripe's event `kind` about `object`, signed, delivered to the webhook by a task.
+    fn send_stripe_event(&mut self, tasks: &mut Tasks, kind: &str, object: serde_json::Value) {
         let now = self.clock.now();
-        let body = serde_json::json!({"id": format!("evt_{}_{id}", self.next_task),
+        let body = serde_json::json!({"id": format!("evt_{}", self.next_task),
             "object": "event", "type": kind, "created": now.timestamp(),
             "data": {"object": object}})
         .to_string();

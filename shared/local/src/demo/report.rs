@@ -87,6 +87,7 @@ pub fn build(inputs: ReportInputs<'_>) -> DemoReport {
             | PayoutStatus::Queued
             | PayoutStatus::Processing
             | PayoutStatus::RetryScheduled
+            | PayoutStatus::OnHold
             | PayoutStatus::InTransit
             | PayoutStatus::Completed
             | PayoutStatus::Failed => true,
@@ -114,7 +115,8 @@ pub fn build(inputs: ReportInputs<'_>) -> DemoReport {
             | PayoutStatus::Scheduled
             | PayoutStatus::Queued
             | PayoutStatus::Processing
-            | PayoutStatus::RetryScheduled => in_flight += t.count,
+            | PayoutStatus::RetryScheduled
+            | PayoutStatus::OnHold => in_flight += t.count,
             PayoutStatus::Cancelled => {}
         }
     }

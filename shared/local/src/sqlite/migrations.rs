@@ -8,10 +8,10 @@
 use payout_app::ports::StoreError;
 use rusqlite::Connection;
 
-use super::{backend, kept_totals, outbox, planning};
+use super::{backend, kept_totals, outbox, planning, restrictions};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 6] = [
+const MIGRATIONS: [&[&str]; 7] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -40,6 +40,8 @@ const MIGRATIONS: [&[&str]; 6] = [
         "DELETE FROM payout_totals",
         "CREATE INDEX payouts_by_status_created ON payouts (status, created_at, id)",
     ],
+    // 7: destinations the provider will not pay (payouts to them wait on hold).
+    &[restrictions::SCHEMA],
 ];
 
 /// What migration `index` does beyond its statements, in the same transaction.

@@ -16,6 +16,7 @@ pub mod migrations;
 mod outbox;
 mod payouts;
 mod planning;
+mod restrictions;
 mod schedules;
 pub mod statement_cost;
 mod totals;
@@ -26,10 +27,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use group_commit::GroupCommit;
 use payout_app::ports::{
-    AdvanceNotice, AttemptBatches, BarberLocks, CreateOutcome, DueCursor, DueSchedule, EventOutbox,
-    Heartbeats, IntakeOutcome, LedgerStore, LedgerTotals, NotificationOutbox, OpenActivity,
-    PayoutCreation, PayoutQuery, PayoutStore, PeriodBatches, PeriodClose, PeriodWrite,
-    PlanningFailures, Reports, ScheduleStore, StoreError, WebhookInbox, WriteOutcome,
+    AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
+    CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
+    LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore,
+    PeriodBatches, PeriodClose, PeriodWrite, PlanningFailures, Reports, ScheduleStore, StoreError,
+    WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, OutcomeRecorded, OutcomeWrite, PayoutWrite, PendingNotification,
@@ -810,6 +812,35 @@ impl PlanningFailures for SqliteStore {
 
     async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError> {
         self.blocking(|conn| planning::list(conn, limit))
+    }
+}
+
+#[async_trait]
+impl AccountRestrictions for SqliteStore {
+    async fn restrict_account(
+        &self,
+        account: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<AccountRestriction, StoreError> {
+        self.transaction(
+            |tx| restrictions::restrict(tx, account, reason, at),
+            |_| true,
+        )
+    }
+
+    async fn account_restrictions(
+        &self,
+        accounts: &[String],
+    ) -> Result<Vec<AccountRestriction>, StoreError> {
+        self.blocking(|conn| restrictions::among(conn, accounts))
+    }
+
+    async fn lift_account_restriction(
+        &self,
+        account: &str,
+    ) -> Result<Option<AccountRestriction>, StoreError> {
+        self.transaction(|tx| restrictions::lift(tx, account), |_| true)
     }
 }
 
