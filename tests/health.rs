@@ -52,6 +52,7 @@ async fn finished_payouts(
                 destination: None,
                 notifications: World::weekly_schedule("x", Weekday::Fri, start).notifications,
                 priority: 50,
+                method_note: None,
             },
             start,
             start,

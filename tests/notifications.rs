@@ -65,6 +65,7 @@ fn the_completed_notice_of_the_brief_example_shows_every_line() {
             destination: None,
             notifications: World::weekly_schedule("123", Weekday::Fri, now).notifications,
             priority: 10,
+            method_note: None,
         },
         now,
         now,

@@ -8,6 +8,7 @@
 //! - [`notices`]: the completed notice by email (SMTP sink) and SMS (provider fake).
 //! - [`readiness`]: payouts to an account Stripe will not pay wait on hold, paid once it is
 //!   ready.
+//! - [`instant`]: an instant payout over a daily cap is paid standard, with the standard fee.
 //! - [`priority`]: low priority waits only on a loaded system, and at most `max_wait`.
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
 //! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
@@ -23,6 +24,7 @@ mod crash;
 mod demo;
 mod first_hour;
 mod hostile;
+mod instant;
 mod lifecycle;
 mod notices;
 mod operations;

@@ -5,59 +5,28 @@
 use std::time::Duration;
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use payout_tests::app::{an_hour_ago, operator};
+use payout_tests::app::an_hour_ago;
 use payout_tests::fake_stripe::{FakeStripe, Scenario};
-use payout_tests::served::Served;
-use reqwest::Client;
+use payout_tests::served::OnFakeStripe;
 use serde_json::{Value, json};
 
 const MAX_WAIT: i64 = 20;
 
-struct Shop {
-    server: Served,
-    client: Client,
-    _fake: FakeStripe,
-    _dir: tempfile::TempDir,
+/// `payouts serve` on the Stripe fake, low priority deferred by `MAX_WAIT` under load.
+fn open(fake: FakeStripe) -> OnFakeStripe {
+    let config = format!("hold_after_429 = \"300ms\"\n[priority]\nmax_wait = \"{MAX_WAIT}s\"\n");
+    let binary = env!("CARGO_BIN_EXE_payouts");
+    OnFakeStripe::start(binary, fake, &config, "whsec_priority")
 }
 
-impl Shop {
-    async fn open(fake: FakeStripe) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("payouts.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[rail]\nkind = \"stripe\"\nhold_after_429 = \"300ms\"\n\
-                 [priority]\nmax_wait = \"{MAX_WAIT}s\"\n"
-            ),
-        )
-        .unwrap();
-        let server = Served::on_stripe(
-            env!("CARGO_BIN_EXE_payouts"),
-            &dir.path().join("priority.db"),
-            &config,
-            &fake.base_url,
-            "whsec_priority",
-        );
-        Self {
-            server,
-            client: Client::new(),
-            _fake: fake,
-            _dir: dir,
-        }
-    }
+/// What the tests do as the shop.
+trait Shop {
+    async fn small_daily(&self, barber: &str, cutoff: DateTime<Utc>);
+    async fn earn(&self, barber: &str, amount: &str);
+    async fn completed(&self, barber: &str, within: Duration) -> Value;
+}
 
-    async fn send(&self, path: &str, body: Option<Value>) -> Value {
-        let url = format!("{}{path}", self.server.base);
-        let request = match body {
-            Some(body) => self.client.post(url).json(&body),
-            None => self.client.get(url),
-        };
-        let response = request.bearer_auth(operator()).send().await.unwrap();
-        assert!(response.status().is_success(), "{path}: {response:?}");
-        response.json().await.unwrap()
-    }
-
+impl Shop for OnFakeStripe {
     /// A barber paid daily at `cutoff` (UTC), owed $30.00: a low-priority payout.
     async fn small_daily(&self, barber: &str, cutoff: DateTime<Utc>) {
         let schedule = json!({"barber_id": barber, "frequency": "daily", "time_zone": "UTC",
@@ -103,7 +72,7 @@ fn at(value: &Value) -> DateTime<Utc> {
 
 #[tokio::test]
 async fn on_an_idle_system_a_low_priority_payout_starts_at_its_cut_off() {
-    let shop = Shop::open(FakeStripe::start().await).await;
+    let shop = open(FakeStripe::start().await);
     let cutoff = next_cutoff();
     shop.small_daily("idle", cutoff).await;
 
@@ -127,7 +96,7 @@ async fn planned_just_after_a_429_a_low_priority_payout_waits_max_wait_and_no_lo
             times: 2,
         },
     );
-    let shop = Shop::open(fake).await;
+    let shop = open(fake);
     let cutoff = next_cutoff();
     shop.small_daily("low", cutoff).await;
     // An operator's payout meets Stripe's rate limit twice before it is paid: the rail is

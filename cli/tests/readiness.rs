@@ -6,46 +6,34 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use payout_tests::app::an_hour_ago;
 use payout_tests::fake_stripe::{FakeStripe, Scenario};
-use payout_tests::served::Served;
-use reqwest::Client;
+use payout_tests::served::OnFakeStripe;
 use serde_json::{Value, json};
 
 const WEBHOOK_SECRET: &str = "whsec_readiness";
 
 struct Shop {
-    server: Served,
-    client: Client,
-    fake: FakeStripe,
+    on: OnFakeStripe,
     events: std::sync::atomic::AtomicU32,
-    _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Shop {
+    type Target = OnFakeStripe;
+    fn deref(&self) -> &OnFakeStripe {
+        &self.on
+    }
 }
 
 impl Shop {
     async fn open() -> Self {
         let fake = FakeStripe::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("payouts.toml");
-        std::fs::write(&config, "[rail]\nkind = \"stripe\"\n").unwrap();
-        let server = Served::on_stripe(
-            env!("CARGO_BIN_EXE_payouts"),
-            &dir.path().join("readiness.db"),
-            &config,
-            &fake.base_url,
-            WEBHOOK_SECRET,
-        );
         Self {
-            server,
-            client: Client::new(),
-            fake,
+            on: OnFakeStripe::start(env!("CARGO_BIN_EXE_payouts"), fake, "", WEBHOOK_SECRET),
             events: std::sync::atomic::AtomicU32::new(0),
-            _dir: dir,
         }
-    }
-
-    async fn send(&self, path: &str, body: Option<Value>) -> Value {
-        self.server.send(&self.client, path, body).await
     }
 
     async fn barber(&self, barber: &str) {
@@ -65,17 +53,22 @@ impl Shop {
         payout["id"].as_str().unwrap().to_string()
     }
 
-    /// Stripe's `account.updated` for `account` as the fake holds it.
+    /// Stripe's `account.updated` for `account` as the fake holds it, created now.
     async fn account_updated(&self, account: &str) {
+        self.account_updated_at(account, Utc::now()).await;
+    }
+
+    /// The same, created at `created`: Stripe sends its events in no set order.
+    async fn account_updated_at(&self, account: &str, created: DateTime<Utc>) {
         let n = self
             .events
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let status = self
             .server
-            .stripe_event_with_id(
+            .stripe_event_at(
                 &self.client,
                 WEBHOOK_SECRET,
-                &format!("evt_account_{n}"),
+                (&format!("evt_account_{n}"), created),
                 "account.updated",
                 self.fake.account(account),
             )
@@ -162,6 +155,50 @@ async fn payouts_to_an_account_stripe_disabled_wait_on_hold_and_are_paid_once_it
     let mut expected = vec![first, second];
     expected.sort();
     assert_eq!(paid, expected, "each held payout paid once");
+
+    // Stripe's "disabled", created before its "enabled" but delivered after it: a late word
+    // that changes nothing; the next payout is paid.
+    shop.fake
+        .disable_payouts("acct_nine", "requirements.past_due");
+    shop.account_updated_at("acct_nine", Utc::now() - TimeDelta::minutes(10))
+        .await;
+    shop.fake.enable_payouts("acct_nine");
+    let third = shop.payout("nine", "nine-3").await;
+    let paid = shop.reaches(&third, &["completed", "on_hold"]).await;
+    assert_eq!(paid["status"], "completed", "{paid}");
+}
+
+#[tokio::test]
+async fn a_barber_moved_to_another_account_has_the_payouts_held_for_the_old_one_paid_to_the_new() {
+    let shop = Shop::open().await;
+    shop.barber("move").await;
+    shop.fake.disable_payouts("acct_move", "rejected.other");
+    shop.account_updated("acct_move").await;
+    let held = shop.payout("move", "move-1").await;
+    assert_eq!(shop.reaches(&held, &["on_hold"]).await["status"], "on_hold");
+
+    // The barber opened a new account; an operator points the schedule at it.
+    shop.server
+        .put(
+            &shop.client,
+            "/schedules/move",
+            json!({"connected_account_id": "acct_movenew"}),
+        )
+        .await;
+    let cancelled = shop.reaches(&held, &["cancelled"]).await;
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    let moved = shop
+        .send(
+            "/payouts/manual",
+            Some(json!({"barber_id": "move", "reason": "after the move"})),
+        )
+        .await;
+    let id = moved["id"].as_str().unwrap();
+    let paid = shop.reaches(id, &["completed"]).await;
+    assert_eq!(paid["status"], "completed", "{paid}");
+    assert_eq!(paid["gross_amount"], "100.00", "the held earnings: {paid}");
+    assert_eq!(shop.paid_payouts("acct_movenew").len(), 1);
+    assert!(shop.paid_payouts("acct_move").is_empty());
 }
 
 #[tokio::test]

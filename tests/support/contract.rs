@@ -141,6 +141,7 @@ async fn seed_period_of(
             destination: None,
             notifications: schedule.notifications.clone(),
             priority: 10,
+            method_note: None,
         },
         cutoff,
         cutoff,
@@ -682,9 +683,11 @@ pub async fn planning_failures_count_until_cleared(store: &dyn Store) {
 }
 
 /// A restriction keeps its first reason and time until lifted; restrictions are read for many
-/// accounts at once (those restricted among them), and lifting returns what was lifted.
+/// accounts at once (those in force among them), lifting returns what was lifted, and a word
+/// older than the last one about the account (a late event) changes nothing.
 pub async fn account_restrictions_keep_their_first_reason_until_lifted(store: &dyn Store) {
     let t0 = utc(2026, 1, 1, 0, 0);
+    let hour = TimeDelta::hours(1);
     let accounts = |names: &[&str]| names.iter().map(|a| a.to_string()).collect::<Vec<_>>();
     assert!(
         store
@@ -694,23 +697,21 @@ pub async fn account_restrictions_keep_their_first_reason_until_lifted(store: &d
             .is_empty()
     );
     let first = store
-        .restrict_account("acct_1", "payouts disabled", t0)
+        .restrict_account("acct_1", "payouts disabled", t0, t0)
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(
         (first.reason.as_str(), first.since),
         ("payouts disabled", t0)
     );
     let again = store
-        .restrict_account("acct_1", "account_closed", t0 + TimeDelta::hours(1))
+        .restrict_account("acct_1", "account_closed", t0 + hour, t0 + hour)
         .await
         .unwrap();
-    assert_eq!(
-        again, first,
-        "an account already restricted keeps its first"
-    );
+    assert_eq!(again, Some(first.clone()), "one in force keeps its first");
     store
-        .restrict_account("acct_2", "account_closed", t0)
+        .restrict_account("acct_2", "account_closed", t0, t0)
         .await
         .unwrap();
     let mut among: Vec<String> = store
@@ -723,21 +724,64 @@ pub async fn account_restrictions_keep_their_first_reason_until_lifted(store: &d
     among.sort();
     assert_eq!(among, ["acct_1", "acct_2"]);
     assert_eq!(
-        store.lift_account_restriction("acct_1").await.unwrap(),
+        store
+            .lift_account_restriction("acct_1", t0 + hour * 2)
+            .await
+            .unwrap(),
         Some(first)
     );
     assert_eq!(
-        store.lift_account_restriction("acct_1").await.unwrap(),
+        store
+            .lift_account_restriction("acct_1", t0 + hour * 3)
+            .await
+            .unwrap(),
+        None,
+        "nothing in force"
+    );
+    // Stripe's older "disabled", delivered late, after its newer "enabled": nothing changes.
+    assert_eq!(
+        store
+            .restrict_account("acct_1", "late", t0 + hour * 4, t0 + hour)
+            .await
+            .unwrap(),
+        None
+    );
+    // Nor does an older "enabled" lift what a newer word restricted.
+    let newer = store
+        .restrict_account("acct_2", "ignored: in force", t0 + hour, t0 + hour * 5)
+        .await
+        .unwrap();
+    assert!(newer.is_some());
+    assert_eq!(
+        store
+            .lift_account_restriction("acct_2", t0 + hour * 4)
+            .await
+            .unwrap(),
+        None
+    );
+    // A lift of an account never restricted is remembered: an older word after it is late.
+    assert_eq!(
+        store
+            .lift_account_restriction("acct_4", t0 + hour * 2)
+            .await
+            .unwrap(),
         None
     );
     assert_eq!(
         store
-            .account_restrictions(&accounts(&["acct_1", "acct_2"]))
+            .restrict_account("acct_4", "late", t0 + hour * 3, t0 + hour)
             .await
-            .unwrap()
-            .len(),
-        1
+            .unwrap(),
+        None
     );
+    let in_force: Vec<String> = store
+        .account_restrictions(&accounts(&["acct_1", "acct_2", "acct_4"]))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.account)
+        .collect();
+    assert_eq!(in_force, ["acct_2"]);
 }
 
 /// DynamoDB writes at most 100 items per transaction; a period may hold many more earnings.

@@ -6,6 +6,38 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::app::SECRET;
+use crate::fake_stripe::FakeStripe;
+
+/// `payouts serve` paying through the project's Stripe fake, in a directory of its own, with a
+/// client to call it as an operator.
+pub struct OnFakeStripe {
+    pub server: Served,
+    pub client: reqwest::Client,
+    pub fake: FakeStripe,
+    _dir: tempfile::TempDir,
+}
+
+impl OnFakeStripe {
+    /// `binary serve` with `[rail] kind = "stripe"` followed by `config` (more of `[rail]`, then
+    /// other sections), its webhooks signed with `webhook_secret`.
+    pub fn start(binary: &str, fake: FakeStripe, config: &str, webhook_secret: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("payouts.toml");
+        std::fs::write(&path, format!("[rail]\nkind = \"stripe\"\n{config}")).unwrap();
+        let db = dir.path().join("payouts.db");
+        let server = Served::on_stripe(binary, &db, &path, &fake.base_url, webhook_secret);
+        Self {
+            server,
+            client: reqwest::Client::new(),
+            fake,
+            _dir: dir,
+        }
+    }
+
+    pub async fn send(&self, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
+        self.server.send(&self.client, path, body).await
+    }
+}
 
 pub struct Served {
     child: Child,
@@ -147,23 +179,27 @@ impl Served {
         object: serde_json::Value,
     ) -> u16 {
         let id = format!("evt_{kind}_{}", object["id"].as_str().unwrap_or_default());
-        self.stripe_event_with_id(client, secret, &id, kind, object)
+        let now = chrono::Utc::now();
+        self.stripe_event_at(client, secret, (&id, now), kind, object)
             .await
     }
 
-    /// The same with the event's own id: another event about the same object.
-    pub async fn stripe_event_with_id(
+    /// The same with the event's own id and creation (`event`): another event about the same
+    /// object, perhaps created before one delivered earlier.
+    pub async fn stripe_event_at(
         &self,
         client: &reqwest::Client,
         secret: &str,
-        id: &str,
+        event: (&str, chrono::DateTime<chrono::Utc>),
         kind: &str,
         object: serde_json::Value,
     ) -> u16 {
+        let (id, created) = event;
         let now = chrono::Utc::now().timestamp();
         let body = serde_json::json!({
             "id": id,
-            "object": "event", "type": kind, "api_version": "2024-06-20", "created": now,
+            "object": "event", "type": kind, "api_version": "2024-06-20",
+            "created": created.timestamp(),
             "livemode": false, "data": {"object": object}
         })
         .to_string();

@@ -2,14 +2,18 @@
 //! loaded system wait up to `max_wait`; on an idle one nobody waits.
 //!
 //! Loaded means either signal: the rail held a transfer back (its pace full, or the provider's
-//! 429) within `rate_limited_within`, where the process can see it (`payouts serve`; on Lambda
-//! the executors' holds show in the queue instead: a held-back job waits there); or more jobs
-//! waiting than the executors clear in `max_wait` at the rail's rate.
+//! 429) within `rate_limited_within`, where the process can see it (`payouts serve`; the
+//! planner's Lambda cannot see the executors', so there only the queue speaks); or more jobs
+//! ready to run than the executors clear in `max_wait` at the rail's rate (a saturated rail
+//! leaves them piling up).
 
 use chrono::{DateTime, Utc};
 use payout_core::priority::{Deferral, SystemLoad};
 
 use crate::services::Services;
+
+/// The longest planning waits to learn the queue's depth: a page is not held up by a count.
+const MEASURE_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The load at `now`, measured only when the policy defers by load. A measurement that fails
 /// counts as idle: a barber is paid on time rather than made to wait for want of a number.
@@ -27,11 +31,17 @@ pub async fn system_load(p: &Services, now: DateTime<Utc>) -> SystemLoad {
     }
     let cleared_in_max_wait = u64::from(p.config.rail_pace.rate.requests_per_second.get())
         .saturating_mul(u64::try_from(max_wait.num_seconds()).unwrap_or(0));
-    match p.queue.waiting(now).await {
-        Ok(waiting) if waiting > cleared_in_max_wait => SystemLoad::Loaded,
-        Ok(_) => SystemLoad::Idle,
-        Err(error) => {
-            tracing::warn!(%error, "could not measure the queue's depth; planning as idle");
+    match tokio::time::timeout(MEASURE_WITHIN, p.queue.ready(now)).await {
+        Ok(Ok(ready)) if ready > cleared_in_max_wait => SystemLoad::Loaded,
+        Ok(Ok(_)) => SystemLoad::Idle,
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "could not count the jobs ready to run; planning as idle");
+            SystemLoad::Idle
+        }
+        Err(_) => {
+            tracing::warn!(
+                "the queue did not say how many jobs are ready in time; planning as idle"
+            );
             SystemLoad::Idle
         }
     }

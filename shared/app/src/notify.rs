@@ -179,6 +179,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 }).collect::<Vec<_>>(),
                 fee => b.fee.formatted(),
                 net => b.net.formatted(),
+                method_note => payout.method_note.as_deref(),
             },
         ),
         NotificationKind::Failed => render(

@@ -160,7 +160,7 @@ pub async fn retry_payout(
     {
         // The operator vouches for the account: its other held payouts resume with the
         // planner's next run.
-        p.store.lift_account_restriction(account).await?;
+        p.store.lift_account_restriction(account, now).await?;
     }
     let read_version = payout.version;
     let event = payout.requeue(now, actor, "operator retry")?;

@@ -6,6 +6,7 @@ use payout_core::breakdown::{PayoutBreakdown, PeriodActivity, SettlementDecision
 use payout_core::deduction::DeductionKind;
 use payout_core::ids::{DeductionId, PayoutId};
 use payout_core::ledger::Deduction;
+use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::payout::{Payout, PayoutTrigger, PlannedPayout};
 use payout_core::priority::{PriorityClass, PriorityInput, SystemLoad};
@@ -15,6 +16,7 @@ use payout_core::status::PayoutStatus;
 use crate::approval::{ApprovalNeeded, approval_needed};
 use crate::error::AppError;
 use crate::ingest::within_limit;
+use crate::instant_limits;
 use crate::lifecycle;
 use crate::ports::{CreateOutcome, OpenActivity, PayoutCreation, PayoutJob};
 use crate::services::Services;
@@ -111,27 +113,67 @@ pub async fn payout_creation(
     breakdown: PayoutBreakdown,
     settles_owed: bool,
 ) -> Result<(PayoutCreation, Option<PayoutJob>), AppError> {
+    let priced = priced(p, req, open, breakdown).await?;
     let past_failures = p.store.failed_payout_count(&req.schedule.barber_id).await?;
     let approval = match settles_owed {
         true => None,
-        false => approval_needed(p, req.schedule, req.actor, &breakdown).await?,
+        false => approval_needed(p, req.schedule, req.actor, &priced.breakdown).await?,
     };
     Ok(creation(
         p,
         req,
         open,
-        breakdown,
+        priced,
         settles_owed,
         past_failures,
         approval,
     ))
 }
 
-fn creation(
+/// What a period pays, by which method, and why that is not the barber's own if it is not.
+struct Priced {
+    breakdown: PayoutBreakdown,
+    method: PaymentMethod,
+    method_note: Option<String>,
+}
+
+/// `breakdown` by the barber's method; or, for an instant payout over an `[instant]` cap, a
+/// standard transfer's breakdown (the standard fee) and why.
+async fn priced(
     p: &Services,
     req: &PeriodRequest<'_>,
     open: &OpenActivity,
     breakdown: PayoutBreakdown,
+) -> Result<Priced, AppError> {
+    let method = req.schedule.method;
+    let barber = &req.schedule.barber_id;
+    let over = match method == PaymentMethod::StripeInstant && breakdown.net.is_positive() {
+        true => instant_limits::over_limit(p, barber, breakdown.net, req.now).await?,
+        false => None,
+    };
+    let Some(why) = over else {
+        return Ok(Priced {
+            breakdown,
+            method,
+            method_note: None,
+        });
+    };
+    let standard = PaymentMethod::StripeStandard;
+    Ok(Priced {
+        breakdown: p
+            .config
+            .policy
+            .breakdown(&activity_of(req.schedule, open), standard)?,
+        method: standard,
+        method_note: Some(why),
+    })
+}
+
+fn creation(
+    p: &Services,
+    req: &PeriodRequest<'_>,
+    open: &OpenActivity,
+    priced: Priced,
     settles_owed: bool,
     past_failures: u32,
     approval: Option<ApprovalNeeded>,
@@ -139,20 +181,21 @@ fn creation(
     let schedule = req.schedule;
     let priority = p.config.priority.score(&PriorityInput {
         overdue: req.now - req.cutoff,
-        net: breakdown.net.amount(),
+        net: priced.breakdown.net.amount(),
         standing: schedule.standing,
         past_failures,
     });
     let planned = PlannedPayout {
         id: req.payout_id.clone(),
         barber_id: schedule.barber_id.clone(),
-        method: schedule.method,
-        breakdown,
+        method: priced.method,
+        breakdown: priced.breakdown,
         trigger: req.trigger.clone(),
         cutoff: req.cutoff,
         destination: schedule.connected_account.clone(),
         notifications: schedule.notifications.clone(),
         priority,
+        method_note: priced.method_note,
     };
     let (payout, event, carried_balance, job) = if settles_owed {
         let (payout, event) = Payout::settled_with_balance_owed(planned, req.now, req.actor);
@@ -288,12 +331,16 @@ fn settle(
     open: &OpenActivity,
     minimum: Money,
 ) -> Result<SettlementDecision, AppError> {
-    let activity = PeriodActivity {
+    Ok(p.config
+        .policy
+        .settle(&activity_of(schedule, open), schedule.method, minimum)?)
+}
+
+/// The open balance `open` as the breakdown reads it, in the schedule's currency.
+fn activity_of(schedule: &PayoutSchedule, open: &OpenActivity) -> PeriodActivity {
+    PeriodActivity {
         gross: Money::from_minor(open.gross_minor, schedule.currency),
         services: open.services,
         deductions: open.deductions.clone(),
-    };
-    Ok(p.config
-        .policy
-        .settle(&activity, schedule.method, minimum)?)
+    }
 }

@@ -24,6 +24,11 @@ pub async fn planner_tick(
     keep_going: &(dyn Fn() -> bool + Sync),
     shards: Option<&dyn ShardQueue>,
 ) -> Result<PlanReport, AppError> {
+    // First, and apart: a run whose planning fails still resumes what is ready.
+    if let Err(error) = readiness::resume_ready(p, PLANNER, "its account is ready again", now).await
+    {
+        tracing::error!(%error, "held payouts not swept; the next run tries again");
+    }
     let lag = planner_lag(p, now).await?.num_milliseconds();
     let report = match shards {
         Some(shards) => fan_out_due_payouts(p, now, keep_going, shards).await?,
@@ -41,7 +46,6 @@ pub async fn planner_tick(
     );
     if keep_going() {
         recover_stalled(p, now).await?;
-        readiness::resume_ready(p, PLANNER, "its account is ready again", now).await?;
     }
     Ok(report)
 }

@@ -56,16 +56,26 @@ pub async fn restrictions_of<'a>(
         .collect())
 }
 
-/// Records that the provider will not pay `account` (`reason`); an account already restricted
-/// keeps its first reason.
+/// Records that the provider will not pay `account` (`reason`), as it said at `as_of`; `None`
+/// when it has said something newer since. An account already restricted keeps its first
+/// reason.
 pub async fn restrict(
     p: &Services,
     account: &str,
     reason: &str,
     now: DateTime<Utc>,
-) -> Result<AccountRestriction, AppError> {
-    let restriction = p.store.restrict_account(account, reason, now).await?;
-    tracing::warn!(account, reason = %restriction.reason, "destination restricted: payouts to it wait on hold");
+    as_of: DateTime<Utc>,
+) -> Result<Option<AccountRestriction>, AppError> {
+    let restriction = p
+        .store
+        .restrict_account(account, reason, now, as_of)
+        .await?;
+    match &restriction {
+        Some(restriction) => {
+            tracing::warn!(account, reason = %restriction.reason, "destination restricted: payouts to it wait on hold")
+        }
+        None => tracing::info!(account, %as_of, "an older word about the account: ignored"),
+    }
     Ok(restriction)
 }
 
@@ -91,17 +101,21 @@ pub async fn hold(
     lifecycle::record(p, change, now).await
 }
 
-/// Lifts `account`'s restriction and resumes the payouts held for it; how many resumed.
+/// Lifts `account`'s restriction, as the provider said at `as_of`, and resumes the payouts
+/// held for it; how many resumed (none, with no sweep, when nothing was lifted: the planner's
+/// runs sweep anyway).
 pub async fn lift(
     p: &Services,
     account: &str,
+    as_of: DateTime<Utc>,
     actor: &str,
     why: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, AppError> {
-    if let Some(lifted) = p.store.lift_account_restriction(account).await? {
-        tracing::info!(account, reason = %lifted.reason, %actor, "destination ready again");
-    }
+    let Some(lifted) = p.store.lift_account_restriction(account, as_of).await? else {
+        return Ok(0);
+    };
+    tracing::info!(account, reason = %lifted.reason, %actor, "destination ready again");
     resume_ready(p, actor, why, now).await
 }
 

@@ -4,19 +4,25 @@
 //! another writer (the planner's advance, an edit, a webhook) came first, so a change keeps
 //! every field it does not name as the other writer left it; and a change of where the money
 //! goes (payment method or account) kept on the schedule with who made it and when, the
-//! barber told, so a change they did not ask for is noticed. What a request makes of a
-//! schedule is [`ScheduleEdit`]'s.
+//! barber told, so a change they did not ask for is noticed, and the payouts on hold for the
+//! account they left given back to the open balance. What a request makes of a schedule is
+//! [`ScheduleEdit`]'s.
 
 use chrono::{DateTime, Utc};
 use payout_core::ids::BarberId;
 use payout_core::schedule::{DestinationChange, PayoutSchedule, ScheduleState};
+use payout_core::status::PayoutStatus;
 
 use crate::advance_notice::remember_advance_notice;
 use crate::error::AppError;
 use crate::notify::notify_destination_changed;
-use crate::ports::{Clock, ScheduleStore};
+use crate::payout_actions::cancel_payout;
+use crate::ports::{Clock, PayoutQuery, ScheduleStore};
 use crate::schedule_edit::ScheduleEdit;
 use crate::services::Services;
+
+/// More payouts on hold for one barber than any restriction lasts for.
+const HELD_READ: usize = 100;
 
 /// How many times a change is made again over a newer version before it is given up (409):
 /// a schedule is written by its barber, its operators, a webhook and the planner, rarely at
@@ -135,8 +141,38 @@ pub async fn change_schedule(
         Ok((Some(schedule), (change, now)))
     })
     .await?;
+    if change.is_some() {
+        release_held(p, &schedule, actor, now).await;
+    }
     announce(p, &schedule, change, now).await;
     Ok(schedule)
+}
+
+/// Cancels the barber's payouts on hold for an account they no longer use: nobody will make
+/// it ready, and their earnings go back to the open balance, for the next run to pay to the
+/// account they use now. A payout that cannot be cancelled now stays held, for an operator.
+async fn release_held(p: &Services, schedule: &PayoutSchedule, actor: &str, now: DateTime<Utc>) {
+    let query = PayoutQuery {
+        barber: Some(schedule.barber_id.clone()),
+        status: Some(PayoutStatus::OnHold),
+        ..PayoutQuery::default()
+    };
+    let held = match p.store.list_payouts(&query, HELD_READ).await {
+        Ok(held) => held,
+        Err(error) => {
+            tracing::warn!(barber = %schedule.barber_id, %error, "payouts held for the old account not read");
+            return;
+        }
+    };
+    let why = "the barber's payout account changed: its earnings go to the new one";
+    for payout in held
+        .iter()
+        .filter(|payout| payout.destination != schedule.connected_account)
+    {
+        if let Err(error) = cancel_payout(p, &payout.id, actor, why, now).await {
+            tracing::warn!(payout_id = %payout.id, %error, "a payout held for the old account stays held");
+        }
+    }
 }
 
 async fn announce(

@@ -117,6 +117,10 @@ struct Event {
     id: String,
     #[serde(rename = "type")]
     kind: String,
+    /// When Stripe created the event (seconds): its events come in no set order, and this says
+    /// which word about an account is the newer.
+    #[serde(default)]
+    created: Option<i64>,
     data: EventData,
 }
 
@@ -227,7 +231,13 @@ async fn apply(
     let payout_ref = match event.kind.as_str() {
         "payout.paid" | "payout.failed" => text(object, &["metadata", "payout_id"]),
         "transfer.reversed" => text(object, &["transfer_group"]),
-        "account.updated" => return account_updated(p, object, &event.id, now).await,
+        "account.updated" => {
+            let said_at = event
+                .created
+                .and_then(|at| DateTime::from_timestamp(at, 0))
+                .unwrap_or(now);
+            return account_updated(p, object, &event.id, said_at, now).await;
+        }
         other => return Ok(WebhookOutcome::Ignored(format!("event type {other}"))),
     };
     let Some(id) = payout_ref.and_then(|raw| PayoutId::parse(raw).ok()) else {
@@ -306,7 +316,7 @@ async fn apply(
         )));
     }
     if let Some((account, reason)) = restrict {
-        readiness::restrict(p, &account, &reason, now).await?;
+        readiness::restrict(p, &account, &reason, now, now).await?;
     }
     Ok(WebhookOutcome::Applied(applied))
 }
@@ -318,6 +328,7 @@ async fn account_updated(
     p: &Services,
     account: &serde_json::Value,
     event_id: &str,
+    said_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<WebhookOutcome, AppError> {
     let Some(account_id) = text(account, &["id"]) else {
@@ -331,12 +342,16 @@ async fn account_updated(
         (Some(false), _) | (_, Some(_)) => {
             let why = disabled_reason.unwrap_or("payouts disabled");
             let reason = format!("Stripe disabled payouts to the account: {why} ({event_id})");
-            readiness::restrict(p, account_id, &reason, now).await?;
-            Ok(WebhookOutcome::Applied(format!("{account_id} restricted")))
+            Ok(WebhookOutcome::Applied(
+                match readiness::restrict(p, account_id, &reason, now, said_at).await? {
+                    Some(_) => format!("{account_id} restricted"),
+                    None => format!("{account_id}: a newer event was applied already"),
+                },
+            ))
         }
         (Some(true), None) => {
             let why = format!("Stripe enabled payouts to the account again ({event_id})");
-            let resumed = readiness::lift(p, account_id, ACTOR, &why, now).await?;
+            let resumed = readiness::lift(p, account_id, said_at, ACTOR, &why, now).await?;
             Ok(WebhookOutcome::Applied(format!(
                 "{account_id} ready: {resumed} held payout(s) resumed"
             )))

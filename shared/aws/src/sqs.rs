@@ -301,9 +301,14 @@ impl JobQueue for SqsQueue {
         self.ack(&delivery.receipt).await
     }
 
-    async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
+    async fn depth(&self, _now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
         Ok(QueueDepth {
-            waiting: self.waiting(now).await?,
+            waiting: self
+                .lanes_attribute(&[
+                    QueueAttributeName::ApproximateNumberOfMessages,
+                    QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+                ])
+                .await?,
             in_flight: self
                 .lanes_attribute(&[QueueAttributeName::ApproximateNumberOfMessagesNotVisible])
                 .await?,
@@ -317,13 +322,12 @@ impl JobQueue for SqsQueue {
         })
     }
 
-    /// One GetQueueAttributes a lane (the planner's role may read no more).
-    async fn waiting(&self, _now: DateTime<Utc>) -> Result<u64, QueueError> {
-        self.lanes_attribute(&[
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
-        ])
-        .await
+    /// The visible messages, one GetQueueAttributes a lane (the planner's role may read no
+    /// more): delayed ones (deferred low priority, retries, jobs held back by a 429) are not
+    /// ready, and counting them would keep a loaded hour looking loaded.
+    async fn ready(&self, _now: DateTime<Utc>) -> Result<u64, QueueError> {
+        self.lanes_attribute(&[QueueAttributeName::ApproximateNumberOfMessages])
+            .await
     }
 
     async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {

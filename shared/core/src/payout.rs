@@ -70,6 +70,10 @@ pub struct Payout {
     /// and the one who last changed where the barber's money goes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approval_barred: Vec<String>,
+    /// Why the payout goes by another method than the barber's (an instant payout over a
+    /// limit, paid as a standard transfer with the standard fee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method_note: Option<String>,
     /// Bumped by every transition; stores write only if the stored version is the one read.
     pub version: u64,
 }
@@ -86,6 +90,8 @@ pub struct PlannedPayout {
     pub destination: Option<String>,
     pub notifications: NotificationPrefs,
     pub priority: u8,
+    /// Why `method` is not the barber's own, if it is not.
+    pub method_note: Option<String>,
 }
 
 impl Payout {
@@ -195,6 +201,7 @@ impl Payout {
             accepted_at: None,
             completed_at: None,
             approval_barred: Vec::new(),
+            method_note: planned.method_note,
             version: 1,
         }
     }
@@ -202,9 +209,13 @@ impl Payout {
     /// Why the payout was made, as its audit trail's first line says: an operator's reason for
     /// paying early is part of the record.
     fn trigger_reason(&self) -> String {
-        match &self.trigger {
+        let trigger = match &self.trigger {
             PayoutTrigger::Scheduled => "planned".to_string(),
             PayoutTrigger::Manual { reason } => format!("manual payout: {reason}"),
+        };
+        match &self.method_note {
+            Some(note) => format!("{trigger}; {note}"),
+            None => trigger,
         }
     }
 
@@ -535,6 +546,7 @@ pub(crate) mod tests {
                 destination: Some("bank-ref".into()),
                 notifications: NotificationPrefs::default(),
                 priority: 50,
+                method_note: None,
             },
             start,
             start,

@@ -19,7 +19,8 @@
 //!   the completed ones, from acceptance to arrival (a sum and a count);
 //! - per UTC day of creation and currency, the payouts created that day in each status now,
 //!   and the sums of the breakdowns of those not cancelled (gross, commission, bonus,
-//!   deductions, fee, net): what analytics reads for a window of days;
+//!   deductions, fee, net; the net per method too): what analytics reads for a window of
+//!   days, and the platform's instant payouts of the day, for its limit;
 //! - per UTC hour a payout was paid, all currencies: the paid payouts (`paid`) and their
 //!   processing times (`processed`, `processing_ms`);
 //! - per UTC day and hour, `failed` (changes into `failed`: for good) and `retry_scheduled`
@@ -29,6 +30,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Timelike, Utc};
 
+use crate::method::PaymentMethod;
+use crate::money::Currency;
 use crate::payout::{AuditEvent, Payout};
 use crate::status::PayoutStatus;
 
@@ -190,6 +193,16 @@ fn settlement_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
         .unwrap_or_default()
 }
 
+/// The counter of a day's bucket holding the net of the payouts created that day by `method`
+/// in `currency`, other than those cancelled.
+pub fn created_net_counter(method: PaymentMethod, currency: Currency) -> String {
+    format!(
+        "created_net_minor_{}_{}",
+        method.as_str(),
+        currency.code().to_ascii_lowercase()
+    )
+}
+
 fn currency_of(payout: &Payout) -> String {
     payout.breakdown.net.currency().code().to_ascii_lowercase()
 }
@@ -220,6 +233,11 @@ fn created_state_tallies(payout: &Payout, status: PayoutStatus, sign: i64) -> Ve
                 money.to_minor().unwrap_or_default() * sign,
             )
         }));
+        tallies.push(at(
+            day,
+            &created_net_counter(payout.method, b.net.currency()),
+            b.net.to_minor().unwrap_or_default() * sign,
+        ));
     }
     tallies
 }

@@ -218,7 +218,8 @@ function breakdown(p) {
   }
   lines.push(["Platform fee", money(`-${p.fee_amount}`, c)]);
   const rows = lines.map(([l, v]) => `<tr><td>${esc(l)}</td><td class="num">${v}</td></tr>`).join("");
-  return `<table class="breakdown" id="breakdown"><tbody>${rows}<tr class="total"><td>Net payout</td><td class="num">${money(p.net_amount, c)}</td></tr></tbody></table>`;
+  const note = p.method_note ? `<p class="notice" id="method-note">${esc(p.method_note)}</p>` : "";
+  return `<table class="breakdown" id="breakdown"><tbody>${rows}<tr class="total"><td>Net payout</td><td class="num">${money(p.net_amount, c)}</td></tr></tbody></table>${note}`;
 }
 
 function actionsFor(p) {

@@ -469,7 +469,12 @@ pub struct PayoutView {
     /// awaiting_approval, on_hold, scheduled, queued, processing, retry_scheduled, in_transit,
     /// completed, failed, cancelled.
     pub status: String,
+    /// How it is paid: stripe_standard, stripe_instant, bank_transfer or manual.
     pub method: String,
+    /// Why `method` is not the barber's own: an instant payout that would pass an `[instant]`
+    /// daily cap is paid as a standard transfer with the standard fee.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method_note: Option<String>,
     /// The barber's connected account the payout pays, as it was when the payout was planned.
     pub destination: Option<String>,
     pub gross_amount: String,
@@ -549,6 +554,7 @@ impl From<&Payout> for PayoutView {
             barber_id: p.barber_id.to_string(),
             status: p.status.to_string(),
             method: p.method.to_string(),
+            method_note: p.method_note.clone(),
             destination: p.destination.clone(),
             gross_amount: money_text(b.gross),
             service_count: b.service_count,

@@ -207,6 +207,12 @@ impl JobQueue for MemoryQueue {
         Ok(jobs.len() as u64)
     }
 
+    async fn ready(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
+        let mut state = self.state.lock();
+        state.promote(now);
+        Ok(state.ready.len() as u64)
+    }
+
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError> {
         let mut state = self.state.lock();
         state.promote(now);

@@ -140,8 +140,30 @@ pub struct Settings {
     pub auth: AuthSection,
     pub events: EventsSection,
     pub approvals: ApprovalsSection,
+    pub instant: InstantSection,
     /// Where `payouts serve` sends payout events as signed webhooks, each a `[[webhooks]]`.
     pub webhooks: Vec<WebhookEndpoint>,
+}
+
+/// Caps on instant payouts per UTC day; a payout that would pass one is paid as a standard
+/// transfer with the standard fee instead. Unset by default.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct InstantSection {
+    /// A barber's instant payouts created in a UTC day, not cancelled, at most this net.
+    #[serde(
+        default,
+        with = "exact_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub per_barber_daily: Option<Decimal>,
+    /// The platform's instant payouts created in a UTC day, not cancelled, at most this net.
+    #[serde(
+        default,
+        with = "exact_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub platform_daily: Option<Decimal>,
 }
 
 /// Payouts that wait for a second operator before any money moves.

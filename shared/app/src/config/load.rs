@@ -21,7 +21,9 @@ use rust_decimal::Decimal;
 
 use super::file::{DeferLow, FeeEntry, Settings};
 use super::locate::{FileText, Origin, locate, written_value};
-use super::{AppConfig, ApprovalPolicy, HealthThresholds, IntakeLimits, ScheduleDefaults};
+use super::{
+    AppConfig, ApprovalPolicy, HealthThresholds, InstantLimits, IntakeLimits, ScheduleDefaults,
+};
 use crate::error::type_in_words;
 
 /// The environment variables that override the file: `PAYOUTS_RAIL__TIMEOUT=3s` sets
@@ -509,6 +511,18 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
                 .approvals
                 .first_payout_after_destination_change,
             expire_after: delta("approvals.expire_after", s.approvals.expire_after)?,
+        },
+        instant: InstantLimits {
+            per_barber_daily: s
+                .instant
+                .per_barber_daily
+                .map(|limit| not_negative("instant.per_barber_daily", limit))
+                .transpose()?,
+            platform_daily: s
+                .instant
+                .platform_daily
+                .map(|limit| not_negative("instant.platform_daily", limit))
+                .transpose()?,
         },
         schedule_defaults: ScheduleDefaults {
             minimum_payout: not_negative("schedules.default_minimum", s.schedules.default_minimum)?,

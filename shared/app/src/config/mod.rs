@@ -56,6 +56,14 @@ pub struct AppConfig {
     pub health: HealthThresholds,
     pub schedule_defaults: ScheduleDefaults,
     pub approvals: ApprovalPolicy,
+    pub instant: InstantLimits,
+}
+
+/// Caps on instant payouts per UTC day, in the payout's currency.
+#[derive(Debug, Clone, Default)]
+pub struct InstantLimits {
+    pub per_barber_daily: Option<Decimal>,
+    pub platform_daily: Option<Decimal>,
 }
 
 /// Which payouts wait for a second operator's approval, and for how long before it is an

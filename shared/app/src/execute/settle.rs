@@ -84,8 +84,10 @@ pub(super) async fn settle(
         // one waits too when the refusal moved no money (a standard transfer refused); an
         // instant payout refused after its transfer fails as before, its money in the
         // barber's Stripe balance for an operator to pay out.
-        let restriction = readiness::restrict(p, account, &error.message, now).await?;
-        if payout.method == PaymentMethod::StripeStandard {
+        let restriction = readiness::restrict(p, account, &error.message, now, now).await?;
+        if let Some(restriction) = restriction
+            && payout.method == PaymentMethod::StripeStandard
+        {
             notify_payouts_held(p, &payout, &restriction.reason, restriction.since, now).await;
             let event = payout.hold(now, actor, &restriction.reason)?;
             return Ok(Settlement::recorded(payout, event, JobOutcome::Finished));

@@ -74,9 +74,10 @@ pub trait JobQueue: Send + Sync {
 
     async fn depth(&self, now: DateTime<Utc>) -> Result<QueueDepth, QueueError>;
 
-    /// How many jobs wait to run (ready or delayed): what the planner reads, once a page, to
-    /// tell whether the system is loaded. A queue that can count these alone overrides it.
-    async fn waiting(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
+    /// How many jobs are ready to run now (neither delayed nor in hand): what the planner
+    /// reads, once a page, to tell whether the system is loaded. A queue that cannot tell ready
+    /// from delayed counts every job waiting.
+    async fn ready(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
         Ok(self.depth(now).await?.waiting)
     }
 

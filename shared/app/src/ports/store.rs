@@ -179,6 +179,18 @@ pub struct AccountRestriction {
     pub since: DateTime<Utc>,
 }
 
+impl AccountRestriction {
+    /// What an adapter records of an account lifted before anything restricted it: no
+    /// reason, and the time of the word that lifted it.
+    pub fn never_restricted(account: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            account: account.to_string(),
+            reason: String::new(),
+            since: at,
+        }
+    }
+}
+
 /// What became of an attempt to deliver a pending notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NoticeDelivery {
@@ -665,26 +677,34 @@ pub trait PlanningFailures: Send + Sync {
     async fn planning_failures(&self, limit: usize) -> Result<Vec<PlanningFailure>, StoreError>;
 }
 
-/// Destinations the provider will not pay.
+/// Destinations the provider will not pay. Each account remembers when the provider last said
+/// (`as_of`: its event's creation, or the moment of a refusal), restricted or not, so an older
+/// word that arrives late (Stripe does not order its events, and redelivers for days) changes
+/// nothing.
 #[async_trait]
 pub trait AccountRestrictions: Send + Sync {
-    /// Restricts `account` for `reason` from `at`. An account already restricted keeps its
-    /// first reason and time (the barber is told once per restriction). Returns the stored one.
+    /// Restricts `account` for `reason` from `at`, as the provider said at `as_of`; `None` when
+    /// it said something newer already. An account already restricted keeps its first reason
+    /// and time (the barber is told once per restriction). Returns the restriction in force.
     async fn restrict_account(
         &self,
         account: &str,
         reason: &str,
         at: DateTime<Utc>,
-    ) -> Result<AccountRestriction, StoreError>;
-    /// The restrictions of those of `accounts` that are restricted, in one read.
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<AccountRestriction>, StoreError>;
+    /// The restrictions in force of those of `accounts` that have one, in one read.
     async fn account_restrictions(
         &self,
         accounts: &[String],
     ) -> Result<Vec<AccountRestriction>, StoreError>;
-    /// Lifts the restriction of `account`; returns it when there was one.
+    /// Lifts the restriction of `account`, as the provider said at `as_of` (remembered even
+    /// with none in force); returns the one lifted, `None` when there was none or the provider
+    /// said something newer already.
     async fn lift_account_restriction(
         &self,
         account: &str,
+        as_of: DateTime<Utc>,
     ) -> Result<Option<AccountRestriction>, StoreError>;
 }
 

@@ -612,8 +612,9 @@ impl AccountRestrictions for DynamoStore {
         account: &str,
         reason: &str,
         at: DateTime<Utc>,
-    ) -> Result<AccountRestriction, StoreError> {
-        restrictions::restrict(self, account, reason, at).await
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<AccountRestriction>, StoreError> {
+        restrictions::restrict(self, account, reason, at, as_of).await
     }
 
     async fn account_restrictions(
@@ -626,8 +627,9 @@ impl AccountRestrictions for DynamoStore {
     async fn lift_account_restriction(
         &self,
         account: &str,
+        as_of: DateTime<Utc>,
     ) -> Result<Option<AccountRestriction>, StoreError> {
-        restrictions::lift(self, account).await
+        restrictions::lift(self, account, as_of).await
     }
 }
 

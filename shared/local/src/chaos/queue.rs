@@ -171,6 +171,10 @@ impl JobQueue for ChaosQueue {
         self.inner.depth(now).await
     }
 
+    async fn ready(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
+        self.inner.ready(now).await
+    }
+
     async fn redrive_dead_letters(&self, now: DateTime<Utc>) -> Result<u64, QueueError> {
         self.inner.redrive_dead_letters(now).await
     }

@@ -337,9 +337,13 @@ delegate_with_yield_points! {
             account: &str,
             reason: &str,
             at: DateTime<Utc>,
-        ) -> Result<AccountRestriction, StoreError>;
+            as_of: DateTime<Utc>,
+        ) -> Result<Option<AccountRestriction>, StoreError>;
         fn account_restrictions(accounts: &[String]) -> Result<Vec<AccountRestriction>, StoreError>;
-        fn lift_account_restriction(account: &str) -> Result<Option<AccountRestriction>, StoreError>;
+        fn lift_account_restriction(
+            account: &str,
+            as_of: DateTime<Utc>,
+        ) -> Result<Option<AccountRestriction>, StoreError>;
     }
 }
 

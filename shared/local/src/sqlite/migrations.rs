@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{backend, kept_totals, outbox, planning, restrictions};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 7] = [
+const MIGRATIONS: [&[&str]; 8] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -42,12 +42,20 @@ const MIGRATIONS: [&[&str]; 7] = [
     ],
     // 7: destinations the provider will not pay (payouts to them wait on hold).
     &[restrictions::SCHEMA],
+    // 8: the net of the payouts created each day per method (the platform's instant limit),
+    // counted again from the payouts stored (`after`); when the provider last said of an
+    // account, and whether its restriction is in force.
+    &[
+        "DELETE FROM payout_totals",
+        restrictions::SAID[0],
+        restrictions::SAID[1],
+    ],
 ];
 
 /// What migration `index` does beyond its statements, in the same transaction.
 fn after(index: usize, tx: &Connection) -> Result<(), StoreError> {
     match index {
-        4 | 5 => kept_totals::count_history(tx),
+        4 | 5 | 7 => kept_totals::count_history(tx),
         _ => Ok(()),
     }
 }

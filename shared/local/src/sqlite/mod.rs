@@ -822,9 +822,10 @@ impl AccountRestrictions for SqliteStore {
         account: &str,
         reason: &str,
         at: DateTime<Utc>,
-    ) -> Result<AccountRestriction, StoreError> {
+        as_of: DateTime<Utc>,
+    ) -> Result<Option<AccountRestriction>, StoreError> {
         self.transaction(
-            |tx| restrictions::restrict(tx, account, reason, at),
+            |tx| restrictions::restrict(tx, account, reason, at, as_of),
             |_| true,
         )
     }
@@ -839,8 +840,9 @@ impl AccountRestrictions for SqliteStore {
     async fn lift_account_restriction(
         &self,
         account: &str,
+        as_of: DateTime<Utc>,
     ) -> Result<Option<AccountRestriction>, StoreError> {
-        self.transaction(|tx| restrictions::lift(tx, account), |_| true)
+        self.transaction(|tx| restrictions::lift(tx, account, as_of), |_| true)
     }
 }
 

@@ -1,4 +1,5 @@
-//! Destinations the provider will not pay, with why and since when.
+//! Destinations the provider will not pay, with why and since when, and when the provider last
+//! said (`as_of`), restricted or not (`active`).
 
 use chrono::DateTime;
 use chrono::Utc;
@@ -15,6 +16,12 @@ CREATE TABLE IF NOT EXISTS account_restrictions (
 );
 "#;
 
+/// When the provider last said, and whether the restriction is in force.
+pub const SAID: [&str; 2] = [
+    "ALTER TABLE account_restrictions ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE account_restrictions ADD COLUMN as_of INTEGER NOT NULL DEFAULT 0",
+];
+
 fn decode(row: &Row<'_>) -> rusqlite::Result<(String, String, i64)> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?))
 }
@@ -29,23 +36,70 @@ fn restriction(
     })
 }
 
+/// The record of `account`: its restriction, whether in force, and when the provider said so.
+fn record(
+    conn: &Connection,
+    account: &str,
+) -> Result<Option<(AccountRestriction, bool, i64)>, StoreError> {
+    conn.prepare_cached(
+        "SELECT account, reason, since, active, as_of FROM account_restrictions WHERE account = ?1",
+    )
+    .and_then(|mut statement| {
+        statement
+            .query_row(params![account], |row| {
+                Ok((decode(row)?, row.get::<_, bool>(3)?, row.get::<_, i64>(4)?))
+            })
+            .optional()
+    })
+    .map_err(backend)?
+    .map(|(raw, active, as_of)| Ok((restriction(raw)?, active, as_of)))
+    .transpose()
+}
+
+fn write(
+    conn: &Connection,
+    restriction: &AccountRestriction,
+    active: bool,
+    as_of: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO account_restrictions (account, reason, since, active, as_of)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (account) DO UPDATE SET reason = excluded.reason, since = excluded.since,
+             active = excluded.active, as_of = excluded.as_of",
+    )
+    .and_then(|mut statement| {
+        statement.execute(params![
+            restriction.account,
+            restriction.reason,
+            codec::micros(restriction.since),
+            active,
+            as_of
+        ])
+    })
+    .map_err(backend)?;
+    Ok(())
+}
+
 pub fn restrict(
     conn: &Connection,
     account: &str,
     reason: &str,
     at: DateTime<Utc>,
-) -> Result<AccountRestriction, StoreError> {
-    let row = conn
-        .prepare_cached(
-            "INSERT INTO account_restrictions (account, reason, since) VALUES (?1, ?2, ?3)
-             ON CONFLICT (account) DO UPDATE SET account = account
-             RETURNING account, reason, since",
-        )
-        .and_then(|mut statement| {
-            statement.query_row(params![account, reason, codec::micros(at)], decode)
-        })
-        .map_err(backend)?;
-    restriction(row)
+    as_of: DateTime<Utc>,
+) -> Result<Option<AccountRestriction>, StoreError> {
+    let as_of = codec::micros(as_of);
+    let in_force = match record(conn, account)? {
+        Some((_, _, said)) if said > as_of => return Ok(None),
+        Some((restriction, true, _)) => restriction,
+        Some((_, false, _)) | None => AccountRestriction {
+            account: account.to_string(),
+            reason: reason.to_string(),
+            since: at,
+        },
+    };
+    write(conn, &in_force, true, as_of)?;
+    Ok(Some(in_force))
 }
 
 pub fn among(
@@ -58,7 +112,8 @@ pub fn among(
     let marks = vec!["?"; accounts.len()].join(", ");
     let mut statement = conn
         .prepare(&format!(
-            "SELECT account, reason, since FROM account_restrictions WHERE account IN ({marks})"
+            "SELECT account, reason, since FROM account_restrictions
+             WHERE active = 1 AND account IN ({marks})"
         ))
         .map_err(backend)?;
     let rows = statement
@@ -69,12 +124,17 @@ pub fn among(
     rows.into_iter().map(restriction).collect()
 }
 
-pub fn lift(conn: &Connection, account: &str) -> Result<Option<AccountRestriction>, StoreError> {
-    conn.prepare_cached(
-        "DELETE FROM account_restrictions WHERE account = ?1 RETURNING account, reason, since",
-    )
-    .and_then(|mut statement| statement.query_row(params![account], decode).optional())
-    .map_err(backend)?
-    .map(restriction)
-    .transpose()
+pub fn lift(
+    conn: &Connection,
+    account: &str,
+    as_of: DateTime<Utc>,
+) -> Result<Option<AccountRestriction>, StoreError> {
+    let said = codec::micros(as_of);
+    let (restriction, active) = match record(conn, account)? {
+        Some((_, _, recorded)) if recorded > said => return Ok(None),
+        Some((restriction, active, _)) => (restriction, active),
+        None => (AccountRestriction::never_restricted(account, as_of), false),
+    };
+    write(conn, &restriction, false, said)?;
+    Ok(active.then_some(restriction))
 }
