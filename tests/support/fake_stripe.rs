@@ -28,7 +28,8 @@ pub enum Scenario {
     /// Answer `times` more transfer requests with this status (429 is Stripe's rate limit,
     /// any other an api_error), then pay normally.
     Transient { status: u16, times: u32 },
-    /// The instant payout step fails with this code.
+    /// The instant payout step fails with this code (a standard payout from the balance is
+    /// made).
     InstantError { code: &'static str },
     /// Make the next transfer, then hold the answer this long (a call that commits and hangs);
     /// later transfers are answered at once.
@@ -278,7 +279,9 @@ async fn create_payout(
         &format!("payout|{account}"),
         &params,
         |ledger| {
-            if let Some(Scenario::InstantError { code }) = scenario {
+            if let Some(Scenario::InstantError { code }) = scenario
+                && param(&params, "method") == Some("instant")
+            {
                 return (
                     400,
                     error_body(

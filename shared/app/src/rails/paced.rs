@@ -112,6 +112,7 @@ mod tests {
             Ok(TransferReceipt {
                 transfer_id: format!("tr_{call}"),
                 settled: false,
+                instant_refused: None,
             })
         }
 
