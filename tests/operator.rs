@@ -59,7 +59,6 @@ impl PaymentRail for ScriptedRail {
         Ok(self.paid.lock().contains(payout).then(|| TransferReceipt {
             transfer_id: format!("tr_{payout}"),
             settled: true,
-            instant_refused: None,
         }))
     }
 }

@@ -208,7 +208,7 @@ async fn stripe_errors_map_onto_the_retry_policy() {
         (
             "acct_f",
             Scenario::InstantError {
-                code: "invalid_card_type",
+                code: "instant_payouts_unsupported",
             },
             FailureKind::InvalidPaymentMethod,
         ),

@@ -1,14 +1,11 @@
 //! Instant payout limits (issue 32 item 4) against `payouts serve` on the project's Stripe
 //! fake: an instant payout that would pass `[instant] per_barber_daily` or `platform_daily` is
-//! paid as a standard transfer with the standard fee, saying why, never failed for it; one
-//! Stripe refuses (`instant_payouts_unsupported`) is paid out standard, and what the instant
-//! fee cost over the standard one comes back with the next payout.
+//! paid as a standard transfer with the standard fee, saying why, never failed for it.
 
 use std::time::{Duration, Instant};
 
-use payout_core::money::{Currency, Money};
 use payout_tests::app::an_hour_ago;
-use payout_tests::fake_stripe::{FakeStripe, Scenario};
+use payout_tests::fake_stripe::FakeStripe;
 use payout_tests::served::OnFakeStripe;
 use serde_json::{Value, json};
 
@@ -123,54 +120,4 @@ async fn an_instant_payout_over_the_platforms_daily_cap_is_paid_standard() {
     let note = over["method_note"].as_str().unwrap();
     assert!(note.contains("the platform's"), "{note}");
     assert_eq!(shop.instant_payouts("acct_second"), 0);
-}
-
-fn usd(amount: &Value) -> Money {
-    Money::parse(amount.as_str().unwrap(), Currency::Usd).unwrap()
-}
-
-#[tokio::test]
-async fn an_instant_payout_stripe_refuses_is_paid_out_standard_and_the_fee_excess_returned() {
-    let shop = Shop::open("").await;
-    shop.barber("card").await;
-    let refusal = Scenario::InstantError {
-        code: "instant_payouts_unsupported",
-    };
-    shop.fake.set_scenario("acct_card", refusal);
-    let refused = shop.payout("card", "card-1", "100.00").await;
-    assert_eq!(
-        refused["status"], "completed",
-        "paid, not failed: {refused}"
-    );
-    let note = refused["method_note"].as_str().unwrap();
-    assert!(note.contains("instant_payouts_unsupported"), "{note}");
-    let payouts: Vec<Value> = shop
-        .fake
-        .payouts()
-        .into_iter()
-        .filter(|(account, _)| account == "acct_card")
-        .map(|(_, payout)| payout)
-        .collect();
-    assert_eq!(payouts.len(), 1, "one payout to the bank: {payouts:?}");
-    assert_eq!(payouts[0]["method"], "standard");
-    assert_eq!(
-        Money::from_minor(payouts[0]["amount"].as_i64().unwrap(), Currency::Usd),
-        usd(&refused["net_amount"]),
-        "the transfer's money, all of it"
-    );
-
-    // The next payout carries back what the instant fee cost over the standard one.
-    shop.fake.clear_scenario("acct_card");
-    let next = shop.payout("card", "card-2", "100.00").await;
-    let excess = usd(&refused["fee_amount"])
-        .checked_sub(usd(&json!("0.50")))
-        .unwrap();
-    let credit = &next["deductions"][0];
-    assert_eq!(credit["kind"], "fee_returned", "{next}");
-    assert_eq!(usd(&credit["amount"]), excess.negate(), "{next}");
-    assert_eq!(
-        usd(&next["net_amount"]),
-        usd(&refused["net_amount"]).checked_add(excess).unwrap(),
-        "{next}"
-    );
 }

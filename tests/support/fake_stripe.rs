@@ -28,8 +28,7 @@ pub enum Scenario {
     /// Answer `times` more transfer requests with this status (429 is Stripe's rate limit,
     /// any other an api_error), then pay normally.
     Transient { status: u16, times: u32 },
-    /// The instant payout step fails with this code (a standard payout from the balance is
-    /// made).
+    /// The instant payout step fails with this code.
     InstantError { code: &'static str },
     /// Make the next transfer, then hold the answer this long (a call that commits and hangs);
     /// later transfers are answered at once.
@@ -279,9 +278,7 @@ async fn create_payout(
         &format!("payout|{account}"),
         &params,
         |ledger| {
-            if let Some(Scenario::InstantError { code }) = scenario
-                && param(&params, "method") == Some("instant")
-            {
+            if let Some(Scenario::InstantError { code }) = scenario {
                 return (
                     400,
                     error_body(

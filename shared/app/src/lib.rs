@@ -13,7 +13,7 @@
 //!    - [`platform_events`]: the booking platform's completed and refunded services, as
 //!      earnings recorded, voided or clawed back.
 //!    - [`approval`]: which payouts wait for a second operator, and who may not approve.
-//!    - [`instant`]: instant payouts that go standard: over a daily cap, or refused by Stripe.
+//!    - [`instant_limits`]: caps on instant payouts per day; over one, a payout goes standard.
 //!    - [`period`]: close one barber's period (shared by the planner and manual payouts), and
 //!      what it would settle now.
 //!    - [`load`]: whether the system is loaded, so low-priority payouts wait (at most
@@ -63,7 +63,7 @@ pub mod forecast;
 pub mod health;
 pub mod ingest;
 pub mod insights;
-pub mod instant;
+pub mod instant_limits;
 mod job_time;
 pub mod lifecycle;
 pub mod load;

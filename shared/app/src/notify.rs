@@ -109,18 +109,8 @@ fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
         DeductionKind::SupplyFee => "Supply fee".to_string(),
         DeductionKind::CarriedBalance => "Balance carried from an earlier period".to_string(),
         DeductionKind::Refund => "Refunded service".to_string(),
-        DeductionKind::FeeReturned => "Instant fee returned".to_string(),
         DeductionKind::Other if line.description.trim().is_empty() => "Other deduction".to_string(),
         DeductionKind::Other => line.description.trim().to_string(),
-    }
-}
-
-/// A deduction line as the barber reads it: taken off (`-$50.00`), or, a credit, added
-/// (`+$1.25`).
-fn taken_off(amount: payout_core::money::Money) -> String {
-    match amount.is_negative() {
-        true => format!("+{}", amount.negate().formatted()),
-        false => format!("-{}", amount.formatted()),
     }
 }
 
@@ -161,7 +151,7 @@ fn advice(kind: Option<FailureKind>) -> &'static str {
 /// The rendered text of a payout notice.
 pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
     let b = &payout.breakdown;
-    let (method, arrival) = method_label(payout.paid_method());
+    let (method, arrival) = method_label(payout.method);
     let reason = payout.failure_reason.as_deref();
     match kind {
         NotificationKind::AdvanceNotice => advance_message(
@@ -185,7 +175,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 bonus => b.bonus.formatted(),
                 deductions => b.deductions.iter().map(|line| context! {
                     label => deduction_label(line),
-                    amount => taken_off(line.amount),
+                    amount => line.amount.formatted(),
                 }).collect::<Vec<_>>(),
                 fee => b.fee.formatted(),
                 net => b.net.formatted(),

@@ -12,7 +12,7 @@ use payout_core::schedule::PayoutSchedule;
 use payout_core::status::{IllegalTransition, PayoutStatus};
 
 use crate::error::AppError;
-use crate::execute::{Lookup, ask_for_transfer, record_receipt};
+use crate::execute::{Lookup, ask_for_transfer};
 use crate::lifecycle::{self, Change, Figures};
 use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
 use crate::ports::{BalancePayout, NotificationKind, RailError, TransferReceipt, WriteOutcome};
@@ -354,12 +354,17 @@ async fn cancel_locked(
                 )));
             }
             let read_version = payout.version;
-            let transfer = receipt.transfer_id.clone();
-            let how = "found paid while cancelling";
-            let event = record_receipt(p, &mut payout, receipt, actor, how, now).await?;
+            let event = payout.record_transfer(
+                now,
+                actor,
+                receipt.transfer_id.clone(),
+                receipt.settled,
+                "found paid while cancelling",
+            )?;
             record(p, &payout, read_version, event, None, now).await?;
             return Err(AppError::Conflict(format!(
-                "payout {id} was already paid (transfer {transfer}); it is now recorded as such"
+                "payout {id} was already paid (transfer {}); it is now recorded as such",
+                receipt.transfer_id
             )));
         }
     }

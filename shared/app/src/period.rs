@@ -16,7 +16,7 @@ use payout_core::status::PayoutStatus;
 use crate::approval::{ApprovalNeeded, approval_needed};
 use crate::error::AppError;
 use crate::ingest::within_limit;
-use crate::instant;
+use crate::instant_limits;
 use crate::lifecycle;
 use crate::ports::{CreateOutcome, OpenActivity, PayoutCreation, PayoutJob};
 use crate::services::Services;
@@ -148,7 +148,7 @@ async fn priced(
     let method = req.schedule.method;
     let barber = &req.schedule.barber_id;
     let over = match method == PaymentMethod::StripeInstant && breakdown.net.is_positive() {
-        true => instant::over_limit(p, barber, breakdown.net, req.now).await?,
+        true => instant_limits::over_limit(p, barber, breakdown.net, req.now).await?,
         false => None,
     };
     let Some(why) = over else {

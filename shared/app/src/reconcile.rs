@@ -19,7 +19,7 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::execute::{Lookup, ask_for_transfer, record_receipt};
+use crate::execute::{Lookup, ask_for_transfer};
 use crate::job_time::JobTime;
 use crate::lifecycle::{self, Change, Figures};
 use crate::ports::NotificationKind;
@@ -221,8 +221,13 @@ async fn adopt(
         return Ok(false);
     }
     let read_version = payout.version;
-    let how = "found paid by reconciliation";
-    let recorded = match record_receipt(p, &mut payout, receipt, ACTOR, how, now).await {
+    let recorded = match payout.record_transfer(
+        now,
+        ACTOR,
+        receipt.transfer_id,
+        receipt.settled,
+        "found paid by reconciliation",
+    ) {
         // Settled here, so counted and told here, as the executor would have.
         Ok(event) => {
             let change = Change {
@@ -234,7 +239,7 @@ async fn adopt(
             };
             lifecycle::record(p, change, now).await
         }
-        Err(error) => Err(error),
+        Err(illegal) => Err(illegal.into()),
     };
     lifecycle::unlock(p, &barber, &owner).await?;
     if recorded? == WriteOutcome::Stale {

@@ -24,9 +24,6 @@ pub enum DeductionKind {
     /// What a barber was paid for a service the customer was refunded afterwards. Written by
     /// the platform's refund events only.
     Refund,
-    /// A credit (a negative amount): the excess of an instant fee over the standard one, for a
-    /// payout Stripe refused to make instant. Written by the executor only.
-    FeeReturned,
 }
 
 impl DeductionKind {
@@ -37,14 +34,13 @@ impl DeductionKind {
             DeductionKind::Other => "other",
             DeductionKind::CarriedBalance => "carried_balance",
             DeductionKind::Refund => "refund",
-            DeductionKind::FeeReturned => "fee_returned",
         }
     }
 
     /// Kinds an operator may submit; a carried balance and a refund are only ever derived.
     pub fn parse_submitted(raw: &str) -> Result<Self, UnknownDeductionKind> {
         match raw.parse()? {
-            DeductionKind::CarriedBalance | DeductionKind::Refund | DeductionKind::FeeReturned => {
+            DeductionKind::CarriedBalance | DeductionKind::Refund => {
                 Err(UnknownDeductionKind(raw.to_string()))
             }
             kind => Ok(kind),
@@ -61,7 +57,6 @@ impl FromStr for DeductionKind {
             "other" => Ok(DeductionKind::Other),
             "carried_balance" => Ok(DeductionKind::CarriedBalance),
             "refund" => Ok(DeductionKind::Refund),
-            "fee_returned" => Ok(DeductionKind::FeeReturned),
             _ => Err(UnknownDeductionKind(raw.to_string())),
         }
     }

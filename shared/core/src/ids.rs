@@ -141,11 +141,6 @@ impl DeductionId {
     pub fn carried_from(payout: &PayoutId) -> Self {
         Self(bounded(format!("carry_{}", payout.as_str())))
     }
-
-    /// The credit of the instant fee's excess returned for `payout`.
-    pub fn fee_returned_for(payout: &PayoutId) -> Self {
-        Self(bounded(format!("fee_{}", payout.as_str())))
-    }
 }
 
 /// Barber ids may use all 64 characters, so a prefixed derived id can exceed the limit: a long

@@ -208,15 +208,6 @@ impl Payout {
 
     /// Why the payout was made, as its audit trail's first line says: an operator's reason for
     /// paying early is part of the record.
-    /// The method the money went by: an instant payout Stripe refused went out standard (its
-    /// `method_note` says so; one planned standard over a cap has the standard method).
-    pub fn paid_method(&self) -> PaymentMethod {
-        match (self.method, &self.method_note) {
-            (PaymentMethod::StripeInstant, Some(_)) => PaymentMethod::StripeStandard,
-            (method, _) => method,
-        }
-    }
-
     fn trigger_reason(&self) -> String {
         let trigger = match &self.trigger {
             PayoutTrigger::Scheduled => "planned".to_string(),

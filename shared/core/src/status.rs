@@ -120,10 +120,8 @@ impl PayoutStatus {
                     | S::Failed
                     | S::Cancelled
             ),
-            // Resumed when the account is ready again (or by an operator), or cancelled; or
-            // found paid (an earlier attempt's transfer that surfaced after it was held,
-            // adopted by an operator's cancel or reconciliation).
-            S::OnHold => matches!(to, S::Queued | S::Cancelled | S::InTransit | S::Completed),
+            // Resumed when the account is ready again (or by an operator), or cancelled.
+            S::OnHold => matches!(to, S::Queued | S::Cancelled),
             S::InTransit => matches!(to, S::Completed | S::Failed),
             // A provider's failure report is final for its attempt: only an operator moves it
             // on (retry, cancel). Not even a late `payout.paid`: Stripe reports a payout paid
@@ -208,11 +206,11 @@ mod tests {
     }
 
     #[test]
-    fn a_payout_on_hold_is_resumed_cancelled_or_found_paid() {
+    fn a_payout_on_hold_moves_no_money_until_it_is_resumed() {
         for to in PayoutStatus::ALL {
             assert_eq!(
                 S::OnHold.can_move_to(to),
-                matches!(to, S::Queued | S::Cancelled | S::InTransit | S::Completed),
+                matches!(to, S::Queued | S::Cancelled),
                 "on hold -> {to}"
             );
         }

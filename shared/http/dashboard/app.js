@@ -57,7 +57,7 @@ function percent(fraction) {
   return fraction === null || fraction === undefined ? "–" : `${(Number(fraction) * 100).toFixed(1)}%`;
 }
 
-const KIND_LABELS = { booth_rent: "Booth rent", supply_fee: "Supply fee", carried_balance: "Balance carried", refund: "Refunded service", fee_returned: "Instant fee returned", other: "Other" };
+const KIND_LABELS = { booth_rent: "Booth rent", supply_fee: "Supply fee", carried_balance: "Balance carried", refund: "Refunded service", other: "Other" };
 
 function card(label, value, id) {
   return `<div class="card"><div class="label">${esc(label)}</div><div class="value"${id ? ` data-figure="${id}"` : ""}>${value}</div></div>`;
@@ -214,9 +214,7 @@ function breakdown(p) {
   for (const d of p.deductions) {
     const label = KIND_LABELS[d.kind] || d.kind;
     const said = d.description && d.description.toLowerCase() !== label.toLowerCase() ? ` (${d.description})` : "";
-    // A credit (a negative amount) is added, not taken off.
-    const shown = d.amount.startsWith("-") ? d.amount.slice(1) : `-${d.amount}`;
-    lines.push([label + said, money(shown, c)]);
+    lines.push([label + said, money(`-${d.amount}`, c)]);
   }
   lines.push(["Platform fee", money(`-${p.fee_amount}`, c)]);
   const rows = lines.map(([l, v]) => `<tr><td>${esc(l)}</td><td class="num">${v}</td></tr>`).join("");

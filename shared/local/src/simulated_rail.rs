@@ -222,7 +222,6 @@ impl SimulatedRail {
             transfer_id,
             // Like Stripe: an instant payout is in transit until its payout.paid webhook.
             settled: request.method != PaymentMethod::StripeInstant,
-            instant_refused: None,
         }
     }
 }
@@ -293,7 +292,6 @@ impl PaymentRail for SimulatedRail {
             .map(|&index| TransferReceipt {
                 transfer_id: ledger.transfers[index].transfer_id.clone(),
                 settled: true,
-                instant_refused: None,
             }))
     }
 }

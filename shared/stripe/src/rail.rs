@@ -13,7 +13,7 @@ use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::retry::FailureKind;
-use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
 use stripe_connect::Transfer;
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::transfer::{CreateTransfer, ListTransfer};
@@ -143,18 +143,14 @@ impl PaymentRail for StripeRail {
             return Ok(TransferReceipt {
                 transfer_id: transfer.id.to_string(),
                 settled: true,
-                instant_refused: None,
             });
         }
-        let refused = self
-            .instant_payout(&account, amount, currency, metadata)
+        self.instant_payout(&account, amount, currency, metadata)
             .await?;
-        // The money is on its way to the card (payout.paid, by webhook, confirms arrival), or,
-        // refused, to the bank as a standard payout would be.
+        // The money is on its way to the card; payout.paid (webhook) confirms arrival.
         Ok(TransferReceipt {
             transfer_id: transfer.id.to_string(),
-            settled: refused.is_some(),
-            instant_refused: refused,
+            settled: false,
         })
     }
 
@@ -167,7 +163,6 @@ impl PaymentRail for StripeRail {
             .map(|transfer| TransferReceipt {
                 transfer_id: transfer.id.to_string(),
                 settled: !is_instant(&transfer),
-                instant_refused: None,
             }))
     }
 
@@ -185,24 +180,21 @@ impl PaymentRail for StripeRail {
         let account = transfer.destination.as_ref().map(|d| d.id().to_string());
         match (is_instant(&transfer), account) {
             (true, Some(account)) => {
-                let refused = self
-                    .instant_payout(
-                        &account,
-                        transfer.amount,
-                        transfer.currency.clone(),
-                        transfer.metadata.clone(),
-                    )
-                    .await?;
+                self.instant_payout(
+                    &account,
+                    transfer.amount,
+                    transfer.currency.clone(),
+                    transfer.metadata.clone(),
+                )
+                .await?;
                 Ok(Some(TransferReceipt {
                     transfer_id: transfer.id.to_string(),
-                    settled: refused.is_some(),
-                    instant_refused: refused,
+                    settled: false,
                 }))
             }
             _ => Ok(Some(TransferReceipt {
                 transfer_id: transfer.id.to_string(),
                 settled: true,
-                instant_refused: None,
             })),
         }
     }
@@ -261,48 +253,23 @@ impl StripeRail {
     }
 
     /// The instant payout of a transfer's amount on the connected account, keyed by the
-    /// attempt's key so a replay (or a resumed protocol) never makes a second one. Refused by
-    /// Stripe for the card or its limits ([`INSTANT_REFUSALS`]), the amount is paid out to the
-    /// bank as a standard payout instead (under a key of its own): `Some` of Stripe's code.
+    /// attempt's key so a replay (or a resumed protocol) never makes a second one.
     async fn instant_payout(
         &self,
         account: &str,
         amount: i64,
         currency: stripe_types::Currency,
-        mut metadata: HashMap<String, String>,
-    ) -> Result<Option<String>, RailError> {
+        metadata: HashMap<String, String>,
+    ) -> Result<(), RailError> {
         let attempt_key = metadata.get("attempt_key").cloned().ok_or_else(|| {
             refused(
                 FailureKind::IdempotencyConflict,
                 "the transfer has no attempt key to resume its instant payout with",
             )
         })?;
-        let account_id = account_id(account)?;
-        let instant_key = key(format!("{attempt_key}:instant_payout"))?;
-        let instant = self
-            .send_payout(
-                &account_id,
-                amount,
-                currency.clone(),
-                true,
-                metadata.clone(),
-                instant_key,
-            )
-            .await;
-        let code = match instant {
-            Ok(()) => return Ok(None),
-            Err(StripeError::Stripe(api, status)) => match api.code.as_ref().map(|c| c.as_str()) {
-                Some(code) if INSTANT_REFUSALS.contains(&code) => code.to_string(),
-                _ => return Err(map_error(StripeError::Stripe(api, status))),
-            },
-            Err(error) => return Err(map_error(error)),
-        };
-        metadata.insert("instead_of_instant".to_string(), code.clone());
-        let standard_key = key(format!("{attempt_key}:standard_payout"))?;
-        self.send_payout(&account_id, amount, currency, false, metadata, standard_key)
+        let key = format!("{attempt_key}:instant_payout");
+        self.payout_from_balance(account, amount, currency, true, metadata, key)
             .await
-            .map_err(map_error)?;
-        Ok(Some(code))
     }
 
     /// A payout of `amount` from the connected account's balance to its bank, instant or
@@ -316,28 +283,6 @@ impl StripeRail {
         metadata: HashMap<String, String>,
         key_value: String,
     ) -> Result<(), RailError> {
-        let strategy = key(key_value)?;
-        self.send_payout(
-            &account_id(account)?,
-            amount,
-            currency,
-            instant,
-            metadata,
-            strategy,
-        )
-        .await
-        .map_err(map_error)
-    }
-
-    async fn send_payout(
-        &self,
-        account: &stripe::AccountId,
-        amount: i64,
-        currency: stripe_types::Currency,
-        instant: bool,
-        metadata: HashMap<String, String>,
-        strategy: RequestStrategy,
-    ) -> Result<(), StripeError> {
         CreatePayout::new(amount, currency)
             .method(if instant {
                 CreatePayoutMethod::Instant
@@ -346,25 +291,17 @@ impl StripeRail {
             })
             .metadata(metadata)
             .customize()
-            .account_id(account.clone())
-            .request_strategy(strategy)
+            .account_id(
+                stripe::AccountId::from_str(account).map_err(|_| {
+                    refused(FailureKind::AccountNotVerified, "malformed account id")
+                })?,
+            )
+            .request_strategy(key(key_value)?)
             .send(&self.client)
-            .await?;
+            .await
+            .map_err(map_error)?;
         Ok(())
     }
-}
-
-/// Stripe's codes for an instant payout it will not make (the card, or the account's instant
-/// limits), where a standard payout of the same money can still be made.
-const INSTANT_REFUSALS: [&str; 3] = [
-    "instant_payouts_unsupported",
-    "instant_payouts_limit_exceeded",
-    "instant_payouts_config_disabled",
-];
-
-fn account_id(account: &str) -> Result<stripe::AccountId, RailError> {
-    stripe::AccountId::from_str(account)
-        .map_err(|_| refused(FailureKind::AccountNotVerified, "malformed account id"))
 }
 
 #[async_trait]

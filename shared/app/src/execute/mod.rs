@@ -28,11 +28,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
-use payout_core::payout::{AuditEvent, Payout};
+use payout_core::payout::Payout;
 use payout_core::retry::FailureKind;
 
 use crate::error::AppError;
-use crate::instant;
 use crate::job_time::JobTime;
 use crate::lifecycle;
 use crate::ports::{RailError, TransferReceipt, TransferRequest, WriteOutcome};
@@ -156,9 +155,13 @@ async fn execute_locked(
         match ask_for_transfer(p, &payout.id, Lookup::Resume, window).await {
             Ok(Some(receipt)) => {
                 let read_version = payout.version;
-                let how = "adopted the transfer found by reconciliation";
-                let event =
-                    record_receipt(p, &mut payout, receipt, &actor, how, time.now(p)).await?;
+                let event = payout.record_transfer(
+                    time.now(p),
+                    &actor,
+                    receipt.transfer_id.clone(),
+                    receipt.settled,
+                    "adopted the transfer found by reconciliation",
+                )?;
                 let adopted = Settlement::recorded(payout, event, JobOutcome::Finished);
                 return apply(p, adopted, read_version).await;
             }
@@ -205,23 +208,6 @@ async fn execute_locked(
     let attempt_version = payout.version;
     let settlement = settle(p, payout, &actor, result, time.now(p), deadline).await?;
     apply(p, settlement, attempt_version).await
-}
-
-/// Records on `payout` the transfer the rail answered with (`receipt`), `how` it was found;
-/// a transfer whose instant payout Stripe refused is recorded as paid out standard, with the
-/// instant fee's excess credited to the barber's next payout.
-pub(crate) async fn record_receipt(
-    p: &Services,
-    payout: &mut Payout,
-    receipt: TransferReceipt,
-    actor: &str,
-    how: &str,
-    now: DateTime<Utc>,
-) -> Result<AuditEvent, AppError> {
-    if let Some(code) = &receipt.instant_refused {
-        instant::refused_by_provider(p, payout, code, now).await?;
-    }
-    Ok(payout.record_transfer(now, actor, receipt.transfer_id, receipt.settled, how)?)
 }
 
 /// The transfer of the attempt just recorded on `payout`.

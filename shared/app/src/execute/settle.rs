@@ -12,7 +12,7 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::retry::{FailureClass, FailureKind, RetryDecision};
 use payout_core::status::PayoutStatus;
 
-use super::{JobOutcome, Lookup, ask_for_transfer, rail_window, record_receipt, timed_out};
+use super::{JobOutcome, Lookup, ask_for_transfer, rail_window, timed_out};
 use crate::error::AppError;
 use crate::lifecycle::{Change, Figures};
 use crate::notify::notify_payouts_held;
@@ -56,8 +56,11 @@ pub(super) async fn settle(
     deadline: Option<DateTime<Utc>>,
 ) -> Result<Settlement, AppError> {
     let error = match answer {
-        Ok(receipt) => {
-            let event = record_receipt(p, &mut payout, receipt, actor, "paid", now).await?;
+        Ok(TransferReceipt {
+            transfer_id,
+            settled,
+        }) => {
+            let event = payout.record_transfer(now, actor, transfer_id, settled, "paid")?;
             return Ok(Settlement::recorded(payout, event, JobOutcome::Finished));
         }
         Err(error) => error,
@@ -110,8 +113,13 @@ pub(super) async fn settle(
             };
             match found {
                 Ok(Some(receipt)) => {
-                    let how = "adopted the transfer of an attempt whose answer was lost";
-                    let event = record_receipt(p, &mut payout, receipt, actor, how, now).await?;
+                    let event = payout.record_transfer(
+                        now,
+                        actor,
+                        receipt.transfer_id,
+                        receipt.settled,
+                        "adopted the transfer of an attempt whose answer was lost",
+                    )?;
                     Ok(Settlement::recorded(payout, event, JobOutcome::Finished))
                 }
                 Ok(None) => {

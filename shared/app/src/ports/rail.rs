@@ -36,9 +36,6 @@ pub struct TransferReceipt {
     pub transfer_id: String,
     /// True when the money has arrived; false while it is in transit.
     pub settled: bool,
-    /// The provider refused the transfer's instant payout (its code), and what the transfer
-    /// left in the barber's balance was paid out as a standard payout instead.
-    pub instant_refused: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -33,7 +33,6 @@ impl PaymentRail for OfflineRail {
         Ok(TransferReceipt {
             transfer_id: format!("{prefix}:{}", request.payout_id),
             settled: false,
-            instant_refused: None,
         })
     }
 

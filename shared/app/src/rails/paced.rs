@@ -112,7 +112,6 @@ mod tests {
             Ok(TransferReceipt {
                 transfer_id: format!("tr_{call}"),
                 settled: false,
-                instant_refused: None,
             })
         }
 
