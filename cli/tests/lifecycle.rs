@@ -87,14 +87,27 @@ impl Shop {
     }
 
     /// Stripe's signed `payout.failed` (the bank closed the account) for the instant payout of
-    /// `id`, applied: the payout is failed.
+    /// `id`, applied: the payout is failed. Delivered again after a 409 (the payout changed
+    /// while the event was applied), as Stripe redelivers.
     async fn instant_payout_failed(&self, id: &str) {
         let object = json!({"id": format!("po_of_{id}"), "object": "payout", "status": "failed",
             "method": "instant", "failure_code": "account_closed", "metadata": {"payout_id": id}});
-        let status = self
-            .server
-            .stripe_event(&self.client, WEBHOOK_SECRET, "payout.failed", object)
-            .await;
+        let mut status = 0;
+        for _ in 0..50 {
+            status = self
+                .server
+                .stripe_event(
+                    &self.client,
+                    WEBHOOK_SECRET,
+                    "payout.failed",
+                    object.clone(),
+                )
+                .await;
+            if status != 409 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert_eq!(status, 200);
         self.reaches(id, &["failed"]).await;
     }
