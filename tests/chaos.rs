@@ -56,22 +56,26 @@ fn a_batch_that_pays_before_its_attempts_are_recorded_is_caught() {
     // A batch that writes its attempts with its results, after paying, would leave nothing to
     // reconcile against if it died mid-batch: the rail sees each payment arrive before its
     // recovery point.
-    caught_within_1000_runs(Sabotage::PayBeforeAttemptsRecorded, "(f)");
+    caught_within_1000_runs(Sabotage::PayBeforeAttemptsRecorded, &["(f)"]);
 }
 
 #[test]
 fn a_batch_that_loses_one_members_outcome_is_caught() {
-    // Its job is acknowledged with the payout still processing.
-    caught_within_1000_runs(Sabotage::LoseOneOutcome, "(g)");
+    // Its job is acknowledged with the payout still processing (g); or, when the planner's
+    // recovery finishes the payout before that check, the payment its executor counted is
+    // counted again (k).
+    caught_within_1000_runs(Sabotage::LoseOneOutcome, &["(g)", "(k)"]);
 }
 
-/// The first of 1,000 runs with `sabotage` that breaks an invariant breaks the one named
-/// `invariant`, and its seed runs clean without the sabotage.
-fn caught_within_1000_runs(sabotage: Sabotage, invariant: &str) {
+/// The first of 1,000 runs with `sabotage` that breaks an invariant breaks one of
+/// `invariants`, and its seed runs clean without the sabotage.
+fn caught_within_1000_runs(sabotage: Sabotage, invariants: &[&str]) {
     let report = run_many(1, 1000, 2, sabotage);
     let (seed, violations) = report.violations.first().expect("the harness missed it");
     assert!(
-        violations.iter().any(|v| v.starts_with(invariant)),
+        violations
+            .iter()
+            .any(|v| invariants.iter().any(|invariant| v.starts_with(invariant))),
         "seed {seed}: {violations:?}"
     );
     let fixed = run_one(*seed, Sabotage::None, false);
@@ -86,14 +90,14 @@ fn caught_within_1000_runs(sabotage: Sabotage, invariant: &str) {
 fn a_schedule_edit_written_over_the_planners_advance_is_caught() {
     // The unconditional write of old: an edit that read the schedule before the planner moved
     // its calendar on puts the planned cut-off back.
-    caught_within_1000_runs(Sabotage::IgnoreScheduleVersion, "(h)");
+    caught_within_1000_runs(Sabotage::IgnoreScheduleVersion, &["(h)"]);
 }
 
 #[test]
 fn reconciliation_reading_failed_payouts_is_caught() {
     // The defect of old: the sweep looked at failed payouts, found the transfer a failed
     // instant payout leaves behind, and took it for a payment.
-    caught_within_1000_runs(Sabotage::ReconcileFailed, "(j)");
+    caught_within_1000_runs(Sabotage::ReconcileFailed, &["(j)"]);
 }
 
 #[test]
@@ -112,12 +116,12 @@ fn an_answer_recorded_at_the_jobs_pick_up_time_is_caught() {
 #[test]
 fn a_restart_that_re_enqueues_only_stale_payouts_is_caught() {
     // The start of old: retries pending when the process died waited for the stale sweep.
-    caught_within_1000_runs(Sabotage::RecoverOnlyStale, "(m)");
+    caught_within_1000_runs(Sabotage::RecoverOnlyStale, &["(m)"]);
 }
 
 #[test]
 fn a_lookup_asked_without_a_time_limit_is_caught() {
     // The sweep of old: a lookup the provider never answered held reconciliation, and the
     // planning behind it, for as long as the provider kept it.
-    caught_within_1000_runs(Sabotage::DropLookupTimeout, "(n)");
+    caught_within_1000_runs(Sabotage::DropLookupTimeout, &["(n)"]);
 }

@@ -64,7 +64,9 @@ async fn finished_payouts(
             claimed_gross_minor: 0,
             claimed_services: 0,
             claimed_deductions: vec![],
+            earned_by: start,
             carried_balance: None,
+            reserve_release: None,
             schedule_advance: None,
         };
         store.create_payout(&creation).await.unwrap();

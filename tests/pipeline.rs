@@ -93,3 +93,41 @@ async fn a_planner_cut_off_by_its_deadline_leaves_the_rest_for_the_next_run() {
         5
     );
 }
+
+#[tokio::test]
+async fn a_scheduled_run_pays_only_the_earnings_its_hold_has_released() {
+    use payout_core::hold::HoldDays;
+    use payout_core::status::PayoutStatus;
+
+    let world = World::new(4, FailurePlan::default(), false, Duration::ZERO);
+    let p = &world.services;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let mut schedule = World::weekly_schedule("barber-h", Weekday::Fri, monday);
+    schedule.holds.hold_days = HoldDays::new(3).unwrap();
+    p.store.insert_schedule(&schedule).await.unwrap();
+    let thursday = monday + TimeDelta::days(3);
+    let earnings = [
+        World::earning("barber-h", 1, "100.00", monday),
+        World::earning("barber-h", 2, "40.00", thursday),
+    ];
+    ingest_earnings(p.store.as_ref(), &earnings).await.unwrap();
+    let always = || true;
+    let friday_evening = monday + TimeDelta::days(4) + TimeDelta::hours(11);
+    plan_due_payouts(p, friday_evening, &always).await.unwrap();
+    let next_friday = friday_evening + TimeDelta::weeks(1);
+    plan_due_payouts(p, next_friday, &always).await.unwrap();
+
+    let query = payout_app::ports::PayoutQuery::default();
+    let mut payouts = p.store.list_payouts(&query, 10).await.unwrap();
+    payouts.sort_by_key(|payout| payout.cutoff);
+    let gross: Vec<_> = payouts
+        .iter()
+        .map(|payout| payout.breakdown.gross.amount().to_string())
+        .collect();
+    assert_eq!(
+        gross,
+        ["100.00", "40.00"],
+        "Thursday's service waits a week"
+    );
+    assert!(payouts.iter().all(|p| p.status == PayoutStatus::Queued));
+}

@@ -15,7 +15,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use chrono::{TimeDelta, Utc};
 use payout_app::execute::{JobOutcome, execute_payout};
 use payout_app::payout_actions::manual_payout;
-use payout_app::ports::{EventPublisher, OutboundEvent};
+use payout_app::ports::{EventPublisher, OpenWindow, OutboundEvent};
 use payout_aws::eventbridge::EventBridgePublisher;
 use payout_aws::intake::{Rejections, handle_intake_batch};
 use payout_aws::lambda::{AwsRuntime, publish_events};
@@ -202,7 +202,7 @@ async fn platform_events_from_the_bus_move_the_ledger_once() {
     );
     let open = p
         .store
-        .open_activity(&barber, Currency::Usd, Utc::now())
+        .open_activity(&barber, Currency::Usd, OpenWindow::at(Utc::now()))
         .await
         .unwrap();
     assert_eq!(open.gross_minor, 4000, "only bk-1 is open");
@@ -221,7 +221,7 @@ async fn platform_events_from_the_bus_move_the_ledger_once() {
     assert_eq!(intake.run(&runtime, 1).await, Vec::<Value>::new());
     let open = p
         .store
-        .open_activity(&barber, Currency::Usd, Utc::now())
+        .open_activity(&barber, Currency::Usd, OpenWindow::at(Utc::now()))
         .await
         .unwrap();
     assert_eq!(open.deductions.len(), 1);

@@ -55,6 +55,7 @@ impl Shop {
             &dir.path().join("payouts.toml"),
             &fake.base_url,
             WEBHOOK_SECRET,
+            &[],
         )
     }
 

@@ -8,6 +8,8 @@
 //! - [`notices`]: the completed notice by email (SMTP sink) and SMS (provider fake).
 //! - [`readiness`]: payouts to an account Stripe will not pay wait on hold, paid once it is
 //!   ready.
+//! - [`holds`]: an earning is paid once its schedule's hold has passed, a new barber's first
+//!   payout waits, a reserve is kept, a refund taken from it and the rest released a month on.
 //! - [`instant`]: an instant payout over a daily cap is paid standard, with the standard fee.
 //! - [`priority`]: low priority waits only on a loaded system, and at most `max_wait`.
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
@@ -23,6 +25,7 @@ mod config;
 mod crash;
 mod demo;
 mod first_hour;
+mod holds;
 mod hostile;
 mod instant;
 mod lifecycle;

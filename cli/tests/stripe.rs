@@ -62,6 +62,7 @@ async fn serve_pays_every_barber_through_stripe_exactly_once_despite_its_faults(
         &config,
         &fake.base_url,
         WEBHOOK_SECRET,
+        &[],
     );
     let client = Client::new();
     let at = (Utc::now() - TimeDelta::hours(1)).to_rfc3339();

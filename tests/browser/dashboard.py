@@ -72,6 +72,8 @@ def seed():
     call("POST", "/earnings", earnings)
     call("POST", "/deductions", {"barber_id": "123", "kind": "booth_rent", "amount": "50.00",
                                  "description": "booth rent"})
+    # Barber 700's shop keeps a rolling reserve of each payout.
+    call("PUT", "/schedules/700", {"reserve_percent": 10, "reserve_days": 30})
     ids = {b: call("POST", "/payouts/manual", {"barber_id": b, "reason": "end of week"})["id"]
            for b in barbers}
     settled(ids["123"], {"completed"})
@@ -238,6 +240,17 @@ def main():
         page.screenshot(path=SHOTS / "barbers.png", full_page=True)
         timings["barber"] = timed_goto(page, "/dashboard/barbers/123")
         page.screenshot(path=SHOTS / "barber.png", full_page=True)
+
+        # What is kept back: barber 700's reserve, and barber 701's new earning held two days.
+        page.goto(f"{BASE}/dashboard/barbers/700")
+        expect(page.locator('[data-figure="reserve"]')).to_contain_text("first released")
+        call("PUT", "/schedules/701", {"hold_days": 2})
+        at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 3600))
+        call("POST", "/earnings", [{"earning_id": "701-held", "barber_id": "701", "amount": "30.00",
+                                    "occurred_at": at, "service": "fade"}])
+        page.goto(f"{BASE}/dashboard/barbers/701")
+        expect(page.locator('[data-figure="held"]')).to_contain_text("30.00")
+        page.screenshot(path=SHOTS / "barber-kept-back.png", full_page=True)
         timings["upcoming"] = timed_goto(page, "/dashboard/upcoming")
         page.screenshot(path=SHOTS / "upcoming.png", full_page=True)
 

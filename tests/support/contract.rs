@@ -1,11 +1,11 @@
 //! What every `Store` must do, whatever it is built on. Each function takes a fresh,
 //! empty store.
 
-use chrono::{TimeDelta, Weekday};
+use chrono::{DateTime, TimeDelta, Utc, Weekday};
 use payout_app::ports::{
-    AdvanceNotice, CreateOutcome, IntakeOutcome, NoticeDelivery, NoticeState, NotificationKind,
-    OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutWrite, PeriodClose,
-    PeriodWrite, Store, VoidOutcome, WriteOutcome,
+    AdvanceNotice, CreateOutcome, HeldEarnings, IntakeOutcome, NoticeDelivery, NoticeState,
+    NotificationKind, OpenWindow, OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery,
+    PayoutWrite, PeriodClose, PeriodWrite, Store, VoidOutcome, WriteOutcome,
 };
 use payout_app::totals_check::totals_differences;
 use payout_core::breakdown::{PayoutPolicy, PeriodActivity};
@@ -90,7 +90,7 @@ pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn Store) {
         vec![IntakeOutcome::Conflict]
     );
     let open = store
-        .open_activity(&barber("b1"), Currency::Usd, t0)
+        .open_activity(&barber("b1"), Currency::Usd, OpenWindow::at(t0))
         .await
         .unwrap();
     assert_eq!((open.gross_minor, open.services), (4000, 1));
@@ -98,6 +98,15 @@ pub async fn earnings_are_idempotent_by_id_and_content(store: &dyn Store) {
 
 async fn seed_period(store: &dyn Store) -> (PayoutCreation, chrono::DateTime<chrono::Utc>) {
     seed_period_of(store, "b1", 3).await
+}
+
+/// `barber`'s open gross (minor units) and services in USD recorded by `cutoff`.
+async fn open_services(store: &dyn Store, who: &str, cutoff: DateTime<Utc>) -> (i64, u32) {
+    let open = store
+        .open_activity(&barber(who), Currency::Usd, OpenWindow::at(cutoff))
+        .await
+        .unwrap();
+    (open.gross_minor, open.services)
 }
 
 /// A barber with `services` open earnings of $100 and the creation that closes the period.
@@ -155,7 +164,9 @@ async fn seed_period_of(
             claimed_gross_minor: services as i64 * 10_000,
             claimed_services: services as u32,
             claimed_deductions: vec![],
+            earned_by: cutoff,
             carried_balance: None,
+            reserve_release: None,
             schedule_advance: Some((cutoff, next)),
         },
         cutoff,
@@ -179,7 +190,7 @@ pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn Stor
             .is_none()
     );
     let open = store
-        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .open_activity(&barber("b1"), Currency::Usd, OpenWindow::at(cutoff))
         .await
         .unwrap();
     assert_eq!(open.services, 3);
@@ -192,11 +203,7 @@ pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn Stor
         store.create_payout(&creation).await.unwrap(),
         CreateOutcome::AlreadyExists
     );
-    let open = store
-        .open_activity(&barber("b1"), Currency::Usd, cutoff)
-        .await
-        .unwrap();
-    assert_eq!((open.gross_minor, open.services), (0, 0));
+    assert_eq!(open_services(store, "b1", cutoff).await, (0, 0));
     let schedule = store.get_schedule(&barber("b1")).await.unwrap().unwrap();
     assert_eq!(
         Some((cutoff, schedule.next_run_at)),
@@ -237,17 +244,85 @@ pub async fn cancel_returns_earnings_to_the_open_balance(store: &dyn Store) {
         store.cancel_payout(&payout, read, &event).await.unwrap(),
         WriteOutcome::Written
     );
-    let open = store
-        .open_activity(&barber("b1"), Currency::Usd, cutoff)
-        .await
-        .unwrap();
-    assert_eq!((open.gross_minor, open.services), (30000, 3));
+    assert_eq!(open_services(store, "b1", cutoff).await, (30000, 3));
     let stored = store.get_payout(&payout.id).await.unwrap().unwrap();
     assert_eq!(stored.status, PayoutStatus::Cancelled);
     // A stale cancel changes nothing.
     assert_eq!(
         store.cancel_payout(&payout, read, &event).await.unwrap(),
         WriteOutcome::Stale
+    );
+}
+
+/// A payout keeping a reserve opens its release with it, payable only from the reserve's date;
+/// cancelling the payout opens the release's withdrawal, payable with it, so the two cancel
+/// out in whichever payout takes them.
+pub async fn a_reserve_is_released_from_its_date_and_withdrawn_with_its_payout(store: &dyn Store) {
+    use payout_core::breakdown::KeptReserve;
+    use payout_core::deduction::DeductionKind;
+    use payout_core::hold::Reserve;
+
+    let (mut creation, cutoff) = seed_period(store).await;
+    let until = cutoff + TimeDelta::days(30);
+    let payout = &mut creation.payout;
+    payout.breakdown = payout
+        .breakdown
+        .clone()
+        .keep_reserve(&KeptReserve {
+            reserve: Reserve::new(10, 30).unwrap().unwrap(),
+            line: payout_core::ids::DeductionId::reserve_of(&payout.id),
+            until,
+        })
+        .unwrap();
+    let kept = payout.breakdown.reserve_kept().unwrap();
+    creation.reserve_release = creation.payout.reserve_release(cutoff);
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::Created
+    );
+    let kinds = |deductions: &[payout_core::deduction::DeductionLine]| {
+        deductions
+            .iter()
+            .map(|line| (line.kind, line.amount))
+            .collect::<Vec<_>>()
+    };
+    let open_at = async |at| {
+        store
+            .open_activity(&barber("b1"), Currency::Usd, OpenWindow::at(at))
+            .await
+            .unwrap()
+            .deductions
+    };
+    assert!(open_at(until - TimeDelta::seconds(1)).await.is_empty());
+    let release = vec![(DeductionKind::ReserveRelease, kept.negate())];
+    assert_eq!(kinds(&open_at(until).await), release);
+    let pending = store
+        .deductions_payable_after(&barber("b1"), Currency::Usd, cutoff)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].payable_from(), until);
+    assert!(
+        store
+            .deductions_payable_after(&barber("b1"), Currency::Usd, until)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut cancelled = creation.payout.clone();
+    let read = cancelled.version;
+    let event = cancelled.cancel(cutoff, "operator", "test").unwrap();
+    store.cancel_payout(&cancelled, read, &event).await.unwrap();
+    assert!(open_at(until - TimeDelta::seconds(1)).await.is_empty());
+    let mut both = kinds(&open_at(until).await);
+    both.sort_by_key(|(_, amount)| amount.amount());
+    assert_eq!(
+        both,
+        vec![
+            (DeductionKind::ReserveRelease, kept.negate()),
+            (DeductionKind::ReserveRelease, kept)
+        ]
     );
 }
 
@@ -791,11 +866,7 @@ pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(store
         store.create_payout(&creation).await.unwrap(),
         CreateOutcome::Created
     );
-    let open = store
-        .open_activity(&barber("b1"), Currency::Usd, cutoff)
-        .await
-        .unwrap();
-    assert_eq!((open.gross_minor, open.services), (0, 0));
+    assert_eq!(open_services(store, "b1", cutoff).await, (0, 0));
     let mut payout = store
         .get_payout(&creation.payout.id)
         .await
@@ -809,7 +880,7 @@ pub async fn a_period_beyond_one_transaction_is_claimed_and_released_whole(store
         WriteOutcome::Written
     );
     let open = store
-        .open_activity(&barber("b1"), Currency::Usd, cutoff)
+        .open_activity(&barber("b1"), Currency::Usd, OpenWindow::at(cutoff))
         .await
         .unwrap();
     assert_eq!((open.gross_minor, open.services), (2_600_000, 260));
@@ -1008,11 +1079,7 @@ pub async fn a_voided_earning_leaves_the_balance_for_good(store: &dyn Store) {
         store.void_earning(&unknown, cutoff).await.unwrap(),
         VoidOutcome::Unknown
     );
-    let open = store
-        .open_activity(&barber("b1"), Currency::Usd, cutoff)
-        .await
-        .unwrap();
-    assert_eq!((open.gross_minor, open.services), (20000, 2));
+    assert_eq!(open_services(store, "b1", cutoff).await, (20000, 2));
     // A repeat of its completion does not bring it back.
     let repeat = store
         .insert_earnings(std::slice::from_ref(&refunded), &["h0".to_string()])
@@ -1103,21 +1170,61 @@ pub async fn open_activities_agree_with_open_activity(store: &dyn Store) {
         amount: crate::world::usd("25.00"),
         description: "booth rent".into(),
         recorded_at: cutoff - TimeDelta::hours(1),
+        payable_from: None,
     };
     store.insert_deduction(&rent, "rent").await.unwrap();
+    // b1's services were at Monday 12:00, 12:01 and 12:02: a hold to 12:01 keeps the last.
+    let monday = utc(2026, 3, 2, 12, 0);
+    let held = OpenWindow {
+        cutoff,
+        earned_by: monday + TimeDelta::minutes(1),
+    };
     let asked = [
-        (barber("b2"), Currency::Usd),
-        (barber("nobody"), Currency::Usd),
-        (barber("b1"), Currency::Usd),
-        (barber("b1"), Currency::Eur),
+        (barber("b2"), Currency::Usd, OpenWindow::at(cutoff)),
+        (barber("nobody"), Currency::Usd, OpenWindow::at(cutoff)),
+        (barber("b1"), Currency::Usd, held),
+        (barber("b1"), Currency::Eur, OpenWindow::at(cutoff)),
+        (barber("b1"), Currency::Usd, OpenWindow::at(cutoff)),
     ];
-    let batch = store.open_activities(&asked, cutoff).await.unwrap();
-    for ((who, currency), together) in asked.iter().zip(&batch) {
-        let alone = store.open_activity(who, *currency, cutoff).await.unwrap();
+    let batch = store.open_activities(&asked).await.unwrap();
+    for ((who, currency, window), together) in asked.iter().zip(&batch) {
+        let alone = store.open_activity(who, *currency, *window).await.unwrap();
         assert_eq!(together, &alone, "{who} in {currency}");
     }
-    assert_eq!((batch[2].gross_minor, batch[2].services), (30000, 3));
+    assert_eq!((batch[4].gross_minor, batch[4].services), (30000, 3));
+    assert_eq!((batch[2].gross_minor, batch[2].services), (20000, 2));
+    let late = monday + TimeDelta::minutes(2);
+    assert_eq!(
+        batch[2].held,
+        HeldEarnings {
+            gross_minor: 10000,
+            services: 1,
+            earliest_service: Some(late),
+            latest_service: Some(late),
+        }
+    );
+    assert_eq!(batch[2].earliest_service, Some(monday));
     assert_eq!(batch[0].deductions.len(), 1);
+}
+
+/// A payout claims only the earnings its hold has released: the held one stays open, and a
+/// creation that counted it is refused.
+pub async fn a_payout_claims_only_released_earnings(store: &dyn Store) {
+    let (mut creation, cutoff) = seed_period_of(store, "b1", 3).await;
+    let monday = utc(2026, 3, 2, 12, 0);
+    creation.earned_by = monday + TimeDelta::minutes(1);
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::ClaimChanged,
+        "three services claimed where the hold releases two"
+    );
+    creation.claimed_gross_minor = 20000;
+    creation.claimed_services = 2;
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::Created
+    );
+    assert_eq!(open_services(store, "b1", cutoff).await, (10000, 1));
 }
 
 /// The executor's batch steps hold each member to the single steps' conditions: a member whose
@@ -1307,7 +1414,7 @@ pub async fn a_page_of_periods_closes_each_member_alone(store: &dyn Store) {
     // dropped when it comes due); those that closed have theirs.
     assert!(noticed.contains(&barber("b1")) && noticed.contains(&barber("b3")));
     let open = store
-        .open_activity(&barber("b2"), Currency::Usd, cutoff)
+        .open_activity(&barber("b2"), Currency::Usd, OpenWindow::at(cutoff))
         .await
         .unwrap();
     assert_eq!(open.services, 2, "the refused member claimed nothing");

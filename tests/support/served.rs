@@ -14,7 +14,9 @@ pub struct OnFakeStripe {
     pub server: Served,
     pub client: reqwest::Client,
     pub fake: FakeStripe,
-    _dir: tempfile::TempDir,
+    binary: String,
+    webhook_secret: String,
+    dir: tempfile::TempDir,
 }
 
 impl OnFakeStripe {
@@ -25,13 +27,38 @@ impl OnFakeStripe {
         let path = dir.path().join("payouts.toml");
         std::fs::write(&path, format!("[rail]\nkind = \"stripe\"\n{config}")).unwrap();
         let db = dir.path().join("payouts.db");
-        let server = Served::on_stripe(binary, &db, &path, &fake.base_url, webhook_secret);
+        let server = Served::on_stripe(binary, &db, &path, &fake.base_url, webhook_secret, &[]);
         Self {
             server,
             client: reqwest::Client::new(),
             fake,
-            _dir: dir,
+            binary: binary.to_string(),
+            webhook_secret: webhook_secret.to_string(),
+            dir,
         }
+    }
+
+    /// Stops `serve` and starts it again on the same database and configuration, its clock
+    /// `days` ahead of this process's (through libfaketime).
+    pub fn restart_days_later(&mut self, days: i64) {
+        self.server.crash();
+        let later = days_later(days);
+        let envs: Vec<(&str, &str)> = later.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.server = Served::on_stripe(
+            &self.binary,
+            &self.dir.path().join("payouts.db"),
+            &self.dir.path().join("payouts.toml"),
+            &self.fake.base_url,
+            &self.webhook_secret,
+            &envs,
+        );
+        // A token the server, `days` ahead, still takes.
+        self.server.operator = crate::app::token(
+            payout_http::auth::Role::Operator,
+            None,
+            chrono::TimeDelta::days(days + 1),
+            crate::app::SECRET,
+        );
     }
 
     pub async fn send(&self, path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
@@ -39,10 +66,40 @@ impl OnFakeStripe {
     }
 }
 
+/// The environment that runs a process `days` ahead of this one's clock: libfaketime
+/// (`PAYOUTS_LIBFAKETIME`, which `scripts/test` sets, or Debian's package) with this process's
+/// own offset (under `scripts/test-clock`) plus the days. Timers keep the real monotonic clock.
+pub fn days_later(days: i64) -> Vec<(&'static str, String)> {
+    let library = std::env::var("PAYOUTS_LIBFAKETIME").unwrap_or_else(|_| {
+        let listed = Command::new("dpkg")
+            .args(["-L", "libfaketime"])
+            .output()
+            .map(|out| String::from_utf8_lossy(&out.stdout).into_owned())
+            .unwrap_or_default();
+        listed
+            .lines()
+            .find(|line| line.ends_with("/libfaketimeMT.so.1"))
+            .expect("libfaketime: run scripts/faketime, which installs Debian's faketime")
+            .to_string()
+    });
+    let own: i64 = std::env::var("FAKETIME")
+        .ok()
+        .and_then(|offset| offset.parse().ok())
+        .unwrap_or(0);
+    vec![
+        ("LD_PRELOAD", library),
+        ("FAKETIME", format!("{:+}", own + days * 86_400)),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
+        ("NO_FAKE_STAT", "1".to_string()),
+    ]
+}
+
 pub struct Served {
     child: Child,
     /// `http://127.0.0.1:port/api/v1/payout-scheduler`.
     pub base: String,
+    /// The operator's token the helpers send.
+    pub operator: String,
 }
 
 impl Served {
@@ -61,16 +118,19 @@ impl Served {
         config: &Path,
         stripe_base: &str,
         webhook_secret: &str,
+        envs: &[(&str, &str)],
     ) -> Self {
+        let mut all = vec![
+            ("STRIPE_SECRET_KEY", "sk_test_fake"),
+            ("STRIPE_API_BASE", stripe_base),
+            ("STRIPE_WEBHOOK_SECRET", webhook_secret),
+        ];
+        all.extend_from_slice(envs);
         Self::start(
             binary,
             db,
             &["--config", &config.display().to_string()],
-            &[
-                ("STRIPE_SECRET_KEY", "sk_test_fake"),
-                ("STRIPE_API_BASE", stripe_base),
-                ("STRIPE_WEBHOOK_SECRET", webhook_secret),
-            ],
+            &all,
         )
     }
 
@@ -112,6 +172,7 @@ impl Served {
         Self {
             child,
             base: format!("http://{addr}/api/v1/payout-scheduler"),
+            operator: crate::app::operator(),
         }
     }
 
@@ -119,7 +180,7 @@ impl Served {
     pub async fn post(&self, client: &reqwest::Client, path: &str, body: serde_json::Value) -> u16 {
         client
             .post(format!("{}{path}", self.base))
-            .bearer_auth(crate::app::operator())
+            .bearer_auth(&self.operator)
             .json(&body)
             .send()
             .await
@@ -140,7 +201,7 @@ impl Served {
             Some(body) => client.post(format!("{}{path}", self.base)).json(&body),
             None => client.get(format!("{}{path}", self.base)),
         };
-        Self::success(path, request).await
+        self.success(path, request).await
     }
 
     /// PUTs `body` to `path` with an operator's token; the answer, which must be a success.
@@ -151,15 +212,11 @@ impl Served {
         body: serde_json::Value,
     ) -> serde_json::Value {
         let request = client.put(format!("{}{path}", self.base)).json(&body);
-        Self::success(path, request).await
+        self.success(path, request).await
     }
 
-    async fn success(path: &str, request: reqwest::RequestBuilder) -> serde_json::Value {
-        let response = request
-            .bearer_auth(crate::app::operator())
-            .send()
-            .await
-            .unwrap();
+    async fn success(&self, path: &str, request: reqwest::RequestBuilder) -> serde_json::Value {
+        let response = request.bearer_auth(&self.operator).send().await.unwrap();
         assert!(
             response.status().is_success(),
             "{path}: {}",

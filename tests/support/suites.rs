@@ -44,6 +44,8 @@ macro_rules! store_contract_suite {
             a_claimed_earning_is_not_voided_and_names_its_payout,
             payout_events_wait_in_the_outbox_until_published,
             open_activities_agree_with_open_activity,
+            a_payout_claims_only_released_earnings,
+            a_reserve_is_released_from_its_date_and_withdrawn_with_its_payout,
             batch_attempts_lock_record_and_unlock_each_member_alone,
             a_page_of_periods_closes_each_member_alone,
         );

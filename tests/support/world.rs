@@ -108,6 +108,7 @@ impl World {
         PayoutSchedule {
             barber_id: BarberId::parse(barber).unwrap(),
             recurring_deductions: Vec::new(),
+            holds: Default::default(),
             next_run_at: calendar.next_run_after(after).unwrap(),
             destination_changes: Vec::new(),
             version: 0,

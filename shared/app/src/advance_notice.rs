@@ -101,9 +101,13 @@ async fn send_one(
         return Ok(false);
     }
     // Only a run that will pay has an amount to announce.
-    let SettlementDecision::Pay(expected) = settlement_at(p, &schedule, now).await? else {
+    let settlement = settlement_at(p, &schedule, notice.cutoff).await?;
+    let SettlementDecision::Pay(expected) = settlement.decision else {
         return Ok(false);
     };
+    if settlement.first_payout_waits_until.is_some() {
+        return Ok(false);
+    }
     notify_advance(p, &schedule, notice.cutoff, &expected, now).await;
     Ok(true)
 }

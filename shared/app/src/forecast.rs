@@ -13,8 +13,8 @@ use payout_core::schedule::PayoutSchedule;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::period::settle_open;
-use crate::ports::{DueCursor, DueSchedule};
+use crate::period::{first_payout_wait, settle_open};
+use crate::ports::{DueCursor, DueSchedule, OpenWindow};
 use crate::services::Services;
 
 /// A forecast cursor is `next_run_at micros:barber id` of the last run of the previous page.
@@ -102,24 +102,33 @@ pub async fn forecast(
     let schedules: Vec<PayoutSchedule> = page
         .into_iter()
         .filter_map(|due| match due {
-            DueSchedule::Ready(schedule) => Some(schedule),
+            DueSchedule::Ready(schedule) => Some(*schedule),
             DueSchedule::Unreadable { .. } => {
                 unreadable += 1;
                 None
             }
         })
         .collect();
+    // What is recorded so far, as the run's cut-off takes it: less what the hold still keeps
+    // then, with the releases due by then.
     let barbers: Vec<_> = schedules
         .iter()
-        .map(|schedule| (schedule.barber_id.clone(), schedule.currency))
+        .map(|schedule| {
+            let window = OpenWindow::held(schedule.next_run_at, schedule.holds.hold_days);
+            (schedule.barber_id.clone(), schedule.currency, window)
+        })
         .collect();
-    let balances = p.store.open_activities(&barbers, now).await?;
+    let balances = p.store.open_activities(&barbers).await?;
     let mut runs = Vec::with_capacity(schedules.len());
     let mut funding: BTreeMap<(String, String, String), (u64, Money)> = BTreeMap::new();
     for (schedule, open) in schedules.into_iter().zip(balances) {
-        let decision = settle_open(p, &schedule, open)?;
+        let decision = settle_open(p, &schedule, &open)?;
         let nothing = Money::zero(schedule.currency);
+        let waits = first_payout_wait(p, &schedule, &open, schedule.next_run_at)
+            .await?
+            .is_some();
         let (name, net) = match &decision {
+            _ if waits => ("first_payout_waits", nothing),
             SettlementDecision::Pay(b) => ("pay", b.net),
             SettlementDecision::BelowMinimum(_) => ("below_minimum", nothing),
             SettlementDecision::CarryOwed(_) => ("carry_balance_owed", nothing),

@@ -109,6 +109,11 @@ fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
         DeductionKind::SupplyFee => "Supply fee".to_string(),
         DeductionKind::CarriedBalance => "Balance carried from an earlier period".to_string(),
         DeductionKind::Refund => "Refunded service".to_string(),
+        DeductionKind::Reserve => line.description.replacen("reserve", "Reserve", 1),
+        DeductionKind::ReserveRelease if line.amount.is_negative() => {
+            "Reserve released".to_string()
+        }
+        DeductionKind::ReserveRelease => "Reserve of a cancelled payout taken back".to_string(),
         DeductionKind::Other if line.description.trim().is_empty() => "Other deduction".to_string(),
         DeductionKind::Other => line.description.trim().to_string(),
     }

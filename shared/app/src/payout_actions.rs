@@ -2,8 +2,8 @@
 //! payout, cancel one.
 
 use chrono::{DateTime, Utc};
-use payout_core::breakdown::SettlementDecision;
 use payout_core::ids::{BarberId, PayoutId};
+use payout_core::ledger::Deduction;
 use payout_core::money::Money;
 use payout_core::payout::{AuditEvent, Payout, PayoutTrigger};
 use payout_core::priority::SystemLoad;
@@ -14,7 +14,7 @@ use payout_core::status::{IllegalTransition, PayoutStatus};
 use crate::error::AppError;
 use crate::execute::{Lookup, ask_for_transfer};
 use crate::lifecycle::{self, Change, Figures};
-use crate::period::{PeriodOutcome, PeriodRequest, close_period, settlement_at};
+use crate::period::{PeriodOutcome, PeriodRequest, Settlement, close_period, settlement_at};
 use crate::ports::{BalancePayout, NotificationKind, RailError, TransferReceipt, WriteOutcome};
 use crate::readiness;
 use crate::services::Services;
@@ -69,7 +69,11 @@ pub async fn manual_payout(
             breakdown.net
         ))),
         PeriodOutcome::Nothing => Err(AppError::Conflict(format!(
-            "nothing to pay: barber {barber} has no open earnings"
+            "nothing to pay: barber {barber} has no open earnings to pay"
+        ))),
+        PeriodOutcome::FirstPayoutWaits(until) => Err(AppError::Conflict(format!(
+            "nothing to pay yet: barber {barber}'s first payout waits until {} ([holds] first_payout_after_days)",
+            until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ))),
         PeriodOutcome::AlreadyPlanned => Err(AppError::Conflict(
             "a manual payout for this barber was just requested".to_string(),
@@ -378,19 +382,36 @@ async fn cancel_locked(
     }
 }
 
+/// What closing a barber's period now would do, and what is kept for later.
+pub struct Preview {
+    pub schedule: PayoutSchedule,
+    pub settlement: Settlement,
+    /// The reserves still kept and what is owed back against them, each payable from its
+    /// `payable_from`.
+    pub reserve: Vec<Deduction>,
+}
+
 /// What closing the barber's period now would do; nothing is written.
 pub async fn preview_payout(
     p: &Services,
     barber: &BarberId,
     now: DateTime<Utc>,
-) -> Result<(PayoutSchedule, SettlementDecision), AppError> {
+) -> Result<Preview, AppError> {
     let schedule = p
         .store
         .get_schedule(barber)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("payout schedule for barber {barber}")))?;
-    let decision = settlement_at(p, &schedule, now).await?;
-    Ok((schedule, decision))
+    let settlement = settlement_at(p, &schedule, now).await?;
+    let reserve = p
+        .store
+        .deductions_payable_after(barber, schedule.currency, now)
+        .await?;
+    Ok(Preview {
+        schedule,
+        settlement,
+        reserve,
+    })
 }
 
 /// An operator confirms that a bank transfer or manual payment arrived, with its reference.

@@ -2,7 +2,7 @@
 //! payout with its claim on the earnings in one conditional write.
 
 use chrono::{DateTime, Utc};
-use payout_core::breakdown::{PayoutBreakdown, PeriodActivity, SettlementDecision};
+use payout_core::breakdown::{KeptReserve, PayoutBreakdown, PeriodActivity, SettlementDecision};
 use payout_core::deduction::DeductionKind;
 use payout_core::ids::{DeductionId, PayoutId};
 use payout_core::ledger::Deduction;
@@ -18,7 +18,9 @@ use crate::error::AppError;
 use crate::ingest::within_limit;
 use crate::instant_limits;
 use crate::lifecycle;
-use crate::ports::{CreateOutcome, OpenActivity, PayoutCreation, PayoutJob};
+use crate::ports::{
+    CreateOutcome, HeldEarnings, OpenActivity, OpenWindow, PayoutCreation, PayoutJob, PayoutQuery,
+};
 use crate::services::Services;
 
 /// What closing a period did.
@@ -36,6 +38,9 @@ pub enum PeriodOutcome {
     BelowMinimum(PayoutBreakdown),
     /// No open earnings or deductions.
     Nothing,
+    /// The barber has never been paid and `[holds] first_payout_after_days` have not passed
+    /// since their first service: everything stays open until then.
+    FirstPayoutWaits(DateTime<Utc>),
     /// Another planner closed this period first.
     AlreadyPlanned,
 }
@@ -71,14 +76,68 @@ pub enum Closing {
     },
 }
 
-/// Decides how the period of `req` closes at the open balance `open`.
+/// A barber's open balance at a period's close, as the schedule's hold leaves it.
+pub struct OpenPeriod {
+    pub open: OpenActivity,
+    /// Until when a new barber's first payout waits, if it still does.
+    pub first_payout_waits_until: Option<DateTime<Utc>>,
+}
+
+/// What the schedule's window holds open for `barber` at `cutoff`, and whether their first
+/// payout still waits.
+pub async fn open_period(
+    p: &Services,
+    schedule: &PayoutSchedule,
+    cutoff: DateTime<Utc>,
+) -> Result<OpenPeriod, AppError> {
+    let window = OpenWindow::held(cutoff, schedule.holds.hold_days);
+    let open = p
+        .store
+        .open_activity(&schedule.barber_id, schedule.currency, window)
+        .await?;
+    let first_payout_waits_until = first_payout_wait(p, schedule, &open, cutoff).await?;
+    Ok(OpenPeriod {
+        open,
+        first_payout_waits_until,
+    })
+}
+
+/// Until when the first payout of a barber never paid waits: `[holds] first_payout_after`
+/// past their first service. Their payouts are read only while that is still ahead.
+pub async fn first_payout_wait(
+    p: &Services,
+    schedule: &PayoutSchedule,
+    open: &OpenActivity,
+    cutoff: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let Some(until) = open
+        .earliest_service
+        .map(|first| first + p.config.first_payout_after)
+        .filter(|until| *until > cutoff)
+    else {
+        return Ok(None);
+    };
+    let query = PayoutQuery {
+        barber: Some(schedule.barber_id.clone()),
+        ..PayoutQuery::default()
+    };
+    let paid_before = !p.store.list_payouts(&query, 1).await?.is_empty();
+    Ok((!paid_before).then_some(until))
+}
+
+/// Decides how the period of `req` closes at the open balance of `period`.
 pub fn closing(
     p: &Services,
     req: &PeriodRequest<'_>,
-    open: &OpenActivity,
+    period: &OpenPeriod,
 ) -> Result<Closing, AppError> {
+    if let Some(until) = period.first_payout_waits_until {
+        return Ok(Closing::AdvanceOnly(PeriodOutcome::FirstPayoutWaits(until)));
+    }
     let schedule = req.schedule;
-    let (breakdown, settles_owed) = match settle(p, schedule, open, req.minimum)? {
+    let open = &period.open;
+    let kept = kept_reserve(schedule, &req.payout_id, req.now);
+    let (breakdown, settles_owed) = match settle(p, schedule, open, req.minimum, kept.as_ref())? {
         SettlementDecision::Nothing => return Ok(Closing::AdvanceOnly(PeriodOutcome::Nothing)),
         SettlementDecision::BelowMinimum(breakdown) => {
             return Ok(Closing::AdvanceOnly(PeriodOutcome::BelowMinimum(breakdown)));
@@ -159,11 +218,16 @@ async fn priced(
         });
     };
     let standard = PaymentMethod::StripeStandard;
+    let breakdown = p
+        .config
+        .policy
+        .breakdown(&activity_of(req.schedule, open), standard)?;
+    let breakdown = match kept_reserve(req.schedule, &req.payout_id, req.now) {
+        Some(kept) => breakdown.keep_reserve(&kept)?,
+        None => breakdown,
+    };
     Ok(Priced {
-        breakdown: p
-            .config
-            .policy
-            .breakdown(&activity_of(req.schedule, open), standard)?,
+        breakdown,
         method: standard,
         method_note: Some(why),
     })
@@ -206,6 +270,7 @@ fn creation(
             amount: payout.breakdown.net.negate(),
             description: format!("balance owed from payout {}", payout.id),
             recorded_at: req.now,
+            payable_from: None,
         };
         (payout, event, Some(carried), None)
     } else if let Some(approval) = approval {
@@ -229,12 +294,15 @@ fn creation(
         };
         (payout, event, None, Some(job))
     };
+    let reserve_release = payout.reserve_release(req.now);
     let creation = PayoutCreation {
         payout,
         event,
         claimed_gross_minor: open.gross_minor,
         claimed_services: open.services,
         claimed_deductions: open.deductions.iter().map(|line| line.id.clone()).collect(),
+        earned_by: schedule.holds.hold_days.earned_by(req.cutoff),
+        reserve_release,
         carried_balance,
         schedule_advance: req.next_run.map(|next| (req.cutoff, next)),
     };
@@ -258,11 +326,9 @@ pub fn created(creation: PayoutCreation, job: Option<PayoutJob>) -> PeriodOutcom
 pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<PeriodOutcome, AppError> {
     let schedule = req.schedule;
     for _ in 0..CLAIM_ATTEMPTS {
-        let open = p
-            .store
-            .open_activity(&schedule.barber_id, schedule.currency, req.cutoff)
-            .await?;
-        let (breakdown, settles_owed) = match closing(p, &req, &open)? {
+        let period = open_period(p, schedule, req.cutoff).await?;
+        let open = &period.open;
+        let (breakdown, settles_owed) = match closing(p, &req, &period)? {
             Closing::AdvanceOnly(outcome) => {
                 advance_only(p, &req).await?;
                 return Ok(outcome);
@@ -273,7 +339,7 @@ pub async fn close_period(p: &Services, req: PeriodRequest<'_>) -> Result<Period
                 settles_owed,
             } => (breakdown, settles_owed),
         };
-        let (creation, job) = payout_creation(p, &req, &open, breakdown, settles_owed).await?;
+        let (creation, job) = payout_creation(p, &req, open, breakdown, settles_owed).await?;
         match lifecycle::create(p, &creation).await? {
             CreateOutcome::Created => return Ok(created(creation, job)),
             CreateOutcome::AlreadyExists => {
@@ -303,26 +369,51 @@ async fn advance_only(p: &Services, req: &PeriodRequest<'_>) -> Result<(), AppEr
     Ok(())
 }
 
-/// How the barber's open balance up to `now` would settle under their schedule.
+/// How the barber's open balance would settle if the period closed at `now`: the decision,
+/// what the hold keeps back, and whether the first payout still waits.
+pub struct Settlement {
+    pub decision: SettlementDecision,
+    pub held: HeldEarnings,
+    pub first_payout_waits_until: Option<DateTime<Utc>>,
+}
+
+/// How the barber's open balance would settle under their schedule at `cutoff` (now, for a
+/// preview; the run's, for its advance notice): what is recorded so far, with the hold, the
+/// releases and the first payout's wait as they stand at `cutoff`.
 pub async fn settlement_at(
     p: &Services,
     schedule: &PayoutSchedule,
-    now: DateTime<Utc>,
-) -> Result<SettlementDecision, AppError> {
-    let open = p
-        .store
-        .open_activity(&schedule.barber_id, schedule.currency, now)
-        .await?;
-    settle_open(p, schedule, open)
+    cutoff: DateTime<Utc>,
+) -> Result<Settlement, AppError> {
+    let period = open_period(p, schedule, cutoff).await?;
+    let id = PayoutId::scheduled(&schedule.barber_id, cutoff);
+    let kept = kept_reserve(schedule, &id, cutoff);
+    Ok(Settlement {
+        decision: settle(
+            p,
+            schedule,
+            &period.open,
+            schedule.minimum_payout,
+            kept.as_ref(),
+        )?,
+        held: period.open.held,
+        first_payout_waits_until: period.first_payout_waits_until,
+    })
 }
 
-/// How `open` (the barber's open balance) would settle under `schedule`.
+/// How `open` (the barber's open balance) would settle under `schedule` at its next run.
 pub fn settle_open(
     p: &Services,
     schedule: &PayoutSchedule,
-    open: OpenActivity,
+    open: &OpenActivity,
 ) -> Result<SettlementDecision, AppError> {
-    settle(p, schedule, &open, schedule.minimum_payout)
+    let run = schedule.next_run_at;
+    let kept = kept_reserve(
+        schedule,
+        &PayoutId::scheduled(&schedule.barber_id, run),
+        run,
+    );
+    settle(p, schedule, open, schedule.minimum_payout, kept.as_ref())
 }
 
 fn settle(
@@ -330,10 +421,24 @@ fn settle(
     schedule: &PayoutSchedule,
     open: &OpenActivity,
     minimum: Money,
+    kept: Option<&KeptReserve>,
 ) -> Result<SettlementDecision, AppError> {
     Ok(p.config
         .policy
-        .settle(&activity_of(schedule, open), schedule.method, minimum)?)
+        .settle(&activity_of(schedule, open), schedule.method, minimum, kept)?)
+}
+
+/// The reserve payout `payout_id`, closed at `now`, keeps under `schedule`, if it keeps one.
+fn kept_reserve(
+    schedule: &PayoutSchedule,
+    payout_id: &PayoutId,
+    now: DateTime<Utc>,
+) -> Option<KeptReserve> {
+    schedule.holds.reserve.map(|reserve| KeptReserve {
+        reserve,
+        line: DeductionId::reserve_of(payout_id),
+        until: reserve.releases_at(now),
+    })
 }
 
 /// The open balance `open` as the breakdown reads it, in the schedule's currency.

@@ -24,7 +24,8 @@ use crate::lifecycle;
 use crate::load::system_load;
 use crate::notify::{deliver_due_notices, notify_below_minimum};
 use crate::period::{
-    Closing, PeriodOutcome, PeriodRequest, close_period, closing, created, payout_creation,
+    Closing, PeriodOutcome, PeriodRequest, close_period, closing, created, open_period,
+    payout_creation,
 };
 use crate::planning_failure::{planning_failures_by_barber, record_planning_failure};
 use crate::ports::{
@@ -45,6 +46,8 @@ pub struct PlanReport {
     pub awaiting_approval: u64,
     pub below_minimum: u64,
     pub nothing_open: u64,
+    /// Barbers never paid whose first payout waits for `[holds] first_payout_after_days`.
+    pub first_payout_waits: u64,
     pub already_planned: u64,
     pub auto_payout_disabled: u64,
     pub jobs_enqueued: u64,
@@ -350,11 +353,8 @@ async fn prepare<'a>(
     let next_run = next_run_of(schedule, now);
     let advance_notice = advance_notice_of(schedule, next_run);
     let req = scheduled_period(schedule, now, load, next_run);
-    let open = p
-        .store
-        .open_activity(&schedule.barber_id, schedule.currency, cutoff)
-        .await?;
-    let (close, outcome) = match closing(p, &req, &open)? {
+    let period = open_period(p, schedule, cutoff).await?;
+    let (close, outcome) = match closing(p, &req, &period)? {
         Closing::AdvanceOnly(outcome) => {
             let barber = schedule.barber_id.clone();
             let advance = PeriodClose::Advance {
@@ -369,7 +369,8 @@ async fn prepare<'a>(
             breakdown,
             settles_owed,
         } => {
-            let (creation, job) = payout_creation(p, &req, &open, breakdown, settles_owed).await?;
+            let (creation, job) =
+                payout_creation(p, &req, &period.open, breakdown, settles_owed).await?;
             let outcome = created(creation.clone(), job);
             (PeriodClose::Create(Box::new(creation)), outcome)
         }
@@ -475,6 +476,10 @@ async fn tally(
         }
         PeriodOutcome::Nothing => {
             report.nothing_open += 1;
+            None
+        }
+        PeriodOutcome::FirstPayoutWaits(_) => {
+            report.first_payout_waits += 1;
             None
         }
         PeriodOutcome::AlreadyPlanned => {

@@ -201,14 +201,18 @@ async fn refund(
         .get_payout(&payout_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("payout {payout_id}")))?;
+    let amount = payout.breakdown.share_of(earning.amount)?;
+    let from_reserve = reserve_covering(p, &earning.barber_id, amount, now).await?;
     let deduction = Deduction {
         id: DeductionId::parse(format!("refund-{}", earning.id))
             .map_err(|e| AppError::Invalid(e.to_string()))?,
         barber_id: earning.barber_id.clone(),
         kind: DeductionKind::Refund,
-        amount: payout.breakdown.share_of(earning.amount)?,
+        amount,
         description: format!("refund of booking {} (paid in {payout_id})", earning.id),
         recorded_at: now,
+        // Taken from the reserve: owed with its release, so the next payout is not cut.
+        payable_from: from_reserve,
     };
     let hash = content_hash(&deduction.canonical_content());
     match p.store.insert_deduction(&deduction, &hash).await? {
@@ -222,6 +226,36 @@ async fn refund(
             detail.booking_id
         ))),
     }
+}
+
+/// When the barber's reserve still kept covers a refund of `amount`: the earliest release
+/// whose reserve, less what is owed against it already (refunds taken from it, a cancelled
+/// payout's withdrawal), is at least `amount`. The refund is then owed with that release, so
+/// it is taken from it; `None` when no release covers it, and it is owed from the next payout.
+async fn reserve_covering(
+    p: &Services,
+    barber: &BarberId,
+    amount: Money,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, AppError> {
+    let pending = p
+        .store
+        .deductions_payable_after(barber, amount.currency(), now)
+        .await?;
+    let mut by_release: std::collections::BTreeMap<DateTime<Utc>, Money> =
+        std::collections::BTreeMap::new();
+    for deduction in &pending {
+        let owed = by_release
+            .entry(deduction.payable_from())
+            .or_insert(Money::zero(amount.currency()));
+        *owed = owed.checked_add(deduction.amount)?;
+    }
+    for (release, owed) in by_release {
+        if !owed.checked_add(amount)?.is_positive() {
+            return Ok(Some(release));
+        }
+    }
+    Ok(None)
 }
 
 /// The JSON Schema of a `detail_type` event's detail, as `schemas/` holds it.

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use chrono_tz::Tz;
 use payout_core::calendar::{Calendar, CronExpr, DayOfMonth, Frequency, weekday_from_iso};
+use payout_core::hold::{HoldDays, Holds, Reserve};
 use payout_core::ids::BarberId;
 use payout_core::input;
 use payout_core::method::PaymentMethod;
@@ -62,7 +63,14 @@ pub struct ScheduleEdit {
     pub email_notifications: Option<bool>,
     pub sms_notifications: Option<bool>,
     pub advance_notice_hours: Option<u32>,
+    pub hold_days: Option<u32>,
+    /// 0 removes the reserve.
+    pub reserve_percent: Option<u32>,
+    pub reserve_days: Option<u32>,
 }
+
+/// How long a reserve is kept when a request gives its share and not its days.
+pub const DEFAULT_RESERVE_DAYS: u32 = 30;
 
 /// The longest name a notice greets a barber by.
 const MAX_DISPLAY_NAME_CHARS: usize = 80;
@@ -148,12 +156,42 @@ impl ScheduleEdit {
             recurring_deductions: existing
                 .map(|s| s.recurring_deductions.clone())
                 .unwrap_or_default(),
+            holds: self.holds(existing.map(|s| s.holds), defaults)?,
             next_run_at,
             destination_changes: existing
                 .map(|s| s.destination_changes.clone())
                 .unwrap_or_default(),
             version: existing.map_or(0, |s| s.version),
         })
+    }
+
+    /// The schedule's hold and reserve: what the request says over the existing ones (or the
+    /// default hold, and no reserve).
+    fn holds(
+        &self,
+        existing: Option<Holds>,
+        defaults: &ScheduleDefaults,
+    ) -> Result<Holds, AppError> {
+        let hold_days = match self.hold_days {
+            Some(days) => HoldDays::new(days).map_err(|e| invalid(e.to_string()))?,
+            None => existing.map_or(defaults.hold_days, |holds| holds.hold_days),
+        };
+        let kept = existing.and_then(|holds| holds.reserve);
+        let reserve = match (self.reserve_percent, self.reserve_days) {
+            (None, None) => kept,
+            (None, Some(_)) if kept.is_none() => {
+                return Err(invalid(
+                    "reserve_days: the schedule keeps no reserve; give reserve_percent too",
+                ));
+            }
+            (percent, days) => Reserve::new(
+                percent.or(kept.map(Reserve::percent)).unwrap_or(0),
+                days.or(kept.map(Reserve::days))
+                    .unwrap_or(DEFAULT_RESERVE_DAYS),
+            )
+            .map_err(|e| invalid(e.to_string()))?,
+        };
+        Ok(Holds { hold_days, reserve })
     }
 
     fn notifications(

@@ -46,7 +46,11 @@ fn payout_computation(c: &mut Criterion) {
         group.bench_function(method.as_str(), |b| {
             b.iter(|| {
                 for activity in &activities {
-                    black_box(policy.settle(black_box(activity), method, minimum).unwrap());
+                    black_box(
+                        policy
+                            .settle(black_box(activity), method, minimum, None)
+                            .unwrap(),
+                    );
                 }
             })
         });

@@ -1,13 +1,19 @@
 //! From a period's activity to the exact amounts of a payout.
 //!
 //! `net = commission + bonus - deductions - fee` and `shop share = gross - commission - bonus`,
-//! every line rounded once, so `gross = shop share + deductions + fee + net` to the cent.
+//! every line rounded once, so `gross = shop share + deductions + fee + net` to the cent. A
+//! reserve kept back is a deduction line, and a reserve released a negative one, so the identity
+//! holds with them.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+
 use crate::commission::CommissionPolicy;
-use crate::deduction::DeductionLine;
+use crate::deduction::{DeductionKind, DeductionLine};
+use crate::hold::Reserve;
+use crate::ids::DeductionId;
 use crate::method::{FeeSchedule, PaymentMethod};
 use crate::money::{Money, MoneyError};
 use crate::rate::Rate;
@@ -42,6 +48,17 @@ pub struct PayoutBreakdown {
     pub net: Money,
     /// What the shop keeps: gross minus the barber's commission and bonus.
     pub shop_share: Money,
+    /// When the reserve this payout keeps (its `reserve` line) is released, if it keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserve_until: Option<DateTime<Utc>>,
+}
+
+/// A rolling reserve to keep of a payout: its terms, its line's id and its release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptReserve {
+    pub reserve: Reserve,
+    pub line: DeductionId,
+    pub until: DateTime<Utc>,
 }
 
 /// What the planner does with a period.
@@ -59,6 +76,46 @@ pub enum SettlementDecision {
 }
 
 impl PayoutBreakdown {
+    /// This breakdown with `kept`'s share of its net kept back as a `reserve` line. The share
+    /// is of the net less the reserves released into it, so a released reserve is not kept
+    /// again (a withdrawn one, owed back, only lowers the net); a net that is not positive
+    /// keeps nothing.
+    pub fn keep_reserve(mut self, kept: &KeptReserve) -> Result<Self, MoneyError> {
+        let released = self
+            .deductions
+            .iter()
+            .filter(|line| line.kind == DeductionKind::ReserveRelease && line.amount.is_negative())
+            .try_fold(Money::zero(self.net.currency()), |total, line| {
+                total.checked_add(line.amount)
+            })?;
+        let amount = kept.reserve.kept_from(self.net.checked_add(released)?);
+        if !amount.is_positive() {
+            return Ok(self);
+        }
+        self.deductions.push(DeductionLine {
+            id: kept.line.clone(),
+            kind: DeductionKind::Reserve,
+            amount,
+            description: format!(
+                "reserve kept: {} % of the net until {}",
+                kept.reserve.percent(),
+                kept.until.date_naive()
+            ),
+        });
+        self.deductions_total = self.deductions_total.checked_add(amount)?;
+        self.net = self.net.checked_sub(amount)?;
+        self.reserve_until = Some(kept.until);
+        Ok(self)
+    }
+
+    /// What this payout keeps back as its reserve.
+    pub fn reserve_kept(&self) -> Option<Money> {
+        self.deductions
+            .iter()
+            .find(|line| line.kind == DeductionKind::Reserve)
+            .map(|line| line.amount)
+    }
+
     /// What the barber was paid for `amount` of this payout's gross: its commission at the
     /// payout's rate and its share of the volume bonus, each rounded once. What a refund of
     /// that service takes back.
@@ -111,38 +168,46 @@ impl PayoutPolicy {
             fee,
             net: before_fee.checked_sub(fee)?,
             shop_share: activity.gross.checked_sub(share)?,
+            reserve_until: None,
         })
     }
 
-    /// Decides what a scheduled run does with `activity`, given the schedule's `minimum`.
+    /// Decides what a scheduled run does with `activity`, given the schedule's `minimum` and
+    /// the reserve it keeps of a payout, if any (the minimum is of the net after it).
     pub fn settle(
         &self,
         activity: &PeriodActivity,
         method: PaymentMethod,
         minimum: Money,
+        reserve: Option<&KeptReserve>,
     ) -> Result<SettlementDecision, MoneyError> {
         if activity.services == 0 && activity.deductions.is_empty() {
             return Ok(SettlementDecision::Nothing);
         }
         let breakdown = self.breakdown(activity, method)?;
         let before_fee = breakdown.net.checked_add(breakdown.fee)?;
-        Ok(if before_fee.is_negative() {
-            SettlementDecision::CarryOwed(breakdown)
-        } else if breakdown.net.amount() < minimum.amount().max(Decimal::ZERO)
-            || !breakdown.net.is_positive()
-        {
-            SettlementDecision::BelowMinimum(breakdown)
-        } else {
-            SettlementDecision::Pay(breakdown)
-        })
+        if before_fee.is_negative() {
+            return Ok(SettlementDecision::CarryOwed(breakdown));
+        }
+        let breakdown = match reserve {
+            Some(kept) => breakdown.keep_reserve(kept)?,
+            None => breakdown,
+        };
+        Ok(
+            if breakdown.net.amount() < minimum.amount().max(Decimal::ZERO)
+                || !breakdown.net.is_positive()
+            {
+                SettlementDecision::BelowMinimum(breakdown)
+            } else {
+                SettlementDecision::Pay(breakdown)
+            },
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deduction::DeductionKind;
-    use crate::ids::DeductionId;
     use crate::money::Currency;
 
     fn usd(amount: &str) -> Money {
@@ -255,6 +320,7 @@ mod tests {
                 &activity("40.00", 1, vec![]),
                 PaymentMethod::StripeStandard,
                 usd("50.00"),
+                None,
             )
             .unwrap();
         assert!(matches!(decision, SettlementDecision::BelowMinimum(_)));
@@ -268,6 +334,7 @@ mod tests {
                 &activity("100.00", 2, vec![booth_rent("150.00")]),
                 PaymentMethod::StripeStandard,
                 usd("25.00"),
+                None,
             )
             .unwrap();
         let SettlementDecision::CarryOwed(b) = decision else {
@@ -285,8 +352,91 @@ mod tests {
                 &activity("0.00", 0, vec![]),
                 PaymentMethod::Manual,
                 usd("0"),
+                None,
             )
             .unwrap();
         assert_eq!(decision, SettlementDecision::Nothing);
+    }
+
+    #[test]
+    fn a_reserve_is_kept_of_the_net_and_not_kept_again_once_released() {
+        let policy = PayoutPolicy::default();
+        let until: DateTime<Utc> = "2026-04-01T00:00:00Z".parse().unwrap();
+        let kept = KeptReserve {
+            reserve: Reserve::new(10, 30).unwrap().unwrap(),
+            line: DeductionId::parse("reserve-1").unwrap(),
+            until,
+        };
+        let decision = policy
+            .settle(
+                &activity("1000.00", 60, vec![]),
+                PaymentMethod::StripeStandard,
+                usd("25.00"),
+                Some(&kept),
+            )
+            .unwrap();
+        let SettlementDecision::Pay(b) = decision else {
+            panic!("expected a payout, got {decision:?}");
+        };
+        // $1,000 at 72 % less the fee nets $717.25: 10 % of it, rounded down, is kept.
+        assert_eq!(b.reserve_kept(), Some(usd("71.72")));
+        assert_eq!(b.net, usd("645.53"));
+        assert_eq!(b.reserve_until, Some(until));
+        let split = [b.shop_share, b.deductions_total, b.fee, b.net]
+            .into_iter()
+            .try_fold(usd("0"), Money::checked_add)
+            .unwrap();
+        assert_eq!(split, b.gross, "gross = shop + deductions + fee + net");
+
+        // A later payout releasing that reserve keeps 10 % of what it earned, not of the
+        // release.
+        let release = DeductionLine {
+            id: DeductionId::parse("release-1").unwrap(),
+            kind: DeductionKind::ReserveRelease,
+            amount: usd("-71.95"),
+            description: "reserve released".into(),
+        };
+        let released = activity("100.00", 5, vec![release]);
+        let plain = policy
+            .breakdown(&released, PaymentMethod::StripeStandard)
+            .unwrap();
+        let later = plain.clone().keep_reserve(&kept).unwrap();
+        let earned = plain.net.checked_sub(usd("71.95")).unwrap();
+        assert_eq!(later.reserve_kept(), Some(kept.reserve.kept_from(earned)));
+        assert_eq!(
+            later.net,
+            plain
+                .net
+                .checked_sub(kept.reserve.kept_from(earned))
+                .unwrap()
+        );
+    }
+
+    #[test]
+    fn a_withdrawn_reserve_owed_back_is_not_kept_of() {
+        let kept = KeptReserve {
+            reserve: Reserve::new(50, 30).unwrap().unwrap(),
+            line: DeductionId::parse("reserve-2").unwrap(),
+            until: "2026-04-01T00:00:00Z".parse().unwrap(),
+        };
+        let withdrawn = DeductionLine {
+            id: DeductionId::parse("withdrawn-1").unwrap(),
+            kind: DeductionKind::ReserveRelease,
+            amount: usd("100.00"),
+            description: "reserve withdrawn".into(),
+        };
+        let plain = PayoutPolicy::default()
+            .breakdown(
+                &activity("200.00", 10, vec![withdrawn]),
+                PaymentMethod::StripeStandard,
+            )
+            .unwrap();
+        let with_reserve = plain.clone().keep_reserve(&kept).unwrap();
+        // Half of the net after the withdrawal, never more than the net itself.
+        assert_eq!(
+            with_reserve.reserve_kept(),
+            Some(kept.reserve.kept_from(plain.net))
+        );
+        assert!(with_reserve.net.is_positive(), "{with_reserve:?}");
     }
 }

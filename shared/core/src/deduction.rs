@@ -24,6 +24,13 @@ pub enum DeductionKind {
     /// What a barber was paid for a service the customer was refunded afterwards. Written by
     /// the platform's refund events only.
     Refund,
+    /// What a payout keeps back of its net under the schedule's rolling reserve: a line of
+    /// that payout's breakdown only, never an open entry.
+    Reserve,
+    /// A reserve given back: opened (negative) when a payout keeps it, payable once the
+    /// reserve's days have passed; opened positive when that payout is cancelled, as its
+    /// release is then owed back. Written by the planner and cancellations only.
+    ReserveRelease,
 }
 
 impl DeductionKind {
@@ -34,16 +41,22 @@ impl DeductionKind {
             DeductionKind::Other => "other",
             DeductionKind::CarriedBalance => "carried_balance",
             DeductionKind::Refund => "refund",
+            DeductionKind::Reserve => "reserve",
+            DeductionKind::ReserveRelease => "reserve_release",
         }
     }
 
-    /// Kinds an operator may submit; a carried balance and a refund are only ever derived.
+    /// Kinds an operator may submit; carried balances, refunds and reserves are only ever
+    /// derived.
     pub fn parse_submitted(raw: &str) -> Result<Self, UnknownDeductionKind> {
         match raw.parse()? {
-            DeductionKind::CarriedBalance | DeductionKind::Refund => {
-                Err(UnknownDeductionKind(raw.to_string()))
+            kind @ (DeductionKind::BoothRent | DeductionKind::SupplyFee | DeductionKind::Other) => {
+                Ok(kind)
             }
-            kind => Ok(kind),
+            DeductionKind::CarriedBalance
+            | DeductionKind::Refund
+            | DeductionKind::Reserve
+            | DeductionKind::ReserveRelease => Err(UnknownDeductionKind(raw.to_string())),
         }
     }
 }
@@ -57,6 +70,8 @@ impl FromStr for DeductionKind {
             "other" => Ok(DeductionKind::Other),
             "carried_balance" => Ok(DeductionKind::CarriedBalance),
             "refund" => Ok(DeductionKind::Refund),
+            "reserve" => Ok(DeductionKind::Reserve),
+            "reserve_release" => Ok(DeductionKind::ReserveRelease),
             _ => Err(UnknownDeductionKind(raw.to_string())),
         }
     }
@@ -84,6 +99,7 @@ mod tests {
             Ok(DeductionKind::BoothRent)
         );
         assert!(DeductionKind::parse_submitted("carried_balance").is_err());
+        assert!(DeductionKind::parse_submitted("reserve_release").is_err());
         assert!(DeductionKind::parse_submitted("tips").is_err());
     }
 }

@@ -141,7 +141,40 @@ impl DeductionId {
     pub fn carried_from(payout: &PayoutId) -> Self {
         Self(bounded(format!("carry_{}", payout.as_str())))
     }
+
+    /// Whether this id has the shape of one the system derives (a carried balance, a refund,
+    /// a reserve's line, release or withdrawal), which a submitted deduction may not take: it
+    /// would stand where the system's own must be written.
+    pub fn is_derived(&self) -> bool {
+        DERIVED_PREFIXES
+            .iter()
+            .any(|prefix| self.0.starts_with(prefix))
+    }
+
+    /// The line of a payout's breakdown that keeps its reserve.
+    pub fn reserve_of(payout: &PayoutId) -> Self {
+        Self(bounded(format!("reserve_{}", payout.as_str())))
+    }
+
+    /// The release of the reserve a payout kept.
+    pub fn reserve_released_from(payout: &PayoutId) -> Self {
+        Self(bounded(format!("reserve-release_{}", payout.as_str())))
+    }
+
+    /// The release of a cancelled payout's reserve, owed back.
+    pub fn reserve_withdrawn_from(payout: &PayoutId) -> Self {
+        Self(bounded(format!("reserve-withdrawn_{}", payout.as_str())))
+    }
 }
+
+/// The prefixes of the deduction ids the system derives.
+const DERIVED_PREFIXES: [&str; 5] = [
+    "carry_",
+    "refund-",
+    "reserve_",
+    "reserve-release_",
+    "reserve-withdrawn_",
+];
 
 /// Barber ids may use all 64 characters, so a prefixed derived id can exceed the limit: a long
 /// one keeps its head and a stable FNV-1a hash of the whole instead of its tail.

@@ -44,9 +44,17 @@ pub struct Deduction {
     pub amount: Money,
     pub description: String,
     pub recorded_at: DateTime<Utc>,
+    /// Not payable before this (a reserve's release); payable from `recorded_at` otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payable_from: Option<DateTime<Utc>>,
 }
 
 impl Deduction {
+    /// From when a payout may take this deduction.
+    pub fn payable_from(&self) -> DateTime<Utc> {
+        self.payable_from.unwrap_or(self.recorded_at)
+    }
+
     pub fn canonical_content(&self) -> String {
         format!(
             "{}|{}|{}|{}|{}",

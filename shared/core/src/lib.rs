@@ -11,6 +11,7 @@
 //! - [`commission`]: tiered commission and the volume bonus.
 //! - [`deduction`]: booth rent, supply fees, other deductions and balances carried as owed.
 //! - [`ledger`]: earnings and deductions as recorded.
+//! - [`hold`]: earnings held after the service, and the rolling reserve of each payout.
 //! - [`breakdown`]: a period's gross → commission → deductions → fee → net, and what to do with it.
 //! - [`calendar`]: when a schedule runs next, in the barber's time zone.
 //! - [`schedule`]: a barber's payout schedule.
@@ -25,6 +26,7 @@ pub mod breakdown;
 pub mod calendar;
 pub mod commission;
 pub mod deduction;
+pub mod hold;
 pub mod ids;
 pub mod input;
 pub mod ledger;

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::breakdown::PayoutBreakdown;
-use crate::ids::{BarberId, PayoutId};
+use crate::deduction::DeductionKind;
+use crate::ids::{BarberId, DeductionId, PayoutId};
+use crate::ledger::Deduction;
 use crate::method::PaymentMethod;
 use crate::retry::FailureKind;
 use crate::schedule::NotificationPrefs;
@@ -95,6 +97,40 @@ pub struct PlannedPayout {
 }
 
 impl Payout {
+    /// The release of the reserve this payout keeps, opened with it: given back (a negative
+    /// deduction) by the first payout after the reserve's days.
+    pub fn reserve_release(&self, at: DateTime<Utc>) -> Option<Deduction> {
+        let kept = self.breakdown.reserve_kept()?;
+        Some(Deduction {
+            id: DeductionId::reserve_released_from(&self.id),
+            barber_id: self.barber_id.clone(),
+            kind: DeductionKind::ReserveRelease,
+            amount: kept.negate(),
+            description: format!("reserve kept by payout {} released", self.id),
+            recorded_at: at,
+            payable_from: self.breakdown.reserve_until,
+        })
+    }
+
+    /// What cancelling this payout opens when it kept a reserve: its release owed back,
+    /// payable with the release (so the two cancel out in one payout), or at once if the
+    /// release was paid already.
+    pub fn reserve_withdrawal(&self, at: DateTime<Utc>) -> Option<Deduction> {
+        let kept = self.breakdown.reserve_kept()?;
+        Some(Deduction {
+            id: DeductionId::reserve_withdrawn_from(&self.id),
+            barber_id: self.barber_id.clone(),
+            kind: DeductionKind::ReserveRelease,
+            amount: kept,
+            description: format!(
+                "reserve of payout {} withdrawn: the payout was cancelled",
+                self.id
+            ),
+            recorded_at: at,
+            payable_from: self.breakdown.reserve_until,
+        })
+    }
+
     /// From the first attempt to the rail's acceptance (the brief's "processing time").
     pub fn processing_time(&self) -> Option<chrono::TimeDelta> {
         Some(self.accepted_at? - self.first_attempt_at?)

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calendar::Calendar;
 use crate::deduction::DeductionKind;
+use crate::hold::Holds;
 use crate::ids::{BarberId, DeductionId};
 use crate::ledger::Deduction;
 use crate::method::PaymentMethod;
@@ -70,6 +71,10 @@ pub struct PayoutSchedule {
     /// Deductions charged again at every scheduled cut-off (booth rent per period, say).
     #[serde(default)]
     pub recurring_deductions: Vec<RecurringDeduction>,
+    /// What is kept back: earnings held after the service, a reserve of each payout. Set by
+    /// operators only.
+    #[serde(default)]
+    pub holds: Holds,
     /// The next cut-off; the planner picks the schedule up once this has passed.
     pub next_run_at: DateTime<Utc>,
     /// Who changed where the money goes, and when; the latest [`DESTINATION_HISTORY`] kept.
@@ -127,6 +132,7 @@ impl RecurringDeduction {
             amount: self.amount,
             description: self.description.clone(),
             recorded_at: cutoff,
+            payable_from: None,
         }
     }
 }

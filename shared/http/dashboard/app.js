@@ -57,7 +57,7 @@ function percent(fraction) {
   return fraction === null || fraction === undefined ? "–" : `${(Number(fraction) * 100).toFixed(1)}%`;
 }
 
-const KIND_LABELS = { booth_rent: "Booth rent", supply_fee: "Supply fee", carried_balance: "Balance carried", refund: "Refunded service", other: "Other" };
+const KIND_LABELS = { booth_rent: "Booth rent", supply_fee: "Supply fee", carried_balance: "Balance carried", refund: "Refunded service", reserve: "Reserve kept", reserve_release: "Reserve released", other: "Other" };
 
 function card(label, value, id) {
   return `<div class="card"><div class="label">${esc(label)}</div><div class="value"${id ? ` data-figure="${id}"` : ""}>${value}</div></div>`;
@@ -394,12 +394,31 @@ async function barber(id) {
     </div>
     <h2>Open deductions</h2>
     <p>${preview.deductions.map((d) => `${esc(KIND_LABELS[d.kind] || d.kind)}: ${money(d.amount, c)}`).join("<br>") || `<span class="muted">None.</span>`}</p>
+    <h2>Kept back</h2>
+    ${keptBack(schedule, preview, c)}
     <h2>Recent payouts</h2>
     ${payoutTable(recent.items, "None yet.")}
     <h2>Notices sent</h2>
     <table><thead><tr><th>Sent</th><th>Notice</th><th>Channels</th><th>Delivery</th></tr></thead><tbody>${notices.map((n) => `<tr><td>${when(n.sent_at)}</td><td>${esc(n.kind)}</td><td>${esc(n.channels.join(", "))}</td><td>${esc(n.delivery.replace(/_/g, " "))}</td></tr>`).join("") || `<tr><td colspan="4" class="muted">None.</td></tr>`}</tbody></table>
     <h2>Recommendations</h2>
     <ul>${advice.recommendations.map((r) => `<li>${esc(r.suggestion)} <span class="muted">${esc(r.reason)}</span></li>`).join("") || `<li class="muted">None.</li>`}</ul>`;
+}
+
+// What the schedule's hold, the first-payout wait and the rolling reserve keep back for now.
+function keptBack(schedule, preview, c) {
+  const lines = [];
+  const terms = [`Earnings held ${schedule.hold_days} day(s) after the service`];
+  if (schedule.reserve_percent) terms.push(`${schedule.reserve_percent} % of each payout kept ${schedule.reserve_days} day(s)`);
+  lines.push(`<span class="muted">${esc(terms.join(" · "))}</span>`);
+  if (preview.first_payout_waits_until) lines.push(`First payout waits until ${when(preview.first_payout_waits_until)}`);
+  const held = preview.held;
+  if (held.service_count > 0) {
+    lines.push(`<span data-figure="held">Held: ${money(held.gross_amount, c)} (${held.service_count} services), released from ${when(held.next_release_at)} to ${when(held.all_released_at)}</span>`);
+  }
+  if (preview.reserve) {
+    lines.push(`<span data-figure="reserve">Reserve: ${money(preview.reserve.kept_amount, c)}, first released ${when(preview.reserve.next_release_at)}</span>`);
+  }
+  return `<p>${lines.join("<br>")}</p>`;
 }
 
 async function upcoming() {

@@ -156,7 +156,16 @@ pub async fn post_deduction(
     free_text("description", &body.description, MAX_DESCRIPTION_CHARS)
         .map_err(|e| invalid(e.to_string()))?;
     let id = match &body.deduction_id {
-        Some(raw) => DeductionId::parse(&raw.0).map_err(|e| invalid(e.to_string()))?,
+        Some(raw) => {
+            let id = DeductionId::parse(&raw.0).map_err(|e| invalid(e.to_string()))?;
+            if id.is_derived() {
+                return Err(invalid(format!(
+                    "deduction_id `{id}` has the form of one the system derives (carry_, refund-, reserve...); choose another"
+                ))
+                .into());
+            }
+            id
+        }
         None => {
             let content = format!(
                 "{barber_id}|{kind}|{}|{}|{}",
@@ -201,6 +210,7 @@ pub async fn post_deduction(
         amount,
         description: body.description.clone(),
         recorded_at: now,
+        payable_from: None,
     };
     match ingest_deduction(state.services.store.as_ref(), &deduction).await? {
         IntakeOutcome::Created => Ok((StatusCode::CREATED, Json(DeductionView::from(&deduction)))),

@@ -9,6 +9,7 @@ use payout_core::breakdown::SettlementDecision;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::input::free_text;
 use payout_core::method::PaymentMethod;
+use payout_core::money::Money;
 use payout_core::payout::Payout;
 use payout_core::status::PayoutStatus;
 use serde::Serialize;
@@ -225,7 +226,7 @@ pub async fn cancel(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PreviewView {
     pub barber_id: String,
-    /// pay, below_minimum, carry_balance_owed or nothing_open.
+    /// pay, below_minimum, carry_balance_owed, nothing_open or first_payout_waits.
     pub decision: String,
     pub method: String,
     pub currency: String,
@@ -240,6 +241,78 @@ pub struct PreviewView {
     pub fee_amount: String,
     pub net_amount: String,
     pub next_run_at: chrono::DateTime<chrono::Utc>,
+    /// Open earnings the schedule's hold keeps back: not in this breakdown, paid by the
+    /// first run after they are released.
+    pub held: HeldView,
+    /// A barber never paid is first paid once `[holds] first_payout_after_days` have passed
+    /// since their first service: until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_payout_waits_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// The rolling reserve still kept of earlier payouts, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve: Option<ReserveView>,
+}
+
+/// What the schedule's rolling reserve still keeps of earlier payouts.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReserveView {
+    /// Kept, less the refunds already taken from it.
+    pub kept_amount: String,
+    /// When the first payout may release some of it.
+    pub next_release_at: chrono::DateTime<chrono::Utc>,
+    /// Each release and what is owed against it, in order.
+    pub lines: Vec<ReserveLineView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReserveLineView {
+    /// reserve_release (negative: given back) or refund (owed back from it).
+    pub kind: String,
+    pub amount: String,
+    pub description: String,
+    pub payable_from: chrono::DateTime<chrono::Utc>,
+}
+
+impl ReserveView {
+    fn of(
+        pending: &[payout_core::ledger::Deduction],
+        currency: payout_core::money::Currency,
+    ) -> Result<Option<Self>, ApiError> {
+        let Some(next_release_at) = pending.iter().map(|d| d.payable_from()).min() else {
+            return Ok(None);
+        };
+        let owed = pending
+            .iter()
+            .try_fold(Money::zero(currency), |total, d| {
+                total.checked_add(d.amount)
+            })
+            .map_err(AppError::from)?;
+        Ok(Some(Self {
+            kept_amount: money_text(owed.negate()),
+            next_release_at,
+            lines: pending
+                .iter()
+                .map(|d| ReserveLineView {
+                    kind: d.kind.to_string(),
+                    amount: money_text(d.amount),
+                    description: d.description.clone(),
+                    payable_from: d.payable_from(),
+                })
+                .collect(),
+        }))
+    }
+}
+
+/// Earnings held by the schedule's `hold_days`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HeldView {
+    pub hold_days: u32,
+    pub gross_amount: String,
+    pub service_count: u32,
+    /// When the earliest held earning becomes payable.
+    pub next_release_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the last held earning becomes payable.
+    pub all_released_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What would be paid if the period closed now; nothing is written.
@@ -253,8 +326,20 @@ pub async fn preview(
 ) -> Result<Json<PreviewView>, ApiError> {
     let barber = BarberId::parse(&params.barber_id).map_err(|e| invalid(e.to_string()))?;
     caller.may_see(&barber)?;
-    let (schedule, decision) = preview_payout(&state.services, &barber, state.clock.now()).await?;
-    let (name, breakdown) = match decision {
+    let preview = preview_payout(&state.services, &barber, state.clock.now()).await?;
+    let (schedule, settlement) = (preview.schedule, preview.settlement);
+    let reserve = ReserveView::of(&preview.reserve, schedule.currency)?;
+    let hold = schedule.holds.hold_days;
+    let held = &settlement.held;
+    let held = HeldView {
+        hold_days: hold.days(),
+        gross_amount: money_text(Money::from_minor(held.gross_minor, schedule.currency)),
+        service_count: held.services,
+        next_release_at: held.earliest_service.map(|at| hold.releases_at(at)),
+        all_released_at: held.latest_service.map(|at| hold.releases_at(at)),
+    };
+    let (name, breakdown) = match settlement.decision {
+        _ if settlement.first_payout_waits_until.is_some() => ("first_payout_waits", None),
         SettlementDecision::Pay(b) => ("pay", Some(b)),
         SettlementDecision::BelowMinimum(b) => ("below_minimum", Some(b)),
         SettlementDecision::CarryOwed(b) => ("carry_balance_owed", Some(b)),
@@ -273,6 +358,7 @@ pub async fn preview(
             fee: zero,
             net: zero,
             shop_share: zero,
+            reserve_until: None,
         }
     });
     Ok(Json(PreviewView {
@@ -295,6 +381,9 @@ pub async fn preview(
         fee_amount: money_text(breakdown.fee),
         net_amount: money_text(breakdown.net),
         next_run_at: schedule.next_run_at,
+        held,
+        first_payout_waits_until: settlement.first_payout_waits_until,
+        reserve,
     }))
 }
 

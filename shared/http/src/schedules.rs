@@ -56,6 +56,9 @@ fn edit(body: &ScheduleBody) -> Result<ScheduleEdit, AppError> {
         email_notifications: body.email_notifications,
         sms_notifications: body.sms_notifications,
         advance_notice_hours: body.advance_notice_hours,
+        hold_days: body.hold_days,
+        reserve_percent: body.reserve_percent,
+        reserve_days: body.reserve_days,
     })
 }
 
@@ -81,7 +84,8 @@ fn parse_state(raw: &str) -> Result<ScheduleState, AppError> {
     }
 }
 
-/// The fields that decide where a barber's money goes or how it is prioritised, which only an
+/// The fields that decide where a barber's money goes, how it is prioritised or what of it is
+/// kept back, which only an
 /// operator (or the provider's own onboarding) may set; a barber keeps its preferences.
 fn operator_only_fields(body: &ScheduleBody) -> Vec<&'static str> {
     let mut fields = Vec::new();
@@ -93,6 +97,12 @@ fn operator_only_fields(body: &ScheduleBody) -> Vec<&'static str> {
     }
     if body.status.is_some() {
         fields.push("status");
+    }
+    if body.hold_days.is_some() {
+        fields.push("hold_days");
+    }
+    if body.reserve_percent.is_some() || body.reserve_days.is_some() {
+        fields.push("reserve_percent, reserve_days");
     }
     if body.cron.is_some() || body.frequency.as_deref() == Some("custom") {
         fields.push("cron (a custom frequency)");

@@ -119,6 +119,14 @@ pub struct ScheduleBody {
     pub standing: Option<String>,
     /// active or paused.
     pub status: Option<String>,
+    /// Days after the service an earning becomes payable, 0-30 (default
+    /// `[schedules] default_hold_days`). Operators only.
+    pub hold_days: Option<u32>,
+    /// Share of each payout's net kept back as a rolling reserve, 0-50 (0 removes it).
+    /// Operators only.
+    pub reserve_percent: Option<u32>,
+    /// Days a reserve is kept before a payout releases it, 1-365 (default 30). Operators only.
+    pub reserve_days: Option<u32>,
 }
 
 /// A calendar as its wire fields; the ones its frequency does not use are null.
@@ -185,6 +193,11 @@ pub struct ScheduleView {
     pub standing: String,
     pub status: String,
     pub recurring_deductions: Vec<DeductionView>,
+    /// Days after the service an earning becomes payable.
+    pub hold_days: u32,
+    /// The rolling reserve kept of each payout's net, when the schedule keeps one.
+    pub reserve_percent: Option<u32>,
+    pub reserve_days: Option<u32>,
     pub next_run_at: DateTime<Utc>,
     /// Who changed where the money goes, and when (latest 20, oldest first).
     pub destination_changes: Vec<DestinationChangeView>,
@@ -240,6 +253,9 @@ impl From<&PayoutSchedule> for ScheduleView {
                     recorded_at: None,
                 })
                 .collect(),
+            hold_days: s.holds.hold_days.days(),
+            reserve_percent: s.holds.reserve.map(|r| r.percent()),
+            reserve_days: s.holds.reserve.map(|r| r.days()),
             next_run_at: s.next_run_at,
             destination_changes: s
                 .destination_changes
@@ -504,6 +520,10 @@ pub struct PayoutView {
     /// was recorded.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub left_behind: Option<LeftBehindView>,
+    /// When the reserve this payout keeps (its `reserve` deduction line) is released: the
+    /// first payout after it gives it back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reserve_until: Option<DateTime<Utc>>,
 }
 
 /// A failed payout's transfer that stands at the provider: a failed instant payout leaves the
@@ -580,6 +600,7 @@ impl From<&Payout> for PayoutView {
             attempts: p.attempts,
             transfer_id: p.transfer_id.clone(),
             left_behind: LeftBehindView::of(p),
+            reserve_until: p.breakdown.reserve_until,
         }
     }
 }

@@ -141,8 +141,18 @@ pub struct Settings {
     pub events: EventsSection,
     pub approvals: ApprovalsSection,
     pub instant: InstantSection,
+    pub holds: HoldsSection,
     /// Where `payouts serve` sends payout events as signed webhooks, each a `[[webhooks]]`.
     pub webhooks: Vec<WebhookEndpoint>,
+}
+
+/// What every barber's pay waits for, whatever their schedule.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HoldsSection {
+    /// A barber who has never had a payout is first paid this many days after their first
+    /// earning's service.
+    pub first_payout_after_days: u32,
 }
 
 /// Caps on instant payouts per UTC day; a payout that would pass one is paid as a standard
@@ -330,6 +340,8 @@ pub struct SchedulesSection {
     pub default_minimum: Decimal,
     pub default_local_time: NaiveTime,
     pub default_advance_notice_hours: u32,
+    /// How many days after the service a new schedule's earnings become payable (0-30).
+    pub default_hold_days: u32,
 }
 
 impl Default for SchedulesSection {
@@ -338,6 +350,7 @@ impl Default for SchedulesSection {
             default_minimum: dec!(25.00),
             default_local_time: NaiveTime::from_hms_opt(17, 0, 0).expect("a valid time"),
             default_advance_notice_hours: 24,
+            default_hold_days: 0,
         }
     }
 }

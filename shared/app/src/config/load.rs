@@ -12,6 +12,7 @@ use figment::error::Kind;
 use figment::providers::{Env, Format, Serialized, Toml};
 use payout_core::breakdown::PayoutPolicy;
 use payout_core::commission::{CommissionPolicy, CommissionTier, VolumeBonus};
+use payout_core::hold::HoldDays;
 use payout_core::method::{FeeSchedule, MethodFee};
 use payout_core::pace::{PaceRate, PaceSettings};
 use payout_core::priority::{Deferral, PeakWindow, PriorityPolicy};
@@ -25,6 +26,9 @@ use super::{
     AppConfig, ApprovalPolicy, HealthThresholds, InstantLimits, IntakeLimits, ScheduleDefaults,
 };
 use crate::error::type_in_words;
+
+/// The longest a new barber's first payout may be made to wait.
+const MAX_FIRST_PAYOUT_AFTER_DAYS: u32 = 365;
 
 /// The environment variables that override the file: `PAYOUTS_RAIL__TIMEOUT=3s` sets
 /// `rail.timeout`. Variables without a double underscore (`PAYOUTS_CONFIG`,
@@ -528,6 +532,17 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
             minimum_payout: not_negative("schedules.default_minimum", s.schedules.default_minimum)?,
             local_time: s.schedules.default_local_time,
             advance_notice_hours: s.schedules.default_advance_notice_hours,
+            hold_days: HoldDays::new(s.schedules.default_hold_days)
+                .map_err(|e| invalid("schedules.default_hold_days", e.to_string()))?,
+        },
+        first_payout_after: match s.holds.first_payout_after_days {
+            days @ 0..=MAX_FIRST_PAYOUT_AFTER_DAYS => TimeDelta::days(i64::from(days)),
+            _ => {
+                return Err(invalid(
+                    "holds.first_payout_after_days",
+                    format!("allowed: 0 to {MAX_FIRST_PAYOUT_AFTER_DAYS}"),
+                ));
+            }
         },
     })
 }

@@ -8,6 +8,7 @@ pub mod locate;
 
 use chrono::{NaiveTime, TimeDelta};
 use payout_core::breakdown::PayoutPolicy;
+use payout_core::hold::HoldDays;
 use payout_core::priority::PriorityPolicy;
 use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
@@ -57,6 +58,9 @@ pub struct AppConfig {
     pub schedule_defaults: ScheduleDefaults,
     pub approvals: ApprovalPolicy,
     pub instant: InstantLimits,
+    /// A barber who has never had a payout is first paid this long after their first
+    /// earning's service.
+    pub first_payout_after: TimeDelta,
 }
 
 /// Caps on instant payouts per UTC day, in the payout's currency.
@@ -83,6 +87,7 @@ pub struct ScheduleDefaults {
     /// The local time of day of the cut-off.
     pub local_time: NaiveTime,
     pub advance_notice_hours: u32,
+    pub hold_days: HoldDays,
 }
 
 /// What intake accepts, so every sum the planner and the stores make stays far inside `i64`

@@ -24,9 +24,10 @@ pub use rail::{BalancePayout, PaymentRail, RailError, TransferReceipt, TransferR
 pub use shard_queue::{ShardPlan, ShardQueue};
 pub use store::{
     AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
-    CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
-    LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity, OutcomeRecorded, OutcomeWrite,
-    PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow, PayoutWrite, PeriodBatches,
-    PeriodClose, PeriodWrite, PlanningFailure, PlanningFailures, Reports, ScheduleStore,
-    StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
+    CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, HeldEarnings, IntakeOutcome,
+    LedgerStore, LedgerTotals, NoticeDelivery, NotificationOutbox, OpenActivity, OpenWindow,
+    OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore, PayoutTotalsRow,
+    PayoutWrite, PeriodBatches, PeriodClose, PeriodWrite, PlanningFailure, PlanningFailures,
+    Reports, ScheduleStore, StatusTotals, Store, StoreError, VoidOutcome, WebhookInbox,
+    WriteOutcome,
 };

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use payout_core::deduction::DeductionLine;
+use payout_core::hold::HoldDays;
 use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::method::PaymentMethod;
@@ -73,12 +74,69 @@ pub enum CreateOutcome {
     ClaimChanged,
 }
 
-/// A barber's open (unpaid) entries recorded up to a cut-off.
+/// Which open entries a period takes: the earnings recorded by `cutoff` for services
+/// performed by `earned_by` (the cut-off less the schedule's hold), and the deductions recorded
+/// by `cutoff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenWindow {
+    pub cutoff: DateTime<Utc>,
+    pub earned_by: DateTime<Utc>,
+}
+
+impl OpenWindow {
+    /// Everything recorded by `cutoff`, nothing held.
+    pub fn at(cutoff: DateTime<Utc>) -> Self {
+        Self {
+            cutoff,
+            earned_by: cutoff,
+        }
+    }
+
+    /// What a schedule holding earnings `hold` days pays at `cutoff`.
+    pub fn held(cutoff: DateTime<Utc>, hold: HoldDays) -> Self {
+        Self {
+            cutoff,
+            earned_by: hold.earned_by(cutoff),
+        }
+    }
+}
+
+/// A barber's open (unpaid) entries in an [`OpenWindow`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenActivity {
     pub gross_minor: i64,
     pub services: u32,
     pub deductions: Vec<DeductionLine>,
+    /// The open earnings recorded by the cut-off whose service is after `earned_by`.
+    pub held: HeldEarnings,
+    /// When the earliest open earning's service was, held or not.
+    pub earliest_service: Option<DateTime<Utc>>,
+}
+
+/// Open earnings still held: recorded, but their service too recent to be paid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldEarnings {
+    pub gross_minor: i64,
+    pub services: u32,
+    pub earliest_service: Option<DateTime<Utc>>,
+    pub latest_service: Option<DateTime<Utc>>,
+}
+
+impl HeldEarnings {
+    /// Counts one held earning of `amount_minor` for a service at `occurred_at`.
+    pub fn add(&mut self, amount_minor: i64, occurred_at: DateTime<Utc>) -> Option<()> {
+        self.gross_minor = self.gross_minor.checked_add(amount_minor)?;
+        self.services += 1;
+        self.earliest_service = Some(
+            self.earliest_service
+                .map_or(occurred_at, |t| t.min(occurred_at)),
+        );
+        self.latest_service = Some(
+            self.latest_service
+                .map_or(occurred_at, |t| t.max(occurred_at)),
+        );
+        Some(())
+    }
 }
 
 /// Everything that must happen at once when a period closes.
@@ -86,12 +144,17 @@ pub struct OpenActivity {
 pub struct PayoutCreation {
     pub payout: Payout,
     pub event: AuditEvent,
-    /// The open earnings recorded up to `payout.cutoff` must still total exactly this.
+    /// The open earnings recorded up to `payout.cutoff` for services by `earned_by` must
+    /// still total exactly this.
     pub claimed_gross_minor: i64,
     pub claimed_services: u32,
     pub claimed_deductions: Vec<DeductionId>,
+    /// The latest service the payout pays for: the cut-off less the schedule's hold.
+    pub earned_by: DateTime<Utc>,
     /// A negative period's balance, opened as a deduction for the next period.
     pub carried_balance: Option<Deduction>,
+    /// The release of the reserve the payout keeps, opened payable after the reserve's days.
+    pub reserve_release: Option<Deduction>,
     /// Advance the schedule from `.0` to `.1` in the same write (scheduled payouts only).
     pub schedule_advance: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
@@ -117,7 +180,7 @@ pub struct PayoutQuery {
 /// on with everybody else.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DueSchedule {
-    Ready(PayoutSchedule),
+    Ready(Box<PayoutSchedule>),
     Unreadable {
         barber_id: BarberId,
         next_run_at: DateTime<Utc>,
@@ -349,18 +412,25 @@ pub trait LedgerStore: Send + Sync {
         &self,
         barber: &BarberId,
         currency: Currency,
-        cutoff: DateTime<Utc>,
+        window: OpenWindow,
     ) -> Result<OpenActivity, StoreError>;
-    /// The open activity of each (barber, currency) up to `cutoff`, in the same order. An
+    /// The barber's open deductions in `currency` not payable until after `after`: the
+    /// reserves still kept, and what is owed back against them.
+    async fn deductions_payable_after(
+        &self,
+        barber: &BarberId,
+        currency: Currency,
+        after: DateTime<Utc>,
+    ) -> Result<Vec<Deduction>, StoreError>;
+    /// The open activity of each (barber, currency) in its window, in the same order. An
     /// adapter that can read many at once overrides this; by default it asks one at a time.
     async fn open_activities(
         &self,
-        barbers: &[(BarberId, Currency)],
-        cutoff: DateTime<Utc>,
+        barbers: &[(BarberId, Currency, OpenWindow)],
     ) -> Result<Vec<OpenActivity>, StoreError> {
         let mut all = Vec::with_capacity(barbers.len());
-        for (barber, currency) in barbers {
-            all.push(self.open_activity(barber, *currency, cutoff).await?);
+        for (barber, currency, window) in barbers {
+            all.push(self.open_activity(barber, *currency, *window).await?);
         }
         Ok(all)
     }

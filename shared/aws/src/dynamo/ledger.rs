@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
-use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError, VoidOutcome};
+use payout_app::ports::{IntakeOutcome, OpenActivity, OpenWindow, StoreError, VoidOutcome};
 use payout_core::deduction::{DeductionKind, DeductionLine};
 use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -59,13 +59,16 @@ fn deduction_item(deduction: &Deduction, hash: &str) -> Result<Item, StoreError>
         ("amount_minor", n(minor(deduction.amount)?)),
         ("description", s(&deduction.description)),
         ("recorded_at", micros(deduction.recorded_at)),
+        ("payable_from", micros(deduction.payable_from())),
         ("content_hash", s(hash)),
         ("gsi1pk", s(format!("OPEN#{}", deduction.barber_id))),
+        // Open deductions sort by when they become payable, so a cut-off's range holds those
+        // it may take.
         (
             "gsi1sk",
             s(format!(
                 "D#{}#{}",
-                time_key(deduction.recorded_at),
+                time_key(deduction.payable_from()),
                 deduction.id
             )),
         ),
@@ -245,12 +248,67 @@ pub async fn insert_deduction(
     }
 }
 
-/// A carried balance as a transaction item.
+/// A deduction the system opens (a carried balance, a reserve's release or its withdrawal) as a
+/// transaction item.
 pub fn put_deduction_item(
     store: &DynamoStore,
     deduction: &Deduction,
 ) -> Result<TransactWriteItem, StoreError> {
-    put_new(store, deduction_item(deduction, "carried_balance")?)
+    put_new(store, deduction_item(deduction, deduction.kind.as_str())?)
+}
+
+/// The barber's open entries whose open-index key lies between `low` and `high`.
+async fn open_range(
+    store: &DynamoStore,
+    barber: &BarberId,
+    low: String,
+    high: String,
+) -> Result<Vec<Item>, StoreError> {
+    store
+        .query(
+            Some(super::table::GSI1),
+            "gsi1pk = :open AND gsi1sk BETWEEN :low AND :high",
+            item([
+                (":open", s(format!("OPEN#{barber}"))),
+                (":low", s(low)),
+                (":high", s(high)),
+            ]),
+            None,
+        )
+        .await
+}
+
+/// The barber's open deductions in `currency` payable only after `after`: one query of the
+/// open index past `after`'s key, among the deductions.
+pub async fn deductions_payable_after(
+    store: &DynamoStore,
+    barber: &BarberId,
+    currency: Currency,
+    after: DateTime<Utc>,
+) -> Result<Vec<Deduction>, StoreError> {
+    let items = open_range(
+        store,
+        barber,
+        format!("D#{}#~", time_key(after)),
+        "D#~".into(),
+    )
+    .await?;
+    items
+        .iter()
+        .filter(|record| in_currency(record, currency))
+        .map(|record| {
+            let line = deduction_line(record, currency)?;
+            Ok(Deduction {
+                id: line.id,
+                barber_id: barber.clone(),
+                kind: line.kind,
+                amount: line.amount,
+                description: line.description,
+                recorded_at: get_time(record, "recorded_at")?,
+                payable_from: Some(get_time(record, "payable_from")?),
+            })
+        })
+        .collect()
 }
 
 /// A barber's open earnings and deductions recorded up to a cut-off, in any currency.
@@ -269,18 +327,7 @@ pub async fn open_ledger(
     cutoff: DateTime<Utc>,
 ) -> Result<OpenLedger, StoreError> {
     let cutoff_key = time_key(cutoff);
-    let items = store
-        .query(
-            Some(super::table::GSI1),
-            "gsi1pk = :open AND gsi1sk BETWEEN :low AND :high",
-            item([
-                (":open", s(format!("OPEN#{barber}"))),
-                (":low", s("D#".to_string())),
-                (":high", s(format!("E#{cutoff_key}#~"))),
-            ]),
-            None,
-        )
-        .await?;
+    let items = open_range(store, barber, "D#".into(), format!("E#{cutoff_key}#~")).await?;
     let last_deduction = format!("D#{cutoff_key}#~");
     let mut open = OpenLedger {
         earnings: Vec::new(),
@@ -313,29 +360,46 @@ pub fn in_currency(record: &Item, currency: Currency) -> bool {
     get_s(record, "currency").is_ok_and(|code| code == currency.code())
 }
 
+/// Whether an open earning's service was performed by `earned_by` (payable, not held).
+pub fn earned_by(record: &Item, earned_by: DateTime<Utc>) -> Result<bool, StoreError> {
+    Ok(get_time(record, "occurred_at")? <= earned_by)
+}
+
 pub async fn open_activity(
     store: &DynamoStore,
     barber: &BarberId,
     currency: Currency,
-    cutoff: DateTime<Utc>,
+    window: OpenWindow,
 ) -> Result<OpenActivity, StoreError> {
-    let open = open_ledger(store, barber, cutoff).await?;
-    let (mut gross_minor, mut services) = (0i64, 0u32);
+    let open = open_ledger(store, barber, window.cutoff).await?;
+    let overflow = || corrupt(format!("the open balance of barber {barber} overflows"));
+    let mut activity = OpenActivity::default();
     for record in open.earnings.iter().filter(|r| in_currency(r, currency)) {
-        gross_minor = gross_minor
-            .checked_add(get_n(record, "amount_minor")?)
-            .ok_or_else(|| corrupt(format!("the open balance of barber {barber} overflows")))?;
-        services += 1;
+        let amount = get_n(record, "amount_minor")?;
+        let occurred_at = get_time(record, "occurred_at")?;
+        activity.earliest_service = Some(
+            activity
+                .earliest_service
+                .map_or(occurred_at, |t| t.min(occurred_at)),
+        );
+        if occurred_at > window.earned_by {
+            activity
+                .held
+                .add(amount, occurred_at)
+                .ok_or_else(overflow)?;
+            continue;
+        }
+        activity.gross_minor = activity
+            .gross_minor
+            .checked_add(amount)
+            .ok_or_else(overflow)?;
+        activity.services += 1;
     }
-    let deductions = open
+    activity.deductions = open
         .deductions
         .iter()
         .filter(|r| in_currency(r, currency))
         .map(|r| deduction_line(r, currency))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(OpenActivity {
-        gross_minor,
-        services,
-        deductions,
-    })
+    Ok(activity)
 }

@@ -44,9 +44,9 @@ use chrono::{DateTime, Utc};
 use payout_app::ports::{
     AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
     CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
-    LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore,
-    PeriodBatches, PlanningFailures, Reports, ScheduleStore, StoreError, VoidOutcome, WebhookInbox,
-    WriteOutcome,
+    LedgerTotals, NotificationOutbox, OpenActivity, OpenWindow, PayoutCreation, PayoutQuery,
+    PayoutStore, PeriodBatches, PlanningFailures, Reports, ScheduleStore, StoreError, VoidOutcome,
+    WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, PendingNotification, PlanningFailure, SentNotification,
@@ -410,9 +410,18 @@ impl LedgerStore for DynamoStore {
         &self,
         barber: &BarberId,
         currency: Currency,
-        cutoff: DateTime<Utc>,
+        window: OpenWindow,
     ) -> Result<OpenActivity, StoreError> {
-        ledger::open_activity(self, barber, currency, cutoff).await
+        ledger::open_activity(self, barber, currency, window).await
+    }
+
+    async fn deductions_payable_after(
+        &self,
+        barber: &BarberId,
+        currency: Currency,
+        after: DateTime<Utc>,
+    ) -> Result<Vec<Deduction>, StoreError> {
+        ledger::deductions_payable_after(self, barber, currency, after).await
     }
 }
 

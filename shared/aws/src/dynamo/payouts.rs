@@ -19,7 +19,7 @@ use super::item::{
     Item, build_error, corrupt, from_json, get_n, get_s, item, key, micros, n, s, time_key, to_json,
 };
 use super::kept_totals;
-use super::ledger::{in_currency, open_ledger, put_deduction_item};
+use super::ledger::{earned_by, in_currency, open_ledger, put_deduction_item};
 use super::schedules::advance_item;
 use super::{DynamoStore, TRANSACTION_LIMIT, Transaction};
 
@@ -162,8 +162,14 @@ fn release_item(
         .split_once('#')
         .ok_or_else(|| corrupt("key without a prefix"))?;
     let letter = if prefix == "EARNING" { "E" } else { "D" };
-    let recorded = DateTime::<Utc>::from_timestamp_micros(get_n(record, "recorded_at")?)
-        .ok_or_else(|| corrupt("recorded_at out of range"))?;
+    // Back under its open key: an earning by when it was recorded, a deduction by when it is
+    // payable (recorded, for those stored before deductions said).
+    let sorted_by = match letter == "D" && record.contains_key("payable_from") {
+        true => "payable_from",
+        false => "recorded_at",
+    };
+    let recorded = DateTime::<Utc>::from_timestamp_micros(get_n(record, sorted_by)?)
+        .ok_or_else(|| corrupt(format!("{sorted_by} out of range")))?;
     Ok(TransactWriteItem::builder()
         .update(
             Update::builder()
@@ -240,11 +246,12 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
     // they are not read first; only a claim that no longer matches asks whether another run
     // closed the period (its earnings are then claimed, not changed).
     let open = open_ledger(store, &payout.barber_id, payout.cutoff).await?;
-    let earnings: Vec<Item> = open
-        .earnings
-        .into_iter()
-        .filter(|r| in_currency(r, currency))
-        .collect();
+    let mut earnings: Vec<Item> = Vec::new();
+    for record in open.earnings {
+        if in_currency(&record, currency) && earned_by(&record, c.earned_by)? {
+            earnings.push(record);
+        }
+    }
     let gross: i64 = earnings
         .iter()
         .map(|r| get_n(r, "amount_minor"))
@@ -273,7 +280,11 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
     }
 
     let counted = kept_totals::count(store, payout, &c.event)?;
-    let claims_fit = 4 + counted.len() + earnings.len() + deductions.len() <= TRANSACTION_LIMIT;
+    // The payout, its event, the schedule's advance and the deductions it opens, with its
+    // counts and claims.
+    let opening = c.carried_balance.iter().chain(&c.reserve_release).count();
+    let claims_fit =
+        3 + opening + counted.len() + earnings.len() + deductions.len() <= TRANSACTION_LIMIT;
     // Counted when the payout becomes visible: at once, or once all its claims are taken.
     let (counted_now, counted_when_complete) = if claims_fit {
         (counted, Vec::new())
@@ -293,9 +304,15 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
         head.push(advance_item(store, &payout.barber_id, expected, next)?);
     }
     let head_len = head.len();
-    if let Some(carried) = &c.carried_balance {
-        head.push(put_deduction_item(store, carried)?);
-    }
+    // The deductions the payout opens are written when it becomes visible: with it, or with
+    // the write that completes its claims, so a payout withdrawn (or never completed) opens
+    // none.
+    let opened = c
+        .carried_balance
+        .iter()
+        .chain(&c.reserve_release)
+        .map(|deduction| put_deduction_item(store, deduction))
+        .collect::<Result<Vec<_>, _>>()?;
     let claims = earnings
         .iter()
         .chain(&deductions)
@@ -304,6 +321,7 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
 
     if claims_fit {
         let mut writes = head;
+        writes.extend(opened);
         writes.extend(claims);
         return Ok(match store.transact(writes).await? {
             Transaction::Committed => CreateOutcome::Created,
@@ -363,6 +381,7 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
         .map_err(build_error)?;
     let mut writes = vec![TransactWriteItem::builder().update(complete).build()];
     writes.extend(counted_when_complete);
+    writes.extend(opened);
     if let Transaction::Cancelled(_) = store.transact(writes).await? {
         return Err(StoreError::Backend(format!(
             "payout {} was no longer pending when its claims were all taken",
@@ -506,6 +525,11 @@ pub async fn update(
         event_item(store, payout.version, event)?,
     ];
     writes.extend(kept_totals::count(store, payout, event)?);
+    if let Some(withdrawal) = payout.reserve_withdrawal(payout.updated_at)
+        && release_claims
+    {
+        writes.push(put_deduction_item(store, &withdrawal)?);
+    }
     let releases = if release_claims {
         claimed_by(store, &payout.id)
             .await?

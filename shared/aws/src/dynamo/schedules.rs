@@ -62,7 +62,7 @@ pub fn from_item(item: &Item) -> Result<PayoutSchedule, StoreError> {
 /// A due item, readable or not; its barber and cut-off come from its key and cut-off attribute.
 fn due_from_item(item: &Item) -> Result<DueSchedule, StoreError> {
     Ok(match from_item(item) {
-        Ok(schedule) => DueSchedule::Ready(schedule),
+        Ok(schedule) => DueSchedule::Ready(Box::new(schedule)),
         Err(error) => DueSchedule::Unreadable {
             barber_id: get_s(item, "pk")?
                 .strip_prefix("BARBER#")

@@ -103,6 +103,7 @@ pub fn bench_schedule(
             time_zone: chrono_tz::UTC,
         },
         recurring_deductions: Vec::new(),
+        holds: Default::default(),
         next_run_at,
         destination_changes: Vec::new(),
         version: 0,

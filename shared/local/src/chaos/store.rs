@@ -11,10 +11,10 @@ use chrono::{DateTime, Utc};
 use payout_app::ports::{
     AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
     CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
-    LedgerTotals, NoticeDelivery, Notification, NotificationOutbox, OpenActivity, OutcomeRecorded,
-    OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore, PayoutWrite, PendingNotification,
-    PeriodBatches, PeriodWrite, PlanningFailure, PlanningFailures, Reports, ScheduleStore,
-    SentNotification, Store, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
+    LedgerTotals, NoticeDelivery, Notification, NotificationOutbox, OpenActivity, OpenWindow,
+    OutcomeRecorded, OutcomeWrite, PayoutCreation, PayoutQuery, PayoutStore, PayoutWrite,
+    PendingNotification, PeriodBatches, PeriodWrite, PlanningFailure, PlanningFailures, Reports,
+    ScheduleStore, SentNotification, Store, StoreError, VoidOutcome, WebhookInbox, WriteOutcome,
 };
 use payout_core::ids::{BarberId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -167,8 +167,13 @@ delegate_with_yield_points! {
         fn open_activity(
             barber: &BarberId,
             currency: Currency,
-            cutoff: DateTime<Utc>,
+            window: OpenWindow,
         ) -> Result<OpenActivity, StoreError>;
+        fn deductions_payable_after(
+            barber: &BarberId,
+            currency: Currency,
+            after: DateTime<Utc>,
+        ) -> Result<Vec<Deduction>, StoreError>;
     }
 }
 

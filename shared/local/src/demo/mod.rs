@@ -137,6 +137,7 @@ async fn record_the_day(
                     amount: Money::from_minor(rent, Currency::Usd),
                     description: format!("booth rent, week of {day}"),
                     recorded_at: now,
+                    payable_from: None,
                 },
             )
             .await?;

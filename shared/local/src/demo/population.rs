@@ -192,6 +192,7 @@ pub fn generate(count: usize, seed: u64, start: DateTime<Utc>) -> Vec<Barber> {
                         time_zone: chrono_tz::UTC,
                     },
                     recurring_deductions: Vec::new(),
+                    holds: Default::default(),
                     next_run_at,
                     destination_changes: Vec::new(),
                     version: 0,

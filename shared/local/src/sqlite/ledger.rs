@@ -1,7 +1,9 @@
 //! Earnings and deductions: idempotent inserts and the open balance.
 
 use chrono::{DateTime, Utc};
-use payout_app::ports::{IntakeOutcome, OpenActivity, StoreError, VoidOutcome};
+use payout_app::ports::{
+    HeldEarnings, IntakeOutcome, OpenActivity, OpenWindow, StoreError, VoidOutcome,
+};
 use payout_core::deduction::{DeductionKind, DeductionLine};
 use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
 use payout_core::ledger::{Deduction, Earning};
@@ -71,8 +73,8 @@ pub fn insert_deduction(
     let inserted = conn
         .prepare_cached(
             "INSERT INTO deductions (id, barber_id, kind, currency, amount_minor, description,
-                                     recorded_at, content_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                                     recorded_at, content_hash, payable_from)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -84,6 +86,7 @@ pub fn insert_deduction(
                 deduction.description,
                 micros(deduction.recorded_at),
                 hash,
+                micros(deduction.payable_from()),
             ])
         })
         .map_err(backend)?;
@@ -98,9 +101,9 @@ pub fn open_activity(
     conn: &Connection,
     barber: &BarberId,
     currency: Currency,
-    cutoff: DateTime<Utc>,
+    window: OpenWindow,
 ) -> Result<OpenActivity, StoreError> {
-    let mut one = open_activities(conn, &[(barber.clone(), currency)], cutoff)?;
+    let mut one = open_activities(conn, &[(barber.clone(), currency, window)])?;
     Ok(one.pop().unwrap_or_default())
 }
 
@@ -121,59 +124,93 @@ fn deduction_line(
     })
 }
 
-/// The open activity of each (barber, currency) in two queries, whatever their number (the
-/// barbers passed as a JSON array).
+fn optional_instant(micros: Option<i64>) -> Result<Option<DateTime<Utc>>, StoreError> {
+    micros.map(instant).transpose()
+}
+
+/// The open activity of each (barber, currency, window) in two queries, whatever their number
+/// (passed as a JSON array of `[barber, currency, cutoff, earned_by]`).
 pub fn open_activities(
     conn: &Connection,
-    barbers: &[(BarberId, Currency)],
-    cutoff: DateTime<Utc>,
+    barbers: &[(BarberId, Currency, OpenWindow)],
 ) -> Result<Vec<OpenActivity>, StoreError> {
-    let ids = serde_json::to_string(
+    let windows = serde_json::to_string(
         &barbers
             .iter()
-            .map(|(barber, _)| barber.as_str())
+            .map(|(barber, currency, window)| {
+                serde_json::json!([
+                    barber.as_str(),
+                    currency.code(),
+                    micros(window.cutoff),
+                    micros(window.earned_by)
+                ])
+            })
             .collect::<Vec<_>>(),
     )
     .map_err(|e| StoreError::Backend(e.to_string()))?;
-    let mut open: std::collections::HashMap<(String, String), OpenActivity> =
-        std::collections::HashMap::new();
+    let mut open: Vec<OpenActivity> = vec![OpenActivity::default(); barbers.len()];
     let mut earnings = conn
         .prepare_cached(
-            "SELECT barber_id, currency, COALESCE(SUM(amount_minor), 0), COUNT(*) FROM earnings
-             WHERE barber_id IN (SELECT value FROM json_each(?1)) AND payout_id IS NULL
-               AND voided_at IS NULL AND recorded_at <= ?2
-             GROUP BY barber_id, currency",
+            "SELECT a.asked,
+                    COALESCE(SUM(CASE WHEN e.occurred_at <= a.earned_by THEN e.amount_minor END), 0),
+                    COUNT(CASE WHEN e.occurred_at <= a.earned_by THEN 1 END),
+                    COALESCE(SUM(CASE WHEN e.occurred_at > a.earned_by THEN e.amount_minor END), 0),
+                    COUNT(CASE WHEN e.occurred_at > a.earned_by THEN 1 END),
+                    MIN(CASE WHEN e.occurred_at > a.earned_by THEN e.occurred_at END),
+                    MAX(CASE WHEN e.occurred_at > a.earned_by THEN e.occurred_at END),
+                    MIN(e.occurred_at)
+             FROM (SELECT key AS asked,
+                          json_extract(value, '$[0]') AS barber_id,
+                          json_extract(value, '$[1]') AS currency,
+                          json_extract(value, '$[2]') AS cutoff,
+                          json_extract(value, '$[3]') AS earned_by
+                   FROM json_each(?1)) AS a
+             JOIN earnings AS e ON e.barber_id = a.barber_id AND e.currency = a.currency
+             WHERE e.payout_id IS NULL AND e.voided_at IS NULL AND e.recorded_at <= a.cutoff
+             GROUP BY a.asked",
         )
         .map_err(backend)?;
     let rows = earnings
-        .query_map(params![ids, micros(cutoff)], |row| {
+        .query_map(params![windows], |row| {
             Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, i64>(2)?,
-                row.get::<_, i64>(3)?,
+                row.get::<_, i64>(0)?,
+                [row.get::<_, i64>(1)?, row.get(2)?, row.get(3)?, row.get(4)?],
+                [row.get::<_, Option<i64>>(5)?, row.get(6)?, row.get(7)?],
             ))
         })
         .map_err(backend)?;
+    let count = |n: i64| u32::try_from(n).map_err(|_| StoreError::Corrupt("count".into()));
     for row in rows {
-        let (barber, currency, gross_minor, services) = row.map_err(backend)?;
-        let entry = open.entry((barber, currency)).or_default();
+        let (asked, [gross_minor, services, held_minor, held], [first_held, last_held, earliest]) =
+            row.map_err(backend)?;
+        let entry = asked_entry(&mut open, asked)?;
         entry.gross_minor = gross_minor;
-        entry.services =
-            u32::try_from(services).map_err(|_| StoreError::Corrupt("count".into()))?;
+        entry.services = count(services)?;
+        entry.held = HeldEarnings {
+            gross_minor: held_minor,
+            services: count(held)?,
+            earliest_service: optional_instant(first_held)?,
+            latest_service: optional_instant(last_held)?,
+        };
+        entry.earliest_service = optional_instant(earliest)?;
     }
     let mut deductions = conn
         .prepare_cached(
-            "SELECT barber_id, currency, id, kind, amount_minor, description FROM deductions
-             WHERE barber_id IN (SELECT value FROM json_each(?1)) AND payout_id IS NULL
-               AND recorded_at <= ?2
-             ORDER BY barber_id, recorded_at, id",
+            "SELECT a.asked, d.currency, d.id, d.kind, d.amount_minor, d.description
+             FROM (SELECT key AS asked,
+                          json_extract(value, '$[0]') AS barber_id,
+                          json_extract(value, '$[1]') AS currency,
+                          json_extract(value, '$[2]') AS cutoff
+                   FROM json_each(?1)) AS a
+             JOIN deductions AS d ON d.barber_id = a.barber_id AND d.currency = a.currency
+             WHERE d.payout_id IS NULL AND d.payable_from <= a.cutoff
+             ORDER BY a.asked, d.recorded_at, d.id",
         )
         .map_err(backend)?;
     let rows = deductions
-        .query_map(params![ids, micros(cutoff)], |row| {
+        .query_map(params![windows], |row| {
             Ok((
-                row.get::<_, String>(0)?,
+                row.get::<_, i64>(0)?,
                 row.get::<_, String>(1)?,
                 row.get::<_, String>(2)?,
                 row.get::<_, String>(3)?,
@@ -183,23 +220,70 @@ pub fn open_activities(
         })
         .map_err(backend)?;
     for row in rows {
-        let (barber, code, id, kind, amount, description) = row.map_err(backend)?;
+        let (asked, code, id, kind, amount, description) = row.map_err(backend)?;
         let currency: Currency = code
             .parse()
             .map_err(|e: payout_core::money::MoneyError| StoreError::Corrupt(e.to_string()))?;
         let line = deduction_line(id, &kind, amount, description, currency)?;
-        open.entry((barber, code))
-            .or_default()
-            .deductions
-            .push(line);
+        asked_entry(&mut open, asked)?.deductions.push(line);
     }
-    Ok(barbers
-        .iter()
-        .map(|(barber, currency)| {
-            open.remove(&(barber.as_str().to_string(), currency.code().to_string()))
-                .unwrap_or_default()
-        })
-        .collect())
+    Ok(open)
+}
+
+/// The activity of the `asked`-th (barber, currency, window) of a batch.
+fn asked_entry(open: &mut [OpenActivity], asked: i64) -> Result<&mut OpenActivity, StoreError> {
+    usize::try_from(asked)
+        .ok()
+        .and_then(|asked| open.get_mut(asked))
+        .ok_or_else(|| StoreError::Backend(format!("no asked balance {asked}")))
+}
+
+/// The barber's open deductions in `currency` not payable until after `after` (reserves to be
+/// released, and what is owed back against them).
+pub fn deductions_payable_after(
+    conn: &Connection,
+    barber: &BarberId,
+    currency: Currency,
+    after: DateTime<Utc>,
+) -> Result<Vec<Deduction>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT id, kind, amount_minor, description, recorded_at, payable_from
+             FROM deductions
+             WHERE barber_id = ?1 AND currency = ?2 AND payout_id IS NULL AND payable_from > ?3
+             ORDER BY payable_from, id",
+        )
+        .map_err(backend)?;
+    let rows = statement
+        .query_map(
+            params![barber.as_str(), currency.code(), micros(after)],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, i64>(4)?,
+                    row.get::<_, i64>(5)?,
+                ))
+            },
+        )
+        .map_err(backend)?;
+    let mut pending = Vec::new();
+    for row in rows {
+        let (id, kind, amount, description, recorded_at, payable_from) = row.map_err(backend)?;
+        let line = deduction_line(id, &kind, amount, description, currency)?;
+        pending.push(Deduction {
+            id: line.id,
+            barber_id: barber.clone(),
+            kind: line.kind,
+            amount: line.amount,
+            description: line.description,
+            recorded_at: instant(recorded_at)?,
+            payable_from: Some(instant(payable_from)?),
+        });
+    }
+    Ok(pending)
 }
 
 pub fn void_earning(

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{backend, kept_totals, outbox, planning, restrictions};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 8] = [
+const MIGRATIONS: [&[&str]; 9] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -49,6 +49,13 @@ const MIGRATIONS: [&[&str]; 8] = [
         "DELETE FROM payout_totals",
         restrictions::SAID[0],
         restrictions::SAID[1],
+    ],
+    // 9: when a deduction becomes payable (a reserve's release waits for its days); every
+    // deduction before it was payable once recorded.
+    &[
+        "ALTER TABLE deductions ADD COLUMN payable_from INTEGER",
+        "UPDATE deductions SET payable_from = recorded_at",
+        "CREATE INDEX deductions_payable ON deductions (barber_id, payable_from) WHERE payout_id IS NULL",
     ],
 ];
 

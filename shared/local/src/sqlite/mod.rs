@@ -29,9 +29,9 @@ use group_commit::GroupCommit;
 use payout_app::ports::{
     AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,
     CreateOutcome, DueCursor, DueSchedule, EventOutbox, Heartbeats, IntakeOutcome, LedgerStore,
-    LedgerTotals, NotificationOutbox, OpenActivity, PayoutCreation, PayoutQuery, PayoutStore,
-    PeriodBatches, PeriodClose, PeriodWrite, PlanningFailures, Reports, ScheduleStore, StoreError,
-    WebhookInbox, WriteOutcome,
+    LedgerTotals, NotificationOutbox, OpenActivity, OpenWindow, PayoutCreation, PayoutQuery,
+    PayoutStore, PeriodBatches, PeriodClose, PeriodWrite, PlanningFailures, Reports, ScheduleStore,
+    StoreError, WebhookInbox, WriteOutcome,
 };
 use payout_app::ports::{
     NoticeDelivery, Notification, OutcomeRecorded, OutcomeWrite, PayoutWrite, PendingNotification,
@@ -477,17 +477,25 @@ impl LedgerStore for SqliteStore {
         &self,
         barber: &BarberId,
         currency: Currency,
-        cutoff: DateTime<Utc>,
+        window: OpenWindow,
     ) -> Result<OpenActivity, StoreError> {
-        self.blocking(|conn| ledger::open_activity(conn, barber, currency, cutoff))
+        self.blocking(|conn| ledger::open_activity(conn, barber, currency, window))
+    }
+
+    async fn deductions_payable_after(
+        &self,
+        barber: &BarberId,
+        currency: Currency,
+        after: DateTime<Utc>,
+    ) -> Result<Vec<Deduction>, StoreError> {
+        self.blocking(|conn| ledger::deductions_payable_after(conn, barber, currency, after))
     }
 
     async fn open_activities(
         &self,
-        barbers: &[(BarberId, Currency)],
-        cutoff: DateTime<Utc>,
+        barbers: &[(BarberId, Currency, OpenWindow)],
     ) -> Result<Vec<OpenActivity>, StoreError> {
-        self.blocking(|conn| ledger::open_activities(conn, barbers, cutoff))
+        self.blocking(|conn| ledger::open_activities(conn, barbers))
     }
 }
 
@@ -544,7 +552,7 @@ impl PayoutStore for SqliteStore {
             |tx| {
                 let outcome = payouts::update(tx, payout, expected_version, event)?;
                 if outcome == WriteOutcome::Written {
-                    payouts::release_claims(tx, &payout.id)?;
+                    payouts::release_claims(tx, payout)?;
                 }
                 Ok(outcome)
             },

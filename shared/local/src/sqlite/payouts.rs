@@ -66,10 +66,15 @@ fn refusal(
         .prepare_cached(
             "SELECT amount_minor FROM earnings
              WHERE barber_id = ?1 AND payout_id IS NULL AND voided_at IS NULL
-               AND recorded_at <= ?2 AND currency = ?3",
+               AND recorded_at <= ?2 AND currency = ?3 AND occurred_at <= ?4",
         )
         .and_then(|mut statement| {
-            let mut rows = statement.query(params![barber, micros(payout.cutoff), currency])?;
+            let mut rows = statement.query(params![
+                barber,
+                micros(payout.cutoff),
+                currency,
+                micros(creation.earned_by)
+            ])?;
             // An overflowing total cannot match the one read before, so it is a change.
             let (mut sum, mut count) = (Some(0i64), 0i64);
             while let Some(row) = rows.next()? {
@@ -89,7 +94,7 @@ fn refusal(
     let mut open_deductions: Vec<String> = conn
         .prepare_cached(
             "SELECT id FROM deductions
-             WHERE barber_id = ?1 AND payout_id IS NULL AND recorded_at <= ?2 AND currency = ?3",
+             WHERE barber_id = ?1 AND payout_id IS NULL AND payable_from <= ?2 AND currency = ?3",
         )
         .and_then(|mut statement| {
             statement
@@ -164,7 +169,7 @@ fn write_creation(conn: &Connection, creation: &PayoutCreation) -> Result<(), St
         .prepare_cached(
             "UPDATE earnings SET payout_id = ?1
              WHERE barber_id = ?2 AND payout_id IS NULL AND voided_at IS NULL
-               AND recorded_at <= ?3 AND currency = ?4",
+               AND recorded_at <= ?3 AND currency = ?4 AND occurred_at <= ?5",
         )
         .and_then(|mut statement| {
             statement.execute(params![
@@ -172,6 +177,7 @@ fn write_creation(conn: &Connection, creation: &PayoutCreation) -> Result<(), St
                 payout.barber_id.as_str(),
                 micros(payout.cutoff),
                 b.gross.currency().code(),
+                micros(creation.earned_by),
             ])
         })
         .map_err(backend)?;
@@ -195,8 +201,12 @@ fn write_creation(conn: &Connection, creation: &PayoutCreation) -> Result<(), St
             return Err(changed("the deductions"));
         }
     }
-    if let Some(carried) = &creation.carried_balance {
-        insert_deduction(conn, carried, "carried_balance")?;
+    for opened in creation
+        .carried_balance
+        .iter()
+        .chain(&creation.reserve_release)
+    {
+        insert_deduction(conn, opened, opened.kind.as_str())?;
     }
     append_event(conn, payout, &creation.event)
 }
@@ -247,15 +257,18 @@ pub fn update(
     Ok(WriteOutcome::Written)
 }
 
-/// Releases the payout's claim on the ledger; runs after a successful `update` in the same
-/// transaction.
-pub fn release_claims(conn: &Connection, id: &PayoutId) -> Result<(), StoreError> {
+/// Releases the cancelled payout's claim on the ledger, and opens its reserve's withdrawal if
+/// it kept one; runs after a successful `update` in the same transaction.
+pub fn release_claims(conn: &Connection, payout: &Payout) -> Result<(), StoreError> {
     for table in ["earnings", "deductions"] {
         conn.prepare_cached(&format!(
             "UPDATE {table} SET payout_id = NULL WHERE payout_id = ?1"
         ))
-        .and_then(|mut statement| statement.execute([id.as_str()]))
+        .and_then(|mut statement| statement.execute([payout.id.as_str()]))
         .map_err(backend)?;
+    }
+    if let Some(withdrawal) = payout.reserve_withdrawal(payout.updated_at) {
+        insert_deduction(conn, &withdrawal, withdrawal.kind.as_str())?;
     }
     Ok(())
 }

@@ -103,7 +103,7 @@ pub fn due(
     rows.into_iter()
         .map(|(barber, next_run_at, body)| {
             Ok(match from_json(&body) {
-                Ok(schedule) => DueSchedule::Ready(schedule),
+                Ok(schedule) => DueSchedule::Ready(Box::new(schedule)),
                 Err(error) => DueSchedule::Unreadable {
                     barber_id: BarberId::parse(barber)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?,
