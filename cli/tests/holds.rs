@@ -123,6 +123,8 @@ async fn a_held_earning_is_paid_once_its_hold_has_passed_and_not_before() {
         early, 409,
         "the held service is not paid before its release"
     );
+    let preview = shop.send("/payouts/preview?barber_id=held", None).await;
+    assert_eq!(preview["decision"], "earnings_held", "{preview}");
 
     until(release).await;
     let second = paid_now(&shop, "held").await;

@@ -71,6 +71,10 @@ pub async fn manual_payout(
         PeriodOutcome::Nothing => Err(AppError::Conflict(format!(
             "nothing to pay: barber {barber} has no open earnings to pay"
         ))),
+        PeriodOutcome::EarningsHeld(release) => Err(AppError::Conflict(format!(
+            "nothing to pay yet: barber {barber}'s open earnings are held by their schedule's hold_days; the first is released at {}",
+            release.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ))),
         PeriodOutcome::FirstPayoutWaits(until) => Err(AppError::Conflict(format!(
             "nothing to pay yet: barber {barber}'s first payout waits until {} ([holds] first_payout_after_days)",
             until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -38,6 +38,9 @@ pub enum PeriodOutcome {
     BelowMinimum(PayoutBreakdown),
     /// No open earnings or deductions.
     Nothing,
+    /// Nothing payable, but open earnings the schedule's hold keeps until this (the first
+    /// release).
+    EarningsHeld(DateTime<Utc>),
     /// The barber has never been paid and `[holds] first_payout_after_days` have not passed
     /// since their first service: everything stays open until then.
     FirstPayoutWaits(DateTime<Utc>),
@@ -125,6 +128,12 @@ pub async fn first_payout_wait(
     Ok((!paid_before).then_some(until))
 }
 
+/// When the first of the earnings `held` under `schedule`'s hold is released, if any are held.
+pub fn first_release(schedule: &PayoutSchedule, held: &HeldEarnings) -> Option<DateTime<Utc>> {
+    held.earliest_service
+        .map(|service| schedule.holds.hold_days.releases_at(service))
+}
+
 /// Decides how the period of `req` closes at the open balance of `period`.
 pub fn closing(
     p: &Services,
@@ -138,7 +147,13 @@ pub fn closing(
     let open = &period.open;
     let kept = kept_reserve(schedule, &req.payout_id, req.now);
     let (breakdown, settles_owed) = match settle(p, schedule, open, req.minimum, kept.as_ref())? {
-        SettlementDecision::Nothing => return Ok(Closing::AdvanceOnly(PeriodOutcome::Nothing)),
+        SettlementDecision::Nothing => {
+            let outcome = match first_release(schedule, &open.held) {
+                Some(release) => PeriodOutcome::EarningsHeld(release),
+                None => PeriodOutcome::Nothing,
+            };
+            return Ok(Closing::AdvanceOnly(outcome));
+        }
         SettlementDecision::BelowMinimum(breakdown) => {
             return Ok(Closing::AdvanceOnly(PeriodOutcome::BelowMinimum(breakdown)));
         }

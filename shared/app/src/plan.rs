@@ -45,6 +45,7 @@ pub struct PlanReport {
     /// Payouts created waiting for a second operator's approval (`[approvals]`).
     pub awaiting_approval: u64,
     pub below_minimum: u64,
+    /// Nothing payable: nothing open, or only earnings the schedule's hold keeps.
     pub nothing_open: u64,
     /// Barbers never paid whose first payout waits for `[holds] first_payout_after_days`.
     pub first_payout_waits: u64,
@@ -474,7 +475,7 @@ async fn tally(
             notify_below_minimum(p, schedule, cutoff, &breakdown, now).await;
             None
         }
-        PeriodOutcome::Nothing => {
+        PeriodOutcome::Nothing | PeriodOutcome::EarningsHeld(_) => {
             report.nothing_open += 1;
             None
         }

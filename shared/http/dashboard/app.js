@@ -390,7 +390,7 @@ async function barber(id) {
       ${card("Next run", when(schedule.next_run_at))}
       ${card("Method", esc(schedule.preferred_payment_method))}
       ${card("Would be paid now", money(preview.net_amount, c), "preview-net")}
-      ${card("Open earnings", `${money(preview.gross_amount, c)} (${preview.service_count} services)`)}
+      ${card("Payable earnings", `${money(preview.gross_amount, c)} (${preview.service_count} services)`)}
     </div>
     <h2>Open deductions</h2>
     <p>${preview.deductions.map((d) => `${esc(KIND_LABELS[d.kind] || d.kind)}: ${money(d.amount, c)}`).join("<br>") || `<span class="muted">None.</span>`}</p>
@@ -413,7 +413,9 @@ function keptBack(schedule, preview, c) {
   if (preview.first_payout_waits_until) lines.push(`First payout waits until ${when(preview.first_payout_waits_until)}`);
   const held = preview.held;
   if (held.service_count > 0) {
-    lines.push(`<span data-figure="held">Held: ${money(held.gross_amount, c)} (${held.service_count} services), released from ${when(held.next_release_at)} to ${when(held.all_released_at)}</span>`);
+    const services = held.service_count === 1 ? "1 service" : `${held.service_count} services`;
+    const release = held.next_release_at === held.all_released_at ? `released ${when(held.next_release_at)}` : `released from ${when(held.next_release_at)} to ${when(held.all_released_at)}`;
+    lines.push(`<span data-figure="held">Held, still open: ${money(held.gross_amount, c)} (${services}), ${release}</span>`);
   }
   if (preview.reserve) {
     lines.push(`<span data-figure="reserve">Reserve: ${money(preview.reserve.kept_amount, c)}, first released ${when(preview.reserve.next_release_at)}</span>`);

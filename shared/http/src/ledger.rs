@@ -160,7 +160,7 @@ pub async fn post_deduction(
             let id = DeductionId::parse(&raw.0).map_err(|e| invalid(e.to_string()))?;
             if id.is_derived() {
                 return Err(invalid(format!(
-                    "deduction_id `{id}` has the form of one the system derives (carry_, refund-, reserve...); choose another"
+                    "deduction_id `{id}` starts like the ids the system derives (carry_, refund-, reserve_, reserve-release_, reserve-withdrawn_); choose another"
                 ))
                 .into());
             }

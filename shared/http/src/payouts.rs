@@ -226,7 +226,8 @@ pub async fn cancel(
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PreviewView {
     pub barber_id: String,
-    /// pay, below_minimum, carry_balance_owed, nothing_open or first_payout_waits.
+    /// pay, below_minimum, carry_balance_owed, nothing_open, earnings_held (nothing payable
+    /// yet, open earnings held: see `held`) or first_payout_waits.
     pub decision: String,
     pub method: String,
     pub currency: String,
@@ -281,14 +282,15 @@ impl ReserveView {
         let Some(next_release_at) = pending.iter().map(|d| d.payable_from()).min() else {
             return Ok(None);
         };
-        let owed = pending
+        // Kept: what the releases give back less what is owed against them (never "-0.00").
+        let kept = pending
             .iter()
             .try_fold(Money::zero(currency), |total, d| {
-                total.checked_add(d.amount)
+                total.checked_sub(d.amount)
             })
             .map_err(AppError::from)?;
         Ok(Some(Self {
-            kept_amount: money_text(owed.negate()),
+            kept_amount: money_text(kept),
             next_release_at,
             lines: pending
                 .iter()
@@ -340,6 +342,7 @@ pub async fn preview(
     };
     let (name, breakdown) = match settlement.decision {
         _ if settlement.first_payout_waits_until.is_some() => ("first_payout_waits", None),
+        SettlementDecision::Nothing if settlement.held.services > 0 => ("earnings_held", None),
         SettlementDecision::Pay(b) => ("pay", Some(b)),
         SettlementDecision::BelowMinimum(b) => ("below_minimum", Some(b)),
         SettlementDecision::CarryOwed(b) => ("carry_balance_owed", Some(b)),
