@@ -131,3 +131,38 @@ async fn a_scheduled_run_pays_only_the_earnings_its_hold_has_released() {
     );
     assert!(payouts.iter().all(|p| p.status == PayoutStatus::Queued));
 }
+
+#[tokio::test]
+async fn a_cancelled_payout_is_not_a_first_payout() {
+    use payout_app::payout_actions::{cancel_payout, manual_payout};
+    use payout_core::ids::BarberId;
+
+    let mut world = World::new(5, FailurePlan::default(), false, Duration::ZERO);
+    world.services.config.first_payout_after = TimeDelta::days(2);
+    let p = &world.services;
+    let monday = utc(2026, 3, 2, 12, 0);
+    let schedule = World::weekly_schedule("barber-f", Weekday::Fri, monday);
+    p.store.insert_schedule(&schedule).await.unwrap();
+    let later = monday + TimeDelta::days(2);
+    let earnings = [
+        World::earning("barber-f", 1, "100.00", monday),
+        World::earning("barber-f", 2, "50.00", later),
+    ];
+    ingest_earnings(p.store.as_ref(), &earnings).await.unwrap();
+    let barber = BarberId::parse("barber-f").unwrap();
+    let now = later + TimeDelta::hours(12);
+    // Two days after the first service: paid, then cancelled, and the first service refunded.
+    let first = manual_payout(p, &barber, "asked", "operator:a", now)
+        .await
+        .unwrap();
+    cancel_payout(p, &first.id, "operator:a", "wrong amount", now)
+        .await
+        .unwrap();
+    p.store.void_earning(&earnings[0].id, now).await.unwrap();
+    // The barber was never paid: the wait runs from the first service still open.
+    let refused = manual_payout(p, &barber, "asked again", "operator:a", now).await;
+    assert!(
+        matches!(&refused, Err(payout_app::AppError::Conflict(why)) if why.contains("first payout waits")),
+        "{refused:?}"
+    );
+}

@@ -105,8 +105,9 @@ pub async fn open_period(
     })
 }
 
-/// Until when the first payout of a barber never paid waits: `[holds] first_payout_after`
-/// past their first service. Their payouts are read only while that is still ahead.
+/// Until when the first payout of a barber never paid (no payout but cancelled ones) waits:
+/// `[holds] first_payout_after` past their first service. Their payouts are read only while
+/// that is still ahead.
 pub async fn first_payout_wait(
     p: &Services,
     schedule: &PayoutSchedule,
@@ -124,9 +125,18 @@ pub async fn first_payout_wait(
         barber: Some(schedule.barber_id.clone()),
         ..PayoutQuery::default()
     };
-    let paid_before = !p.store.list_payouts(&query, 1).await?.is_empty();
+    // A cancelled payout (rejected, say) paid nothing: the first payout is still to come. A
+    // page of nothing but cancelled payouts counts as paid before, rather than read on.
+    let earliest = p.store.list_payouts(&query, FIRST_PAYOUTS_READ).await?;
+    let paid_before = earliest.len() == FIRST_PAYOUTS_READ
+        || earliest
+            .iter()
+            .any(|payout| payout.status != PayoutStatus::Cancelled);
     Ok((!paid_before).then_some(until))
 }
+
+/// How many of a barber's earliest payouts the first payout's wait reads.
+const FIRST_PAYOUTS_READ: usize = 20;
 
 /// When the first of the earnings `held` under `schedule`'s hold is released, if any are held.
 pub fn first_release(schedule: &PayoutSchedule, held: &HeldEarnings) -> Option<DateTime<Utc>> {
