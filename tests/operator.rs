@@ -56,10 +56,11 @@ impl PaymentRail for ScriptedRail {
         })
     }
     async fn find_transfer(&self, payout: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {
-        Ok(self.paid.lock().contains(payout).then(|| TransferReceipt {
-            transfer_id: format!("tr_{payout}"),
-            settled: true,
-        }))
+        Ok(self
+            .paid
+            .lock()
+            .contains(payout)
+            .then(|| TransferReceipt::paid(format!("tr_{payout}"), true)))
     }
 }
 

@@ -79,6 +79,42 @@ async fn an_instant_payout_is_the_transfer_then_an_instant_payout_on_the_account
 }
 
 #[tokio::test]
+async fn an_instant_payout_stripe_refuses_is_paid_out_standard_once() {
+    let fake = FakeStripe::start().await;
+    let rail = rail(&fake);
+    for (account, code) in [
+        ("acct_r1", "instant_payouts_unsupported"),
+        ("acct_r2", "instant_payouts_limit_exceeded"),
+    ] {
+        fake.set_scenario(account, Scenario::InstantError { code });
+        let mut request = request(
+            account,
+            PaymentMethod::StripeInstant,
+            &format!("{account}:1"),
+        );
+        request.payout_id = PayoutId::parse(format!("po_1772834400_{account}")).unwrap();
+        let receipt = rail.transfer(&request).await.unwrap();
+        assert!(!receipt.settled, "in transit until payout.paid");
+        assert_eq!(receipt.instant_refused.as_deref(), Some(code));
+        // A replay of the attempt, and its resumption, find the same payout: never a second.
+        assert_eq!(rail.transfer(&request).await.unwrap(), receipt);
+        let resumed = rail.resume_transfer(&request.payout_id).await.unwrap();
+        assert_eq!(resumed, Some(receipt));
+        let made: Vec<_> = fake
+            .payouts()
+            .into_iter()
+            .filter(|(on, _)| on == account)
+            .map(|(_, payout)| payout)
+            .collect();
+        assert_eq!(made.len(), 1, "one standard payout: {made:?}");
+        assert_eq!(made[0]["method"], "standard");
+        assert_eq!(made[0]["amount"], 66725);
+        assert_eq!(made[0]["metadata"]["instant_refused"], code);
+        assert_eq!(made[0]["metadata"]["payout_id"], request.payout_id.as_str());
+    }
+}
+
+#[tokio::test]
 async fn the_same_key_returns_the_same_transfer() {
     let fake = FakeStripe::start().await;
     let rail = rail(&fake);
@@ -208,7 +244,7 @@ async fn stripe_errors_map_onto_the_retry_policy() {
         (
             "acct_f",
             Scenario::InstantError {
-                code: "instant_payouts_unsupported",
+                code: "invalid_card_type",
             },
             FailureKind::InvalidPaymentMethod,
         ),

@@ -1,13 +1,17 @@
 //! Instant payout limits (issue 32 item 4) against `payouts serve` on the project's Stripe
 //! fake: an instant payout that would pass `[instant] per_barber_daily` or `platform_daily` is
-//! paid as a standard transfer with the standard fee, saying why, never failed for it.
+//! paid as a standard transfer with the standard fee, saying why, never failed for it; one
+//! Stripe refuses to pay instantly goes to the bank as a standard payout, its fee difference
+//! given back with the next payout.
 
 use std::time::{Duration, Instant};
 
 use payout_tests::app::an_hour_ago;
-use payout_tests::fake_stripe::FakeStripe;
+use payout_tests::fake_stripe::{FakeStripe, Scenario};
 use payout_tests::served::OnFakeStripe;
 use serde_json::{Value, json};
+
+const WEBHOOK_SECRET: &str = "whsec_instant";
 
 struct Shop(OnFakeStripe);
 
@@ -23,7 +27,7 @@ impl Shop {
         let fake = FakeStripe::start().await;
         let config = format!("[instant]\n{instant}\n");
         let binary = env!("CARGO_BIN_EXE_payouts");
-        Self(OnFakeStripe::start(binary, fake, &config, "whsec_instant"))
+        Self(OnFakeStripe::start(binary, fake, &config, WEBHOOK_SECRET))
     }
 
     /// A barber who takes instant payouts.
@@ -120,4 +124,77 @@ async fn an_instant_payout_over_the_platforms_daily_cap_is_paid_standard() {
     let note = over["method_note"].as_str().unwrap();
     assert!(note.contains("the platform's"), "{note}");
     assert_eq!(shop.instant_payouts("acct_second"), 0);
+}
+
+#[tokio::test]
+async fn an_instant_payout_stripe_refuses_goes_standard_and_its_fee_difference_is_given_back() {
+    let shop = Shop::open("").await;
+    shop.barber("carded").await;
+    for (account, code) in [
+        ("acct_carded", "instant_payouts_unsupported"),
+        ("acct_capped", "instant_payouts_limit_exceeded"),
+    ] {
+        shop.fake
+            .set_scenario(account, Scenario::InstantError { code });
+    }
+    shop.barber("capped").await;
+
+    // $100 of services: charged the instant fee ($1.50), refused as instant by Stripe, paid to
+    // the bank as a standard payout (fee $0.50): in transit, not failed, and saying why.
+    let refused = shop.payout("carded", "carded-1", "100.00").await;
+    assert_eq!(refused["status"], "in_transit", "{refused}");
+    assert_eq!(refused["fee_amount"], "1.50", "{refused}");
+    let note = refused["method_note"].as_str().unwrap();
+    assert!(note.contains("instant_payouts_unsupported"), "{note}");
+    assert!(note.contains("$1.00"), "the difference given back: {note}");
+    let made: Vec<_> = shop
+        .fake
+        .payouts()
+        .into_iter()
+        .filter(|(on, _)| on == "acct_carded")
+        .map(|(_, payout)| payout)
+        .collect();
+    assert_eq!(made.len(), 1, "one payout, standard: {made:?}");
+    assert_eq!(made[0]["method"], "standard");
+    let notices = shop.send("/notifications?barber_id=carded", None).await;
+    let told = notices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|notice| notice["kind"] == "completed")
+        .and_then(|notice| notice["message"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(told.contains("Not instant this time"), "{notices}");
+    assert!(told.contains("usually within 2 business days"), "{told}");
+
+    // Stripe reports the standard payout paid: completed.
+    let id = refused["id"].as_str().unwrap();
+    let object = json!({"id": made[0]["id"], "object": "payout", "status": "paid",
+        "method": "standard", "metadata": made[0]["metadata"]});
+    let status = shop
+        .server
+        .stripe_event(&shop.client, WEBHOOK_SECRET, "payout.paid", object)
+        .await;
+    assert_eq!(status, 200);
+    let paid = shop.send(&format!("/payouts/{id}"), None).await;
+    assert_eq!(paid["status"], "completed", "{paid}");
+
+    // The next payout (Stripe still refusing) carries the $1.00 back as its own line.
+    let next = shop.payout("carded", "carded-2", "100.00").await;
+    let lines = next["deductions"].as_array().unwrap();
+    let credit = lines
+        .iter()
+        .find(|line| line["kind"] == "fee_credit")
+        .unwrap_or_else(|| panic!("a fee credit line: {next}"));
+    assert_eq!(credit["amount"], "-1.00", "{next}");
+    let net = |payout: &Value| payout["net_amount"].as_str().unwrap().to_string();
+    assert_eq!(net(&refused), "68.50", "{refused}");
+    assert_eq!(net(&next), "69.50", "{next}");
+
+    // Over Stripe's own instant limit: the same.
+    let capped = shop.payout("capped", "capped-1", "100.00").await;
+    assert_eq!(capped["status"], "in_transit", "{capped}");
+    let note = capped["method_note"].as_str().unwrap();
+    assert!(note.contains("instant_payouts_limit_exceeded"), "{note}");
 }

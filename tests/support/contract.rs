@@ -16,7 +16,7 @@ use payout_core::schedule::{NotificationPrefs, PayoutSchedule};
 use payout_core::status::PayoutStatus;
 use payout_core::totals::Bucket;
 
-use crate::world::{World, utc};
+use crate::world::{World, usd, utc};
 
 fn barber(id: &str) -> BarberId {
     BarberId::parse(id).unwrap()
@@ -324,6 +324,48 @@ pub async fn a_reserve_is_released_from_its_date_and_withdrawn_with_its_payout(s
             (DeductionKind::ReserveRelease, kept)
         ]
     );
+}
+
+/// An instant payout the provider paid standard instead gives back the instant fee's excess:
+/// opened by the write that records it, once, payable at once; later writes open nothing more.
+pub async fn a_payout_paid_standard_instead_opens_its_fee_credit_once(store: &dyn Store) {
+    use payout_core::deduction::DeductionKind;
+
+    let (mut creation, cutoff) = seed_period(store).await;
+    creation.payout.method = payout_core::method::PaymentMethod::StripeInstant;
+    assert_eq!(
+        store.create_payout(&creation).await.unwrap(),
+        CreateOutcome::Created
+    );
+    let mut payout = creation.payout.clone();
+    let standard_fee = payout.breakdown.fee.checked_sub(usd("1.00")).unwrap();
+    let read = payout.version;
+    let event = payout.begin_attempt(cutoff, "executor").unwrap();
+    store.update_payout(&payout, read, &event).await.unwrap();
+    let read = payout.version;
+    let event = payout
+        .record_transfer(cutoff, "executor", "tr_1".into(), false, "paid")
+        .unwrap();
+    payout.record_paid_standard("instant_payouts_unsupported", standard_fee);
+    assert_eq!(
+        store.update_payout(&payout, read, &event).await.unwrap(),
+        WriteOutcome::Written
+    );
+    let read = payout.version;
+    let event = payout
+        .confirm_arrival(cutoff, "webhook", "arrived")
+        .unwrap();
+    assert_eq!(
+        store.update_payout(&payout, read, &event).await.unwrap(),
+        WriteOutcome::Written
+    );
+    let open = store
+        .open_activity(&barber("b1"), Currency::Usd, OpenWindow::at(cutoff))
+        .await
+        .unwrap()
+        .deductions;
+    let credits: Vec<_> = open.iter().map(|line| (line.kind, line.amount)).collect();
+    assert_eq!(credits, vec![(DeductionKind::FeeCredit, usd("-1.00"))]);
 }
 
 pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn Store) {

@@ -28,7 +28,7 @@ pub enum Scenario {
     /// Answer `times` more transfer requests with this status (429 is Stripe's rate limit,
     /// any other an api_error), then pay normally.
     Transient { status: u16, times: u32 },
-    /// The instant payout step fails with this code.
+    /// Instant payouts on the account are refused with this code (standard ones are made).
     InstantError { code: &'static str },
     /// Make the next transfer, then hold the answer this long (a call that commits and hangs);
     /// later transfers are answered at once.
@@ -278,7 +278,8 @@ async fn create_payout(
         &format!("payout|{account}"),
         &params,
         |ledger| {
-            if let Some(Scenario::InstantError { code }) = scenario {
+            let instant = param(&params, "method") == Some("instant");
+            if let (Some(Scenario::InstantError { code }), true) = (scenario, instant) {
                 return (
                     400,
                     error_body(
@@ -303,6 +304,32 @@ async fn create_payout(
             (200, payout)
         },
     )
+}
+
+/// The payouts of the connected account named by the `Stripe-Account` header, newest first,
+/// created at or after `created[gte]` when it is given.
+async fn list_payouts(
+    State(ledger): State<Arc<Mutex<Ledger>>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Json<Value> {
+    let account = headers
+        .get("stripe-account")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let since = query
+        .get("created[gte]")
+        .and_then(|at| at.parse::<i64>().ok())
+        .unwrap_or(i64::MIN);
+    let ledger = ledger.lock().unwrap();
+    let data: Vec<&Value> = ledger
+        .payouts
+        .iter()
+        .rev()
+        .filter(|(on, payout)| on == account && payout["created"].as_i64() >= Some(since))
+        .map(|(_, payout)| payout)
+        .collect();
+    Json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/payouts"}))
 }
 
 async fn create_account_link(Form(params): Form<Vec<(String, String)>>) -> Response {
@@ -340,7 +367,7 @@ impl FakeStripe {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
         let app = Router::new()
             .route("/v1/transfers", post(create_transfer).get(list_transfers))
-            .route("/v1/payouts", post(create_payout))
+            .route("/v1/payouts", post(create_payout).get(list_payouts))
             .route("/v1/account_links", post(create_account_link))
             .with_state(ledger.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -411,7 +438,7 @@ impl FakeStripe {
         ledger.transfer_requests.get(account).copied().unwrap_or(0)
     }
 
-    /// Instant payouts with the connected account they were created on.
+    /// Payouts (instant and standard) with the connected account they were created on.
     pub fn payouts(&self) -> Vec<(String, Value)> {
         self.ledger.lock().unwrap().payouts.clone()
     }

@@ -114,6 +114,7 @@ fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
             "Reserve released".to_string()
         }
         DeductionKind::ReserveRelease => "Reserve of a cancelled payout taken back".to_string(),
+        DeductionKind::FeeCredit => "Instant fee given back (paid standard)".to_string(),
         DeductionKind::Other if line.description.trim().is_empty() => "Other deduction".to_string(),
         DeductionKind::Other => line.description.trim().to_string(),
     }
@@ -156,7 +157,7 @@ fn advice(kind: Option<FailureKind>) -> &'static str {
 /// The rendered text of a payout notice.
 pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
     let b = &payout.breakdown;
-    let (method, arrival) = method_label(payout.method);
+    let (method, arrival) = method_label(payout.paid_by());
     let reason = payout.failure_reason.as_deref();
     match kind {
         NotificationKind::AdvanceNotice => advance_message(

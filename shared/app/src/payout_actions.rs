@@ -12,7 +12,7 @@ use payout_core::schedule::PayoutSchedule;
 use payout_core::status::{IllegalTransition, PayoutStatus};
 
 use crate::error::AppError;
-use crate::execute::{Lookup, ask_for_transfer};
+use crate::execute::{Lookup, ask_for_transfer, record_receipt};
 use crate::lifecycle::{self, Change, Figures};
 use crate::period::{PeriodOutcome, PeriodRequest, Settlement, close_period, settlement_at};
 use crate::ports::{BalancePayout, NotificationKind, RailError, TransferReceipt, WriteOutcome};
@@ -362,17 +362,12 @@ async fn cancel_locked(
                 )));
             }
             let read_version = payout.version;
-            let event = payout.record_transfer(
-                now,
-                actor,
-                receipt.transfer_id.clone(),
-                receipt.settled,
-                "found paid while cancelling",
-            )?;
+            let transfer_id = receipt.transfer_id.clone();
+            let how = "found paid while cancelling";
+            let event = record_receipt(p, &mut payout, now, actor, receipt, how)?;
             record(p, &payout, read_version, event, None, now).await?;
             return Err(AppError::Conflict(format!(
-                "payout {id} was already paid (transfer {}); it is now recorded as such",
-                receipt.transfer_id
+                "payout {id} was already paid (transfer {transfer_id}); it is now recorded as such"
             )));
         }
     }

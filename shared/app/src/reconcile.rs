@@ -19,7 +19,7 @@ use payout_core::status::PayoutStatus;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::execute::{Lookup, ask_for_transfer};
+use crate::execute::{Lookup, ask_for_transfer, record_receipt};
 use crate::job_time::JobTime;
 use crate::lifecycle::{self, Change, Figures};
 use crate::ports::NotificationKind;
@@ -221,11 +221,12 @@ async fn adopt(
         return Ok(false);
     }
     let read_version = payout.version;
-    let recorded = match payout.record_transfer(
+    let recorded = match record_receipt(
+        p,
+        &mut payout,
         now,
         ACTOR,
-        receipt.transfer_id,
-        receipt.settled,
+        receipt,
         "found paid by reconciliation",
     ) {
         // Settled here, so counted and told here, as the executor would have.

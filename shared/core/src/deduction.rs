@@ -31,6 +31,10 @@ pub enum DeductionKind {
     /// reserve's days have passed; opened positive when that payout is cancelled, as its
     /// release is then owed back. Written by the planner and cancellations only.
     ReserveRelease,
+    /// What an instant payout charged over the standard fee, given back (negative) when the
+    /// provider refused to pay it instantly and paid it as a standard payout. Written with the
+    /// outcome that records the refusal only.
+    FeeCredit,
 }
 
 impl DeductionKind {
@@ -43,6 +47,7 @@ impl DeductionKind {
             DeductionKind::Refund => "refund",
             DeductionKind::Reserve => "reserve",
             DeductionKind::ReserveRelease => "reserve_release",
+            DeductionKind::FeeCredit => "fee_credit",
         }
     }
 
@@ -56,7 +61,8 @@ impl DeductionKind {
             DeductionKind::CarriedBalance
             | DeductionKind::Refund
             | DeductionKind::Reserve
-            | DeductionKind::ReserveRelease => Err(UnknownDeductionKind(raw.to_string())),
+            | DeductionKind::ReserveRelease
+            | DeductionKind::FeeCredit => Err(UnknownDeductionKind(raw.to_string())),
         }
     }
 }
@@ -72,6 +78,7 @@ impl FromStr for DeductionKind {
             "refund" => Ok(DeductionKind::Refund),
             "reserve" => Ok(DeductionKind::Reserve),
             "reserve_release" => Ok(DeductionKind::ReserveRelease),
+            "fee_credit" => Ok(DeductionKind::FeeCredit),
             _ => Err(UnknownDeductionKind(raw.to_string())),
         }
     }

@@ -165,11 +165,17 @@ impl DeductionId {
     pub fn reserve_withdrawn_from(payout: &PayoutId) -> Self {
         Self(bounded(format!("reserve-withdrawn_{}", payout.as_str())))
     }
+
+    /// The instant fee given back for a payout the provider paid standard instead.
+    pub fn fee_credit_of(payout: &PayoutId) -> Self {
+        Self(bounded(format!("fee-credit_{}", payout.as_str())))
+    }
 }
 
 /// The prefixes of the deduction ids the system derives.
-const DERIVED_PREFIXES: [&str; 5] = [
+pub const DERIVED_PREFIXES: [&str; 6] = [
     "carry_",
+    "fee-credit_",
     "refund-",
     "reserve_",
     "reserve-release_",

@@ -11,6 +11,7 @@ use crate::deduction::DeductionKind;
 use crate::ids::{BarberId, DeductionId, PayoutId};
 use crate::ledger::Deduction;
 use crate::method::PaymentMethod;
+use crate::money::Money;
 use crate::retry::FailureKind;
 use crate::schedule::NotificationPrefs;
 use crate::status::{IllegalTransition, PayoutStatus};
@@ -76,8 +77,25 @@ pub struct Payout {
     /// limit, paid as a standard transfer with the standard fee).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method_note: Option<String>,
+    /// The standard payout the provider made of this instant one it refused to pay instantly,
+    /// and the instant fee given back for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_standard: Option<PaidStandard>,
     /// Bumped by every transition; stores write only if the stored version is the one read.
     pub version: u64,
+}
+
+/// An instant payout the provider refused to pay instantly (Stripe: the account cannot take
+/// instant payouts, or is over its instant limit) and paid as a standard payout instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaidStandard {
+    /// The provider's refusal.
+    pub refusal: String,
+    /// What the instant fee charged came to over the standard fee: given back, as a negative
+    /// deduction payable with the barber's next payout.
+    pub fee_credit: Money,
+    /// The payout's version whose write recorded the refusal, and opens the credit.
+    pub recorded_in: u64,
 }
 
 /// The fields a new payout is planned with.
@@ -129,6 +147,65 @@ impl Payout {
             recorded_at: at,
             payable_from: self.breakdown.reserve_until,
         })
+    }
+
+    /// The credit this payout's write at its current version opens, if it opens one: the
+    /// instant fee given back once, by the write that records the provider's refusal.
+    pub fn fee_credit_opened(&self) -> Option<Deduction> {
+        let paid = self.paid_standard.as_ref()?;
+        (paid.recorded_in == self.version && paid.fee_credit.is_positive()).then(|| Deduction {
+            id: DeductionId::fee_credit_of(&self.id),
+            barber_id: self.barber_id.clone(),
+            kind: DeductionKind::FeeCredit,
+            amount: paid.fee_credit.negate(),
+            description: format!(
+                "instant fee of payout {} given back: it was paid as a standard payout",
+                self.id
+            ),
+            recorded_at: self.updated_at,
+            payable_from: None,
+        })
+    }
+
+    /// The method the money went by: standard for an instant payout the provider paid
+    /// standard instead, otherwise the payout's own.
+    pub fn paid_by(&self) -> PaymentMethod {
+        match self.paid_standard {
+            Some(_) => PaymentMethod::StripeStandard,
+            None => self.method,
+        }
+    }
+
+    /// Records that the provider refused to pay this (instant) payout instantly and paid it as
+    /// a standard payout, `refusal` saying why, with what the fee charged came to over
+    /// `standard_fee` given back. Called on the write that records the payout's transfer;
+    /// recorded once, whatever is adopted after.
+    pub fn record_paid_standard(&mut self, refusal: &str, standard_fee: Money) {
+        if self.paid_standard.is_some() {
+            return;
+        }
+        let fee_credit = self
+            .breakdown
+            .fee
+            .checked_sub(standard_fee)
+            .ok()
+            .filter(|credit| credit.is_positive())
+            .unwrap_or(Money::zero(self.breakdown.fee.currency()));
+        let given_back = match fee_credit.is_positive() {
+            true => format!(
+                "; the {} the instant fee came to over the standard fee is given back with the next payout",
+                fee_credit.formatted()
+            ),
+            false => String::new(),
+        };
+        self.method_note = Some(format!(
+            "Stripe would not pay it instantly ({refusal}), so it went to the bank as a standard payout{given_back}"
+        ));
+        self.paid_standard = Some(PaidStandard {
+            refusal: refusal.to_string(),
+            fee_credit,
+            recorded_in: self.version,
+        });
     }
 
     /// From the first attempt to the rail's acceptance (the brief's "processing time").
@@ -238,6 +315,7 @@ impl Payout {
             completed_at: None,
             approval_barred: Vec::new(),
             method_note: planned.method_note,
+            paid_standard: None,
             version: 1,
         }
     }

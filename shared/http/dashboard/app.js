@@ -57,7 +57,7 @@ function percent(fraction) {
   return fraction === null || fraction === undefined ? "–" : `${(Number(fraction) * 100).toFixed(1)}%`;
 }
 
-const KIND_LABELS = { booth_rent: "Booth rent", supply_fee: "Supply fee", carried_balance: "Balance carried", refund: "Refunded service", reserve: "Reserve kept", reserve_release: "Reserve released", other: "Other" };
+const KIND_LABELS = { booth_rent: "Booth rent", supply_fee: "Supply fee", carried_balance: "Balance carried", refund: "Refunded service", reserve: "Reserve kept", reserve_release: "Reserve released", fee_credit: "Instant fee given back", other: "Other" };
 
 function card(label, value, id) {
   return `<div class="card"><div class="label">${esc(label)}</div><div class="value"${id ? ` data-figure="${id}"` : ""}>${value}</div></div>`;

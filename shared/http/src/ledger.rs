@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use payout_core::deduction::DeductionKind;
-use payout_core::ids::{BarberId, DeductionId, EarningId};
+use payout_core::ids::{BarberId, DERIVED_PREFIXES, DeductionId, EarningId};
 use payout_core::input::free_text;
 use payout_core::ledger::{Deduction, Earning};
 use payout_core::money::{Currency, Money};
@@ -160,7 +160,8 @@ pub async fn post_deduction(
             let id = DeductionId::parse(&raw.0).map_err(|e| invalid(e.to_string()))?;
             if id.is_derived() {
                 return Err(invalid(format!(
-                    "deduction_id `{id}` starts like the ids the system derives (carry_, refund-, reserve_, reserve-release_, reserve-withdrawn_); choose another"
+                    "deduction_id `{id}` starts like the ids the system derives ({}); choose another",
+                    DERIVED_PREFIXES.join(", ")
                 ))
                 .into());
             }

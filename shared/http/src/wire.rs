@@ -487,8 +487,10 @@ pub struct PayoutView {
     pub status: String,
     /// How it is paid: stripe_standard, stripe_instant, bank_transfer or manual.
     pub method: String,
-    /// Why `method` is not the barber's own: an instant payout that would pass an `[instant]`
-    /// daily cap is paid as a standard transfer with the standard fee.
+    /// Why the money did not go by the barber's own method: an instant payout that would pass
+    /// an `[instant]` daily cap is paid as a standard transfer with the standard fee (`method`
+    /// is then `stripe_standard`); one Stripe refused to pay instantly went to the bank as a
+    /// standard payout, the fee difference given back in the next payout (`fee_credit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method_note: Option<String>,
     /// The barber's connected account the payout pays, as it was when the payout was planned.

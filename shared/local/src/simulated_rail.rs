@@ -218,11 +218,8 @@ impl SimulatedRail {
             .entry(request.payout_id.clone())
             .or_default()
             .push(index);
-        TransferReceipt {
-            transfer_id,
-            // Like Stripe: an instant payout is in transit until its payout.paid webhook.
-            settled: request.method != PaymentMethod::StripeInstant,
-        }
+        // Like Stripe: an instant payout is in transit until its payout.paid webhook.
+        TransferReceipt::paid(transfer_id, request.method != PaymentMethod::StripeInstant)
     }
 }
 
@@ -289,10 +286,7 @@ impl PaymentRail for SimulatedRail {
             .by_payout
             .get(payout)
             .and_then(|indexes| indexes.first())
-            .map(|&index| TransferReceipt {
-                transfer_id: ledger.transfers[index].transfer_id.clone(),
-                settled: true,
-            }))
+            .map(|&index| TransferReceipt::paid(ledger.transfers[index].transfer_id.clone(), true)))
     }
 }
 

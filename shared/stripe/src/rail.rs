@@ -13,11 +13,11 @@ use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::retry::FailureKind;
-use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_connect::Transfer;
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::transfer::{CreateTransfer, ListTransfer};
-use stripe_core::payout::{CreatePayout, CreatePayoutMethod};
+use stripe_core::payout::{CreatePayout, CreatePayoutMethod, ListPayout};
 
 use crate::errors::map_error;
 
@@ -140,17 +140,17 @@ impl PaymentRail for StripeRail {
             .await
             .map_err(map_error)?;
         if !instant {
-            return Ok(TransferReceipt {
-                transfer_id: transfer.id.to_string(),
-                settled: true,
-            });
+            return Ok(TransferReceipt::paid(transfer.id.to_string(), true));
         }
-        self.instant_payout(&account, amount, currency, metadata)
+        let instant_refused = self
+            .instant_payout(&account, amount, currency, metadata)
             .await?;
-        // The money is on its way to the card; payout.paid (webhook) confirms arrival.
+        // The money is on its way to the card (or the bank); payout.paid (webhook) confirms
+        // arrival.
         Ok(TransferReceipt {
             transfer_id: transfer.id.to_string(),
             settled: false,
+            instant_refused,
         })
     }
 
@@ -160,16 +160,13 @@ impl PaymentRail for StripeRail {
         Ok(self
             .standing_transfer(payout)
             .await?
-            .map(|transfer| TransferReceipt {
-                transfer_id: transfer.id.to_string(),
-                settled: !is_instant(&transfer),
-            }))
+            .map(|transfer| TransferReceipt::paid(transfer.id.to_string(), !is_instant(&transfer))))
     }
 
-    /// An instant payout's protocol resumed where it stopped: the transfer found, its instant
-    /// payout on the connected account is made (or, made already, found by its own idempotency
-    /// key), so a lost answer never leaves the barber paying the instant fee for a standard
-    /// arrival.
+    /// An instant payout's protocol resumed where it stopped: the transfer found, its payout
+    /// on the connected account found made (instant, or standard where Stripe refused instant)
+    /// or made now under the attempt's keys, so a lost answer never leaves the barber paying
+    /// the instant fee for a standard arrival, nor the money in their Stripe balance.
     async fn resume_transfer(
         &self,
         payout: &PayoutId,
@@ -177,26 +174,32 @@ impl PaymentRail for StripeRail {
         let Some(transfer) = self.standing_transfer(payout).await? else {
             return Ok(None);
         };
+        let transfer_id = transfer.id.to_string();
         let account = transfer.destination.as_ref().map(|d| d.id().to_string());
-        match (is_instant(&transfer), account) {
-            (true, Some(account)) => {
+        let (true, Some(account)) = (is_instant(&transfer), account) else {
+            return Ok(Some(TransferReceipt::paid(transfer_id, true)));
+        };
+        let attempt_key = attempt_key_of(&transfer.metadata)?;
+        let instant_refused = match self
+            .made_payout(&account, &attempt_key, transfer.created)
+            .await?
+        {
+            Some(made) => made,
+            None => {
                 self.instant_payout(
                     &account,
                     transfer.amount,
                     transfer.currency.clone(),
                     transfer.metadata.clone(),
                 )
-                .await?;
-                Ok(Some(TransferReceipt {
-                    transfer_id: transfer.id.to_string(),
-                    settled: false,
-                }))
+                .await?
             }
-            _ => Ok(Some(TransferReceipt {
-                transfer_id: transfer.id.to_string(),
-                settled: true,
-            })),
-        }
+        };
+        Ok(Some(TransferReceipt {
+            transfer_id,
+            settled: false,
+            instant_refused,
+        }))
     }
 
     /// A new payout, on the connected account the transfer went to, of what the transfer
@@ -208,14 +211,15 @@ impl PaymentRail for StripeRail {
             ("left_behind".to_string(), "true".to_string()),
         ]);
         self.payout_from_balance(
-            &request.account,
+            &account_id(&request.account)?,
             amount,
             currency,
             request.instant,
             metadata,
-            request.idempotency_key.clone(),
+            key(request.idempotency_key.clone())?,
         )
         .await
+        .map_err(map_error)
     }
 }
 
@@ -253,36 +257,89 @@ impl StripeRail {
     }
 
     /// The instant payout of a transfer's amount on the connected account, keyed by the
-    /// attempt's key so a replay (or a resumed protocol) never makes a second one.
+    /// attempt's key so a replay (or a resumed protocol) never makes a second one. Where Stripe
+    /// refuses to pay it instantly, a standard payout of the same amount, under its own key
+    /// derived from the attempt's, and the refusal.
     async fn instant_payout(
         &self,
         account: &str,
         amount: i64,
         currency: stripe_types::Currency,
-        metadata: HashMap<String, String>,
-    ) -> Result<(), RailError> {
-        let attempt_key = metadata.get("attempt_key").cloned().ok_or_else(|| {
-            refused(
-                FailureKind::IdempotencyConflict,
-                "the transfer has no attempt key to resume its instant payout with",
+        mut metadata: HashMap<String, String>,
+    ) -> Result<Option<String>, RailError> {
+        let attempt_key = attempt_key_of(&metadata)?;
+        let account = account_id(account)?;
+        let instant = self
+            .payout_from_balance(
+                &account,
+                amount,
+                currency.clone(),
+                true,
+                metadata.clone(),
+                key(format!("{attempt_key}:instant_payout"))?,
             )
-        })?;
-        let key = format!("{attempt_key}:instant_payout");
-        self.payout_from_balance(account, amount, currency, true, metadata, key)
+            .await;
+        let refusal = match instant {
+            Ok(()) => return Ok(None),
+            Err(error) => match instant_refusal(&error) {
+                Some(code) => code,
+                None => return Err(map_error(error)),
+            },
+        };
+        metadata.insert(INSTANT_REFUSED.to_string(), refusal.clone());
+        self.payout_from_balance(
+            &account,
+            amount,
+            currency,
+            false,
+            metadata,
+            key(format!("{attempt_key}:standard_payout"))?,
+        )
+        .await
+        .map_err(map_error)?;
+        Ok(Some(refusal))
+    }
+
+    /// The payout made on `account` for the attempt `attempt_key`, if Stripe has one: `None`
+    /// within it for an instant payout, the refusal for the standard payout made instead.
+    /// Asked of the payouts created since the attempt's transfer, so an attempt resumed after
+    /// its keys expired (24 hours) adopts what it made rather than asking again.
+    async fn made_payout(
+        &self,
+        account: &str,
+        attempt_key: &str,
+        since: stripe_types::Timestamp,
+    ) -> Result<Option<Option<String>>, RailError> {
+        let payouts = ListPayout::new()
+            .created(stripe_types::RangeQueryTs::gte(since))
+            .limit(100)
+            .customize()
+            .account_id(account_id(account)?)
+            .send(&self.client)
             .await
+            .map_err(map_error)?;
+        Ok(payouts
+            .data
+            .into_iter()
+            .filter(|payout| payout.status != "failed" && payout.status != "canceled")
+            .find_map(|payout| {
+                let metadata = payout.metadata.unwrap_or_default();
+                (metadata.get("attempt_key").map(String::as_str) == Some(attempt_key))
+                    .then(|| metadata.get(INSTANT_REFUSED).cloned())
+            }))
     }
 
     /// A payout of `amount` from the connected account's balance to its bank, instant or
-    /// standard, keyed by `key`.
+    /// standard, under `strategy` (its idempotency key).
     async fn payout_from_balance(
         &self,
-        account: &str,
+        account: &stripe::AccountId,
         amount: i64,
         currency: stripe_types::Currency,
         instant: bool,
         metadata: HashMap<String, String>,
-        key_value: String,
-    ) -> Result<(), RailError> {
+        strategy: RequestStrategy,
+    ) -> Result<(), StripeError> {
         CreatePayout::new(amount, currency)
             .method(if instant {
                 CreatePayoutMethod::Instant
@@ -291,17 +348,47 @@ impl StripeRail {
             })
             .metadata(metadata)
             .customize()
-            .account_id(
-                stripe::AccountId::from_str(account).map_err(|_| {
-                    refused(FailureKind::AccountNotVerified, "malformed account id")
-                })?,
-            )
-            .request_strategy(key(key_value)?)
+            .account_id(account.clone())
+            .request_strategy(strategy)
             .send(&self.client)
-            .await
-            .map_err(map_error)?;
+            .await?;
         Ok(())
     }
+}
+
+/// The metadata key of a standard payout made where Stripe refused an instant one: the refusal.
+const INSTANT_REFUSED: &str = "instant_refused";
+
+/// Stripe's refusals of an instant payout that a standard payout of the same balance answers:
+/// the account (its card or bank) cannot take instant payouts, or is over its instant limit.
+const INSTANT_REFUSALS: [&str; 3] = [
+    "instant_payouts_unsupported",
+    "instant_payouts_limit_exceeded",
+    "instant_payouts_config_disabled",
+];
+
+/// The refusal's code, when `error` is Stripe refusing to pay instantly.
+fn instant_refusal(error: &StripeError) -> Option<String> {
+    let StripeError::Stripe(api, _) = error else {
+        return None;
+    };
+    let code = api.code.as_ref()?.as_str();
+    INSTANT_REFUSALS.contains(&code).then(|| code.to_string())
+}
+
+/// The attempt key a transfer (and its payout) carries in its metadata.
+fn attempt_key_of(metadata: &HashMap<String, String>) -> Result<String, RailError> {
+    metadata.get("attempt_key").cloned().ok_or_else(|| {
+        refused(
+            FailureKind::IdempotencyConflict,
+            "the transfer has no attempt key to resume its instant payout with",
+        )
+    })
+}
+
+fn account_id(account: &str) -> Result<stripe::AccountId, RailError> {
+    stripe::AccountId::from_str(account)
+        .map_err(|_| refused(FailureKind::AccountNotVerified, "malformed account id"))
 }
 
 #[async_trait]

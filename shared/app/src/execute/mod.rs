@@ -28,8 +28,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use payout_core::ids::PayoutId;
-use payout_core::payout::Payout;
+use payout_core::method::PaymentMethod;
+use payout_core::payout::{AuditEvent, Payout};
 use payout_core::retry::FailureKind;
+use payout_core::status::IllegalTransition;
 
 use crate::error::AppError;
 use crate::job_time::JobTime;
@@ -155,11 +157,12 @@ async fn execute_locked(
         match ask_for_transfer(p, &payout.id, Lookup::Resume, window).await {
             Ok(Some(receipt)) => {
                 let read_version = payout.version;
-                let event = payout.record_transfer(
+                let event = record_receipt(
+                    p,
+                    &mut payout,
                     time.now(p),
                     &actor,
-                    receipt.transfer_id.clone(),
-                    receipt.settled,
+                    receipt,
                     "adopted the transfer found by reconciliation",
                 )?;
                 let adopted = Settlement::recorded(payout, event, JobOutcome::Finished);
@@ -252,6 +255,26 @@ async fn call_rail(
     tokio::time::timeout(window, p.rail.transfer(request))
         .await
         .unwrap_or_else(|_| Err(timed_out(window)))
+}
+
+/// Records `payout` as paid by the transfer in `receipt` (`how` it was learnt); an instant
+/// payout the provider paid standard instead keeps why, and gives back what its fee came to
+/// over the standard fee.
+pub(crate) fn record_receipt(
+    p: &Services,
+    payout: &mut Payout,
+    now: DateTime<Utc>,
+    actor: &str,
+    receipt: TransferReceipt,
+    how: &str,
+) -> Result<AuditEvent, IllegalTransition> {
+    let event = payout.record_transfer(now, actor, receipt.transfer_id, receipt.settled, how)?;
+    if let Some(refusal) = receipt.instant_refused {
+        let standard = PaymentMethod::StripeStandard;
+        let standard_fee = p.config.policy.fees.fee(standard, payout.breakdown.gross);
+        payout.record_paid_standard(&refusal, standard_fee);
+    }
+    Ok(event)
 }
 
 /// How a payout's transfer is asked about.

@@ -12,7 +12,7 @@ use payout_core::payout::{AuditEvent, Payout};
 use payout_core::retry::{FailureClass, FailureKind, RetryDecision};
 use payout_core::status::PayoutStatus;
 
-use super::{JobOutcome, Lookup, ask_for_transfer, rail_window, timed_out};
+use super::{JobOutcome, Lookup, ask_for_transfer, rail_window, record_receipt, timed_out};
 use crate::error::AppError;
 use crate::lifecycle::{Change, Figures};
 use crate::notify::notify_payouts_held;
@@ -56,11 +56,8 @@ pub(super) async fn settle(
     deadline: Option<DateTime<Utc>>,
 ) -> Result<Settlement, AppError> {
     let error = match answer {
-        Ok(TransferReceipt {
-            transfer_id,
-            settled,
-        }) => {
-            let event = payout.record_transfer(now, actor, transfer_id, settled, "paid")?;
+        Ok(receipt) => {
+            let event = record_receipt(p, &mut payout, now, actor, receipt, "paid")?;
             return Ok(Settlement::recorded(payout, event, JobOutcome::Finished));
         }
         Err(error) => error,
@@ -113,11 +110,12 @@ pub(super) async fn settle(
             };
             match found {
                 Ok(Some(receipt)) => {
-                    let event = payout.record_transfer(
+                    let event = record_receipt(
+                        p,
+                        &mut payout,
                         now,
                         actor,
-                        receipt.transfer_id,
-                        receipt.settled,
+                        receipt,
                         "adopted the transfer of an attempt whose answer was lost",
                     )?;
                     Ok(Settlement::recorded(payout, event, JobOutcome::Finished))

@@ -36,6 +36,20 @@ pub struct TransferReceipt {
     pub transfer_id: String,
     /// True when the money has arrived; false while it is in transit.
     pub settled: bool,
+    /// Why the provider refused to pay an instant payout instantly, when it paid it as a
+    /// standard payout instead (Stripe: `instant_payouts_unsupported`, ...).
+    pub instant_refused: Option<String>,
+}
+
+impl TransferReceipt {
+    /// A transfer paid as it was asked for.
+    pub fn paid(transfer_id: String, settled: bool) -> Self {
+        Self {
+            transfer_id,
+            settled,
+            instant_refused: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

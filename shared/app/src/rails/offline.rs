@@ -30,10 +30,10 @@ impl PaymentRail for OfflineRail {
                 message: format!("amount {} must be positive", request.amount),
             });
         }
-        Ok(TransferReceipt {
-            transfer_id: format!("{prefix}:{}", request.payout_id),
-            settled: false,
-        })
+        Ok(TransferReceipt::paid(
+            format!("{prefix}:{}", request.payout_id),
+            false,
+        ))
     }
 
     async fn find_transfer(

@@ -109,10 +109,7 @@ mod tests {
                     message: "429".into(),
                 });
             }
-            Ok(TransferReceipt {
-                transfer_id: format!("tr_{call}"),
-                settled: false,
-            })
+            Ok(TransferReceipt::paid(format!("tr_{call}"), false))
         }
 
         async fn find_transfer(&self, _: &PayoutId) -> Result<Option<TransferReceipt>, RailError> {

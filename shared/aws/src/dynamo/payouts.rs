@@ -525,6 +525,9 @@ pub async fn update(
         event_item(store, payout.version, event)?,
     ];
     writes.extend(kept_totals::count(store, payout, event)?);
+    if let Some(credit) = payout.fee_credit_opened() {
+        writes.push(put_deduction_item(store, &credit)?);
+    }
     if let Some(withdrawal) = payout.reserve_withdrawal(payout.updated_at)
         && release_claims
     {

@@ -254,6 +254,9 @@ pub fn update(
         return Ok(WriteOutcome::Stale);
     }
     append_event(conn, payout, event)?;
+    if let Some(credit) = payout.fee_credit_opened() {
+        insert_deduction(conn, &credit, credit.kind.as_str())?;
+    }
     Ok(WriteOutcome::Written)
 }
 
