@@ -114,6 +114,25 @@ async fn an_instant_payout_stripe_refuses_is_paid_out_standard_once() {
     }
 }
 
+#[test]
+fn a_test_key_is_held_to_stripes_sandbox_limits_and_a_live_key_to_its_live_ones() {
+    use payout_core::pace::Endpoint;
+    let limits = |key: &str| {
+        StripeRail::new(&StripeConfig {
+            secret_key: key.into(),
+            base_url: None,
+            timeout: payout_stripe::DEFAULT_TIMEOUT,
+        })
+        .unwrap()
+        .default_limits()
+    };
+    for (key, total) in [("sk_test_x", 25), ("rk_test_x", 25), ("sk_live_x", 100)] {
+        let limits = limits(key);
+        assert_eq!(limits.total.get(), total, "{key}");
+        assert_eq!(limits.of(Endpoint::Transfers).get(), 25, "{key}");
+    }
+}
+
 #[tokio::test]
 async fn the_same_key_returns_the_same_transfer() {
     let fake = FakeStripe::start().await;

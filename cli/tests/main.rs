@@ -12,6 +12,7 @@
 //!   payout waits, a reserve is kept, a refund taken from it and the rest released a month on.
 //! - [`instant`]: an instant payout over a daily cap is paid standard, with the standard fee.
 //! - [`priority`]: low priority waits only on a loaded system, and at most `max_wait`.
+//! - [`rate_limits`]: 2,000 barbers due at once paid once within Stripe's rate limits.
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
 //! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
 //! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
@@ -32,6 +33,7 @@ mod lifecycle;
 mod notices;
 mod operations;
 mod priority;
+mod rate_limits;
 mod readiness;
 mod sign_in;
 mod stripe;

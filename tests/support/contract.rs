@@ -327,7 +327,7 @@ pub async fn a_reserve_is_released_from_its_date_and_withdrawn_with_its_payout(s
 }
 
 /// An instant payout the provider paid standard instead gives back the instant fee's excess:
-/// opened by the write that records it, once, payable at once; later writes open nothing more.
+/// opened by the write that records its arrival, once, payable at once.
 pub async fn a_payout_paid_standard_instead_opens_its_fee_credit_once(store: &dyn Store) {
     use payout_core::deduction::DeductionKind;
 
@@ -351,6 +351,17 @@ pub async fn a_payout_paid_standard_instead_opens_its_fee_credit_once(store: &dy
         store.update_payout(&payout, read, &event).await.unwrap(),
         WriteOutcome::Written
     );
+    let open = async || {
+        store
+            .open_activity(&barber("b1"), Currency::Usd, OpenWindow::at(cutoff))
+            .await
+            .unwrap()
+            .deductions
+            .iter()
+            .map(|line| (line.kind, line.amount))
+            .collect::<Vec<_>>()
+    };
+    assert!(open().await.is_empty(), "nothing given back before arrival");
     let read = payout.version;
     let event = payout
         .confirm_arrival(cutoff, "webhook", "arrived")
@@ -359,13 +370,7 @@ pub async fn a_payout_paid_standard_instead_opens_its_fee_credit_once(store: &dy
         store.update_payout(&payout, read, &event).await.unwrap(),
         WriteOutcome::Written
     );
-    let open = store
-        .open_activity(&barber("b1"), Currency::Usd, OpenWindow::at(cutoff))
-        .await
-        .unwrap()
-        .deductions;
-    let credits: Vec<_> = open.iter().map(|line| (line.kind, line.amount)).collect();
-    assert_eq!(credits, vec![(DeductionKind::FeeCredit, usd("-1.00"))]);
+    assert_eq!(open().await, vec![(DeductionKind::FeeCredit, usd("-1.00"))]);
 }
 
 pub async fn due_schedules_page_in_order_and_advance_conditionally(store: &dyn Store) {

@@ -2,7 +2,8 @@
 //! rail calls, in Stripe's JSON shapes and error bodies, with idempotent replay of saved responses (errors
 //! included), 400 on a key reused with other parameters, error injection per connected account,
 //! accounts whose payouts Stripe disabled (and their `account` object, as `account.updated`
-//! carries it), and a ledger the tests read. Serves on a free 127.0.0.1 port for the life of the test.
+//! carries it), Stripe's rate limits per endpoint and in all when a test sets them, and a
+//! ledger the tests read. Serves on a free 127.0.0.1 port for the life of the test.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,8 +36,96 @@ pub enum Scenario {
     HangAfterCommit(std::time::Duration),
 }
 
+/// Stripe's rate limits as the fake enforces them, requests a second: each endpoint's and the
+/// account's in all. Each is a token bucket holding a second's worth, as Stripe's limiter
+/// is, so a client paced at the limit is never refused and a burst beyond it is.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub per_endpoint: f64,
+    pub total: f64,
+}
+
+impl Limits {
+    /// Stripe's published defaults for a sandbox (`sk_test_` keys): 25 a second per endpoint
+    /// and 25 in all.
+    pub const SANDBOX: Limits = Limits {
+        per_endpoint: 25.0,
+        total: 25.0,
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: std::time::Instant,
+}
+
+impl Bucket {
+    /// Refilled at `rate` up to `rate`, then one token taken if there is one.
+    fn admits(&mut self, rate: f64, now: std::time::Instant) -> bool {
+        let refill = now.duration_since(self.at).as_secs_f64() * rate;
+        self.tokens = (self.tokens + refill).min(rate);
+        self.at = now;
+        self.tokens >= 1.0
+    }
+}
+
+/// The limiter: a bucket per endpoint and one for the total; refusals counted.
+#[derive(Default)]
+struct Limiter {
+    limits: Option<Limits>,
+    buckets: HashMap<&'static str, Bucket>,
+    total: Option<Bucket>,
+    admitted: HashMap<&'static str, u64>,
+    refused: u64,
+}
+
+impl Limiter {
+    /// Whether a request of `endpoint` is within the limits now (taking its tokens if so).
+    fn admit(&mut self, endpoint: &'static str) -> bool {
+        let Some(limits) = self.limits else {
+            *self.admitted.entry(endpoint).or_default() += 1;
+            return true;
+        };
+        let now = std::time::Instant::now();
+        let full = |rate: f64| Bucket {
+            tokens: rate,
+            at: now,
+        };
+        let mut one = *self
+            .buckets
+            .entry(endpoint)
+            .or_insert_with(|| full(limits.per_endpoint));
+        let mut all = self.total.unwrap_or_else(|| full(limits.total));
+        let admitted = one.admits(limits.per_endpoint, now) & all.admits(limits.total, now);
+        if admitted {
+            one.tokens -= 1.0;
+            all.tokens -= 1.0;
+            *self.admitted.entry(endpoint).or_default() += 1;
+        } else {
+            self.refused += 1;
+        }
+        self.buckets.insert(endpoint, one);
+        self.total = Some(all);
+        admitted
+    }
+}
+
+/// Stripe's answer to a request over its rate limits.
+fn rate_limited() -> Response {
+    respond(
+        429,
+        error_body(
+            "invalid_request_error",
+            Some("rate_limit"),
+            "Request rate limit exceeded. You can learn more about rate limits here https://stripe.com/docs/rate-limits.",
+        ),
+    )
+}
+
 #[derive(Default)]
 struct Ledger {
+    limiter: Limiter,
     transfers: Vec<Value>,
     payouts: Vec<(String, Value)>,
     saved: HashMap<String, (String, u16, Value)>,
@@ -147,6 +236,9 @@ async fn create_transfer(
 ) -> Response {
     let (response, hang) = {
         let mut ledger = ledger.lock().unwrap();
+        if !ledger.limiter.admit("POST /v1/transfers") {
+            return rate_limited();
+        }
         let destination = param(&params, "destination").unwrap_or_default();
         let hang = match ledger.scenarios.get(destination) {
             Some(Scenario::HangAfterCommit(hang)) => Some(*hang),
@@ -233,8 +325,17 @@ fn transfer(ledger: &mut Ledger, headers: &HeaderMap, params: &[(String, String)
 async fn list_transfers(
     State(ledger): State<Arc<Mutex<Ledger>>>,
     Query(query): Query<HashMap<String, String>>,
-) -> Json<Value> {
-    let hang = ledger.lock().unwrap().lookups_hang;
+) -> Response {
+    let (hang, admitted) = {
+        let mut ledger = ledger.lock().unwrap();
+        (
+            ledger.lookups_hang,
+            ledger.limiter.admit("GET /v1/transfers"),
+        )
+    };
+    if !admitted {
+        return rate_limited();
+    }
     if let Some(hang) = hang {
         tokio::time::sleep(hang).await;
     }
@@ -249,6 +350,7 @@ async fn list_transfers(
         })
         .collect();
     Json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/transfers"}))
+        .into_response()
 }
 
 async fn create_payout(
@@ -257,6 +359,9 @@ async fn create_payout(
     Form(params): Form<Vec<(String, String)>>,
 ) -> Response {
     let mut ledger = ledger.lock().unwrap();
+    if !ledger.limiter.admit("POST /v1/payouts") {
+        return rate_limited();
+    }
     let Some(account) = headers
         .get("stripe-account")
         .and_then(|v| v.to_str().ok())
@@ -312,7 +417,11 @@ async fn list_payouts(
     State(ledger): State<Arc<Mutex<Ledger>>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
-) -> Json<Value> {
+) -> Response {
+    let mut ledger = ledger.lock().unwrap();
+    if !ledger.limiter.admit("GET /v1/payouts") {
+        return rate_limited();
+    }
     let account = headers
         .get("stripe-account")
         .and_then(|v| v.to_str().ok())
@@ -321,7 +430,6 @@ async fn list_payouts(
         .get("created[gte]")
         .and_then(|at| at.parse::<i64>().ok())
         .unwrap_or(i64::MIN);
-    let ledger = ledger.lock().unwrap();
     let data: Vec<&Value> = ledger
         .payouts
         .iter()
@@ -330,6 +438,7 @@ async fn list_payouts(
         .map(|(_, payout)| payout)
         .collect();
     Json(json!({"object": "list", "data": data, "has_more": false, "url": "/v1/payouts"}))
+        .into_response()
 }
 
 async fn create_account_link(Form(params): Form<Vec<(String, String)>>) -> Response {
@@ -380,6 +489,26 @@ impl FakeStripe {
             ledger,
             server: Arc::new(server),
         }
+    }
+
+    /// Enforces `limits` on every later request, as Stripe does (429 with its error body).
+    pub fn limit(&self, limits: Limits) {
+        self.ledger.lock().unwrap().limiter.limits = Some(limits);
+    }
+
+    /// Requests of `endpoint` (`"GET /v1/transfers"`) admitted so far.
+    pub fn admitted(&self, endpoint: &str) -> u64 {
+        let ledger = self.ledger.lock().unwrap();
+        ledger.limiter.admitted.get(endpoint).copied().unwrap_or(0)
+    }
+
+    /// Requests admitted (of every endpoint) and refused for the rate limits so far.
+    pub fn admitted_and_refused(&self) -> (u64, u64) {
+        let ledger = self.ledger.lock().unwrap();
+        (
+            ledger.limiter.admitted.values().sum(),
+            ledger.limiter.refused,
+        )
     }
 
     pub fn set_scenario(&self, account: &str, scenario: Scenario) {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
-use payout_core::pace::{PaceRate, PaceSettings};
+use payout_core::pace::{Endpoint, RailLimits, STRIPE_LIVE_TOTAL};
 use payout_local::friday::{FridayConfig, QueueKind, simulate};
 use tracing_subscriber::EnvFilter;
 
@@ -87,20 +87,22 @@ enum Command {
         #[arg(long, default_value_t = 3_200)]
         schedules: usize,
     },
-    /// Friday 17:00: a million barbers due at 17:00 local across four US zones against the
-    /// provider's rate limit, on a simulated clock.
+    /// Friday 17:00: a million barbers due at 17:00 local across four US zones against
+    /// Stripe's limit on creating transfers, on a simulated clock: at Stripe's default (25 a
+    /// second) and at a raised limit.
     Friday {
         #[arg(long, default_value_t = 1_000_000)]
         barbers: u64,
         /// Executors paying at once (the template's ExecutorMaximumConcurrency).
         #[arg(long, default_value_t = 50)]
         executors: u32,
-        /// The deployment's rail rate (rail.requests_per_second), shared by the executors.
+        /// Transfers a second Stripe accepts by default (`POST /v1/transfers`); the deployment
+        /// paces to it ([rail.limits] transfers), shared by the executors.
+        #[arg(long, default_value_t = 25)]
+        transfers_limit: u32,
+        /// The same for an account whose limit Stripe has raised.
         #[arg(long, default_value_t = 100)]
-        rate: u32,
-        /// What the provider accepts in any second.
-        #[arg(long, default_value_t = 100)]
-        provider_limit: u32,
+        raised_limit: u32,
         /// Retryable failures per thousand transfers.
         #[arg(long, default_value_t = 20)]
         failures_per_mille: u64,
@@ -215,8 +217,8 @@ async fn main() -> anyhow::Result<()> {
             barbers,
             executors,
             urgent_executors,
-            rate,
-            provider_limit,
+            transfers_limit,
+            raised_limit,
             failures_per_mille,
             queue,
             seed,
@@ -233,26 +235,28 @@ async fn main() -> anyhow::Result<()> {
                     .context("--executors: at least 1")?
                     .get(),
                 urgent_executors,
-                provider_limit: provider_limit.max(1),
-                pace: PaceSettings {
-                    rate: PaceRate {
-                        requests_per_second: NonZeroU32::new(rate).context("--rate: at least 1")?,
-                        shares: NonZeroU32::MIN,
-                    },
-                    ..base.pace
-                },
                 retryable_failures_per_mille: failures_per_mille.min(1000),
                 queue,
                 seed,
                 ..base
             };
             // Every executor running at once shares the rate (the template's RAIL_PACE_SHARES).
-            config.pace.rate.shares =
+            config.pace.shares =
                 NonZeroU32::new(config.executors_at_once()).context("--executors: at least 1")?;
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&simulate(&config).await)?
-            );
+            let mut figures = serde_json::Map::new();
+            for (name, limit) in [
+                ("default_limit", transfers_limit),
+                ("raised_limit", raised_limit),
+            ] {
+                let limit = NonZeroU32::new(limit).context("a limit of at least 1")?;
+                config.provider_limit = limit.get();
+                config.pace.overrides.set(Endpoint::Transfers, Some(limit));
+                // A limit raised past the account's total is raised with it.
+                config.pace.overrides.total = Some(limit.max(STRIPE_LIVE_TOTAL));
+                config.pace.limits = config.pace.overrides.over(RailLimits::stripe(false));
+                figures.insert(name.into(), serde_json::to_value(simulate(&config).await)?);
+            }
+            println!("{}", serde_json::to_string_pretty(&figures)?);
             Ok(())
         }
         Command::AwsLocal {

@@ -8,6 +8,7 @@
 //! leaves them piling up).
 
 use chrono::{DateTime, Utc};
+use payout_core::pace::Endpoint;
 use payout_core::priority::{Deferral, SystemLoad};
 
 use crate::services::Services;
@@ -29,7 +30,8 @@ pub async fn system_load(p: &Services, now: DateTime<Utc>) -> SystemLoad {
     if held_back > 0 {
         return SystemLoad::Loaded;
     }
-    let cleared_in_max_wait = u64::from(p.config.rail_pace.rate.requests_per_second.get())
+    let transfers = p.config.rail_pace.limits.effective(Endpoint::Transfers);
+    let cleared_in_max_wait = u64::from(transfers.get())
         .saturating_mul(u64::try_from(max_wait.num_seconds()).unwrap_or(0));
     match tokio::time::timeout(MEASURE_WITHIN, p.queue.ready(now)).await {
         Ok(Ok(ready)) if ready > cleared_in_max_wait => SystemLoad::Loaded,

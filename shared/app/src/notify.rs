@@ -10,6 +10,7 @@ use minijinja::{Environment, context};
 use payout_core::breakdown::PayoutBreakdown;
 use payout_core::deduction::DeductionKind;
 use payout_core::method::PaymentMethod;
+use payout_core::money::Money;
 use payout_core::payout::Payout;
 use payout_core::retry::FailureKind;
 use payout_core::schedule::{DestinationChange, NotificationPrefs, PayoutSchedule};
@@ -103,6 +104,14 @@ fn render(name: &str, context: minijinja::Value) -> String {
         })
 }
 
+/// A deduction line as it changes the net: `-$5.00` taken, `+$1.00` given back.
+fn taken_from_net(amount: Money) -> String {
+    match amount.is_negative() {
+        true => format!("+{}", amount.negate().formatted()),
+        false => format!("-{}", amount.formatted()),
+    }
+}
+
 fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
     match line.kind {
         DeductionKind::BoothRent => "Booth rent".to_string(),
@@ -181,7 +190,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 bonus => b.bonus.formatted(),
                 deductions => b.deductions.iter().map(|line| context! {
                     label => deduction_label(line),
-                    amount => line.amount.formatted(),
+                    amount => taken_from_net(line.amount),
                 }).collect::<Vec<_>>(),
                 fee => b.fee.formatted(),
                 net => b.net.formatted(),

@@ -273,7 +273,7 @@ async fn apply(
             PayoutStatus::InTransit | PayoutStatus::Processing | PayoutStatus::RetryScheduled,
         ) => {
             let code = text(object, &["failure_code"]).unwrap_or("unknown");
-            let detail = format!("instant payout failed: {code} ({})", event.id);
+            let detail = format!("Stripe payout failed: {code} ({})", event.id);
             if ACCOUNT_UNUSABLE_CODES.contains(&code) {
                 restrict =
                     readiness::provider_account(&payout).map(|a| (a.to_string(), detail.clone()));

@@ -24,7 +24,7 @@ use payout_app::ports::{
 use payout_app::rails::paced::PacedRail;
 use payout_app::reconcile::sweep;
 use payout_app::{AppConfig, AppError, Services};
-use payout_core::pace::{PaceRate, PaceSettings};
+use payout_core::pace::PaceSettings;
 use payout_core::retry::FailureKind;
 
 use crate::dynamo::DynamoStore;
@@ -154,7 +154,7 @@ pub async fn runtime_from_env(
     rail: Arc<dyn payout_app::ports::PaymentRail>,
 ) -> Result<AwsRuntime, ConfigError> {
     let sdk = crate::config::sdk_config().await;
-    let (settings, config) = match std::env::var("PAYOUTS_CONFIG_PARAMETER") {
+    let (settings, mut config) = match std::env::var("PAYOUTS_CONFIG_PARAMETER") {
         Ok(name) if !name.is_empty() => {
             let text = crate::secrets::parameter(&sdk, &name).await?;
             payout_app::config::load::load_text(&text)?
@@ -164,6 +164,7 @@ pub async fn runtime_from_env(
             payout_app::config::load(file.as_deref())?
         }
     };
+    PacedRail::limits_for(rail.as_ref(), &mut config.rail_pace);
     let rail = Arc::new(PacedRail::new(
         rail,
         pace_share(config.rail_pace)?,
@@ -203,13 +204,7 @@ fn pace_share(pace: PaceSettings) -> Result<PaceSettings, ConfigError> {
         ))?,
         Err(_) => NonZeroU32::MIN,
     };
-    Ok(PaceSettings {
-        rate: PaceRate {
-            shares,
-            ..pace.rate
-        },
-        ..pace
-    })
+    Ok(PaceSettings { shares, ..pace })
 }
 
 fn parse_shares(text: &str) -> Option<NonZeroU32> {

@@ -92,10 +92,11 @@ pub struct PaidStandard {
     /// The provider's refusal.
     pub refusal: String,
     /// What the instant fee charged came to over the standard fee: given back, as a negative
-    /// deduction payable with the barber's next payout.
+    /// deduction payable with the barber's next payout, once the standard payout arrived.
     pub fee_credit: Money,
-    /// The payout's version whose write recorded the refusal, and opens the credit.
-    pub recorded_in: u64,
+    /// The payout's version whose write recorded the arrival, and opens the credit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credited_in: Option<u64>,
 }
 
 /// The fields a new payout is planned with.
@@ -150,10 +151,12 @@ impl Payout {
     }
 
     /// The credit this payout's write at its current version opens, if it opens one: the
-    /// instant fee given back once, by the write that records the provider's refusal.
+    /// instant fee given back once, by the write that records the standard payout's arrival
+    /// (a payout reversed, failed or cancelled first opens none).
     pub fn fee_credit_opened(&self) -> Option<Deduction> {
         let paid = self.paid_standard.as_ref()?;
-        (paid.recorded_in == self.version && paid.fee_credit.is_positive()).then(|| Deduction {
+        let opens = paid.credited_in == Some(self.version) && paid.fee_credit.is_positive();
+        opens.then(|| Deduction {
             id: DeductionId::fee_credit_of(&self.id),
             barber_id: self.barber_id.clone(),
             kind: DeductionKind::FeeCredit,
@@ -178,12 +181,9 @@ impl Payout {
 
     /// Records that the provider refused to pay this (instant) payout instantly and paid it as
     /// a standard payout, `refusal` saying why, with what the fee charged came to over
-    /// `standard_fee` given back. Called on the write that records the payout's transfer;
-    /// recorded once, whatever is adopted after.
+    /// `standard_fee` to be given back once it arrives. Called on the write that records the
+    /// payout's transfer.
     pub fn record_paid_standard(&mut self, refusal: &str, standard_fee: Money) {
-        if self.paid_standard.is_some() {
-            return;
-        }
         let fee_credit = self
             .breakdown
             .fee
@@ -193,18 +193,18 @@ impl Payout {
             .unwrap_or(Money::zero(self.breakdown.fee.currency()));
         let given_back = match fee_credit.is_positive() {
             true => format!(
-                "; the {} the instant fee came to over the standard fee is given back with the next payout",
+                "; the {} difference between the instant and the standard fee is given back with the next payout",
                 fee_credit.formatted()
             ),
             false => String::new(),
         };
         self.method_note = Some(format!(
-            "Stripe would not pay it instantly ({refusal}), so it went to the bank as a standard payout{given_back}"
+            "Stripe could not pay it instantly ({refusal}), so it was sent as a standard payout{given_back}"
         ));
         self.paid_standard = Some(PaidStandard {
             refusal: refusal.to_string(),
             fee_credit,
-            recorded_in: self.version,
+            credited_in: None,
         });
     }
 
@@ -406,10 +406,19 @@ impl Payout {
     ) -> Result<AuditEvent, IllegalTransition> {
         self.require_left_behind(PayoutStatus::InTransit)?;
         let event = self.move_by_operator(PayoutStatus::InTransit, now, actor, how)?;
+        self.forget_paid_standard();
         self.accepted_at = Some(now);
         self.failure_kind = None;
         self.failure_reason = None;
         Ok(event)
+    }
+
+    /// An earlier attempt's standard payout in place of an instant one no longer stands (a new
+    /// transfer is recorded, or an operator pays out anew): nothing of it is given back.
+    fn forget_paid_standard(&mut self) {
+        if self.paid_standard.take().is_some() {
+            self.method_note = None;
+        }
     }
 
     /// An operator records that what this failed payout's transfer left behind reached the
@@ -423,6 +432,7 @@ impl Payout {
         self.require_left_behind(PayoutStatus::Completed)?;
         let reason = format!("settled by hand, reference {reference}");
         let event = self.move_by_operator(PayoutStatus::Completed, now, actor, reason)?;
+        self.forget_paid_standard();
         self.completed_at = Some(now);
         self.failure_kind = None;
         self.failure_reason = None;
@@ -477,6 +487,7 @@ impl Payout {
             PayoutStatus::InTransit
         };
         let event = self.move_to(to, now, actor, format!("{how}: transfer {transfer_id}"))?;
+        self.forget_paid_standard();
         self.transfer_id = Some(transfer_id);
         self.accepted_at = Some(now);
         self.failure_kind = None;
@@ -496,6 +507,9 @@ impl Payout {
     ) -> Result<AuditEvent, IllegalTransition> {
         let event = self.move_to(PayoutStatus::Completed, now, actor, reason)?;
         self.completed_at = Some(now);
+        if let Some(paid) = &mut self.paid_standard {
+            paid.credited_in = Some(self.version);
+        }
         Ok(event)
     }
 
@@ -667,6 +681,42 @@ pub(crate) mod tests {
             "planner",
         )
         .0
+    }
+
+    #[test]
+    fn a_standard_payout_in_place_of_an_instant_one_gives_the_fee_back_only_on_arrival() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 27, 17, 0, 0).unwrap();
+        let mut payout = queued_payout(PaymentMethod::StripeInstant, start);
+        let standard_fee = Money::from_minor(275, Currency::Usd);
+        payout.begin_attempt(start, "executor").unwrap();
+        payout
+            .record_transfer(start, "executor", "tr_1".into(), false, "paid")
+            .unwrap();
+        payout.record_paid_standard("instant_payouts_unsupported", standard_fee);
+        assert_eq!(payout.paid_by(), PaymentMethod::StripeStandard);
+        assert!(payout.fee_credit_opened().is_none(), "not before arrival");
+        let note = payout.method_note.clone().unwrap();
+        assert!(note.contains("$10.00 difference"), "{note}");
+
+        // Arrived: $12.75 charged, $2.75 the standard fee: $10.00 given back, by this write.
+        let mut arrived = payout.clone();
+        arrived.confirm_arrival(start, "webhook", "paid").unwrap();
+        let credit = arrived.fee_credit_opened().unwrap();
+        assert_eq!(credit.amount, Money::from_minor(-1000, Currency::Usd));
+        assert_eq!(credit.id, DeductionId::fee_credit_of(&payout.id));
+
+        // Failed instead (the standard payout failed): an operator pays the balance out
+        // anew, and nothing of the refused attempt is given back when that arrives.
+        payout
+            .fail(start, "webhook", FailureKind::ProviderRejected, "failed")
+            .unwrap();
+        payout
+            .pay_out_balance(start, "operator", "instant")
+            .unwrap();
+        assert_eq!(payout.paid_standard, None);
+        assert_eq!(payout.method_note, None);
+        payout.confirm_arrival(start, "webhook", "paid").unwrap();
+        assert!(payout.fee_credit_opened().is_none());
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Friday 17:00 at scale, on a simulated clock: most barbers are due at the same local time,
-//! and the provider takes about 100 transfers a second. How long until the last barber is
-//! paid, how close that is to what the rate allows, how many requests the provider refuses,
-//! and whether higher-priority payouts are paid first.
+//! and the provider takes 25 transfers a second (Stripe's default limit on creating transfers)
+//! or what it has raised it to. How long until the last barber is paid, how close that is to
+//! what the limit allows, how many are still unpaid at 21:00 local, how many requests the
+//! provider refuses, and whether higher-priority payouts are paid first.
 //!
 //! A discrete-event model of the deployed executor fleet, built from the product's own parts:
-//! each executor paces its transfers with [`RailPace`] at its share of the configured rate
+//! each executor paces its transfers with [`RailPace`] at its share of the transfers' limit
 //! (holding back after a 429, as [`PacedRail`] does), a 429 or a transfer held back waits
 //! [`PaceSettings::hold_after_429`] plus the same spread without using a retry, a retryable
 //! failure waits the [`RetryPolicy`]'s delay, and the payouts' priorities are the
@@ -13,20 +14,23 @@
 //! standard queues roughly do: the urgent lane, which every executor looks at first and a few
 //! more executors read alone, and the bulk), one SQS queue (before the urgent lane), or
 //! `serve`'s own [`MemoryQueue`] itself (the highest priority ready job first). The
-//! provider refuses a request beyond its limit in any one-second window. Not modelled: the
+//! provider refuses a request that finds its token bucket empty (a second's worth, refilled at
+//! the limit), as Stripe's limiter does. Not modelled: the
 //! store's own latency beyond a fixed cost per write, and the planner's time to plan (jobs are
 //! on the queue when due).
 //!
 //! [`PacedRail`]: payout_app::rails::paced::PacedRail
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap};
 use std::num::NonZeroU32;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use payout_core::pace::{PaceRate, PaceSettings, RailPace};
+use payout_core::pace::{
+    Endpoint, LimitOverrides, PaceSettings, RailLimits, RailPace, STRIPE_PER_ENDPOINT,
+};
 use payout_core::priority::{BarberStanding, PriorityClass, PriorityInput, PriorityPolicy};
 use payout_core::retry::{RetryDecision, RetryPolicy};
 use rust_decimal::Decimal;
@@ -79,12 +83,11 @@ impl FridayConfig {
                 (chrono_tz::America::Los_Angeles, 17),
             ],
             day: NaiveDate::from_ymd_opt(2026, 11, 27).expect("a Friday"),
-            provider_limit: 100,
+            provider_limit: STRIPE_PER_ENDPOINT.get(),
             pace: PaceSettings {
-                rate: PaceRate {
-                    requests_per_second: NonZeroU32::new(100).expect("positive"),
-                    shares: NonZeroU32::new(52).expect("positive"),
-                },
+                limits: RailLimits::stripe(false),
+                overrides: LimitOverrides::default(),
+                shares: NonZeroU32::new(52).expect("positive"),
                 patience: TimeDelta::seconds(5),
                 hold_after_429: TimeDelta::seconds(2),
             },
@@ -161,6 +164,9 @@ pub struct FridayReport {
     /// Transfers an executor held back itself (its turn further than its patience).
     pub held_back_locally: u64,
     pub retried_failures: u64,
+    /// Barbers not paid by 21:00 their local time (four hours after their 17:00), the failed
+    /// ones with them.
+    pub unpaid_at_21_local: u64,
     pub by_priority: BTreeMap<&'static str, ClassFigures>,
     pub wall_seconds: f64,
 }
@@ -183,6 +189,9 @@ trait NightQueue: Send {
         urgent_only: bool,
     ) -> Result<usize, Option<DateTime<Utc>>>;
 }
+
+/// From 17:00, when the barbers are due, to 21:00 local.
+const EVENING: TimeDelta = TimeDelta::hours(4);
 
 /// An idle executor polls again after this (a long poll, on SQS).
 const POLL: TimeDelta = TimeDelta::seconds(1);
@@ -296,24 +305,30 @@ struct InFlight {
 }
 
 struct Provider {
-    limit: usize,
-    accepted: VecDeque<DateTime<Utc>>,
+    limit: f64,
+    /// Stripe's limiter is a token bucket: a second's worth, refilled at the limit.
+    tokens: f64,
+    filled_at: Option<DateTime<Utc>>,
 }
 
 impl Provider {
-    /// Whether a request arriving `at` is within the limit of the second before it.
-    fn admit(&mut self, at: DateTime<Utc>) -> bool {
-        while self
-            .accepted
-            .front()
-            .is_some_and(|first| at - *first >= TimeDelta::seconds(1))
-        {
-            self.accepted.pop_front();
+    fn new(limit: u32) -> Self {
+        Self {
+            limit: f64::from(limit),
+            tokens: f64::from(limit),
+            filled_at: None,
         }
-        if self.accepted.len() >= self.limit {
+    }
+
+    /// Whether a request arriving `at` finds a token.
+    fn admit(&mut self, at: DateTime<Utc>) -> bool {
+        let since = self.filled_at.map_or(0.0, |filled| seconds(at - filled));
+        self.tokens = (self.tokens + since.max(0.0) * self.limit).min(self.limit);
+        self.filled_at = Some(self.filled_at.map_or(at, |filled| filled.max(at)));
+        if self.tokens < 1.0 {
             return false;
         }
-        self.accepted.push_back(at);
+        self.tokens -= 1.0;
         true
     }
 }
@@ -396,14 +411,11 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
     for (index, job) in night.iter().enumerate() {
         queue.send(job.due, index, job.score).await;
     }
-    let mut provider = Provider {
-        limit: config.provider_limit as usize,
-        accepted: VecDeque::new(),
-    };
+    let mut provider = Provider::new(config.provider_limit);
     // The bulk's executors, then the urgent lane's own.
     let executors = config.executors_at_once();
     let mut paces: Vec<RailPace> = (0..executors)
-        .map(|_| RailPace::new(config.pace.rate))
+        .map(|_| RailPace::new(config.pace.rate(Endpoint::Transfers)))
         .collect();
     let patience = config.pace.effective_patience();
     let hold = config.pace.hold_after_429;
@@ -420,6 +432,7 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
     let mut waits: BTreeMap<PriorityClass, Vec<i64>> = BTreeMap::new();
     let mut last_paid = first_due;
     let mut last_paid_first_try = first_due;
+    let mut paid_after_21_local = 0;
 
     let mut in_flight: Vec<Option<InFlight>> = (0..executors).map(|_| None).collect();
     while let Some(Reverse((now, event))) = events.pop() {
@@ -490,10 +503,14 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
                     if job.failures == 0 {
                         last_paid_first_try = last_paid_first_try.max(outcome_recorded);
                     }
+                    let wait = outcome_recorded - job.due;
+                    if wait > EVENING {
+                        paid_after_21_local += 1;
+                    }
                     waits
                         .entry(config.priority.class(job.score))
                         .or_default()
-                        .push((outcome_recorded - job.due).num_milliseconds());
+                        .push(wait.num_milliseconds());
                 }
             }
         }
@@ -533,6 +550,7 @@ pub async fn simulate(config: &FridayConfig) -> FridayReport {
         rate_limited_percent: rate_limited as f64 * 100.0 / requests.max(1) as f64,
         held_back_locally: held_locally,
         retried_failures: retried,
+        unpaid_at_21_local: paid_after_21_local + failed,
         by_priority,
         wall_seconds: started.elapsed().as_secs_f64(),
     }
@@ -556,11 +574,8 @@ mod tests {
             barbers: 20_000,
             executors: 20,
             pace: PaceSettings {
-                rate: PaceRate {
-                    requests_per_second: NonZeroU32::new(100).unwrap(),
-                    // The bulk's 20 executors and the urgent lane's 2.
-                    shares: NonZeroU32::new(22).unwrap(),
-                },
+                // The bulk's 20 executors and the urgent lane's 2.
+                shares: NonZeroU32::new(22).unwrap(),
                 ..FridayConfig::million().pace
             },
             ..FridayConfig::million()

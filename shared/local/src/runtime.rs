@@ -127,8 +127,9 @@ pub fn embedded_services(
     provider: Arc<dyn PaymentRail>,
     notifier: Arc<dyn Notifier>,
     clock: Arc<dyn Clock>,
-    config: AppConfig,
+    mut config: AppConfig,
 ) -> Result<Services, AppError> {
+    PacedRail::limits_for(provider.as_ref(), &mut config.rail_pace);
     let store = SqliteStore::open(db_path, Durability::Full)?;
     let released = store.release_locks_of_dead_processes()?;
     if released > 0 {

@@ -27,6 +27,7 @@ pub fn kind_of_code(code: &str) -> Option<FailureKind> {
         | "debit_not_authorized"
         | "instant_payouts_unsupported"
         | "instant_payouts_config_disabled"
+        | "instant_payouts_currency_disabled"
         | "instant_payouts_limit_exceeded"
         | "invalid_card_type" => FailureKind::InvalidPaymentMethod,
         "lock_timeout" => FailureKind::ProviderUnavailable,

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use payout_app::ports::{
-    AccountOnboarding, BalancePayout, OnboardingLink, PaymentRail, RailError, TransferReceipt,
-    TransferRequest,
+    AccountOnboarding, BalancePayout, OnboardingLink, PaymentRail, RailCall, RailError,
+    TransferReceipt, TransferRequest,
 };
 use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
+use payout_core::pace::{Endpoint, RailLimits};
 use payout_core::retry::FailureKind;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_connect::Transfer;
@@ -73,6 +74,8 @@ impl StripeConfig {
 
 pub struct StripeRail {
     client: Client,
+    /// A test-mode key: Stripe's sandbox, which allows a quarter of a live account's requests.
+    sandbox: bool,
 }
 
 fn refused(kind: FailureKind, message: impl Into<String>) -> RailError {
@@ -97,12 +100,37 @@ impl StripeRail {
         let client = builder
             .build()
             .map_err(|e| refused(FailureKind::InsufficientPermissions, e.to_string()))?;
-        Ok(Self { client })
+        let sandbox = ["sk_test_", "rk_test_"]
+            .iter()
+            .any(|prefix| config.secret_key.starts_with(prefix));
+        Ok(Self { client, sandbox })
     }
 }
 
 #[async_trait]
 impl PaymentRail for StripeRail {
+    /// An instant payout is a transfer and a payout on the connected account; a resumed one
+    /// looks up both and may make the payout.
+    fn endpoints(&self, call: RailCall) -> &'static [Endpoint] {
+        match call {
+            RailCall::Transfer(PaymentMethod::StripeInstant) => {
+                &[Endpoint::Transfers, Endpoint::Payouts]
+            }
+            RailCall::Transfer(_) => &[Endpoint::Transfers],
+            RailCall::Lookup => &[Endpoint::TransferLookups],
+            RailCall::Resume => &[
+                Endpoint::TransferLookups,
+                Endpoint::PayoutLookups,
+                Endpoint::Payouts,
+            ],
+            RailCall::PayOut => &[Endpoint::Payouts],
+        }
+    }
+
+    fn default_limits(&self) -> RailLimits {
+        RailLimits::stripe(self.sandbox)
+    }
+
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
         let instant = match request.method {
             PaymentMethod::StripeStandard => false,
@@ -360,11 +388,13 @@ impl StripeRail {
 const INSTANT_REFUSED: &str = "instant_refused";
 
 /// Stripe's refusals of an instant payout that a standard payout of the same balance answers:
-/// the account (its card or bank) cannot take instant payouts, or is over its instant limit.
-const INSTANT_REFUSALS: [&str; 3] = [
+/// the account's card or bank cannot take instant payouts, the account is not enabled for them
+/// (or not in this currency), or it is over its instant limit.
+const INSTANT_REFUSALS: [&str; 4] = [
     "instant_payouts_unsupported",
     "instant_payouts_limit_exceeded",
     "instant_payouts_config_disabled",
+    "instant_payouts_currency_disabled",
 ];
 
 /// The refusal's code, when `error` is Stripe refusing to pay instantly.

@@ -374,7 +374,7 @@ pub struct PrioritySection {
     pub defer_low: DeferLow,
     /// How long a low-priority payout planned on a loaded system waits: loaded means the rail
     /// held a transfer back (its pace full, or a 429) within `rate_limited_within`, or more
-    /// jobs waiting than the executors clear in `max_wait` at `rail.requests_per_second`.
+    /// jobs waiting than the executors clear in `max_wait` at the transfers' rate limit.
     #[serde(with = "duration_text")]
     pub max_wait: Duration,
     #[serde(with = "duration_text")]
@@ -462,10 +462,9 @@ pub struct RailSection {
     /// How long the simulated provider takes to answer.
     #[serde(with = "duration_text")]
     pub simulated_latency: Duration,
-    /// Transfers a second for the whole deployment (Stripe allows about 100 writes a second in
-    /// live mode and 25 in test mode; keep room for the rest of the platform's calls). On
-    /// Lambda each executor takes its share: this over the executor's maximum concurrency.
-    pub requests_per_second: u32,
+    /// The provider's rate limits for the whole deployment, over its published defaults. On
+    /// Lambda each process takes its share: these over the functions' maximum concurrency.
+    pub limits: RailLimitsSection,
     /// The longest a transfer waits for its turn before it is held back (never less than one
     /// turn of the process's share). At least `hold_after_429`, so that a process held back by
     /// a 429 waits it out rather than taking job after job only to hold each back.
@@ -483,11 +482,28 @@ impl Default for RailSection {
             kind: RailKind::Simulated,
             timeout: Duration::from_secs(60),
             simulated_latency: Duration::ZERO,
-            requests_per_second: 80,
+            limits: RailLimitsSection::default(),
             pace_patience: Duration::from_secs(5),
             hold_after_429: Duration::from_secs(2),
         }
     }
+}
+
+/// `[rail.limits]`: requests a second the provider accepts of the deployment, in all and per
+/// endpoint; each unset one is the provider's published default (Stripe: 25 per endpoint; 100 in
+/// all in live mode, 25 with an `sk_test_` key). Set what Stripe has raised for the account.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RailLimitsSection {
+    pub total: Option<u32>,
+    /// Creating transfers (`POST /v1/transfers`).
+    pub transfers: Option<u32>,
+    /// Creating payouts on connected accounts (`POST /v1/payouts`).
+    pub payouts: Option<u32>,
+    /// Listing transfers (`GET /v1/transfers`): reconciliation and recovery.
+    pub transfer_lookups: Option<u32>,
+    /// Listing a connected account's payouts (`GET /v1/payouts`): recovery.
+    pub payout_lookups: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,13 +14,13 @@ use payout_core::breakdown::PayoutPolicy;
 use payout_core::commission::{CommissionPolicy, CommissionTier, VolumeBonus};
 use payout_core::hold::HoldDays;
 use payout_core::method::{FeeSchedule, MethodFee};
-use payout_core::pace::{PaceRate, PaceSettings};
+use payout_core::pace::{Endpoint, LimitOverrides, PaceSettings, RailLimits};
 use payout_core::priority::{Deferral, PeakWindow, PriorityPolicy};
 use payout_core::rate::Rate;
 use payout_core::retry::RetryPolicy;
 use rust_decimal::Decimal;
 
-use super::file::{DeferLow, FeeEntry, Settings};
+use super::file::{DeferLow, FeeEntry, RailLimitsSection, Settings};
 use super::locate::{FileText, Origin, locate, written_value};
 use super::{
     AppConfig, ApprovalPolicy, HealthThresholds, InstantLimits, IntakeLimits, ScheduleDefaults,
@@ -299,6 +299,41 @@ fn delta(key: &str, value: Duration) -> Result<TimeDelta, ConfigError> {
     }
 }
 
+/// `[rail.limits]`: each one set at least 1.
+fn rail_limits(section: &RailLimitsSection) -> Result<LimitOverrides, ConfigError> {
+    let limit = |key: &'static str, value: Option<u32>| match value {
+        None => Ok(None),
+        Some(value) => NonZeroU32::new(value)
+            .map(Some)
+            .ok_or_else(|| invalid(key, "allowed: at least 1 (requests a second)")),
+    };
+    let mut overrides = LimitOverrides {
+        total: limit("rail.limits.total", section.total)?,
+        ..LimitOverrides::default()
+    };
+    for (endpoint, key, value) in [
+        (
+            Endpoint::Transfers,
+            "rail.limits.transfers",
+            section.transfers,
+        ),
+        (Endpoint::Payouts, "rail.limits.payouts", section.payouts),
+        (
+            Endpoint::TransferLookups,
+            "rail.limits.transfer_lookups",
+            section.transfer_lookups,
+        ),
+        (
+            Endpoint::PayoutLookups,
+            "rail.limits.payout_lookups",
+            section.payout_lookups,
+        ),
+    ] {
+        overrides.set(endpoint, limit(key, value)?);
+    }
+    Ok(overrides)
+}
+
 fn fee(key: &str, entry: FeeEntry) -> Result<MethodFee, ConfigError> {
     Ok(MethodFee {
         percent_of_gross: rate(&format!("{key}.percent_of_gross"), entry.percent_of_gross)?,
@@ -468,12 +503,11 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
             "at least rail.hold_after_429, or a process held back by a 429 holds back every job it takes",
         ));
     }
+    let overrides = rail_limits(&s.rail.limits)?;
     let rail_pace = PaceSettings {
-        rate: PaceRate {
-            requests_per_second: NonZeroU32::new(s.rail.requests_per_second)
-                .ok_or_else(|| invalid("rail.requests_per_second", "allowed: at least 1"))?,
-            shares: NonZeroU32::MIN,
-        },
+        limits: overrides.over(RailLimits::stripe(false)),
+        overrides,
+        shares: NonZeroU32::MIN,
         patience: delta("rail.pace_patience", s.rail.pace_patience)?,
         hold_after_429: delta("rail.hold_after_429", s.rail.hold_after_429)?,
     };
@@ -680,8 +714,8 @@ mod tests {
                 "at least 1",
             ),
             (
-                "[rail]\nrequests_per_second = 0\n",
-                "rail.requests_per_second",
+                "[rail.limits]\ntransfers = 0\n",
+                "rail.limits.transfers",
                 "at least 1",
             ),
             (

@@ -169,6 +169,16 @@ async fn execute_locked(
                 return apply(p, adopted, read_version).await;
             }
             Ok(None) => {}
+            Err(error) if refuses_the_payee(error.kind) => {
+                // The attempt's transfer stands and the provider refused its second step for
+                // good (an account closed, say): an outcome, recorded as a fresh attempt's
+                // would be, the money left in the barber's balance for an operator.
+                tracing::warn!(payout_id = %payout.id, %error, "the last attempt's second step was refused");
+                let read_version = payout.version;
+                let settlement =
+                    settle(p, payout, &actor, Err(error), time.now(p), deadline).await?;
+                return apply(p, settlement, read_version).await;
+            }
             Err(error) => {
                 // Without knowing whether the last attempt paid, paying again could pay twice.
                 tracing::warn!(payout_id = %payout.id, %error, "reconciliation failed; will retry");
@@ -211,6 +221,19 @@ async fn execute_locked(
     let attempt_version = payout.version;
     let settlement = settle(p, payout, &actor, result, time.now(p), deadline).await?;
     apply(p, settlement, attempt_version).await
+}
+
+/// Whether a resumed attempt's error is the provider refusing the barber's account, method or
+/// amount for good (only its second step, a payout on the account, can be): not a lookup that
+/// failed, which says nothing of whether the attempt paid.
+fn refuses_the_payee(kind: FailureKind) -> bool {
+    matches!(
+        kind,
+        FailureKind::AccountUnusable
+            | FailureKind::AccountNotVerified
+            | FailureKind::InvalidPaymentMethod
+            | FailureKind::InvalidAmount
+    )
 }
 
 /// The transfer of the attempt just recorded on `payout`.

@@ -20,7 +20,7 @@ pub use notifier::{
 };
 pub use onboarding::{AccountOnboarding, OnboardingLink};
 pub use queue::{Delivery, JobQueue, PayoutJob, QueueDepth, QueueError};
-pub use rail::{BalancePayout, PaymentRail, RailError, TransferReceipt, TransferRequest};
+pub use rail::{BalancePayout, PaymentRail, RailCall, RailError, TransferReceipt, TransferRequest};
 pub use shard_queue::{ShardPlan, ShardQueue};
 pub use store::{
     AccountRestriction, AccountRestrictions, AdvanceNotice, AttemptBatches, BarberLocks,

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use payout_core::ids::{BarberId, PayoutId};
 use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
+use payout_core::pace::{Endpoint, RailLimits};
 use payout_core::retry::FailureKind;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,8 +60,36 @@ pub struct RailError {
     pub message: String,
 }
 
+/// A call of the rail, as its pace sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RailCall {
+    Transfer(PaymentMethod),
+    /// `find_transfer`.
+    Lookup,
+    /// `resume_transfer`.
+    Resume,
+    /// `pay_out_balance`.
+    PayOut,
+}
+
 #[async_trait]
 pub trait PaymentRail: Send + Sync {
+    /// The provider's endpoints `call` makes a request of, one each: the pace takes a turn of
+    /// each, and of the account's total for each.
+    fn endpoints(&self, call: RailCall) -> &'static [Endpoint] {
+        match call {
+            RailCall::Transfer(_) => &[Endpoint::Transfers],
+            RailCall::Lookup | RailCall::Resume => &[Endpoint::TransferLookups],
+            RailCall::PayOut => &[Endpoint::Payouts],
+        }
+    }
+
+    /// What the provider accepts by default, before `[rail.limits]`: Stripe's published live
+    /// limits unless the rail knows better.
+    fn default_limits(&self) -> RailLimits {
+        RailLimits::stripe(false)
+    }
+
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError>;
 
     /// The successful transfer for `payout`, if the rail has one (Stripe: by transfer_group).

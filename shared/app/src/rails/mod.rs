@@ -3,7 +3,7 @@
 //!
 //! - [`offline`]: bank transfer (an export file an operator submits) and manual (paid outside
 //!   the system); both hand the payout over in transit until an operator confirms it.
-//! - [`paced`]: the provider's rail at the configured rate, a 429 treated as backpressure.
+//! - [`paced`]: the provider's rail at its rate limits, a 429 treated as backpressure.
 
 pub mod offline;
 pub mod paced;
@@ -14,7 +14,11 @@ use async_trait::async_trait;
 use payout_core::ids::PayoutId;
 use payout_core::method::PaymentMethod;
 
-use crate::ports::{BalancePayout, PaymentRail, RailError, TransferReceipt, TransferRequest};
+use payout_core::pace::{Endpoint, RailLimits};
+
+use crate::ports::{
+    BalancePayout, PaymentRail, RailCall, RailError, TransferReceipt, TransferRequest,
+};
 use offline::OfflineRail;
 
 /// Stripe methods go to the provider's rail, bank transfer and manual to the offline rail.
@@ -34,6 +38,18 @@ impl RailsByMethod {
 
 #[async_trait]
 impl PaymentRail for RailsByMethod {
+    /// An offline handover calls no provider.
+    fn endpoints(&self, call: RailCall) -> &'static [Endpoint] {
+        match call {
+            RailCall::Transfer(PaymentMethod::BankTransfer | PaymentMethod::Manual) => &[],
+            call => self.provider.endpoints(call),
+        }
+    }
+
+    fn default_limits(&self) -> RailLimits {
+        self.provider.default_limits()
+    }
+
     async fn transfer(&self, request: &TransferRequest) -> Result<TransferReceipt, RailError> {
         match request.method {
             PaymentMethod::StripeStandard | PaymentMethod::StripeInstant => {
