@@ -14,6 +14,7 @@
 //! - [`priority`]: low priority waits only on a loaded system, and at most `max_wait`.
 //! - [`rate_limits`]: 2,000 barbers due at once paid once within Stripe's rate limits.
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
+//! - [`statements`]: a payout's statement as a page and as CSV, a barber's own only.
 //! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
 //! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
 //! - [`webhooks_out`]: payout events to a webhook receiver, signed, redelivered after a 500.
@@ -36,5 +37,6 @@ mod priority;
 mod rate_limits;
 mod readiness;
 mod sign_in;
+mod statements;
 mod stripe;
 mod webhooks_out;

@@ -211,6 +211,22 @@ def main():
         assert lines == expected, lines
         page.screenshot(path=SHOTS / "payout.png", full_page=True)
 
+        # Its statement, opened from the payout page and printed to PDF; the CSV saved.
+        with page.context.expect_page() as opened:
+            page.get_by_role("button", name="Statement", exact=True).click()
+        sheet = opened.value
+        sheet.wait_for_load_state()
+        text = sheet.locator("body").inner_text()
+        assert "payout statement" in text and "$667.25" in text, text
+        pdf = sheet.pdf(path=str(SHOTS / "statement.pdf"))
+        assert pdf.startswith(b"%PDF"), pdf[:8]
+        sheet.close()
+        with page.expect_download() as saved:
+            page.get_by_role("button", name="Statement (CSV)").click()
+        csv_text = Path(saved.value.path()).read_text()
+        assert csv_text.startswith("payout_id,line,date,description,amount,currency"), csv_text
+        assert ",net,,net payout,667.25,USD" in csv_text, csv_text
+
         # A failed (returned) bank payout: retried, then confirmed paid.
         page.goto(f"{BASE}/dashboard/payouts/{ids['456']}")
         page.get_by_role("button", name="Retry").click()

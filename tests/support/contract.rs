@@ -213,6 +213,41 @@ pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn Stor
     assert_eq!(trail.len(), 1);
 }
 
+/// A payout's earnings, what its statement lists, are the ones it claims, by when they were
+/// performed; a cancelled payout claims none.
+pub async fn a_payouts_earnings_are_the_ones_it_claims(store: &dyn Store) {
+    let (creation, cutoff) = seed_period(store).await;
+    let (other, _) = seed_period_of(store, "b2", 2).await;
+    for creation in [&creation, &other] {
+        assert_eq!(
+            store.create_payout(creation).await.unwrap(),
+            CreateOutcome::Created
+        );
+    }
+    let id = &creation.payout.id;
+    let earnings = store.earnings_of_payout(id).await.unwrap();
+    let ids: Vec<String> = earnings.iter().map(|e| e.id.to_string()).collect();
+    let expected: Vec<String> = (0..3)
+        .map(|n| World::earning("b1", n, "100.00", cutoff).id.to_string())
+        .collect();
+    assert_eq!(ids, expected, "b1's three, in the order performed");
+    assert!(earnings.iter().all(|e| e.amount == usd("100.00")));
+
+    let mut cancelled = creation.payout.clone();
+    let read = cancelled.version;
+    let event = cancelled.cancel(cutoff, "operator", "test").unwrap();
+    store.cancel_payout(&cancelled, read, &event).await.unwrap();
+    assert!(store.earnings_of_payout(id).await.unwrap().is_empty());
+    assert_eq!(
+        store
+            .earnings_of_payout(&other.payout.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 pub async fn payout_updates_are_conditional_on_version(store: &dyn Store) {
     let (creation, cutoff) = seed_period(store).await;
     store.create_payout(&creation).await.unwrap();

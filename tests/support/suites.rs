@@ -47,6 +47,7 @@ macro_rules! store_contract_suite {
             a_payout_claims_only_released_earnings,
             a_reserve_is_released_from_its_date_and_withdrawn_with_its_payout,
             a_payout_paid_standard_instead_opens_its_fee_credit_once,
+            a_payouts_earnings_are_the_ones_it_claims,
             batch_attempts_lock_record_and_unlock_each_member_alone,
             a_page_of_periods_closes_each_member_alone,
         );

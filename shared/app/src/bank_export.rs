@@ -94,7 +94,7 @@ pub fn render_csv(day: NaiveDate, batch: &[Payout]) -> Result<String, AppError> 
 
 /// A field a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab or carriage return first) gets
 /// a leading apostrophe, OWASP's advice against CSV injection. Amounts here are never negative.
-fn spreadsheet_safe(field: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn spreadsheet_safe(field: &str) -> std::borrow::Cow<'_, str> {
     match field.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{field}").into(),
         _ => field.into(),

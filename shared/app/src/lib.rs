@@ -35,6 +35,7 @@
 //!      confirm and return.
 //!    - [`rails`]: bank transfer and manual rails, and the router by payment method.
 //!    - [`bank_export`]: the daily bank transfer file.
+//!    - [`statement`]: a payout's statement, line by line, as HTML and CSV.
 //!    - [`schedule_edit`]: what a request makes of a schedule: defaults, partial changes, the
 //!      cut-off rule.
 //!    - [`schedule_change`]: saving a schedule; a new destination is audited and announced.
@@ -83,6 +84,7 @@ pub mod recovery;
 pub mod schedule_change;
 pub mod schedule_edit;
 pub mod services;
+pub mod statement;
 pub mod totals_check;
 pub mod webhooks;
 pub mod worker;

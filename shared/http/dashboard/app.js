@@ -214,7 +214,9 @@ function breakdown(p) {
   for (const d of p.deductions) {
     const label = KIND_LABELS[d.kind] || d.kind;
     const said = d.description && d.description.toLowerCase() !== label.toLowerCase() ? ` (${d.description})` : "";
-    lines.push([label + said, money(`-${d.amount}`, c)]);
+    // A line given back (a reserve released, an instant fee returned) adds to the net.
+    const signed = d.amount.startsWith("-") ? d.amount.slice(1) : `-${d.amount}`;
+    lines.push([label + said, money(signed, c)]);
   }
   lines.push(["Platform fee", money(`-${p.fee_amount}`, c)]);
   const rows = lines.map(([l, v]) => `<tr><td>${esc(l)}</td><td class="num">${v}</td></tr>`).join("");
@@ -310,11 +312,33 @@ async function payout(id) {
     ${p.left_behind ? `<p class="notice" id="left-behind">Transfer ${esc(p.left_behind.transfer_id)} stands: ${money(p.left_behind.amount, p.currency)} is in ${esc(p.left_behind.held_in)}, not in their bank.</p>` : ""}
     ${actionsFor(p)}<div id="action-result" role="status"></div>
     <h2>Breakdown</h2>${breakdown(p)}
+    <div class="actions"><button type="button" class="secondary" data-statement="statement">Statement</button><button type="button" class="secondary" data-statement="statement.csv">Statement (CSV)</button></div>
     <h2>Attempts (${attempts.length})</h2>
     <p class="muted">${attempts.map((a) => `${when(a.at)} by ${esc(a.actor)}`).join("<br>") || "None yet."}</p>
     <h2>Audit trail</h2>
     <div class="scroll"><table><thead><tr><th>When</th><th>Change</th><th>By</th><th>Why</th></tr></thead><tbody>${trail}</tbody></table></div>`;
   page.querySelectorAll("[data-action]").forEach((button) => button.addEventListener("click", () => act(p, button.dataset.action)));
+  page.querySelectorAll("[data-statement]").forEach((button) => button.addEventListener("click", () => statement(p, button.dataset.statement)));
+}
+
+// The statement is fetched with the session's token (a link could not carry it), then opened
+// (the page, to read or print) or saved (the CSV).
+async function statement(p, file) {
+  const response = await fetch(`${API}/payouts/${encodeURIComponent(p.id)}/${file}`, {
+    headers: { Authorization: `Bearer ${sessionStorage.getItem(TOKEN) || ""}` },
+  });
+  const result = document.getElementById("action-result");
+  if (!response.ok) {
+    result.innerHTML = `<p class="problem">The statement could not be fetched (${response.status}).</p>`;
+    return;
+  }
+  const url = URL.createObjectURL(await response.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  if (file.endsWith(".csv")) link.download = `statement-${p.id}.csv`;
+  else link.target = "_blank";
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 async function attention() {

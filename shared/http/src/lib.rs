@@ -92,6 +92,8 @@ pub fn router(state: ApiState) -> Router {
         .routes(routes!(payouts::preview))
         .routes(routes!(forecast::get_forecast))
         .routes(routes!(payouts::detail))
+        .routes(routes!(payouts::statement_page))
+        .routes(routes!(payouts::statement_csv))
         .routes(routes!(payouts::retry))
         .routes(routes!(payouts::cancel))
         .routes(routes!(payouts::confirm))

@@ -139,6 +139,62 @@ pub async fn detail(
     }))
 }
 
+/// The payout's statement, a printable HTML page: every earning it claims, the commission,
+/// bonus, each deduction, the fee and the net, the method and the provider's reference
+/// (operators, or the barber it pays; another barber's is 404).
+#[utoipa::path(get, path = "/payouts/{id}/statement", params(("id" = String, Path)),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = String, content_type = "text/html"), (status = 404, body = Problem)))]
+pub async fn statement_page(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let statement = visible_statement(&state, &caller, &id).await?;
+    let headers = [(
+        axum::http::header::CONTENT_TYPE,
+        "text/html; charset=utf-8".to_string(),
+    )];
+    Ok((headers, statement.html()?).into_response())
+}
+
+/// The statement of the payout `raw` names, if the caller may see the payout.
+async fn visible_statement(
+    state: &ApiState,
+    caller: &Caller,
+    raw: &str,
+) -> Result<payout_app::statement::Statement, ApiError> {
+    let payout = load_visible(state, caller, raw).await?;
+    Ok(payout_app::statement::statement(&state.services, payout).await?)
+}
+
+/// The same statement's lines as CSV: `payout_id,line,date,description,amount,currency`, one
+/// row a line (earning, commission, bonus, deduction, fee, net), signed as each counts towards
+/// the net; text a spreadsheet would run as a formula is neutralised.
+#[utoipa::path(get, path = "/payouts/{id}/statement.csv", params(("id" = String, Path)),
+    security(("bearer" = [])), tag = "payouts",
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 404, body = Problem)))]
+pub async fn statement_csv(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let statement = visible_statement(&state, &caller, &id).await?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/csv".to_string()),
+        (
+            axum::http::header::CONTENT_DISPOSITION,
+            format!(
+                "attachment; filename=\"statement-{}.csv\"",
+                statement.payout.id
+            ),
+        ),
+    ];
+    Ok((headers, statement.csv()?).into_response())
+}
+
 /// Pays the barber's open balance now (operators).
 #[utoipa::path(post, path = "/payouts/manual", request_body = ManualPayoutBody,
     security(("bearer" = [])), tag = "payouts",

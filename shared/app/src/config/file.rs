@@ -142,8 +142,25 @@ pub struct Settings {
     pub approvals: ApprovalsSection,
     pub instant: InstantSection,
     pub holds: HoldsSection,
+    pub shop: ShopSection,
     /// Where `payouts serve` sends payout events as signed webhooks, each a `[[webhooks]]`.
     pub webhooks: Vec<WebhookEndpoint>,
+}
+
+/// The shop as its barbers' statements name it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShopSection {
+    /// Printed at the head of every payout statement.
+    pub name: String,
+}
+
+impl Default for ShopSection {
+    fn default() -> Self {
+        Self {
+            name: "The barbershop".into(),
+        }
+    }
 }
 
 /// What every barber's pay waits for, whatever their schedule.

@@ -299,6 +299,17 @@ fn delta(key: &str, value: Duration) -> Result<TimeDelta, ConfigError> {
     }
 }
 
+/// `[shop] name`: printable text of 1 to 100 characters.
+fn shop_name(name: &str) -> Result<String, ConfigError> {
+    payout_core::input::free_text("shop.name", name, 100)
+        .map_err(|e| invalid("shop.name", e.to_string()))?;
+    let name = name.trim();
+    match name.is_empty() {
+        true => Err(invalid("shop.name", "allowed: 1 to 100 characters")),
+        false => Ok(name.to_string()),
+    }
+}
+
 /// `[rail.limits]`: each one set at least 1.
 fn rail_limits(section: &RailLimitsSection) -> Result<LimitOverrides, ConfigError> {
     let limit = |key: &'static str, value: Option<u32>| match value {
@@ -578,6 +589,7 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
                 ));
             }
         },
+        shop_name: shop_name(&s.shop.name)?,
     })
 }
 

@@ -61,6 +61,8 @@ pub struct AppConfig {
     /// A barber who has never had a payout is first paid this long after their first
     /// earning's service.
     pub first_payout_after: TimeDelta,
+    /// The shop's name, at the head of its barbers' statements.
+    pub shop_name: String,
 }
 
 /// Caps on instant payouts per UTC day, in the payout's currency.

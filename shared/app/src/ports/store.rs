@@ -396,6 +396,9 @@ pub trait LedgerStore: Send + Sync {
         content_hashes: &[String],
     ) -> Result<Vec<IntakeOutcome>, StoreError>;
     async fn get_earning(&self, id: &EarningId) -> Result<Option<Earning>, StoreError>;
+    /// The earnings `payout` claims, in the order they were performed: what its statement
+    /// lists. One query on the claim's index, whatever the ledger's size.
+    async fn earnings_of_payout(&self, payout: &PayoutId) -> Result<Vec<Earning>, StoreError>;
     /// Takes an open earning out of the balance for good, if no payout holds it; a voided
     /// earning is never claimed, counted or re-created by a repeat of its id.
     async fn void_earning(

@@ -172,6 +172,22 @@ pub async fn get_earning(
         .transpose()
 }
 
+/// The earnings `payout` claims (the claim index holds its earnings and deductions), by when
+/// they were performed.
+pub async fn earnings_of_payout(
+    store: &DynamoStore,
+    payout: &PayoutId,
+) -> Result<Vec<Earning>, StoreError> {
+    let mut earnings = super::payouts::claimed_by(store, payout)
+        .await?
+        .iter()
+        .filter(|record| get_s(record, "pk").is_ok_and(|pk| pk.starts_with("EARNING#")))
+        .map(earning_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    earnings.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    Ok(earnings)
+}
+
 /// Voids an open earning: its open-index keys go, so no balance sees it and no claim (whose
 /// condition requires no `voided_at`) can take it.
 pub async fn void_earning(

@@ -390,6 +390,10 @@ impl LedgerStore for DynamoStore {
         ledger::get_earning(self, id).await
     }
 
+    async fn earnings_of_payout(&self, payout: &PayoutId) -> Result<Vec<Earning>, StoreError> {
+        ledger::earnings_of_payout(self, payout).await
+    }
+
     async fn void_earning(
         &self,
         id: &EarningId,

@@ -194,7 +194,10 @@ fn release_item(
         .build())
 }
 
-async fn claimed_by(store: &DynamoStore, payout: &PayoutId) -> Result<Vec<Item>, StoreError> {
+pub(super) async fn claimed_by(
+    store: &DynamoStore,
+    payout: &PayoutId,
+) -> Result<Vec<Item>, StoreError> {
     store
         .query(
             Some(super::table::GSI2),

@@ -159,6 +159,7 @@ delegate_with_yield_points! {
             content_hashes: &[String],
         ) -> Result<Vec<IntakeOutcome>, StoreError>;
         fn get_earning(id: &EarningId) -> Result<Option<Earning>, StoreError>;
+        fn earnings_of_payout(payout: &PayoutId) -> Result<Vec<Earning>, StoreError>;
         fn void_earning(id: &EarningId, at: DateTime<Utc>) -> Result<VoidOutcome, StoreError>;
         fn insert_deduction(
             deduction: &Deduction,

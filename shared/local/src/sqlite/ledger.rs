@@ -321,36 +321,60 @@ pub fn void_earning(
 
 pub fn get_earning(conn: &Connection, id: &EarningId) -> Result<Option<Earning>, StoreError> {
     let row = conn
-        .prepare_cached(
-            "SELECT barber_id, currency, amount_minor, occurred_at, recorded_at, service
-             FROM earnings WHERE id = ?1",
-        )
-        .and_then(|mut statement| {
-            statement
-                .query_row([id.as_str()], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, i64>(2)?,
-                        row.get::<_, i64>(3)?,
-                        row.get::<_, i64>(4)?,
-                        row.get::<_, String>(5)?,
-                    ))
-                })
-                .optional()
-        })
+        .prepare_cached(&format!(
+            "SELECT {EARNING_COLUMNS} FROM earnings WHERE id = ?1"
+        ))
+        .and_then(|mut statement| statement.query_row([id.as_str()], earning_row).optional())
         .map_err(backend)?;
-    let Some((barber, currency, amount, occurred_at, recorded_at, service)) = row else {
-        return Ok(None);
-    };
+    row.map(earning_of).transpose()
+}
+
+/// The earnings `payout` claims, by when they were performed (the index on `payout_id`).
+pub fn earnings_of_payout(
+    conn: &Connection,
+    payout: &PayoutId,
+) -> Result<Vec<Earning>, StoreError> {
+    let mut statement = conn
+        .prepare_cached(&format!(
+            "SELECT {EARNING_COLUMNS} FROM earnings WHERE payout_id = ?1 ORDER BY occurred_at, id"
+        ))
+        .map_err(backend)?;
+    let rows = statement
+        .query_map([payout.as_str()], earning_row)
+        .map_err(backend)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(backend)?;
+    rows.into_iter().map(earning_of).collect()
+}
+
+const EARNING_COLUMNS: &str =
+    "id, barber_id, currency, amount_minor, occurred_at, recorded_at, service";
+
+/// An earning's columns as [`EARNING_COLUMNS`] reads them.
+type EarningRow = (String, String, String, i64, i64, i64, String);
+
+fn earning_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EarningRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+    ))
+}
+
+fn earning_of(row: EarningRow) -> Result<Earning, StoreError> {
+    let (id, barber, currency, amount, occurred_at, recorded_at, service) = row;
     let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
     let currency: Currency = currency.parse().map_err(|e| corrupt(&e))?;
-    Ok(Some(Earning {
-        id: id.clone(),
+    Ok(Earning {
+        id: EarningId::parse(id).map_err(|e| corrupt(&e))?,
         barber_id: BarberId::parse(barber).map_err(|e| corrupt(&e))?,
         amount: Money::from_minor(amount, currency),
         occurred_at: instant(occurred_at)?,
         service,
         recorded_at: instant(recorded_at)?,
-    }))
+    })
 }

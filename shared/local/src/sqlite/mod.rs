@@ -454,6 +454,10 @@ impl LedgerStore for SqliteStore {
         self.blocking(|conn| ledger::get_earning(conn, id))
     }
 
+    async fn earnings_of_payout(&self, payout: &PayoutId) -> Result<Vec<Earning>, StoreError> {
+        self.blocking(|conn| ledger::earnings_of_payout(conn, payout))
+    }
+
     async fn void_earning(
         &self,
         id: &EarningId,
