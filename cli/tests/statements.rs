@@ -84,7 +84,8 @@ async fn a_statement_lists_every_line_and_agrees_with_its_payout() {
         "Skin fade",
         "$45.00",
         "$30.50",
-        "chair, week 49",
+        "Booth rent: chair, week 49",
+        "Stripe fee",
         &format!("${}", payout["net_amount"].as_str().unwrap()),
         payout["transfer_id"].as_str().unwrap(),
     ] {
@@ -94,6 +95,7 @@ async fn a_statement_lists_every_line_and_agrees_with_its_payout() {
         );
     }
     assert!(!page.contains("<b>M</b>"), "the barber's name is escaped");
+    assert!(!page.contains("has not been paid"), "paid: {page}");
 
     let (status, kind, csv) = get(&shop, &format!("/payouts/{id}/statement.csv"), &operator).await;
     assert_eq!(status, 200, "{csv}");

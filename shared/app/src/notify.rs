@@ -112,7 +112,7 @@ fn taken_from_net(amount: Money) -> String {
     }
 }
 
-fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
+pub(crate) fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
     match line.kind {
         DeductionKind::BoothRent => "Booth rent".to_string(),
         DeductionKind::SupplyFee => "Supply fee".to_string(),
@@ -129,7 +129,7 @@ fn deduction_label(line: &payout_core::deduction::DeductionLine) -> String {
     }
 }
 
-fn method_label(method: PaymentMethod) -> (&'static str, &'static str) {
+pub(crate) fn method_label(method: PaymentMethod) -> (&'static str, &'static str) {
     match method {
         PaymentMethod::StripeStandard => ("Stripe", "usually within 2 business days"),
         PaymentMethod::StripeInstant => ("Stripe instant payout", "usually within 30 minutes"),

@@ -7,11 +7,14 @@
 use chrono::{DateTime, Utc};
 use minijinja::context;
 use payout_core::ledger::Earning;
+use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::payout::Payout;
+use payout_core::status::PayoutStatus;
 
 use crate::bank_export::spreadsheet_safe;
 use crate::error::AppError;
+use crate::notify::{deduction_label, method_label};
 use crate::services::Services;
 
 /// What a statement shows.
@@ -81,20 +84,21 @@ impl Statement {
                 "the shop's share (the barber's commission is {})",
                 b.commission_rate
             ),
-            kept_by_shop.negate(),
+            minus(kept_by_shop),
         ));
         if b.bonus.is_positive() {
             lines.push(line("bonus", "volume bonus".into(), b.bonus));
         }
         for deduction in &b.deductions {
-            let description = format!("{}: {}", deduction.kind, deduction.description);
-            lines.push(line("deduction", description, deduction.amount.negate()));
+            let label = deduction_label(deduction);
+            let description = match deduction.description.trim() {
+                said if said.is_empty() || label.contains(said) => label,
+                said => format!("{label}: {said}"),
+            };
+            lines.push(line("deduction", description, minus(deduction.amount)));
         }
-        lines.push(line(
-            "fee",
-            format!("{} fee", self.payout.method),
-            b.fee.negate(),
-        ));
+        let (method, _) = method_label(self.payout.method);
+        lines.push(line("fee", format!("{method} fee"), minus(b.fee)));
         lines.push(line("net", "net payout".into(), b.net));
         Ok(lines)
     }
@@ -160,13 +164,22 @@ impl Statement {
             .render(context! {
                 shop => &self.shop,
                 barber => &self.barber_name,
+                named => self.barber_name != p.barber_id.as_str(),
                 barber_id => p.barber_id.as_str(),
                 payout_id => p.id.as_str(),
                 period => period,
-                status => p.status.as_str(),
-                method => p.paid_by().to_string(),
+                status => p.status.as_str().replace('_', " "),
+                paid => paid(p),
+                failure => &p.failure_reason,
+                method => method_label(p.paid_by()).0,
                 method_note => &p.method_note,
-                reference => &p.transfer_id,
+                // Only a provider's transfer is a reference to look up; an offline handover's
+                // id is the payout's own.
+                reference => matches!(
+                    p.paid_by(),
+                    PaymentMethod::StripeStandard | PaymentMethod::StripeInstant
+                )
+                .then_some(&p.transfer_id),
                 services => b.service_count,
                 gross => b.gross.formatted(),
                 rate => b.commission_rate.to_string(),
@@ -177,6 +190,22 @@ impl Statement {
             })
             .map_err(|e| AppError::Invalid(format!("statement: {e}")))
     }
+}
+
+/// `amount` taken from the net: negated, a zero staying zero (never `-0.00`).
+fn minus(amount: Money) -> Money {
+    match amount.amount().is_zero() {
+        true => Money::zero(amount.currency()),
+        false => amount.negate(),
+    }
+}
+
+/// Whether the payout's money has left: in transit or arrived.
+fn paid(payout: &Payout) -> bool {
+    matches!(
+        payout.status,
+        PayoutStatus::InTransit | PayoutStatus::Completed
+    )
 }
 
 fn template() -> minijinja::Template<'static, 'static> {

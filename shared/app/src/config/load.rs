@@ -222,8 +222,18 @@ fn problem(kind: &Kind, written: Option<String>) -> String {
                 None => format!("{message}{expected}"),
             }
         }
-        Kind::UnknownField(_, allowed) => {
-            format!("unknown key; the keys here are {}", allowed.join(", "))
+        Kind::UnknownField(field, allowed) => {
+            // A key this version replaced says where its setting went.
+            let moved = match field.as_str() {
+                "requests_per_second" => {
+                    " (rail.requests_per_second is gone: Stripe's limits are per endpoint, in [rail.limits])"
+                }
+                _ => "",
+            };
+            format!(
+                "unknown key; the keys here are {}{moved}",
+                allowed.join(", ")
+            )
         }
         Kind::UnknownVariant(found, allowed) => format!(
             "found \"{found}\"; allowed: {}",
