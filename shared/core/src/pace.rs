@@ -205,7 +205,6 @@ impl PaceSettings {
 pub struct EndpointPace {
     endpoints: [RailPace; 4],
     total: TotalCalendar,
-    total_interval: TimeDelta,
     held_until: Option<DateTime<Utc>>,
 }
 
@@ -214,7 +213,6 @@ impl EndpointPace {
         Self {
             endpoints: Endpoint::ALL.map(|endpoint| RailPace::new(settings.rate(endpoint))),
             total: TotalCalendar::new(settings.total_rate().interval()),
-            total_interval: settings.total_rate().interval(),
             held_until: None,
         }
     }
@@ -226,7 +224,7 @@ impl EndpointPace {
         endpoints
             .iter()
             .map(|endpoint| self.endpoints[endpoint.index()].interval)
-            .fold(self.total_interval * requests, TimeDelta::max)
+            .fold(self.total.interval() * requests, TimeDelta::max)
     }
 
     /// Reserves, for a call that makes one request of each of `endpoints`, the first slot at
@@ -285,6 +283,10 @@ impl TotalCalendar {
             interval_nanos: interval.num_nanoseconds().unwrap_or(i64::MAX).max(1),
             taken: BTreeSet::new(),
         }
+    }
+
+    fn interval(&self) -> TimeDelta {
+        TimeDelta::nanoseconds(self.interval_nanos)
     }
 
     fn turn_of(&self, at: DateTime<Utc>) -> i64 {
