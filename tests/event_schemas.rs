@@ -75,7 +75,9 @@ fn the_schemas_accept_the_events_the_tests_send() {
     let mut missing = sent.clone();
     missing.as_object_mut().unwrap().remove("booking_id");
     let mut extra = sent.clone();
-    extra["tip"] = json!("5.00");
+    extra["discount"] = json!("5.00");
+    let mut tipped = sent.clone();
+    tipped["tip"] = json!("5.00");
     let mut number = sent.clone();
     number["amount"] = json!(40.0);
     let mut numeric_ids = sent.clone();
@@ -93,12 +95,13 @@ fn the_schemas_accept_the_events_the_tests_send() {
                     extra.clone(),
                     number.clone(),
                     numeric_ids.clone(),
-                    negative_id.clone()
+                    negative_id.clone(),
+                    tipped.clone()
                 ]
             ),
-            [true, false, false, false, true, false],
+            [true, false, false, false, true, false, true],
             "{detail_type}: the sent event, then one without booking_id, one with an unknown \
-             field, one with a float amount, ids as whole numbers, a negative barber id"
+             field, one with a float amount, ids as whole numbers, a negative barber id, a tip"
         );
     }
 }

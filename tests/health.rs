@@ -31,6 +31,7 @@ async fn finished_payouts(
             &PeriodActivity {
                 gross: usd("100.00"),
                 services: 1,
+                tips: usd("0"),
                 deductions: vec![],
             },
             PaymentMethod::StripeStandard,
@@ -61,8 +62,8 @@ async fn finished_payouts(
         let creation = PayoutCreation {
             payout: payout.clone(),
             event,
-            claimed_gross_minor: 0,
-            claimed_services: 0,
+            claimed_earnings_minor: 0,
+            claimed_earnings: 0,
             claimed_deductions: vec![],
             earned_by: start,
             carried_balance: None,

@@ -42,6 +42,7 @@ fn the_completed_notice_of_the_brief_example_shows_every_line() {
     let activity = PeriodActivity {
         gross: usd("1000.00"),
         services: 60,
+        tips: usd("0"),
         deductions: vec![DeductionLine {
             id: DeductionId::parse("rent").unwrap(),
             kind: DeductionKind::BoothRent,

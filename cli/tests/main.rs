@@ -16,6 +16,7 @@
 //! - [`operations`]: a stop signal mid-batch, a second server refused, backup and restore.
 //! - [`statements`]: a payout's statement as a page and as CSV, a barber's own only.
 //! - [`sign_in`]: `payouts serve` with an OIDC issuer's keys: which tokens pass.
+//! - [`tips`]: the brief's example with a tip (net $707.25), refunded with its booking.
 //! - [`stripe`]: `payouts serve` on Stripe (the project's fake) through its faults, paying once.
 //! - [`webhooks_out`]: payout events to a webhook receiver, signed, redelivered after a 500.
 //! - [`crash`]: `payouts serve` killed mid-batch and restarted pays each payout once.
@@ -39,4 +40,5 @@ mod readiness;
 mod sign_in;
 mod statements;
 mod stripe;
+mod tips;
 mod webhooks_out;

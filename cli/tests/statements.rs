@@ -13,7 +13,7 @@ use payout_tests::served::OnFakeStripe;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-async fn shop() -> OnFakeStripe {
+pub async fn shop() -> OnFakeStripe {
     let config = "[shop]\nname = \"Fade & Co\"\n";
     let binary = env!("CARGO_BIN_EXE_payouts");
     OnFakeStripe::start(
@@ -40,6 +40,11 @@ async fn paid(shop: &OnFakeStripe, barber: &str) -> String {
     let rent = json!({"barber_id": barber, "kind": "booth_rent", "amount": "10.00",
         "description": "chair, week 49"});
     shop.send("/deductions", Some(rent)).await;
+    paid_now(shop, barber).await
+}
+
+/// A manual payout of what `barber` has open, once completed: its id.
+pub async fn paid_now(shop: &OnFakeStripe, barber: &str) -> String {
     let manual = json!({"barber_id": barber, "reason": "end of week"});
     let payout = shop.send("/payouts/manual", Some(manual)).await;
     let id = payout["id"].as_str().unwrap().to_string();
@@ -51,7 +56,18 @@ async fn paid(shop: &OnFakeStripe, barber: &str) -> String {
     id
 }
 
-async fn get(shop: &OnFakeStripe, path: &str, bearer: &str) -> (u16, String, String) {
+/// The statement CSV's rows, and their amounts' sum but the last (the net's own line).
+pub fn statement_rows(csv: &str) -> (Vec<csv::StringRecord>, Decimal) {
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let lines = rows[..rows.len() - 1]
+        .iter()
+        .map(|row| row[4].parse::<Decimal>().unwrap())
+        .sum();
+    (rows, lines)
+}
+
+pub async fn get(shop: &OnFakeStripe, path: &str, bearer: &str) -> (u16, String, String) {
     let response = shop
         .client
         .get(format!("{}{path}", shop.server.base))
@@ -100,8 +116,7 @@ async fn a_statement_lists_every_line_and_agrees_with_its_payout() {
     let (status, kind, csv) = get(&shop, &format!("/payouts/{id}/statement.csv"), &operator).await;
     assert_eq!(status, 200, "{csv}");
     assert!(kind.starts_with("text/csv"), "{kind}");
-    let mut reader = csv::Reader::from_reader(csv.as_bytes());
-    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let (rows, lines) = statement_rows(&csv);
     let kinds: Vec<&str> = rows.iter().map(|row| &row[1]).collect();
     assert_eq!(
         kinds,
@@ -119,11 +134,9 @@ async fn a_statement_lists_every_line_and_agrees_with_its_payout() {
         rows[1][3].starts_with("'="),
         "a formula is neutralised: {csv}"
     );
-    let amount = |row: &csv::StringRecord| row[4].parse::<Decimal>().unwrap();
-    let lines: Decimal = rows[..rows.len() - 1].iter().map(amount).sum();
     let net: Decimal = payout["net_amount"].as_str().unwrap().parse().unwrap();
     assert_eq!(lines, net, "the lines add up to the net: {csv}");
-    assert_eq!(amount(&rows[rows.len() - 1]), net);
+    assert_eq!(rows[rows.len() - 1][4].parse::<Decimal>().unwrap(), net);
 }
 
 #[tokio::test]

@@ -134,6 +134,7 @@ async fn seed_period_of(
                     Currency::Usd,
                 ),
                 services: services as u32,
+                tips: payout_core::money::Money::zero(Currency::Usd),
                 deductions: vec![],
             },
             schedule.method,
@@ -161,8 +162,8 @@ async fn seed_period_of(
         PayoutCreation {
             payout,
             event,
-            claimed_gross_minor: services as i64 * 10_000,
-            claimed_services: services as u32,
+            claimed_earnings_minor: services as i64 * 10_000,
+            claimed_earnings: services as u32,
             claimed_deductions: vec![],
             earned_by: cutoff,
             carried_balance: None,
@@ -176,7 +177,7 @@ async fn seed_period_of(
 pub async fn payout_creation_is_conditional_and_claims_earnings(store: &dyn Store) {
     let (creation, cutoff) = seed_period(store).await;
     let mut wrong = creation.clone();
-    wrong.claimed_gross_minor = 29999;
+    wrong.claimed_earnings_minor = 29999;
     assert_eq!(
         store.create_payout(&wrong).await.unwrap(),
         CreateOutcome::ClaimChanged
@@ -1300,8 +1301,8 @@ pub async fn a_payout_claims_only_released_earnings(store: &dyn Store) {
         CreateOutcome::ClaimChanged,
         "three services claimed where the hold releases two"
     );
-    creation.claimed_gross_minor = 20000;
-    creation.claimed_services = 2;
+    creation.claimed_earnings_minor = 20000;
+    creation.claimed_earnings = 2;
     assert_eq!(
         store.create_payout(&creation).await.unwrap(),
         CreateOutcome::Created
@@ -1423,7 +1424,7 @@ pub async fn batch_attempts_lock_record_and_unlock_each_member_alone(store: &dyn
 pub async fn a_page_of_periods_closes_each_member_alone(store: &dyn Store) {
     let (b1, cutoff) = seed_period_of(store, "b1", 2).await;
     let (mut b2, _) = seed_period_of(store, "b2", 2).await;
-    b2.claimed_gross_minor += 1;
+    b2.claimed_earnings_minor += 1;
     seed_period_of(store, "b3", 0).await;
     seed_period_of(store, "b4", 0).await;
     let (_, next) = b1.schedule_advance.unwrap();

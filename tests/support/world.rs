@@ -14,7 +14,7 @@ use payout_app::ports::{
 use payout_app::{AppConfig, Services};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId, PayoutId};
-use payout_core::ledger::Earning;
+use payout_core::ledger::{Earning, EarningKind};
 use payout_core::method::PaymentMethod;
 use payout_core::money::{Currency, Money};
 use payout_core::priority::BarberStanding;
@@ -156,6 +156,7 @@ impl World {
             amount: usd(amount),
             occurred_at: at,
             service: "haircut".into(),
+            kind: EarningKind::Service,
             recorded_at: at,
         }
     }

@@ -22,7 +22,7 @@ use payout_aws::lambda::{AwsRuntime, handle_job_batch, handle_schedule_tick};
 use payout_aws::stack::{StackNames, create_stack};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId};
-use payout_core::ledger::Earning;
+use payout_core::ledger::{Earning, EarningKind};
 use payout_core::money::{Currency, Money};
 use payout_core::schedule::PayoutSchedule;
 use payout_http::auth::{AuthConfig, Role};
@@ -71,6 +71,7 @@ pub async fn seed_due_barber(
                 amount: Money::from_minor(4_000, Currency::Usd),
                 occurred_at: cutoff - TimeDelta::hours(2),
                 service: "haircut".into(),
+                kind: EarningKind::Service,
                 recorded_at: cutoff - TimeDelta::hours(2),
             })
         })

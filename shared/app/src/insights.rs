@@ -65,7 +65,10 @@ fn minor(money: Money) -> i64 {
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MoneyTotals {
+    /// The services' gross.
     pub gross: String,
+    /// The tips clients left (not in `gross`).
+    pub tips: String,
     pub commission: String,
     pub bonus: String,
     pub deductions: String,
@@ -209,6 +212,7 @@ pub async fn analytics(
         to: now,
         totals: MoneyTotals {
             gross: line("gross"),
+            tips: line("tips"),
             commission: line("commission"),
             bonus: line("bonus"),
             deductions: line("deductions"),

@@ -188,6 +188,11 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 commission => b.commission.formatted(),
                 has_bonus => b.bonus.is_positive(),
                 bonus => b.bonus.formatted(),
+                tips => b.tips.map(|tips| context! {
+                    received => tips.received.formatted(),
+                    paid => tips.paid.formatted(),
+                    whole => tips.paid == tips.received,
+                }),
                 deductions => b.deductions.iter().map(|line| context! {
                     label => deduction_label(line),
                     amount => taken_from_net(line.amount),

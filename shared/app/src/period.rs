@@ -323,8 +323,8 @@ fn creation(
     let creation = PayoutCreation {
         payout,
         event,
-        claimed_gross_minor: open.gross_minor,
-        claimed_services: open.services,
+        claimed_earnings_minor: open.gross_minor + open.tips_minor,
+        claimed_earnings: open.services + open.tips,
         claimed_deductions: open.deductions.iter().map(|line| line.id.clone()).collect(),
         earned_by: schedule.holds.hold_days.earned_by(req.cutoff),
         reserve_release,
@@ -471,6 +471,7 @@ fn activity_of(schedule: &PayoutSchedule, open: &OpenActivity) -> PeriodActivity
     PeriodActivity {
         gross: Money::from_minor(open.gross_minor, schedule.currency),
         services: open.services,
+        tips: Money::from_minor(open.tips_minor, schedule.currency),
         deductions: open.deductions.clone(),
     }
 }

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use payout_core::deduction::DeductionKind;
 use payout_core::ids::{BarberId, DeductionId, EarningId};
-use payout_core::ledger::{Deduction, Earning};
+use payout_core::ledger::{Deduction, Earning, EarningKind};
 use payout_core::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -52,6 +52,11 @@ pub struct ServiceDetail {
     pub occurred_at: DateTime<Utc>,
     /// What was performed (`haircut`).
     pub service: String,
+    /// The tip the client left, a decimal string (`"5.00"`), if any: recorded as a tip earning
+    /// of the same booking (`tip_<booking_id>`), paid at `[commission] tip_share` and refunded
+    /// with the booking. Ignored on a refund, which always takes back the tip recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<String>,
     /// The contract's version: 1.
     pub version: u32,
 }
@@ -134,8 +139,34 @@ impl ServiceDetail {
             amount: Money::parse(&self.amount, currency)?,
             occurred_at: self.occurred_at,
             service: self.service.clone(),
+            kind: EarningKind::Service,
             recorded_at: now,
         })
+    }
+
+    /// The service's earning and, if the client left one, its tip (a tip of zero is none).
+    fn earnings(&self, now: DateTime<Utc>) -> Result<Vec<Earning>, AppError> {
+        let service = self.earning(now)?;
+        let Some(tip) = self.tip.as_deref() else {
+            return Ok(vec![service]);
+        };
+        let amount = Money::parse(tip, service.amount.currency())
+            .map_err(|e| AppError::Invalid(format!("tip: {e}")))?;
+        if amount.is_negative() {
+            return Err(AppError::Invalid(format!(
+                "tip: {tip} is negative; a tip given back is a refund of the booking"
+            )));
+        }
+        if amount.amount().is_zero() {
+            return Ok(vec![service]);
+        }
+        let tip = Earning {
+            id: EarningId::tip_of(&service.id),
+            amount,
+            kind: EarningKind::Tip,
+            ..service.clone()
+        };
+        Ok(vec![service, tip])
     }
 }
 
@@ -147,15 +178,21 @@ pub async fn apply_platform_event(
 ) -> Result<Applied, AppError> {
     match event {
         PlatformEvent::ServiceCompleted(detail) => {
-            let earning = detail.earning(now)?;
-            check_earnings(&p.config.intake, std::slice::from_ref(&earning), now)?;
-            match ingest_earnings(p.store.as_ref(), std::slice::from_ref(&earning)).await?[..] {
-                [IntakeOutcome::Created] => Ok(Applied::Recorded),
-                [IntakeOutcome::Duplicate] => Ok(Applied::Duplicate),
-                _ => Err(AppError::Conflict(format!(
+            // The service and its tip in one write: a booking is never recorded without the
+            // tip it came with.
+            let earnings = detail.earnings(now)?;
+            check_earnings(&p.config.intake, &earnings, now)?;
+            let outcomes = ingest_earnings(p.store.as_ref(), &earnings).await?;
+            // A conflict writes nothing; a tip added by a repeat of the completion is recorded.
+            if outcomes.contains(&IntakeOutcome::Conflict) {
+                Err(AppError::Conflict(format!(
                     "booking {} was recorded with other details",
                     detail.booking_id
-                ))),
+                )))
+            } else if outcomes.iter().all(|o| *o == IntakeOutcome::Duplicate) {
+                Ok(Applied::Duplicate)
+            } else {
+                Ok(Applied::Recorded)
             }
         }
         PlatformEvent::ServiceRefunded(detail) => refund(p, detail, now).await,
@@ -185,6 +222,17 @@ async fn refund(
             earning.barber_id
         )));
     }
+    // The tip first: a refund retried after the service's void still finds the tip to take
+    // back. A service and its tip were recorded together, so they are open together or held by
+    // the same payout.
+    let tip = p.store.get_earning(&EarningId::tip_of(&earning.id)).await?;
+    let tip_claimed_by = match &tip {
+        Some(tip) => match p.store.void_earning(&tip.id, now).await? {
+            VoidOutcome::Claimed(payout_id) => Some(payout_id),
+            _ => None,
+        },
+        None => None,
+    };
     let payout_id = match p.store.void_earning(&earning.id, now).await? {
         VoidOutcome::Voided => return Ok(Applied::Voided),
         VoidOutcome::AlreadyVoided => return Ok(Applied::Duplicate),
@@ -201,7 +249,15 @@ async fn refund(
         .get_payout(&payout_id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("payout {payout_id}")))?;
-    let amount = payout.breakdown.share_of(earning.amount)?;
+    let mut amount = payout.breakdown.share_of(earning.amount)?;
+    let mut description = format!("refund of booking {} (paid in {payout_id})", earning.id);
+    if let Some(tip) = tip.filter(|_| tip_claimed_by.as_ref() == Some(&payout_id)) {
+        amount = amount.checked_add(payout.breakdown.tip_share_of(tip.amount))?;
+        description = format!(
+            "refund of booking {} and its tip (paid in {payout_id})",
+            earning.id
+        );
+    }
     let from_reserve = reserve_covering(p, &earning.barber_id, amount, now).await?;
     let deduction = Deduction {
         id: DeductionId::parse(format!("refund-{}", earning.id))
@@ -209,7 +265,7 @@ async fn refund(
         barber_id: earning.barber_id.clone(),
         kind: DeductionKind::Refund,
         amount,
-        description: format!("refund of booking {} (paid in {payout_id})", earning.id),
+        description,
         recorded_at: now,
         // Taken from the reserve: owed with its release, so the next payout is not cut.
         payable_from: from_reserve,

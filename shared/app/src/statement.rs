@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 use minijinja::context;
-use payout_core::ledger::Earning;
+use payout_core::ledger::{Earning, EarningKind};
 use payout_core::method::PaymentMethod;
 use payout_core::money::Money;
 use payout_core::payout::Payout;
@@ -57,8 +57,9 @@ pub async fn statement(p: &Services, payout: Payout) -> Result<Statement, AppErr
 }
 
 impl Statement {
-    /// The period's lines: each earning, the shop's commission (what the barber does not keep
-    /// of the gross), the bonus, each deduction, the fee; then the net. They add up to it.
+    /// The period's lines: each earning and tip, the shop's commission (what the barber does
+    /// not keep of the gross), the shop's share of the tips, the bonus, each deduction, the
+    /// fee; then the net. They add up to it.
     pub fn lines(&self) -> Result<Vec<StatementLine>, AppError> {
         let b = &self.payout.breakdown;
         let line = |kind, description: String, amount| StatementLine {
@@ -70,11 +71,19 @@ impl Statement {
         let mut lines: Vec<StatementLine> = self
             .earnings
             .iter()
-            .map(|earning| StatementLine {
-                kind: "earning",
-                date: Some(earning.occurred_at),
-                description: earning.service.clone(),
-                amount: earning.amount,
+            .map(|earning| match earning.kind {
+                EarningKind::Service => StatementLine {
+                    kind: "earning",
+                    date: Some(earning.occurred_at),
+                    description: earning.service.clone(),
+                    amount: earning.amount,
+                },
+                EarningKind::Tip => StatementLine {
+                    kind: "tip",
+                    date: Some(earning.occurred_at),
+                    description: format!("tip: {}", earning.service),
+                    amount: earning.amount,
+                },
             })
             .collect();
         let kept_by_shop = b.gross.checked_sub(b.commission)?;
@@ -86,6 +95,13 @@ impl Statement {
             ),
             minus(kept_by_shop),
         ));
+        if let Some(tips) = b.tips.filter(|tips| tips.paid != tips.received) {
+            lines.push(line(
+                "tips_kept",
+                format!("the shop's share of the tips (yours is {})", tips.share),
+                minus(tips.received.checked_sub(tips.paid)?),
+            ));
+        }
         if b.bonus.is_positive() {
             lines.push(line("bonus", "volume bonus".into(), b.bonus));
         }
@@ -182,6 +198,7 @@ impl Statement {
                 .then_some(&p.transfer_id),
                 services => b.service_count,
                 gross => b.gross.formatted(),
+                tips => b.tips.map(|tips| tips.received.formatted()),
                 rate => b.commission_rate.to_string(),
                 commission => b.commission.formatted(),
                 net => b.net.formatted(),

@@ -22,6 +22,7 @@ fn activities() -> Vec<PeriodActivity> {
         .map(|i| PeriodActivity {
             gross: Money::from_minor(50_000 + i as i64 * 137, Currency::Usd),
             services: 10 + (i % 90) as u32,
+            tips: Money::from_minor(i as i64 % 500, Currency::Usd),
             deductions: if i % 3 == 0 {
                 vec![DeductionLine {
                     id: DeductionId::parse("rent").unwrap(),

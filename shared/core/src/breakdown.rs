@@ -1,9 +1,12 @@
 //! From a period's activity to the exact amounts of a payout.
 //!
-//! `net = commission + bonus - deductions - fee` and `shop share = gross - commission - bonus`,
-//! every line rounded once, so `gross = shop share + deductions + fee + net` to the cent. A
-//! reserve kept back is a deduction line, and a reserve released a negative one, so the identity
-//! holds with them.
+//! `net = commission + bonus + tips paid - deductions - fee` and
+//! `shop share = earned - commission - bonus - tips paid`, every line rounded once, so
+//! `earned = shop share + deductions + fee + net` to the cent, where `earned` is the gross of
+//! the services and the tips together (what the payout's earnings add up to). A reserve kept
+//! back is a deduction line, and a reserve released a negative one, so the identity holds with
+//! them. Tips are not services: the commission's rate, its bonus and the fee are of the
+//! services' gross alone.
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -28,10 +31,20 @@ pub struct PayoutPolicy {
 /// What a barber did in a period that has not been paid yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeriodActivity {
-    /// Sum of the open earnings (each earning is one service).
+    /// Sum of the open service earnings (each is one service).
     pub gross: Money,
     pub services: u32,
+    /// Sum of the open tips.
+    pub tips: Money,
     pub deductions: Vec<DeductionLine>,
+}
+
+/// The tips a payout pays: what clients left, the share the barber gets, and that share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TipLine {
+    pub received: Money,
+    pub share: Rate,
+    pub paid: Money,
 }
 
 /// The stored, itemised computation of one payout.
@@ -46,8 +59,12 @@ pub struct PayoutBreakdown {
     pub deductions_total: Money,
     pub fee: Money,
     pub net: Money,
-    /// What the shop keeps: gross minus the barber's commission and bonus.
+    /// What the shop keeps: what was earned (services and tips) minus the barber's commission,
+    /// bonus and tips.
     pub shop_share: Money,
+    /// The period's tips, if it had any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tips: Option<TipLine>,
     /// When the reserve this payout keeps (its `reserve` line) is released, if it keeps one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reserve_until: Option<DateTime<Utc>>,
@@ -116,6 +133,30 @@ impl PayoutBreakdown {
             .map(|line| line.amount)
     }
 
+    /// What the payout's earnings add up to: the services' gross and the tips.
+    pub fn earned(&self) -> Result<Money, MoneyError> {
+        self.gross.checked_add(self.tips_received())
+    }
+
+    /// The tips clients left in this payout's period (zero without any).
+    pub fn tips_received(&self) -> Money {
+        self.tips
+            .map_or(Money::zero(self.gross.currency()), |tips| tips.received)
+    }
+
+    /// What the barber was paid of those tips.
+    pub fn tips_paid(&self) -> Money {
+        self.tips
+            .map_or(Money::zero(self.gross.currency()), |tips| tips.paid)
+    }
+
+    /// What the barber was paid for a tip of `amount` in this payout: what a refund of its
+    /// booking takes back with the service.
+    pub fn tip_share_of(&self, amount: Money) -> Money {
+        let share = self.tips.map_or(Rate::percent(100), |tips| tips.share);
+        Money::rounded(share.of(amount.amount()), amount.currency())
+    }
+
     /// What the barber was paid for `amount` of this payout's gross: its commission at the
     /// payout's rate and its share of the volume bonus, each rounded once. What a refund of
     /// that service takes back.
@@ -150,7 +191,16 @@ impl PayoutPolicy {
             .try_fold(Money::zero(currency), |total, line| {
                 total.checked_add(line.amount)
             })?;
-        let share = commission.checked_add(bonus)?;
+        let tips = (!activity.tips.amount().is_zero()).then(|| {
+            let share = self.commission.tip_share;
+            TipLine {
+                received: activity.tips,
+                share,
+                paid: Money::rounded(share.of(activity.tips.amount()), currency),
+            }
+        });
+        let tips_paid = tips.map_or(Money::zero(currency), |tips| tips.paid);
+        let share = commission.checked_add(bonus)?.checked_add(tips_paid)?;
         let before_fee = share.checked_sub(deductions_total)?;
         let fee = if before_fee.is_negative() {
             Money::zero(currency)
@@ -167,7 +217,11 @@ impl PayoutPolicy {
             deductions_total,
             fee,
             net: before_fee.checked_sub(fee)?,
-            shop_share: activity.gross.checked_sub(share)?,
+            shop_share: activity
+                .gross
+                .checked_add(activity.tips)?
+                .checked_sub(share)?,
+            tips,
             reserve_until: None,
         })
     }
@@ -181,7 +235,10 @@ impl PayoutPolicy {
         minimum: Money,
         reserve: Option<&KeptReserve>,
     ) -> Result<SettlementDecision, MoneyError> {
-        if activity.services == 0 && activity.deductions.is_empty() {
+        if activity.services == 0
+            && activity.tips.amount().is_zero()
+            && activity.deductions.is_empty()
+        {
             return Ok(SettlementDecision::Nothing);
         }
         let breakdown = self.breakdown(activity, method)?;
@@ -227,8 +284,61 @@ mod tests {
         PeriodActivity {
             gross: usd(gross),
             services,
+            tips: usd("0"),
             deductions,
         }
+    }
+
+    #[test]
+    fn the_brief_worked_example_with_a_tip() {
+        let policy = PayoutPolicy::default();
+        let period = PeriodActivity {
+            tips: usd("40.00"),
+            ..activity("1000.00", 60, vec![booth_rent("50.00")])
+        };
+        let b = policy
+            .breakdown(&period, PaymentMethod::StripeStandard)
+            .unwrap();
+        // The tip is not a service: the rate, the bonus and the fee are the brief's.
+        assert_eq!(b.commission, usd("720.00"));
+        assert_eq!(b.fee, usd("2.75"));
+        assert_eq!(b.tips_paid(), usd("40.00"));
+        assert_eq!(b.net, usd("707.25"));
+        assert_eq!(b.shop_share, usd("280.00"));
+        let split = [b.shop_share, b.deductions_total, b.fee, b.net]
+            .into_iter()
+            .try_fold(usd("0"), Money::checked_add)
+            .unwrap();
+        assert_eq!(
+            split,
+            b.earned().unwrap(),
+            "earned = shop + deductions + fee + net"
+        );
+
+        let mut halves = policy.clone();
+        halves.commission.tip_share = Rate::percent(50);
+        let b = halves
+            .breakdown(&period, PaymentMethod::StripeStandard)
+            .unwrap();
+        assert_eq!(b.net, usd("687.25"));
+        assert_eq!(b.shop_share, usd("300.00"));
+        // Half of $10.01 is $5.005, rounded half up as every amount is.
+        assert_eq!(b.tip_share_of(usd("10.01")), usd("5.01"));
+    }
+
+    #[test]
+    fn tips_alone_are_paid() {
+        let period = PeriodActivity {
+            tips: usd("30.00"),
+            ..activity("0.00", 0, vec![])
+        };
+        let decision = PayoutPolicy::default()
+            .settle(&period, PaymentMethod::Manual, usd("25.00"), None)
+            .unwrap();
+        let SettlementDecision::Pay(b) = decision else {
+            panic!("expected a payout, got {decision:?}");
+        };
+        assert_eq!(b.net, usd("30.00"));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub struct CommissionPolicy {
     /// Any order; the highest tier whose threshold is passed wins.
     pub tiers: Vec<CommissionTier>,
     pub volume_bonus: VolumeBonus,
+    /// The barber's share of the tips clients leave: all of it unless the shop says otherwise.
+    #[serde(default = "CommissionPolicy::whole_tip")]
+    pub tip_share: Rate,
 }
 
 impl Default for CommissionPolicy {
@@ -48,11 +51,16 @@ impl Default for CommissionPolicy {
                 gross_above: dec!(10000),
                 rate: Rate::percent(2),
             },
+            tip_share: Self::whole_tip(),
         }
     }
 }
 
 impl CommissionPolicy {
+    fn whole_tip() -> Rate {
+        Rate::percent(100)
+    }
+
     /// The barber's share for a period with `services` services performed.
     pub fn rate_for(&self, services: u32) -> Rate {
         self.tiers

@@ -131,6 +131,13 @@ impl PayoutId {
     }
 }
 
+impl EarningId {
+    /// The tip a client left with the service `service` (a booking's earning).
+    pub fn tip_of(service: &EarningId) -> Self {
+        Self(bounded(format!("tip_{}", service.as_str())))
+    }
+}
+
 impl DeductionId {
     /// The instance of a recurring deduction for the period closing at `cutoff`.
     pub fn for_period(&self, cutoff: DateTime<Utc>) -> Self {

@@ -658,6 +658,7 @@ pub(crate) mod tests {
                 &PeriodActivity {
                     gross: Money::from_minor(100_000, Currency::Usd),
                     services: 5,
+                    tips: Money::zero(Currency::Usd),
                     deductions: Vec::new(),
                 },
                 method,

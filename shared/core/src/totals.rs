@@ -18,7 +18,7 @@
 //!   rail's acceptance (a sum, a count and a histogram over [`PROCESSING_BOUNDS`]) and, for
 //!   the completed ones, from acceptance to arrival (a sum and a count);
 //! - per UTC day of creation and currency, the payouts created that day in each status now,
-//!   and the sums of the breakdowns of those not cancelled (gross, commission, bonus,
+//!   and the sums of the breakdowns of those not cancelled (gross, tips, commission, bonus,
 //!   deductions, fee, net; the net per method too): what analytics reads for a window of
 //!   days, and the platform's instant payouts of the day, for its limit;
 //! - per UTC hour a payout was paid, all currencies: the paid payouts (`paid`) and their
@@ -97,7 +97,15 @@ pub fn processing_bucket(millis: i64) -> String {
 }
 
 /// The breakdown's lines summed per creation day, `created_<line>_minor_<currency>`.
-pub const CREATED_SUMS: [&str; 6] = ["gross", "commission", "bonus", "deductions", "fee", "net"];
+pub const CREATED_SUMS: [&str; 7] = [
+    "gross",
+    "tips",
+    "commission",
+    "bonus",
+    "deductions",
+    "fee",
+    "net",
+];
 
 fn is_paid(status: PayoutStatus) -> bool {
     matches!(status, PayoutStatus::InTransit | PayoutStatus::Completed)
@@ -220,6 +228,7 @@ fn created_state_tallies(payout: &Payout, status: PayoutStatus, sign: i64) -> Ve
         let b = &payout.breakdown;
         let lines = [
             b.gross,
+            b.tips_received(),
             b.commission,
             b.bonus,
             b.deductions_total,

@@ -38,6 +38,8 @@ proptest! {
     #[test]
     fn every_cent_is_accounted_for(
         earnings in prop::collection::vec(cents(200_000), 0..300),
+        tips in prop::collection::vec(cents(20_000), 0..30),
+        tip_share in 0i64..=100,
         deductions in deductions(),
         method in method(),
     ) {
@@ -45,17 +47,37 @@ proptest! {
             .iter()
             .try_fold(Money::zero(Currency::Usd), |sum, e| sum.checked_add(*e))
             .unwrap();
+        let tipped = tips
+            .iter()
+            .try_fold(Money::zero(Currency::Usd), |sum, t| sum.checked_add(*t))
+            .unwrap();
         let activity = PeriodActivity {
             gross,
             services: u32::try_from(earnings.len()).unwrap(),
+            tips: tipped,
             deductions,
         };
-        let b = PayoutPolicy::default().breakdown(&activity, method).unwrap();
-        let share = b.commission.checked_add(b.bonus).unwrap();
+        let mut policy = PayoutPolicy::default();
+        policy.commission.tip_share = payout_core::rate::Rate::percent(tip_share);
+        let b = policy.breakdown(&activity, method).unwrap();
+        let without_tips = policy
+            .breakdown(&PeriodActivity { tips: Money::zero(Currency::Usd), ..activity.clone() }, method)
+            .unwrap();
+        // Tips are no service: the rate, the bonus and the fee are the same without them (a
+        // period that moves no money without its tips has no fee without them).
+        prop_assert_eq!(b.commission, without_tips.commission);
+        prop_assert_eq!(b.bonus, without_tips.bonus);
+        if !without_tips.net.checked_add(without_tips.fee).unwrap().is_negative() {
+            prop_assert_eq!(b.fee, without_tips.fee);
+        }
+        let share = b.commission.checked_add(b.bonus).unwrap().checked_add(b.tips_paid()).unwrap();
+        prop_assert!(b.tips_paid().amount() <= tipped.amount());
         prop_assert_eq!(
             b.net,
             share.checked_sub(b.deductions_total).unwrap().checked_sub(b.fee).unwrap()
         );
+        let gross = gross.checked_add(tipped).unwrap();
+        prop_assert_eq!(b.earned().unwrap(), gross);
         prop_assert_eq!(b.shop_share, gross.checked_sub(share).unwrap());
         let recomposed = b
             .shop_share
@@ -103,6 +125,7 @@ proptest! {
         let activity = PeriodActivity {
             gross: Money::from_minor(gross_minor.unwrap(), Currency::Usd),
             services,
+            tips: Money::from_minor(MAX_EARNING_MINOR, Currency::Usd),
             deductions,
         };
         let b = PayoutPolicy::default().breakdown(&activity, method).unwrap();

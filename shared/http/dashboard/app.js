@@ -120,6 +120,7 @@ async function overview() {
     <div class="cards">
       ${card("Paid today", money(day.totals.net, currency), "paid-today")}
       ${card("Paid this week", money(week.totals.net, currency), "paid-week")}
+      ${card("Tips (30 days)", money(month.totals.tips, currency), "tips-month")}
       ${card("Success rate (30 days)", percent(month.success_rate), "success-rate")}
       ${card("Average processing", month.average_processing_seconds ? `${Number(month.average_processing_seconds).toFixed(1)} s` : "–", "processing")}
       ${card("Planner last run", health.last_planner_run ? when(health.last_planner_run) : "never", "planner")}
@@ -211,6 +212,10 @@ function breakdown(p) {
     [`Commission (${rate})`, money(p.commission_amount, c)],
   ];
   if (Number(p.bonus_amount) !== 0) lines.push(["Volume bonus", money(p.bonus_amount, c)]);
+  if (Number(p.tips_amount) !== 0) {
+    const kept = p.tips_paid_amount !== p.tips_amount ? ` (of ${money(p.tips_amount, c)})` : "";
+    lines.push([`Tips${kept}`, money(p.tips_paid_amount, c)]);
+  }
   for (const d of p.deductions) {
     const label = KIND_LABELS[d.kind] || d.kind;
     const said = d.description && d.description.toLowerCase() !== label.toLowerCase() ? ` (${d.description})` : "";

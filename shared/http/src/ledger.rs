@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use payout_core::deduction::DeductionKind;
 use payout_core::ids::{BarberId, DERIVED_PREFIXES, DeductionId, EarningId};
 use payout_core::input::free_text;
-use payout_core::ledger::{Deduction, Earning};
+use payout_core::ledger::{Deduction, Earning, EarningKind};
 use payout_core::money::{Currency, Money};
 use payout_core::schedule::{PayoutSchedule, RecurringDeduction};
 
@@ -61,6 +61,13 @@ fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> 
             .map_err(|e| invalid(format!("earning {id}: {e}")))?,
         occurred_at: body.occurred_at,
         service: service.to_string(),
+        kind: body
+            .kind
+            .as_deref()
+            .map(str::parse::<EarningKind>)
+            .transpose()
+            .map_err(|e| invalid(format!("earning {id}: kind: {e}")))?
+            .unwrap_or_default(),
         recorded_at: now,
         id,
     })

@@ -293,6 +293,9 @@ pub struct PreviewView {
     pub commission_rate: String,
     pub commission_amount: String,
     pub bonus_amount: String,
+    /// The open tips, and what of them the barber would be paid.
+    pub tips_amount: String,
+    pub tips_paid_amount: String,
     pub deductions: Vec<DeductionLineView>,
     pub deductions_total: String,
     pub fee_amount: String,
@@ -417,6 +420,7 @@ pub async fn preview(
             fee: zero,
             net: zero,
             shop_share: zero,
+            tips: None,
             reserve_until: None,
         }
     });
@@ -431,6 +435,8 @@ pub async fn preview(
         commission_rate: breakdown.commission_rate.fraction().to_string(),
         commission_amount: money_text(breakdown.commission),
         bonus_amount: money_text(breakdown.bonus),
+        tips_amount: money_text(breakdown.tips_received()),
+        tips_paid_amount: money_text(breakdown.tips_paid()),
         deductions: breakdown
             .deductions
             .iter()

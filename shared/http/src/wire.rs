@@ -288,6 +288,10 @@ pub struct EarningBody {
     pub occurred_at: DateTime<Utc>,
     /// What was performed (`haircut`).
     pub service: String,
+    /// `service` (the default) or `tip`: a tip a client left for the service, paid at
+    /// `[commission] tip_share` and counted in no tier, service count or volume bonus.
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 /// One earning, or a batch of up to 500 (all or nothing).
@@ -342,6 +346,8 @@ pub struct EarningView {
     pub currency: String,
     pub occurred_at: DateTime<Utc>,
     pub service: String,
+    /// service or tip.
+    pub kind: String,
     pub recorded_at: DateTime<Utc>,
     /// created, or duplicate when this id was recorded before with the same content.
     pub outcome: String,
@@ -356,6 +362,7 @@ impl EarningView {
             currency: e.amount.currency().to_string(),
             occurred_at: e.occurred_at,
             service: e.service.clone(),
+            kind: e.kind.as_str().to_string(),
             recorded_at: e.recorded_at,
             outcome: outcome.to_string(),
         }
@@ -501,6 +508,10 @@ pub struct PayoutView {
     pub commission_rate: String,
     pub commission_amount: String,
     pub bonus_amount: String,
+    /// The tips clients left in the period (not in `gross_amount`), and what of them the
+    /// barber is paid (`[commission] tip_share`).
+    pub tips_amount: String,
+    pub tips_paid_amount: String,
     pub deductions: Vec<DeductionLineView>,
     pub deductions_total: String,
     pub fee_amount: String,
@@ -583,6 +594,8 @@ impl From<&Payout> for PayoutView {
             commission_rate: b.commission_rate.fraction().to_string(),
             commission_amount: money_text(b.commission),
             bonus_amount: money_text(b.bonus),
+            tips_amount: money_text(b.tips_received()),
+            tips_paid_amount: money_text(b.tips_paid()),
             deductions: b.deductions.iter().map(DeductionLineView::from).collect(),
             deductions_total: money_text(b.deductions_total),
             fee_amount: money_text(b.fee),

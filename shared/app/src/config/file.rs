@@ -280,6 +280,9 @@ pub struct CommissionSection {
     pub volume_bonus_gross_above: Decimal,
     #[serde(with = "exact")]
     pub volume_bonus_rate: Decimal,
+    /// The barber's share of tips, a fraction (`1`: all of it).
+    #[serde(with = "exact")]
+    pub tip_share: Decimal,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -305,6 +308,7 @@ impl Default for CommissionSection {
                 .collect(),
             volume_bonus_gross_above: policy.volume_bonus.gross_above,
             volume_bonus_rate: policy.volume_bonus.rate.fraction(),
+            tip_share: policy.tip_share.fraction(),
         }
     }
 }

@@ -390,6 +390,7 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
                     s.commission.volume_bonus_rate,
                 )?,
             },
+            tip_share: rate("commission.tip_share", s.commission.tip_share)?,
         },
         fees: FeeSchedule {
             stripe_standard: fee("fees.stripe", s.fees.stripe)?,

@@ -104,8 +104,12 @@ impl OpenWindow {
 /// A barber's open (unpaid) entries in an [`OpenWindow`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpenActivity {
+    /// The open service earnings: their sum and their number.
     pub gross_minor: i64,
     pub services: u32,
+    /// The open tips: their sum and their number.
+    pub tips_minor: i64,
+    pub tips: u32,
     pub deductions: Vec<DeductionLine>,
     /// The open earnings recorded by the cut-off whose service is after `earned_by`.
     pub held: HeldEarnings,
@@ -144,10 +148,10 @@ impl HeldEarnings {
 pub struct PayoutCreation {
     pub payout: Payout,
     pub event: AuditEvent,
-    /// The open earnings recorded up to `payout.cutoff` for services by `earned_by` must
-    /// still total exactly this.
-    pub claimed_gross_minor: i64,
-    pub claimed_services: u32,
+    /// The open earnings (services and tips) recorded up to `payout.cutoff` for services by
+    /// `earned_by` must still total exactly this, and be this many.
+    pub claimed_earnings_minor: i64,
+    pub claimed_earnings: u32,
     pub claimed_deductions: Vec<DeductionId>,
     /// The latest service the payout pays for: the cut-off less the schedule's hold.
     pub earned_by: DateTime<Utc>,

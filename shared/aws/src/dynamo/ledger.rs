@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use payout_app::ports::{IntakeOutcome, OpenActivity, OpenWindow, StoreError, VoidOutcome};
 use payout_core::deduction::{DeductionKind, DeductionLine};
 use payout_core::ids::{BarberId, DeductionId, EarningId, PayoutId};
-use payout_core::ledger::{Deduction, Earning};
+use payout_core::ledger::{Deduction, Earning, EarningKind};
 use payout_core::money::{Currency, Money};
 
 use super::item::{
@@ -36,6 +36,7 @@ fn earning_item(earning: &Earning, hash: &str) -> Result<Item, StoreError> {
         ("occurred_at", micros(earning.occurred_at)),
         ("recorded_at", micros(earning.recorded_at)),
         ("service", s(&earning.service)),
+        ("kind", s(earning.kind.as_str())),
         ("content_hash", s(hash)),
         ("gsi1pk", s(format!("OPEN#{}", earning.barber_id))),
         (
@@ -157,7 +158,15 @@ fn earning_from(record: &Item) -> Result<Earning, StoreError> {
         amount: Money::from_minor(get_n(record, "amount_minor")?, currency),
         occurred_at: get_time(record, "occurred_at")?,
         service: get_s(record, "service")?.to_string(),
+        kind: kind_of(record)?,
         recorded_at: get_time(record, "recorded_at")?,
+    })
+}
+
+/// An earning's kind; one recorded before tips existed has none and is a service.
+fn kind_of(record: &Item) -> Result<EarningKind, StoreError> {
+    record.get("kind").map_or(Ok(EarningKind::Service), |_| {
+        get_s(record, "kind")?.parse().map_err(corrupt)
     })
 }
 
@@ -405,11 +414,12 @@ pub async fn open_activity(
                 .ok_or_else(overflow)?;
             continue;
         }
-        activity.gross_minor = activity
-            .gross_minor
-            .checked_add(amount)
-            .ok_or_else(overflow)?;
-        activity.services += 1;
+        let (sum, count) = match kind_of(record)? {
+            EarningKind::Service => (&mut activity.gross_minor, &mut activity.services),
+            EarningKind::Tip => (&mut activity.tips_minor, &mut activity.tips),
+        };
+        *sum = sum.checked_add(amount).ok_or_else(overflow)?;
+        *count += 1;
     }
     activity.deductions = open
         .deductions

@@ -62,7 +62,8 @@ fn payout_item(payout: &Payout, claim_state: &str) -> Result<Item, StoreError> {
         ("created_at", micros(payout.created_at)),
         ("updated_at", micros(payout.updated_at)),
         ("attempts", n(i64::from(payout.attempts))),
-        ("gross_minor", n(minor(b.gross)?)),
+        // What its earnings add up to, tips and all: the ledger's identity is of this.
+        ("gross_minor", n(minor(b.earned().map_err(corrupt)?)?)),
         ("shop_minor", n(minor(b.shop_share)?)),
         ("deductions_minor", n(minor(b.deductions_total)?)),
         ("fee_minor", n(minor(b.fee)?)),
@@ -259,7 +260,7 @@ pub async fn create(store: &DynamoStore, c: &PayoutCreation) -> Result<CreateOut
         .iter()
         .map(|r| get_n(r, "amount_minor"))
         .sum::<Result<_, _>>()?;
-    if gross != c.claimed_gross_minor || earnings.len() != c.claimed_services as usize {
+    if gross != c.claimed_earnings_minor || earnings.len() != c.claimed_earnings as usize {
         return claim_changed(store, c).await;
     }
     let deductions: Vec<Item> = open

@@ -22,7 +22,7 @@ use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::ids::{BarberId, EarningId};
-use payout_core::ledger::Earning;
+use payout_core::ledger::{Earning, EarningKind};
 use payout_core::method::PaymentMethod;
 use payout_core::money::{Currency, Money};
 use payout_core::priority::BarberStanding;
@@ -133,6 +133,7 @@ fn earning(index: usize, barbers: usize) -> Result<Earning, AppError> {
         amount: Money::from_minor(2_000 + (index % 97) as i64 * 50, Currency::Usd),
         occurred_at: at,
         service: "haircut".into(),
+        kind: EarningKind::Service,
         recorded_at: at,
     })
 }

@@ -107,7 +107,11 @@ pub async fn check(
             ));
         }
         if payout.status != PayoutStatus::Cancelled {
-            gross_claimed += payout.breakdown.gross.to_minor().unwrap_or_default();
+            gross_claimed += payout
+                .breakdown
+                .earned()
+                .and_then(|earned| earned.to_minor())
+                .unwrap_or_default();
         }
         let mut previous = None;
         for event in &trail {

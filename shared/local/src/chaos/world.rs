@@ -22,7 +22,7 @@ use payout_app::{AppConfig, AppError, Services};
 use payout_core::calendar::{Calendar, Frequency};
 use payout_core::hold::{HoldDays, Holds, Reserve};
 use payout_core::ids::{BarberId, EarningId};
-use payout_core::ledger::Earning;
+use payout_core::ledger::{Earning, EarningKind};
 use payout_core::method::PaymentMethod;
 use payout_core::money::{Currency, Money};
 use payout_core::priority::BarberStanding;
@@ -707,6 +707,12 @@ impl Run {
                 amount: Money::from_minor(cents, Currency::Usd),
                 occurred_at: if late { now - TimeDelta::days(3) } else { now },
                 service: "haircut".into(),
+                // One in seven is a tip: paid whole, outside the tiers, in the same claims.
+                kind: if cents % 7 == 0 {
+                    EarningKind::Tip
+                } else {
+                    EarningKind::Service
+                },
                 recorded_at: now,
             };
             self.earnings.push(earning.clone());

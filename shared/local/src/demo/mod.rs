@@ -20,7 +20,7 @@ use payout_app::worker::drain_once;
 use payout_app::{AppConfig, AppError, Services};
 use payout_core::deduction::DeductionKind;
 use payout_core::ids::{DeductionId, EarningId};
-use payout_core::ledger::{Deduction, Earning};
+use payout_core::ledger::{Deduction, Earning, EarningKind};
 use payout_core::money::{Currency, Money};
 
 pub use population::{Dice, default_start};
@@ -153,6 +153,7 @@ async fn record_the_day(
                 amount: Money::from_minor(barber.volume.price_minor(dice), Currency::Usd),
                 occurred_at: opening + TimeDelta::minutes(35 * i64::try_from(n).unwrap_or(0)),
                 service: "haircut".to_string(),
+                kind: EarningKind::Service,
                 recorded_at: now,
             });
             if batch.len() == MAX_BATCH {

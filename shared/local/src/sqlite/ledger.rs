@@ -36,8 +36,8 @@ pub fn insert_earnings(
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO earnings (id, barber_id, currency, amount_minor, occurred_at, recorded_at,
-                                   service, content_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                                   service, content_hash, kind)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
         )
         .map_err(backend)?;
     let mut outcomes = Vec::with_capacity(earnings.len());
@@ -52,6 +52,7 @@ pub fn insert_earnings(
                 micros(earning.recorded_at),
                 earning.service,
                 hash,
+                earning.kind.as_str(),
             ])
             .map_err(backend)?;
         outcomes.push(if inserted == 1 {
@@ -152,8 +153,12 @@ pub fn open_activities(
     let mut earnings = conn
         .prepare_cached(
             "SELECT a.asked,
-                    COALESCE(SUM(CASE WHEN e.occurred_at <= a.earned_by THEN e.amount_minor END), 0),
-                    COUNT(CASE WHEN e.occurred_at <= a.earned_by THEN 1 END),
+                    COALESCE(SUM(CASE WHEN e.occurred_at <= a.earned_by AND e.kind = 'service'
+                                      THEN e.amount_minor END), 0),
+                    COUNT(CASE WHEN e.occurred_at <= a.earned_by AND e.kind = 'service' THEN 1 END),
+                    COALESCE(SUM(CASE WHEN e.occurred_at <= a.earned_by AND e.kind = 'tip'
+                                      THEN e.amount_minor END), 0),
+                    COUNT(CASE WHEN e.occurred_at <= a.earned_by AND e.kind = 'tip' THEN 1 END),
                     COALESCE(SUM(CASE WHEN e.occurred_at > a.earned_by THEN e.amount_minor END), 0),
                     COUNT(CASE WHEN e.occurred_at > a.earned_by THEN 1 END),
                     MIN(CASE WHEN e.occurred_at > a.earned_by THEN e.occurred_at END),
@@ -174,18 +179,30 @@ pub fn open_activities(
         .query_map(params![windows], |row| {
             Ok((
                 row.get::<_, i64>(0)?,
-                [row.get::<_, i64>(1)?, row.get(2)?, row.get(3)?, row.get(4)?],
-                [row.get::<_, Option<i64>>(5)?, row.get(6)?, row.get(7)?],
+                [
+                    row.get::<_, i64>(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                    row.get(5)?,
+                    row.get(6)?,
+                ],
+                [row.get::<_, Option<i64>>(7)?, row.get(8)?, row.get(9)?],
             ))
         })
         .map_err(backend)?;
     let count = |n: i64| u32::try_from(n).map_err(|_| StoreError::Corrupt("count".into()));
     for row in rows {
-        let (asked, [gross_minor, services, held_minor, held], [first_held, last_held, earliest]) =
-            row.map_err(backend)?;
+        let (
+            asked,
+            [gross_minor, services, tips_minor, tips, held_minor, held],
+            [first_held, last_held, earliest],
+        ) = row.map_err(backend)?;
         let entry = asked_entry(&mut open, asked)?;
         entry.gross_minor = gross_minor;
         entry.services = count(services)?;
+        entry.tips_minor = tips_minor;
+        entry.tips = count(tips)?;
         entry.held = HeldEarnings {
             gross_minor: held_minor,
             services: count(held)?,
@@ -348,10 +365,10 @@ pub fn earnings_of_payout(
 }
 
 const EARNING_COLUMNS: &str =
-    "id, barber_id, currency, amount_minor, occurred_at, recorded_at, service";
+    "id, barber_id, currency, amount_minor, occurred_at, recorded_at, service, kind";
 
 /// An earning's columns as [`EARNING_COLUMNS`] reads them.
-type EarningRow = (String, String, String, i64, i64, i64, String);
+type EarningRow = (String, String, String, i64, i64, i64, String, String);
 
 fn earning_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EarningRow> {
     Ok((
@@ -362,11 +379,12 @@ fn earning_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<EarningRow> {
         row.get(4)?,
         row.get(5)?,
         row.get(6)?,
+        row.get(7)?,
     ))
 }
 
 fn earning_of(row: EarningRow) -> Result<Earning, StoreError> {
-    let (id, barber, currency, amount, occurred_at, recorded_at, service) = row;
+    let (id, barber, currency, amount, occurred_at, recorded_at, service, kind) = row;
     let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(e.to_string());
     let currency: Currency = currency.parse().map_err(|e| corrupt(&e))?;
     Ok(Earning {
@@ -375,6 +393,7 @@ fn earning_of(row: EarningRow) -> Result<Earning, StoreError> {
         amount: Money::from_minor(amount, currency),
         occurred_at: instant(occurred_at)?,
         service,
+        kind: kind.parse().map_err(|e| corrupt(&e))?,
         recorded_at: instant(recorded_at)?,
     })
 }

@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{backend, kept_totals, outbox, planning, restrictions};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 9] = [
+const MIGRATIONS: [&[&str]; 10] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -57,6 +57,8 @@ const MIGRATIONS: [&[&str]; 9] = [
         "UPDATE deductions SET payable_from = recorded_at",
         "CREATE INDEX deductions_payable ON deductions (barber_id, payable_from) WHERE payout_id IS NULL",
     ],
+    // 10: tips are earnings of their own kind; every earning before them was a service.
+    &["ALTER TABLE earnings ADD COLUMN kind TEXT NOT NULL DEFAULT 'service'"],
 ];
 
 /// What migration `index` does beyond its statements, in the same transaction.

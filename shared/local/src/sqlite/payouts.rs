@@ -84,8 +84,8 @@ fn refusal(
             Ok((sum, count))
         })
         .map_err(backend)?;
-    if open_gross != Some(creation.claimed_gross_minor)
-        || open_count != i64::from(creation.claimed_services)
+    if open_gross != Some(creation.claimed_earnings_minor)
+        || open_count != i64::from(creation.claimed_earnings)
     {
         return Ok(Some(CreateOutcome::ClaimChanged));
     }
@@ -129,10 +129,17 @@ fn write_creation(conn: &Connection, creation: &PayoutCreation) -> Result<(), St
         ))
     };
     let body = to_json(payout)?;
-    let amounts = [b.gross, b.shop_share, b.deductions_total, b.fee, b.net]
-        .map(minor)
-        .into_iter()
-        .collect::<Result<Vec<i64>, _>>()?;
+    // What its earnings add up to, tips and all: the ledger's identity is of this.
+    let amounts = [
+        b.earned().map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        b.shop_share,
+        b.deductions_total,
+        b.fee,
+        b.net,
+    ]
+    .map(minor)
+    .into_iter()
+    .collect::<Result<Vec<i64>, _>>()?;
     conn.prepare_cached(
         "INSERT INTO payouts (id, barber_id, status, version, currency, next_attempt_at,
                               updated_at, attempts, gross_minor, shop_minor, deductions_minor,
@@ -181,7 +188,7 @@ fn write_creation(conn: &Connection, creation: &PayoutCreation) -> Result<(), St
             ])
         })
         .map_err(backend)?;
-    if claimed != creation.claimed_services as usize {
+    if claimed != creation.claimed_earnings as usize {
         return Err(changed("the earnings"));
     }
     let mut claim_deduction = conn
