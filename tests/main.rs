@@ -14,6 +14,8 @@
 //!   five Lambda bootstraps behind a Runtime API, driven with AWS's events), [`infra_drift`]
 //!   (the template and the local stack agree).
 //! - The deterministic simulation under faults: [`chaos`], [`chaos_dynamodb`].
+//! - What the barber and the accountant read agrees with the payouts: [`books`] (a property
+//!   over generated ledgers).
 //! - The REST API as a black box: [`api`]; the platform's event contract: [`event_schemas`];
 //!   what its reads cost as the table grows: [`request_budget`].
 //!
@@ -22,6 +24,7 @@
 
 mod api;
 mod aws_pipeline;
+mod books;
 mod bootstrap;
 mod chaos;
 mod chaos_dynamodb;

@@ -72,7 +72,7 @@ fn the_completed_notice_of_the_brief_example_shows_every_line() {
         now,
         "test",
     );
-    let message = render_message(&payout, NotificationKind::Completed);
+    let message = render_message(&payout, NotificationKind::Completed, None);
     for line in [
         "Gross earnings (60 services): $1,000.00",
         "Commission (72%): $720.00",
@@ -407,7 +407,7 @@ async fn a_barber_is_greeted_by_name_told_calmly_of_a_first_setup_and_never_fals
     let payout = manual_payout(p, &lone, "r", "operator", now).await.unwrap();
     execute_payout(p, &payout.id, "exec", now).await.unwrap();
     let paid = p.store.get_payout(&payout.id).await.unwrap().unwrap();
-    let message = render_message(&paid, NotificationKind::Completed);
+    let message = render_message(&paid, NotificationKind::Completed, None);
     assert!(message.starts_with("Hi there, your payout"), "{message}");
     assert!(
         message.contains("Gross earnings (1 service): $30.00"),

@@ -60,6 +60,7 @@ struct Route {
 fn routes(payout: &str) -> Vec<Route> {
     let op = Some(operator());
     let today = Utc::now().date_naive();
+    let year = chrono::Datelike::year(&today);
     let route = |path: String, token: &Option<String>, calls, items| Route {
         path,
         token: token.clone(),
@@ -92,6 +93,17 @@ fn routes(payout: &str) -> Vec<Route> {
         route("/analytics?days=30".into(), &op, 4, 240),
         route("/analytics?barber_id=budget0&days=30".into(), &op, 3, 3),
         route("/recommendations?barber_id=budget0".into(), &op, 3, 3),
+        // The payout and the earnings its claim holds.
+        route(format!("/payouts/{payout}/statement"), &op, 4, 8),
+        // The schedule, then 13 buckets of kept totals (12 months and the year), 8 items each.
+        route(format!("/barbers/budget0/summary?year={year}"), &op, 4, 4),
+        // A page of 10 schedules, then each one's year: 8 items a barber.
+        route(
+            format!("/reports/tax-year?year={year}&limit=10"),
+            &op,
+            3,
+            25,
+        ),
         route("/me".into(), &Some(barber("budget0")), 2, 2),
     ]
 }

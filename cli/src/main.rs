@@ -3,6 +3,7 @@
 //! measuring and emulator tools are `payouts-tools`, so this binary links no AWS SDK.
 
 mod chaos;
+mod import;
 mod init;
 mod summary;
 
@@ -148,6 +149,11 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Send a file to a running API (`payouts serve`, or the deployed one).
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
     /// Compare the store's Stripe payouts with Stripe (STRIPE_SECRET_KEY) and report differences.
     Reconcile {
         /// The database whose payouts are compared.
@@ -176,6 +182,31 @@ enum Command {
         ttl_hours: i64,
         /// The HS256 secret `serve` checks tokens with (the local development secret when
         /// unset).
+        #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true, hide_env_values = true)]
+        jwt_secret: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// Earnings from a CSV file: a header naming the fields (earning_id, barber_id, amount,
+    /// occurred_at, service; currency and kind optional), then an earning a row. Sent 500 rows
+    /// a request, each request all or nothing unless --row-by-row; exits non-zero naming each
+    /// refused row by its line.
+    Earnings {
+        file: PathBuf,
+        /// The API's base URL, e.g. http://127.0.0.1:8080/api/v1/payout-scheduler.
+        #[arg(long, env = "PAYOUTS_API")]
+        api: String,
+        /// An operator's bearer token (default: one signed with PAYOUTS_JWT_SECRET, as
+        /// `payouts token --role operator` prints).
+        #[arg(long, env = "PAYOUTS_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Record every row that can be and report the others, instead of stopping at the
+        /// first request with a refused row (the requests before it are recorded).
+        #[arg(long)]
+        row_by_row: bool,
+        /// The HS256 secret a default token is signed with.
         #[arg(long, env = "PAYOUTS_JWT_SECRET", default_value = DEV_SECRET, hide_default_value = true, hide_env_values = true)]
         jwt_secret: String,
     },
@@ -281,7 +312,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         | Command::Backup { .. }
         | Command::Restore { .. }
         | Command::Check { .. }
-        | Command::Reconcile { .. } => "error",
+        | Command::Reconcile { .. }
+        | Command::Import { .. } => "error",
         Command::Serve { .. } => "info",
         Command::Init { .. } | Command::Completions { .. } => "error",
     };
@@ -484,6 +516,52 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 chrono::TimeDelta::hours(ttl_hours),
             )?;
             println!("{token}");
+            Ok(())
+        }
+        Command::Import {
+            what:
+                ImportWhat::Earnings {
+                    file,
+                    api,
+                    token,
+                    row_by_row,
+                    jwt_secret,
+                },
+        } => {
+            let token = match token {
+                Some(token) => token,
+                None => AuthConfig::hs256(jwt_secret.as_bytes()).issue(
+                    "cli-import",
+                    Role::Operator,
+                    None,
+                    chrono::Utc::now(),
+                    chrono::TimeDelta::hours(1),
+                )?,
+            };
+            let started = std::time::Instant::now();
+            let imported = import::earnings(&file, &api, &token, row_by_row).await?;
+            println!(
+                "{}: {} created, {} already recorded, {} refused, in {:.1} s",
+                file.display(),
+                imported.created,
+                imported.duplicates,
+                imported.errors.len(),
+                started.elapsed().as_secs_f64()
+            );
+            for (line, error) in &imported.errors {
+                println!("line {line}: {error}");
+            }
+            if let Some(line) = imported.unsent_from {
+                println!(
+                    "stopped: nothing from line {line} on was recorded (every row before it was); \
+                     fix the rows above and run again, or pass --row-by-row"
+                );
+            }
+            anyhow::ensure!(
+                imported.errors.is_empty() && imported.unsent_from.is_none(),
+                "{} rows refused",
+                imported.errors.len()
+            );
             Ok(())
         }
     }

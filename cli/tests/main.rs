@@ -1,6 +1,8 @@
 //! The `payouts` binary driven as a user runs it, one test binary:
 //!
 //! - [`demo`]: `payouts demo --json`, no duplicate payment, every cent conserved.
+//! - [`books`]: a barber's year and the tax year, payouts out as CSV and journal lines, earnings
+//!   in as CSV and through `payouts import earnings`.
 //! - [`approvals`]: payouts waiting for a second operator: who may approve, paid once.
 //! - [`config`]: configuration checked and shown; `serve`'s refusals.
 //! - [`first_hour`]: the README's quick start run as written, and a first hour's mistakes.
@@ -24,6 +26,7 @@
 //!   slow answer is recorded when it came, a hung lookup holds up no planning.
 
 mod approvals;
+mod books;
 mod config;
 mod crash;
 mod demo;

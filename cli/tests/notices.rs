@@ -37,7 +37,8 @@ async fn the_completed_notice_reaches_the_barber_by_email_and_sms() {
             "[notifier.email]\nhost = \"127.0.0.1\"\nport = {}\ntls = \"none\"\n\
              from = \"Payouts <payouts@shop.example>\"\n\
              [notifier.sms]\napi_base = \"{}\"\naccount_sid = \"AC123\"\n\
-             auth_token = \"token\"\nfrom = \"+15550000000\"\n",
+             auth_token = \"token\"\nfrom = \"+15550000000\"\n\
+             [shop]\ndashboard_url = \"https://payouts.shop.example/\"\n",
             smtp.port, sms.base
         ),
     )
@@ -102,6 +103,14 @@ async fn the_completed_notice_reaches_the_barber_by_email_and_sms() {
     assert_eq!(texts[0].account, "AC123");
     assert_eq!(texts[0].form["To"], "+15551234567");
     assert_eq!(texts[0].form["From"], "+15550000000");
+    // The link to the payout's page on the dashboard, which opens its statement.
+    let link = "Your statement: https://payouts.shop.example/dashboard/payouts/pm_";
+    assert!(mail.contains(link), "{mail}");
+    assert!(
+        texts[0].form["Body"].contains(link),
+        "{}",
+        texts[0].form["Body"]
+    );
     for line in LINES {
         assert!(
             mail.contains(line),

@@ -1015,13 +1015,13 @@ pub async fn totals_are_kept_with_every_payout_change(store: &dyn Store) {
     );
     let day = Bucket::Day(paid_at.date_naive());
     let hour = Bucket::hour_of(created_at);
-    let totals = store.totals(&[day, hour]).await.unwrap();
+    let totals = store.totals(&[day.clone(), hour.clone()]).await.unwrap();
     let net = payout.breakdown.net.to_minor().unwrap();
-    assert_eq!(totals.get(day, "paid_count_usd"), 1);
-    assert_eq!(totals.get(day, "paid_net_minor_usd"), net);
-    assert_eq!(totals.get(hour, "created"), 1);
+    assert_eq!(totals.get(&day, "paid_count_usd"), 1);
+    assert_eq!(totals.get(&day, "paid_net_minor_usd"), net);
+    assert_eq!(totals.get(&hour, "created"), 1);
     assert_eq!(
-        totals.get(day, "retry_scheduled"),
+        totals.get(&day, "retry_scheduled"),
         0,
         "a stale write counted"
     );
@@ -1045,9 +1045,12 @@ pub async fn totals_are_kept_with_every_payout_change(store: &dyn Store) {
         .unwrap();
     store.update_payout(&payout, read, &failed).await.unwrap();
     let next_day = Bucket::Day((paid_at + TimeDelta::days(1)).date_naive());
-    let totals = store.totals(&[day, next_day]).await.unwrap();
-    assert_eq!(totals.get(day, "paid_count_usd"), 0);
-    assert_eq!(totals.get(next_day, "failed"), 1);
+    let totals = store
+        .totals(&[day.clone(), next_day.clone()])
+        .await
+        .unwrap();
+    assert_eq!(totals.get(&day, "paid_count_usd"), 0);
+    assert_eq!(totals.get(&next_day, "failed"), 1);
     assert_eq!(
         totals_differences(store).await.unwrap(),
         Vec::<String>::new()
@@ -1374,7 +1377,7 @@ pub async fn batch_attempts_lock_record_and_unlock_each_member_alone(store: &dyn
             .record_transfer(now, "executor:x", "tr_1".into(), true, "paid")
             .unwrap();
         OutcomeWrite {
-            notice: payout_app::notify::outcome_notice(&payout, NotificationKind::Completed),
+            notice: payout_app::notify::outcome_notice(&payout, NotificationKind::Completed, None),
             write: PayoutWrite {
                 payout,
                 expected_version,

@@ -214,7 +214,7 @@ pub async fn check_health(p: &Services, now: DateTime<Utc>) -> Result<HealthRepo
     ];
     let kept = p.store.totals(&hours).await?;
     let sum = |counter: &str| -> u64 {
-        let total: i64 = hours.iter().map(|hour| kept.get(*hour, counter)).sum();
+        let total: i64 = hours.iter().map(|hour| kept.get(hour, counter)).sum();
         u64::try_from(total).unwrap_or_default()
     };
     let (completed, failed, processed) = (sum("paid"), sum("failed"), sum("processed"));

@@ -73,35 +73,55 @@ pub fn check_earnings(
     Ok(())
 }
 
+/// Why `earning` cannot be recorded against the barbers' schedules, if it cannot: its barber
+/// has none, it is in another currency than the barber is paid in, or its amount is not
+/// positive. `currencies` keeps each barber's currency between calls (one read a barber).
+pub async fn refusal(
+    store: &dyn Store,
+    earning: &Earning,
+    currencies: &mut HashMap<BarberId, Option<Currency>>,
+) -> Result<Option<String>, AppError> {
+    let currency = match currencies.get(&earning.barber_id) {
+        Some(currency) => *currency,
+        None => {
+            let currency = store
+                .get_schedule(&earning.barber_id)
+                .await?
+                .map(|schedule| schedule.currency);
+            currencies.insert(earning.barber_id.clone(), currency);
+            currency
+        }
+    };
+    Ok(match currency {
+        None => Some(no_schedule(&earning.barber_id)),
+        Some(currency) if earning.amount.currency() != currency => Some(format!(
+            "earning {} is in {} but barber {} is paid in {currency}",
+            earning.id,
+            earning.amount.currency(),
+            earning.barber_id
+        )),
+        Some(_) if !earning.amount.is_positive() => Some(format!(
+            "earning {} must have a positive amount; refunds are recorded as deductions",
+            earning.id
+        )),
+        Some(_) => None,
+    })
+}
+
+fn no_schedule(barber: &BarberId) -> String {
+    format!("barber {barber} has no payout schedule; create one before recording money")
+}
+
 /// Records a batch of earnings atomically: either every earning is valid and written (or found
 /// to be a duplicate), or nothing is written.
 pub async fn ingest_earnings(
     store: &dyn Store,
     earnings: &[Earning],
 ) -> Result<Vec<IntakeOutcome>, AppError> {
-    let mut currencies: HashMap<&BarberId, Currency> = HashMap::new();
+    let mut currencies = HashMap::new();
     for earning in earnings {
-        let currency = match currencies.get(&earning.barber_id) {
-            Some(currency) => *currency,
-            None => {
-                let currency = barber_currency(store, &earning.barber_id).await?;
-                currencies.insert(&earning.barber_id, currency);
-                currency
-            }
-        };
-        if earning.amount.currency() != currency {
-            return Err(AppError::Invalid(format!(
-                "earning {} is in {} but barber {} is paid in {currency}",
-                earning.id,
-                earning.amount.currency(),
-                earning.barber_id
-            )));
-        }
-        if !earning.amount.is_positive() {
-            return Err(AppError::Invalid(format!(
-                "earning {} must have a positive amount; refunds are recorded as deductions",
-                earning.id
-            )));
+        if let Some(refused) = refusal(store, earning, &mut currencies).await? {
+            return Err(AppError::Invalid(refused));
         }
     }
     let hashes: Vec<String> = earnings
@@ -142,9 +162,5 @@ async fn barber_currency(
         .get_schedule(barber)
         .await?
         .map(|schedule| schedule.currency)
-        .ok_or_else(|| {
-            AppError::Invalid(format!(
-                "barber {barber} has no payout schedule; create one before recording money"
-            ))
-        })
+        .ok_or_else(|| AppError::Invalid(no_schedule(barber)))
 }

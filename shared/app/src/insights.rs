@@ -173,12 +173,12 @@ pub async fn analytics(
         let counter = format!("{counter}_{}", currency.code().to_ascii_lowercase());
         dates
             .iter()
-            .map(|day| totals.get(Bucket::Day(*day), &counter))
+            .map(|day| totals.get(&Bucket::Day(*day), &counter))
             .sum()
     };
     let on_day = |day: NaiveDate, counter: &str| -> i64 {
         totals.get(
-            Bucket::Day(day),
+            &Bucket::Day(day),
             &format!("{counter}_{}", currency.code().to_ascii_lowercase()),
         )
     };

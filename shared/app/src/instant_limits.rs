@@ -51,8 +51,8 @@ pub async fn over_limit(
     }
     if let Some(limit) = limits.platform_daily {
         let day = Bucket::Day(now.date_naive());
-        let today = p.store.totals(&[day]).await?.get(
-            day,
+        let today = p.store.totals(std::slice::from_ref(&day)).await?.get(
+            &day,
             &created_net_counter(PaymentMethod::StripeInstant, currency),
         );
         if let Some(why) = passes(today, net, limit, "platform_daily", "the platform's") {

@@ -47,9 +47,11 @@
 //!    - [`forecast`]: what the coming days' runs would pay, and what the platform must fund.
 //!    - [`advance_notice`]: tell the barber ahead of a scheduled run what to expect.
 //!    - [`webhooks`]: Stripe webhook verification and the events it applies.
-//! 5. Read models: [`insights`] (analytics and schedule recommendations) and [`health`] (the
-//!    brief's alert thresholds over the last hour), and [`totals_check`] (the totals the store
-//!    keeps with every payout change, recounted from the records).
+//! 5. Read models: [`insights`] (analytics and schedule recommendations), [`health`] (the
+//!    brief's alert thresholds over the last hour), [`year_summary`] (a barber's year by month
+//!    of payment, the tax-year report), [`payout_export`] (every payout of a window as CSV
+//!    rows or journal lines for the books) and [`totals_check`] (the totals the store keeps
+//!    with every payout change, recounted from the records).
 //!
 //! The HTTP API over them is the `payout-http` crate, so the planner and executor link no web
 //! framework; this crate's `openapi` feature gives the read models their schemas for it.
@@ -71,6 +73,7 @@ pub mod load;
 pub mod notify;
 pub mod payout_actions;
 pub mod payout_events;
+pub mod payout_export;
 pub mod period;
 pub mod plan;
 pub mod planner_tick;
@@ -88,6 +91,7 @@ pub mod statement;
 pub mod totals_check;
 pub mod webhooks;
 pub mod worker;
+pub mod year_summary;
 
 pub use config::AppConfig;
 pub use error::AppError;

@@ -162,9 +162,9 @@ pub async fn record_and_unlock(
         .map(|change| {
             figures.push(change.figures);
             OutcomeWrite {
-                notice: change
-                    .notice
-                    .and_then(|kind| outcome_notice(&change.payout, kind)),
+                notice: change.notice.and_then(|kind| {
+                    outcome_notice(&change.payout, kind, p.config.dashboard_url.as_deref())
+                }),
                 write: PayoutWrite {
                     payout: change.payout,
                     expected_version: change.read_version,

@@ -163,8 +163,9 @@ fn advice(kind: Option<FailureKind>) -> &'static str {
     }
 }
 
-/// The rendered text of a payout notice.
-pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
+/// The rendered text of a payout notice; with the dashboard's address (`[shop]
+/// dashboard_url`), the completed notice links to the payout's page and its statement.
+pub fn render_message(payout: &Payout, kind: NotificationKind, dashboard: Option<&str>) -> String {
     let b = &payout.breakdown;
     let (method, arrival) = method_label(payout.paid_by());
     let reason = payout.failure_reason.as_deref();
@@ -200,6 +201,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
                 fee => b.fee.formatted(),
                 net => b.net.formatted(),
                 method_note => payout.method_note.as_deref(),
+                statement => dashboard.map(|base| format!("{base}/dashboard/payouts/{}", payout.id)),
             },
         ),
         NotificationKind::Failed => render(
@@ -257,8 +259,12 @@ pub fn render_message(payout: &Payout, kind: NotificationKind) -> String {
 }
 
 /// The notification of a payout's outcome, rendered but not sent.
-pub fn render_payout_notification(payout: &Payout, kind: NotificationKind) -> Notification {
-    let message = render_message(payout, kind);
+pub fn render_payout_notification(
+    payout: &Payout,
+    kind: NotificationKind,
+    dashboard: Option<&str>,
+) -> Notification {
+    let message = render_message(payout, kind, dashboard);
     // A retry can be scheduled several times for one payout; each is its own event.
     let dedupe_key = match kind {
         NotificationKind::RetryScheduled => {
@@ -291,7 +297,8 @@ pub async fn notify_payout(
     kind: NotificationKind,
     now: DateTime<Utc>,
 ) {
-    send(p, render_payout_notification(payout, kind), now).await;
+    let dashboard = p.config.dashboard_url.as_deref();
+    send(p, render_payout_notification(payout, kind, dashboard), now).await;
 }
 
 /// Tells the barber their period was carried forward because the net was under the minimum.
@@ -399,8 +406,13 @@ async fn send(p: &Services, notification: Notification, now: DateTime<Utc>) {
 
 /// The notice of a payout's outcome to record with it, unless the barber turned every
 /// channel off.
-pub fn outcome_notice(payout: &Payout, kind: NotificationKind) -> Option<Notification> {
-    Some(render_payout_notification(payout, kind)).filter(|notice| !notice.channels.is_empty())
+pub fn outcome_notice(
+    payout: &Payout,
+    kind: NotificationKind,
+    dashboard: Option<&str>,
+) -> Option<Notification> {
+    Some(render_payout_notification(payout, kind, dashboard))
+        .filter(|notice| !notice.channels.is_empty())
 }
 
 /// When a notice recorded at `now` is due again if its first delivery does not settle it.

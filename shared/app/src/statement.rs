@@ -29,7 +29,7 @@ pub struct Statement {
 /// One line of a statement, as the CSV has it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementLine {
-    /// `earning`, `commission`, `bonus`, `deduction`, `fee` or `net`.
+    /// `earning`, `tip`, `commission`, `tips_kept`, `bonus`, `deduction`, `fee` or `net`.
     pub kind: &'static str,
     /// When the service was performed (earnings only).
     pub date: Option<DateTime<Utc>>,

@@ -3,7 +3,7 @@
 //! never a report.
 
 use payout_core::payout::Payout;
-use payout_core::totals::{Bucket, Totals};
+use payout_core::totals::{Bucket, Totals, barber_buckets};
 
 use crate::ports::{PayoutQuery, Store, StoreError};
 
@@ -38,6 +38,7 @@ pub async fn totals_differences(store: &dyn Store) -> Result<Vec<String>, StoreE
         {
             buckets.push(Bucket::Day(at.date_naive()));
             buckets.push(Bucket::hour_of(at));
+            buckets.extend(barber_buckets(payout, at));
         }
         trails.push(trail);
     }

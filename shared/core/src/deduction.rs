@@ -38,6 +38,17 @@ pub enum DeductionKind {
 }
 
 impl DeductionKind {
+    pub const ALL: [DeductionKind; 8] = [
+        DeductionKind::BoothRent,
+        DeductionKind::SupplyFee,
+        DeductionKind::Other,
+        DeductionKind::CarriedBalance,
+        DeductionKind::Refund,
+        DeductionKind::Reserve,
+        DeductionKind::ReserveRelease,
+        DeductionKind::FeeCredit,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             DeductionKind::BoothRent => "booth_rent",

@@ -24,33 +24,49 @@
 //! - per UTC hour a payout was paid, all currencies: the paid payouts (`paid`) and their
 //!   processing times (`processed`, `processing_ms`);
 //! - per UTC day and hour, `failed` (changes into `failed`: for good) and `retry_scheduled`
-//!   (changes into `retry_scheduled`: a retryable failure, or a hold for the rail's rate).
+//!   (changes into `retry_scheduled`: a retryable failure, or a hold for the rail's rate);
+//! - per barber and month, and per barber and year, of payment in the barber's time zone (the
+//!   payout's, as it was planned), the paid payouts' breakdowns summed ([`BARBER_SUMS`], each
+//!   `<line>_minor_<currency>`, with `payouts_<currency>`, `net_paid_minor_<currency>` for the
+//!   nets that moved money and `deduction_<kind>_minor_<currency>` per deduction kind): what a
+//!   barber's year-to-date summary and the tax-year report read, a few records a barber
+//!   whatever the history's length.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
+use crate::ids::BarberId;
 use crate::method::PaymentMethod;
 use crate::money::Currency;
 use crate::payout::{AuditEvent, Payout};
 use crate::status::PayoutStatus;
 
 /// A group of counters kept together (one record in a store).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Bucket {
     Status,
     Day(NaiveDate),
     /// The hour's start.
     Hour(DateTime<Utc>),
+    /// A barber's payouts paid in a month (1-12) of a year, in the barber's time zone.
+    BarberMonth(BarberId, i32, u32),
+    /// A barber's payouts paid in a year, in the barber's time zone.
+    BarberYear(BarberId, i32),
 }
 
 impl Bucket {
-    /// The bucket's name as stored: `status`, `day#2026-12-05`, `hour#2026-12-05T14`.
+    /// The bucket's name as stored: `status`, `day#2026-12-05`, `hour#2026-12-05T14`,
+    /// `barber#123#2026-12`, `barber#123#2026` (an id has no `#`).
     pub fn key(&self) -> String {
         match self {
             Bucket::Status => "status".to_string(),
             Bucket::Day(day) => format!("day#{}", day.format("%Y-%m-%d")),
             Bucket::Hour(hour) => format!("hour#{}", hour.format("%Y-%m-%dT%H")),
+            Bucket::BarberMonth(barber, year, month) => {
+                format!("barber#{barber}#{year:04}-{month:02}")
+            }
+            Bucket::BarberYear(barber, year) => format!("barber#{barber}#{year:04}"),
         }
     }
 
@@ -107,6 +123,75 @@ pub const CREATED_SUMS: [&str; 7] = [
     "net",
 ];
 
+/// The breakdown's lines a barber's paid payouts are summed by, per month and year of payment:
+/// `<line>_minor_<currency>`.
+pub const BARBER_SUMS: [&str; 10] = [
+    "gross",
+    "tips",
+    "tips_paid",
+    "commission",
+    "bonus",
+    "deductions",
+    "fee",
+    "net",
+    "net_paid",
+    "shop_share",
+];
+
+/// The barber's month and year buckets of `at`, in the time zone `payout` was planned in (it
+/// never changes, so what leaves a month is what came into it).
+pub fn barber_buckets(payout: &Payout, at: DateTime<Utc>) -> [Bucket; 2] {
+    let local = at.with_timezone(&payout.notifications.time_zone);
+    [
+        Bucket::BarberMonth(payout.barber_id.clone(), local.year(), local.month()),
+        Bucket::BarberYear(payout.barber_id.clone(), local.year()),
+    ]
+}
+
+/// A paid payout in its barber's month and year of payment.
+fn barber_paid_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
+    let currency = currency_of(payout);
+    let b = &payout.breakdown;
+    let minor = |money: crate::Money| money.to_minor().unwrap_or_default();
+    let net = minor(b.net);
+    let lines = [
+        minor(b.gross),
+        minor(b.tips_received()),
+        minor(b.tips_paid()),
+        minor(b.commission),
+        minor(b.bonus),
+        minor(b.deductions_total),
+        minor(b.fee),
+        net,
+        net.max(0),
+        minor(b.shop_share),
+    ];
+    let counters: Vec<(String, i64)> = std::iter::once((format!("payouts_{currency}"), 1))
+        .chain(
+            BARBER_SUMS
+                .iter()
+                .zip(lines)
+                .map(|(line, amount)| (format!("{line}_minor_{currency}"), amount)),
+        )
+        .chain(b.deductions.iter().map(|line| {
+            (
+                format!("deduction_{}_minor_{currency}", line.kind.as_str()),
+                minor(line.amount),
+            )
+        }))
+        .collect();
+    barber_buckets(payout, paid_at(payout))
+        .into_iter()
+        .flat_map(|bucket| {
+            counters.iter().map(move |(counter, add)| Tally {
+                bucket: bucket.clone(),
+                counter: counter.clone(),
+                add: add * sign,
+            })
+        })
+        .collect()
+}
+
 fn is_paid(status: PayoutStatus) -> bool {
     matches!(status, PayoutStatus::InTransit | PayoutStatus::Completed)
 }
@@ -162,11 +247,12 @@ fn paid_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
     .chain(processing_counters)
     .chain(positive.into_iter().flatten())
     .map(|(counter, add)| Tally {
-        bucket: day,
+        bucket: day.clone(),
         counter,
         add: add * sign,
     })
     .chain(paid_hour_tallies(payout, processing, sign))
+    .chain(barber_paid_tallies(payout, sign))
     .collect()
 }
 
@@ -174,10 +260,10 @@ fn paid_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
 /// and processing time are read from.
 fn paid_hour_tallies(payout: &Payout, processing: Option<i64>, sign: i64) -> Vec<Tally> {
     let hour = Bucket::hour_of(paid_at(payout));
-    let mut tallies = vec![at(hour, "paid", sign)];
+    let mut tallies = vec![at(&hour, "paid", sign)];
     if let Some(millis) = processing {
-        tallies.push(at(hour, "processed", sign));
-        tallies.push(at(hour, "processing_ms", millis * sign));
+        tallies.push(at(&hour, "processed", sign));
+        tallies.push(at(&hour, "processing_ms", millis * sign));
     }
     tallies
 }
@@ -190,9 +276,9 @@ fn settlement_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
         .settlement_time()
         .map(|time| {
             vec![
-                at(day, &format!("settled_{currency}"), sign),
+                at(&day, &format!("settled_{currency}"), sign),
                 at(
-                    day,
+                    &day,
                     &format!("settlement_ms_{currency}"),
                     time.num_milliseconds() * sign,
                 ),
@@ -220,7 +306,7 @@ fn created_state_tallies(payout: &Payout, status: PayoutStatus, sign: i64) -> Ve
     let currency = currency_of(payout);
     let day = Bucket::Day(payout.created_at.date_naive());
     let mut tallies = vec![at(
-        day,
+        &day,
         &format!("created_{}_{currency}", status.as_str()),
         sign,
     )];
@@ -237,13 +323,13 @@ fn created_state_tallies(payout: &Payout, status: PayoutStatus, sign: i64) -> Ve
         ];
         tallies.extend(CREATED_SUMS.iter().zip(lines).map(|(line, money)| {
             at(
-                day,
+                &day,
                 &format!("created_{line}_minor_{currency}"),
                 money.to_minor().unwrap_or_default() * sign,
             )
         }));
         tallies.push(at(
-            day,
+            &day,
             &created_net_counter(payout.method, b.net.currency()),
             b.net.to_minor().unwrap_or_default() * sign,
         ));
@@ -251,9 +337,9 @@ fn created_state_tallies(payout: &Payout, status: PayoutStatus, sign: i64) -> Ve
     tallies
 }
 
-fn at(bucket: Bucket, counter: &str, add: i64) -> Tally {
+fn at(bucket: &Bucket, counter: &str, add: i64) -> Tally {
     Tally {
-        bucket,
+        bucket: bucket.clone(),
         counter: counter.to_string(),
         add,
     }
@@ -267,12 +353,12 @@ pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
         return tallies;
     }
     if let Some(from) = event.from {
-        tallies.push(at(Bucket::Status, from.as_str(), -1));
+        tallies.push(at(&Bucket::Status, from.as_str(), -1));
         tallies.extend(created_state_tallies(payout, from, -1));
     } else {
         tallies.extend(created_tallies(payout));
     }
-    tallies.push(at(Bucket::Status, event.to.as_str(), 1));
+    tallies.push(at(&Bucket::Status, event.to.as_str(), 1));
     tallies.extend(created_state_tallies(payout, event.to, 1));
     let was_paid = event.from.is_some_and(is_paid);
     match (was_paid, is_paid(event.to)) {
@@ -296,8 +382,8 @@ pub fn tallies(payout: &Payout, event: &AuditEvent) -> Vec<Tally> {
 fn created_tallies(payout: &Payout) -> [Tally; 2] {
     let created = payout.created_at;
     [
-        at(Bucket::Day(created.date_naive()), "created", 1),
-        at(Bucket::hour_of(created), "created", 1),
+        at(&Bucket::Day(created.date_naive()), "created", 1),
+        at(&Bucket::hour_of(created), "created", 1),
     ]
 }
 
@@ -309,8 +395,8 @@ fn failure_tallies(event: &AuditEvent) -> Vec<Tally> {
         _ => return Vec::new(),
     };
     vec![
-        at(Bucket::Day(event.at.date_naive()), counter, 1),
-        at(Bucket::hour_of(event.at), counter, 1),
+        at(&Bucket::Day(event.at.date_naive()), counter, 1),
+        at(&Bucket::hour_of(event.at), counter, 1),
     ]
 }
 
@@ -327,7 +413,7 @@ impl Totals {
         for tally in tallies {
             *self
                 .0
-                .entry(tally.bucket)
+                .entry(tally.bucket.clone())
                 .or_default()
                 .entry(tally.counter.clone())
                 .or_default() += tally.add;
@@ -338,7 +424,7 @@ impl Totals {
     pub fn recount<'a>(payouts: impl IntoIterator<Item = (&'a Payout, &'a [AuditEvent])>) -> Self {
         let mut totals = Totals::default();
         for (payout, trail) in payouts {
-            let mut tallies = vec![at(Bucket::Status, payout.status.as_str(), 1)];
+            let mut tallies = vec![at(&Bucket::Status, payout.status.as_str(), 1)];
             tallies.extend(created_tallies(payout));
             tallies.extend(created_state_tallies(payout, payout.status, 1));
             if is_paid(payout.status) {
@@ -364,9 +450,9 @@ impl Totals {
     }
 
     /// One counter of one bucket (0 when never counted).
-    pub fn get(&self, bucket: Bucket, counter: &str) -> i64 {
+    pub fn get(&self, bucket: &Bucket, counter: &str) -> i64 {
         self.0
-            .get(&bucket)
+            .get(bucket)
             .and_then(|counters| counters.get(counter))
             .copied()
             .unwrap_or_default()
@@ -377,14 +463,14 @@ impl Totals {
         let mut keys: Vec<(Bucket, &String)> = Vec::new();
         for totals in [self, other] {
             for (bucket, counters) in &totals.0 {
-                keys.extend(counters.keys().map(|counter| (*bucket, counter)));
+                keys.extend(counters.keys().map(|counter| (bucket.clone(), counter)));
             }
         }
         keys.sort();
         keys.dedup();
         keys.into_iter()
             .filter_map(|(bucket, counter)| {
-                let (mine, theirs) = (self.get(bucket, counter), other.get(bucket, counter));
+                let (mine, theirs) = (self.get(&bucket, counter), other.get(&bucket, counter));
                 (mine != theirs)
                     .then(|| format!("{} {counter}: {mine} kept, {theirs} counted", bucket.key()))
             })
@@ -425,7 +511,7 @@ mod tests {
         for (minutes, step) in (1..).zip(steps) {
             if minutes == 4 {
                 // In transit: paid on the day the rail accepted it.
-                assert_eq!(kept.get(day, "paid_count_usd"), 1);
+                assert_eq!(kept.get(&day, "paid_count_usd"), 1);
             }
             let event = step(&mut payout, start + TimeDelta::minutes(minutes));
             kept.add(&tallies(&payout, &event));
@@ -435,9 +521,9 @@ mod tests {
         let counted = Totals::recount([(&payout, trail.as_slice())]);
         assert_eq!(kept.differences(&counted), Vec::<String>::new());
         // Paid on the 7th, failed the same day: out of the paid count, one failure.
-        assert_eq!(counted.get(day, "paid_count_usd"), 0);
-        assert_eq!(counted.get(day, "failed"), 1);
-        assert_eq!(counted.get(Bucket::Status, "failed"), 1);
-        assert_eq!(counted.get(Bucket::Status, "queued"), 0);
+        assert_eq!(counted.get(&day, "paid_count_usd"), 0);
+        assert_eq!(counted.get(&day, "failed"), 1);
+        assert_eq!(counted.get(&Bucket::Status, "failed"), 1);
+        assert_eq!(counted.get(&Bucket::Status, "queued"), 0);
     }
 }

@@ -1,8 +1,9 @@
 //! `/earnings` and `/deductions`: money in, idempotent by id.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use payout_core::deduction::DeductionKind;
@@ -14,8 +15,9 @@ use payout_core::schedule::{PayoutSchedule, RecurringDeduction};
 
 use crate::ApiState;
 use crate::auth::Caller;
+use crate::earnings_csv::{IntakeParams, post_csv};
 use crate::error::ApiError;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, ApiQuery};
 use crate::wire::{
     Amount, DeductionBody, DeductionView, EarningBody, EarningView, EarningsBatchView,
     EarningsBody, parse_field,
@@ -47,7 +49,8 @@ fn positive_money(field: &str, amount: Amount, currency: Option<&str>) -> Result
     Ok(money)
 }
 
-fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> {
+/// The earning `body` describes, recorded at `now`; the JSON and CSV routes' one reading.
+pub(crate) fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> {
     let id = EarningId::parse(&body.earning_id.0).map_err(|e| invalid(e.to_string()))?;
     let service = body.service.trim();
     if service.is_empty() {
@@ -74,18 +77,45 @@ fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> 
 }
 
 /// Records one earning (201, or 200 with the stored record for a repeat) or a batch of up to
-/// 500, all or nothing. A repeated id with different content is 409 and writes nothing.
-#[utoipa::path(post, path = "/earnings", request_body = EarningsBody,
+/// 500, all or nothing. A repeated id with different content is 409 and writes nothing. With
+/// `Content-Type: text/csv`, up to 500 rows under a header naming the fields, all or nothing
+/// (`mode=all`, the default) or row by row (`mode=rows`), answered row by row with each line.
+#[utoipa::path(post, path = "/earnings", params(IntakeParams),
+    request_body(content(
+        (EarningsBody = "application/json"),
+        (String = "text/csv", example = "earning_id,barber_id,amount,occurred_at,service,kind\n\
+            e1,123,45.00,2026-12-05T14:30:00Z,haircut,service\n")
+    )),
     security(("bearer" = [])), tag = "ledger",
     responses((status = 201, body = EarningsBatchView), (status = 200, body = EarningView),
                (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
 pub async fn post_earnings(
     State(state): State<ApiState>,
     caller: Caller,
-    ApiJson(body): ApiJson<EarningsBody>,
+    ApiQuery(params): ApiQuery<IntakeParams>,
+    request: Request,
 ) -> Result<Response, ApiError> {
     caller.require_operator()?;
     let now = state.clock.now();
+    let csv = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|kind| kind.to_str().ok())
+        .is_some_and(|kind| {
+            kind.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/csv")
+        });
+    if csv {
+        let body = axum::body::to_bytes(request.into_body(), crate::BODY_LIMIT)
+            .await
+            .map_err(|e| ApiError::PayloadTooLarge(e.to_string()))?;
+        return Ok(post_csv(&state.services, &body, params.mode.as_deref(), now).await?);
+    }
+    if params.mode.is_some() {
+        return Err(invalid("mode is for a CSV body (Content-Type: text/csv)").into());
+    }
+    let ApiJson(body) = ApiJson::<EarningsBody>::from_request(request, &state).await?;
     let (bodies, single) = match &body {
         EarningsBody::One(one) => (std::slice::from_ref(one), true),
         EarningsBody::Batch(many) => (many.as_slice(), false),

@@ -3,7 +3,8 @@
 //!
 //! - [`schedules`], [`ledger`] (earnings, deductions), [`events`] (the platform's events),
 //!   [`payouts`], [`forecast`] (the coming days' runs), [`insights`] (analytics,
-//!   recommendations), [`operations`] (health, test notification, dead-letter replay):
+//!   recommendations), [`reports`] (a barber's year, the tax year, the payouts for the books),
+//!   [`operations`] (health, test notification, dead-letter replay):
 //!   handlers.
 //! - [`dashboard`]: the operator's dashboard and a barber's view, a static app over this API.
 //! - [`prometheus`]: `GET /metrics`, the process's figures for a machine's monitoring.
@@ -15,6 +16,7 @@
 
 pub mod auth;
 pub mod dashboard;
+pub mod earnings_csv;
 pub mod error;
 pub mod events;
 pub mod extract;
@@ -28,6 +30,7 @@ pub mod openapi;
 pub mod operations;
 pub mod payouts;
 pub mod prometheus;
+pub mod reports;
 pub mod schedules;
 pub mod webhooks;
 pub mod wire;
@@ -88,6 +91,10 @@ pub fn router(state: ApiState) -> Router {
         .routes(routes!(ledger::post_deduction))
         .routes(routes!(events::post_event))
         .routes(routes!(payouts::list))
+        .routes(routes!(reports::export_payouts))
+        .routes(routes!(reports::barber_summary))
+        .routes(routes!(reports::tax_year))
+        .routes(routes!(reports::tax_year_csv))
         .routes(routes!(payouts::manual))
         .routes(routes!(payouts::preview))
         .routes(routes!(forecast::get_forecast))

@@ -102,7 +102,8 @@ pub async fn test_notification(
             known.join(", ")
         ))
     })?;
-    let mut notification = render_payout_notification(&payout, kind);
+    let dashboard = state.services.config.dashboard_url.as_deref();
+    let mut notification = render_payout_notification(&payout, kind, dashboard);
     notification.message = format!("[test] {}", notification.message);
     // An id of its own: a subscriber dropping repeats by id must not take the real notice,
     // sent later, for a repeat of this sample.

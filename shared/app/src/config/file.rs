@@ -143,6 +143,7 @@ pub struct Settings {
     pub instant: InstantSection,
     pub holds: HoldsSection,
     pub shop: ShopSection,
+    pub tax: TaxSection,
     /// Where `payouts serve` sends payout events as signed webhooks, each a `[[webhooks]]`.
     pub webhooks: Vec<WebhookEndpoint>,
 }
@@ -153,12 +154,36 @@ pub struct Settings {
 pub struct ShopSection {
     /// Printed at the head of every payout statement.
     pub name: String,
+    /// Where barbers reach the dashboard (`https://payouts.shop.example`): the completed notice
+    /// links to the payout's page there, which opens its statement. No link without it.
+    pub dashboard_url: Option<String>,
 }
 
 impl Default for ShopSection {
     fn default() -> Self {
         Self {
             name: "The barbershop".into(),
+            dashboard_url: None,
+        }
+    }
+}
+
+/// What the tax-year report flags.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaxSection {
+    /// A barber paid at least this in a calendar year (in their currency) is flagged in the
+    /// tax-year report. The default is the United States' Form 1099-NEC threshold for payments
+    /// made from 2026 ($2,000: 26 U.S.C. 6041 as amended by Public Law 119-21, section 70433;
+    /// $600 before); which form, and whether one is due, is the shop's business.
+    #[serde(with = "exact")]
+    pub reporting_threshold: Decimal,
+}
+
+impl Default for TaxSection {
+    fn default() -> Self {
+        Self {
+            reporting_threshold: Decimal::from(2000),
         }
     }
 }

@@ -309,6 +309,25 @@ fn delta(key: &str, value: Duration) -> Result<TimeDelta, ConfigError> {
     }
 }
 
+/// `[shop] dashboard_url`: an http(s) address without a query, its trailing `/` dropped.
+fn dashboard_url(url: &str) -> Result<String, ConfigError> {
+    let url = url.trim().trim_end_matches('/');
+    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+    let plain = url.len() <= 200
+        && url
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '?' | '#' | '"' | '<' | '>'));
+    match scheme_ok && plain && url.len() > "https://".len() {
+        true => Ok(url.to_string()),
+        false => Err(invalid(
+            "shop.dashboard_url",
+            format!(
+                "found `{url}`; allowed: an http(s) address such as https://payouts.shop.example"
+            ),
+        )),
+    }
+}
+
 /// `[shop] name`: printable text of 1 to 100 characters.
 fn shop_name(name: &str) -> Result<String, ConfigError> {
     payout_core::input::free_text("shop.name", name, 100)
@@ -601,6 +620,16 @@ pub fn app_config(s: &Settings) -> Result<AppConfig, ConfigError> {
             }
         },
         shop_name: shop_name(&s.shop.name)?,
+        dashboard_url: s
+            .shop
+            .dashboard_url
+            .as_deref()
+            .map(dashboard_url)
+            .transpose()?,
+        tax_reporting_threshold: not_negative(
+            "tax.reporting_threshold",
+            s.tax.reporting_threshold,
+        )?,
     })
 }
 

@@ -63,6 +63,10 @@ pub struct AppConfig {
     pub first_payout_after: TimeDelta,
     /// The shop's name, at the head of its barbers' statements.
     pub shop_name: String,
+    /// Where barbers reach the dashboard; the completed notice links to the payout there.
+    pub dashboard_url: Option<String>,
+    /// A barber paid at least this in a year is flagged in the tax-year report.
+    pub tax_reporting_threshold: Decimal,
 }
 
 /// Caps on instant payouts per UTC day, in the payout's currency.

@@ -815,7 +815,7 @@ pub trait Reports: Send + Sync {
             .map(Bucket::Hour)
             .collect();
         let totals = self.totals(&hours).await?;
-        let created: i64 = hours.iter().map(|hour| totals.get(*hour, "created")).sum();
+        let created: i64 = hours.iter().map(|hour| totals.get(hour, "created")).sum();
         Ok(u64::try_from(created).unwrap_or_default())
     }
 
@@ -825,7 +825,7 @@ pub trait Reports: Send + Sync {
         Ok(PayoutStatus::ALL
             .into_iter()
             .filter_map(|status| {
-                let count = totals.get(Bucket::Status, status.as_str());
+                let count = totals.get(&Bucket::Status, status.as_str());
                 (count != 0).then(|| (status, u64::try_from(count).unwrap_or_default()))
             })
             .collect())

@@ -75,7 +75,7 @@ pub fn count(
 pub async fn read(store: &DynamoStore, buckets: &[Bucket]) -> Result<Totals, StoreError> {
     let by_name: HashMap<String, Bucket> = buckets
         .iter()
-        .map(|bucket| (format!("TOTALS#{}", bucket.key()), *bucket))
+        .map(|bucket| (format!("TOTALS#{}", bucket.key()), bucket.clone()))
         .collect();
     let keys = buckets
         .iter()
@@ -92,7 +92,7 @@ pub async fn read(store: &DynamoStore, buckets: &[Bucket]) -> Result<Totals, Sto
                     StoreError::Corrupt(format!("total {counter} is not a whole number: {number}"))
                 })?;
                 tallies.push(Tally {
-                    bucket: *bucket,
+                    bucket: bucket.clone(),
                     counter: counter.clone(),
                     add,
                 });

@@ -59,7 +59,7 @@ pub fn read(conn: &Connection, buckets: &[Bucket]) -> Result<Totals, StoreError>
             .collect::<Result<Vec<_>, _>>()
             .map_err(backend)?;
         tallies.extend(rows.into_iter().map(|(counter, add)| Tally {
-            bucket: *bucket,
+            bucket: bucket.clone(),
             counter,
             add,
         }));
