@@ -69,9 +69,18 @@ fn expected(payouts: &[&Payout]) -> PaidFigures {
             .round_dp(2)
             .to_string()
     };
+    // A carried balance is no charge of its own; only payouts that moved money count.
+    let charged = |p: &Payout| {
+        p.breakdown
+            .deductions
+            .iter()
+            .filter(|line| line.kind != DeductionKind::CarriedBalance)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let mut deductions: BTreeMap<String, Decimal> = BTreeMap::new();
     for payout in payouts {
-        for line in &payout.breakdown.deductions {
+        for line in charged(payout) {
             *deductions
                 .entry(line.kind.as_str().to_string())
                 .or_default() += line.amount.amount();
@@ -84,7 +93,10 @@ fn expected(payouts: &[&Payout]) -> PaidFigures {
     };
     let fix = |s: String| text(s.parse().unwrap());
     PaidFigures {
-        payouts: payouts.len() as u64,
+        payouts: payouts
+            .iter()
+            .filter(|p| p.breakdown.net.is_positive())
+            .count() as u64,
         gross: fix(sum(&|p| p.breakdown.gross)),
         tips: fix(sum(&|p| p.breakdown.tips_received())),
         tips_paid: fix(sum(&|p| p.breakdown.tips_paid())),
@@ -95,7 +107,13 @@ fn expected(payouts: &[&Payout]) -> PaidFigures {
             .filter(|(_, amount)| !amount.is_zero())
             .map(|(kind, amount)| (kind, text(amount)))
             .collect(),
-        deductions_total: fix(sum(&|p| p.breakdown.deductions_total)),
+        deductions_total: fix(sum(&|p| {
+            charged(p)
+                .iter()
+                .fold(Money::zero(p.breakdown.net.currency()), |sum, line| {
+                    sum.checked_add(line.amount).unwrap()
+                })
+        })),
         fees: fix(sum(&|p| p.breakdown.fee)),
         net_paid: fix(sum(&|p| {
             let net = p.breakdown.net;

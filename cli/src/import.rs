@@ -103,6 +103,11 @@ pub async fn earnings(
         let Some(outcomes) = answer["rows"].as_array() else {
             // The request itself was refused (a bad header, a bad token): nothing was written.
             let detail = answer["detail"].as_str().unwrap_or("no detail");
+            anyhow::ensure!(
+                status != reqwest::StatusCode::NOT_FOUND,
+                "{url}: {status}: is --api the API's base address (ending in \
+                 /api/v1/payout-scheduler)?"
+            );
             anyhow::bail!(
                 "{url} refused the rows from line {}: {status}: {detail}",
                 page.lines[0]

@@ -194,6 +194,7 @@ enum ImportWhat {
     /// a request, each request all or nothing unless --row-by-row; exits non-zero naming each
     /// refused row by its line.
     Earnings {
+        /// The CSV file.
         file: PathBuf,
         /// The API's base URL, e.g. http://127.0.0.1:8080/api/v1/payout-scheduler.
         #[arg(long, env = "PAYOUTS_API")]
@@ -559,7 +560,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             anyhow::ensure!(
                 imported.errors.is_empty() && imported.unsent_from.is_none(),
-                "{} rows refused",
+                "refused rows: {}",
                 imported.errors.len()
             );
             Ok(())

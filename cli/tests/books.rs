@@ -220,12 +220,12 @@ async fn earnings_come_in_as_csv_with_each_bad_row_named_by_its_line() {
          e4,123,5.00,{at},haircut,tip\n\
          e5,123,10.00,yesterday,\"shave, hot towel\",\n"
     );
-    let send = |mode: &'static str| {
+    let csv = |mode: &'static str, body: String| {
         let request = client
             .post(format!("{}/earnings?mode={mode}", server.base))
             .bearer_auth(&server.operator)
             .header("content-type", "text/csv")
-            .body(body.clone());
+            .body(body);
         async move {
             let response = request.send().await.unwrap();
             (
@@ -234,7 +234,7 @@ async fn earnings_come_in_as_csv_with_each_bad_row_named_by_its_line() {
             )
         }
     };
-    let (status, all) = send("all").await;
+    let (status, all) = csv("all", body.clone()).await;
     assert_eq!(status, 400, "{all}");
     let outcome = |answer: &Value, line: u64| {
         let row = answer["rows"]
@@ -279,7 +279,7 @@ async fn earnings_come_in_as_csv_with_each_bad_row_named_by_its_line() {
         "nothing written: {preview}"
     );
 
-    let (status, rows) = send("rows").await;
+    let (status, rows) = csv("rows", body.clone()).await;
     assert_eq!(status, 200, "{rows}");
     assert_eq!(
         (rows["created"].clone(), rows["errors"].clone()),
@@ -291,11 +291,41 @@ async fn earnings_come_in_as_csv_with_each_bad_row_named_by_its_line() {
         .await;
     assert_eq!(preview["gross_amount"], "45.00", "{preview}");
     assert_eq!(preview["tips_amount"], "5.00", "{preview}");
-    let (status, again) = send("rows").await;
+    let (status, again) = csv("rows", body.clone()).await;
     assert_eq!(
         (status, again["duplicates"].clone()),
         (200, json!(2)),
         "{again}"
+    );
+
+    // A spreadsheet's CRLF lines keep their numbers; a short row is that row's error; a column
+    // named twice refuses the file.
+    let (status, crlf) = csv(
+        "rows",
+        format!(
+            "earning_id,barber_id,amount,occurred_at,service\r\n\
+         e6,123,12.00,{at},trim\r\n\
+         e7,123\r\n"
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{crlf}");
+    assert_eq!(outcome(&crlf, 2).0, "created", "{crlf}");
+    assert!(
+        outcome(&crlf, 3).1.as_str().unwrap().contains("2 fields"),
+        "{crlf}"
+    );
+    let (status, twice) = csv(
+        "rows",
+        format!(
+            "earning_id,barber_id,amount,amount,occurred_at,service\ne8,123,1.00,9000.00,{at},x\n"
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{twice}");
+    assert!(
+        twice["detail"].as_str().unwrap().contains("named twice"),
+        "{twice}"
     );
 }
 

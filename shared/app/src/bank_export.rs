@@ -92,12 +92,23 @@ pub fn render_csv(day: NaiveDate, batch: &[Payout]) -> Result<String, AppError> 
     String::from_utf8(bytes).map_err(|e| AppError::Invalid(format!("bank file: {e}")))
 }
 
-/// A field a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab or carriage return first) gets
-/// a leading apostrophe, OWASP's advice against CSV injection. Amounts here are never negative.
+/// A field a spreadsheet would evaluate gets a leading apostrophe, OWASP's advice against CSV
+/// injection: one starting with a tab or carriage return, or whose first character past any
+/// spaces (which some spreadsheets trim) is `=`, `+`, `-`, `@` or their full-width forms.
+/// Amounts are written as they are, never through this.
 pub(crate) fn spreadsheet_safe(field: &str) -> std::borrow::Cow<'_, str> {
-    match field.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{field}").into(),
-        _ => field.into(),
+    let first = field
+        .trim_start_matches([' ', '\u{a0}', '\u{3000}'])
+        .chars()
+        .next();
+    let starts_a_formula = field.starts_with(['\t', '\r'])
+        || matches!(
+            first,
+            Some('=' | '+' | '-' | '@' | '\u{ff1d}' | '\u{ff0b}' | '\u{ff0d}' | '\u{ff20}')
+        );
+    match starts_a_formula {
+        true => format!("'{field}").into(),
+        false => field.into(),
     }
 }
 
@@ -107,7 +118,16 @@ mod tests {
 
     #[test]
     fn formula_prefixes_are_neutralised() {
-        for formula in ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx"] {
+        for formula in [
+            "=HYPERLINK(\"x\")",
+            "+1",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            " =2+2",
+            "\u{a0}=2+2",
+            "\u{ff1d}HYPERLINK(\"x\")",
+        ] {
             assert!(spreadsheet_safe(formula).starts_with('\''), "{formula}");
         }
         assert_eq!(spreadsheet_safe("acct_123"), "acct_123");

@@ -201,7 +201,7 @@ pub fn render_message(payout: &Payout, kind: NotificationKind, dashboard: Option
                 fee => b.fee.formatted(),
                 net => b.net.formatted(),
                 method_note => payout.method_note.as_deref(),
-                statement => dashboard.map(|base| format!("{base}/dashboard/payouts/{}", payout.id)),
+                statement => dashboard.map(|base| format!("{base}/payouts/{}", payout.id)),
             },
         ),
         NotificationKind::Failed => render(

@@ -18,6 +18,10 @@ use crate::services::Services;
 /// Payouts read (and written out) at a time.
 pub const PAGE: usize = 500;
 
+/// How long before a journal's window a payout paid inside it may have been created: one that
+/// waited longer (for an approval, a ready account) is not in the journal.
+pub const JOURNAL_REACH: chrono::TimeDelta = chrono::TimeDelta::days(90);
+
 /// How the export is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
@@ -98,8 +102,14 @@ pub async fn next_page(
     layout: Layout,
     cursor: &ExportCursor,
 ) -> Result<(Vec<u8>, Option<ExportCursor>), AppError> {
+    // The journal books a payout on the day it was paid, so it looks back for payouts created
+    // before the window and paid inside it.
+    let created_from = match layout {
+        Layout::Payouts => cursor.from,
+        Layout::Journal => cursor.from - JOURNAL_REACH,
+    };
     let query = PayoutQuery {
-        from: Some(cursor.from),
+        from: Some(created_from),
         to: Some(cursor.to),
         after: cursor.after.clone(),
         ..PayoutQuery::default()
@@ -116,7 +126,7 @@ pub async fn next_page(
     for payout in &page {
         match layout {
             Layout::Payouts => writer.write_record(payout_row(payout)?),
-            Layout::Journal => journal_lines(payout)?
+            Layout::Journal => journal_lines(payout, cursor.from..cursor.to)?
                 .iter()
                 .try_for_each(|line| writer.write_record(line)),
         }
@@ -192,13 +202,18 @@ fn payout_row(payout: &Payout) -> Result<Vec<String>, AppError> {
     Ok(row)
 }
 
-/// A paid payout's double-entry lines, on the day it was paid; nothing for one that moved no
-/// money and owes nothing (not paid, or cancelled). What the barber earned (commission, bonus,
-/// tips) is owed to them (`barber_payable`); each deduction, the fee and the net paid out of
-/// `cash` settle what is owed, and a balance the barber owes is carried (`carried_balance`).
-/// Debits and credits are equal by the breakdown's identity.
-pub fn journal_lines(payout: &Payout) -> Result<Vec<[String; 7]>, AppError> {
-    let Some(paid_at) = paid_at(payout) else {
+/// A paid payout's double-entry lines if it was paid in `window`, on the day it was paid (in
+/// the barber's time zone, as their summary counts it); nothing for one not paid (or
+/// cancelled). What the barber earned (commission, bonus, tips) is owed to them
+/// (`barber_payable`); each deduction, the fee and the net paid out of `cash` settle what is
+/// owed. A balance the barber owes is carried (`carried_balance`, debited) and cleared by the
+/// next payout that takes it back (credited). Debits and credits are equal by the breakdown's
+/// identity.
+pub fn journal_lines(
+    payout: &Payout,
+    window: std::ops::Range<DateTime<Utc>>,
+) -> Result<Vec<[String; 7]>, AppError> {
+    let Some(paid_at) = paid_at(payout).filter(|at| window.contains(at)) else {
         return Ok(Vec::new());
     };
     let b = &payout.breakdown;
@@ -226,11 +241,11 @@ pub fn journal_lines(payout: &Payout) -> Result<Vec<[String; 7]>, AppError> {
     for line in &b.deductions {
         let description = spreadsheet_safe(&line.description).into_owned();
         postings.push(("barber_payable".into(), line.amount, description.clone()));
-        postings.push((
-            format!("deductions:{}", line.kind.as_str()),
-            line.amount.negate(),
-            description,
-        ));
+        let account = match line.kind {
+            DeductionKind::CarriedBalance => "carried_balance".to_string(),
+            kind => format!("deductions:{}", kind.as_str()),
+        };
+        postings.push((account, line.amount.negate(), description));
     }
     postings.push(("barber_payable".into(), b.fee, "payout fee".into()));
     postings.push(("fees".into(), b.fee.negate(), "payout fee".into()));
@@ -241,7 +256,10 @@ pub fn journal_lines(payout: &Payout) -> Result<Vec<[String; 7]>, AppError> {
     };
     postings.push(("barber_payable".into(), b.net, "net payout".into()));
     postings.push((settled_by.into(), b.net.negate(), "net payout".into()));
-    let date = paid_at.date_naive().to_string();
+    let date = paid_at
+        .with_timezone(&payout.notifications.time_zone)
+        .date_naive()
+        .to_string();
     Ok(postings
         .into_iter()
         .filter(|(_, money, _)| !money.amount().is_zero())

@@ -182,8 +182,20 @@ pub async fn apply_platform_event(
             // tip it came with.
             let earnings = detail.earnings(now)?;
             check_earnings(&p.config.intake, &earnings, now)?;
+            if let [service, tip] = &earnings[..] {
+                // A tip comes with its booking's completion, never after it: one added by a
+                // later repeat could be paid after the booking was refunded.
+                let service_known = p.store.get_earning(&service.id).await?.is_some();
+                if service_known && p.store.get_earning(&tip.id).await?.is_none() {
+                    return Err(AppError::Conflict(format!(
+                        "booking {} was recorded without a tip; a tip cannot be added to it \
+                         afterwards",
+                        detail.booking_id
+                    )));
+                }
+            }
             let outcomes = ingest_earnings(p.store.as_ref(), &earnings).await?;
-            // A conflict writes nothing; a tip added by a repeat of the completion is recorded.
+            // A conflict writes nothing.
             if outcomes.contains(&IntakeOutcome::Conflict) {
                 Err(AppError::Conflict(format!(
                     "booking {} was recorded with other details",
@@ -224,8 +236,12 @@ async fn refund(
     }
     // The tip first: a refund retried after the service's void still finds the tip to take
     // back. A service and its tip were recorded together, so they are open together or held by
-    // the same payout.
-    let tip = p.store.get_earning(&EarningId::tip_of(&earning.id)).await?;
+    // the same payout. Only the barber's own tip is the booking's.
+    let tip = p
+        .store
+        .get_earning(&EarningId::tip_of(&earning.id))
+        .await?
+        .filter(|tip| tip.kind == EarningKind::Tip && tip.barber_id == earning.barber_id);
     let tip_claimed_by = match &tip {
         Some(tip) => match p.store.void_earning(&tip.id, now).await? {
             VoidOutcome::Claimed(payout_id) => Some(payout_id),
@@ -251,8 +267,20 @@ async fn refund(
         .ok_or_else(|| AppError::NotFound(format!("payout {payout_id}")))?;
     let mut amount = payout.breakdown.share_of(earning.amount)?;
     let mut description = format!("refund of booking {} (paid in {payout_id})", earning.id);
-    if let Some(tip) = tip.filter(|_| tip_claimed_by.as_ref() == Some(&payout_id)) {
-        amount = amount.checked_add(payout.breakdown.tip_share_of(tip.amount))?;
+    if let (Some(tip), Some(tip_payout_id)) = (tip, tip_claimed_by) {
+        // Recorded with the service, the tip is paid with it; should another payout hold it,
+        // it is taken back at that payout's share.
+        let tip_share = if tip_payout_id == payout_id {
+            payout.breakdown.tip_share_of(tip.amount)
+        } else {
+            p.store
+                .get_payout(&tip_payout_id)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("payout {tip_payout_id}")))?
+                .breakdown
+                .tip_share_of(tip.amount)
+        };
+        amount = amount.checked_add(tip_share)?;
         description = format!(
             "refund of booking {} and its tip (paid in {payout_id})",
             earning.id

@@ -186,6 +186,7 @@ impl Statement {
                 period => period,
                 status => p.status.as_str().replace('_', " "),
                 paid => paid(p),
+                owed => b.net.is_negative().then(|| b.net.negate().formatted()),
                 failure => &p.failure_reason,
                 method => method_label(p.paid_by()).0,
                 method_note => &p.method_note,

@@ -151,10 +151,17 @@ impl PayoutBreakdown {
     }
 
     /// What the barber was paid for a tip of `amount` in this payout: what a refund of its
-    /// booking takes back with the service.
+    /// booking takes back with the service. Rounded down: the payout's tips were rounded once
+    /// as a sum, so each tip's share rounded down never takes back more than was paid for it.
     pub fn tip_share_of(&self, amount: Money) -> Money {
         let share = self.tips.map_or(Rate::percent(100), |tips| tips.share);
-        Money::rounded(share.of(amount.amount()), amount.currency())
+        let scale = amount.currency().minor_units();
+        Money::rounded(
+            share
+                .of(amount.amount())
+                .round_dp_with_strategy(scale, rust_decimal::RoundingStrategy::ToZero),
+            amount.currency(),
+        )
     }
 
     /// What the barber was paid for `amount` of this payout's gross: its commission at the
@@ -322,8 +329,8 @@ mod tests {
             .unwrap();
         assert_eq!(b.net, usd("687.25"));
         assert_eq!(b.shop_share, usd("300.00"));
-        // Half of $10.01 is $5.005, rounded half up as every amount is.
-        assert_eq!(b.tip_share_of(usd("10.01")), usd("5.01"));
+        // Half of $10.01 is $5.005: a refund takes back $5.00, never more than was paid.
+        assert_eq!(b.tip_share_of(usd("10.01")), usd("5.00"));
     }
 
     #[test]

@@ -132,9 +132,12 @@ impl PayoutId {
 }
 
 impl EarningId {
+    /// What the id of a tip recorded with its booking starts with; no other earning's does.
+    pub const TIP_PREFIX: &str = "tip_";
+
     /// The tip a client left with the service `service` (a booking's earning).
     pub fn tip_of(service: &EarningId) -> Self {
-        Self(bounded(format!("tip_{}", service.as_str())))
+        Self(bounded(format!("{}{}", Self::TIP_PREFIX, service.as_str())))
     }
 }
 

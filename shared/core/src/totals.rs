@@ -27,8 +27,9 @@
 //!   (changes into `retry_scheduled`: a retryable failure, or a hold for the rail's rate);
 //! - per barber and month, and per barber and year, of payment in the barber's time zone (the
 //!   payout's, as it was planned), the paid payouts' breakdowns summed ([`BARBER_SUMS`], each
-//!   `<line>_minor_<currency>`, with `payouts_<currency>`, `net_paid_minor_<currency>` for the
-//!   nets that moved money and `deduction_<kind>_minor_<currency>` per deduction kind): what a
+//!   `<line>_minor_<currency>`, with `payouts_<currency>` and `net_paid_minor_<currency>` for
+//!   those that moved money and `deduction_<kind>_minor_<currency>` per deduction kind, a
+//!   carried balance counted in none): what a
 //!   barber's year-to-date summary and the tax-year report read, a few records a barber
 //!   whatever the history's length.
 
@@ -36,6 +37,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
+use crate::deduction::DeductionKind;
 use crate::ids::BarberId;
 use crate::method::PaymentMethod;
 use crate::money::Currency;
@@ -149,37 +151,48 @@ pub fn barber_buckets(payout: &Payout, at: DateTime<Utc>) -> [Bucket; 2] {
 }
 
 /// A paid payout in its barber's month and year of payment.
+///
+/// A balance carried from one period to the next is no charge of its own (the refund or rent
+/// that made it is counted where it was taken), so its lines count in no deduction; and only a
+/// payout that moved money counts in `payouts`. Over a year whose carried balances are settled,
+/// commission + bonus + tips paid - deductions - fees = net paid.
 fn barber_paid_tallies(payout: &Payout, sign: i64) -> Vec<Tally> {
     let currency = currency_of(payout);
     let b = &payout.breakdown;
     let minor = |money: crate::Money| money.to_minor().unwrap_or_default();
     let net = minor(b.net);
+    let charged: Vec<_> = b
+        .deductions
+        .iter()
+        .filter(|line| line.kind != DeductionKind::CarriedBalance)
+        .collect();
     let lines = [
         minor(b.gross),
         minor(b.tips_received()),
         minor(b.tips_paid()),
         minor(b.commission),
         minor(b.bonus),
-        minor(b.deductions_total),
+        charged.iter().map(|line| minor(line.amount)).sum(),
         minor(b.fee),
         net,
         net.max(0),
         minor(b.shop_share),
     ];
-    let counters: Vec<(String, i64)> = std::iter::once((format!("payouts_{currency}"), 1))
-        .chain(
-            BARBER_SUMS
-                .iter()
-                .zip(lines)
-                .map(|(line, amount)| (format!("{line}_minor_{currency}"), amount)),
-        )
-        .chain(b.deductions.iter().map(|line| {
-            (
-                format!("deduction_{}_minor_{currency}", line.kind.as_str()),
-                minor(line.amount),
+    let counters: Vec<(String, i64)> =
+        std::iter::once((format!("payouts_{currency}"), i64::from(net > 0)))
+            .chain(
+                BARBER_SUMS
+                    .iter()
+                    .zip(lines)
+                    .map(|(line, amount)| (format!("{line}_minor_{currency}"), amount)),
             )
-        }))
-        .collect();
+            .chain(charged.iter().map(|line| {
+                (
+                    format!("deduction_{}_minor_{currency}", line.kind.as_str()),
+                    minor(line.amount),
+                )
+            }))
+            .collect();
     barber_buckets(payout, paid_at(payout))
         .into_iter()
         .flat_map(|bucket| {

@@ -62,15 +62,29 @@ struct Row {
 
 /// The rows of `body`, each checked as the JSON route checks an earning.
 fn read_rows(services: &Services, body: &[u8], now: DateTime<Utc>) -> Result<Vec<Row>, AppError> {
+    let body = std::str::from_utf8(body)
+        .map_err(|e| AppError::Invalid(format!("the CSV is not UTF-8: {e}")))?;
+    // Spreadsheets save CRLF lines; read as LF, every row keeps its line number.
+    let body = body.replace("\r\n", "\n");
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_reader(body);
+        .flexible(true)
+        .from_reader(body.as_bytes());
     let header: Vec<String> = reader
         .headers()
         .map_err(|e| AppError::Invalid(format!("line 1: {e}")))?
         .iter()
         .map(str::to_string)
         .collect();
+    if let Some((_, twice)) = header
+        .iter()
+        .enumerate()
+        .find(|(i, name)| header[..*i].contains(name))
+    {
+        return Err(AppError::Invalid(format!(
+            "line 1: the column `{twice}` is named twice"
+        )));
+    }
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -94,22 +108,30 @@ fn read_rows(services: &Services, body: &[u8], now: DateTime<Utc>) -> Result<Vec
             .get("earning_id")
             .and_then(|id| id.as_str())
             .map(str::to_string);
-        let earning =
-            serde_path_to_error::deserialize::<_, EarningBody>(serde_json::Value::from(fields))
-                .map_err(|e| {
-                    let field = e.path().to_string();
-                    let why = types_in_words(&e.into_inner().to_string());
-                    match field.as_str() {
-                        "." => why,
-                        field => format!("{field}: {why}"),
-                    }
-                })
-                .and_then(|body| earning(&body, now).map_err(|e| e.to_string()))
-                .and_then(|earning| {
-                    check_earnings(&services.config.intake, std::slice::from_ref(&earning), now)
-                        .map(|()| earning)
-                        .map_err(|e| e.to_string())
-                });
+        let earning = match record.len() == header.len() {
+            true => Ok(serde_json::Value::from(fields)),
+            false => Err(format!(
+                "{} fields where the header names {}",
+                record.len(),
+                header.len()
+            )),
+        }
+        .and_then(|fields| {
+            serde_path_to_error::deserialize::<_, EarningBody>(fields).map_err(|e| {
+                let field = e.path().to_string();
+                let why = types_in_words(&e.into_inner().to_string());
+                match field.as_str() {
+                    "." => why,
+                    field => format!("{field}: {why}"),
+                }
+            })
+        })
+        .and_then(|body| earning(&body, now).map_err(|e| e.to_string()))
+        .and_then(|earning| {
+            check_earnings(&services.config.intake, std::slice::from_ref(&earning), now)
+                .map(|()| earning)
+                .map_err(|e| e.to_string())
+        });
         rows.push(Row {
             line,
             earning_id,

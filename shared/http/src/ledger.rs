@@ -52,6 +52,12 @@ fn positive_money(field: &str, amount: Amount, currency: Option<&str>) -> Result
 /// The earning `body` describes, recorded at `now`; the JSON and CSV routes' one reading.
 pub(crate) fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning, AppError> {
     let id = EarningId::parse(&body.earning_id.0).map_err(|e| invalid(e.to_string()))?;
+    if id.as_str().starts_with(EarningId::TIP_PREFIX) {
+        return Err(invalid(format!(
+            "earning {id}: ids starting with `{}` are kept for the tips of the platform's events",
+            EarningId::TIP_PREFIX
+        )));
+    }
     let service = body.service.trim();
     if service.is_empty() {
         return Err(invalid(format!("earning {id}: service must not be empty")));

@@ -154,8 +154,9 @@ pub struct Settings {
 pub struct ShopSection {
     /// Printed at the head of every payout statement.
     pub name: String,
-    /// Where barbers reach the dashboard (`https://payouts.shop.example`): the completed notice
-    /// links to the payout's page there, which opens its statement. No link without it.
+    /// Where barbers reach the dashboard (`https://payouts.shop.example`, `/dashboard` added
+    /// unless given): the completed notice links to the payout's page there, which opens its
+    /// statement. No link without it.
     pub dashboard_url: Option<String>,
 }
 

@@ -309,23 +309,39 @@ fn delta(key: &str, value: Duration) -> Result<TimeDelta, ConfigError> {
     }
 }
 
-/// `[shop] dashboard_url`: an http(s) address without a query, its trailing `/` dropped.
-fn dashboard_url(url: &str) -> Result<String, ConfigError> {
-    let url = url.trim().trim_end_matches('/');
-    let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-    let plain = url.len() <= 200
-        && url
-            .chars()
-            .all(|c| c.is_ascii_graphic() && !matches!(c, '?' | '#' | '"' | '<' | '>'));
-    match scheme_ok && plain && url.len() > "https://".len() {
-        true => Ok(url.to_string()),
-        false => Err(invalid(
+/// `[shop] dashboard_url`: where the dashboard is served, as `https://host[:port][/path]`
+/// (`http://` only for this machine), no user, query or fragment; `/dashboard` is added unless
+/// it ends with it. A link in a notice to a barber must go where it says.
+fn dashboard_url(raw: &str) -> Result<String, ConfigError> {
+    let refused = |why: &str| {
+        invalid(
             "shop.dashboard_url",
             format!(
-                "found `{url}`; allowed: an http(s) address such as https://payouts.shop.example"
+                "found `{raw}`: {why}; allowed: an address such as https://payouts.shop.example"
             ),
-        )),
+        )
+    };
+    if raw.contains('\\') || raw.len() > 200 {
+        return Err(refused("not a plain address"));
     }
+    let url = url::Url::parse(raw.trim()).map_err(|e| refused(&e.to_string()))?;
+    let local = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if local => {}
+        _ => return Err(refused("https is required (http only for localhost)")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(refused("a user name in the address hides where it goes"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.host_str().is_none() {
+        return Err(refused("a host and path only, no query or fragment"));
+    }
+    let base = url.as_str().trim_end_matches('/');
+    Ok(match base.ends_with("/dashboard") {
+        true => base.to_string(),
+        false => format!("{base}/dashboard"),
+    })
 }
 
 /// `[shop] name`: printable text of 1 to 100 characters.
@@ -665,6 +681,36 @@ mod tests {
             assert!(error.contains(key), "{error} names {key}");
             assert!(error.contains(rule), "{error} says {rule}");
         });
+    }
+
+    #[test]
+    fn a_dashboard_link_goes_where_it_says() {
+        for (raw, why) in [
+            ("https://payouts.shop.example@evil.example", "user name"),
+            ("https://evil.example\\@shop.example", "plain address"),
+            ("http://payouts.shop.example", "https is required"),
+            ("https://payouts.shop.example?x=1", "no query"),
+            ("payouts.shop.example", "shop.dashboard_url"),
+        ] {
+            refused(
+                &format!("[shop]\ndashboard_url = '{raw}'\n"),
+                "shop.dashboard_url",
+                why,
+            );
+        }
+        for (raw, kept) in [
+            (
+                "https://payouts.shop.example",
+                "https://payouts.shop.example/dashboard",
+            ),
+            (
+                "https://payouts.shop.example/dashboard/",
+                "https://payouts.shop.example/dashboard",
+            ),
+            ("http://127.0.0.1:8080/", "http://127.0.0.1:8080/dashboard"),
+        ] {
+            assert_eq!(dashboard_url(raw).unwrap(), kept, "{raw}");
+        }
     }
 
     #[test]

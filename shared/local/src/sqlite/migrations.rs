@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use super::{backend, kept_totals, outbox, planning, restrictions};
 
 /// Migration `i` brings a file from version `i` to `i + 1`.
-const MIGRATIONS: [&[&str]; 11] = [
+const MIGRATIONS: [&[&str]; 12] = [
     // 1: schedules, ledger, payouts with their audit trail, locks, the notification log,
     // webhook events, heartbeats.
     &[super::SCHEMA],
@@ -62,12 +62,15 @@ const MIGRATIONS: [&[&str]; 11] = [
     // 11: each barber's paid payouts per month and year of payment, and the tips per day of
     // creation: the totals counted again from the payouts stored (`after`).
     &["DELETE FROM payout_totals"],
+    // 12: a barber's carried balances count in no deduction, and only payouts that moved
+    // money in their payouts: the totals counted again (`after`).
+    &["DELETE FROM payout_totals"],
 ];
 
 /// What migration `index` does beyond its statements, in the same transaction.
 fn after(index: usize, tx: &Connection) -> Result<(), StoreError> {
     match index {
-        4 | 5 | 7 | 10 => kept_totals::count_history(tx),
+        4 | 5 | 7 | 10 | 11 => kept_totals::count_history(tx),
         _ => Ok(()),
     }
 }
