@@ -136,6 +136,8 @@ async fn an_open_tip_is_voided_with_its_booking() {
         shop.server.post(&shop.client, "/earnings", squatter).await,
         400
     );
+    let booked = completed("tip_b3", "30.00", None, "ServiceCompleted");
+    assert_eq!(shop.server.post(&shop.client, "/events", booked).await, 400);
     let after = shop.send("/payouts/preview?barber_id=123", None).await;
     assert_eq!(after["tips_amount"], "0.00", "{after}");
     assert_eq!(after["gross_amount"], "30.00", "only b2 is open: {after}");

@@ -132,6 +132,12 @@ impl ServiceDetail {
     /// The earning this service is, recorded at `now`.
     fn earning(&self, now: DateTime<Utc>) -> Result<Earning, AppError> {
         let invalid = |e: &dyn std::fmt::Display| AppError::Invalid(format!("{e}"));
+        if self.booking_id.starts_with(EarningId::TIP_PREFIX) {
+            return Err(AppError::Invalid(format!(
+                "booking_id: ids starting with `{}` are kept for the bookings' tips",
+                EarningId::TIP_PREFIX
+            )));
+        }
         let currency: Currency = self.currency.parse().map_err(|e| invalid(&e))?;
         Ok(Earning {
             id: EarningId::parse(self.booking_id.as_str()).map_err(|e| invalid(&e))?,

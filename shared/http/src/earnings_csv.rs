@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::ledger::earning;
-use crate::wire::EarningBody;
+use crate::wire::{EarningBody, EarningView, EarningsBatchView};
 
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -51,6 +51,16 @@ pub struct CsvIntakeView {
     pub duplicates: usize,
     pub errors: usize,
     pub rows: Vec<RowOutcome>,
+}
+
+/// What `POST /earnings` answers: the earning sent alone, a batch's, or a CSV's rows (a CSV
+/// refused for its rows is answered so too, with 400 or 409).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum EarningsAnswer {
+    One(EarningView),
+    Batch(EarningsBatchView),
+    Rows(CsvIntakeView),
 }
 
 /// A row read: its line and the earning it is, or why it is none.
@@ -255,5 +265,5 @@ pub async fn post_csv(
             })
             .collect(),
     };
-    Ok((status, Json(view)).into_response())
+    Ok((status, Json(EarningsAnswer::Rows(view))).into_response())
 }

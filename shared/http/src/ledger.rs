@@ -15,7 +15,7 @@ use payout_core::schedule::{PayoutSchedule, RecurringDeduction};
 
 use crate::ApiState;
 use crate::auth::Caller;
-use crate::earnings_csv::{IntakeParams, post_csv};
+use crate::earnings_csv::{CsvIntakeView, EarningsAnswer, IntakeParams, post_csv};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiQuery};
 use crate::wire::{
@@ -93,8 +93,14 @@ pub(crate) fn earning(body: &EarningBody, now: DateTime<Utc>) -> Result<Earning,
             e1,123,45.00,2026-12-05T14:30:00Z,haircut,service\n")
     )),
     security(("bearer" = [])), tag = "ledger",
-    responses((status = 201, body = EarningsBatchView), (status = 200, body = EarningView),
-               (status = 400, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+    responses(
+        (status = 201, body = EarningsAnswer), (status = 200, body = EarningsAnswer),
+        (status = 400, content(
+            (crate::error::Problem = "application/problem+json"),
+            (CsvIntakeView = "application/json"))),
+        (status = 409, content(
+            (crate::error::Problem = "application/problem+json"),
+            (CsvIntakeView = "application/json")))))]
 pub async fn post_earnings(
     State(state): State<ApiState>,
     caller: Caller,
@@ -169,9 +175,13 @@ pub async fn post_earnings(
         StatusCode::OK
     };
     Ok(if single {
-        (status, Json(views.remove(0))).into_response()
+        (status, Json(EarningsAnswer::One(views.remove(0)))).into_response()
     } else {
-        (status, Json(EarningsBatchView { earnings: views })).into_response()
+        (
+            status,
+            Json(EarningsAnswer::Batch(EarningsBatchView { earnings: views })),
+        )
+            .into_response()
     })
 }
 
