@@ -8,7 +8,7 @@ use payout_core::deduction::DeductionKind;
 use payout_core::ids::PayoutId;
 use payout_core::money::Money;
 use payout_core::payout::Payout;
-use payout_core::status::PayoutStatus;
+use payout_core::totals::paid_on;
 
 use crate::bank_export::spreadsheet_safe;
 use crate::error::AppError;
@@ -150,16 +150,6 @@ fn amount(money: Money) -> String {
     money.amount().to_string()
 }
 
-/// When a paid payout counts as paid: the rail's acceptance, or its settlement without one.
-fn paid_at(payout: &Payout) -> Option<DateTime<Utc>> {
-    matches!(
-        payout.status,
-        PayoutStatus::InTransit | PayoutStatus::Completed
-    )
-    .then(|| payout.accepted_at.or(payout.completed_at))
-    .flatten()
-}
-
 fn payout_row(payout: &Payout) -> Result<Vec<String>, AppError> {
     let b = &payout.breakdown;
     let currency = b.net.currency();
@@ -179,7 +169,7 @@ fn payout_row(payout: &Payout) -> Result<Vec<String>, AppError> {
         payout.method.as_str().to_string(),
         payout.paid_by().as_str().to_string(),
         payout.created_at.to_rfc3339(),
-        paid_at(payout)
+        paid_on(payout)
             .map(|at| at.to_rfc3339())
             .unwrap_or_default(),
         currency.code().to_string(),
@@ -213,7 +203,7 @@ pub fn journal_lines(
     payout: &Payout,
     window: std::ops::Range<DateTime<Utc>>,
 ) -> Result<Vec<[String; 7]>, AppError> {
-    let Some(paid_at) = paid_at(payout).filter(|at| window.contains(at)) else {
+    let Some(paid_at) = paid_on(payout).filter(|at| window.contains(at)) else {
         return Ok(Vec::new());
     };
     let b = &payout.breakdown;

@@ -129,16 +129,11 @@ pub async fn barber_summary(
         barber_id: barber.to_string(),
         year,
         currency: schedule.currency.to_string(),
-        months: months
-            .iter()
-            .map(|bucket| {
-                let Bucket::BarberMonth(_, year, month) = bucket else {
-                    unreachable!("only months are listed")
-                };
-                MonthFigures {
-                    month: format!("{year:04}-{month:02}"),
-                    figures: figures(&totals, bucket, schedule.currency),
-                }
+        months: (1..=12)
+            .zip(&months)
+            .map(|(month, bucket)| MonthFigures {
+                month: format!("{year:04}-{month:02}"),
+                figures: figures(&totals, bucket, schedule.currency),
             })
             .collect(),
         total: figures(&totals, &whole, schedule.currency),

@@ -218,6 +218,11 @@ fn paid_at(payout: &Payout) -> DateTime<Utc> {
         .unwrap_or(payout.updated_at)
 }
 
+/// When `payout` was paid, if it is paid now: the moment the totals count it by.
+pub fn paid_on(payout: &Payout) -> Option<DateTime<Utc>> {
+    is_paid(payout.status).then(|| paid_at(payout))
+}
+
 fn paid_day(payout: &Payout) -> NaiveDate {
     paid_at(payout).date_naive()
 }
